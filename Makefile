@@ -1,0 +1,46 @@
+# coffer — the two commands a new user needs:
+#   make run   installs what is missing, builds Release, runs the server on 127.0.0.1:4600 (./data)
+#   make test  installs what is missing, builds, runs unit tests (also under ASan+UBSan) and the
+#              end-to-end tests with the AWS CLI, boto3 and the AWS SDK for JavaScript
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+LISTEN     ?= 127.0.0.1:4600
+DATA_DIR   ?= ./data
+JOBS       ?= 2
+
+.PHONY: all deps build build-asan run test unit unit-asan e2e bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCOFFER_SANITIZE=ON \
+	  -DCOFFER_E2E=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target coffer_unit_tests
+
+run: build
+	@echo "Point the AWS CLI at coffer (root key generated on first start, see README):"
+	@echo "  export AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/root-credentials AWS_PROFILE=coffer AWS_REGION=us-east-1"
+	@echo "  aws --endpoint-url http://$(LISTEN) secretsmanager list-secrets"
+	@exec $(BUILD)/coffer server --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+unit-asan: build-asan
+	@ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j$(JOBS)
+
+test: build unit-asan
+	@ctest --test-dir $(BUILD) --output-on-failure
+
+bench: build
+	@bench/run.sh
+
+format:
+	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,57 @@
+#include "core/ids.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace coffer {
+namespace {
+
+void FillRandom(uint8_t* p, size_t n) {
+  // RAND_bytes only fails when the DRBG cannot be seeded; serving without randomness would
+  // be unsafe, so that cannot-happen case stops the process.
+  if (RAND_bytes(p, static_cast<int>(n)) != 1) std::abort();
+}
+
+// Uniform choice from an alphabet by rejection sampling (no modulo bias).
+std::string RandomFrom(std::string_view alphabet, size_t n) {
+  std::string out;
+  out.reserve(n);
+  const unsigned limit = 256 - (256 % alphabet.size());
+  std::array<uint8_t, 64> buf;
+  while (out.size() < n) {
+    FillRandom(buf.data(), buf.size());
+    for (uint8_t b : buf) {
+      if (b >= limit) continue;
+      out.push_back(alphabet[b % alphabet.size()]);
+      if (out.size() == n) break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string NewUuid() {
+  std::array<uint8_t, 16> b;
+  FillRandom(b.data(), b.size());
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof(out),
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+std::string RandomAlphanumeric(size_t n) {
+  return RandomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n);
+}
+
+std::string NewAccessKeyId() { return "AKIA" + RandomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16); }
+
+}  // namespace coffer

@@ -1,0 +1,17 @@
+// Random identifiers drawn from the OS CSPRNG (via OpenSSL's DRBG).
+#pragma once
+
+#include <string>
+
+namespace coffer {
+
+// RFC 4122 version-4 UUID, lowercase ("a1b2c3d4-...").
+std::string NewUuid();
+
+// n characters from [A-Za-z0-9], e.g. the 6-character suffix of a secret ARN.
+std::string RandomAlphanumeric(size_t n);
+
+// An access key id: "AKIA" followed by 16 characters from [A-Z2-7], as AWS issues them.
+std::string NewAccessKeyId();
+
+}  // namespace coffer

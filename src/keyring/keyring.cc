@@ -1,0 +1,187 @@
+#include "keyring/keyring.h"
+
+#include <mutex>
+
+#include "core/arn.h"
+#include "core/ids.h"
+#include "crypto/crypto.h"
+
+namespace coffer {
+namespace {
+
+constexpr uint8_t kEnvelopeFormat = 1;
+
+Status DecryptionFailure() {
+  return Status("DecryptionFailure",
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS "
+                "key.");
+}
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+void PutU16(std::string* out, uint16_t v) {
+  out->push_back(static_cast<char>(v >> 8));
+  out->push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+std::string MaterialPurpose(const std::string& key_id, int version) {
+  return "coffer/kms-material/" + key_id + "/" + std::to_string(version);
+}
+
+Keyring::Keyring(Store* store, SecretBytes root_key, const Clock* clock)
+    : store_(store), root_key_(std::move(root_key)), clock_(clock) {}
+
+std::string Keyring::WrapWithRoot(std::string_view purpose, std::string_view plaintext) const {
+  return crypto::AesGcmSeal(root_key_, purpose, plaintext);
+}
+
+Result<SecretBytes> Keyring::UnwrapWithRoot(std::string_view purpose,
+                                            std::string_view wrapped) const {
+  auto plain = crypto::AesGcmOpen(root_key_, purpose, wrapped);
+  if (!plain) {
+    return Status("InternalFailure", "stored key material does not open under the root key");
+  }
+  return std::move(*plain);
+}
+
+Result<KmsKeyRow> Keyring::ResolveKey(const Scope& scope, const std::string& key_ref,
+                                      const std::string& managed_service,
+                                      const std::string& not_found_code) {
+  const std::string managed_alias = "alias/aws/" + managed_service;
+  std::string alias;
+  std::string key_id;
+  if (key_ref.empty()) {
+    alias = managed_alias;
+  } else if (key_ref.rfind("alias/", 0) == 0) {
+    alias = key_ref;
+  } else if (auto arn = ParseArn(key_ref)) {
+    if (arn->service != "kms" || arn->account != scope.account || arn->region != scope.region) {
+      return Status(not_found_code, "The KMS key " + key_ref + " was not found.");
+    }
+    if (arn->resource.rfind("alias/", 0) == 0) {
+      alias = arn->resource;
+    } else if (arn->resource.rfind("key/", 0) == 0) {
+      key_id = arn->resource.substr(4);
+    }
+  } else {
+    key_id = key_ref;
+  }
+
+  std::optional<KmsKeyRow> found;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    if (!alias.empty()) {
+      COFFER_ASSIGN_OR_RETURN(auto id, r.KmsKeyIdForAlias(scope, alias));
+      if (!id) return Status::Ok();
+      key_id = *id;
+    }
+    if (key_id.empty()) return Status::Ok();
+    COFFER_ASSIGN_OR_RETURN(found, r.FindKmsKey(key_id));
+    return Status::Ok();
+  }));
+  if (found && found->account == scope.account && found->region == scope.region) return *found;
+  if (alias == managed_alias) return CreateManagedKey(scope, managed_alias);
+  return Status(not_found_code, "The KMS key " + key_ref + " was not found.");
+}
+
+Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::string& alias) {
+  KmsKeyRow created;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    // Another request may have created it since our read; writes are serialised.
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(scope, alias));
+    if (existing) {
+      COFFER_ASSIGN_OR_RETURN(auto row, w.FindKmsKey(*existing));
+      if (!row) return Status("InternalFailure", "alias points at a missing key");
+      created = *row;
+      return Status::Ok();
+    }
+    KmsKeyRow key;
+    key.key_id = NewUuid();
+    key.account = scope.account;
+    key.region = scope.region;
+    key.arn = "arn:aws:kms:" + scope.region + ":" + scope.account + ":key/" + key.key_id;
+    key.manager = "AWS";
+    key.state = "Enabled";
+    key.description = "Default key that protects my " +
+                      alias.substr(std::string("alias/aws/").size()) +
+                      " data when no other key is defined";
+    key.created_ms = clock_->NowMillis();
+    key.current_material = 1;
+    COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
+    SecretBytes material = crypto::RandomSecret(crypto::kAesKeyBytes);
+    KeyMaterialRow m;
+    m.key_id = key.key_id;
+    m.version = 1;
+    m.wrapped = WrapWithRoot(MaterialPurpose(key.key_id, 1), material.Reveal());
+    m.created_ms = key.created_ms;
+    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(m));
+    COFFER_RETURN_IF_ERROR(w.PutAlias(scope, alias, key.key_id));
+    created = key;
+    return Status::Ok();
+  }));
+  return created;
+}
+
+Result<SecretBytes> Keyring::Material(const std::string& key_id, int version) {
+  const std::string cache_key = key_id + "/" + std::to_string(version);
+  {
+    std::shared_lock lock(mu_);
+    auto it = materials_.find(cache_key);
+    if (it != materials_.end()) return it->second;
+  }
+  std::optional<KeyMaterialRow> row;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(row, r.GetKeyMaterial(key_id, version));
+    return Status::Ok();
+  }));
+  if (!row) return DecryptionFailure();
+  COFFER_ASSIGN_OR_RETURN(SecretBytes material,
+                          UnwrapWithRoot(MaterialPurpose(key_id, version), row->wrapped));
+  std::unique_lock lock(mu_);
+  materials_.emplace(cache_key, material);
+  return material;
+}
+
+Result<std::string> Keyring::Seal(const KmsKeyRow& key, std::string_view context,
+                                  std::string_view plaintext) {
+  COFFER_ASSIGN_OR_RETURN(SecretBytes material, Material(key.key_id, key.current_material));
+  SecretBytes data_key = crypto::RandomSecret(crypto::kAesKeyBytes);
+  std::string wrapped_dk = crypto::AesGcmSeal(material, context, data_key.Reveal());
+  std::string out;
+  out.reserve(1 + 1 + key.key_id.size() + 4 + 2 + wrapped_dk.size() + plaintext.size() + 28);
+  out.push_back(static_cast<char>(kEnvelopeFormat));
+  out.push_back(static_cast<char>(key.key_id.size()));
+  out += key.key_id;
+  PutU32(&out, static_cast<uint32_t>(key.current_material));
+  PutU16(&out, static_cast<uint16_t>(wrapped_dk.size()));
+  out += wrapped_dk;
+  out += crypto::AesGcmSeal(data_key, context, plaintext);
+  return out;
+}
+
+Result<SecretBytes> Keyring::Open(std::string_view context, std::string_view env) {
+  auto u8 = [&](size_t i) { return static_cast<uint8_t>(env[i]); };
+  if (env.size() < 2 || u8(0) != kEnvelopeFormat) return DecryptionFailure();
+  size_t pos = 1;
+  size_t id_len = u8(pos++);
+  if (env.size() < pos + id_len + 6) return DecryptionFailure();
+  std::string key_id(env.substr(pos, id_len));
+  pos += id_len;
+  uint32_t version = (uint32_t{u8(pos)} << 24) | (uint32_t{u8(pos + 1)} << 16) |
+                     (uint32_t{u8(pos + 2)} << 8) | u8(pos + 3);
+  pos += 4;
+  size_t dk_len = (size_t{u8(pos)} << 8) | u8(pos + 1);
+  pos += 2;
+  if (env.size() < pos + dk_len) return DecryptionFailure();
+  auto material = Material(key_id, static_cast<int>(version));
+  if (!material.ok()) return DecryptionFailure();
+  auto data_key = crypto::AesGcmOpen(*material, context, env.substr(pos, dk_len));
+  if (!data_key) return DecryptionFailure();
+  auto plain = crypto::AesGcmOpen(*data_key, context, env.substr(pos + dk_len));
+  if (!plain) return DecryptionFailure();
+  return std::move(*plain);
+}
+
+}  // namespace coffer

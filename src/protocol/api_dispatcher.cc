@@ -1,0 +1,246 @@
+#include "protocol/api_dispatcher.h"
+
+#include <boost/json.hpp>
+#include <map>
+
+#include "core/arn.h"
+#include "core/ids.h"
+#include "protocol/aws_errors.h"
+#include "services/sts/sts_service.h"
+
+namespace coffer {
+namespace json = boost::json;
+namespace {
+
+constexpr char kJsonContentType[] = "application/x-amz-json-1.1";
+constexpr char kStsNamespace[] = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+std::string_view Header(const ApiRequest& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+ApiResponse JsonError(const Status& s, const std::string& request_id) {
+  ApiResponse resp;
+  resp.status = HttpStatusForError(s.code());
+  resp.content_type = kJsonContentType;
+  resp.headers.emplace_back("x-amzn-RequestId", request_id);
+  resp.headers.emplace_back("x-amzn-ErrorType", s.code());
+  // Secrets Manager models its error member as "Message", KMS and SSM as "message"; botocore
+  // reads either, so both are sent.
+  resp.body = json::serialize(
+      json::object{{"__type", s.code()}, {"message", s.message()}, {"Message", s.message()}});
+  return resp;
+}
+
+ApiResponse QueryError(const Status& s, const std::string& request_id) {
+  ApiResponse resp;
+  resp.status = HttpStatusForError(s.code());
+  resp.content_type = "text/xml";
+  resp.headers.emplace_back("x-amzn-RequestId", request_id);
+  const char* type = resp.status >= 500 ? "Receiver" : "Sender";
+  resp.body = std::string("<ErrorResponse xmlns=\"") + kStsNamespace + "\"><Error><Type>" + type +
+              "</Type><Code>" + sts::XmlEscape(s.code()) + "</Code><Message>" +
+              sts::XmlEscape(s.message()) + "</Message></Error><RequestId>" + request_id +
+              "</RequestId></ErrorResponse>";
+  return resp;
+}
+
+enum class Protocol { kJson, kQuery };
+
+Status AuthStatus(const AuthError& e, Protocol p) {
+  const bool j = p == Protocol::kJson;
+  switch (e.failure) {
+    case AuthFailure::kMissing:
+      return Status(j ? "MissingAuthenticationTokenException" : "MissingAuthenticationToken",
+                    e.message);
+    case AuthFailure::kIncomplete:
+      return Status(j ? "IncompleteSignatureException" : "IncompleteSignature", e.message);
+    case AuthFailure::kUnknownKey:
+      return Status(j ? "UnrecognizedClientException" : "InvalidClientTokenId", e.message);
+    case AuthFailure::kBadSignature:
+      return Status(j ? "InvalidSignatureException" : "SignatureDoesNotMatch", e.message);
+    case AuthFailure::kExpiredToken:
+      return Status(j ? "ExpiredTokenException" : "ExpiredToken", e.message);
+  }
+  return Status("InternalFailure", "unknown authentication failure");
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding ('+' is a space).
+std::string FormDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 &&
+               HexDigit(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void ParseForm(std::string_view s, std::map<std::string, std::string>* out) {
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t amp = s.find('&', start);
+    std::string_view part =
+        s.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      if (eq == std::string_view::npos) {
+        (*out)[FormDecode(part)] = "";
+      } else {
+        (*out)[FormDecode(part.substr(0, eq))] = FormDecode(part.substr(eq + 1));
+      }
+    }
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+}
+
+RequestContext ContextFor(const VerifiedCaller& caller, const std::string& request_id,
+                          EpochMillis now) {
+  RequestContext ctx;
+  ctx.principal = caller.credential->principal;
+  ctx.scope = Scope{caller.credential->principal.account, caller.region};
+  ctx.request_id = request_id;
+  ctx.now = now;
+  return ctx;
+}
+
+}  // namespace
+
+ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
+  const std::string request_id = NewUuid();
+  std::string_view target = Header(request, "x-amz-target");
+  if (!target.empty()) return HandleJson(request, target, request_id);
+  return HandleQuery(request, request_id);
+}
+
+ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_view amz_target,
+                                      const std::string& request_id) {
+  const EpochMillis now = clock_->NowMillis();
+  SigV4Request sig{request.method, request.target, request.headers, request.body,
+                   request.secure_transport};
+  auto verified = VerifySigV4(sig, *credentials_, now);
+  if (auto* err = std::get_if<AuthError>(&verified)) {
+    return JsonError(AuthStatus(*err, Protocol::kJson), request_id);
+  }
+  const auto& caller = std::get<VerifiedCaller>(verified);
+
+  size_t dot = amz_target.find('.');
+  std::string_view prefix = amz_target.substr(0, dot);
+  std::string_view operation =
+      dot == std::string_view::npos ? std::string_view() : amz_target.substr(dot + 1);
+  std::string_view signing_service;
+  if (prefix == "secretsmanager") {
+    signing_service = "secretsmanager";
+  } else {
+    return JsonError(Status("UnknownOperationException",
+                            "The target " + std::string(amz_target) + " is not known."),
+                     request_id);
+  }
+  if (caller.service != signing_service) {
+    return JsonError(Status("InvalidSignatureException",
+                            "Credential should be scoped to correct service: '" +
+                                std::string(signing_service) + "'. "),
+                     request_id);
+  }
+  if (!IsValidRegionName(caller.region)) {
+    return JsonError(Status("InvalidSignatureException",
+                            "Credential should be scoped to a valid region, not '" +
+                                caller.region + "'. "),
+                     request_id);
+  }
+
+  json::object input;
+  if (!request.body.empty()) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(request.body, ec);
+    if (ec || !parsed.is_object()) {
+      return JsonError(Status("SerializationException",
+                              ec ? "The request body is not valid JSON."
+                                 : "Start of structure or map expected."),
+                       request_id);
+    }
+    input = std::move(parsed.get_object());
+  }
+
+  RequestContext ctx = ContextFor(caller, request_id, now);
+  Result<json::object> result = Status("InternalFailure", "unreachable");
+  try {
+    result = secrets_->Handle(operation, ctx, input);
+  } catch (const std::exception&) {
+    // A third-party exception escaping a service is a bug; report it without detail, which
+    // could otherwise carry request content.
+    result = Status("InternalFailure", "An internal error occurred.");
+  }
+  // Request members may have held secret values; wipe the parsed copies.
+  input.clear();
+  if (!result.ok()) return JsonError(result.status(), request_id);
+
+  ApiResponse resp;
+  resp.content_type = kJsonContentType;
+  resp.headers.emplace_back("x-amzn-RequestId", request_id);
+  resp.body = json::serialize(result.value());
+  return resp;
+}
+
+ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request,
+                                       const std::string& request_id) {
+  const EpochMillis now = clock_->NowMillis();
+  SigV4Request sig{request.method, request.target, request.headers, request.body,
+                   request.secure_transport};
+  auto verified = VerifySigV4(sig, *credentials_, now);
+  if (auto* err = std::get_if<AuthError>(&verified)) {
+    return QueryError(AuthStatus(*err, Protocol::kQuery), request_id);
+  }
+  const auto& caller = std::get<VerifiedCaller>(verified);
+
+  std::map<std::string, std::string> params;
+  if (size_t q = request.target.find('?'); q != std::string_view::npos) {
+    ParseForm(request.target.substr(q + 1), &params);
+  }
+  if (request.method == "POST") ParseForm(request.body, &params);
+  for (const char* signing : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
+                              "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature",
+                              "X-Amz-Security-Token"}) {
+    params.erase(signing);
+  }
+  auto action = params.find("Action");
+  if (action == params.end() || action->second.empty()) {
+    return QueryError(Status("MissingAction", "Request is missing Action parameter."), request_id);
+  }
+  if (caller.service != "sts") {
+    return QueryError(Status("InvalidAction", "coffer serves the query protocol only for STS; "
+                                              "credential scope names '" +
+                                                  caller.service + "'."),
+                      request_id);
+  }
+  RequestContext ctx = ContextFor(caller, request_id, now);
+  auto result = sts::HandleStsAction(action->second, ctx, params);
+  if (!result.ok()) return QueryError(result.status(), request_id);
+  const std::string& name = action->second;
+  ApiResponse resp;
+  resp.content_type = "text/xml";
+  resp.headers.emplace_back("x-amzn-RequestId", request_id);
+  resp.body = "<" + name + "Response xmlns=\"" + kStsNamespace + "\"><" + name + "Result>" +
+              result.value() + "</" + name + "Result><ResponseMetadata><RequestId>" + request_id +
+              "</RequestId></ResponseMetadata></" + name + "Response>";
+  return resp;
+}
+
+}  // namespace coffer

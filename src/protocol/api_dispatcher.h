@@ -1,0 +1,56 @@
+// ApiDispatcher: from one HTTP request to one AWS API response.
+//
+// Chooses the wire protocol (AWS JSON 1.1 when X-Amz-Target is present, else the AWS query
+// protocol), verifies SigV4, builds the RequestContext (account from the credential, region from
+// the credential scope), calls the service and encodes the result or the AWS error shape:
+//   JSON:  HTTP status, x-amzn-ErrorType, {"__type": code, "message": ...}
+//   query: <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>
+// Nothing above this layer knows about JSON or XML; nothing below it knows about HTTP.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/sigv4.h"
+#include "core/clock.h"
+#include "services/secrets/secrets_service.h"
+
+namespace coffer {
+
+struct ApiRequest {
+  std::string_view method;
+  std::string_view target;  // path and query as received
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  // lowercase names
+  std::string_view body;
+  bool secure_transport = false;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+class ApiDispatcher {
+ public:
+  ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets,
+                const Clock* clock)
+      : credentials_(credentials), secrets_(secrets), clock_(clock) {}
+
+  // Thread-safe; never throws.
+  ApiResponse Handle(const ApiRequest& request);
+
+ private:
+  ApiResponse HandleJson(const ApiRequest& request, std::string_view amz_target,
+                         const std::string& request_id);
+  ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id);
+
+  CredentialSource* credentials_;
+  secrets::SecretsService* secrets_;
+  const Clock* clock_;
+};
+
+}  // namespace coffer

@@ -1,0 +1,18 @@
+#include "protocol/aws_errors.h"
+
+namespace coffer {
+
+int HttpStatusForError(std::string_view code) {
+  if (code == "InternalFailure" || code == "InternalServiceError" ||
+      code == "InternalServerError" || code == "KMSInternalException") {
+    return 500;
+  }
+  if (code == "ServiceUnavailable" || code == "ServiceUnavailableException") return 503;
+  if (code == "MissingAuthenticationTokenException" || code == "MissingAuthenticationToken" ||
+      code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "AccessDenied") {
+    return 403;
+  }
+  return 400;
+}
+
+}  // namespace coffer

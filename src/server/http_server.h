@@ -1,0 +1,51 @@
+// HttpServer: coffer's listener. HTTP/1.1 with keep-alive on Boost.Beast, optional TLS, one I/O
+// thread per core, bounded request size, read timeouts and a connection limit.
+//
+// Requests are served on the I/O thread that read them: GET /health answers directly, every other
+// request goes to the ApiDispatcher. Stop() closes the listener, lets in-flight requests finish
+// and closes idle connections.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "protocol/api_dispatcher.h"
+
+namespace coffer {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4566;
+  std::string tls_cert_file;  // PEM; TLS is on when both files are given
+  std::string tls_key_file;
+  int io_threads = 0;                      // 0: one per core
+  size_t max_body_bytes = 1024 * 1024;     // AWS JSON requests for these services are far smaller
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::seconds header_timeout{30};  // to receive a complete request head
+  std::chrono::seconds body_timeout{30};    // to receive the body after the head
+  std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
+  int max_connections = 4096;
+};
+
+// Answers GET /health; returns the JSON body and HTTP status.
+using HealthProbe = std::function<std::pair<int, std::string>()>;
+
+class HttpServer {
+ public:
+  static Result<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
+                                                    ApiDispatcher* dispatcher, HealthProbe health);
+  virtual ~HttpServer() = default;
+
+  // The port actually bound (useful with port 0).
+  virtual uint16_t port() const = 0;
+  virtual bool tls() const = 0;
+  // Serves until Stop(); returns when every I/O thread has finished.
+  virtual void Run() = 0;
+  // Thread- and signal-context-safe via the io_context; graceful.
+  virtual void Stop() = 0;
+};
+
+}  // namespace coffer

@@ -1,0 +1,1025 @@
+#include "services/secrets/secrets_service.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/arn.h"
+#include "core/ids.h"
+#include "core/time_format.h"
+#include "crypto/crypto.h"
+#include "protocol/json_input.h"
+#include "services/secrets/random_password.h"
+#include "services/secrets/secret_filters.h"
+#include "services/secrets/version_stages.h"
+
+namespace coffer::secrets {
+namespace json = boost::json;
+namespace {
+
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html
+constexpr size_t kMaxValueBytes = 65536;
+constexpr size_t kMaxVersions = 100;
+constexpr EpochMillis kYoungVersionMs = 24LL * 3600 * 1000;
+constexpr size_t kMaxTags = 50;
+constexpr int64_t kDefaultRecoveryDays = 30;
+
+// What ListSecretVersionIds reports for versions sealed under the AWS-managed key.
+constexpr char kDefaultKeyLabel[] = "DefaultEncryptionKey";
+
+Status NotFound() {
+  return Status("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+}
+Status MarkedDeleted() {
+  return Status("InvalidRequestException",
+                "You tried to perform the operation on a secret that's currently marked deleted.");
+}
+Status MarkedForDeletion() {
+  return Status("InvalidRequestException",
+                "You can't perform this operation on the secret because it was marked for "
+                "deletion.");
+}
+
+json::value Epoch(EpochMillis ms) {
+  if (ms % 1000 == 0) return json::value(ms / 1000);
+  return json::value(static_cast<double>(ms) / 1000.0);
+}
+
+// The AAD of a secret version: moving an envelope to another secret or version breaks it.
+std::string ValueContext(const SecretRow& s, const std::string& version_id) {
+  return "coffer/secretsmanager/v1\n" + s.account + "\n" + s.region + "\n" + s.arn + "\n" +
+         version_id;
+}
+
+bool IsValidSecretName(const std::string& name) {
+  for (unsigned char c : name) {
+    bool ok = std::isalnum(c) || c == '/' || c == '_' || c == '+' || c == '=' || c == '.' ||
+              c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+struct SecretValue {
+  bool present = false;
+  bool binary = false;
+  SecretBytes bytes;
+};
+
+SecretValue DecodeValue(JsonInput& in, Status* error) {
+  SecretValue v;
+  auto str = in.String("SecretString", {.sensitive = true});
+  auto bin = in.String("SecretBinary", {.sensitive = true});
+  if (str && bin) {
+    *error = Status("InvalidParameterException",
+                    "You can't specify both a binary secret value and a string secret value in "
+                    "the same secret.");
+    return v;
+  }
+  if (str) {
+    v.present = true;
+    v.bytes = SecretBytes(*str);
+    OPENSSL_cleanse(str->data(), str->size());
+    if (v.bytes.empty() || v.bytes.size() > kMaxValueBytes) {
+      in.AddViolation("SecretString", "", false,
+                      v.bytes.empty() ? "Member must have length greater than or equal to 1"
+                                      : "Member must have length less than or equal to 65536");
+    }
+  } else if (bin) {
+    auto decoded = crypto::Base64Decode(*bin);
+    OPENSSL_cleanse(bin->data(), bin->size());
+    if (!decoded) {
+      *error = Status("SerializationException", "SecretBinary must be base64-encoded.");
+      return v;
+    }
+    v.present = true;
+    v.binary = true;
+    v.bytes = SecretBytes(*decoded);
+    OPENSSL_cleanse(decoded->data(), decoded->size());
+    if (v.bytes.empty() || v.bytes.size() > kMaxValueBytes) {
+      in.AddViolation("SecretBinary", "", false,
+                      v.bytes.empty() ? "Member must have length greater than or equal to 1"
+                                      : "Member must have length less than or equal to 65536");
+    }
+  }
+  return v;
+}
+
+Status DecodeTags(JsonInput& in, const char* member, bool required, Tags* out) {
+  const json::array* arr = in.Array(member, required);
+  if (arr == nullptr) return Status::Ok();
+  for (const auto& e : *arr) {
+    if (!e.is_object()) return Status("SerializationException", "Expected a Tag structure.");
+    const auto& o = e.get_object();
+    const auto* k = o.if_contains("Key");
+    const auto* v = o.if_contains("Value");
+    if ((k && !k->is_string() && !k->is_null()) || (v && !v->is_string() && !v->is_null())) {
+      return Status("SerializationException", "Tag Key and Value must be strings.");
+    }
+    std::string key = (k && k->is_string()) ? std::string(k->get_string()) : "";
+    std::string value = (v && v->is_string()) ? std::string(v->get_string()) : "";
+    if (key.empty() || key.size() > 128) {
+      return Status("InvalidParameterException",
+                    "A tag key must be between 1 and 128 characters long.");
+    }
+    if (value.size() > 256) {
+      return Status("InvalidParameterException",
+                    "A tag value must be at most 256 characters long.");
+    }
+    // https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html: "aws:" is reserved.
+    if (key.rfind("aws:", 0) == 0) {
+      return Status("InvalidParameterException",
+                    "Invalid tag key. Tag keys that start with 'aws:' are reserved for AWS use.");
+    }
+    out->emplace_back(std::move(key), std::move(value));
+  }
+  return Status::Ok();
+}
+
+void MergeTags(Tags* into, const Tags& add) {
+  for (const auto& [k, v] : add) {
+    auto it = std::find_if(into->begin(), into->end(), [&](const auto& t) { return t.first == k; });
+    if (it != into->end()) {
+      it->second = v;
+    } else {
+      into->emplace_back(k, v);
+    }
+  }
+}
+
+json::array TagsJson(const Tags& tags) {
+  json::array arr;
+  for (const auto& [k, v] : tags) arr.push_back(json::object{{"Key", k}, {"Value", v}});
+  return arr;
+}
+
+// SecretId resolution: full ARN, then name, then partial ARN (an ARN without the "-xxxxxx"
+// suffix) that must identify exactly one secret.
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot.html#ARN_secretnamehyphen
+Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& scope, const std::string& id) {
+  if (auto arn = ParseArn(id)) {
+    if (arn->service != "secretsmanager" || arn->account != scope.account ||
+        arn->region != scope.region || arn->resource.rfind("secret:", 0) != 0) {
+      return NotFound();
+    }
+    COFFER_ASSIGN_OR_RETURN(auto exact, r.FindSecretByArn(scope, id));
+    if (exact) return std::move(*exact);
+    std::string name = arn->resource.substr(7);
+    COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(scope, name));
+    if (by_name && by_name->arn.size() == id.size() + 7 && by_name->arn.rfind(id + "-", 0) == 0) {
+      return std::move(*by_name);
+    }
+    return NotFound();
+  }
+  COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(scope, id));
+  if (by_name) return std::move(*by_name);
+  return NotFound();
+}
+
+Result<StageMap> CurrentStages(StoreReader& r, int64_t secret_id,
+                               std::vector<SecretVersionRow>* versions_out = nullptr) {
+  COFFER_ASSIGN_OR_RETURN(auto versions, r.ListVersions(secret_id));
+  StageMap map;
+  for (const auto& v : versions) {
+    for (const auto& s : v.stages) map[s] = v.version_id;
+  }
+  if (versions_out) *versions_out = std::move(versions);
+  return map;
+}
+
+Status ApplyStageChanges(StoreWriter& w, int64_t secret_id, const std::vector<StageChange>& c) {
+  for (const auto& change : c) {
+    if (change.version_id) {
+      COFFER_RETURN_IF_ERROR(w.SetStage(secret_id, change.stage, *change.version_id));
+    } else {
+      COFFER_RETURN_IF_ERROR(w.RemoveStage(secret_id, change.stage));
+    }
+  }
+  return Status::Ok();
+}
+
+json::object VersionsToStages(const std::vector<SecretVersionRow>& versions) {
+  json::object out;
+  for (const auto& v : versions) {
+    if (v.stages.empty()) continue;
+    json::array stages;
+    for (const auto& s : v.stages) stages.push_back(json::string(s));
+    out[v.version_id] = std::move(stages);
+  }
+  return out;
+}
+
+json::array StagesJson(const std::vector<std::string>& stages) {
+  json::array a;
+  for (const auto& s : stages) a.push_back(json::string(s));
+  return a;
+}
+
+// Opaque, always-advancing page token: the offset of the next item.
+std::string EncodePageToken(size_t offset) {
+  return crypto::Base64Encode("coffer-page:" + std::to_string(offset));
+}
+Result<size_t> DecodePageToken(const std::optional<std::string>& token) {
+  if (!token) return size_t{0};
+  auto raw = crypto::Base64Decode(*token);
+  const std::string prefix = "coffer-page:";
+  if (!raw || raw->rfind(prefix, 0) != 0 || raw->size() == prefix.size() ||
+      raw->size() > prefix.size() + 12) {
+    return Status("InvalidNextTokenException", "The NextToken value is not valid.");
+  }
+  size_t offset = 0;
+  for (char c : raw->substr(prefix.size())) {
+    if (c < '0' || c > '9') {
+      return Status("InvalidNextTokenException", "The NextToken value is not valid.");
+    }
+    offset = offset * 10 + static_cast<size_t>(c - '0');
+  }
+  return offset;
+}
+
+Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
+  std::vector<SecretFilter> filters;
+  const json::array* arr = in.Array("Filters");
+  if (arr == nullptr) return filters;
+  if (arr->size() > 10) {
+    in.AddViolation("Filters", "", false, "Member must have length less than or equal to 10");
+    return filters;
+  }
+  for (const auto& e : *arr) {
+    if (!e.is_object()) return Status("SerializationException", "Expected a Filter structure.");
+    const auto& o = e.get_object();
+    SecretFilter f;
+    const auto* key = o.if_contains("Key");
+    if (key && !key->is_null()) {
+      if (!key->is_string()) return Status("SerializationException", "Filter Key must be a string.");
+      f.key = std::string(key->get_string());
+    }
+    if (!IsFilterKey(f.key)) {
+      in.AddViolation("filters.member.key", "'" + f.key + "'", true,
+                      "Member must satisfy enum value set: [all, name, tag-key, description, "
+                      "tag-value, primary-region, owning-service]");
+      continue;
+    }
+    const auto* values = o.if_contains("Values");
+    if (values && values->is_array()) {
+      for (const auto& v : values->get_array()) {
+        if (!v.is_string()) return Status("SerializationException", "Filter values are strings.");
+        f.values.emplace_back(v.get_string());
+      }
+    } else if (values && !values->is_null()) {
+      return Status("SerializationException", "Filter Values must be a list.");
+    }
+    if (f.values.empty() || f.values.size() > 10) {
+      return Status("InvalidParameterException",
+                    "Filter " + f.key + " must have between 1 and 10 values.");
+    }
+    for (const auto& v : f.values) {
+      if (!IsValidFilterValue(v)) {
+        return Status("InvalidParameterException",
+                      "Invalid filter value '" + v + "'. Values can contain letters, digits, "
+                      "spaces and :_@/+=.-! and be at most 512 characters long.");
+      }
+    }
+    filters.push_back(std::move(f));
+  }
+  return filters;
+}
+
+}  // namespace
+
+SecretsService::SecretsService(Store* store, Keyring* keyring, const Clock* clock)
+    : store_(store), keyring_(keyring), clock_(clock) {}
+
+Result<json::object> SecretsService::Handle(std::string_view operation, const RequestContext& ctx,
+                                            const json::object& input) {
+  static const std::map<std::string_view, Handler> kHandlers = {
+      {"CreateSecret", &SecretsService::CreateSecret},
+      {"GetSecretValue", &SecretsService::GetSecretValue},
+      {"BatchGetSecretValue", &SecretsService::BatchGetSecretValue},
+      {"PutSecretValue", &SecretsService::PutSecretValue},
+      {"UpdateSecret", &SecretsService::UpdateSecret},
+      {"UpdateSecretVersionStage", &SecretsService::UpdateSecretVersionStage},
+      {"DescribeSecret", &SecretsService::DescribeSecret},
+      {"ListSecrets", &SecretsService::ListSecrets},
+      {"ListSecretVersionIds", &SecretsService::ListSecretVersionIds},
+      {"DeleteSecret", &SecretsService::DeleteSecret},
+      {"RestoreSecret", &SecretsService::RestoreSecret},
+      {"TagResource", &SecretsService::TagResource},
+      {"UntagResource", &SecretsService::UntagResource},
+      {"GetRandomPassword", &SecretsService::GetRandomPassword},
+  };
+  // Operations of the API that coffer does not serve yet: a clear client error, never a retry.
+  static const std::set<std::string_view> kNotYetServed = {
+      "RotateSecret",          "CancelRotateSecret",           "PutResourcePolicy",
+      "GetResourcePolicy",     "DeleteResourcePolicy",         "ValidateResourcePolicy",
+      "ReplicateSecretToRegions", "RemoveRegionsFromReplication", "StopReplicationToReplica"};
+  auto it = kHandlers.find(operation);
+  if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
+  if (kNotYetServed.count(operation)) {
+    return Status("InvalidRequestException",
+                  "coffer does not support " + std::string(operation) +
+                      " yet; see the feature table in coffer's README.");
+  }
+  return Status("UnknownOperationException",
+                "The operation secretsmanager." + std::string(operation) + " is not known.");
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html
+Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
+                                                  const json::object& body) {
+  JsonInput in(body);
+  auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 512});
+  auto token = in.String("ClientRequestToken", {.min_len = 32, .max_len = 64});
+  auto description = in.String("Description", {.max_len = 2048});
+  auto kms_key_id = in.String("KmsKeyId", {.max_len = 2048});
+  Status value_error;
+  SecretValue value = DecodeValue(in, &value_error);
+  Tags tags;
+  COFFER_RETURN_IF_ERROR(DecodeTags(in, "Tags", false, &tags));
+  const json::array* replicas = in.Array("AddReplicaRegions");
+  (void)in.Bool("ForceOverwriteReplicaSecret");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(value_error);
+  if (!IsValidSecretName(*name)) {
+    return Status("InvalidParameterException",
+                  "Invalid name. Must be a valid name containing alphanumeric characters, or any "
+                  "of the following: -/_+=.@!");
+  }
+  if (tags.size() > kMaxTags) {
+    return Status("InvalidParameterException", "A secret can have at most 50 tags.");
+  }
+  if (replicas && !replicas->empty()) {
+    return Status("InvalidRequestException",
+                  "coffer does not support replication yet; see the feature table in coffer's "
+                  "README.");
+  }
+  if (kms_key_id && kms_key_id->empty()) kms_key_id.reset();
+
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, keyring_->ResolveKey(ctx.scope, kms_key_id.value_or(""),
+                                                              "secretsmanager",
+                                                              "EncryptionFailure"));
+  SecretRow row;
+  row.account = ctx.scope.account;
+  row.region = ctx.scope.region;
+  row.name = *name;
+  row.arn = "arn:aws:secretsmanager:" + ctx.scope.region + ":" + ctx.scope.account + ":secret:" +
+            *name + "-" + RandomAlphanumeric(6);
+  row.description = description;
+  row.kms_key_id = kms_key_id;
+  row.created_ms = ctx.now;
+  row.last_changed_ms = ctx.now;
+  row.tags = tags;
+
+  std::string version_id = token.value_or(NewUuid());
+  std::string envelope;
+  if (value.present) {
+    COFFER_ASSIGN_OR_RETURN(envelope,
+                            keyring_->Seal(key, ValueContext(row, version_id), value.bytes.Reveal()));
+  }
+
+  json::object out;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.FindSecretByName(ctx.scope, *name));
+    if (existing) {
+      if (existing->purge_at_ms) {
+        return Status("InvalidRequestException",
+                      "You can't create this secret because a secret with this name is already "
+                      "scheduled for deletion.");
+      }
+      // A retried CreateSecret (same token, same value) succeeds without a change.
+      if (token) {
+        COFFER_ASSIGN_OR_RETURN(auto version, w.GetVersion(existing->id, *token));
+        if (version) {
+          auto plain = keyring_->Open(ValueContext(*existing, *token), version->envelope);
+          bool same = value.present && plain.ok() && version->binary == value.binary &&
+                      crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
+          if (!same) {
+            return Status("ResourceExistsException",
+                          "You can't use ClientRequestToken " + *token +
+                              " because that value is already in use for a version of secret " +
+                              existing->arn + ".");
+          }
+          out = {{"ARN", existing->arn}, {"Name", existing->name}, {"VersionId", *token}};
+          return Status::Ok();
+        }
+      }
+      return Status("ResourceExistsException",
+                    "The operation failed because the secret " + *name + " already exists.");
+    }
+    COFFER_RETURN_IF_ERROR(w.InsertSecret(&row));
+    out = {{"ARN", row.arn}, {"Name", row.name}};
+    if (value.present) {
+      SecretVersionRow v;
+      v.version_id = version_id;
+      v.created_ms = ctx.now;
+      v.kms_key_arn = key.arn;
+      v.binary = value.binary;
+      v.envelope = envelope;
+      COFFER_RETURN_IF_ERROR(w.InsertVersion(row.id, v));
+      COFFER_RETURN_IF_ERROR(w.SetStage(row.id, kCurrent, version_id));
+      out["VersionId"] = version_id;
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+namespace {
+
+// Adds a version inside a write transaction, with PutSecretValue's idempotency and stage rules,
+// then prunes deprecated versions beyond the quota. `out_stages` receives the version's stages.
+Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const KmsKeyRow& key,
+                  const std::string& version_id, const SecretValue& value,
+                  const std::string& envelope, const std::vector<std::string>& requested_stages,
+                  EpochMillis now, std::vector<std::string>* out_stages, bool* created) {
+  COFFER_ASSIGN_OR_RETURN(auto existing, w.GetVersion(secret.id, version_id));
+  if (existing) {
+    auto plain = keyring.Open(ValueContext(secret, version_id), existing->envelope);
+    bool same = plain.ok() && existing->binary == value.binary &&
+                crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
+    if (!same) {
+      return Status("ResourceExistsException",
+                    "You can't use ClientRequestToken " + version_id +
+                        " because that value is already in use for a version of secret " +
+                        secret.arn + ".");
+    }
+    *out_stages = existing->stages;
+    *created = false;
+    return Status::Ok();
+  }
+  std::vector<SecretVersionRow> versions;
+  COFFER_ASSIGN_OR_RETURN(StageMap stages, CurrentStages(w, secret.id, &versions));
+  SecretVersionRow v;
+  v.version_id = version_id;
+  v.created_ms = now;
+  v.kms_key_arn = key.arn;
+  v.binary = value.binary;
+  v.envelope = envelope;
+  COFFER_RETURN_IF_ERROR(w.InsertVersion(secret.id, v));
+  auto changes = StagesForNewVersion(stages, version_id, requested_stages);
+  COFFER_RETURN_IF_ERROR(ApplyStageChanges(w, secret.id, changes));
+  StageMap after = Apply(stages, changes);
+
+  // Quota: about 100 versions. Deprecated (unlabelled) versions beyond it are removed, oldest
+  // first, except those younger than 24 hours.
+  // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
+  versions.push_back(v);
+  size_t count = versions.size();
+  if (count > kMaxVersions) {
+    std::set<std::string> labelled;
+    for (const auto& [s, vid] : after) labelled.insert(vid);
+    for (const auto& old : versions) {
+      if (count <= kMaxVersions) break;
+      if (labelled.count(old.version_id) || old.created_ms > now - kYoungVersionMs) continue;
+      COFFER_RETURN_IF_ERROR(w.DeleteVersion(secret.id, old.version_id));
+      --count;
+    }
+    if (count > kMaxVersions) {
+      return Status("LimitExceededException",
+                    "The request failed because it would exceed the quota of about 100 versions "
+                    "per secret. Versions without staging labels are removed once they are 24 "
+                    "hours old.");
+    }
+  }
+  out_stages->clear();
+  for (const auto& [s, vid] : after) {
+    if (vid == version_id) out_stages->push_back(s);
+  }
+  secret.last_changed_ms = now;
+  COFFER_RETURN_IF_ERROR(w.UpdateSecret(secret));
+  *created = true;
+  return Status::Ok();
+}
+
+}  // namespace
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
+Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
+                                                    const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto token = in.String("ClientRequestToken", {.min_len = 32, .max_len = 64});
+  Status value_error;
+  SecretValue value = DecodeValue(in, &value_error);
+  auto stages = in.StringList("VersionStages", {.min_len = 1, .max_len = 256}, 20);
+  (void)in.String("RotationToken");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(value_error);
+  if (stages && stages->empty()) {
+    in.AddViolation("VersionStages", "", false,
+                    "Member must have length greater than or equal to 1");
+    COFFER_RETURN_IF_ERROR(in.Finish());
+  }
+  if (!value.present) {
+    return Status("InvalidParameterException",
+                  "You must provide either SecretString or SecretBinary.");
+  }
+
+  SecretRow secret;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
+    return Status::Ok();
+  }));
+  if (secret.purge_at_ms) return MarkedForDeletion();
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          keyring_->ResolveKey(ctx.scope, secret.kms_key_id.value_or(""),
+                                               "secretsmanager", "EncryptionFailure"));
+  std::string version_id = token.value_or(NewUuid());
+  COFFER_ASSIGN_OR_RETURN(std::string envelope, keyring_->Seal(key, ValueContext(secret, version_id),
+                                                               value.bytes.Reveal()));
+  std::vector<std::string> result_stages;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
+    if (!fresh) return NotFound();
+    if (fresh->purge_at_ms) return MarkedForDeletion();
+    bool created = false;
+    return AddVersion(w, *keyring_, *fresh, key, version_id, value, envelope,
+                      stages.value_or(std::vector<std::string>{}), ctx.now, &result_stages,
+                      &created);
+  }));
+  return json::object{{"ARN", secret.arn},
+                      {"Name", secret.name},
+                      {"VersionId", version_id},
+                      {"VersionStages", StagesJson(result_stages)}};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecret.html
+Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
+                                                  const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto token = in.String("ClientRequestToken", {.min_len = 32, .max_len = 64});
+  auto description = in.String("Description", {.max_len = 2048});
+  auto kms_key_id = in.String("KmsKeyId", {.max_len = 2048});
+  Status value_error;
+  SecretValue value = DecodeValue(in, &value_error);
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(value_error);
+
+  SecretRow secret;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
+    return Status::Ok();
+  }));
+  if (secret.purge_at_ms) return MarkedForDeletion();
+
+  // KmsKeyId "" reverts to the AWS-managed key.
+  std::optional<std::string> new_key_ref = secret.kms_key_id;
+  if (kms_key_id) new_key_ref = kms_key_id->empty() ? std::nullopt : kms_key_id;
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, keyring_->ResolveKey(ctx.scope, new_key_ref.value_or(""),
+                                                              "secretsmanager",
+                                                              "EncryptionFailure"));
+  std::string version_id = token.value_or(NewUuid());
+  std::string envelope;
+  if (value.present) {
+    COFFER_ASSIGN_OR_RETURN(envelope, keyring_->Seal(key, ValueContext(secret, version_id),
+                                                     value.bytes.Reveal()));
+  }
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
+    if (!fresh) return NotFound();
+    if (fresh->purge_at_ms) return MarkedForDeletion();
+    if (description) fresh->description = description;
+    fresh->kms_key_id = new_key_ref;
+    fresh->last_changed_ms = ctx.now;
+    COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
+    if (!value.present) return Status::Ok();
+    std::vector<std::string> stages;
+    bool created = false;
+    return AddVersion(w, *keyring_, *fresh, key, version_id, value, envelope, {}, ctx.now, &stages,
+                      &created);
+  }));
+  json::object out{{"ARN", secret.arn}, {"Name", secret.name}};
+  if (value.present) out["VersionId"] = version_id;
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
+Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
+                                                    const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto version_id = in.String("VersionId", {.min_len = 32, .max_len = 64});
+  auto version_stage = in.String("VersionStage", {.min_len = 1, .max_len = 256});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+
+  SecretRow secret;
+  SecretVersionRow version;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
+    if (secret.purge_at_ms) return MarkedDeleted();
+    std::string vid;
+    if (version_id) {
+      vid = *version_id;
+    } else {
+      std::string stage = version_stage.value_or(kCurrent);
+      COFFER_ASSIGN_OR_RETURN(auto holder, r.VersionIdForStage(secret.id, stage));
+      if (!holder) {
+        return Status("ResourceNotFoundException",
+                      "Secrets Manager can't find the specified secret value for staging label: " +
+                          stage);
+      }
+      vid = *holder;
+    }
+    COFFER_ASSIGN_OR_RETURN(auto v, r.GetVersion(secret.id, vid));
+    if (!v) {
+      return Status("ResourceNotFoundException",
+                    "Secrets Manager can't find the specified secret value for VersionId: " + vid);
+    }
+    if (version_stage &&
+        std::find(v->stages.begin(), v->stages.end(), *version_stage) == v->stages.end()) {
+      return Status("InvalidRequestException",
+                    "You provided a VersionStage that is not associated to the provided "
+                    "VersionId.");
+    }
+    version = std::move(*v);
+    return Status::Ok();
+  }));
+  COFFER_ASSIGN_OR_RETURN(SecretBytes plain,
+                          keyring_->Open(ValueContext(secret, version.version_id), version.envelope));
+
+  // LastAccessedDate is kept per day, so only the first read of a day writes.
+  EpochMillis today = TruncateToDay(ctx.now);
+  if (secret.last_accessed_ms != today || version.last_accessed_ms != today) {
+    COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
+      if (!fresh) return Status::Ok();
+      fresh->last_accessed_ms = today;
+      COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
+      return w.SetVersionLastAccessed(fresh->id, version.version_id, today);
+    }));
+  }
+
+  json::object out{{"ARN", secret.arn}, {"Name", secret.name}, {"VersionId", version.version_id}};
+  if (version.binary) {
+    out["SecretBinary"] = crypto::Base64Encode(plain.Reveal());
+  } else {
+    out["SecretString"] = json::string(plain.Reveal());
+  }
+  out["VersionStages"] = StagesJson(version.stages);
+  out["CreatedDate"] = Epoch(version.created_ms);
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_BatchGetSecretValue.html
+Result<json::object> SecretsService::BatchGetSecretValue(const RequestContext& ctx,
+                                                         const json::object& body) {
+  JsonInput in(body);
+  auto ids = in.StringList("SecretIdList", {.min_len = 1, .max_len = 2048}, 20);
+  auto max_results = in.Int("MaxResults", {.min = 1, .max = 20});
+  auto next_token = in.String("NextToken", {.min_len = 1, .max_len = 4096});
+  COFFER_ASSIGN_OR_RETURN(auto filters, DecodeFilters(in));
+  bool has_filters = in.Has("Filters");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  if ((ids.has_value()) == has_filters) {
+    return Status("InvalidParameterException",
+                  "Either 'SecretIdList' or 'Filters' must be provided, but not both.");
+  }
+  if (max_results && !has_filters) {
+    return Status("InvalidParameterException",
+                  "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is "
+                  "provided.");
+  }
+  if (ids && ids->empty()) {
+    return Status("InvalidParameterException", "SecretIdList must contain between 1 and 20 ids.");
+  }
+
+  std::vector<std::string> targets;  // secret ids to read, in response order
+  std::optional<std::string> out_token;
+  if (ids) {
+    targets = *ids;
+  } else {
+    COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
+    std::vector<SecretRow> matched;
+    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto all, r.ListSecrets(ctx.scope));
+      for (auto& s : all) {
+        if (!s.purge_at_ms && MatchesFilters(s, filters)) matched.push_back(std::move(s));
+      }
+      return Status::Ok();
+    }));
+    size_t page = static_cast<size_t>(max_results.value_or(20));
+    for (size_t i = offset; i < matched.size() && i < offset + page; ++i) {
+      targets.push_back(matched[i].arn);
+    }
+    if (offset + page < matched.size()) out_token = EncodePageToken(offset + page);
+  }
+
+  json::array values, errors;
+  for (const auto& id : targets) {
+    auto r = GetSecretValue(ctx, json::object{{"SecretId", id}});
+    if (r.ok()) {
+      values.push_back(std::move(r.value()));
+    } else {
+      errors.push_back(json::object{{"SecretId", id},
+                                    {"ErrorCode", r.status().code()},
+                                    {"Message", r.status().message()}});
+    }
+  }
+  json::object out{{"SecretValues", std::move(values)}};
+  if (!errors.empty()) out["Errors"] = std::move(errors);
+  if (out_token) out["NextToken"] = *out_token;
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecretVersionStage.html
+Result<json::object> SecretsService::UpdateSecretVersionStage(const RequestContext& ctx,
+                                                              const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto stage = in.String("VersionStage", {.required = true, .min_len = 1, .max_len = 256});
+  auto remove_from = in.String("RemoveFromVersionId", {.min_len = 32, .max_len = 64});
+  auto move_to = in.String("MoveToVersionId", {.min_len = 32, .max_len = 64});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+
+  SecretRow secret;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(w, ctx.scope, *secret_id));
+    if (secret.purge_at_ms) return MarkedForDeletion();
+    std::vector<SecretVersionRow> versions;
+    COFFER_ASSIGN_OR_RETURN(StageMap stages, CurrentStages(w, secret.id, &versions));
+    std::set<std::string> ids;
+    for (const auto& v : versions) ids.insert(v.version_id);
+    COFFER_ASSIGN_OR_RETURN(auto changes, MoveStage(stages, ids, *stage, move_to, remove_from));
+    COFFER_RETURN_IF_ERROR(ApplyStageChanges(w, secret.id, changes));
+    secret.last_changed_ms = ctx.now;
+    return w.UpdateSecret(secret);
+  }));
+  return json::object{{"ARN", secret.arn}, {"Name", secret.name}};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html
+Result<json::object> SecretsService::DescribeSecret(const RequestContext& ctx,
+                                                    const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  SecretRow s;
+  std::vector<SecretVersionRow> versions;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(r, ctx.scope, *secret_id));
+    COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
+    return Status::Ok();
+  }));
+  // Only members with a value are returned; KmsKeyId is omitted for the AWS-managed key.
+  json::object out{{"ARN", s.arn}, {"Name", s.name}};
+  if (s.description) out["Description"] = *s.description;
+  if (s.kms_key_id) out["KmsKeyId"] = *s.kms_key_id;
+  out["LastChangedDate"] = Epoch(s.last_changed_ms);
+  if (s.last_accessed_ms) out["LastAccessedDate"] = Epoch(*s.last_accessed_ms);
+  if (s.purge_at_ms) out["DeletedDate"] = Epoch(*s.purge_at_ms);
+  if (!s.tags.empty()) out["Tags"] = TagsJson(s.tags);
+  json::object v2s = VersionsToStages(versions);
+  if (!v2s.empty()) out["VersionIdsToStages"] = std::move(v2s);
+  out["CreatedDate"] = Epoch(s.created_ms);
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html
+Result<json::object> SecretsService::ListSecrets(const RequestContext& ctx,
+                                                 const json::object& body) {
+  JsonInput in(body);
+  auto include_deleted = in.Bool("IncludePlannedDeletion");
+  auto max_results = in.Int("MaxResults", {.min = 1, .max = 100});
+  auto next_token = in.String("NextToken", {.min_len = 1, .max_len = 4096});
+  auto sort_order = in.String("SortOrder");
+  auto sort_by = in.String("SortBy");
+  COFFER_ASSIGN_OR_RETURN(auto filters, DecodeFilters(in));
+  if (sort_order && *sort_order != "asc" && *sort_order != "desc") {
+    in.AddViolation("SortOrder", "'" + *sort_order + "'", true,
+                    "Member must satisfy enum value set: [asc, desc]");
+  }
+  if (sort_by && *sort_by != "created-date" && *sort_by != "last-accessed-date" &&
+      *sort_by != "last-changed-date" && *sort_by != "name") {
+    in.AddViolation("SortBy", "'" + *sort_by + "'", true,
+                    "Member must satisfy enum value set: [created-date, last-accessed-date, "
+                    "last-changed-date, name]");
+  }
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
+
+  std::vector<SecretRow> matched;
+  std::map<int64_t, std::vector<SecretVersionRow>> versions;
+  size_t page = static_cast<size_t>(max_results.value_or(100));
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto all, r.ListSecrets(ctx.scope));
+    for (auto& s : all) {
+      if (s.purge_at_ms && !include_deleted.value_or(false)) continue;
+      if (MatchesFilters(s, filters)) matched.push_back(std::move(s));
+    }
+    std::string by = sort_by.value_or("created-date");
+    auto key = [&](const SecretRow& s) -> std::pair<int64_t, int64_t> {
+      if (by == "last-accessed-date") return {s.last_accessed_ms.value_or(0), s.id};
+      if (by == "last-changed-date") return {s.last_changed_ms, s.id};
+      return {s.created_ms, s.id};
+    };
+    std::stable_sort(matched.begin(), matched.end(), [&](const SecretRow& a, const SecretRow& b) {
+      if (by == "name") return a.name < b.name;
+      return key(a) < key(b);
+    });
+    if (sort_order.value_or("asc") == "desc") std::reverse(matched.begin(), matched.end());
+    for (size_t i = offset; i < matched.size() && i < offset + page; ++i) {
+      COFFER_ASSIGN_OR_RETURN(versions[matched[i].id], r.ListVersions(matched[i].id));
+    }
+    return Status::Ok();
+  }));
+
+  json::array list;
+  for (size_t i = offset; i < matched.size() && i < offset + page; ++i) {
+    const SecretRow& s = matched[i];
+    json::object e{{"ARN", s.arn}, {"Name", s.name}};
+    if (s.description) e["Description"] = *s.description;
+    if (s.kms_key_id) e["KmsKeyId"] = *s.kms_key_id;
+    e["LastChangedDate"] = Epoch(s.last_changed_ms);
+    if (s.last_accessed_ms) e["LastAccessedDate"] = Epoch(*s.last_accessed_ms);
+    if (s.purge_at_ms) e["DeletedDate"] = Epoch(*s.purge_at_ms);
+    if (!s.tags.empty()) e["Tags"] = TagsJson(s.tags);
+    json::object v2s = VersionsToStages(versions[s.id]);
+    if (!v2s.empty()) e["SecretVersionsToStages"] = std::move(v2s);
+    e["CreatedDate"] = Epoch(s.created_ms);
+    list.push_back(std::move(e));
+  }
+  json::object out{{"SecretList", std::move(list)}};
+  if (offset + page < matched.size()) out["NextToken"] = EncodePageToken(offset + page);
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecretVersionIds.html
+Result<json::object> SecretsService::ListSecretVersionIds(const RequestContext& ctx,
+                                                          const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto max_results = in.Int("MaxResults", {.min = 1, .max = 100});
+  auto next_token = in.String("NextToken", {.min_len = 1, .max_len = 4096});
+  auto include_deprecated = in.Bool("IncludeDeprecated");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
+  SecretRow s;
+  std::vector<SecretVersionRow> versions;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(r, ctx.scope, *secret_id));
+    COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
+    return Status::Ok();
+  }));
+  std::string managed_prefix = "";
+  std::vector<const SecretVersionRow*> shown;
+  for (const auto& v : versions) {
+    if (!v.stages.empty() || include_deprecated.value_or(false)) shown.push_back(&v);
+  }
+  size_t page = static_cast<size_t>(max_results.value_or(100));
+  json::array list;
+  for (size_t i = offset; i < shown.size() && i < offset + page; ++i) {
+    const SecretVersionRow& v = *shown[i];
+    json::object e{{"VersionId", v.version_id}};
+    if (!v.stages.empty()) e["VersionStages"] = StagesJson(v.stages);
+    if (v.last_accessed_ms) e["LastAccessedDate"] = Epoch(*v.last_accessed_ms);
+    e["CreatedDate"] = Epoch(v.created_ms);
+    e["KmsKeyIds"] = json::array{json::string(s.kms_key_id ? v.kms_key_arn : kDefaultKeyLabel)};
+    list.push_back(std::move(e));
+  }
+  json::object out{{"Versions", std::move(list)}};
+  if (offset + page < shown.size()) out["NextToken"] = EncodePageToken(offset + page);
+  out["ARN"] = s.arn;
+  out["Name"] = s.name;
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html
+Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
+                                                  const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto window = in.Int("RecoveryWindowInDays");
+  auto force = in.Bool("ForceDeleteWithoutRecovery");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  if (window && force.value_or(false)) {
+    return Status("InvalidParameterException",
+                  "You can't use ForceDeleteWithoutRecovery in conjunction with "
+                  "RecoveryWindowInDays.");
+  }
+  if (window && (*window < 7 || *window > 30)) {
+    return Status("InvalidParameterException",
+                  "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
+  }
+  json::object out;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    auto found = ResolveSecret(w, ctx.scope, *secret_id);
+    if (!found.ok()) {
+      // With ForceDeleteWithoutRecovery AWS does not report a missing secret.
+      if (!force.value_or(false) || found.status().code() != "ResourceNotFoundException") {
+        return found.status();
+      }
+      out = {{"Name", *secret_id}, {"DeletionDate", Epoch(ctx.now)}};
+      if (auto arn = ParseArn(*secret_id)) {
+        out["ARN"] = *secret_id;
+        out["Name"] = arn->resource.substr(arn->resource.find(':') + 1);
+      }
+      return Status::Ok();
+    }
+    SecretRow s = std::move(found.value());
+    out = {{"ARN", s.arn}, {"Name", s.name}};
+    if (force.value_or(false)) {
+      out["DeletionDate"] = Epoch(ctx.now);
+      return w.DeleteSecret(s.id);
+    }
+    if (s.purge_at_ms) return MarkedDeleted();
+    s.deleted_ms = ctx.now;
+    s.purge_at_ms = ctx.now + window.value_or(kDefaultRecoveryDays) * kMillisPerDay;
+    s.last_changed_ms = ctx.now;
+    out["DeletionDate"] = Epoch(*s.purge_at_ms);
+    return w.UpdateSecret(s);
+  }));
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RestoreSecret.html
+Result<json::object> SecretsService::RestoreSecret(const RequestContext& ctx,
+                                                   const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  SecretRow s;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(w, ctx.scope, *secret_id));
+    if (!s.purge_at_ms) return Status::Ok();
+    s.deleted_ms.reset();
+    s.purge_at_ms.reset();
+    s.last_changed_ms = ctx.now;
+    return w.UpdateSecret(s);
+  }));
+  return json::object{{"ARN", s.arn}, {"Name", s.name}};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_TagResource.html
+Result<json::object> SecretsService::TagResource(const RequestContext& ctx,
+                                                 const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  Tags tags;
+  COFFER_RETURN_IF_ERROR(DecodeTags(in, "Tags", true, &tags));
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(SecretRow s, ResolveSecret(w, ctx.scope, *secret_id));
+    if (s.purge_at_ms) return MarkedForDeletion();
+    MergeTags(&s.tags, tags);
+    if (s.tags.size() > kMaxTags) {
+      return Status("InvalidParameterException", "A secret can have at most 50 tags.");
+    }
+    s.last_changed_ms = ctx.now;
+    return w.UpdateSecret(s);
+  }));
+  return json::object{};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UntagResource.html
+Result<json::object> SecretsService::UntagResource(const RequestContext& ctx,
+                                                   const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  const json::array* keys_arr = in.Array("TagKeys", true);
+  auto keys = in.StringList("TagKeys", {.min_len = 1, .max_len = 128});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  (void)keys_arr;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(SecretRow s, ResolveSecret(w, ctx.scope, *secret_id));
+    if (s.purge_at_ms) return MarkedForDeletion();
+    std::set<std::string> remove(keys->begin(), keys->end());
+    std::erase_if(s.tags, [&](const auto& t) { return remove.count(t.first) > 0; });
+    s.last_changed_ms = ctx.now;
+    return w.UpdateSecret(s);
+  }));
+  return json::object{};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetRandomPassword.html
+Result<json::object> SecretsService::GetRandomPassword(const RequestContext&,
+                                                       const json::object& body) {
+  JsonInput in(body);
+  PasswordOptions o;
+  o.length = in.Int("PasswordLength", {.min = 1, .max = 4096}).value_or(32);
+  o.exclude_characters = in.String("ExcludeCharacters", {.max_len = 4096}).value_or("");
+  o.exclude_numbers = in.Bool("ExcludeNumbers").value_or(false);
+  o.exclude_punctuation = in.Bool("ExcludePunctuation").value_or(false);
+  o.exclude_uppercase = in.Bool("ExcludeUppercase").value_or(false);
+  o.exclude_lowercase = in.Bool("ExcludeLowercase").value_or(false);
+  o.include_space = in.Bool("IncludeSpace").value_or(false);
+  o.require_each_included_type = in.Bool("RequireEachIncludedType").value_or(true);
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_ASSIGN_OR_RETURN(SecretBytes password, GenerateRandomPassword(o));
+  return json::object{{"RandomPassword", json::string(password.Reveal())}};
+}
+
+Result<int> SecretsService::PurgeExpired() {
+  int purged = 0;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto due, w.ListSecretsDueForPurge(clock_->NowMillis()));
+    for (const auto& s : due) {
+      COFFER_RETURN_IF_ERROR(w.DeleteSecret(s.id));
+      ++purged;
+    }
+    return Status::Ok();
+  }));
+  return purged;
+}
+
+}  // namespace coffer::secrets

@@ -1,0 +1,60 @@
+// The Secrets Manager service: every operation of the AWS Secrets Manager API that coffer serves.
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Operations.html
+//
+// Each handler decodes its operation's members (the member names are that operation's
+// contract), applies the domain rules (version_stages.h, secret_filters.h) inside one store
+// transaction, and encodes the response. Values are sealed by the Keyring under the secret's KMS
+// key with an encryption context that binds account, region, ARN and version id.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/request_context.h"
+#include "core/status.h"
+#include "keyring/keyring.h"
+#include "store/store.h"
+
+namespace coffer::secrets {
+
+class SecretsService {
+ public:
+  SecretsService(Store* store, Keyring* keyring, const Clock* clock);
+
+  // Serves one operation (the part of X-Amz-Target after "secretsmanager."). Thread-safe.
+  Result<boost::json::object> Handle(std::string_view operation, const RequestContext& ctx,
+                                     const boost::json::object& input);
+
+  // Permanently deletes secrets whose recovery window has ended. Returns how many were purged.
+  // Called periodically by the server's background job; safe to run concurrently with requests.
+  Result<int> PurgeExpired();
+
+ private:
+  using Handler = Result<boost::json::object> (SecretsService::*)(const RequestContext&,
+                                                                  const boost::json::object&);
+  Result<boost::json::object> CreateSecret(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> GetSecretValue(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> BatchGetSecretValue(const RequestContext&,
+                                                  const boost::json::object&);
+  Result<boost::json::object> PutSecretValue(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> UpdateSecret(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> UpdateSecretVersionStage(const RequestContext&,
+                                                       const boost::json::object&);
+  Result<boost::json::object> DescribeSecret(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> ListSecrets(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> ListSecretVersionIds(const RequestContext&,
+                                                   const boost::json::object&);
+  Result<boost::json::object> DeleteSecret(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> RestoreSecret(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> TagResource(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> UntagResource(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> GetRandomPassword(const RequestContext&,
+                                                const boost::json::object&);
+
+  Store* store_;
+  Keyring* keyring_;
+  const Clock* clock_;
+};
+
+}  // namespace coffer::secrets

@@ -1,0 +1,689 @@
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace coffer {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Forward migrations, one entry per schema version. Never edit an entry once released; add one.
+constexpr const char* kMigrations[] = {
+    // v1
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  wrapped_secret BLOB NOT NULL,
+  account TEXT NOT NULL,
+  principal_arn TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE TABLE kms_keys (
+  key_id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  arn TEXT NOT NULL UNIQUE,
+  manager TEXT NOT NULL,
+  state TEXT NOT NULL,
+  description TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  current_material INTEGER NOT NULL);
+CREATE TABLE kms_key_materials (
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  version INTEGER NOT NULL,
+  wrapped BLOB NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (key_id, version));
+CREATE TABLE kms_aliases (
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id),
+  PRIMARY KEY (account, region, alias));
+CREATE TABLE secrets (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  arn TEXT NOT NULL UNIQUE,
+  description TEXT,
+  kms_key_id TEXT,
+  created_ms INTEGER NOT NULL,
+  last_changed_ms INTEGER NOT NULL,
+  last_accessed_ms INTEGER,
+  deleted_ms INTEGER,
+  purge_at_ms INTEGER);
+CREATE UNIQUE INDEX secrets_by_name ON secrets (account, region, name);
+CREATE INDEX secrets_by_purge ON secrets (purge_at_ms) WHERE purge_at_ms IS NOT NULL;
+CREATE TABLE secret_tags (
+  secret_id INTEGER NOT NULL REFERENCES secrets(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (secret_id, position));
+CREATE TABLE secret_versions (
+  secret_id INTEGER NOT NULL REFERENCES secrets(id) ON DELETE CASCADE,
+  version_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  last_accessed_ms INTEGER,
+  kms_key_arn TEXT NOT NULL,
+  is_binary INTEGER NOT NULL,
+  envelope BLOB NOT NULL,
+  PRIMARY KEY (secret_id, version_id));
+CREATE TABLE version_stages (
+  secret_id INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  PRIMARY KEY (secret_id, stage),
+  FOREIGN KEY (secret_id, version_id) REFERENCES secret_versions(secret_id, version_id)
+    ON DELETE CASCADE);
+CREATE INDEX stages_by_version ON version_stages (secret_id, version_id);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+Status SqlError(sqlite3* db, std::string_view what) {
+  return Status("InternalFailure", std::string("store: ") + std::string(what) + ": " +
+                                       (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// One SQLite connection with a cache of prepared statements keyed by their SQL text.
+class Connection {
+ public:
+  ~Connection() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path) {
+    auto conn = std::unique_ptr<Connection>(new Connection());
+    int rc = sqlite3_open_v2(path.c_str(), &conn->db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) return SqlError(conn->db_, "open " + path);
+    sqlite3_busy_timeout(conn->db_, 10000);
+    COFFER_RETURN_IF_ERROR(conn->Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+    return conn;
+  }
+
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown";
+      sqlite3_free(err);
+      return Status("InternalFailure", "store: " + msg);
+    }
+    return Status::Ok();
+  }
+
+  Result<sqlite3_stmt*> Prepare(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) {
+      sqlite3_reset(it->second);
+      sqlite3_clear_bindings(it->second);
+      return it->second;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return SqlError(db_, "prepare");
+    }
+    statements_.emplace(sql, stmt);
+    return stmt;
+  }
+
+  sqlite3* db() { return db_; }
+
+ private:
+  Connection() = default;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, sqlite3_stmt*> statements_;
+};
+
+// A bound statement being stepped; resets itself when done.
+class Query {
+ public:
+  Query(Connection& conn, sqlite3_stmt* stmt) : conn_(conn), stmt_(stmt) {}
+  ~Query() { sqlite3_reset(stmt_); }
+
+  Query& Bind(int i, std::string_view s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& Bind(int i, const std::string& s) { return Bind(i, std::string_view(s)); }
+  Query& BindBlob(int i, std::string_view s) {
+    sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Query& Bind(int i, const std::optional<std::string>& s) {
+    if (s) return Bind(i, std::string_view(*s));
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  Query& Bind(int i, const std::optional<int64_t>& v) {
+    if (v) return Bind(i, *v);
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+
+  // True when a row is available; false at the end. Errors are reported through status().
+  bool Step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) status_ = SqlError(conn_.db(), "step");
+    return false;
+  }
+  Status Run() {
+    while (Step()) {
+    }
+    return status_;
+  }
+  const Status& status() const { return status_; }
+
+  std::string Text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : "";
+  }
+  std::string Blob(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : "";
+  }
+  std::optional<std::string> OptText(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return Text(col);
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::optional<int64_t> OptInt(int col) const {
+    if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+    return Int(col);
+  }
+
+ private:
+  Connection& conn_;
+  sqlite3_stmt* stmt_;
+  Status status_;
+};
+
+#define COFFER_QUERY(var, conn, sql)                   \
+  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * var##_stmt, (conn).Prepare(sql)); \
+  Query var(conn, var##_stmt)
+
+constexpr const char* kSecretColumns =
+    "id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, "
+    "last_accessed_ms, deleted_ms, purge_at_ms";
+
+SecretRow ReadSecretRow(const Query& q) {
+  SecretRow r;
+  r.id = q.Int(0);
+  r.account = q.Text(1);
+  r.region = q.Text(2);
+  r.name = q.Text(3);
+  r.arn = q.Text(4);
+  r.description = q.OptText(5);
+  r.kms_key_id = q.OptText(6);
+  r.created_ms = q.Int(7);
+  r.last_changed_ms = q.Int(8);
+  r.last_accessed_ms = q.OptInt(9);
+  r.deleted_ms = q.OptInt(10);
+  r.purge_at_ms = q.OptInt(11);
+  return r;
+}
+
+// Statement texts live in static storage so their addresses key the statement cache.
+#define SECRET_SELECT(where)                                                                    \
+  "SELECT id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, " \
+  "last_accessed_ms, deleted_ms, purge_at_ms FROM secrets " where
+
+class SqliteTxn : public StoreWriter {
+ public:
+  explicit SqliteTxn(Connection& conn) : c_(conn) {}
+
+  Result<std::optional<std::string>> GetMeta(const std::string& key) override {
+    COFFER_QUERY(q, c_, "SELECT value FROM meta WHERE key = ?");
+    q.Bind(1, key);
+    if (q.Step()) return std::optional<std::string>(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<std::string>();
+  }
+
+  Status PutMeta(const std::string& key, const std::string& value) override {
+    COFFER_QUERY(q, c_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+    return q.Bind(1, key).Bind(2, value).Run();
+  }
+
+  Result<std::optional<SecretRow>> FindSecretByArn(const Scope& scope,
+                                                   const std::string& arn) override {
+    COFFER_QUERY(q, c_, SECRET_SELECT("WHERE arn = ? AND account = ? AND region = ?"));
+    q.Bind(1, arn).Bind(2, scope.account).Bind(3, scope.region);
+    return OneSecret(q);
+  }
+
+  Result<std::optional<SecretRow>> FindSecretByName(const Scope& scope,
+                                                    const std::string& name) override {
+    COFFER_QUERY(q, c_, SECRET_SELECT("WHERE account = ? AND region = ? AND name = ?"));
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, name);
+    return OneSecret(q);
+  }
+
+  Result<std::vector<SecretRow>> ListSecrets(const Scope& scope) override {
+    COFFER_QUERY(q, c_, SECRET_SELECT("WHERE account = ? AND region = ? ORDER BY id"));
+    q.Bind(1, scope.account).Bind(2, scope.region);
+    return ManySecrets(q);
+  }
+
+  Result<std::vector<SecretRow>> ListSecretsDueForPurge(EpochMillis now) override {
+    COFFER_QUERY(q, c_, SECRET_SELECT("WHERE purge_at_ms IS NOT NULL AND purge_at_ms <= ?"));
+    q.Bind(1, now);
+    return ManySecrets(q);
+  }
+
+  Result<std::vector<SecretVersionRow>> ListVersions(int64_t secret_id) override {
+    std::vector<SecretVersionRow> out;
+    {
+      COFFER_QUERY(q, c_,
+                   "SELECT version_id, created_ms, last_accessed_ms, kms_key_arn, is_binary "
+                   "FROM secret_versions WHERE secret_id = ? ORDER BY seq");
+      q.Bind(1, secret_id);
+      while (q.Step()) {
+        SecretVersionRow v;
+        v.version_id = q.Text(0);
+        v.created_ms = q.Int(1);
+        v.last_accessed_ms = q.OptInt(2);
+        v.kms_key_arn = q.Text(3);
+        v.binary = q.Int(4) != 0;
+        out.push_back(std::move(v));
+      }
+      COFFER_RETURN_IF_ERROR(q.status());
+    }
+    COFFER_QUERY(q, c_,
+                 "SELECT version_id, stage FROM version_stages WHERE secret_id = ? ORDER BY stage");
+    q.Bind(1, secret_id);
+    while (q.Step()) {
+      std::string vid = q.Text(0);
+      for (auto& v : out) {
+        if (v.version_id == vid) v.stages.push_back(q.Text(1));
+      }
+    }
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::optional<SecretVersionRow>> GetVersion(int64_t secret_id,
+                                                     const std::string& version_id) override {
+    SecretVersionRow v;
+    {
+      COFFER_QUERY(q, c_,
+                   "SELECT version_id, created_ms, last_accessed_ms, kms_key_arn, is_binary, "
+                   "envelope FROM secret_versions WHERE secret_id = ? AND version_id = ?");
+      q.Bind(1, secret_id).Bind(2, version_id);
+      if (!q.Step()) {
+        COFFER_RETURN_IF_ERROR(q.status());
+        return std::optional<SecretVersionRow>();
+      }
+      v.version_id = q.Text(0);
+      v.created_ms = q.Int(1);
+      v.last_accessed_ms = q.OptInt(2);
+      v.kms_key_arn = q.Text(3);
+      v.binary = q.Int(4) != 0;
+      v.envelope = q.Blob(5);
+    }
+    COFFER_QUERY(q, c_,
+                 "SELECT stage FROM version_stages WHERE secret_id = ? AND version_id = ? "
+                 "ORDER BY stage");
+    q.Bind(1, secret_id).Bind(2, version_id);
+    while (q.Step()) v.stages.push_back(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<SecretVersionRow>(std::move(v));
+  }
+
+  Result<std::optional<std::string>> VersionIdForStage(int64_t secret_id,
+                                                       const std::string& stage) override {
+    COFFER_QUERY(q, c_, "SELECT version_id FROM version_stages WHERE secret_id = ? AND stage = ?");
+    q.Bind(1, secret_id).Bind(2, stage);
+    if (q.Step()) return std::optional<std::string>(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<std::string>();
+  }
+
+  Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& access_key_id) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT access_key_id, wrapped_secret, account, principal_arn, user_id, "
+                 "created_ms FROM access_keys WHERE access_key_id = ?");
+    q.Bind(1, access_key_id);
+    if (q.Step()) return std::optional<AccessKeyRow>(ReadAccessKey(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<AccessKeyRow>();
+  }
+
+  Result<std::vector<AccessKeyRow>> ListAccessKeys() override {
+    COFFER_QUERY(q, c_,
+                 "SELECT access_key_id, wrapped_secret, account, principal_arn, user_id, "
+                 "created_ms FROM access_keys ORDER BY created_ms");
+    std::vector<AccessKeyRow> out;
+    while (q.Step()) out.push_back(ReadAccessKey(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::optional<KmsKeyRow>> FindKmsKey(const std::string& key_id) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT key_id, account, region, arn, manager, state, description, created_ms, "
+                 "current_material FROM kms_keys WHERE key_id = ?");
+    q.Bind(1, key_id);
+    if (!q.Step()) {
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<KmsKeyRow>();
+    }
+    KmsKeyRow k;
+    k.key_id = q.Text(0);
+    k.account = q.Text(1);
+    k.region = q.Text(2);
+    k.arn = q.Text(3);
+    k.manager = q.Text(4);
+    k.state = q.Text(5);
+    k.description = q.Text(6);
+    k.created_ms = q.Int(7);
+    k.current_material = static_cast<int>(q.Int(8));
+    return std::optional<KmsKeyRow>(std::move(k));
+  }
+
+  Result<std::optional<std::string>> KmsKeyIdForAlias(const Scope& scope,
+                                                      const std::string& alias) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT key_id FROM kms_aliases WHERE account = ? AND region = ? AND alias = ?");
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, alias);
+    if (q.Step()) return std::optional<std::string>(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<std::string>();
+  }
+
+  Result<std::optional<KeyMaterialRow>> GetKeyMaterial(const std::string& key_id,
+                                                       int version) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT wrapped, created_ms FROM kms_key_materials WHERE key_id = ? AND "
+                 "version = ?");
+    q.Bind(1, key_id).Bind(2, static_cast<int64_t>(version));
+    if (!q.Step()) {
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<KeyMaterialRow>();
+    }
+    KeyMaterialRow m;
+    m.key_id = key_id;
+    m.version = version;
+    m.wrapped = q.Blob(0);
+    m.created_ms = q.Int(1);
+    return std::optional<KeyMaterialRow>(std::move(m));
+  }
+
+  Status InsertSecret(SecretRow* row) override {
+    {
+      COFFER_QUERY(q, c_,
+                   "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, "
+                   "created_ms, last_changed_ms, last_accessed_ms, deleted_ms, purge_at_ms) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      q.Bind(1, row->account).Bind(2, row->region).Bind(3, row->name).Bind(4, row->arn);
+      q.Bind(5, row->description).Bind(6, row->kms_key_id).Bind(7, row->created_ms);
+      q.Bind(8, row->last_changed_ms).Bind(9, row->last_accessed_ms).Bind(10, row->deleted_ms);
+      q.Bind(11, row->purge_at_ms);
+      COFFER_RETURN_IF_ERROR(q.Run());
+    }
+    row->id = sqlite3_last_insert_rowid(c_.db());
+    return WriteTags(row->id, row->tags);
+  }
+
+  Status UpdateSecret(const SecretRow& row) override {
+    {
+      COFFER_QUERY(q, c_,
+                   "UPDATE secrets SET description = ?, kms_key_id = ?, last_changed_ms = ?, "
+                   "last_accessed_ms = ?, deleted_ms = ?, purge_at_ms = ? WHERE id = ?");
+      q.Bind(1, row.description).Bind(2, row.kms_key_id).Bind(3, row.last_changed_ms);
+      q.Bind(4, row.last_accessed_ms).Bind(5, row.deleted_ms).Bind(6, row.purge_at_ms);
+      q.Bind(7, row.id);
+      COFFER_RETURN_IF_ERROR(q.Run());
+    }
+    return WriteTags(row.id, row.tags);
+  }
+
+  Status DeleteSecret(int64_t secret_id) override {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM version_stages WHERE secret_id = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Run());
+    }
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM secret_versions WHERE secret_id = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Run());
+    }
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM secret_tags WHERE secret_id = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Run());
+    }
+    COFFER_QUERY(q, c_, "DELETE FROM secrets WHERE id = ?");
+    return q.Bind(1, secret_id).Run();
+  }
+
+  Status InsertVersion(int64_t secret_id, const SecretVersionRow& row) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO secret_versions (secret_id, version_id, seq, created_ms, "
+                 "last_accessed_ms, kms_key_arn, is_binary, envelope) VALUES (?, ?, "
+                 "(SELECT COALESCE(MAX(seq), 0) + 1 FROM secret_versions WHERE secret_id = ?), "
+                 "?, ?, ?, ?, ?)");
+    q.Bind(1, secret_id).Bind(2, row.version_id).Bind(3, secret_id).Bind(4, row.created_ms);
+    q.Bind(5, row.last_accessed_ms).Bind(6, row.kms_key_arn);
+    q.Bind(7, static_cast<int64_t>(row.binary ? 1 : 0)).BindBlob(8, row.envelope);
+    return q.Run();
+  }
+
+  Status DeleteVersion(int64_t secret_id, const std::string& version_id) override {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM version_stages WHERE secret_id = ? AND version_id = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Bind(2, version_id).Run());
+    }
+    COFFER_QUERY(q, c_, "DELETE FROM secret_versions WHERE secret_id = ? AND version_id = ?");
+    return q.Bind(1, secret_id).Bind(2, version_id).Run();
+  }
+
+  Status SetVersionLastAccessed(int64_t secret_id, const std::string& version_id,
+                                EpochMillis day) override {
+    COFFER_QUERY(q, c_,
+                 "UPDATE secret_versions SET last_accessed_ms = ? WHERE secret_id = ? AND "
+                 "version_id = ?");
+    return q.Bind(1, day).Bind(2, secret_id).Bind(3, version_id).Run();
+  }
+
+  Status SetStage(int64_t secret_id, const std::string& stage,
+                  const std::string& version_id) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR REPLACE INTO version_stages (secret_id, stage, version_id) "
+                 "VALUES (?, ?, ?)");
+    return q.Bind(1, secret_id).Bind(2, stage).Bind(3, version_id).Run();
+  }
+
+  Status RemoveStage(int64_t secret_id, const std::string& stage) override {
+    COFFER_QUERY(q, c_, "DELETE FROM version_stages WHERE secret_id = ? AND stage = ?");
+    return q.Bind(1, secret_id).Bind(2, stage).Run();
+  }
+
+  Status InsertAccessKey(const AccessKeyRow& row) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO access_keys (access_key_id, wrapped_secret, account, principal_arn, "
+                 "user_id, created_ms) VALUES (?, ?, ?, ?, ?, ?)");
+    q.Bind(1, row.access_key_id).BindBlob(2, row.wrapped_secret).Bind(3, row.account);
+    q.Bind(4, row.principal_arn).Bind(5, row.user_id).Bind(6, row.created_ms);
+    return q.Run();
+  }
+
+  Status InsertKmsKey(const KmsKeyRow& row) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO kms_keys (key_id, account, region, arn, manager, state, description, "
+                 "created_ms, current_material) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.Bind(1, row.key_id).Bind(2, row.account).Bind(3, row.region).Bind(4, row.arn);
+    q.Bind(5, row.manager).Bind(6, row.state).Bind(7, row.description).Bind(8, row.created_ms);
+    q.Bind(9, static_cast<int64_t>(row.current_material));
+    return q.Run();
+  }
+
+  Status InsertKeyMaterial(const KeyMaterialRow& row) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO kms_key_materials (key_id, version, wrapped, created_ms) "
+                 "VALUES (?, ?, ?, ?)");
+    q.Bind(1, row.key_id).Bind(2, static_cast<int64_t>(row.version)).BindBlob(3, row.wrapped);
+    q.Bind(4, row.created_ms);
+    return q.Run();
+  }
+
+  Status PutAlias(const Scope& scope, const std::string& alias,
+                  const std::string& key_id) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR REPLACE INTO kms_aliases (account, region, alias, key_id) "
+                 "VALUES (?, ?, ?, ?)");
+    return q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, alias).Bind(4, key_id).Run();
+  }
+
+ private:
+  Result<std::optional<SecretRow>> OneSecret(Query& q) {
+    if (!q.Step()) {
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<SecretRow>();
+    }
+    SecretRow row = ReadSecretRow(q);
+    COFFER_RETURN_IF_ERROR(ReadTags(&row));
+    return std::optional<SecretRow>(std::move(row));
+  }
+
+  Result<std::vector<SecretRow>> ManySecrets(Query& q) {
+    std::vector<SecretRow> out;
+    while (q.Step()) out.push_back(ReadSecretRow(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    for (auto& row : out) COFFER_RETURN_IF_ERROR(ReadTags(&row));
+    return out;
+  }
+
+  Status ReadTags(SecretRow* row) {
+    COFFER_QUERY(q, c_, "SELECT key, value FROM secret_tags WHERE secret_id = ? ORDER BY position");
+    q.Bind(1, row->id);
+    while (q.Step()) row->tags.emplace_back(q.Text(0), q.Text(1));
+    return q.status();
+  }
+
+  Status WriteTags(int64_t secret_id, const Tags& tags) {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM secret_tags WHERE secret_id = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Run());
+    }
+    int64_t pos = 0;
+    for (const auto& [k, v] : tags) {
+      COFFER_QUERY(q, c_,
+                   "INSERT INTO secret_tags (secret_id, position, key, value) VALUES (?, ?, ?, ?)");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Bind(2, pos++).Bind(3, k).Bind(4, v).Run());
+    }
+    return Status::Ok();
+  }
+
+  static AccessKeyRow ReadAccessKey(const Query& q) {
+    AccessKeyRow r;
+    r.access_key_id = q.Text(0);
+    r.wrapped_secret = q.Blob(1);
+    r.account = q.Text(2);
+    r.principal_arn = q.Text(3);
+    r.user_id = q.Text(4);
+    r.created_ms = q.Int(5);
+    return r;
+  }
+
+  Connection& c_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, std::unique_ptr<Connection> writer)
+      : path_(std::move(path)), writer_(std::move(writer)) {}
+
+  Status Read(const std::function<Status(StoreReader&)>& fn) override {
+    std::unique_ptr<Connection> conn;
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!readers_.empty()) {
+        conn = std::move(readers_.back());
+        readers_.pop_back();
+      }
+    }
+    if (!conn) {
+      COFFER_ASSIGN_OR_RETURN(conn, Connection::Open(path_));
+    }
+    Status status = conn->Exec("BEGIN");
+    if (status.ok()) {
+      SqliteTxn txn(*conn);
+      status = fn(txn);
+      Status end = conn->Exec("COMMIT");  // read-only: COMMIT just ends the snapshot
+      if (status.ok()) status = end;
+    }
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    readers_.push_back(std::move(conn));
+    return status;
+  }
+
+  Status Write(const std::function<Status(StoreWriter&)>& fn) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    COFFER_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    SqliteTxn txn(*writer_);
+    Status status = fn(txn);
+    if (!status.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+      return status;
+    }
+    Status commit = writer_->Exec("COMMIT");
+    if (!commit.ok()) (void)writer_->Exec("ROLLBACK");
+    return commit;
+  }
+
+ private:
+  std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<Connection> writer_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+};
+
+Status Migrate(Connection& conn) {
+  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Prepare("PRAGMA user_version"));
+  Query q(conn, stmt);
+  int version = q.Step() ? static_cast<int>(q.Int(0)) : 0;
+  COFFER_RETURN_IF_ERROR(q.status());
+  if (version > kSchemaVersion) {
+    return Status("InternalFailure", "store: database schema version " + std::to_string(version) +
+                                         " is newer than this coffer supports (" +
+                                         std::to_string(kSchemaVersion) + ")");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    COFFER_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+    Status s = conn.Exec(kMigrations[v]);
+    if (s.ok()) s = conn.Exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+    if (!s.ok()) {
+      (void)conn.Exec("ROLLBACK");
+      return s;
+    }
+    COFFER_RETURN_IF_ERROR(conn.Exec("COMMIT"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  COFFER_ASSIGN_OR_RETURN(auto writer, Connection::Open(path));
+  COFFER_RETURN_IF_ERROR(Migrate(*writer));
+  return std::unique_ptr<Store>(new SqliteStore(path, std::move(writer)));
+}
+
+}  // namespace coffer

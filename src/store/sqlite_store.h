@@ -1,0 +1,19 @@
+// SQLite implementation of Store: the embedded default.
+//
+// WAL journal with synchronous=FULL, so a write acknowledged by Write() survives kill -9 and
+// power loss. One writer connection (writes are serialised by a mutex, as SQLite serialises them
+// anyway) and a pool of reader connections that run concurrently with the writer.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace coffer {
+
+// Opens (creating if needed) the database at `path` and migrates its schema to the current
+// version. Errors: "InternalFailure" when the file cannot be opened or is from a newer coffer.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace coffer

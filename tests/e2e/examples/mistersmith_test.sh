@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# End-to-end test of examples/mistersmith/create-secrets.sh: starts coffer, runs the example
+# with Debian's AWS CLI v2, reads the six secrets back and checks every field of the seed's
+# JSON bodies, then re-runs the example to prove it leaves existing secrets alone.
+#
+# Usage: tests/e2e/examples/mistersmith_test.sh   (COFFER_BIN, AWS_CLI as for the CLI test)
+# Prints one line per check and 'N passed, M failed'; exits non-zero on any failure.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../cli/coffer_e2e_lib.sh
+source "$HERE/../cli/coffer_e2e_lib.sh"
+EXAMPLE="$REPO_ROOT/examples/mistersmith/create-secrets.sh"
+PYTHON="${PYTHON:-/usr/bin/python3}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+
+NAMES=(
+  mistersmith/aurora/master
+  mistersmith/app/jwt
+  mistersmith/app/encryption
+  mistersmith/external/openai
+  mistersmith/external/oauth/github
+  mistersmith/amazonmq/credentials
+)
+
+coffer_start
+aws_isolate
+
+# run_example ARGS...: runs create-secrets.sh; sets EX_OUT, EX_ERR, EX_RC.
+run_example() {
+  if EX_OUT="$("$EXAMPLE" "$@" 2>"$COFFER_TMP/example.stderr")"; then EX_RC=0; else EX_RC=$?; fi
+  EX_ERR="$(cat "$COFFER_TMP/example.stderr")"
+}
+
+# ------------------------------------------------------------------ first run
+echo "== create-secrets.sh"
+run_example --endpoint-url "$COFFER_ENDPOINT"
+if [[ $EX_RC -eq 0 ]]; then
+  pass "create-secrets.sh exits 0"
+else
+  fail "create-secrets.sh exits 0" "exit $EX_RC" "$EX_OUT" "$EX_ERR"
+fi
+printf '%s\n' "$EX_OUT" | sed 's/^/     | /'
+check_eq "create-secrets.sh reports 6 secrets created" "6" \
+  "$(grep -c ' created ' <<<"$EX_OUT" || true)"
+
+aws_call secretsmanager list-secrets --filters Key=name,Values=mistersmith/ \
+  --query 'SecretList[].Name' --output text
+check_eq "list-secrets shows exactly the six seed secrets" \
+  "$(printf '%s\n' "${NAMES[@]}" | sort)" "$(tr -s '\t' '\n' <<<"$AWS_OUT" | sed '/^$/d' | sort)"
+
+VALUES_DIR="$COFFER_TMP/values"
+mkdir -p "$VALUES_DIR"
+for name in "${NAMES[@]}"; do
+  file="$VALUES_DIR/${name//\//_}.json"
+  aws_call secretsmanager get-secret-value --secret-id "$name" --query SecretString --output text
+  if [[ $AWS_RC -eq 0 ]]; then
+    printf '%s' "$AWS_OUT" >"$file"
+    pass "get-secret-value $name"
+  else
+    : >"$file"
+    fail "get-secret-value $name" "$AWS_ERR"
+  fi
+  aws_call secretsmanager describe-secret --secret-id "$name" \
+    --query '[Tags[?Key==`project`].Value | [0], length(keys(VersionIdsToStages))]' --output text
+  check_eq "$name is tagged project=mistersmith and has one version" "$(printf 'mistersmith\t1')" "$AWS_OUT"
+done
+
+# ------------------------------------------------------------------ field checks
+echo "== secret bodies"
+# The checker prints 'PASS <desc>' or 'FAIL <desc>: <detail>' per check.
+check_bodies() {
+  "$PYTHON" - "$VALUES_DIR" <<'PY'
+import base64, binascii, json, os, re, sys
+
+d = sys.argv[1]
+def load(name):
+    path = os.path.join(d, name.replace("/", "_") + ".json")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except Exception as e:  # reported as a failed check
+        print(f"FAIL {name} is JSON: {e}")
+        return None
+
+def check(desc, ok, detail=""):
+    print(f"PASS {desc}" if ok else f"FAIL {desc}: {detail}")
+
+def keys(name, obj, expected):
+    check(f"{name} has exactly the seed's keys", sorted(obj) == sorted(expected), sorted(obj))
+
+UNSAFE = set("/@\"'\\ ")
+
+aurora = load("mistersmith/aurora/master")
+if aurora is not None:
+    keys("aurora/master", aurora, ["username", "password", "engine", "host", "port", "dbClusterIdentifier"])
+    check("aurora username", aurora.get("username") == "mistersmith_admin", aurora.get("username"))
+    pw = aurora.get("password", "")
+    check("aurora password is 32 characters", isinstance(pw, str) and len(pw) == 32, len(pw))
+    check("aurora password has no RDS-unsafe characters", not (set(pw) & UNSAFE), sorted(set(pw) & UNSAFE))
+    check("aurora password mixes letters, digits and punctuation",
+          bool(re.search(r"[a-z]", pw) and re.search(r"[A-Z]", pw) and re.search(r"[0-9]", pw)
+               and re.search(r"[^A-Za-z0-9]", pw)), "")
+    check("aurora engine", aurora.get("engine") == "postgres", aurora.get("engine"))
+    check("aurora host",
+          aurora.get("host") == "mistersmith-aurora-cluster.cluster-xxxxx.us-east-1.rds.amazonaws.com",
+          aurora.get("host"))
+    check("aurora port is the number 5432",
+          type(aurora.get("port")) is int and aurora.get("port") == 5432, repr(aurora.get("port")))
+    check("aurora dbClusterIdentifier",
+          aurora.get("dbClusterIdentifier") == "mistersmith-aurora-cluster", aurora.get("dbClusterIdentifier"))
+
+jwt = load("mistersmith/app/jwt")
+if jwt is not None:
+    keys("app/jwt", jwt, ["secret", "algorithm", "issuer", "expiry"])
+    check("jwt secret is 64 hex characters (256 bits)",
+          re.fullmatch(r"[0-9a-f]{64}", jwt.get("secret", "")) is not None, jwt.get("secret"))
+    check("jwt algorithm", jwt.get("algorithm") == "HS256", jwt.get("algorithm"))
+    check("jwt issuer", jwt.get("issuer") == "mistersmith", jwt.get("issuer"))
+    check("jwt expiry", jwt.get("expiry") == "1h", jwt.get("expiry"))
+
+enc = load("mistersmith/app/encryption")
+if enc is not None:
+    keys("app/encryption", enc, ["masterKey", "algorithm", "keyDerivation"])
+    try:
+        raw = base64.b64decode(enc.get("masterKey", ""), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raw = b""
+    check("encryption masterKey is base64 of 32 bytes", len(raw) == 32, f"{len(raw)} bytes")
+    check("encryption algorithm", enc.get("algorithm") == "AES-256-GCM", enc.get("algorithm"))
+    check("encryption keyDerivation", enc.get("keyDerivation") == "PBKDF2", enc.get("keyDerivation"))
+    if jwt is not None:
+        check("jwt key and master key are different random values",
+              raw.hex() != jwt.get("secret"), "")
+
+openai = load("mistersmith/external/openai")
+if openai is not None:
+    keys("external/openai", openai, ["apiKey", "organizationId", "projectId"])
+    for k in ("apiKey", "organizationId", "projectId"):
+        v = openai.get(k, "")
+        check(f"openai {k} is a clearly fake example value",
+              isinstance(v, str) and "EXAMPLE" in v and "<" not in v, v)
+
+gh = load("mistersmith/external/oauth/github")
+if gh is not None:
+    keys("external/oauth/github", gh, ["clientId", "clientSecret", "redirectUri"])
+    for k in ("clientId", "clientSecret"):
+        v = gh.get(k, "")
+        check(f"github {k} is a clearly fake example value",
+              isinstance(v, str) and "EXAMPLE" in v and "<" not in v, v)
+    check("github redirectUri",
+          gh.get("redirectUri") == "https://api.mistersmith.ai/auth/github/callback", gh.get("redirectUri"))
+
+mq = load("mistersmith/amazonmq/credentials")
+if mq is not None:
+    keys("amazonmq/credentials", mq, ["username", "password", "endpoints"])
+    check("amazonmq username", mq.get("username") == "mistersmith_mq", mq.get("username"))
+    pw = mq.get("password", "")
+    check("amazonmq password is 32 characters", isinstance(pw, str) and len(pw) == 32, len(pw))
+    check("amazonmq endpoints",
+          mq.get("endpoints") == {
+              "amqps": "amqps://b-xxxxx.mq.us-east-1.amazonaws.com:5671",
+              "wss": "wss://b-xxxxx.mq.us-east-1.amazonaws.com:61619",
+          }, mq.get("endpoints"))
+    if aurora is not None:
+        check("the two generated passwords differ", aurora.get("password") != pw, "")
+PY
+}
+
+while IFS= read -r line; do
+  case "$line" in
+    "PASS "*) pass "${line#PASS }" ;;
+    "FAIL "*) fail "${line#FAIL }" ;;
+    *) [[ -z "$line" ]] || fail "unexpected checker output" "$line" ;;
+  esac
+done < <(check_bodies 2>&1 || echo "FAIL the body checker crashed")
+
+# ------------------------------------------------------------------ re-run
+echo "== re-run"
+before="$(cat "$VALUES_DIR/mistersmith_aurora_master.json")"
+run_example --endpoint-url "$COFFER_ENDPOINT"
+check_eq "a second run exits 0" "0" "$EX_RC"
+check_eq "a second run leaves all 6 secrets unchanged" "6" \
+  "$(grep -c 'exists, left unchanged' <<<"$EX_OUT" || true)"
+aws_call secretsmanager get-secret-value --secret-id mistersmith/aurora/master \
+  --query SecretString --output text
+check_eq "the aurora password did not change" "$before" "$AWS_OUT"
+aws_call secretsmanager list-secret-version-ids --secret-id mistersmith/aurora/master \
+  --query 'length(Versions)' --output text
+check_eq "no new version was written" "1" "$AWS_OUT"
+
+run_example --endpoint-url "$COFFER_ENDPOINT" --no-such-flag
+check_eq "an unknown flag is a usage error (exit 2)" "2" "$EX_RC"
+EX_RC=0
+if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_SECRETS_MANAGER \
+  "$EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
+check_eq "no endpoint is refused (exit 2), never real AWS" "2" "$EX_RC"
+
+# ------------------------------------------------------------------ shutdown
+echo "== shutdown"
+coffer_stop
+check_eq "coffer exits 0 on SIGTERM" "0" "$COFFER_EXIT_CODE"
+
+finish
