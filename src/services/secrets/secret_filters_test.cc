@@ -1,1 +1,65 @@
+#include "services/secrets/secret_filters.h"
+
 #include <gtest/gtest.h>
+
+namespace coffer::secrets {
+namespace {
+
+SecretRow Secret(std::string name, std::optional<std::string> description, Tags tags = {}) {
+  SecretRow s;
+  s.name = std::move(name);
+  s.description = std::move(description);
+  s.tags = std::move(tags);
+  return s;
+}
+
+TEST(SecretFilters, NameIsCaseSensitivePrefix) {
+  auto s = Secret("mistersmith/aurora/master", std::nullopt);
+  EXPECT_TRUE(MatchesFilters(s, {{"name", {"mistersmith/"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"name", {"MisterSmith/"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"name", {"aurora"}}}));
+}
+
+TEST(SecretFilters, DescriptionIsCaseInsensitivePrefix) {
+  auto s = Secret("x", "Database credentials");
+  EXPECT_TRUE(MatchesFilters(s, {{"description", {"database"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"description", {"credentials"}}}));
+}
+
+TEST(SecretFilters, TagsAndNegation) {
+  auto s = Secret("x", std::nullopt, {{"env", "production"}, {"team", "core"}});
+  EXPECT_TRUE(MatchesFilters(s, {{"tag-key", {"env"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"tag-value", {"prod"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"tag-value", {"!prod"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"tag-key", {"!owner"}}}));
+}
+
+TEST(SecretFilters, ValuesAreOredFiltersAreAnded) {
+  auto s = Secret("app/jwt", "signing key", {{"env", "staging"}});
+  EXPECT_TRUE(MatchesFilters(s, {{"name", {"db/", "app/"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"name", {"app/"}}, {"tag-value", {"production"}}}));
+}
+
+TEST(SecretFilters, AllMatchesWordsAcrossAttributes) {
+  auto s = Secret("MyDBPassword2", "Primary aurora cluster", {{"Owner", "platform-team"}});
+  EXPECT_TRUE(MatchesFilters(s, {{"all", {"password"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"all", {"AURORA"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"all", {"team"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"all", {"secret"}}}));
+}
+
+TEST(SecretFilters, SplitWords) {
+  EXPECT_EQ(SplitWords("MyDBPassword2"), (std::vector<std::string>{"my", "db", "password", "2"}));
+  EXPECT_EQ(SplitWords("app/jwt-key"), (std::vector<std::string>{"app", "jwt", "key"}));
+}
+
+TEST(SecretFilters, ValueRules) {
+  EXPECT_TRUE(IsValidFilterValue("!mistersmith/app_1:x@y+z=w.v-u"));
+  EXPECT_FALSE(IsValidFilterValue("bad*value"));
+  EXPECT_FALSE(IsValidFilterValue(std::string(513, 'a')));
+  EXPECT_TRUE(IsFilterKey("owning-service"));
+  EXPECT_FALSE(IsFilterKey("Name"));
+}
+
+}  // namespace
+}  // namespace coffer::secrets

@@ -341,7 +341,8 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(value_error);
   if (!IsValidSecretName(*name)) {
-    return Status("InvalidParameterException",
+    // AWS answers ValidationException here (seen in Terraform's and the CLI's error output).
+    return Status("ValidationException",
                   "Invalid name. Must be a valid name containing alphanumeric characters, or any "
                   "of the following: -/_+=.@!");
   }

@@ -1,1 +1,266 @@
+#include "services/secrets/secrets_service.h"
+
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "crypto/crypto.h"
+#include "store/sqlite_store.h"
+
+namespace coffer::secrets {
+namespace {
+
+namespace json = boost::json;
+
+class SecretsServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coffer-secrets-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
+    keyring_ = std::make_unique<Keyring>(store_.get(), crypto::RandomSecret(32), &clock_);
+    service_ = std::make_unique<SecretsService>(store_.get(), keyring_.get(), &clock_);
+  }
+  void TearDown() override {
+    service_.reset();
+    keyring_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Result<json::object> Call(std::string_view op, const char* body,
+                            const std::string& region = "us-east-1") {
+    RequestContext ctx;
+    ctx.scope = {"123456789012", region};
+    ctx.principal.account = "123456789012";
+    ctx.now = clock_.NowMillis();
+    return service_->Handle(op, ctx, json::parse(body).as_object());
+  }
+  json::object Ok(std::string_view op, const char* body) {
+    auto r = Call(op, body);
+    EXPECT_TRUE(r.ok()) << op << ": " << r.status().code() << " " << r.status().message();
+    return r.ok() ? r.value() : json::object{};
+  }
+  std::string Code(std::string_view op, const char* body) {
+    auto r = Call(op, body);
+    return r.ok() ? "OK" : r.status().code();
+  }
+
+  FakeClock clock_{1767225600000};  // 2026-01-01T00:00:00Z
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Keyring> keyring_;
+  std::unique_ptr<SecretsService> service_;
+};
+
+TEST_F(SecretsServiceTest, CreateAndReadBack) {
+  auto created = Ok("CreateSecret", R"({"Name":"app/db","SecretString":"s3cr3t-value"})");
+  std::string arn(created["ARN"].as_string());
+  EXPECT_EQ(arn.rfind("arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-", 0), 0u);
+  EXPECT_EQ(arn.size(), std::string("arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-")
+                                .size() + 6);
+  auto got = Ok("GetSecretValue", R"({"SecretId":"app/db"})");
+  EXPECT_EQ(got["SecretString"].as_string(), "s3cr3t-value");
+  EXPECT_EQ(got["VersionStages"].as_array(), json::array{"AWSCURRENT"});
+  EXPECT_EQ(got["CreatedDate"].as_int64(), 1767225600);
+  // Partial ARN (without the random suffix) and full ARN both resolve.
+  std::string partial = arn.substr(0, arn.size() - 7);
+  EXPECT_EQ(Code("GetSecretValue", ("{\"SecretId\":\"" + partial + "\"}").c_str()), "OK");
+  EXPECT_EQ(Code("GetSecretValue", ("{\"SecretId\":\"" + arn + "\"}").c_str()), "OK");
+  // Name plus suffix without the ARN prefix is not a name.
+  std::string name_suffix = "app/db" + arn.substr(arn.size() - 7);
+  EXPECT_EQ(Code("GetSecretValue", ("{\"SecretId\":\"" + name_suffix + "\"}").c_str()),
+            "ResourceNotFoundException");
+}
+
+TEST_F(SecretsServiceTest, RegionsAreSeparate) {
+  Ok("CreateSecret", R"({"Name":"x","SecretString":"v"})");
+  auto r = Call("GetSecretValue", R"({"SecretId":"x"})", "eu-west-1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), "ResourceNotFoundException");
+}
+
+TEST_F(SecretsServiceTest, PutSecretValueMovesStagesAndIsIdempotent) {
+  Ok("CreateSecret",
+     R"({"Name":"s","SecretString":"one","ClientRequestToken":"11111111111111111111111111111111"})");
+  auto put = Ok("PutSecretValue",
+                R"({"SecretId":"s","SecretString":"two","ClientRequestToken":"22222222222222222222222222222222"})");
+  EXPECT_EQ(put["VersionStages"].as_array(), json::array{"AWSCURRENT"});
+  auto d = Ok("DescribeSecret", R"({"SecretId":"s"})");
+  EXPECT_EQ(d["VersionIdsToStages"].as_object(),
+            (json::object{{"11111111111111111111111111111111", json::array{"AWSPREVIOUS"}},
+                          {"22222222222222222222222222222222", json::array{"AWSCURRENT"}}}));
+  // Same token, same value: no new version.
+  Ok("PutSecretValue",
+     R"({"SecretId":"s","SecretString":"two","ClientRequestToken":"22222222222222222222222222222222"})");
+  EXPECT_EQ(Ok("ListSecretVersionIds", R"({"SecretId":"s"})")["Versions"].as_array().size(), 2u);
+  // Same token, different value.
+  EXPECT_EQ(Code("PutSecretValue",
+                 R"({"SecretId":"s","SecretString":"three","ClientRequestToken":"22222222222222222222222222222222"})"),
+            "ResourceExistsException");
+  // AWSPENDING does not move AWSCURRENT.
+  Ok("PutSecretValue",
+     R"({"SecretId":"s","SecretString":"p","ClientRequestToken":"33333333333333333333333333333333","VersionStages":["AWSPENDING"]})");
+  EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"s"})")["SecretString"].as_string(), "two");
+  EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"s","VersionStage":"AWSPENDING"})")["SecretString"]
+                .as_string(),
+            "p");
+  EXPECT_EQ(Code("GetSecretValue",
+                 R"({"SecretId":"s","VersionId":"33333333333333333333333333333333","VersionStage":"AWSCURRENT"})"),
+            "InvalidRequestException");
+}
+
+TEST_F(SecretsServiceTest, DeleteRestoreAndPurgeAfterWindow) {
+  Ok("CreateSecret", R"({"Name":"gone","SecretString":"v"})");
+  auto del = Ok("DeleteSecret", R"({"SecretId":"gone","RecoveryWindowInDays":7})");
+  EXPECT_EQ(del["DeletionDate"].as_int64(), 1767225600 + 7 * 86400);
+  EXPECT_EQ(Code("GetSecretValue", R"({"SecretId":"gone"})"), "InvalidRequestException");
+  EXPECT_EQ(Code("PutSecretValue", R"({"SecretId":"gone","SecretString":"x"})"),
+            "InvalidRequestException");
+  EXPECT_EQ(Code("CreateSecret", R"({"Name":"gone","SecretString":"v"})"),
+            "InvalidRequestException");
+  EXPECT_EQ(Ok("DescribeSecret", R"({"SecretId":"gone"})")["DeletedDate"].as_int64(),
+            1767225600 + 7 * 86400);
+  EXPECT_TRUE(Ok("ListSecrets", "{}")["SecretList"].as_array().empty());
+  EXPECT_EQ(Ok("ListSecrets", R"({"IncludePlannedDeletion":true})")["SecretList"].as_array().size(),
+            1u);
+  Ok("RestoreSecret", R"({"SecretId":"gone"})");
+  EXPECT_EQ(Code("GetSecretValue", R"({"SecretId":"gone"})"), "OK");
+
+  Ok("DeleteSecret", R"({"SecretId":"gone"})");  // default 30 days
+  clock_.Advance(std::chrono::hours(24 * 29));
+  EXPECT_EQ(service_->PurgeExpired().value(), 0);
+  clock_.Advance(std::chrono::hours(24) + std::chrono::seconds(1));
+  EXPECT_EQ(service_->PurgeExpired().value(), 1);
+  EXPECT_EQ(Code("DescribeSecret", R"({"SecretId":"gone"})"), "ResourceNotFoundException");
+  auto again = Ok("CreateSecret", R"({"Name":"gone","SecretString":"new"})");
+  EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"gone"})")["SecretString"].as_string(), "new");
+}
+
+TEST_F(SecretsServiceTest, DeleteValidation) {
+  Ok("CreateSecret", R"({"Name":"d","SecretString":"v"})");
+  EXPECT_EQ(Code("DeleteSecret", R"({"SecretId":"d","RecoveryWindowInDays":6})"),
+            "InvalidParameterException");
+  EXPECT_EQ(Code("DeleteSecret", R"({"SecretId":"d","RecoveryWindowInDays":31})"),
+            "InvalidParameterException");
+  EXPECT_EQ(Code("DeleteSecret",
+                 R"({"SecretId":"d","RecoveryWindowInDays":7,"ForceDeleteWithoutRecovery":true})"),
+            "InvalidParameterException");
+  EXPECT_EQ(Code("DeleteSecret", R"({"SecretId":"nope","ForceDeleteWithoutRecovery":true})"),
+            "OK");
+  EXPECT_EQ(Code("DeleteSecret", R"({"SecretId":"nope"})"), "ResourceNotFoundException");
+}
+
+TEST_F(SecretsServiceTest, LastAccessedDateHasDayGranularity) {
+  Ok("CreateSecret", R"({"Name":"a","SecretString":"v"})");
+  EXPECT_FALSE(Ok("DescribeSecret", R"({"SecretId":"a"})").contains("LastAccessedDate"));
+  clock_.Advance(std::chrono::hours(13));
+  Ok("GetSecretValue", R"({"SecretId":"a"})");
+  EXPECT_EQ(Ok("DescribeSecret", R"({"SecretId":"a"})")["LastAccessedDate"].as_int64(),
+            1767225600);
+}
+
+TEST_F(SecretsServiceTest, OldDeprecatedVersionsArePrunedBeyondTheQuota) {
+  Ok("CreateSecret", R"({"Name":"many","SecretString":"v0"})");
+  for (int i = 1; i <= 105; ++i) {
+    std::string body = R"({"SecretId":"many","SecretString":"v)" + std::to_string(i) + "\"}";
+    auto r = Call("PutSecretValue", body.c_str());
+    if (i < 100) {
+      ASSERT_TRUE(r.ok()) << i;
+    } else if (!r.ok()) {
+      // Versions younger than 24 hours are kept, so the quota is reached.
+      EXPECT_EQ(r.status().code(), "LimitExceededException");
+      break;
+    }
+  }
+  clock_.Advance(std::chrono::hours(25));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(Code("PutSecretValue", R"({"SecretId":"many","SecretString":"later"})"), "OK");
+  }
+  auto all = Ok("ListSecretVersionIds", R"({"SecretId":"many","IncludeDeprecated":true})");
+  EXPECT_EQ(all["Versions"].as_array().size(), 100u);
+  EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"many"})")["SecretString"].as_string(), "later");
+}
+
+TEST_F(SecretsServiceTest, ListSecretsPaginatesWithAdvancingTokens) {
+  for (int i = 0; i < 25; ++i) {
+    clock_.Advance(std::chrono::seconds(1));
+    std::string body = R"({"Name":"p)" + std::to_string(100 + i) + R"(","SecretString":"v"})";
+    Ok("CreateSecret", body.c_str());
+  }
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    std::string body = token.empty() ? std::string(R"({"MaxResults":10})")
+                                     : R"({"MaxResults":10,"NextToken":")" + token + "\"}";
+    auto page = Ok("ListSecrets", body.c_str());
+    for (auto& e : page["SecretList"].as_array()) names.emplace_back(e.at("Name").as_string());
+    std::string next = page.contains("NextToken") ? std::string(page["NextToken"].as_string()) : "";
+    EXPECT_NE(next, token);
+    token = next;
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(names.size(), 25u);
+  EXPECT_EQ(names.front(), "p100");
+  EXPECT_EQ(names.back(), "p124");
+  EXPECT_EQ(Code("ListSecrets", R"({"NextToken":"garbage"})"), "InvalidNextTokenException");
+  auto desc = Ok("ListSecrets", R"({"SortOrder":"desc","MaxResults":1})");
+  EXPECT_EQ(desc["SecretList"].as_array()[0].at("Name").as_string(), "p124");
+}
+
+TEST_F(SecretsServiceTest, EnvelopesAreBoundToTheirRow) {
+  Ok("CreateSecret", R"({"Name":"a","SecretString":"value-of-a"})");
+  Ok("CreateSecret", R"({"Name":"b","SecretString":"value-of-b"})");
+  // Copy a's ciphertext into b's row: opening must fail, never return a's value.
+  ASSERT_TRUE(store_->Write([&](StoreWriter& w) -> Status {
+                      Scope scope{"123456789012", "us-east-1"};
+                      auto a = w.FindSecretByName(scope, "a").value().value();
+                      auto b = w.FindSecretByName(scope, "b").value().value();
+                      auto va = w.GetVersion(a.id, w.VersionIdForStage(a.id, "AWSCURRENT")
+                                                       .value().value()).value().value();
+                      std::string vb = w.VersionIdForStage(b.id, "AWSCURRENT").value().value();
+                      COFFER_RETURN_IF_ERROR(w.DeleteVersion(b.id, vb));
+                      va.version_id = vb;
+                      COFFER_RETURN_IF_ERROR(w.InsertVersion(b.id, va));
+                      return w.SetStage(b.id, "AWSCURRENT", vb);
+                    })
+                  .ok());
+  auto r = Call("GetSecretValue", R"({"SecretId":"b"})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), "DecryptionFailure");
+}
+
+TEST_F(SecretsServiceTest, NoPlaintextInTheDatabaseFiles) {
+  Ok("CreateSecret", R"({"Name":"scan","SecretString":"PLAINTEXT-MARKER-7f3a9"})");
+  Ok("PutSecretValue", R"({"SecretId":"scan","SecretBinary":"QklOQVJZLU1BUktFUi0xMmNk"})");
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::ifstream f(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("PLAINTEXT-MARKER"), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.find("BINARY-MARKER"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(SecretsServiceTest, ValidationErrors) {
+  EXPECT_EQ(Code("CreateSecret", R"({"Name":"bad name!","SecretString":"v"})"),
+            "ValidationException");
+  EXPECT_EQ(Code("CreateSecret", R"({"Name":"x","SecretString":"v","SecretBinary":"dg=="})"),
+            "InvalidParameterException");
+  EXPECT_EQ(Code("CreateSecret", R"({"SecretString":"v"})"), "ValidationException");
+  EXPECT_EQ(Code("CreateSecret", R"({"Name":5})"), "SerializationException");
+  EXPECT_EQ(Code("CreateSecret", R"({"Name":"t","Tags":[{"Key":"aws:x","Value":"1"}]})"),
+            "InvalidParameterException");
+  EXPECT_EQ(Code("Frobnicate", "{}"), "UnknownOperationException");
+  EXPECT_EQ(Code("RotateSecret", R"({"SecretId":"x"})"), "InvalidRequestException");
+  std::string big = R"({"Name":"big","SecretString":")" + std::string(65537, 'x') + "\"}";
+  EXPECT_EQ(Code("CreateSecret", big.c_str()), "ValidationException");
+  std::string max = R"({"Name":"max","SecretString":")" + std::string(65536, 'x') + "\"}";
+  EXPECT_EQ(Code("CreateSecret", max.c_str()), "OK");
+}
+
+}  // namespace
+}  // namespace coffer::secrets

@@ -107,7 +107,7 @@ atexit.register(_kill_leftovers)
 def coffer_binary():
     """Path of the coffer binary; raises SkipTest when it is simply not built (no COFFER_BIN)."""
     explicit = os.environ.get("COFFER_BIN")
-    path = explicit or DEFAULT_BIN
+    path = os.path.abspath(explicit or DEFAULT_BIN)  # the server runs with cwd=<temp dir>
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         if explicit:
             raise RuntimeError(f"COFFER_BIN={explicit!r} is not an executable file")

@@ -251,6 +251,30 @@ class AuthTest(unittest.TestCase):
         for v in versions:
             self.assertTrue(is_json_number(v["CreatedDate"]), v)
 
+    def test_raw_request_without_client_request_token(self):
+        # Model doc: "If you generate a raw HTTP request to the Secrets Manager service endpoint,
+        # then you must generate a ClientRequestToken and include it in the request."  AWS's
+        # answer (LocalStack's AWS-validated snapshot test_no_client_request_token) is
+        # InvalidRequestException with the message below, for each of these operations.
+        msg = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
+        name = unique_name("notoken")
+        resp = self.server.signed_json_request("secretsmanager.CreateSecret",
+                                               {"Name": name, "SecretString": "v"})
+        body = self.assertJsonError(resp, "InvalidRequestException", 400)
+        self.assertEqual(msg, body.get("Message", body.get("message")))
+        with self.assertRaises(ClientError):
+            self.sm.describe_secret(SecretId=name)
+
+        self.sm.create_secret(Name=name, SecretString="v1")
+        for op in ("PutSecretValue", "UpdateSecret"):
+            with self.subTest(op=op):
+                resp = self.server.signed_json_request(f"secretsmanager.{op}",
+                                                       {"SecretId": name, "SecretString": "v2"})
+                body = self.assertJsonError(resp, "InvalidRequestException", 400)
+                self.assertEqual(msg, body.get("Message", body.get("message")))
+        self.assertEqual("v1", self.sm.get_secret_value(SecretId=name)["SecretString"])
+        self.assertEqual(1, len(self.sm.describe_secret(SecretId=name)["VersionIdsToStages"]))
+
     def test_empty_request_body_object(self):
         resp = self.server.signed_json_request("secretsmanager.GetRandomPassword", b"{}")
         self.assertEqual(200, resp.status, resp)
@@ -316,6 +340,18 @@ class AuthTest(unittest.TestCase):
         self.assertEqual(200, resp.status, resp)
         self.assertTrue(resp.json()["ARN"].startswith(
             f"arn:aws:secretsmanager:ap-southeast-2:{ACCOUNT_ID}:secret:{name}-"), resp.json())
+
+    def test_localhost_host_header_is_signed_as_sent(self):
+        # botocore signs the Host header it sends ("localhost:<port>"); the server must verify
+        # against the raw Host header, whatever name the client used for the loopback address.
+        import boto3
+        from botocore.config import Config
+        client = boto3.session.Session().client(
+            "secretsmanager", region_name="us-east-1",
+            endpoint_url=f"http://localhost:{self.server.port}",
+            aws_access_key_id=self.server.key_id, aws_secret_access_key=self.server.secret,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        self.assertIn("SecretList", client.list_secrets(MaxResults=1))
 
     # -- presigned (query) auth -----------------------------------------------------------------
     def test_presigned_get_caller_identity(self):

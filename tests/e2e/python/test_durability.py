@@ -142,9 +142,24 @@ class DurabilityTest(unittest.TestCase):
         names.append(name)
         return names
 
+    def failing_writes_with_values(self, existing):
+        """Requests that fail while carrying secret values (so logs of failures are covered)."""
+        attempts = [
+            lambda v: self.sm.create_secret(Name=existing, SecretString=v),
+            lambda v: self.sm.put_secret_value(SecretId=f"durable/missing-{uuid.uuid4().hex}",
+                                               SecretString=v),
+            lambda v: self.sm.create_secret(Name="bad name " + uuid.uuid4().hex[:6],
+                                            SecretString=v),
+        ]
+        for attempt in attempts:
+            value = self.track(Marker("FAIL").string_value())
+            with self.assertRaises(ClientError):
+                attempt(value)
+
     # -- tests ----------------------------------------------------------------------------------
     def test_graceful_restart_keeps_everything(self):
         names = self.populate()
+        self.failing_writes_with_values(names[0])
         scheduled = f"durable/scheduled-{uuid.uuid4().hex[:8]}"
         self.sm.create_secret(Name=scheduled,
                               SecretString=self.track(Marker("DEL").string_value()))
@@ -215,6 +230,7 @@ class DurabilityTest(unittest.TestCase):
     def test_no_plaintext_while_running_with_fresh_writes(self):
         # Scan while the server is up and the writes are most likely only in the WAL.
         names = self.populate()
+        self.failing_writes_with_values(names[1])
         self.assertTrue(names)
         self.assertNoPlaintextAtRest("while running, right after writes")
         self.assertNoPlaintextInOutput("while running")
