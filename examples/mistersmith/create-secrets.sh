@@ -77,7 +77,7 @@ random_base64_256() {
     echo "error: GetRandomPassword did not return 64 hex characters" >&2
     return 1
   fi
-  # shellcheck disable=SC2059
+  # shellcheck disable=SC2059,SC2001 # hex pairs -> \xHH escapes for printf
   printf "$(sed 's/../\\x&/g' <<<"$hex")" | base64 -w0
 }
 

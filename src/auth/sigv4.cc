@@ -67,7 +67,8 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   size_t start = 0;
   while (true) {
     size_t p = s.find(sep, start);
-    out.push_back(s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start));
+    out.push_back(
+        s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start));
     if (p == std::string_view::npos) break;
     start = p + 1;
   }
@@ -398,8 +399,9 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
   if (claim.amz_date.substr(0, 8) != claim.date) {
     return Fail(AuthFailure::kBadSignature,
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-                "from HTTP: '" + claim.date + "' != '" + claim.amz_date.substr(0, 8) +
-                    "', from '" + claim.amz_date + "'.");
+                "from HTTP: '" +
+                    claim.date + "' != '" + claim.amz_date.substr(0, 8) + "', from '" +
+                    claim.amz_date + "'.");
   }
   if (claim.presigned) {
     if (now > *request_time + claim.expires_seconds * 1000) {
@@ -412,21 +414,18 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
     if (*request_time > now + kMaxSkewMs) {
       return Fail(AuthFailure::kBadSignature,
                   "Signature not yet current: " + claim.amz_date + " is still later than " +
-                      FormatAmzDate(now + kMaxSkewMs) + " (" + FormatAmzDate(now) +
-                      " + 5 min.)");
+                      FormatAmzDate(now + kMaxSkewMs) + " (" + FormatAmzDate(now) + " + 5 min.)");
     }
   } else {
     if (*request_time < now - kMaxSkewMs) {
       return Fail(AuthFailure::kBadSignature,
                   "Signature expired: " + claim.amz_date + " is now earlier than " +
-                      FormatAmzDate(now - kMaxSkewMs) + " (" + FormatAmzDate(now) +
-                      " - 5 min.)");
+                      FormatAmzDate(now - kMaxSkewMs) + " (" + FormatAmzDate(now) + " - 5 min.)");
     }
     if (*request_time > now + kMaxSkewMs) {
       return Fail(AuthFailure::kBadSignature,
                   "Signature not yet current: " + claim.amz_date + " is still later than " +
-                      FormatAmzDate(now + kMaxSkewMs) + " (" + FormatAmzDate(now) +
-                      " + 5 min.)");
+                      FormatAmzDate(now + kMaxSkewMs) + " (" + FormatAmzDate(now) + " + 5 min.)");
     }
   }
 
@@ -504,7 +503,8 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
                   "The security token included in the request is invalid.");
     }
     if (credential->expires_ms && now >= *credential->expires_ms) {
-      return Fail(AuthFailure::kExpiredToken, "The security token included in the request is expired");
+      return Fail(AuthFailure::kExpiredToken,
+                  "The security token included in the request is expired");
     }
   }
 
@@ -535,13 +535,13 @@ std::string SignRequestForTest(std::string_view method, std::string_view target,
   }
   std::string canonical = std::string(method) + "\n" + CanonicalUri(path) + "\n" +
                           CanonicalQueryString(query, false) + "\n" + CanonicalHeaders(r, names) +
-                          "\n" + signed_headers + "\n" +
-                          crypto::HexLower(crypto::Sha256(body));
+                          "\n" + signed_headers + "\n" + crypto::HexLower(crypto::Sha256(body));
   std::string date(amz_date.substr(0, 8));
   std::string scope =
       date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
   std::string key = SigningKey(secret, date, region, service);
-  std::string sig = crypto::HexLower(crypto::HmacSha256(key, StringToSign(amz_date, scope, canonical)));
+  std::string sig =
+      crypto::HexLower(crypto::HmacSha256(key, StringToSign(amz_date, scope, canonical)));
   return std::string(kAlgorithm) + " Credential=" + std::string(access_key_id) + "/" + scope +
          ", SignedHeaders=" + signed_headers + ", Signature=" + sig;
 }

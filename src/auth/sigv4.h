@@ -44,11 +44,11 @@ class CredentialSource {
 };
 
 enum class AuthFailure {
-  kMissing,        // no Authorization header and no X-Amz-Signature query parameter
-  kIncomplete,     // malformed or incomplete signature fields
-  kUnknownKey,     // access key id not known
-  kBadSignature,   // mismatch, wrong scope, skew, payload hash
-  kExpiredToken,   // temporary credentials past their expiry
+  kMissing,       // no Authorization header and no X-Amz-Signature query parameter
+  kIncomplete,    // malformed or incomplete signature fields
+  kUnknownKey,    // access key id not known
+  kBadSignature,  // mismatch, wrong scope, skew, payload hash
+  kExpiredToken,  // temporary credentials past their expiry
 };
 
 struct AuthError {
@@ -63,8 +63,7 @@ struct VerifiedCaller {
 };
 
 std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
-                                                    CredentialSource& credentials,
-                                                    EpochMillis now);
+                                                    CredentialSource& credentials, EpochMillis now);
 
 // Exposed for tests and for the load generator, which signs requests the same way.
 std::string CanonicalQueryString(std::string_view raw_query, bool exclude_signature);

@@ -91,30 +91,32 @@ TEST(SigV4, AcceptsDocumentationListUsersExample) {
   EXPECT_TRUE(std::holds_alternative<VerifiedCaller>(v)) << std::get<AuthError>(v).message;
 }
 
+// The request views into *storage, *auth and *body, which the caller keeps alive.
 SigV4Request SignedPost(std::vector<std::pair<std::string, std::string>>* storage,
-                        std::string* auth, const std::string& body, const char* amz_date,
+                        std::string* auth, std::string* body, const char* amz_date,
                         const char* secret = kSecret) {
   *storage = {{"content-type", "application/x-amz-json-1.1"},
               {"host", "127.0.0.1:4600"},
               {"x-amz-date", amz_date},
               {"x-amz-target", "secretsmanager.ListSecrets"}};
-  *auth = SignRequestForTest("POST", "/", *storage, body, kAkid, secret, amz_date, "eu-west-1",
+  *auth = SignRequestForTest("POST", "/", *storage, *body, kAkid, secret, amz_date, "eu-west-1",
                              "secretsmanager");
   SigV4Request r;
   r.method = "POST";
   r.target = "/";
   for (auto& [k, v] : *storage) r.headers.emplace_back(k, v);
   r.headers.emplace_back("authorization", *auth);
-  r.body = body;
+  r.body = *body;
   return r;
 }
 
 TEST(SigV4, RejectsTamperedBodyWithBadSignature) {
   FixedCredentials creds;
   std::vector<std::pair<std::string, std::string>> h;
-  std::string auth;
-  auto r = SignedPost(&h, &auth, "{}", "20240101T000000Z");
-  ASSERT_TRUE(std::holds_alternative<VerifiedCaller>(VerifySigV4(r, creds, At("20240101T000000Z"))));
+  std::string auth, body = "{}";
+  auto r = SignedPost(&h, &auth, &body, "20240101T000000Z");
+  ASSERT_TRUE(
+      std::holds_alternative<VerifiedCaller>(VerifySigV4(r, creds, At("20240101T000000Z"))));
   r.body = "{\"a\":1}";
   auto v = VerifySigV4(r, creds, At("20240101T000000Z"));
   ASSERT_TRUE(std::holds_alternative<AuthError>(v));
@@ -124,8 +126,8 @@ TEST(SigV4, RejectsTamperedBodyWithBadSignature) {
 TEST(SigV4, RejectsWrongSecret) {
   FixedCredentials creds;
   std::vector<std::pair<std::string, std::string>> h;
-  std::string auth;
-  auto r = SignedPost(&h, &auth, "{}", "20240101T000000Z", "not-the-secret");
+  std::string auth, body = "{}";
+  auto r = SignedPost(&h, &auth, &body, "20240101T000000Z", "not-the-secret");
   auto v = VerifySigV4(r, creds, At("20240101T000000Z"));
   ASSERT_TRUE(std::holds_alternative<AuthError>(v));
   EXPECT_EQ(std::get<AuthError>(v).failure, AuthFailure::kBadSignature);
@@ -136,8 +138,8 @@ TEST(SigV4, RejectsUnknownAccessKey) {
   FixedCredentials creds;
   creds.creds_.clear();
   std::vector<std::pair<std::string, std::string>> h;
-  std::string auth;
-  auto r = SignedPost(&h, &auth, "{}", "20240101T000000Z");
+  std::string auth, body = "{}";
+  auto r = SignedPost(&h, &auth, &body, "20240101T000000Z");
   auto v = VerifySigV4(r, creds, At("20240101T000000Z"));
   ASSERT_TRUE(std::holds_alternative<AuthError>(v));
   EXPECT_EQ(std::get<AuthError>(v).failure, AuthFailure::kUnknownKey);
@@ -146,10 +148,10 @@ TEST(SigV4, RejectsUnknownAccessKey) {
 TEST(SigV4, EnforcesFiveMinuteClockSkew) {
   FixedCredentials creds;
   std::vector<std::pair<std::string, std::string>> h;
-  std::string auth;
-  auto r = SignedPost(&h, &auth, "{}", "20240101T000000Z");
-  EXPECT_TRUE(std::holds_alternative<VerifiedCaller>(
-      VerifySigV4(r, creds, At("20240101T000459Z"))));
+  std::string auth, body = "{}";
+  auto r = SignedPost(&h, &auth, &body, "20240101T000000Z");
+  EXPECT_TRUE(
+      std::holds_alternative<VerifiedCaller>(VerifySigV4(r, creds, At("20240101T000459Z"))));
   auto late = VerifySigV4(r, creds, At("20240101T000501Z"));
   ASSERT_TRUE(std::holds_alternative<AuthError>(late));
   EXPECT_EQ(std::get<AuthError>(late).message,
@@ -200,16 +202,19 @@ TEST(SigV4, HostMustBeSigned) {
 TEST(SigV4, UnsignedPayloadOnlyOverTls) {
   FixedCredentials creds;
   std::vector<std::pair<std::string, std::string>> h = {
-      {"host", "localhost"}, {"x-amz-content-sha256", "UNSIGNED-PAYLOAD"},
+      {"host", "localhost"},
+      {"x-amz-content-sha256", "UNSIGNED-PAYLOAD"},
       {"x-amz-date", "20240101T000000Z"}};
   // Sign with the literal UNSIGNED-PAYLOAD as payload hash by building the canonical request
   // through a request whose declared hash is used verbatim.
-  std::string canonical = "POST\n/\n\nhost:localhost\nx-amz-content-sha256:UNSIGNED-PAYLOAD\n"
-                          "x-amz-date:20240101T000000Z\n\nhost;x-amz-content-sha256;x-amz-date\n"
-                          "UNSIGNED-PAYLOAD";
-  std::string sts = "AWS4-HMAC-SHA256\n20240101T000000Z\n20240101/us-east-1/secretsmanager/"
-                    "aws4_request\n" +
-                    crypto::HexLower(crypto::Sha256(canonical));
+  std::string canonical =
+      "POST\n/\n\nhost:localhost\nx-amz-content-sha256:UNSIGNED-PAYLOAD\n"
+      "x-amz-date:20240101T000000Z\n\nhost;x-amz-content-sha256;x-amz-date\n"
+      "UNSIGNED-PAYLOAD";
+  std::string sts =
+      "AWS4-HMAC-SHA256\n20240101T000000Z\n20240101/us-east-1/secretsmanager/"
+      "aws4_request\n" +
+      crypto::HexLower(crypto::Sha256(canonical));
   std::string key = SigningKey(kSecret, "20240101", "us-east-1", "secretsmanager");
   std::string auth =
       "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/secretsmanager/aws4_request, "
@@ -222,8 +227,8 @@ TEST(SigV4, UnsignedPayloadOnlyOverTls) {
   r.headers.emplace_back("authorization", auth);
   r.body = "{}";
   r.secure_transport = true;
-  EXPECT_TRUE(std::holds_alternative<VerifiedCaller>(
-      VerifySigV4(r, creds, At("20240101T000000Z"))));
+  EXPECT_TRUE(
+      std::holds_alternative<VerifiedCaller>(VerifySigV4(r, creds, At("20240101T000000Z"))));
   r.secure_transport = false;
   EXPECT_TRUE(std::holds_alternative<AuthError>(VerifySigV4(r, creds, At("20240101T000000Z"))));
 }

@@ -140,8 +140,8 @@ int RunServer(const ServerFlags& flags) {
   std::string endpoint = scheme + "://" + host + ":" + std::to_string((*server)->port());
   std::cout << "coffer: account " << d.account_id << ", data in " << flags.data_dir << "\n";
   if (!d.credentials_file.empty()) {
-    std::cout << "coffer: generated the account's root access key; it is in "
-              << d.credentials_file << " (profile 'coffer')\n";
+    std::cout << "coffer: generated the account's root access key; it is in " << d.credentials_file
+              << " (profile 'coffer')\n";
   }
   std::cout << "coffer: listening on " << endpoint << std::endl;
 
@@ -165,30 +165,36 @@ int RunServer(const ServerFlags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"coffer: a self-hosted secrets service that speaks the AWS Secrets Manager and STS "
-               "APIs, so the AWS CLI and SDKs work against it unchanged."};
+  CLI::App app{
+      "coffer: a self-hosted secrets service that speaks the AWS Secrets Manager and STS "
+      "APIs, so the AWS CLI and SDKs work against it unchanged."};
   app.require_subcommand(1);
   ServerFlags flags;
   auto* server = app.add_subcommand("server", "Run the coffer server in the foreground.");
-  server->add_option("--listen", flags.listen,
-                     "Address and port to listen on, HOST:PORT (port 0 picks a free port).")
+  server
+      ->add_option("--listen", flags.listen,
+                   "Address and port to listen on, HOST:PORT (port 0 picks a free port).")
       ->capture_default_str();
-  server->add_option("--data-dir", flags.data_dir,
-                     "Directory for the store, the root key and generated credentials; created "
-                     "on first start.")
+  server
+      ->add_option("--data-dir", flags.data_dir,
+                   "Directory for the store, the root key and generated credentials; created "
+                   "on first start.")
       ->capture_default_str();
   server->add_option("--account-id", flags.account_id,
                      "12-digit account id for a new data directory (default: random). Must match "
                      "on later starts.");
-  server->add_option("--tls-cert", flags.tls_cert, "PEM certificate chain; enables TLS with --tls-key.");
+  server->add_option("--tls-cert", flags.tls_cert,
+                     "PEM certificate chain; enables TLS with --tls-key.");
   server->add_option("--tls-key", flags.tls_key, "PEM private key for --tls-cert.");
   server->add_option("--io-threads", flags.io_threads, "I/O threads (default: one per core).");
-  server->add_option("--max-connections", flags.max_connections,
-                     "Open connections beyond which new ones are refused.")
+  server
+      ->add_option("--max-connections", flags.max_connections,
+                   "Open connections beyond which new ones are refused.")
       ->capture_default_str();
-  server->add_option("--purge-interval", flags.purge_interval_seconds,
-                     "Seconds between runs of the job that purges secrets whose recovery window "
-                     "has ended.")
+  server
+      ->add_option("--purge-interval", flags.purge_interval_seconds,
+                   "Seconds between runs of the job that purges secrets whose recovery window "
+                   "has ended.")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
   server->footer(

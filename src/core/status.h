@@ -35,7 +35,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -60,10 +60,10 @@ class [[nodiscard]] Result {
 }  // namespace coffer
 
 // Propagates a non-OK Status out of the calling function.
-#define COFFER_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    ::coffer::Status status_ = (expr);      \
-    if (!status_.ok()) return status_;      \
+#define COFFER_RETURN_IF_ERROR(expr)   \
+  do {                                 \
+    ::coffer::Status status_ = (expr); \
+    if (!status_.ok()) return status_; \
   } while (false)
 
 #define COFFER_CONCAT_INNER(a, b) a##b

@@ -53,9 +53,9 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   }
   std::string out(3 * (text.size() / 4), '\0');
   if (text.empty()) return out;
-  int n = EVP_DecodeBlock(reinterpret_cast<uint8_t*>(out.data()),
-                          reinterpret_cast<const uint8_t*>(text.data()),
-                          static_cast<int>(text.size()));
+  int n =
+      EVP_DecodeBlock(reinterpret_cast<uint8_t*>(out.data()),
+                      reinterpret_cast<const uint8_t*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return std::nullopt;
   // EVP_DecodeBlock counts padding as zero bytes; trim them.
   size_t pad = 0;
@@ -96,16 +96,16 @@ std::string AesGcmSeal(const SecretBytes& key, std::string_view aad, std::string
   RandomBytes(o, kGcmNonceBytes);
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), o) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len,
-                              reinterpret_cast<const uint8_t*>(aad.data()),
-                              static_cast<int>(aad.size())) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), o + kGcmNonceBytes, &len,
-                              reinterpret_cast<const uint8_t*>(plaintext.data()),
-                              static_cast<int>(plaintext.size())) == 1 &&
-            EVP_EncryptFinal_ex(ctx.get(), o + kGcmNonceBytes + len, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes,
-                                o + kGcmNonceBytes + plaintext.size()) == 1;
+  bool ok =
+      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), o) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
+                        static_cast<int>(aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), o + kGcmNonceBytes, &len,
+                        reinterpret_cast<const uint8_t*>(plaintext.data()),
+                        static_cast<int>(plaintext.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx.get(), o + kGcmNonceBytes + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTagBytes,
+                          o + kGcmNonceBytes + plaintext.size()) == 1;
   // Encryption with a valid key cannot fail short of memory exhaustion.
   if (!ok) std::abort();
   return out;
@@ -123,14 +123,14 @@ std::optional<SecretBytes> AesGcmOpen(const SecretBytes& key, std::string_view a
   int len = 0;
   uint8_t tag[kGcmTagBytes];
   std::copy(in + kGcmNonceBytes + ct_len, in + sealed.size(), tag);
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), in) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len,
-                              reinterpret_cast<const uint8_t*>(aad.data()),
-                              static_cast<int>(aad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), plain.data(), &len, in + kGcmNonceBytes,
-                              static_cast<int>(ct_len)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes, tag) == 1 &&
-            EVP_DecryptFinal_ex(ctx.get(), plain.data() + len, &len) == 1;
+  bool ok =
+      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), in) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
+                        static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), plain.data(), &len, in + kGcmNonceBytes,
+                        static_cast<int>(ct_len)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTagBytes, tag) == 1 &&
+      EVP_DecryptFinal_ex(ctx.get(), plain.data() + len, &len) == 1;
   if (!ok) return std::nullopt;
   return plain;
 }

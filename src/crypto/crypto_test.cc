@@ -22,9 +22,9 @@ TEST(Crypto, Base64RoundTripAndStrictness) {
   EXPECT_EQ(Base64Encode("hello"), "aGVsbG8=");
   EXPECT_EQ(Base64Decode("aGVsbG8="), "hello");
   EXPECT_EQ(Base64Decode(""), "");
-  EXPECT_FALSE(Base64Decode("aGVsbG8"));      // missing padding
-  EXPECT_FALSE(Base64Decode("aGV sbG8="));    // whitespace
-  EXPECT_FALSE(Base64Decode("a=VsbG8="));     // padding in the middle
+  EXPECT_FALSE(Base64Decode("aGVsbG8"));    // missing padding
+  EXPECT_FALSE(Base64Decode("aGV sbG8="));  // whitespace
+  EXPECT_FALSE(Base64Decode("a=VsbG8="));   // padding in the middle
   std::string all;
   for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
   EXPECT_EQ(Base64Decode(Base64Encode(all)), all);

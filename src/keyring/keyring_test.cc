@@ -37,9 +37,9 @@ TEST_F(KeyringTest, ManagedKeyIsCreatedOnceAndReachableByEveryName) {
   auto k2 = keyring_->ResolveKey(scope_, "alias/aws/secretsmanager", "secretsmanager", "NotFound");
   auto k3 = keyring_->ResolveKey(scope_, k1->arn, "secretsmanager", "NotFound");
   auto k4 = keyring_->ResolveKey(scope_, k1->key_id, "secretsmanager", "NotFound");
-  auto k5 = keyring_->ResolveKey(
-      scope_, "arn:aws:kms:us-east-1:123456789012:alias/aws/secretsmanager", "secretsmanager",
-      "NotFound");
+  auto k5 =
+      keyring_->ResolveKey(scope_, "arn:aws:kms:us-east-1:123456789012:alias/aws/secretsmanager",
+                           "secretsmanager", "NotFound");
   for (auto* k : {&k2, &k3, &k4, &k5}) {
     ASSERT_TRUE(k->ok());
     EXPECT_EQ((*k)->key_id, k1->key_id);

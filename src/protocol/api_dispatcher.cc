@@ -154,16 +154,16 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
                      request_id);
   }
   if (caller.service != signing_service) {
-    return JsonError(Status("InvalidSignatureException",
-                            "Credential should be scoped to correct service: '" +
-                                std::string(signing_service) + "'. "),
-                     request_id);
+    return JsonError(
+        Status("InvalidSignatureException", "Credential should be scoped to correct service: '" +
+                                                std::string(signing_service) + "'. "),
+        request_id);
   }
   if (!IsValidRegionName(caller.region)) {
-    return JsonError(Status("InvalidSignatureException",
-                            "Credential should be scoped to a valid region, not '" +
-                                caller.region + "'. "),
-                     request_id);
+    return JsonError(
+        Status("InvalidSignatureException",
+               "Credential should be scoped to a valid region, not '" + caller.region + "'. "),
+        request_id);
   }
 
   json::object input;
@@ -171,9 +171,8 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
     boost::system::error_code ec;
     json::value parsed = json::parse(request.body, ec);
     if (ec || !parsed.is_object()) {
-      return JsonError(Status("SerializationException",
-                              ec ? "The request body is not valid JSON."
-                                 : "Start of structure or map expected."),
+      return JsonError(Status("SerializationException", ec ? "The request body is not valid JSON."
+                                                           : "Start of structure or map expected."),
                        request_id);
     }
     input = std::move(parsed.get_object());
@@ -199,8 +198,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   return resp;
 }
 
-ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request,
-                                       const std::string& request_id) {
+ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::string& request_id) {
   const EpochMillis now = clock_->NowMillis();
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};
@@ -215,9 +213,8 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request,
     ParseForm(request.target.substr(q + 1), &params);
   }
   if (request.method == "POST") ParseForm(request.body, &params);
-  for (const char* signing : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
-                              "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature",
-                              "X-Amz-Security-Token"}) {
+  for (const char* signing : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                              "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"}) {
     params.erase(signing);
   }
   auto action = params.find("Action");
@@ -225,9 +222,10 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request,
     return QueryError(Status("MissingAction", "Request is missing Action parameter."), request_id);
   }
   if (caller.service != "sts") {
-    return QueryError(Status("InvalidAction", "coffer serves the query protocol only for STS; "
-                                              "credential scope names '" +
-                                                  caller.service + "'."),
+    return QueryError(Status("InvalidAction",
+                             "coffer serves the query protocol only for STS; "
+                             "credential scope names '" +
+                                 caller.service + "'."),
                       request_id);
   }
   RequestContext ctx = ContextFor(caller, request_id, now);

@@ -21,7 +21,7 @@ namespace coffer {
 
 struct ApiRequest {
   std::string_view method;
-  std::string_view target;  // path and query as received
+  std::string_view target;                                             // path and query as received
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // lowercase names
   std::string_view body;
   bool secure_transport = false;
@@ -36,8 +36,7 @@ struct ApiResponse {
 
 class ApiDispatcher {
  public:
-  ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets,
-                const Clock* clock)
+  ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets, const Clock* clock)
       : credentials_(credentials), secrets_(secrets), clock_(clock) {}
 
   // Thread-safe; never throws.

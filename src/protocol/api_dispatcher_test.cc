@@ -46,8 +46,8 @@ class ApiDispatcherTest : public ::testing::Test {
     headers_ = {{"content-type", content_type}, {"host", "127.0.0.1:4600"}, {"x-amz-date", date}};
     if (!target_header.empty()) headers_.emplace_back("x-amz-target", target_header);
     std::sort(headers_.begin(), headers_.end());
-    auth_ = SignRequestForTest("POST", "/", headers_, body, kAkid, kSecret, date, "us-east-1",
-                               service);
+    auth_ =
+        SignRequestForTest("POST", "/", headers_, body, kAkid, kSecret, date, "us-east-1", service);
     ApiRequest r;
     r.method = "POST";
     r.target = "/";
@@ -75,7 +75,9 @@ class ApiDispatcherTest : public ::testing::Test {
 };
 
 TEST_F(ApiDispatcherTest, SuccessIsJson11WithRequestId) {
-  auto r = Send("secretsmanager.CreateSecret", R"({"Name":"a","SecretString":"v"})");
+  auto r = Send(
+      "secretsmanager.CreateSecret",
+      R"({"Name":"a","SecretString":"v","ClientRequestToken":"00000000-0000-4000-8000-000000000001"})");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/x-amz-json-1.1");
   EXPECT_EQ(Header(r, "x-amzn-RequestId").size(), 36u);
@@ -104,7 +106,8 @@ TEST_F(ApiDispatcherTest, MalformedJsonIsSerializationException) {
 TEST_F(ApiDispatcherTest, UnknownOperationAndWrongScope) {
   EXPECT_EQ(Header(Send("secretsmanager.Nope", "{}"), "x-amzn-ErrorType"),
             "UnknownOperationException");
-  EXPECT_EQ(Header(Send("Nope_20240101.Op", "{}"), "x-amzn-ErrorType"), "UnknownOperationException");
+  EXPECT_EQ(Header(Send("Nope_20240101.Op", "{}"), "x-amzn-ErrorType"),
+            "UnknownOperationException");
   auto r = Send("secretsmanager.ListSecrets", "{}", "kms");
   EXPECT_EQ(Header(r, "x-amzn-ErrorType"), "InvalidSignatureException");
 }

@@ -19,14 +19,14 @@ bool JsonInput::Has(std::string_view member) const { return Find(member) != null
 
 void JsonInput::TypeError(std::string_view member, std::string_view expected) {
   if (!serialization_error_) {
-    serialization_error_ = Status("SerializationException", "Expected " + std::string(expected) +
-                                                                " for member '" +
-                                                                std::string(member) + "'.");
+    serialization_error_ =
+        Status("SerializationException",
+               "Expected " + std::string(expected) + " for member '" + std::string(member) + "'.");
   }
 }
 
-void JsonInput::AddViolation(std::string_view member, std::string_view value_text,
-                             bool value_known, std::string_view constraint) {
+void JsonInput::AddViolation(std::string_view member, std::string_view value_text, bool value_known,
+                             std::string_view constraint) {
   std::string v = "Value ";
   if (value_known) {
     v += value_text;
@@ -49,9 +49,9 @@ std::optional<std::string> JsonInput::String(std::string_view member, StringRule
   std::string s(v->get_string());
   std::string shown = rule.sensitive ? "" : "'" + s + "'";
   if (rule.min_len && s.size() < *rule.min_len) {
-    AddViolation(member, shown, !rule.sensitive,
-                 "Member must have length greater than or equal to " +
-                     std::to_string(*rule.min_len));
+    AddViolation(
+        member, shown, !rule.sensitive,
+        "Member must have length greater than or equal to " + std::to_string(*rule.min_len));
   } else if (rule.max_len && s.size() > *rule.max_len) {
     AddViolation(member, rule.sensitive ? "" : "'" + s.substr(0, 64) + "...'", !rule.sensitive,
                  "Member must have length less than or equal to " + std::to_string(*rule.max_len));
@@ -70,8 +70,8 @@ std::optional<int64_t> JsonInput::Int(std::string_view member, IntRule rule) {
     n = v->get_int64();
   } else if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
     n = static_cast<int64_t>(v->get_uint64());
-  } else if (v->is_double() && v->get_double() == static_cast<double>(static_cast<int64_t>(
-                                                        v->get_double()))) {
+  } else if (v->is_double() &&
+             v->get_double() == static_cast<double>(static_cast<int64_t>(v->get_double()))) {
     n = static_cast<int64_t>(v->get_double());
   } else {
     TypeError(member, "an integer");
@@ -156,9 +156,9 @@ std::optional<std::vector<std::string>> JsonInput::StringList(std::string_view m
 Status JsonInput::Finish() const {
   if (serialization_error_) return *serialization_error_;
   if (violations_.empty()) return Status::Ok();
-  std::string msg = std::to_string(violations_.size()) +
-                    (violations_.size() == 1 ? " validation error detected: "
-                                             : " validation errors detected: ");
+  std::string msg =
+      std::to_string(violations_.size()) +
+      (violations_.size() == 1 ? " validation error detected: " : " validation errors detected: ");
   for (size_t i = 0; i < violations_.size(); ++i) {
     if (i) msg += "; ";
     msg += violations_[i];

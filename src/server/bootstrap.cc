@@ -66,7 +66,8 @@ Result<SecretBytes> LoadOrCreateRootKey(const std::string& dir) {
     return key;
   }
   if ((st.st_mode & 077) != 0) {
-    return Status("InvalidParameter", path + " must not be readable by group or others (chmod 600)");
+    return Status("InvalidParameter",
+                  path + " must not be readable by group or others (chmod 600)");
   }
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -121,12 +122,12 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
     return Status("InvalidParameter", "--account-id must be 12 digits");
   }
   if (o.root_key_id.has_value() != o.root_secret.has_value()) {
-    return Status("InvalidParameter",
-                  "set both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY, or neither");
+    return Status(
+        "InvalidParameter",
+        "set both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY, or neither");
   }
   if (o.root_key_id && !IsValidAccessKeyId(*o.root_key_id)) {
-    return Status("InvalidParameter",
-                  "COFFER_ROOT_ACCESS_KEY_ID must be 1-128 letters and digits");
+    return Status("InvalidParameter", "COFFER_ROOT_ACCESS_KEY_ID must be 1-128 letters and digits");
   }
   if (o.root_secret && o.root_secret->empty()) {
     return Status("InvalidParameter", "COFFER_ROOT_SECRET_ACCESS_KEY must not be empty");

@@ -20,9 +20,9 @@ namespace coffer {
 
 struct BootstrapOptions {
   std::string data_dir;
-  std::optional<std::string> account_id;        // --account-id
-  std::optional<std::string> root_key_id;       // COFFER_ROOT_ACCESS_KEY_ID
-  std::optional<SecretBytes> root_secret;       // COFFER_ROOT_SECRET_ACCESS_KEY
+  std::optional<std::string> account_id;   // --account-id
+  std::optional<std::string> root_key_id;  // COFFER_ROOT_ACCESS_KEY_ID
+  std::optional<SecretBytes> root_secret;  // COFFER_ROOT_SECRET_ACCESS_KEY
 };
 
 struct Deployment {

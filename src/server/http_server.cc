@@ -1,11 +1,11 @@
 #include "server/http_server.h"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <atomic>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -79,10 +79,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Shutdown() override {
-    asio::post(beast::get_lowest_layer(stream_).get_executor(),
-               [self = this->shared_from_this()] {
-                 if (!self->busy_) self->Close();
-               });
+    asio::post(beast::get_lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] {
+      if (!self->busy_) self->Close();
+    });
   }
 
  private:
@@ -154,7 +153,33 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res->body() = ErrorBody(code, message);
     res->keep_alive(false);
     res->prepare_payload();
-    Write(res, /*close=*/true);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.body_timeout);
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec) return self->Close();
+                        self->LingeringClose();
+                      });
+  }
+
+  // After refusing a request whose body is still arriving, stop sending and read (and discard)
+  // what the client is still sending for a short while, so it sees our reply rather than a reset.
+  void LingeringClose() {
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    Discard();
+  }
+
+  void Discard() {
+    drain_.resize(64 * 1024);
+    beast::get_lowest_layer(stream_).async_read_some(
+        asio::buffer(drain_), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->drained_ += n;
+          if (ec || self->drained_ > 8 * self->shared_->options.max_body_bytes) {
+            return self->Close();
+          }
+          self->Discard();
+        });
   }
 
   void Serve() {
@@ -233,6 +258,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::vector<std::string> lowered_;
+  std::vector<char> drain_;
+  size_t drained_ = 0;
   bool first_request_ = true;
   bool busy_ = false;
   bool closed_ = false;
@@ -241,7 +268,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 class BeastHttpServer final : public HttpServer {
  public:
   BeastHttpServer(std::shared_ptr<ServerShared> shared, int threads)
-      : shared_(std::move(shared)), ioc_(threads), acceptor_(ioc_), threads_(threads),
+      : shared_(std::move(shared)),
+        ioc_(threads),
+        acceptor_(ioc_),
+        threads_(threads),
         ssl_ctx_(ssl::context::tls_server) {}
 
   Status Init() {
@@ -269,9 +299,8 @@ class BeastHttpServer final : public HttpServer {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return Status("InvalidParameter",
-                    "cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " +
-                        ec.message());
+      return Status("InvalidParameter", "cannot listen on " + o.host + ":" +
+                                            std::to_string(o.port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();
@@ -343,8 +372,8 @@ class BeastHttpServer final : public HttpServer {
           Register(session);
           sess->Start();
         } else {
-          auto sess = std::make_shared<Session<beast::tcp_stream>>(
-              beast::tcp_stream(std::move(s)), shared_, false);
+          auto sess = std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)),
+                                                                   shared_, false);
           session = sess;
           Register(session);
           sess->Start();

@@ -21,8 +21,8 @@ struct HttpServerOptions {
   uint16_t port = 4566;
   std::string tls_cert_file;  // PEM; TLS is on when both files are given
   std::string tls_key_file;
-  int io_threads = 0;                      // 0: one per core
-  size_t max_body_bytes = 1024 * 1024;     // AWS JSON requests for these services are far smaller
+  int io_threads = 0;                   // 0: one per core
+  size_t max_body_bytes = 1024 * 1024;  // AWS JSON requests for these services are far smaller
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds header_timeout{30};  // to receive a complete request head
   std::chrono::seconds body_timeout{30};    // to receive the body after the head

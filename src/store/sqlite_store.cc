@@ -104,13 +104,13 @@ class Connection {
 
   static Result<std::unique_ptr<Connection>> Open(const std::string& path) {
     auto conn = std::unique_ptr<Connection>(new Connection());
-    int rc = sqlite3_open_v2(path.c_str(), &conn->db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &conn->db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return SqlError(conn->db_, "open " + path);
     sqlite3_busy_timeout(conn->db_, 10000);
-    COFFER_RETURN_IF_ERROR(conn->Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+    COFFER_RETURN_IF_ERROR(
+        conn->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
     return conn;
   }
 
@@ -215,8 +215,8 @@ class Query {
   Status status_;
 };
 
-#define COFFER_QUERY(var, conn, sql)                   \
-  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * var##_stmt, (conn).Prepare(sql)); \
+#define COFFER_QUERY(var, conn, sql)                                      \
+  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt* var##_stmt, (conn).Prepare(sql)); \
   Query var(conn, var##_stmt)
 
 constexpr const char* kSecretColumns =
@@ -241,7 +241,7 @@ SecretRow ReadSecretRow(const Query& q) {
 }
 
 // Statement texts live in static storage so their addresses key the statement cache.
-#define SECRET_SELECT(where)                                                                    \
+#define SECRET_SELECT(where)                                                                      \
   "SELECT id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, " \
   "last_accessed_ms, deleted_ms, purge_at_ms FROM secrets " where
 

@@ -37,36 +37,37 @@ TEST_F(SqliteStoreTest, SecretsVersionsAndStagesPersistAcrossReopen) {
   row.description = "db";
   row.created_ms = row.last_changed_ms = 1000;
   row.tags = {{"b", "2"}, {"a", "1"}};
-  ASSERT_TRUE(store_->Write([&](StoreWriter& w) -> Status {
-                      COFFER_RETURN_IF_ERROR(w.InsertSecret(&row));
-                      SecretVersionRow v;
-                      v.version_id = std::string(32, 'a');
-                      v.created_ms = 1000;
-                      v.kms_key_arn = "k";
-                      v.envelope = std::string("\x01\x00\xff", 3);
-                      COFFER_RETURN_IF_ERROR(w.InsertVersion(row.id, v));
-                      return w.SetStage(row.id, "AWSCURRENT", v.version_id);
-                    })
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    COFFER_RETURN_IF_ERROR(w.InsertSecret(&row));
+                    SecretVersionRow v;
+                    v.version_id = std::string(32, 'a');
+                    v.created_ms = 1000;
+                    v.kms_key_arn = "k";
+                    v.envelope = std::string("\x01\x00\xff", 3);
+                    COFFER_RETURN_IF_ERROR(w.InsertVersion(row.id, v));
+                    return w.SetStage(row.id, "AWSCURRENT", v.version_id);
+                  })
                   .ok());
   store_.reset();
   store_ = std::move(OpenSqliteStore(path_).value());
 
-  ASSERT_TRUE(store_->Read([&](StoreReader& r) -> Status {
-                      COFFER_ASSIGN_OR_RETURN(auto s, r.FindSecretByName(scope_, "app/db"));
-                      EXPECT_TRUE(s);
-                      EXPECT_EQ(s->arn, row.arn);
-                      EXPECT_EQ(s->description, "db");
-                      EXPECT_EQ(s->tags, row.tags);  // order kept
-                      COFFER_ASSIGN_OR_RETURN(auto v, r.GetVersion(s->id, std::string(32, 'a')));
-                      EXPECT_TRUE(v);
-                      EXPECT_EQ(v->envelope, std::string("\x01\x00\xff", 3));
-                      EXPECT_EQ(v->stages, std::vector<std::string>{"AWSCURRENT"});
-                      COFFER_ASSIGN_OR_RETURN(auto other,
-                                              r.FindSecretByName({"123456789012", "eu-west-1"},
-                                                                 "app/db"));
-                      EXPECT_FALSE(other);  // regions are separate namespaces
-                      return Status::Ok();
-                    })
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto s, r.FindSecretByName(scope_, "app/db"));
+                    EXPECT_TRUE(s);
+                    EXPECT_EQ(s->arn, row.arn);
+                    EXPECT_EQ(s->description, "db");
+                    EXPECT_EQ(s->tags, row.tags);  // order kept
+                    COFFER_ASSIGN_OR_RETURN(auto v, r.GetVersion(s->id, std::string(32, 'a')));
+                    EXPECT_TRUE(v);
+                    EXPECT_EQ(v->envelope, std::string("\x01\x00\xff", 3));
+                    EXPECT_EQ(v->stages, std::vector<std::string>{"AWSCURRENT"});
+                    COFFER_ASSIGN_OR_RETURN(
+                        auto other, r.FindSecretByName({"123456789012", "eu-west-1"}, "app/db"));
+                    EXPECT_FALSE(other);  // regions are separate namespaces
+                    return Status::Ok();
+                  })
                   .ok());
 }
 
@@ -76,11 +77,12 @@ TEST_F(SqliteStoreTest, FailedWriteRollsBack) {
     return Status("InvalidParameterException", "boom");
   });
   EXPECT_EQ(s.code(), "InvalidParameterException");
-  ASSERT_TRUE(store_->Read([&](StoreReader& r) -> Status {
-                      COFFER_ASSIGN_OR_RETURN(auto v, r.GetMeta("k"));
-                      EXPECT_FALSE(v);
-                      return Status::Ok();
-                    })
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto v, r.GetMeta("k"));
+                    EXPECT_FALSE(v);
+                    return Status::Ok();
+                  })
                   .ok());
 }
 
@@ -90,25 +92,27 @@ TEST_F(SqliteStoreTest, StageNamesOneVersion) {
   row.region = scope_.region;
   row.name = "s";
   row.arn = "arn:s";
-  ASSERT_TRUE(store_->Write([&](StoreWriter& w) -> Status {
-                      COFFER_RETURN_IF_ERROR(w.InsertSecret(&row));
-                      for (char c : {'a', 'b'}) {
-                        SecretVersionRow v;
-                        v.version_id = std::string(32, c);
-                        v.envelope = "x";
-                        COFFER_RETURN_IF_ERROR(w.InsertVersion(row.id, v));
-                      }
-                      COFFER_RETURN_IF_ERROR(w.SetStage(row.id, "L", std::string(32, 'a')));
-                      return w.SetStage(row.id, "L", std::string(32, 'b'));
-                    })
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    COFFER_RETURN_IF_ERROR(w.InsertSecret(&row));
+                    for (char c : {'a', 'b'}) {
+                      SecretVersionRow v;
+                      v.version_id = std::string(32, c);
+                      v.envelope = "x";
+                      COFFER_RETURN_IF_ERROR(w.InsertVersion(row.id, v));
+                    }
+                    COFFER_RETURN_IF_ERROR(w.SetStage(row.id, "L", std::string(32, 'a')));
+                    return w.SetStage(row.id, "L", std::string(32, 'b'));
+                  })
                   .ok());
-  ASSERT_TRUE(store_->Read([&](StoreReader& r) -> Status {
-                      COFFER_ASSIGN_OR_RETURN(auto vs, r.ListVersions(row.id));
-                      EXPECT_EQ(vs.size(), 2u);
-                      EXPECT_TRUE(vs[0].stages.empty());
-                      EXPECT_EQ(vs[1].stages, std::vector<std::string>{"L"});
-                      return Status::Ok();
-                    })
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto vs, r.ListVersions(row.id));
+                    EXPECT_EQ(vs.size(), 2u);
+                    EXPECT_TRUE(vs[0].stages.empty());
+                    EXPECT_EQ(vs[1].stages, std::vector<std::string>{"L"});
+                    return Status::Ok();
+                  })
                   .ok());
 }
 

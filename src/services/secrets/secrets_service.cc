@@ -153,6 +153,12 @@ json::array TagsJson(const Tags& tags) {
   return arr;
 }
 
+bool EndsLikeArnSuffix(const std::string& name) {
+  if (name.size() < 7 || name[name.size() - 7] != '-') return false;
+  return std::all_of(name.end() - 6, name.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0; });
+}
+
 // SecretId resolution: full ARN, then name, then partial ARN (an ARN without the "-xxxxxx"
 // suffix) that must identify exactly one secret.
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot.html#ARN_secretnamehyphen
@@ -165,6 +171,9 @@ Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& scope, const std::s
     COFFER_ASSIGN_OR_RETURN(auto exact, r.FindSecretByArn(scope, id));
     if (exact) return std::move(*exact);
     std::string name = arn->resource.substr(7);
+    // An ARN ending in "-" and six characters reads as a complete ARN, so it is never taken as
+    // a partial one: that is why AWS advises against names ending that way.
+    if (EndsLikeArnSuffix(name)) return NotFound();
     COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(scope, name));
     if (by_name && by_name->arn.size() == id.size() + 7 && by_name->arn.rfind(id + "-", 0) == 0) {
       return std::move(*by_name);
@@ -174,6 +183,16 @@ Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& scope, const std::s
   COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(scope, id));
   if (by_name) return std::move(*by_name);
   return NotFound();
+}
+
+// Raw HTTP callers must send the token the SDKs fill in themselves.
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
+Status RequireTokenWithValue(const std::optional<std::string>& token, const SecretValue& value) {
+  if (value.present && !token) {
+    return Status("InvalidRequestException",
+                  "You must provide a ClientRequestToken value. We recommend a UUID-type value.");
+  }
+  return Status::Ok();
 }
 
 Result<StageMap> CurrentStages(StoreReader& r, int64_t secret_id,
@@ -251,7 +270,8 @@ Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
     SecretFilter f;
     const auto* key = o.if_contains("Key");
     if (key && !key->is_null()) {
-      if (!key->is_string()) return Status("SerializationException", "Filter Key must be a string.");
+      if (!key->is_string())
+        return Status("SerializationException", "Filter Key must be a string.");
       f.key = std::string(key->get_string());
     }
     if (!IsFilterKey(f.key)) {
@@ -276,8 +296,9 @@ Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
     for (const auto& v : f.values) {
       if (!IsValidFilterValue(v)) {
         return Status("InvalidParameterException",
-                      "Invalid filter value '" + v + "'. Values can contain letters, digits, "
-                      "spaces and :_@/+=.-! and be at most 512 characters long.");
+                      "Invalid filter value '" + v +
+                          "'. Values can contain letters, digits, "
+                          "spaces and :_@/+=.-! and be at most 512 characters long.");
       }
     }
     filters.push_back(std::move(f));
@@ -309,16 +330,20 @@ Result<json::object> SecretsService::Handle(std::string_view operation, const Re
       {"GetRandomPassword", &SecretsService::GetRandomPassword},
   };
   // Operations of the API that coffer does not serve yet: a clear client error, never a retry.
-  static const std::set<std::string_view> kNotYetServed = {
-      "RotateSecret",          "CancelRotateSecret",           "PutResourcePolicy",
-      "GetResourcePolicy",     "DeleteResourcePolicy",         "ValidateResourcePolicy",
-      "ReplicateSecretToRegions", "RemoveRegionsFromReplication", "StopReplicationToReplica"};
+  static const std::set<std::string_view> kNotYetServed = {"RotateSecret",
+                                                           "CancelRotateSecret",
+                                                           "PutResourcePolicy",
+                                                           "GetResourcePolicy",
+                                                           "DeleteResourcePolicy",
+                                                           "ValidateResourcePolicy",
+                                                           "ReplicateSecretToRegions",
+                                                           "RemoveRegionsFromReplication",
+                                                           "StopReplicationToReplica"};
   auto it = kHandlers.find(operation);
   if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
   if (kNotYetServed.count(operation)) {
-    return Status("InvalidRequestException",
-                  "coffer does not support " + std::string(operation) +
-                      " yet; see the feature table in coffer's README.");
+    return Status("InvalidRequestException", "coffer does not support " + std::string(operation) +
+                                                 " yet; see the feature table in coffer's README.");
   }
   return Status("UnknownOperationException",
                 "The operation secretsmanager." + std::string(operation) + " is not known.");
@@ -340,6 +365,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   (void)in.Bool("ForceOverwriteReplicaSecret");
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(value_error);
+  COFFER_RETURN_IF_ERROR(RequireTokenWithValue(token, value));
   if (!IsValidSecretName(*name)) {
     // AWS answers ValidationException here (seen in Terraform's and the CLI's error output).
     return Status("ValidationException",
@@ -356,15 +382,15 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   }
   if (kms_key_id && kms_key_id->empty()) kms_key_id.reset();
 
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, keyring_->ResolveKey(ctx.scope, kms_key_id.value_or(""),
-                                                              "secretsmanager",
-                                                              "EncryptionFailure"));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          keyring_->ResolveKey(ctx.scope, kms_key_id.value_or(""), "secretsmanager",
+                                               "EncryptionFailure"));
   SecretRow row;
   row.account = ctx.scope.account;
   row.region = ctx.scope.region;
   row.name = *name;
-  row.arn = "arn:aws:secretsmanager:" + ctx.scope.region + ":" + ctx.scope.account + ":secret:" +
-            *name + "-" + RandomAlphanumeric(6);
+  row.arn = "arn:aws:secretsmanager:" + ctx.scope.region + ":" + ctx.scope.account +
+            ":secret:" + *name + "-" + RandomAlphanumeric(6);
   row.description = description;
   row.kms_key_id = kms_key_id;
   row.created_ms = ctx.now;
@@ -374,8 +400,8 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   std::string version_id = token.value_or(NewUuid());
   std::string envelope;
   if (value.present) {
-    COFFER_ASSIGN_OR_RETURN(envelope,
-                            keyring_->Seal(key, ValueContext(row, version_id), value.bytes.Reveal()));
+    COFFER_ASSIGN_OR_RETURN(
+        envelope, keyring_->Seal(key, ValueContext(row, version_id), value.bytes.Reveal()));
   }
 
   json::object out;
@@ -515,6 +541,7 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
     return Status("InvalidParameterException",
                   "You must provide either SecretString or SecretBinary.");
   }
+  COFFER_RETURN_IF_ERROR(RequireTokenWithValue(token, value));
 
   SecretRow secret;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
@@ -526,8 +553,9 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
                           keyring_->ResolveKey(ctx.scope, secret.kms_key_id.value_or(""),
                                                "secretsmanager", "EncryptionFailure"));
   std::string version_id = token.value_or(NewUuid());
-  COFFER_ASSIGN_OR_RETURN(std::string envelope, keyring_->Seal(key, ValueContext(secret, version_id),
-                                                               value.bytes.Reveal()));
+  COFFER_ASSIGN_OR_RETURN(
+      std::string envelope,
+      keyring_->Seal(key, ValueContext(secret, version_id), value.bytes.Reveal()));
   std::vector<std::string> result_stages;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
@@ -556,6 +584,7 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
   SecretValue value = DecodeValue(in, &value_error);
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(value_error);
+  COFFER_RETURN_IF_ERROR(RequireTokenWithValue(token, value));
 
   SecretRow secret;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
@@ -567,14 +596,14 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
   // KmsKeyId "" reverts to the AWS-managed key.
   std::optional<std::string> new_key_ref = secret.kms_key_id;
   if (kms_key_id) new_key_ref = kms_key_id->empty() ? std::nullopt : kms_key_id;
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, keyring_->ResolveKey(ctx.scope, new_key_ref.value_or(""),
-                                                              "secretsmanager",
-                                                              "EncryptionFailure"));
+  COFFER_ASSIGN_OR_RETURN(
+      KmsKeyRow key, keyring_->ResolveKey(ctx.scope, new_key_ref.value_or(""), "secretsmanager",
+                                          "EncryptionFailure"));
   std::string version_id = token.value_or(NewUuid());
   std::string envelope;
   if (value.present) {
-    COFFER_ASSIGN_OR_RETURN(envelope, keyring_->Seal(key, ValueContext(secret, version_id),
-                                                     value.bytes.Reveal()));
+    COFFER_ASSIGN_OR_RETURN(
+        envelope, keyring_->Seal(key, ValueContext(secret, version_id), value.bytes.Reveal()));
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
@@ -616,9 +645,9 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
       std::string stage = version_stage.value_or(kCurrent);
       COFFER_ASSIGN_OR_RETURN(auto holder, r.VersionIdForStage(secret.id, stage));
       if (!holder) {
-        return Status("ResourceNotFoundException",
-                      "Secrets Manager can't find the specified secret value for staging label: " +
-                          stage);
+        return Status(
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret value for staging label: " + stage);
       }
       vid = *holder;
     }
@@ -636,8 +665,9 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
     version = std::move(*v);
     return Status::Ok();
   }));
-  COFFER_ASSIGN_OR_RETURN(SecretBytes plain,
-                          keyring_->Open(ValueContext(secret, version.version_id), version.envelope));
+  COFFER_ASSIGN_OR_RETURN(
+      SecretBytes plain,
+      keyring_->Open(ValueContext(secret, version.version_id), version.envelope));
 
   // LastAccessedDate is kept per day, so only the first read of a day writes.
   EpochMillis today = TruncateToDay(ctx.now);
@@ -712,9 +742,8 @@ Result<json::object> SecretsService::BatchGetSecretValue(const RequestContext& c
     if (r.ok()) {
       values.push_back(std::move(r.value()));
     } else {
-      errors.push_back(json::object{{"SecretId", id},
-                                    {"ErrorCode", r.status().code()},
-                                    {"Message", r.status().message()}});
+      errors.push_back(json::object{
+          {"SecretId", id}, {"ErrorCode", r.status().code()}, {"Message", r.status().message()}});
     }
   }
   json::object out{{"SecretValues", std::move(values)}};

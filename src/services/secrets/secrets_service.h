@@ -49,8 +49,7 @@ class SecretsService {
   Result<boost::json::object> RestoreSecret(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> TagResource(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> UntagResource(const RequestContext&, const boost::json::object&);
-  Result<boost::json::object> GetRandomPassword(const RequestContext&,
-                                                const boost::json::object&);
+  Result<boost::json::object> GetRandomPassword(const RequestContext&, const boost::json::object&);
 
   Store* store_;
   Keyring* keyring_;

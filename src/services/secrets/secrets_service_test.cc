@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/ids.h"
 #include "crypto/crypto.h"
 #include "store/sqlite_store.h"
 
@@ -36,7 +37,13 @@ class SecretsServiceTest : public ::testing::Test {
     ctx.scope = {"123456789012", region};
     ctx.principal.account = "123456789012";
     ctx.now = clock_.NowMillis();
-    return service_->Handle(op, ctx, json::parse(body).as_object());
+    json::object input = json::parse(body).as_object();
+    // The SDKs fill in ClientRequestToken for these operations; do what they do.
+    if ((op == "CreateSecret" || op == "PutSecretValue" || op == "UpdateSecret") &&
+        !input.contains("ClientRequestToken")) {
+      input["ClientRequestToken"] = NewUuid();
+    }
+    return service_->Handle(op, ctx, input);
   }
   json::object Ok(std::string_view op, const char* body) {
     auto r = Call(op, body);
@@ -59,8 +66,8 @@ TEST_F(SecretsServiceTest, CreateAndReadBack) {
   auto created = Ok("CreateSecret", R"({"Name":"app/db","SecretString":"s3cr3t-value"})");
   std::string arn(created["ARN"].as_string());
   EXPECT_EQ(arn.rfind("arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-", 0), 0u);
-  EXPECT_EQ(arn.size(), std::string("arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-")
-                                .size() + 6);
+  EXPECT_EQ(arn.size(),
+            std::string("arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-").size() + 6);
   auto got = Ok("GetSecretValue", R"({"SecretId":"app/db"})");
   EXPECT_EQ(got["SecretString"].as_string(), "s3cr3t-value");
   EXPECT_EQ(got["VersionStages"].as_array(), json::array{"AWSCURRENT"});
@@ -69,6 +76,13 @@ TEST_F(SecretsServiceTest, CreateAndReadBack) {
   std::string partial = arn.substr(0, arn.size() - 7);
   EXPECT_EQ(Code("GetSecretValue", ("{\"SecretId\":\"" + partial + "\"}").c_str()), "OK");
   EXPECT_EQ(Code("GetSecretValue", ("{\"SecretId\":\"" + arn + "\"}").c_str()), "OK");
+  // A name that itself ends like a suffix is not found through a partial ARN.
+  Ok("CreateSecret", R"({"Name":"svc-Abc123","SecretString":"v"})");
+  EXPECT_EQ(Code("GetSecretValue", R"({"SecretId":"svc-Abc123"})"), "OK");
+  EXPECT_EQ(
+      Code("GetSecretValue",
+           R"({"SecretId":"arn:aws:secretsmanager:us-east-1:123456789012:secret:svc-Abc123"})"),
+      "ResourceNotFoundException");
   // Name plus suffix without the ARN prefix is not a name.
   std::string name_suffix = "app/db" + arn.substr(arn.size() - 7);
   EXPECT_EQ(Code("GetSecretValue", ("{\"SecretId\":\"" + name_suffix + "\"}").c_str()),
@@ -85,8 +99,9 @@ TEST_F(SecretsServiceTest, RegionsAreSeparate) {
 TEST_F(SecretsServiceTest, PutSecretValueMovesStagesAndIsIdempotent) {
   Ok("CreateSecret",
      R"({"Name":"s","SecretString":"one","ClientRequestToken":"11111111111111111111111111111111"})");
-  auto put = Ok("PutSecretValue",
-                R"({"SecretId":"s","SecretString":"two","ClientRequestToken":"22222222222222222222222222222222"})");
+  auto put = Ok(
+      "PutSecretValue",
+      R"({"SecretId":"s","SecretString":"two","ClientRequestToken":"22222222222222222222222222222222"})");
   EXPECT_EQ(put["VersionStages"].as_array(), json::array{"AWSCURRENT"});
   auto d = Ok("DescribeSecret", R"({"SecretId":"s"})");
   EXPECT_EQ(d["VersionIdsToStages"].as_object(),
@@ -97,9 +112,11 @@ TEST_F(SecretsServiceTest, PutSecretValueMovesStagesAndIsIdempotent) {
      R"({"SecretId":"s","SecretString":"two","ClientRequestToken":"22222222222222222222222222222222"})");
   EXPECT_EQ(Ok("ListSecretVersionIds", R"({"SecretId":"s"})")["Versions"].as_array().size(), 2u);
   // Same token, different value.
-  EXPECT_EQ(Code("PutSecretValue",
-                 R"({"SecretId":"s","SecretString":"three","ClientRequestToken":"22222222222222222222222222222222"})"),
-            "ResourceExistsException");
+  EXPECT_EQ(
+      Code(
+          "PutSecretValue",
+          R"({"SecretId":"s","SecretString":"three","ClientRequestToken":"22222222222222222222222222222222"})"),
+      "ResourceExistsException");
   // AWSPENDING does not move AWSCURRENT.
   Ok("PutSecretValue",
      R"({"SecretId":"s","SecretString":"p","ClientRequestToken":"33333333333333333333333333333333","VersionStages":["AWSPENDING"]})");
@@ -107,9 +124,11 @@ TEST_F(SecretsServiceTest, PutSecretValueMovesStagesAndIsIdempotent) {
   EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"s","VersionStage":"AWSPENDING"})")["SecretString"]
                 .as_string(),
             "p");
-  EXPECT_EQ(Code("GetSecretValue",
-                 R"({"SecretId":"s","VersionId":"33333333333333333333333333333333","VersionStage":"AWSCURRENT"})"),
-            "InvalidRequestException");
+  EXPECT_EQ(
+      Code(
+          "GetSecretValue",
+          R"({"SecretId":"s","VersionId":"33333333333333333333333333333333","VersionStage":"AWSCURRENT"})"),
+      "InvalidRequestException");
 }
 
 TEST_F(SecretsServiceTest, DeleteRestoreAndPurgeAfterWindow) {
@@ -148,8 +167,7 @@ TEST_F(SecretsServiceTest, DeleteValidation) {
   EXPECT_EQ(Code("DeleteSecret",
                  R"({"SecretId":"d","RecoveryWindowInDays":7,"ForceDeleteWithoutRecovery":true})"),
             "InvalidParameterException");
-  EXPECT_EQ(Code("DeleteSecret", R"({"SecretId":"nope","ForceDeleteWithoutRecovery":true})"),
-            "OK");
+  EXPECT_EQ(Code("DeleteSecret", R"({"SecretId":"nope","ForceDeleteWithoutRecovery":true})"), "OK");
   EXPECT_EQ(Code("DeleteSecret", R"({"SecretId":"nope"})"), "ResourceNotFoundException");
 }
 
@@ -158,8 +176,7 @@ TEST_F(SecretsServiceTest, LastAccessedDateHasDayGranularity) {
   EXPECT_FALSE(Ok("DescribeSecret", R"({"SecretId":"a"})").contains("LastAccessedDate"));
   clock_.Advance(std::chrono::hours(13));
   Ok("GetSecretValue", R"({"SecretId":"a"})");
-  EXPECT_EQ(Ok("DescribeSecret", R"({"SecretId":"a"})")["LastAccessedDate"].as_int64(),
-            1767225600);
+  EXPECT_EQ(Ok("DescribeSecret", R"({"SecretId":"a"})")["LastAccessedDate"].as_int64(), 1767225600);
 }
 
 TEST_F(SecretsServiceTest, OldDeprecatedVersionsArePrunedBeyondTheQuota) {
@@ -216,18 +233,21 @@ TEST_F(SecretsServiceTest, EnvelopesAreBoundToTheirRow) {
   Ok("CreateSecret", R"({"Name":"a","SecretString":"value-of-a"})");
   Ok("CreateSecret", R"({"Name":"b","SecretString":"value-of-b"})");
   // Copy a's ciphertext into b's row: opening must fail, never return a's value.
-  ASSERT_TRUE(store_->Write([&](StoreWriter& w) -> Status {
-                      Scope scope{"123456789012", "us-east-1"};
-                      auto a = w.FindSecretByName(scope, "a").value().value();
-                      auto b = w.FindSecretByName(scope, "b").value().value();
-                      auto va = w.GetVersion(a.id, w.VersionIdForStage(a.id, "AWSCURRENT")
-                                                       .value().value()).value().value();
-                      std::string vb = w.VersionIdForStage(b.id, "AWSCURRENT").value().value();
-                      COFFER_RETURN_IF_ERROR(w.DeleteVersion(b.id, vb));
-                      va.version_id = vb;
-                      COFFER_RETURN_IF_ERROR(w.InsertVersion(b.id, va));
-                      return w.SetStage(b.id, "AWSCURRENT", vb);
-                    })
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    Scope scope{"123456789012", "us-east-1"};
+                    auto a = w.FindSecretByName(scope, "a").value().value();
+                    auto b = w.FindSecretByName(scope, "b").value().value();
+                    auto va =
+                        w.GetVersion(a.id, w.VersionIdForStage(a.id, "AWSCURRENT").value().value())
+                            .value()
+                            .value();
+                    std::string vb = w.VersionIdForStage(b.id, "AWSCURRENT").value().value();
+                    COFFER_RETURN_IF_ERROR(w.DeleteVersion(b.id, vb));
+                    va.version_id = vb;
+                    COFFER_RETURN_IF_ERROR(w.InsertVersion(b.id, va));
+                    return w.SetStage(b.id, "AWSCURRENT", vb);
+                  })
                   .ok());
   auto r = Call("GetSecretValue", R"({"SecretId":"b"})");
   ASSERT_FALSE(r.ok());
@@ -255,6 +275,13 @@ TEST_F(SecretsServiceTest, ValidationErrors) {
   EXPECT_EQ(Code("CreateSecret", R"({"Name":"t","Tags":[{"Key":"aws:x","Value":"1"}]})"),
             "InvalidParameterException");
   EXPECT_EQ(Code("Frobnicate", "{}"), "UnknownOperationException");
+  // A raw request with a value but without the token the SDKs generate.
+  RequestContext ctx;
+  ctx.scope = {"123456789012", "us-east-1"};
+  auto raw = service_->Handle("CreateSecret", ctx,
+                              json::parse(R"({"Name":"raw","SecretString":"v"})").as_object());
+  ASSERT_FALSE(raw.ok());
+  EXPECT_EQ(raw.status().code(), "InvalidRequestException");
   EXPECT_EQ(Code("RotateSecret", R"({"SecretId":"x"})"), "InvalidRequestException");
   std::string big = R"({"Name":"big","SecretString":")" + std::string(65537, 'x') + "\"}";
   EXPECT_EQ(Code("CreateSecret", big.c_str()), "ValidationException");

@@ -63,9 +63,9 @@ Result<std::vector<StageChange>> MoveStage(const StageMap& current,
     size_t labels_on_target = 0;
     for (const auto& [s, v] : current) labels_on_target += (v == *move_to);
     if (labels_on_target >= kMaxStagesPerVersion) {
-      return Status("LimitExceededException",
-                    "A version can have at most " + std::to_string(kMaxStagesPerVersion) +
-                        " staging labels.");
+      return Status("LimitExceededException", "A version can have at most " +
+                                                  std::to_string(kMaxStagesPerVersion) +
+                                                  " staging labels.");
     }
   }
 

@@ -43,8 +43,8 @@ TEST(VersionStages, MovingCurrentRequiresRemoveFrom) {
   EXPECT_EQ(r.status().code(), "InvalidParameterException");
   EXPECT_EQ(r.status().message(),
             "The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is "
-            "currently attached to version " + kV1 +
-                ", so you must explicitly reference that version in RemoveFromVersionId.");
+            "currently attached to version " +
+                kV1 + ", so you must explicitly reference that version in RemoveFromVersionId.");
   auto ok = MoveStage(m, versions, kCurrent, kV2, kV1);
   ASSERT_TRUE(ok.ok());
   // Rotation's finishSecret: AWSPENDING stays until removed; AWSPREVIOUS follows.

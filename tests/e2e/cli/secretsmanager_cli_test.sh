@@ -7,7 +7,7 @@
 # Prints one line per check and 'N passed, M failed' at the end; exits non-zero on any failure.
 set -euo pipefail
 
-# shellcheck source=coffer_e2e_lib.sh
+# shellcheck source-path=SCRIPTDIR source=coffer_e2e_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/coffer_e2e_lib.sh"
 
 coffer_start

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../cli/coffer_e2e_lib.sh
+# shellcheck source-path=SCRIPTDIR source=../cli/coffer_e2e_lib.sh
 source "$HERE/../cli/coffer_e2e_lib.sh"
 EXAMPLE="$REPO_ROOT/examples/mistersmith/create-secrets.sh"
 PYTHON="${PYTHON:-/usr/bin/python3}"
@@ -61,6 +61,7 @@ for name in "${NAMES[@]}"; do
     : >"$file"
     fail "get-secret-value $name" "$AWS_ERR"
   fi
+  # shellcheck disable=SC2016 # JMESPath literal, not shell
   aws_call secretsmanager describe-secret --secret-id "$name" \
     --query '[Tags[?Key==`project`].Value | [0], length(keys(VersionIdsToStages))]' --output text
   check_eq "$name is tagged project=mistersmith and has one version" "$(printf 'mistersmith\t1')" "$AWS_OUT"

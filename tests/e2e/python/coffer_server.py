@@ -385,15 +385,23 @@ class CofferServer:
 
     # -- raw HTTP -------------------------------------------------------------------------------
     def raw_request(self, method, path, body=b"", headers=None, timeout=30):
-        """Send one HTTP request with http.client (no proxies, no retries, no signing)."""
+        """Send one HTTP request with http.client (no proxies, no retries, no signing).
+
+        A server may answer before it has read the whole body (e.g. 413 for an oversized body)
+        and close the connection; the send then fails with EPIPE/ECONNRESET, but the answer is
+        already in our receive buffer, so it is still read and returned."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             hdrs = {"Host": f"127.0.0.1:{self.port}"}
             hdrs.update(headers or {})
             if isinstance(body, str):
                 body = body.encode("utf-8")
-            conn.request(method, path, body=body if (body or method != "GET") else None,
-                         headers=hdrs)
+            try:
+                conn.request(method, path, body=body if (body or method != "GET") else None,
+                             headers=hdrs)
+            except (BrokenPipeError, ConnectionResetError):
+                if conn.sock is None:
+                    raise
             resp = conn.getresponse()
             data = resp.read()
             headers_out = {k.lower(): v for k, v in resp.getheaders()}

@@ -275,6 +275,25 @@ class AuthTest(unittest.TestCase):
         self.assertEqual("v1", self.sm.get_secret_value(SecretId=name)["SecretString"])
         self.assertEqual(1, len(self.sm.describe_secret(SecretId=name)["VersionIdsToStages"]))
 
+    def test_expect_100_continue(self):
+        # Reference section 4.9: support "Expect: 100-continue" (http.client skips interim 1xx).
+        resp = self.server.signed_json_request("secretsmanager.ListSecrets", {"MaxResults": 1},
+                                               extra_headers={"Expect": "100-continue"})
+        self.assertEqual(200, resp.status, resp)
+        self.assertIn("SecretList", resp.json())
+
+    def test_oversized_body_is_rejected_cleanly(self):
+        # Far above any valid request (values are at most 64 KiB): a 4xx, never a crash or a 5xx.
+        big = b'{"Name":"' + b"x" * (4 * 1024 * 1024) + b'","SecretString":"y"}'
+        try:
+            resp = self.server.signed_json_request("secretsmanager.CreateSecret", big)
+            self.assertTrue(400 <= resp.status < 500, resp)
+        except (ConnectionError, OSError):
+            pass  # closing the connection on an oversized body is acceptable too
+        self.assertTrue(self.server.running())
+        self.assertEqual(200, self.server.raw_request("GET", "/health").status)
+        self.assertIn("SecretList", self.sm.list_secrets(MaxResults=1))
+
     def test_empty_request_body_object(self):
         resp = self.server.signed_json_request("secretsmanager.GetRandomPassword", b"{}")
         self.assertEqual(200, resp.status, resp)

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,16 +38,20 @@ const STOP_TIMEOUT_MS = 15_000;
 const LISTENING_LINE = /^coffer: listening on (http:\/\/(127(?:\.\d{1,3}){3}):(\d{1,5}))\s*$/;
 const LOG_LIMIT = 64 * 1024;
 
-/** Every child still running; killed synchronously if this process exits. */
-const liveChildren = new Set();
+/**
+ * Every child still running, with the temp data dir to remove (or null); killed and cleaned up
+ * synchronously if this process exits or is interrupted.
+ */
+const liveChildren = new Map();
 
 function killAllSync() {
-  for (const child of liveChildren) {
+  for (const [child, tempDir] of liveChildren) {
     try {
       child.kill('SIGKILL');
     } catch {
       // already gone
     }
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   }
   liveChildren.clear();
 }
@@ -104,7 +108,7 @@ export async function startCoffer(options = {}) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  liveChildren.add(child);
+  liveChildren.set(child, ownsDataDir ? dataDir : null);
 
   let stdout = '';
   let stderr = '';
