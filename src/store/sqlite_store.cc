@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -643,14 +644,23 @@ class SqliteStore final : public Store {
       return status;
     }
     Status commit = writer_->Exec("COMMIT");
-    if (!commit.ok()) (void)writer_->Exec("ROLLBACK");
+    if (!commit.ok()) {
+      (void)writer_->Exec("ROLLBACK");
+    } else {
+      committed_writes_.fetch_add(1, std::memory_order_release);
+    }
     return commit;
+  }
+
+  uint64_t CommittedWrites() const override {
+    return committed_writes_.load(std::memory_order_acquire);
   }
 
  private:
   std::string path_;
   std::mutex write_mu_;
   std::unique_ptr<Connection> writer_;
+  std::atomic<uint64_t> committed_writes_{0};
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;
 };

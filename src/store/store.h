@@ -150,6 +150,10 @@ class Store {
   virtual Status Read(const std::function<Status(StoreReader&)>& fn) = 0;
   // Runs fn in a write transaction: committed durably if fn returns OK, rolled back otherwise.
   virtual Status Write(const std::function<Status(StoreWriter&)>& fn) = 0;
+
+  // Increases with every committed write made through this Store. Read caches tag their entries
+  // with it: an entry read at counter N is valid while the counter is still N.
+  virtual uint64_t CommittedWrites() const = 0;
 };
 
 }  // namespace coffer

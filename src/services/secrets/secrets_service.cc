@@ -633,38 +633,51 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   auto version_stage = in.String("VersionStage", {.min_len = 1, .max_len = 256});
   COFFER_RETURN_IF_ERROR(in.Finish());
 
-  SecretRow secret;
-  SecretVersionRow version;
-  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
-    if (secret.purge_at_ms) return MarkedDeleted();
-    std::string vid;
-    if (version_id) {
-      vid = *version_id;
-    } else {
-      std::string stage = version_stage.value_or(kCurrent);
-      COFFER_ASSIGN_OR_RETURN(auto holder, r.VersionIdForStage(secret.id, stage));
-      if (!holder) {
+  // The epoch is read before the store so that a write racing with this read makes the entry
+  // stale rather than wrong.
+  const uint64_t epoch = store_->CommittedWrites();
+  std::string cache_key = ctx.scope.account + '\n' + ctx.scope.region + '\n' + *secret_id + '\n' +
+                          version_id.value_or("") + '\n' + version_stage.value_or("");
+  std::shared_ptr<const CachedSecretVersion> cached = read_cache_.Find(cache_key, epoch);
+  if (!cached) {
+    auto fresh = std::make_shared<CachedSecretVersion>();
+    SecretRow& secret = fresh->secret;
+    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
+      if (secret.purge_at_ms) return MarkedDeleted();
+      std::string vid;
+      if (version_id) {
+        vid = *version_id;
+      } else {
+        std::string stage = version_stage.value_or(kCurrent);
+        COFFER_ASSIGN_OR_RETURN(auto holder, r.VersionIdForStage(secret.id, stage));
+        if (!holder) {
+          return Status(
+              "ResourceNotFoundException",
+              "Secrets Manager can't find the specified secret value for staging label: " + stage);
+        }
+        vid = *holder;
+      }
+      COFFER_ASSIGN_OR_RETURN(auto v, r.GetVersion(secret.id, vid));
+      if (!v) {
         return Status(
             "ResourceNotFoundException",
-            "Secrets Manager can't find the specified secret value for staging label: " + stage);
+            "Secrets Manager can't find the specified secret value for VersionId: " + vid);
       }
-      vid = *holder;
-    }
-    COFFER_ASSIGN_OR_RETURN(auto v, r.GetVersion(secret.id, vid));
-    if (!v) {
-      return Status("ResourceNotFoundException",
-                    "Secrets Manager can't find the specified secret value for VersionId: " + vid);
-    }
-    if (version_stage &&
-        std::find(v->stages.begin(), v->stages.end(), *version_stage) == v->stages.end()) {
-      return Status("InvalidRequestException",
-                    "You provided a VersionStage that is not associated to the provided "
-                    "VersionId.");
-    }
-    version = std::move(*v);
-    return Status::Ok();
-  }));
+      if (version_stage &&
+          std::find(v->stages.begin(), v->stages.end(), *version_stage) == v->stages.end()) {
+        return Status("InvalidRequestException",
+                      "You provided a VersionStage that is not associated to the provided "
+                      "VersionId.");
+      }
+      fresh->version = std::move(*v);
+      return Status::Ok();
+    }));
+    read_cache_.Insert(cache_key, epoch, fresh);
+    cached = std::move(fresh);
+  }
+  const SecretRow& secret = cached->secret;
+  const SecretVersionRow& version = cached->version;
   COFFER_ASSIGN_OR_RETURN(
       SecretBytes plain,
       keyring_->Open(ValueContext(secret, version.version_id), version.envelope));

@@ -14,6 +14,7 @@
 #include "core/request_context.h"
 #include "core/status.h"
 #include "keyring/keyring.h"
+#include "services/secrets/secret_read_cache.h"
 #include "store/store.h"
 
 namespace coffer::secrets {
@@ -54,6 +55,7 @@ class SecretsService {
   Store* store_;
   Keyring* keyring_;
   const Clock* clock_;
+  SecretReadCache read_cache_{64 << 20};
 };
 
 }  // namespace coffer::secrets

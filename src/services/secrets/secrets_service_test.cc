@@ -89,6 +89,16 @@ TEST_F(SecretsServiceTest, CreateAndReadBack) {
             "ResourceNotFoundException");
 }
 
+TEST_F(SecretsServiceTest, ReadsNeverSeeStaleCachedState) {
+  Ok("CreateSecret", R"({"Name":"c","SecretString":"v1"})");
+  EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"c"})")["SecretString"].as_string(), "v1");
+  EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"c"})")["SecretString"].as_string(), "v1");
+  Ok("PutSecretValue", R"({"SecretId":"c","SecretString":"v2"})");
+  EXPECT_EQ(Ok("GetSecretValue", R"({"SecretId":"c"})")["SecretString"].as_string(), "v2");
+  Ok("DeleteSecret", R"({"SecretId":"c","ForceDeleteWithoutRecovery":true})");
+  EXPECT_EQ(Code("GetSecretValue", R"({"SecretId":"c"})"), "ResourceNotFoundException");
+}
+
 TEST_F(SecretsServiceTest, RegionsAreSeparate) {
   Ok("CreateSecret", R"({"Name":"x","SecretString":"v"})");
   auto r = Call("GetSecretValue", R"({"SecretId":"x"})", "eu-west-1");
