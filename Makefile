@@ -1,6 +1,7 @@
 # coffer — the two commands a new user needs:
 #   make run   installs what is missing, builds Release, runs the server on 127.0.0.1:4600 (./data)
-#   make test  installs what is missing, builds, runs unit tests (also under ASan+UBSan) and the
+#   make test  installs what is missing, builds, runs unit tests (also under ASan+UBSan, with the
+#              boto3 suite against a sanitized server) and the
 #              end-to-end tests with the AWS CLI, boto3 and the AWS SDK for JavaScript
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -20,9 +21,8 @@ build: deps
 	@cmake --build $(BUILD) -j$(JOBS)
 
 build-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCOFFER_SANITIZE=ON \
-	  -DCOFFER_E2E=OFF >/dev/null
-	@cmake --build $(ASAN_BUILD) -j$(JOBS) --target coffer_unit_tests
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCOFFER_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
 run: build
 	@echo "Point the AWS CLI at coffer (root key generated on first start, see README):"
@@ -30,8 +30,11 @@ run: build
 	@echo "  aws --endpoint-url http://$(LISTEN) secretsmanager list-secrets"
 	@exec $(BUILD)/coffer server --listen $(LISTEN) --data-dir $(DATA_DIR)
 
+# Unit tests, and the boto3 end-to-end suite against a server built with ASan+UBSan (a sanitizer
+# report makes the server exit non-zero, which the suite checks on every stop).
 unit-asan: build-asan
 	@ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j$(JOBS)
+	@ctest --test-dir $(ASAN_BUILD) -R e2e_boto3 --output-on-failure
 
 test: build unit-asan
 	@ctest --test-dir $(BUILD) --output-on-failure

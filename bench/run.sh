@@ -79,7 +79,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'log "interrupted"; exit 130' INT TERM HUP
 
 server_args=(server --listen 127.0.0.1:0 --data-dir "$TMP/data" --account-id "$ACCOUNT_ID")
 [[ -n "$IO_THREADS" ]] && server_args+=(--io-threads "$IO_THREADS")
@@ -138,7 +138,7 @@ log "replayed GetSecretValue answers 200 ($(wc -c <"$TMP/gsv.json") bytes)"
 run_wrk() {
   local label="$1" script="$2" url="$3" secs="$4" out
   out="$TMP/wrk-${label}.txt"
-  timeout --signal=INT --kill-after=10 $((secs + 30)) \
+  timeout --foreground --signal=INT --kill-after=10 $((secs + 30)) \
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s --latency -s "$script" "$url" \
     >"$out" 2>&1 || {
     cat "$out" >&2
@@ -150,9 +150,16 @@ run_wrk() {
     cat "$out" >&2
     die "wrk ($label) printed no BENCH_RESULT line"
   }
-  local kv
+  R_requests="" R_rps="" R_p50_us="" R_p99_us="" R_responses="" R_non200="" R_last_bad_status=""
+  R_connect_errors="" R_read_errors="" R_write_errors="" R_timeouts=""
+  local kv key
   for kv in ${result#BENCH_RESULT }; do
-    printf -v "R_${kv%%=*}" '%s' "${kv#*=}"
+    key="R_${kv%%=*}"
+    if [[ "${!key+set}" == set ]]; then printf -v "$key" '%s' "${kv#*=}"; fi
+  done
+  for key in R_requests R_p50_us R_p99_us R_responses R_non200 R_last_bad_status \
+    R_connect_errors R_read_errors R_write_errors R_timeouts; do
+    [[ "${!key}" =~ ^[0-9]+$ ]] || die "wrk ($label): bad or missing ${key#R_} in: $result"
   done
   if ((R_non200 > 0)); then
     cat "$out" >&2

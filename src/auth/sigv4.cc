@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "core/percent_encoding.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 
@@ -19,27 +20,6 @@ const char* const kSignatureMismatch =
     "AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 AuthError Fail(AuthFailure f, std::string message) { return AuthError{f, std::move(message)}; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -87,9 +67,10 @@ std::vector<QueryParam> ParseQuery(std::string_view raw) {
     if (part.empty()) continue;
     size_t eq = part.find('=');
     if (eq == std::string_view::npos) {
-      out.push_back({PercentDecode(part), ""});
+      out.push_back({PercentDecode(part, false), ""});
     } else {
-      out.push_back({PercentDecode(part.substr(0, eq)), PercentDecode(part.substr(eq + 1))});
+      out.push_back(
+          {PercentDecode(part.substr(0, eq), false), PercentDecode(part.substr(eq + 1), false)});
     }
   }
   return out;

@@ -5,6 +5,7 @@
 
 #include "core/arn.h"
 #include "core/ids.h"
+#include "core/percent_encoding.h"
 #include "protocol/aws_errors.h"
 #include "services/sts/sts_service.h"
 
@@ -68,30 +69,6 @@ Status AuthStatus(const AuthError& e, Protocol p) {
   return Status("InternalFailure", "unknown authentication failure");
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding ('+' is a space).
-std::string FormDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 &&
-               HexDigit(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 void ParseForm(std::string_view s, std::map<std::string, std::string>* out) {
   size_t start = 0;
   while (start <= s.size()) {
@@ -101,9 +78,9 @@ void ParseForm(std::string_view s, std::map<std::string, std::string>* out) {
     if (!part.empty()) {
       size_t eq = part.find('=');
       if (eq == std::string_view::npos) {
-        (*out)[FormDecode(part)] = "";
+        (*out)[PercentDecode(part, true)] = "";
       } else {
-        (*out)[FormDecode(part.substr(0, eq))] = FormDecode(part.substr(eq + 1));
+        (*out)[PercentDecode(part.substr(0, eq), true)] = PercentDecode(part.substr(eq + 1), true);
       }
     }
     if (amp == std::string_view::npos) break;

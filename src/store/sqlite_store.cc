@@ -220,10 +220,6 @@ class Query {
   COFFER_ASSIGN_OR_RETURN(sqlite3_stmt* var##_stmt, (conn).Prepare(sql)); \
   Query var(conn, var##_stmt)
 
-constexpr const char* kSecretColumns =
-    "id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, "
-    "last_accessed_ms, deleted_ms, purge_at_ms";
-
 SecretRow ReadSecretRow(const Query& q) {
   SecretRow r;
   r.id = q.Int(0);

@@ -228,6 +228,23 @@ json::object VersionsToStages(const std::vector<SecretVersionRow>& versions) {
   return out;
 }
 
+// A secret's metadata as DescribeSecret and ListSecrets return it: only members with a value,
+// KmsKeyId omitted for the AWS-managed key.
+json::object SecretMetadata(const SecretRow& s, const std::vector<SecretVersionRow>& versions,
+                            const char* versions_member) {
+  json::object out{{"ARN", s.arn}, {"Name", s.name}};
+  if (s.description) out["Description"] = *s.description;
+  if (s.kms_key_id) out["KmsKeyId"] = *s.kms_key_id;
+  out["LastChangedDate"] = Epoch(s.last_changed_ms);
+  if (s.last_accessed_ms) out["LastAccessedDate"] = Epoch(*s.last_accessed_ms);
+  if (s.purge_at_ms) out["DeletedDate"] = Epoch(*s.purge_at_ms);
+  if (!s.tags.empty()) out["Tags"] = TagsJson(s.tags);
+  json::object v2s = VersionsToStages(versions);
+  if (!v2s.empty()) out[versions_member] = std::move(v2s);
+  out["CreatedDate"] = Epoch(s.created_ms);
+  return out;
+}
+
 json::array StagesJson(const std::vector<std::string>& stages) {
   json::array a;
   for (const auto& s : stages) a.push_back(json::string(s));
@@ -804,18 +821,7 @@ Result<json::object> SecretsService::DescribeSecret(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
     return Status::Ok();
   }));
-  // Only members with a value are returned; KmsKeyId is omitted for the AWS-managed key.
-  json::object out{{"ARN", s.arn}, {"Name", s.name}};
-  if (s.description) out["Description"] = *s.description;
-  if (s.kms_key_id) out["KmsKeyId"] = *s.kms_key_id;
-  out["LastChangedDate"] = Epoch(s.last_changed_ms);
-  if (s.last_accessed_ms) out["LastAccessedDate"] = Epoch(*s.last_accessed_ms);
-  if (s.purge_at_ms) out["DeletedDate"] = Epoch(*s.purge_at_ms);
-  if (!s.tags.empty()) out["Tags"] = TagsJson(s.tags);
-  json::object v2s = VersionsToStages(versions);
-  if (!v2s.empty()) out["VersionIdsToStages"] = std::move(v2s);
-  out["CreatedDate"] = Epoch(s.created_ms);
-  return out;
+  return SecretMetadata(s, versions, "VersionIdsToStages");
 }
 
 // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html
@@ -869,18 +875,9 @@ Result<json::object> SecretsService::ListSecrets(const RequestContext& ctx,
 
   json::array list;
   for (size_t i = offset; i < matched.size() && i < offset + page; ++i) {
+    // The same members as DescribeSecret, but AWS names the version map differently here.
     const SecretRow& s = matched[i];
-    json::object e{{"ARN", s.arn}, {"Name", s.name}};
-    if (s.description) e["Description"] = *s.description;
-    if (s.kms_key_id) e["KmsKeyId"] = *s.kms_key_id;
-    e["LastChangedDate"] = Epoch(s.last_changed_ms);
-    if (s.last_accessed_ms) e["LastAccessedDate"] = Epoch(*s.last_accessed_ms);
-    if (s.purge_at_ms) e["DeletedDate"] = Epoch(*s.purge_at_ms);
-    if (!s.tags.empty()) e["Tags"] = TagsJson(s.tags);
-    json::object v2s = VersionsToStages(versions[s.id]);
-    if (!v2s.empty()) e["SecretVersionsToStages"] = std::move(v2s);
-    e["CreatedDate"] = Epoch(s.created_ms);
-    list.push_back(std::move(e));
+    list.push_back(SecretMetadata(s, versions[s.id], "SecretVersionsToStages"));
   }
   json::object out{{"SecretList", std::move(list)}};
   if (offset + page < matched.size()) out["NextToken"] = EncodePageToken(offset + page);
