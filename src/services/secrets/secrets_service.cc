@@ -137,12 +137,13 @@ Status DecodeTags(JsonInput& in, const char* member, bool required, Tags* out) {
 }
 
 void MergeTags(Tags* into, const Tags& add) {
-  for (const auto& [k, v] : add) {
-    auto it = std::find_if(into->begin(), into->end(), [&](const auto& t) { return t.first == k; });
+  for (const auto& tag : add) {
+    auto it = std::find_if(into->begin(), into->end(),
+                           [&](const auto& t) { return t.first == tag.first; });
     if (it != into->end()) {
-      it->second = v;
+      it->second = tag.second;
     } else {
-      into->emplace_back(k, v);
+      into->push_back(tag);
     }
   }
 }
