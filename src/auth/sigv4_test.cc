@@ -162,6 +162,62 @@ TEST(SigV4, EnforcesFiveMinuteClockSkew) {
   EXPECT_EQ(std::get<AuthError>(early).message.rfind("Signature not yet current", 0), 0u);
 }
 
+TEST(SigV4, SessionTokenWithPermanentKeyIsRefused) {
+  FixedCredentials creds;
+  std::vector<std::pair<std::string, std::string>> h = {
+      {"host", "localhost"},
+      {"x-amz-date", "20240101T000000Z"},
+      {"x-amz-security-token", "FQoGZXIvYXdzEXAMPLE"}};
+  std::string body = "{}";
+  std::string auth = SignRequestForTest("POST", "/", h, body, kAkid, kSecret, "20240101T000000Z",
+                                        "us-east-1", "secretsmanager");
+  SigV4Request r;
+  r.method = "POST";
+  r.target = "/";
+  for (auto& [k, v] : h) r.headers.emplace_back(k, v);
+  r.headers.emplace_back("authorization", auth);
+  r.body = body;
+  auto v = VerifySigV4(r, creds, At("20240101T000000Z"));
+  ASSERT_TRUE(std::holds_alternative<AuthError>(v));
+  EXPECT_EQ(std::get<AuthError>(v).failure, AuthFailure::kUnknownKey);
+}
+
+TEST(SigV4, TemporaryCredentialsNeedTheirTokenAndExpire) {
+  FixedCredentials creds;
+  auto temp = std::make_shared<Credential>();
+  temp->secret_access_key = SecretBytes(std::string_view(kSecret));
+  temp->principal.access_key_id = kAkid;
+  temp->session_token = "the-session-token";
+  temp->expires_ms = At("20240101T010000Z");
+  creds.creds_[kAkid] = temp;
+  auto sign = [&](const std::string& token) {
+    std::vector<std::pair<std::string, std::string>> h = {{"host", "localhost"},
+                                                          {"x-amz-date", "20240101T000000Z"}};
+    if (!token.empty()) h.emplace_back("x-amz-security-token", token);
+    static std::vector<std::pair<std::string, std::string>> keep;
+    static std::string auth;
+    keep = h;
+    auth = SignRequestForTest("POST", "/", keep, "", kAkid, kSecret, "20240101T000000Z",
+                              "us-east-1", "sts");
+    SigV4Request r;
+    r.method = "POST";
+    r.target = "/";
+    for (auto& [k, v] : keep) r.headers.emplace_back(k, v);
+    r.headers.emplace_back("authorization", auth);
+    return r;
+  };
+  EXPECT_TRUE(std::holds_alternative<VerifiedCaller>(
+      VerifySigV4(sign("the-session-token"), creds, At("20240101T000000Z"))));
+  auto missing = VerifySigV4(sign(""), creds, At("20240101T000000Z"));
+  ASSERT_TRUE(std::holds_alternative<AuthError>(missing));
+  EXPECT_EQ(std::get<AuthError>(missing).failure, AuthFailure::kUnknownKey);
+  // Past its expiry (the signature itself is still within the skew window).
+  temp->expires_ms = At("20231231T235959Z");
+  auto expired = VerifySigV4(sign("the-session-token"), creds, At("20240101T000000Z"));
+  ASSERT_TRUE(std::holds_alternative<AuthError>(expired));
+  EXPECT_EQ(std::get<AuthError>(expired).failure, AuthFailure::kExpiredToken);
+}
+
 TEST(SigV4, MissingAuthenticationIsReported) {
   FixedCredentials creds;
   SigV4Request r;
