@@ -3,6 +3,7 @@
 //   coffer server --listen HOST:PORT --data-dir DIR [--account-id ID] [--tls-cert F --tls-key F]
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <condition_variable>
@@ -66,6 +67,8 @@ struct ServerFlags {
 
 int RunServer(const ServerFlags& flags) {
   HardenProcess();
+  // The store holds names, tags and sealed values; keep every file coffer creates private.
+  umask(077);
   // Signals are taken by a dedicated thread (sigwait), so block them everywhere first.
   sigset_t signals;
   sigemptyset(&signals);

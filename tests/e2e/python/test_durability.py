@@ -238,6 +238,15 @@ class DurabilityTest(unittest.TestCase):
             self.assertIsNotNone(self.current_value(name))
         self.server.stop(check=True)
 
+    def test_every_file_in_the_data_dir_is_private(self):
+        self.populate()
+        files = self.server.data_files()
+        self.assertTrue(any(f.endswith("coffer.db") for f in files), files)
+        for path in files:
+            mode = os.stat(path).st_mode & 0o777
+            self.assertEqual(mode & 0o077, 0, f"{path} has mode {oct(mode)}")
+        self.assertEqual(os.stat(self.server.data_dir).st_mode & 0o077, 0)
+
 
 if __name__ == "__main__":
     unittest.main()
