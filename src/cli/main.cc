@@ -17,6 +17,7 @@
 #include "protocol/api_dispatcher.h"
 #include "server/bootstrap.h"
 #include "server/http_server.h"
+#include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
 
 namespace {
@@ -102,7 +103,8 @@ int RunServer(const ServerFlags& flags) {
 
   coffer::CredentialRegistry credentials(d.store.get(), d.keyring.get());
   coffer::secrets::SecretsService secrets(d.store.get(), d.keyring.get(), &clock);
-  coffer::ApiDispatcher dispatcher(&credentials, &secrets, &clock);
+  coffer::params::ParamsService params(d.store.get(), d.keyring.get(), &secrets, &clock);
+  coffer::ApiDispatcher dispatcher(&credentials, &secrets, &params, &clock);
   auto server = coffer::HttpServer::Create(http, &dispatcher, [] {
     return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
   });
@@ -111,7 +113,7 @@ int RunServer(const ServerFlags& flags) {
     return 1;
   }
 
-  // Background job: purge secrets whose recovery window has ended.
+  // Background jobs: purge secrets whose recovery window has ended; apply parameter policies.
   std::mutex job_mu;
   std::condition_variable job_cv;
   bool stopping = false;
@@ -126,6 +128,10 @@ int RunServer(const ServerFlags& flags) {
                   << "\n";
       } else if (purged.value() > 0) {
         std::cout << "coffer: purged " << purged.value() << " deleted secret(s)" << std::endl;
+      }
+      auto policies = params.RunPolicies();
+      if (!policies.ok()) {
+        std::cerr << "coffer: parameter policies failed: " << policies.status().message() << "\n";
       }
       lock.lock();
     }

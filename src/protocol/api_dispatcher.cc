@@ -125,6 +125,8 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   std::string_view signing_service;
   if (prefix == "secretsmanager") {
     signing_service = "secretsmanager";
+  } else if (prefix == "AmazonSSM") {
+    signing_service = "ssm";
   } else {
     return JsonError(Status("UnknownOperationException",
                             "The target " + std::string(amz_target) + " is not known."),
@@ -158,7 +160,8 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   RequestContext ctx = ContextFor(caller, request_id, now);
   Result<json::object> result = Status("InternalFailure", "unreachable");
   try {
-    result = secrets_->Handle(operation, ctx, input);
+    result = signing_service == "ssm" ? params_->Handle(operation, ctx, input)
+                                      : secrets_->Handle(operation, ctx, input);
   } catch (const std::exception&) {
     // A third-party exception escaping a service is a bug; report it without detail, which
     // could otherwise carry request content.

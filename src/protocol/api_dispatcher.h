@@ -15,6 +15,7 @@
 
 #include "auth/sigv4.h"
 #include "core/clock.h"
+#include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
 
 namespace coffer {
@@ -36,8 +37,9 @@ struct ApiResponse {
 
 class ApiDispatcher {
  public:
-  ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets, const Clock* clock)
-      : credentials_(credentials), secrets_(secrets), clock_(clock) {}
+  ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets,
+                params::ParamsService* params, const Clock* clock)
+      : credentials_(credentials), secrets_(secrets), params_(params), clock_(clock) {}
 
   // Thread-safe; never throws.
   ApiResponse Handle(const ApiRequest& request);
@@ -49,6 +51,7 @@ class ApiDispatcher {
 
   CredentialSource* credentials_;
   secrets::SecretsService* secrets_;
+  params::ParamsService* params_;
   const Clock* clock_;
 };
 

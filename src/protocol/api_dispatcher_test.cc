@@ -35,7 +35,9 @@ class ApiDispatcherTest : public ::testing::Test {
     store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
     keyring_ = std::make_unique<Keyring>(store_.get(), crypto::RandomSecret(32), &clock_);
     secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
-    dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, secrets_.get(), &clock_);
+    params_ = std::make_unique<params::ParamsService>(store_.get(), keyring_.get(), secrets_.get(),
+                                                      &clock_);
+    dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, secrets_.get(), params_.get(), &clock_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -71,6 +73,7 @@ class ApiDispatcherTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<secrets::SecretsService> secrets_;
+  std::unique_ptr<params::ParamsService> params_;
   std::unique_ptr<ApiDispatcher> dispatcher_;
 };
 

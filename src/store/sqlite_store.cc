@@ -11,7 +11,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -86,6 +86,74 @@ CREATE TABLE version_stages (
   FOREIGN KEY (secret_id, version_id) REFERENCES secret_versions(secret_id, version_id)
     ON DELETE CASCADE);
 CREATE INDEX stages_by_version ON version_stages (secret_id, version_id);
+)sql",
+    // v2: Parameter Store and the event stream.
+    R"sql(
+CREATE TABLE parameters (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  name_key TEXT NOT NULL,
+  parent TEXT NOT NULL,
+  type TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  data_type TEXT NOT NULL,
+  key_id TEXT,
+  description TEXT,
+  allowed_pattern TEXT,
+  policies TEXT,
+  version INTEGER NOT NULL,
+  last_modified_ms INTEGER NOT NULL,
+  last_modified_user TEXT NOT NULL,
+  expires_at_ms INTEGER);
+CREATE UNIQUE INDEX parameters_by_name ON parameters (account, region, name_key);
+CREATE INDEX parameters_by_parent ON parameters (account, region, parent, name_key);
+CREATE INDEX parameters_by_tier ON parameters (account, region, tier);
+CREATE INDEX parameters_by_expiry ON parameters (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
+CREATE INDEX parameters_with_policies ON parameters (id) WHERE policies IS NOT NULL;
+CREATE TABLE parameter_versions (
+  parameter_id INTEGER NOT NULL REFERENCES parameters(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  data_type TEXT NOT NULL,
+  key_id TEXT,
+  description TEXT,
+  allowed_pattern TEXT,
+  policies TEXT,
+  last_modified_ms INTEGER NOT NULL,
+  last_modified_user TEXT NOT NULL,
+  sealed_value BLOB NOT NULL,
+  PRIMARY KEY (parameter_id, version));
+CREATE TABLE parameter_labels (
+  parameter_id INTEGER NOT NULL,
+  label TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (parameter_id, label),
+  FOREIGN KEY (parameter_id, version) REFERENCES parameter_versions(parameter_id, version)
+    ON DELETE CASCADE);
+CREATE INDEX labels_by_version ON parameter_labels (parameter_id, version);
+CREATE TABLE parameter_tags (
+  parameter_id INTEGER NOT NULL REFERENCES parameters(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (parameter_id, position));
+CREATE TABLE parameter_notifications (
+  parameter_id INTEGER NOT NULL REFERENCES parameters(id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  policy_type TEXT NOT NULL,
+  PRIMARY KEY (parameter_id, version, policy_type));
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  source TEXT NOT NULL,
+  detail_type TEXT NOT NULL,
+  resources TEXT NOT NULL,
+  detail TEXT NOT NULL);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -236,6 +304,15 @@ SecretRow ReadSecretRow(const Query& q) {
   r.purge_at_ms = q.OptInt(11);
   return r;
 }
+
+#define PARAM_SELECT(where)                                                                 \
+  "SELECT id, account, region, name, name_key, parent, type, tier, data_type, key_id, "     \
+  "description, allowed_pattern, policies, version, last_modified_ms, last_modified_user, " \
+  "expires_at_ms FROM parameters " where
+
+#define PARAM_VERSION_SELECT(where)                                                         \
+  "SELECT version, type, tier, data_type, key_id, description, allowed_pattern, policies, " \
+  "last_modified_ms, last_modified_user, sealed_value FROM parameter_versions " where
 
 // Statement texts live in static storage so their addresses key the statement cache.
 #define SECRET_SELECT(where)                                                                      \
@@ -547,7 +624,328 @@ class SqliteTxn : public StoreWriter {
     return q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, alias).Bind(4, key_id).Run();
   }
 
+  // ---- parameters --------------------------------------------------------------------------
+
+  Result<std::optional<ParameterRow>> FindParameter(const Scope& scope,
+                                                    const std::string& name_key) override {
+    COFFER_QUERY(q, c_, PARAM_SELECT("WHERE account = ? AND region = ? AND name_key = ?"));
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, name_key);
+    if (q.Step()) return std::optional<ParameterRow>(ReadParameterRow(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<ParameterRow>();
+  }
+
+  Result<std::vector<ParameterRow>> ListParametersByParent(const Scope& scope,
+                                                           const std::string& parent,
+                                                           const std::string& after,
+                                                           int limit) override {
+    COFFER_QUERY(q, c_,
+                 PARAM_SELECT("WHERE account = ? AND region = ? AND parent = ? AND name_key > ? "
+                              "ORDER BY name_key LIMIT ?"));
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, parent).Bind(4, after);
+    q.Bind(5, static_cast<int64_t>(limit));
+    return ManyParameters(q);
+  }
+
+  Result<std::vector<ParameterRow>> ListParametersByPrefix(const Scope& scope,
+                                                           const std::string& prefix,
+                                                           const std::string& after,
+                                                           int limit) override {
+    // [prefix, prefix with its last byte incremented) is exactly the names starting with prefix.
+    std::string lower = std::max(prefix, after);
+    std::string upper = prefix;
+    while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+    if (!upper.empty()) upper.back() = static_cast<char>(upper.back() + 1);
+    if (upper.empty()) {
+      COFFER_QUERY(q, c_,
+                   PARAM_SELECT("WHERE account = ? AND region = ? AND name_key > ? "
+                                "ORDER BY name_key LIMIT ?"));
+      q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, after);
+      q.Bind(4, static_cast<int64_t>(limit));
+      return ManyParameters(q);
+    }
+    COFFER_QUERY(q, c_,
+                 PARAM_SELECT("WHERE account = ? AND region = ? AND name_key >= ? AND "
+                              "name_key > ? AND name_key < ? ORDER BY name_key LIMIT ?"));
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, lower).Bind(4, after).Bind(5, upper);
+    q.Bind(6, static_cast<int64_t>(limit));
+    return ManyParameters(q);
+  }
+
+  Result<int64_t> CountParameters(const Scope& scope, const std::string& tier) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT COUNT(*) FROM parameters WHERE account = ? AND region = ? AND tier = ?");
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, tier);
+    int64_t n = q.Step() ? q.Int(0) : 0;
+    COFFER_RETURN_IF_ERROR(q.status());
+    return n;
+  }
+
+  Result<std::optional<ParameterVersionRow>> GetParameterVersion(int64_t parameter_id,
+                                                                 int64_t version) override {
+    ParameterVersionRow v;
+    {
+      COFFER_QUERY(q, c_, PARAM_VERSION_SELECT("WHERE parameter_id = ? AND version = ?"));
+      q.Bind(1, parameter_id).Bind(2, version);
+      if (!q.Step()) {
+        COFFER_RETURN_IF_ERROR(q.status());
+        return std::optional<ParameterVersionRow>();
+      }
+      v = ReadParameterVersion(q);
+    }
+    COFFER_QUERY(q, c_,
+                 "SELECT label FROM parameter_labels WHERE parameter_id = ? AND version = ? "
+                 "ORDER BY label");
+    q.Bind(1, parameter_id).Bind(2, version);
+    while (q.Step()) v.labels.push_back(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<ParameterVersionRow>(std::move(v));
+  }
+
+  Result<std::vector<ParameterVersionRow>> ListParameterVersions(int64_t parameter_id) override {
+    std::vector<ParameterVersionRow> out;
+    {
+      COFFER_QUERY(q, c_, PARAM_VERSION_SELECT("WHERE parameter_id = ? ORDER BY version"));
+      q.Bind(1, parameter_id);
+      while (q.Step()) out.push_back(ReadParameterVersion(q));
+      COFFER_RETURN_IF_ERROR(q.status());
+    }
+    COFFER_QUERY(
+        q, c_, "SELECT version, label FROM parameter_labels WHERE parameter_id = ? ORDER BY label");
+    q.Bind(1, parameter_id);
+    while (q.Step()) {
+      int64_t version = q.Int(0);
+      for (auto& v : out) {
+        if (v.version == version) v.labels.push_back(q.Text(1));
+      }
+    }
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::optional<int64_t>> ParameterVersionForLabel(int64_t parameter_id,
+                                                          const std::string& label) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT version FROM parameter_labels WHERE parameter_id = ? AND label = ?");
+    q.Bind(1, parameter_id).Bind(2, label);
+    if (q.Step()) return std::optional<int64_t>(q.Int(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<int64_t>();
+  }
+
+  Result<Tags> GetParameterTags(int64_t parameter_id) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT key, value FROM parameter_tags WHERE parameter_id = ? ORDER BY position");
+    q.Bind(1, parameter_id);
+    Tags tags;
+    while (q.Step()) tags.emplace_back(q.Text(0), q.Text(1));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return tags;
+  }
+
+  Result<std::vector<ParameterRow>> ListExpiredParameters(EpochMillis now) override {
+    COFFER_QUERY(q, c_,
+                 PARAM_SELECT("WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ? "
+                              "ORDER BY expires_at_ms"));
+    q.Bind(1, now);
+    return ManyParameters(q);
+  }
+
+  Result<std::vector<ParameterRow>> ListParametersWithPolicies() override {
+    COFFER_QUERY(q, c_, PARAM_SELECT("WHERE policies IS NOT NULL ORDER BY id"));
+    return ManyParameters(q);
+  }
+
+  Result<bool> NotificationSent(int64_t parameter_id, int64_t version,
+                                const std::string& policy_type) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT 1 FROM parameter_notifications WHERE parameter_id = ? AND version = ? "
+                 "AND policy_type = ?");
+    q.Bind(1, parameter_id).Bind(2, version).Bind(3, policy_type);
+    bool found = q.Step();
+    COFFER_RETURN_IF_ERROR(q.status());
+    return found;
+  }
+
+  Result<std::vector<EventRow>> ListEvents(int64_t after_id, int limit) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT id, time_ms, account, region, source, detail_type, resources, detail "
+                 "FROM events WHERE id > ? ORDER BY id LIMIT ?");
+    q.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+    std::vector<EventRow> out;
+    while (q.Step()) {
+      EventRow e;
+      e.id = q.Int(0);
+      e.time_ms = q.Int(1);
+      e.account = q.Text(2);
+      e.region = q.Text(3);
+      e.source = q.Text(4);
+      e.detail_type = q.Text(5);
+      e.resources = q.Text(6);
+      e.detail = q.Text(7);
+      out.push_back(std::move(e));
+    }
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Status InsertParameter(ParameterRow* row) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO parameters (account, region, name, name_key, parent, type, tier, "
+                 "data_type, key_id, description, allowed_pattern, policies, version, "
+                 "last_modified_ms, last_modified_user, expires_at_ms) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.Bind(1, row->account).Bind(2, row->region).Bind(3, row->name).Bind(4, row->name_key);
+    q.Bind(5, row->parent);
+    BindParameterState(q, 6, *row);
+    COFFER_RETURN_IF_ERROR(q.Run());
+    row->id = sqlite3_last_insert_rowid(c_.db());
+    return Status::Ok();
+  }
+
+  Status UpdateParameter(const ParameterRow& row) override {
+    COFFER_QUERY(q, c_,
+                 "UPDATE parameters SET type = ?, tier = ?, data_type = ?, key_id = ?, "
+                 "description = ?, allowed_pattern = ?, policies = ?, version = ?, "
+                 "last_modified_ms = ?, last_modified_user = ?, expires_at_ms = ? WHERE id = ?");
+    BindParameterState(q, 1, row);
+    q.Bind(12, row.id);
+    return q.Run();
+  }
+
+  Status DeleteParameter(int64_t parameter_id) override {
+    for (const char* sql : {"DELETE FROM parameter_labels WHERE parameter_id = ?",
+                            "DELETE FROM parameter_versions WHERE parameter_id = ?",
+                            "DELETE FROM parameter_tags WHERE parameter_id = ?",
+                            "DELETE FROM parameter_notifications WHERE parameter_id = ?",
+                            "DELETE FROM parameters WHERE id = ?"}) {
+      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, c_.Prepare(sql));
+      Query q(c_, stmt);
+      COFFER_RETURN_IF_ERROR(q.Bind(1, parameter_id).Run());
+    }
+    return Status::Ok();
+  }
+
+  Status InsertParameterVersion(int64_t parameter_id, const ParameterVersionRow& v) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO parameter_versions (parameter_id, version, type, tier, data_type, "
+                 "key_id, description, allowed_pattern, policies, last_modified_ms, "
+                 "last_modified_user, sealed_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.Bind(1, parameter_id).Bind(2, v.version).Bind(3, v.type).Bind(4, v.tier);
+    q.Bind(5, v.data_type).Bind(6, v.key_id).Bind(7, v.description).Bind(8, v.allowed_pattern);
+    q.Bind(9, v.policies).Bind(10, v.last_modified_ms).Bind(11, v.last_modified_user);
+    q.BindBlob(12, v.sealed_value);
+    return q.Run();
+  }
+
+  Status DeleteParameterVersion(int64_t parameter_id, int64_t version) override {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM parameter_labels WHERE parameter_id = ? AND version = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, parameter_id).Bind(2, version).Run());
+    }
+    COFFER_QUERY(q, c_, "DELETE FROM parameter_versions WHERE parameter_id = ? AND version = ?");
+    return q.Bind(1, parameter_id).Bind(2, version).Run();
+  }
+
+  Status SetParameterLabel(int64_t parameter_id, const std::string& label,
+                           int64_t version) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR REPLACE INTO parameter_labels (parameter_id, label, version) "
+                 "VALUES (?, ?, ?)");
+    return q.Bind(1, parameter_id).Bind(2, label).Bind(3, version).Run();
+  }
+
+  Status RemoveParameterLabel(int64_t parameter_id, const std::string& label) override {
+    COFFER_QUERY(q, c_, "DELETE FROM parameter_labels WHERE parameter_id = ? AND label = ?");
+    return q.Bind(1, parameter_id).Bind(2, label).Run();
+  }
+
+  Status SetParameterTags(int64_t parameter_id, const Tags& tags) override {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM parameter_tags WHERE parameter_id = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, parameter_id).Run());
+    }
+    int64_t pos = 0;
+    for (const auto& tag : tags) {
+      COFFER_QUERY(q, c_,
+                   "INSERT INTO parameter_tags (parameter_id, position, key, value) "
+                   "VALUES (?, ?, ?, ?)");
+      q.Bind(1, parameter_id).Bind(2, pos++).Bind(3, tag.first).Bind(4, tag.second);
+      COFFER_RETURN_IF_ERROR(q.Run());
+    }
+    return Status::Ok();
+  }
+
+  Status MarkNotificationSent(int64_t parameter_id, int64_t version,
+                              const std::string& policy_type) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR IGNORE INTO parameter_notifications (parameter_id, version, "
+                 "policy_type) VALUES (?, ?, ?)");
+    return q.Bind(1, parameter_id).Bind(2, version).Bind(3, policy_type).Run();
+  }
+
+  Status AppendEvent(const EventRow& e) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO events (time_ms, account, region, source, detail_type, resources, "
+                 "detail) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    q.Bind(1, e.time_ms).Bind(2, e.account).Bind(3, e.region).Bind(4, e.source);
+    q.Bind(5, e.detail_type).Bind(6, e.resources).Bind(7, e.detail);
+    return q.Run();
+  }
+
  private:
+  static ParameterRow ReadParameterRow(const Query& q) {
+    ParameterRow r;
+    r.id = q.Int(0);
+    r.account = q.Text(1);
+    r.region = q.Text(2);
+    r.name = q.Text(3);
+    r.name_key = q.Text(4);
+    r.parent = q.Text(5);
+    r.type = q.Text(6);
+    r.tier = q.Text(7);
+    r.data_type = q.Text(8);
+    r.key_id = q.OptText(9);
+    r.description = q.OptText(10);
+    r.allowed_pattern = q.OptText(11);
+    r.policies = q.OptText(12);
+    r.version = q.Int(13);
+    r.last_modified_ms = q.Int(14);
+    r.last_modified_user = q.Text(15);
+    r.expires_at_ms = q.OptInt(16);
+    return r;
+  }
+
+  static ParameterVersionRow ReadParameterVersion(const Query& q) {
+    ParameterVersionRow v;
+    v.version = q.Int(0);
+    v.type = q.Text(1);
+    v.tier = q.Text(2);
+    v.data_type = q.Text(3);
+    v.key_id = q.OptText(4);
+    v.description = q.OptText(5);
+    v.allowed_pattern = q.OptText(6);
+    v.policies = q.OptText(7);
+    v.last_modified_ms = q.Int(8);
+    v.last_modified_user = q.Text(9);
+    v.sealed_value = q.Blob(10);
+    return v;
+  }
+
+  static void BindParameterState(Query& q, int first, const ParameterRow& r) {
+    q.Bind(first, r.type).Bind(first + 1, r.tier).Bind(first + 2, r.data_type);
+    q.Bind(first + 3, r.key_id).Bind(first + 4, r.description).Bind(first + 5, r.allowed_pattern);
+    q.Bind(first + 6, r.policies).Bind(first + 7, r.version).Bind(first + 8, r.last_modified_ms);
+    q.Bind(first + 9, r.last_modified_user).Bind(first + 10, r.expires_at_ms);
+  }
+
+  Result<std::vector<ParameterRow>> ManyParameters(Query& q) {
+    std::vector<ParameterRow> out;
+    while (q.Step()) out.push_back(ReadParameterRow(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
   Result<std::optional<SecretRow>> OneSecret(Query& q) {
     if (!q.Step()) {
       COFFER_RETURN_IF_ERROR(q.status());

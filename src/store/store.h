@@ -82,6 +82,54 @@ struct KeyMaterialRow {
   EpochMillis created_ms = 0;
 };
 
+// A parameter's current state (its latest version's attributes).
+struct ParameterRow {
+  int64_t id = 0;
+  std::string account;
+  std::string region;
+  std::string name;      // as created ("/a/b", "foo" or "/foo")
+  std::string name_key;  // identity: a one-level name without its leading '/'
+  std::string parent;    // the path one level up ("/a" for "/a/b"; "/" for top-level names)
+  std::string type;      // String | StringList | SecureString
+  std::string tier;      // Standard | Advanced
+  std::string data_type;
+  std::optional<std::string> key_id;  // SecureString: the KMS key as named by the caller
+  std::optional<std::string> description;
+  std::optional<std::string> allowed_pattern;
+  std::optional<std::string> policies;  // JSON array text, as given
+  int64_t version = 0;
+  EpochMillis last_modified_ms = 0;
+  std::string last_modified_user;
+  std::optional<EpochMillis> expires_at_ms;  // from an Expiration policy
+};
+
+struct ParameterVersionRow {
+  int64_t version = 0;
+  std::string type;
+  std::string tier;
+  std::string data_type;
+  std::optional<std::string> key_id;
+  std::optional<std::string> description;
+  std::optional<std::string> allowed_pattern;
+  std::optional<std::string> policies;
+  EpochMillis last_modified_ms = 0;
+  std::string last_modified_user;
+  std::string sealed_value;  // see ParamsService: root-sealed (String) or KMS envelope
+  std::vector<std::string> labels;
+};
+
+// An event in coffer's event stream (EventBridge-shaped when delivered).
+struct EventRow {
+  int64_t id = 0;
+  EpochMillis time_ms = 0;
+  std::string account;
+  std::string region;
+  std::string source;       // e.g. "aws.ssm"
+  std::string detail_type;  // e.g. "Parameter Store Policy Action"
+  std::string resources;    // JSON array text
+  std::string detail;       // JSON object text
+};
+
 class StoreReader {
  public:
   virtual ~StoreReader() = default;
@@ -113,6 +161,36 @@ class StoreReader {
                                                               const std::string& alias) = 0;
   virtual Result<std::optional<KeyMaterialRow>> GetKeyMaterial(const std::string& key_id,
                                                                int version) = 0;
+
+  // Parameters. Listing calls return rows ordered by name_key, strictly after `after` (a
+  // name_key; empty = from the start), at most `limit` rows: index range scans, so a page costs
+  // O(limit + log n).
+  virtual Result<std::optional<ParameterRow>> FindParameter(const Scope& scope,
+                                                            const std::string& name_key) = 0;
+  virtual Result<std::vector<ParameterRow>> ListParametersByParent(const Scope& scope,
+                                                                   const std::string& parent,
+                                                                   const std::string& after,
+                                                                   int limit) = 0;
+  // name_key >= prefix and starting with it (empty prefix: every parameter of the scope).
+  virtual Result<std::vector<ParameterRow>> ListParametersByPrefix(const Scope& scope,
+                                                                   const std::string& prefix,
+                                                                   const std::string& after,
+                                                                   int limit) = 0;
+  virtual Result<int64_t> CountParameters(const Scope& scope, const std::string& tier) = 0;
+  virtual Result<std::optional<ParameterVersionRow>> GetParameterVersion(int64_t parameter_id,
+                                                                         int64_t version) = 0;
+  // Oldest first, with values and labels.
+  virtual Result<std::vector<ParameterVersionRow>> ListParameterVersions(int64_t parameter_id) = 0;
+  virtual Result<std::optional<int64_t>> ParameterVersionForLabel(int64_t parameter_id,
+                                                                  const std::string& label) = 0;
+  virtual Result<Tags> GetParameterTags(int64_t parameter_id) = 0;
+  // Every scope: parameters whose Expiration is at or before `now`.
+  virtual Result<std::vector<ParameterRow>> ListExpiredParameters(EpochMillis now) = 0;
+  // Every scope: parameters that carry policies (for the notification job).
+  virtual Result<std::vector<ParameterRow>> ListParametersWithPolicies() = 0;
+  virtual Result<bool> NotificationSent(int64_t parameter_id, int64_t version,
+                                        const std::string& policy_type) = 0;
+  virtual Result<std::vector<EventRow>> ListEvents(int64_t after_id, int limit) = 0;
 };
 
 class StoreWriter : public StoreReader {
@@ -140,6 +218,22 @@ class StoreWriter : public StoreReader {
   virtual Status InsertKeyMaterial(const KeyMaterialRow& row) = 0;
   virtual Status PutAlias(const Scope& scope, const std::string& alias,
                           const std::string& key_id) = 0;
+
+  // Assigns row->id.
+  virtual Status InsertParameter(ParameterRow* row) = 0;
+  virtual Status UpdateParameter(const ParameterRow& row) = 0;
+  // Removes the parameter with its versions, labels and tags.
+  virtual Status DeleteParameter(int64_t parameter_id) = 0;
+  virtual Status InsertParameterVersion(int64_t parameter_id, const ParameterVersionRow& row) = 0;
+  virtual Status DeleteParameterVersion(int64_t parameter_id, int64_t version) = 0;
+  // A label names at most one version of a parameter: setting it moves it.
+  virtual Status SetParameterLabel(int64_t parameter_id, const std::string& label,
+                                   int64_t version) = 0;
+  virtual Status RemoveParameterLabel(int64_t parameter_id, const std::string& label) = 0;
+  virtual Status SetParameterTags(int64_t parameter_id, const Tags& tags) = 0;
+  virtual Status MarkNotificationSent(int64_t parameter_id, int64_t version,
+                                      const std::string& policy_type) = 0;
+  virtual Status AppendEvent(const EventRow& event) = 0;
 };
 
 class Store {

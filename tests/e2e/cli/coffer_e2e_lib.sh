@@ -103,7 +103,7 @@ coffer_start() {
   local deadline=$((SECONDS + ${COFFER_E2E_START_TIMEOUT:-30})) line=""
   while ((SECONDS < deadline)); do
     line="$(grep -m1 -E '^coffer: listening on http://127(\.[0-9]{1,3}){3}:[0-9]+[[:space:]]*$' \
-      "$COFFER_TMP/server.stdout" || true)"
+      "$COFFER_TMP/server.stdout" 2>/dev/null || true)"
     [[ -n "$line" ]] && break
     if ! kill -0 "$COFFER_PID" 2>/dev/null; then
       wait "$COFFER_PID" && COFFER_EXIT_CODE=0 || COFFER_EXIT_CODE=$?

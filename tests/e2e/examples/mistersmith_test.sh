@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end test of examples/mistersmith/create-secrets.sh: starts coffer, runs the example
-# with Debian's AWS CLI v2, reads the six secrets back and checks every field of the seed's
-# JSON bodies, then re-runs the example to prove it leaves existing secrets alone.
+# End-to-end test of examples/mistersmith/create-secrets.sh and create-parameters.sh: starts
+# coffer, runs the examples with Debian's AWS CLI v2, reads the six secrets back and checks every
+# field of the seed's JSON bodies, reads the Parameter Store hierarchy of both environments back
+# with get-parameters-by-path and checks every name, type and value, then re-runs both examples
+# to prove they leave existing secrets and parameters alone.
 #
 # Usage: tests/e2e/examples/mistersmith_test.sh   (COFFER_BIN, AWS_CLI as for the CLI test)
 # Prints one line per check and 'N passed, M failed'; exits non-zero on any failure.
@@ -11,6 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../cli/coffer_e2e_lib.sh
 source "$HERE/../cli/coffer_e2e_lib.sh"
 EXAMPLE="$REPO_ROOT/examples/mistersmith/create-secrets.sh"
+PARAMS_EXAMPLE="$REPO_ROOT/examples/mistersmith/create-parameters.sh"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
@@ -196,6 +199,142 @@ EX_RC=0
 if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_SECRETS_MANAGER \
   "$EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
 check_eq "no endpoint is refused (exit 2), never real AWS" "2" "$EX_RC"
+
+# ------------------------------------------------------------------ parameters
+echo "== create-parameters.sh"
+# run_params ARGS...: runs create-parameters.sh; sets EX_OUT, EX_ERR, EX_RC.
+run_params() {
+  if EX_OUT="$("$PARAMS_EXAMPLE" "$@" 2>"$COFFER_TMP/params.stderr")"; then EX_RC=0; else EX_RC=$?; fi
+  EX_ERR="$(cat "$COFFER_TMP/params.stderr")"
+}
+
+# The seed's hierarchy, independently of the script: name<TAB>type<TAB>value. The seed fixes
+# production api_base_url and max_agents_per_swarm; the rest are the example's own choices.
+expected_params() {
+  case "$1" in
+    production)
+      cat <<'EOF'
+/mistersmith/production/config/allowed_origins	StringList	https://app.mistersmith.ai,https://mistersmith.ai
+/mistersmith/production/config/api_base_url	String	https://api.mistersmith.ai
+/mistersmith/production/config/frontend_url	String	https://app.mistersmith.ai
+/mistersmith/production/config/log_level	String	info
+/mistersmith/production/features/enable_new_ui	String	false
+/mistersmith/production/features/max_agents_per_swarm	String	10
+/mistersmith/production/features/rate_limit_requests	String	1000
+/mistersmith/production/services/elasticsearch_endpoint	String	https://search-mistersmith-production-xxxxx.us-east-1.es.amazonaws.com
+/mistersmith/production/services/redis_endpoint	String	rediss://mistersmith-production.xxxxx.use1.cache.amazonaws.com:6379
+/mistersmith/production/services/s3_bucket_name	String	mistersmith-production-assets
+EOF
+      ;;
+    staging)
+      cat <<'EOF'
+/mistersmith/staging/config/allowed_origins	StringList	https://app.staging.mistersmith.ai,http://localhost:3000
+/mistersmith/staging/config/api_base_url	String	https://api.staging.mistersmith.ai
+/mistersmith/staging/config/frontend_url	String	https://app.staging.mistersmith.ai
+/mistersmith/staging/config/log_level	String	debug
+/mistersmith/staging/features/enable_new_ui	String	true
+/mistersmith/staging/features/max_agents_per_swarm	String	5
+/mistersmith/staging/features/rate_limit_requests	String	300
+/mistersmith/staging/services/elasticsearch_endpoint	String	https://search-mistersmith-staging-xxxxx.us-east-1.es.amazonaws.com
+/mistersmith/staging/services/redis_endpoint	String	rediss://mistersmith-staging.xxxxx.use1.cache.amazonaws.com:6379
+/mistersmith/staging/services/s3_bucket_name	String	mistersmith-staging-assets
+EOF
+      ;;
+  esac
+}
+
+run_params --endpoint-url "$COFFER_ENDPOINT"
+if [[ $EX_RC -eq 0 ]]; then
+  pass "create-parameters.sh exits 0"
+else
+  fail "create-parameters.sh exits 0" "exit $EX_RC" "$EX_OUT" "$EX_ERR"
+fi
+printf '%s\n' "$EX_OUT" | sed 's/^/     | /'
+check_eq "create-parameters.sh reports 20 parameters created" "20" \
+  "$(grep -c ' created ' <<<"$EX_OUT" || true)"
+check_eq "every created parameter is a Standard-tier version 1" "20" \
+  "$(grep -cE ' created  \(version 1, Standard (String|StringList)\)$' <<<"$EX_OUT" || true)"
+
+for env in production staging; do
+  expect_ok "get-parameters-by-path --path /mistersmith/$env --recursive" \
+    ssm get-parameters-by-path --path "/mistersmith/$env" --recursive \
+    --query 'Parameters[].[Name,Type,Value]' --output text
+  check_eq "/mistersmith/$env holds exactly the seed's 10 parameters with their values" \
+    "$(expected_params "$env")" "$(LC_ALL=C sort <<<"$AWS_OUT")"
+  for group in config features services; do
+    aws_call ssm get-parameters-by-path --path "/mistersmith/$env/$group" --query 'Parameters[].Name' --output text
+    check_eq "one level under /mistersmith/$env/$group" \
+      "$(expected_params "$env" | cut -f1 | grep "^/mistersmith/$env/$group/")" \
+      "$(tr -s '\t' '\n' <<<"$AWS_OUT" | sed '/^$/d' | LC_ALL=C sort)"
+  done
+  aws_call ssm get-parameters-by-path --path "/mistersmith/$env" --query 'Parameters[].Name' --output text
+  check_eq "no parameter sits directly under /mistersmith/$env" "" "$AWS_OUT"
+done
+
+aws_call ssm get-parameter --name /mistersmith/production/config/api_base_url \
+  --query 'Parameter.[Type,Value,Version]' --output text
+check_eq "the seed's example: /mistersmith/production/config/api_base_url" \
+  "$(printf 'String\thttps://api.mistersmith.ai\t1')" "$AWS_OUT"
+aws_call ssm get-parameter --name /mistersmith/production/features/max_agents_per_swarm \
+  --query 'Parameter.[Type,Value]' --output text
+check_eq "the seed's example: /mistersmith/production/features/max_agents_per_swarm" \
+  "$(printf 'String\t10')" "$AWS_OUT"
+
+aws_call ssm describe-parameters \
+  --parameter-filters Key=Path,Option=Recursive,Values=/mistersmith Key=Tier,Values=Standard \
+  --query 'Parameters[].Name' --output text
+check_eq "describe-parameters: all 20 are Standard tier" "20" \
+  "$(tr -s '\t' '\n' <<<"$AWS_OUT" | sed '/^$/d' | wc -l | tr -d ' ')"
+aws_call ssm describe-parameters --parameter-filters Key=tag:environment,Values=staging \
+  Key=Path,Option=Recursive,Values=/mistersmith --query 'Parameters[].Name' --output text
+check_eq "describe-parameters: tag:environment=staging selects the staging tree" \
+  "$(expected_params staging | cut -f1)" "$(tr -s '\t' '\n' <<<"$AWS_OUT" | sed '/^$/d' | LC_ALL=C sort)"
+aws_call ssm list-tags-for-resource --resource-type Parameter \
+  --resource-id /mistersmith/production/services/redis_endpoint \
+  --query 'sort_by(TagList,&Key)[].[Key,Value]' --output text
+check_eq "tags of /mistersmith/production/services/redis_endpoint" \
+  "$(printf 'category\tservices\nenvironment\tproduction\nproject\tmistersmith')" "$AWS_OUT"
+
+# The same Parameter Store API reads the Secrets Manager secrets by reference.
+aws_call secretsmanager get-secret-value --secret-id mistersmith/app/jwt --query SecretString --output text
+jwt_body="$AWS_OUT"
+aws_call ssm get-parameter --name /aws/reference/secretsmanager/mistersmith/app/jwt --with-decryption \
+  --query 'Parameter.[Type,Value]' --output text
+check_eq "get-parameter /aws/reference/secretsmanager/mistersmith/app/jwt returns the secret" \
+  "$(printf 'SecureString\t%s' "$jwt_body")" "$AWS_OUT"
+
+echo "== create-parameters.sh re-run"
+run_params --endpoint-url "$COFFER_ENDPOINT"
+check_eq "a second run exits 0" "0" "$EX_RC"
+check_eq "a second run leaves all 20 parameters unchanged" "20" \
+  "$(grep -c 'exists, unchanged  (version 1)' <<<"$EX_OUT" || true)"
+
+aws_call ssm put-parameter --name /mistersmith/staging/config/log_level --value warn --overwrite \
+  --query Version --output text
+check_eq "an operator changes staging log_level (version 2)" "2" "$AWS_OUT"
+run_params --endpoint-url "$COFFER_ENDPOINT" --environment staging
+check_eq "--environment staging exits 0" "0" "$EX_RC"
+check_eq "--environment staging only looks at the 10 staging parameters" "10" \
+  "$(grep -c '^/mistersmith/staging/' <<<"$EX_OUT" || true)"
+check_eq "without --overwrite the changed value is reported and kept" "1" \
+  "$(grep -c '^/mistersmith/staging/config/log_level .*left unchanged (use --overwrite)' <<<"$EX_OUT" || true)"
+aws_call ssm get-parameter --name /mistersmith/staging/config/log_level --query Parameter.Value --output text
+check_eq "staging log_level is still warn" "warn" "$AWS_OUT"
+run_params --endpoint-url "$COFFER_ENDPOINT" --overwrite
+check_eq "--overwrite exits 0" "0" "$EX_RC"
+check_eq "--overwrite updates exactly the changed parameter" \
+  "/mistersmith/staging/config/log_level updated (version 3)" \
+  "$(grep ' updated ' <<<"$EX_OUT" | tr -s ' ' || true)"
+aws_call ssm get-parameter-history --name /mistersmith/staging/config/log_level \
+  --query 'Parameters[].Value' --output text
+check_eq "log_level history: debug, warn, debug" "$(printf 'debug\twarn\tdebug')" "$AWS_OUT"
+
+run_params --endpoint-url "$COFFER_ENDPOINT" --environment qa
+check_eq "an unknown environment is a usage error (exit 2)" "2" "$EX_RC"
+EX_RC=0
+if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_SSM \
+  "$PARAMS_EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
+check_eq "create-parameters.sh without an endpoint is refused (exit 2)" "2" "$EX_RC"
 
 # ------------------------------------------------------------------ shutdown
 echo "== shutdown"

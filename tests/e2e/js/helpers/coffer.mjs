@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 
 // The SDK warns that releases after January 2027 need Node 22; this project pins its SDK
@@ -229,6 +230,16 @@ const staticCredentials = (accessKeyId = ACCESS_KEY_ID, secretAccessKey = SECRET
 /** A Secrets Manager client for `server`; `overrides` go into the client config. */
 export function smClient(server, overrides = {}) {
   return new SecretsManagerClient({
+    endpoint: server.endpoint,
+    region: REGION,
+    credentials: staticCredentials(),
+    ...overrides,
+  });
+}
+
+/** An SSM (Parameter Store) client for `server`; `overrides` go into the client config. */
+export function ssmClient(server, overrides = {}) {
+  return new SSMClient({
     endpoint: server.endpoint,
     region: REGION,
     credentials: staticCredentials(),

@@ -1,0 +1,75 @@
+// The Parameter Store side of SSM: the parameter operations of the AWS SSM API.
+// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Operations.html
+//
+// Values are sealed at rest: SecureString under the parameter's KMS key (default alias/aws/ssm)
+// with the encryption context PARAMETER_ARN=<arn>, as AWS uses; String and StringList under the
+// root key. Listing operations walk name-ordered index ranges with cursor tokens, so a page costs
+// O(page + log n) however many parameters exist.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/request_context.h"
+#include "core/status.h"
+#include "keyring/keyring.h"
+#include "services/secrets/secrets_service.h"
+#include "store/store.h"
+
+namespace coffer::params {
+
+class ParamsService {
+ public:
+  // `secrets` serves /aws/reference/secretsmanager/ names.
+  ParamsService(Store* store, Keyring* keyring, secrets::SecretsService* secrets,
+                const Clock* clock);
+
+  // Serves one operation (the part of X-Amz-Target after "AmazonSSM."). Thread-safe.
+  Result<boost::json::object> Handle(std::string_view operation, const RequestContext& ctx,
+                                     const boost::json::object& input);
+
+  // Background work for parameter policies: deletes parameters whose Expiration has passed and
+  // emits ExpirationNotification / NoChangeNotification events once each. Returns the number
+  // of actions taken.
+  Result<int> RunPolicies();
+
+ private:
+  using Handler = Result<boost::json::object> (ParamsService::*)(const RequestContext&,
+                                                                 const boost::json::object&);
+  Result<boost::json::object> PutParameter(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> GetParameter(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> GetParameters(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> GetParametersByPath(const RequestContext&,
+                                                  const boost::json::object&);
+  Result<boost::json::object> DescribeParameters(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> GetParameterHistory(const RequestContext&,
+                                                  const boost::json::object&);
+  Result<boost::json::object> DeleteParameter(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> DeleteParameters(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> LabelParameterVersion(const RequestContext&,
+                                                    const boost::json::object&);
+  Result<boost::json::object> UnlabelParameterVersion(const RequestContext&,
+                                                      const boost::json::object&);
+  Result<boost::json::object> AddTagsToResource(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> RemoveTagsFromResource(const RequestContext&,
+                                                     const boost::json::object&);
+  Result<boost::json::object> ListTagsForResource(const RequestContext&,
+                                                  const boost::json::object&);
+
+  // One parameter as GetParameter returns it (a name, a selector or an ARN; references to
+  // Secrets Manager included).
+  Result<boost::json::object> ReadOne(const RequestContext& ctx, const std::string& name,
+                                      bool with_decryption);
+  Result<boost::json::object> ReadSecretReference(const RequestContext& ctx,
+                                                  const std::string& name, bool with_decryption);
+  Result<std::string> RevealValue(const Scope& scope, const ParameterRow& row,
+                                  const ParameterVersionRow& version, bool with_decryption);
+
+  Store* store_;
+  Keyring* keyring_;
+  secrets::SecretsService* secrets_;
+  const Clock* clock_;
+};
+
+}  // namespace coffer::params
