@@ -129,6 +129,10 @@ Result<ParameterReference> ParseReference(const Scope& scope, std::string_view i
     if (rest.size() > 1 && rest.find('/', 1) == std::string_view::npos) rest.remove_prefix(1);
   }
   size_t colon = rest.find(':');
+  std::string_view name_part = rest.substr(0, colon);
+  for (char c : name_part) {
+    if (c != '/' && !IsNameChar(c)) return Status("ValidationException", kInvalidNameMessage);
+  }
   if (colon == std::string_view::npos) {
     ref.name = std::string(rest);
     return ref;

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "crypto/crypto.h"
+
 namespace coffer::params {
 namespace json = boost::json;
 namespace {
@@ -34,6 +36,10 @@ std::optional<int64_t> ParseCount(const json::value* v) {
 
 EpochMillis ParameterPolicy::AmountMillis() const {
   return amount * (unit == "Hours" ? 3600LL * 1000 : kMillisPerDay);
+}
+
+std::string ParameterPolicy::Key() const {
+  return type + ":" + crypto::HexLower(crypto::Sha256(text)).substr(0, 16);
 }
 
 std::optional<EpochMillis> ParseIsoTimestamp(const std::string& t) {
@@ -92,6 +98,12 @@ std::optional<EpochMillis> ParseIsoTimestamp(const std::string& t) {
 Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
   boost::system::error_code ec;
   json::value parsed = json::parse(text, ec);
+  if (!ec && parsed.is_object()) {
+    return Status("ValidationException",
+                  "Invalid policies input: the Policies value must be a JSON array of policy "
+                  "objects, for example [{\"Type\":\"Expiration\",\"Version\":\"1.0\","
+                  "\"Attributes\":{\"Timestamp\":\"2030-01-01T00:00:00.000Z\"}}].");
+  }
   if (ec || !parsed.is_array()) {
     return Status("InvalidPolicyTypeException",
                   "The policy type is not supported. Parameter Store supports the following "
@@ -105,7 +117,7 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
                   "parameter. The maximum is 10.");
   }
   std::vector<ParameterPolicy> out;
-  bool has_expiration = false, has_expiration_notification = false, has_no_change = false;
+  bool has_expiration = false, has_expiration_notification = false;
   for (const auto& item : arr) {
     if (!item.is_object()) {
       return Status("InvalidPolicyTypeException", "Each policy must be a JSON object.");
@@ -142,13 +154,9 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
       }
       if (attrs.size() != 1) return BadAttribute(p.type, "only Timestamp is allowed.");
     } else if (p.type == "ExpirationNotification" || p.type == "NoChangeNotification") {
-      bool& seen = p.type == "ExpirationNotification" ? has_expiration_notification : has_no_change;
-      if (seen) {
-        return Status("IncompatiblePolicyException",
-                      "There is a conflict in the policies specified for this parameter: " +
-                          p.type + " appears more than once.");
-      }
-      seen = true;
+      // Several notifications of one type are allowed (e.g. 30 and 7 days before expiry); only
+      // one Expiration can apply.
+      if (p.type == "ExpirationNotification") has_expiration_notification = true;
       const char* amount_key = p.type == "ExpirationNotification" ? "Before" : "After";
       auto amount = ParseCount(attrs.if_contains(amount_key));
       if (!amount || *amount < 1) {

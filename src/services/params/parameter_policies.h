@@ -20,6 +20,8 @@ struct ParameterPolicy {
   int64_t amount = 0;                        // Before / After
   std::string unit;                          // Days | Hours
   EpochMillis AmountMillis() const;
+  // Identifies this policy among the parameter's policies (for once-only notifications).
+  std::string Key() const;
 };
 
 // Parses the Policies JSON array. An empty array clears policies. Errors:

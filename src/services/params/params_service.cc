@@ -54,6 +54,15 @@ bool Expired(const ParameterRow& row, EpochMillis now) {
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+// Parameter Store trims leading and trailing spaces from names (PutParameter's Name doc).
+void TrimName(std::optional<std::string>* name) {
+  if (!name->has_value()) return;
+  std::string& n = **name;
+  size_t b = n.find_first_not_of(' ');
+  size_t e = n.find_last_not_of(' ');
+  n = b == std::string::npos ? std::string() : n.substr(b, e - b + 1);
+}
+
 std::string EncodeCursor(const std::string& name_key) {
   return crypto::Base64Encode("coffer-ssm:" + name_key);
 }
@@ -75,7 +84,7 @@ json::array PoliciesJson(const std::optional<std::string>& policies, const Param
   for (const auto& p : *parsed) {
     std::string status = "Pending";
     if (row && reader && p.type != "Expiration") {
-      auto sent = reader->NotificationSent(row->id, row->version, p.type);
+      auto sent = reader->NotificationSent(row->id, row->version, p.Key());
       if (sent.ok() && *sent) status = "Finished";
     }
     out.push_back(
@@ -173,6 +182,7 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
       for (auto& v : f.values) {
         COFFER_ASSIGN_OR_RETURN(v, NormalizePath(v));
       }
+      out.push_back(std::move(f));
       continue;
     }
     if (f.option.empty()) f.option = "Equals";
@@ -320,12 +330,19 @@ Result<json::object> ParamsService::Handle(std::string_view operation, const Req
       {"RemoveTagsFromResource", &ParamsService::RemoveTagsFromResource},
       {"ListTagsForResource", &ParamsService::ListTagsForResource},
   };
+  static const std::set<std::string_view> kSsmOperations = {
+#include "services/params/ssm_operations.inc"
+  };
   auto it = kHandlers.find(operation);
   if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
-  // Every other SSM operation (documents, commands, sessions, ...) is outside Parameter Store.
-  return Status("UnsupportedOperationException",
-                "coffer serves the Parameter Store operations of SSM only; " +
-                    std::string(operation) + " is not supported.");
+  if (kSsmOperations.count(operation)) {
+    // Documents, commands, sessions, ...: SSM, but outside Parameter Store.
+    return Status("UnsupportedOperationException",
+                  "coffer serves the Parameter Store operations of SSM only; " +
+                      std::string(operation) + " is not supported.");
+  }
+  return Status("UnknownOperationException",
+                "The operation AmazonSSM." + std::string(operation) + " is not known.");
 }
 
 Result<std::string> ParamsService::RevealValue(const Scope& scope, const ParameterRow& row,
@@ -350,6 +367,7 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
                                                  const json::object& body) {
   JsonInput in(body);
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
+  TrimName(&name);
   auto value = in.String("Value", {.required = true, .sensitive = true});
   auto type = in.String("Type");
   auto description = in.String("Description", {.max_len = 1024});
@@ -693,6 +711,7 @@ Result<json::object> ParamsService::GetParameter(const RequestContext& ctx,
                                                  const json::object& body) {
   JsonInput in(body);
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
+  TrimName(&name);
   bool with_decryption = in.Bool("WithDecryption").value_or(false);
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(json::object p, ReadOne(ctx, *name, with_decryption));
@@ -716,7 +735,12 @@ Result<json::object> ParamsService::GetParameters(const RequestContext& ctx,
             "]' at 'names' failed to satisfy constraint: Member must have length " +
             (names->empty() ? "greater than or equal to 1." : "less than or equal to 10."));
   }
-  std::set<std::string> unique(names->begin(), names->end());
+  std::set<std::string> unique;
+  for (auto n : *names) {
+    std::optional<std::string> trimmed = std::move(n);
+    TrimName(&trimmed);
+    unique.insert(*trimmed);
+  }
   std::vector<json::object> found;
   json::array invalid;
   for (const auto& n : unique) {
@@ -967,6 +991,7 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
                                                         const json::object& body) {
   JsonInput in(body);
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
+  TrimName(&name);
   bool with_decryption = in.Bool("WithDecryption").value_or(false);
   auto max_results = in.Int("MaxResults", {.min = 1, .max = 50});
   auto next_token = in.String("NextToken");
@@ -1032,6 +1057,7 @@ Result<json::object> ParamsService::DeleteParameter(const RequestContext& ctx,
                                                     const json::object& body) {
   JsonInput in(body);
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
+  TrimName(&name);
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto found, w.FindParameter(ctx.scope, NameKey(*name)));
@@ -1082,6 +1108,7 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
                                                           const json::object& body) {
   JsonInput in(body);
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
+  TrimName(&name);
   auto version = in.Int("ParameterVersion");
   auto labels = in.StringList("Labels", {.min_len = 1, .max_len = 100}, 10);
   if (!labels) in.Array("Labels", /*required=*/true);
@@ -1135,6 +1162,7 @@ Result<json::object> ParamsService::UnlabelParameterVersion(const RequestContext
                                                             const json::object& body) {
   JsonInput in(body);
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
+  TrimName(&name);
   auto version = in.Int("ParameterVersion", {.required = true, .min = 1});
   auto labels = in.StringList("Labels", {.min_len = 1, .max_len = 100}, 10);
   if (!labels) in.Array("Labels", /*required=*/true);
@@ -1166,6 +1194,7 @@ namespace {
 Result<std::string> TaggedParameterName(JsonInput& in) {
   auto type = in.String("ResourceType", {.required = true});
   auto id = in.String("ResourceId", {.required = true, .min_len = 1});
+  TrimName(&id);
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (*type != "Parameter") {
     return Status("InvalidResourceType",
@@ -1316,10 +1345,10 @@ Result<int> ParamsService::RunPolicies() {
               "The parameter has not changed for " + std::to_string(p.amount) + " " + p.unit + ".";
         }
         if (!due) continue;
-        COFFER_ASSIGN_OR_RETURN(bool sent, w.NotificationSent(row.id, row.version, p.type));
+        COFFER_ASSIGN_OR_RETURN(bool sent, w.NotificationSent(row.id, row.version, p.Key()));
         if (sent) continue;
         COFFER_RETURN_IF_ERROR(w.AppendEvent(policy_event(row, p, reason)));
-        COFFER_RETURN_IF_ERROR(w.MarkNotificationSent(row.id, row.version, p.type));
+        COFFER_RETURN_IF_ERROR(w.MarkNotificationSent(row.id, row.version, p.Key()));
         ++actions;
       }
     }

@@ -201,10 +201,11 @@ aws_call "${SSM[@]}" describe-parameters --parameter-filters "Key=Path,Option=Re
   "Key=Type,Option=Equals,Values=SecureString" --query 'Parameters[].[Name,KeyId]' --output text
 check_eq "Type SecureString shows the alias/aws/ssm key" \
   "$(printf '%s\talias/aws/ssm\n%s\talias/aws/ssm' "$SECURE" "$P/app/token")" "$(sort <<<"$AWS_OUT")"
+# (ParameterMetadata.ARN is newer than CLI 2.9's model, so the CLI drops it; the JS test checks it.)
 aws_call "${SSM[@]}" describe-parameters --parameter-filters "Key=Name,Option=Equals,Values=$NAME" \
-  --query 'Parameters[0].[Name,Type,Version,Tier,DataType,LastModifiedUser,Description,ARN]' --output text
+  --query 'Parameters[0].[Name,Type,Version,Tier,DataType,LastModifiedUser,Description]' --output text
 check_eq "describe-parameters metadata" \
-  "$NAME	String	3	Standard	text	$ROOT_ARN	cli e2e	$ARN_PREFIX$NAME" "$AWS_OUT"
+  "$NAME	String	3	Standard	text	$ROOT_ARN	cli e2e" "$AWS_OUT"
 aws_call "${SSM[@]}" describe-parameters --parameter-filters "Key=Name,Option=Equals,Values=$NAME" \
   --query 'Parameters[0].Value' --output text
 check_eq "describe-parameters returns no values" "None" "$AWS_OUT"

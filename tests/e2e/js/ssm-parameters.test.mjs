@@ -194,7 +194,9 @@ describe('PutParameter / GetParameter', () => {
     for (const WithDecryption of [true, false]) {
       const what = (op) => `${op} WithDecryption=${WithDecryption}`;
       const check = (value, op) =>
-        WithDecryption ? assert.equal(value, plaintext, what(op)) : assertCiphertext(value, plaintext, what(op));
+        WithDecryption
+          ? assert.equal(value, plaintext, what(op))
+          : assertCiphertext(value, plaintext, what(op));
 
       const many = await ssm.send(new GetParametersCommand({ Names: [Name], WithDecryption }));
       assert.equal(many.Parameters.length, 1);
@@ -218,7 +220,7 @@ describe('PutParameter / GetParameter', () => {
     assert.equal((await getParam(Name, false)).Value, 'not-secret');
   });
 
-  test('SecureString keys: alias/aws/ssm by default and explicitly; unknown keys are InvalidKeyId', async () => {
+  test('SecureString keys: alias/aws/ssm by default or explicit; unknown keys are InvalidKeyId', async () => {
     const Name = `${P}/secure/explicit-key`;
     await put({ Name, Value: 'k1', Type: 'SecureString', KeyId: 'alias/aws/ssm' });
     assert.equal((await getParam(Name, true)).Value, 'k1');
@@ -403,8 +405,14 @@ describe('labels and selectors', () => {
   });
 
   test('a version holds at most 10 labels', async () => {
+    // One request carries at most 10 labels (a model constraint, so a ValidationException)...
     const eleven = Array.from({ length: 11 }, (_, i) => `many-${i}`);
-    await expectAwsError(label({ ParameterVersion: 1, Labels: eleven }), 'ParameterVersionLabelLimitExceeded');
+    await expectAwsError(label({ ParameterVersion: 1, Labels: eleven }), 'ValidationException');
+    // ...and 10 more on version 1, which already has 'blue', would make 11 on one version.
+    await expectAwsError(
+      label({ ParameterVersion: 1, Labels: eleven.slice(0, 10) }),
+      'ParameterVersionLabelLimitExceeded',
+    );
   });
 
   test('UnlabelParameterVersion removes labels and reports the ones that were not there', async () => {
@@ -552,7 +560,12 @@ describe('DescribeParameters', () => {
       Tags: [{ Key: 'team', Value: 'blue' }],
     });
     await put({ Name: `${D}/beta`, Value: 'b1,b2', Type: 'StringList', Tags: [{ Key: 'team', Value: 'red' }] });
-    await put({ Name: `${D}/nested/gamma`, Value: 'g', Type: 'SecureString', Tags: [{ Key: 'team', Value: 'blue' }] });
+    await put({
+      Name: `${D}/nested/gamma`,
+      Value: 'g',
+      Type: 'SecureString',
+      Tags: [{ Key: 'team', Value: 'blue' }],
+    });
     await put({ Name: `${D}/nested/deeper/delta`, Value: 'd', Type: 'String' });
   });
 
@@ -571,29 +584,44 @@ describe('DescribeParameters', () => {
     ]);
   });
 
-  test('Type, Name and tag: filters, combined with Path', async () => {
-    const rec = { Key: 'Path', Option: 'Recursive', Values: [D] };
-    assert.deepEqual(await describeNames([rec, { Key: 'Type', Option: 'Equals', Values: ['StringList'] }]), [
-      `${D}/beta`,
-    ]);
-    assert.deepEqual(
-      await describeNames([rec, { Key: 'Type', Option: 'Equals', Values: ['String', 'SecureString'] }]),
-      [`${D}/alpha`, `${D}/nested/deeper/delta`, `${D}/nested/gamma`],
-    );
-    assert.deepEqual(await describeNames([rec, { Key: 'tag:team', Values: ['blue'] }]), [
+  test('Name, Type and tag: filters', async () => {
+    assert.deepEqual(await describeNames([{ Key: 'Name', Option: 'Equals', Values: [`${D}/alpha`] }]), [
       `${D}/alpha`,
-      `${D}/nested/gamma`,
-    ]);
-    assert.deepEqual(await describeNames([{ Key: 'tag:team', Option: 'Equals', Values: ['red'] }, rec]), [
-      `${D}/beta`,
     ]);
     assert.deepEqual(await describeNames([{ Key: 'Name', Option: 'BeginsWith', Values: [`${D}/nested`] }]), [
       `${D}/nested/deeper/delta`,
       `${D}/nested/gamma`,
     ]);
-    assert.deepEqual(await describeNames([{ Key: 'Name', Option: 'Equals', Values: [`${D}/alpha`] }]), [
-      `${D}/alpha`,
+    // Name BeginsWith D scopes the rest to this group.
+    const mine = { Key: 'Name', Option: 'BeginsWith', Values: [`${D}/`] };
+    assert.deepEqual(await describeNames([mine, { Key: 'Type', Option: 'Equals', Values: ['StringList'] }]), [
+      `${D}/beta`,
     ]);
+    assert.deepEqual(
+      await describeNames([mine, { Key: 'Type', Option: 'Equals', Values: ['String', 'SecureString'] }]),
+      [`${D}/alpha`, `${D}/nested/deeper/delta`, `${D}/nested/gamma`],
+    );
+    assert.deepEqual(await describeNames([mine, { Key: 'tag:team', Values: ['blue'] }]), [
+      `${D}/alpha`,
+      `${D}/nested/gamma`,
+    ]);
+    assert.deepEqual(await describeNames([{ Key: 'tag:team', Option: 'Equals', Values: ['red'] }, mine]), [
+      `${D}/beta`,
+    ]);
+  });
+
+  test('Path combined with Type and tag: filters', async () => {
+    const rec = { Key: 'Path', Option: 'Recursive', Values: [D] };
+    const one = { Key: 'Path', Option: 'OneLevel', Values: [`${D}/nested`] };
+    assert.deepEqual(await describeNames([rec, { Key: 'Type', Option: 'Equals', Values: ['StringList'] }]), [
+      `${D}/beta`,
+    ]);
+    assert.deepEqual(await describeNames([rec, { Key: 'tag:team', Values: ['blue'] }]), [
+      `${D}/alpha`,
+      `${D}/nested/gamma`,
+    ]);
+    assert.deepEqual(await describeNames([one, { Key: 'Type', Option: 'Equals', Values: ['String'] }]), []);
+    assert.deepEqual(await describeNames([{ Key: 'Type', Values: ['SecureString'] }, one]), [`${D}/nested/gamma`]);
   });
 
   test('entries are metadata without values', async () => {
@@ -764,7 +792,11 @@ describe('tags', () => {
     await expectAwsError(listTags(ResourceId), 'InvalidResourceId', { httpStatus: 400 });
     await expectAwsError(
       ssm.send(
-        new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId, Tags: [{ Key: 'a', Value: 'b' }] }),
+        new AddTagsToResourceCommand({
+          ResourceType: 'Parameter',
+          ResourceId,
+          Tags: [{ Key: 'a', Value: 'b' }],
+        }),
       ),
       'InvalidResourceId',
     );
@@ -858,16 +890,20 @@ describe('validation and error classes', () => {
     assert.equal(fifteen.split('/').length - 1, 15);
     assert.equal(sixteen.split('/').length - 1, 16);
     assert.equal((await put({ Name: fifteen, Value: 'deep', Type: 'String' })).Version, 1);
-    await expectAwsError(put({ Name: sixteen, Value: 'too deep', Type: 'String' }), 'HierarchyLevelLimitExceededException', {
-      httpStatus: 400,
-    });
+    await expectAwsError(
+      put({ Name: sixteen, Value: 'too deep', Type: 'String' }),
+      'HierarchyLevelLimitExceededException',
+      { httpStatus: 400 },
+    );
     await expectAwsError(getParam(sixteen), 'ParameterNotFound');
   });
 
   test('ValidationException for bad names, values and types', async () => {
-    await expectAwsError(put({ Name: `${P}/errors/has space`, Value: 'v', Type: 'String' }), 'ValidationException', {
-      httpStatus: 400,
-    });
+    await expectAwsError(
+      put({ Name: `${P}/errors/has space`, Value: 'v', Type: 'String' }),
+      'ValidationException',
+      { httpStatus: 400 },
+    );
     await expectAwsError(put({ Name: `aws-${RUN}`, Value: 'v', Type: 'String' }), 'ValidationException');
     await expectAwsError(put({ Name: `SSM-${RUN}`, Value: 'v', Type: 'String' }), 'ValidationException');
     await expectAwsError(put({ Name: `${P}/errors/empty`, Value: '', Type: 'String' }), 'ValidationException');
@@ -880,7 +916,10 @@ describe('validation and error classes', () => {
       put({ Name: `${P}/errors/too-big`, Value: 'x'.repeat(4097), Type: 'String' }),
       'ValidationException',
     );
-    for (const n of ['has space', 'empty', 'untyped', 'too-big']) {
+    // Nothing was created; a name with an inner space is not even a valid name to look up
+    // (ValidationException, as PutParameter's Name documentation says of such names).
+    await expectAwsError(getParam(`${P}/errors/has space`), 'ValidationException');
+    for (const n of ['empty', 'untyped', 'too-big']) {
       await expectAwsError(getParam(`${P}/errors/${n}`), 'ParameterNotFound');
     }
   });
@@ -906,7 +945,10 @@ describe('validation and error classes', () => {
       maxAttempts: 1,
     });
     extraClients.push(bad);
-    await expectAwsError(bad.send(new GetParameterCommand({ Name: `${P}/basic/greeting` })), 'InvalidSignatureException');
+    await expectAwsError(
+      bad.send(new GetParameterCommand({ Name: `${P}/basic/greeting` })),
+      'InvalidSignatureException',
+    );
     const unknown = ssmClient(server, {
       credentials: staticCredentials('AKIAI44QH8DHBEXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'),
       maxAttempts: 1,

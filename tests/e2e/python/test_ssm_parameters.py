@@ -79,6 +79,14 @@ class PutAndGetTest(SSMTestCase):
                                codes=("ValidationException", "UnsupportedParameterType"))
         self.assertClientError("ParameterNotFound", self.ssm.get_parameter, Name=name)
 
+    def test_description_longer_than_1024_is_rejected(self):
+        name = self.new_name()
+        self.put(name, "v", Description="d" * 1024)
+        self.assertEqual("d" * 1024, self.describe_one(name)["Description"])
+        self.assertClientError("ValidationException", self.ssm.put_parameter,
+                               Name=self.new_name(), Value="v", Type="String",
+                               Description="d" * 1025)
+
     def test_empty_value_is_rejected(self):
         name = self.new_name()
         self.assertClientError("ValidationException", self.ssm.put_parameter, Name=name, Value="",
@@ -202,12 +210,19 @@ class NameRulesTest(SSMTestCase):
                 self.assertClientError("ValidationException", self.ssm.put_parameter, Name=bad,
                                        Value="v", Type="String")
 
-    def test_leading_and_trailing_spaces_are_trimmed(self):
+    # Model (PutParameter.Name, GetParameter doc): "The service removes any spaces specified for
+    # the beginning or end of a parameter name."
+    def test_put_trims_leading_and_trailing_spaces(self):
         name = self.new_name()
         self.put(f"  {name}  ", "trimmed")
-        self.assertEqual("trimmed", self.get(name)["Value"])
-        self.assertEqual("trimmed", self.get(f" {name} ")["Value"])
-        self.assertEqual(name, self.get(name)["Name"])
+        p = self.get(name)
+        self.assertEqual(("trimmed", name), (p["Value"], p["Name"]))
+
+    def test_get_trims_leading_and_trailing_spaces(self):
+        name = self.new_name()
+        self.put(name, "trimmed")
+        p = self.get(f" {name}  ")
+        self.assertEqual(("trimmed", name), (p["Value"], p["Name"]))
 
     def test_hierarchical_name_must_start_with_slash(self):
         name = f"e2e-{uid()}/child"
@@ -851,6 +866,19 @@ class WireFormatTest(SSMTestCase):
         resp = self.ssm_request("NoSuchOperation", {})
         self.assertEqual(400, resp.status, resp)
         self.assertEqual("UnknownOperationException", sanitize_error_type(resp.json()["__type"]))
+        self.assertEqual("UnknownOperationException",
+                         sanitize_error_type(resp.header("x-amzn-ErrorType")))
+
+    def test_unsupported_operation_error_shape(self):
+        resp = self.ssm_request("ListDocuments", {})
+        self.assertTrue(400 <= resp.status < 500, resp)
+        self.assertEqual("application/x-amz-json-1.1", resp.header("Content-Type"), resp)
+        body = resp.json()
+        code = sanitize_error_type(body.get("__type"))
+        self.assertTrue(code, resp)
+        self.assertEqual(code, sanitize_error_type(resp.header("x-amzn-ErrorType")), resp)
+        self.assertTrue(body.get("message") or body.get("Message"), resp)
+        self.assertTrue(resp.header("x-amzn-RequestId"), resp)
 
     def test_other_ssm_operations_answer_a_clear_client_error(self):
         calls = [

@@ -33,6 +33,7 @@ class PoliciesTest(SSMTestCase):
         texts = []
         for entry in reported:
             self.assertEqual({"PolicyText", "PolicyType", "PolicyStatus"}, set(entry), entry)
+            self.assertIsInstance(entry["PolicyText"], str, entry)  # the policy's JSON text
             doc = json.loads(entry["PolicyText"])
             self.assertEqual(doc["Type"], entry["PolicyType"])
             self.assertEqual("Pending", entry["PolicyStatus"])  # not enforced yet
@@ -102,22 +103,41 @@ class PoliciesTest(SSMTestCase):
                                 expiration_policy(later(days=4))])
 
     def test_at_most_ten_policies(self):
+        eleven = [expiration_policy(later(days=40))] + [expiration_notification(d)
+                                                         for d in range(1, 11)]
+        self.assertEqual(11, len(eleven))
         name = self.new_name()
-        ten = [expiration_policy(later(days=40))] + [expiration_notification(d)
-                                                      for d in range(1, 10)]
-        self.put_with_policies(name, ten)
-        self.assertEqual(10, len(self.describe_one(name)["Policies"]))
-        eleven = ten + [expiration_notification(20)]
         self.assertClientError("PoliciesLimitExceededException", self.put_with_policies,
-                               self.new_name(), eleven)
+                               name, eleven)
+        self.assertClientError("ParameterNotFound", self.ssm.get_parameter, Name=name)
+
+    def test_several_notification_policies_are_allowed(self):
+        # Inferred, not quoted: only three policy types exist, yet the model documents a limit
+        # of ten policies per parameter (PoliciesLimitExceededException), and its
+        # IncompatiblePolicyException example is two *Expiration* policies.  So several
+        # notifications (e.g. 30 and 7 days before expiry) must be acceptable.
+        name = self.new_name()
+        policies = [expiration_policy(later(days=40)), expiration_notification(30),
+                    expiration_notification(7), no_change_notification(10),
+                    no_change_notification(20)]
+        self.put_with_policies(name, policies)
+        self.assertPolicies(self.describe_one(name)["Policies"], policies)
 
     def test_policies_must_be_a_json_array(self):
         name = self.new_name()
-        # Real AWS: "ValidationException: Invalid policies input: {...}" for a bare object.
+        # Real AWS answers a bare policy object (not wrapped in an array) with
+        # "ValidationException: Invalid policies input: {...}" (seen by pytorch/test-infra).
         self.assertClientError("ValidationException", self.put_with_policies, name,
                                json.dumps(expiration_policy(later(days=3))))
+        self.assertClientError("ParameterNotFound", self.ssm.get_parameter, Name=name)
+
+    def test_policies_that_are_not_json(self):
+        name = self.new_name()
+        # AWS's code for text that isn't JSON at all is not documented; any of the policy
+        # errors or a ValidationException is an acceptable, AWS-shaped refusal.
         self.assertClientError(None, self.put_with_policies, name, "this is not json",
-                               codes=("ValidationException", "InvalidPolicyAttributeException"))
+                               codes=("ValidationException", "InvalidPolicyAttributeException",
+                                      "InvalidPolicyTypeException"))
         self.assertClientError("ParameterNotFound", self.ssm.get_parameter, Name=name)
 
     def test_overwrite_keeps_policies_until_replaced_or_emptied(self):

@@ -223,10 +223,14 @@ class DescribeParametersTest(SSMTestCase):
     def describe(self, filters):
         return names_of(self.describe_all(ParameterFilters=filters))
 
+    def scope(self, root):
+        """Restricts DescribeParameters to one test's parameters without the Path filter (so
+        that the other filters are checked even where Path is what fails)."""
+        return {"Key": "Name", "Option": "BeginsWith", "Values": [root + "/"]}
+
     def test_metadata_fields(self):
         root, _ = self.make_set()
-        meta = {p["Name"]: p for p in self.describe_all(ParameterFilters=[
-            {"Key": "Path", "Option": "Recursive", "Values": [root]}])}
+        meta = {p["Name"]: p for p in self.describe_all(ParameterFilters=[self.scope(root)])}
         self.assertEqual(sorted(self.n.values()), sorted(meta))
         plain = meta[self.n["plain"]]
         self.assertEqual(("String", 2, "plain one", "^[a-z]+$", "Standard", "text"),
@@ -246,18 +250,19 @@ class DescribeParametersTest(SSMTestCase):
 
     def test_no_value_on_the_wire(self):
         root, _ = self.make_set()
-        resp = self.ssm_request("DescribeParameters", {"ParameterFilters": [
-            {"Key": "Path", "Option": "Recursive", "Values": [root]}]})
+        resp = self.ssm_request("DescribeParameters", {"ParameterFilters": [self.scope(root)]})
         self.assertEqual(200, resp.status, resp)
         self.assertNotIn(self.secret.encode(), resp.body)
-        for p in resp.json()["Parameters"]:
+        params = resp.json()["Parameters"]
+        self.assertTrue(params, resp)
+        for p in params:
             self.assertNotIn("Value", p)
             self.assertIsInstance(p["LastModifiedDate"], (int, float))
 
     def test_filters(self):
         root, t = self.make_set()
         n = self.n
-        every = sorted(n.values())
+        scope = self.scope(root)
         cases = [
             ([{"Key": "Name", "Option": "Equals", "Values": [n["plain"], n["adv"]]}],
              sorted([n["plain"], n["adv"]])),
@@ -265,37 +270,45 @@ class DescribeParametersTest(SSMTestCase):
             ([{"Key": "Name", "Option": "BeginsWith", "Values": [f"{root}/team/"]}],
              sorted([n["adv"], n["ami"]])),
             ([{"Key": "Name", "Option": "Contains", "Values": [f"secure-{t}"]}], [n["secure"]]),
+            ([scope, {"Key": "Type", "Option": "Equals", "Values": ["SecureString"]}],
+             [n["secure"]]),
+            ([scope, {"Key": "Type", "Option": "BeginsWith", "Values": ["String"]}],
+             sorted([n["plain"], n["list"], n["adv"], n["ami"]])),
+            ([scope, {"Key": "KeyId", "Option": "Equals", "Values": [DEFAULT_SSM_KEY]}],
+             [n["secure"]]),
+            ([scope, {"Key": "Tier", "Option": "Equals", "Values": ["Advanced"]}], [n["adv"]]),
+            ([scope, {"Key": "Tier", "Values": ["Standard"]}],
+             sorted([n["plain"], n["list"], n["secure"], n["ami"]])),
+            ([scope, {"Key": "DataType", "Option": "Equals", "Values": ["aws:ec2:image"]}],
+             [n["ami"]]),
+            ([scope, {"Key": "tag:env", "Option": "Equals", "Values": ["prod"]}],
+             sorted([n["plain"], n["secure"]])),
+            ([scope, {"Key": "tag:env", "Values": ["prod", "dev"]}],
+             sorted([n["plain"], n["list"], n["secure"]])),
+            ([{"Key": "tag:team", "Values": ["core"]},
+              {"Key": "Name", "Option": "Contains", "Values": [f"plain-{t}"]}], [n["plain"]]),
+            ([scope, {"Key": "tag:env", "Values": ["nobody"]}], []),
+        ]
+        for filters, expected in cases:
+            with self.subTest(filters=json.dumps(filters)):
+                self.assertEqual(expected, self.describe(filters))
+
+    def test_path_filter(self):
+        root, _ = self.make_set()
+        n = self.n
+        cases = [
             ([{"Key": "Path", "Option": "OneLevel", "Values": [root]}],
              sorted([n["plain"], n["list"], n["secure"]])),
             ([{"Key": "Path", "Values": [f"{root}/team"]}], [n["adv"]]),  # default OneLevel
             ([{"Key": "Path", "Option": "Recursive", "Values": [f"{root}/team"]}],
              sorted([n["adv"], n["ami"]])),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]}], every),
+            ([{"Key": "Path", "Option": "Recursive", "Values": [root]}], sorted(n.values())),
             ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
               {"Key": "Type", "Option": "Equals", "Values": ["SecureString"]}], [n["secure"]]),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "Type", "Option": "BeginsWith", "Values": ["String"]}],
-             sorted([n["plain"], n["list"], n["adv"], n["ami"]])),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "KeyId", "Option": "Equals", "Values": [DEFAULT_SSM_KEY]}], [n["secure"]]),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "Tier", "Option": "Equals", "Values": ["Advanced"]}], [n["adv"]]),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "Tier", "Values": ["Standard"]}],
-             sorted([n["plain"], n["list"], n["secure"], n["ami"]])),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "DataType", "Option": "Equals", "Values": ["aws:ec2:image"]}], [n["ami"]]),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "tag:env", "Option": "Equals", "Values": ["prod"]}],
-             sorted([n["plain"], n["secure"]])),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "tag:env", "Values": ["prod", "dev"]}],
-             sorted([n["plain"], n["list"], n["secure"]])),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "tag:team", "Values": ["core"]},
-              {"Key": "Name", "Option": "Contains", "Values": ["plain"]}], [n["plain"]]),
-            ([{"Key": "Path", "Option": "Recursive", "Values": [root]},
-              {"Key": "tag:env", "Values": ["nobody"]}], []),
+            ([{"Key": "Path", "Option": "Recursive", "Values": [f"{root}/nothing"]}], []),
+            ([{"Key": "Path", "Option": "OneLevel",
+               "Values": [f"{root}/team", f"{root}/team/deep"]}],
+             sorted([n["adv"], n["ami"]])),
         ]
         for filters, expected in cases:
             with self.subTest(filters=json.dumps(filters)):
@@ -323,6 +336,10 @@ class DescribeParametersTest(SSMTestCase):
         # Label is a GetParametersByPath-only key.
         self.assertClientError("InvalidFilterKey", self.ssm.describe_parameters,
                                ParameterFilters=pf("Label", "Equals", ["prod"]))
+        # Each key at most once per request.
+        self.assertClientError("InvalidFilterKey", self.ssm.describe_parameters,
+                               ParameterFilters=pf("Name", "BeginsWith", ["/a"])
+                               + pf("Name", "Contains", ["b"]))
         # A key outside the model's pattern tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType is a
         # model-constraint violation (ValidationException).
         self.assertClientError("ValidationException", self.ssm_raw.describe_parameters,
@@ -359,8 +376,8 @@ class DescribeParametersTest(SSMTestCase):
             self.put(name, "v")
         for page_size in (1, 5, 10, 50):
             with self.subTest(page_size=page_size):
-                got = self.describe_all(max_results=page_size, ParameterFilters=[
-                    {"Key": "Path", "Option": "OneLevel", "Values": [root]}])
+                got = self.describe_all(max_results=page_size,
+                                        ParameterFilters=[self.scope(root)])
                 self.assertEqual(names, names_of(got))
                 self.assertEqual(23, len(got))
         paginator = self.ssm.get_paginator("describe_parameters")
@@ -375,8 +392,7 @@ class DescribeParametersTest(SSMTestCase):
         self.put(f"{root}/keep", "v")
         self.put(f"{root}/gone", "v")
         self.ssm.delete_parameter(Name=f"{root}/gone")
-        self.assertEqual([f"{root}/keep"], self.describe(
-            [{"Key": "Path", "Values": [root]}]))
+        self.assertEqual([f"{root}/keep"], self.describe([self.scope(root)]))
 
 
 if __name__ == "__main__":
