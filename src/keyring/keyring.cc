@@ -1,5 +1,6 @@
 #include "keyring/keyring.h"
 
+#include <boost/json.hpp>
 #include <mutex>
 
 #include "core/arn.h"
@@ -26,6 +27,70 @@ void PutU16(std::string* out, uint16_t v) {
 }
 
 }  // namespace
+
+std::string EncryptionContextAad(const std::map<std::string, std::string>& context) {
+  boost::json::object o;
+  for (const auto& [k, v] : context) o[k] = v;  // std::map: sorted by key
+  return "coffer/kms-ec/v1\n" + boost::json::serialize(o);
+}
+
+std::string Keyring::DefaultKeyPolicy(const std::string& account) {
+  return R"({"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::)" +
+         account + R"(:root"},"Action":"kms:*","Resource":"*"}]})";
+}
+
+KeyMaterialRow Keyring::NewKeyMaterial(const std::string& key_id, int version, EpochMillis now,
+                                       const std::string& rotation_type) const {
+  SecretBytes material = crypto::RandomSecret(crypto::kAesKeyBytes);
+  KeyMaterialRow m;
+  m.key_id = key_id;
+  m.version = version;
+  m.wrapped = WrapWithRoot(MaterialPurpose(key_id, version), material.Reveal());
+  m.created_ms = now;
+  m.rotation_type = rotation_type;
+  return m;
+}
+
+Status Keyring::UsableForCrypto(const KmsKeyRow& key) {
+  if (key.state == "Disabled") return Status("DisabledException", key.arn + " is disabled.");
+  if (key.state == "PendingDeletion") {
+    return Status("KMSInvalidStateException", key.arn + " is pending deletion.");
+  }
+  return Status::Ok();
+}
+
+Result<KmsKeyRow> Keyring::LoadKey(const std::string& key_id) {
+  const uint64_t epoch = store_->CommittedWrites();
+  {
+    std::shared_lock lock(mu_);
+    if (keys_epoch_ == epoch) {
+      auto it = keys_.find(key_id);
+      if (it != keys_.end()) return it->second;
+    }
+  }
+  std::optional<KmsKeyRow> row;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(row, r.FindKmsKey(key_id));
+    return Status::Ok();
+  }));
+  if (!row) return Status("NotFoundException", "Key '" + key_id + "' does not exist");
+  std::unique_lock lock(mu_);
+  if (keys_epoch_ != epoch) {
+    keys_.clear();
+    keys_epoch_ = epoch;
+  }
+  keys_[key_id] = *row;
+  return *row;
+}
+
+Result<std::string> Keyring::EnvelopeKeyId(std::string_view env) {
+  if (env.size() < 2 || static_cast<uint8_t>(env[0]) != kEnvelopeFormat) {
+    return DecryptionFailure();
+  }
+  size_t id_len = static_cast<uint8_t>(env[1]);
+  if (env.size() < 2 + id_len) return DecryptionFailure();
+  return std::string(env.substr(2, id_len));
+}
 
 std::string MaterialPurpose(const std::string& key_id, int version) {
   return "coffer/kms-material/" + key_id + "/" + std::to_string(version);
@@ -109,15 +174,15 @@ Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::strin
                       " data when no other key is defined";
     key.created_ms = clock_->NowMillis();
     key.current_material = 1;
+    // AWS-managed keys rotate every year by themselves.
+    // https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
+    key.rotation_enabled = true;
+    key.rotation_period_days = 365;
+    key.next_rotation_ms = key.created_ms + 365 * kMillisPerDay;
+    key.policy = DefaultKeyPolicy(scope.account);
     COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
-    SecretBytes material = crypto::RandomSecret(crypto::kAesKeyBytes);
-    KeyMaterialRow m;
-    m.key_id = key.key_id;
-    m.version = 1;
-    m.wrapped = WrapWithRoot(MaterialPurpose(key.key_id, 1), material.Reveal());
-    m.created_ms = key.created_ms;
-    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(m));
-    COFFER_RETURN_IF_ERROR(w.PutAlias(scope, alias, key.key_id));
+    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(NewKeyMaterial(key.key_id, 1, key.created_ms, "")));
+    COFFER_RETURN_IF_ERROR(w.PutAlias(scope, alias, key.key_id, key.created_ms));
     created = key;
     return Status::Ok();
   }));
@@ -144,8 +209,10 @@ Result<SecretBytes> Keyring::Material(const std::string& key_id, int version) {
   return material;
 }
 
-Result<std::string> Keyring::Seal(const KmsKeyRow& key, std::string_view context,
+Result<std::string> Keyring::Seal(const KmsKeyRow& key_in, std::string_view context,
                                   std::string_view plaintext) {
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, LoadKey(key_in.key_id));
+  COFFER_RETURN_IF_ERROR(UsableForCrypto(key));
   COFFER_ASSIGN_OR_RETURN(SecretBytes material, Material(key.key_id, key.current_material));
   SecretBytes data_key = crypto::RandomSecret(crypto::kAesKeyBytes);
   std::string wrapped_dk = crypto::AesGcmSeal(material, context, data_key.Reveal());
@@ -175,6 +242,9 @@ Result<SecretBytes> Keyring::Open(std::string_view context, std::string_view env
   size_t dk_len = (size_t{u8(pos)} << 8) | u8(pos + 1);
   pos += 2;
   if (env.size() < pos + dk_len) return DecryptionFailure();
+  auto key = LoadKey(key_id);
+  if (!key.ok()) return DecryptionFailure();
+  COFFER_RETURN_IF_ERROR(UsableForCrypto(*key));
   auto material = Material(key_id, static_cast<int>(version));
   if (!material.ok()) return DecryptionFailure();
   auto data_key = crypto::AesGcmOpen(*material, context, env.substr(pos, dk_len));

@@ -15,6 +15,7 @@
 // version id) fails to open. Thread-safe.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -42,23 +43,47 @@ class Keyring {
                                const std::string& managed_service,
                                const std::string& not_found_code);
 
-  // Seals plaintext under a fresh data key wrapped by `key`'s current material.
+  // Seals plaintext under a fresh data key wrapped by the key's current material (read afresh,
+  // so a rotation or a state change is seen). Errors: DisabledException,
+  // KMSInvalidStateException (pending deletion), NotFoundException.
   Result<std::string> Seal(const KmsKeyRow& key, std::string_view context,
                            std::string_view plaintext);
-  // Opens an envelope. Errors: "DecryptionFailure" when the envelope is malformed, was sealed
-  // under another context, or its key material is unavailable.
+  // Opens an envelope with the material version it names. Errors: DisabledException,
+  // KMSInvalidStateException for a key that cannot be used now; "DecryptionFailure" when the
+  // envelope is malformed, was sealed under another context, or its key no longer exists.
   Result<SecretBytes> Open(std::string_view context, std::string_view envelope);
+
+  // The KMS key id an envelope names (without opening it). Errors: DecryptionFailure.
+  static Result<std::string> EnvelopeKeyId(std::string_view envelope);
+
+  // The key's current row; cached until the next committed write. Errors: NotFoundException.
+  Result<KmsKeyRow> LoadKey(const std::string& key_id);
+
+  // Fresh key material for (key, version), sealed under the root key, ready to insert.
+  KeyMaterialRow NewKeyMaterial(const std::string& key_id, int version, EpochMillis now,
+                                const std::string& rotation_type) const;
+
+  // The default key policy AWS gives a key: the account's root may use it, and IAM policies
+  // decide for everyone else.
+  static std::string DefaultKeyPolicy(const std::string& account);
 
  private:
   Result<SecretBytes> Material(const std::string& key_id, int version);
   Result<KmsKeyRow> CreateManagedKey(const Scope& scope, const std::string& alias);
+  static Status UsableForCrypto(const KmsKeyRow& key);
 
   Store* store_;
   SecretBytes root_key_;
   const Clock* clock_;
   std::shared_mutex mu_;
   std::unordered_map<std::string, SecretBytes> materials_;  // "key_id/version" -> material
+  uint64_t keys_epoch_ = 0;                                 // store epoch of keys_
+  std::unordered_map<std::string, KmsKeyRow> keys_;
 };
+
+// The AAD for a KMS encryption context: a canonical serialisation of the sorted map, so that
+// {"a":"b"} and {"a":"b","c":""} differ and no value can spell another pair.
+std::string EncryptionContextAad(const std::map<std::string, std::string>& context);
 
 // Returns the key-material AAD purpose string for (key, version).
 std::string MaterialPurpose(const std::string& key_id, int version);

@@ -11,7 +11,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -154,6 +154,28 @@ CREATE TABLE events (
   detail_type TEXT NOT NULL,
   resources TEXT NOT NULL,
   detail TEXT NOT NULL);
+)sql",
+    // v3: the KMS API — key states, rotation, policies, tags, alias dates.
+    R"sql(
+ALTER TABLE kms_keys ADD COLUMN deletion_ms INTEGER;
+ALTER TABLE kms_keys ADD COLUMN pending_window_days INTEGER;
+ALTER TABLE kms_keys ADD COLUMN rotation_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE kms_keys ADD COLUMN rotation_period_days INTEGER;
+ALTER TABLE kms_keys ADD COLUMN next_rotation_ms INTEGER;
+ALTER TABLE kms_keys ADD COLUMN policy TEXT NOT NULL DEFAULT '';
+ALTER TABLE kms_key_materials ADD COLUMN rotation_type TEXT NOT NULL DEFAULT '';
+ALTER TABLE kms_aliases ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE kms_aliases ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX kms_keys_by_scope ON kms_keys (account, region, key_id);
+CREATE INDEX kms_keys_by_rotation ON kms_keys (next_rotation_ms)
+  WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL;
+CREATE INDEX kms_keys_by_deletion ON kms_keys (deletion_ms) WHERE deletion_ms IS NOT NULL;
+CREATE TABLE kms_key_tags (
+  key_id TEXT NOT NULL REFERENCES kms_keys(key_id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (key_id, position));
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -305,6 +327,11 @@ SecretRow ReadSecretRow(const Query& q) {
   return r;
 }
 
+#define KMS_SELECT(where)                                                                        \
+  "SELECT key_id, account, region, arn, manager, state, description, created_ms, "               \
+  "current_material, deletion_ms, pending_window_days, rotation_enabled, rotation_period_days, " \
+  "next_rotation_ms, policy FROM kms_keys " where
+
 #define PARAM_SELECT(where)                                                                 \
   "SELECT id, account, region, name, name_key, parent, type, tier, data_type, key_id, "     \
   "description, allowed_pattern, policies, version, last_modified_ms, last_modified_user, " \
@@ -451,25 +478,121 @@ class SqliteTxn : public StoreWriter {
   }
 
   Result<std::optional<KmsKeyRow>> FindKmsKey(const std::string& key_id) override {
-    COFFER_QUERY(q, c_,
-                 "SELECT key_id, account, region, arn, manager, state, description, created_ms, "
-                 "current_material FROM kms_keys WHERE key_id = ?");
+    COFFER_QUERY(q, c_, KMS_SELECT("WHERE key_id = ?"));
     q.Bind(1, key_id);
-    if (!q.Step()) {
-      COFFER_RETURN_IF_ERROR(q.status());
-      return std::optional<KmsKeyRow>();
+    if (q.Step()) return std::optional<KmsKeyRow>(ReadKmsKey(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<KmsKeyRow>();
+  }
+
+  Result<std::vector<KmsKeyRow>> ListKmsKeys(const Scope& scope, const std::string& after,
+                                             int limit) override {
+    COFFER_QUERY(q, c_,
+                 KMS_SELECT("WHERE account = ? AND region = ? AND key_id > ? ORDER BY key_id "
+                            "LIMIT ?"));
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, after);
+    q.Bind(4, static_cast<int64_t>(limit));
+    return ManyKmsKeys(q);
+  }
+
+  Result<std::vector<KmsKeyRow>> KmsKeysDueForRotation(EpochMillis now) override {
+    COFFER_QUERY(q, c_,
+                 KMS_SELECT("WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND "
+                            "next_rotation_ms <= ?"));
+    q.Bind(1, now);
+    return ManyKmsKeys(q);
+  }
+
+  Result<std::vector<KmsKeyRow>> KmsKeysDueForDeletion(EpochMillis now) override {
+    COFFER_QUERY(q, c_, KMS_SELECT("WHERE deletion_ms IS NOT NULL AND deletion_ms <= ?"));
+    q.Bind(1, now);
+    return ManyKmsKeys(q);
+  }
+
+  Result<std::vector<KmsAliasRow>> ListAliases(const Scope& scope, const std::string& key_id,
+                                               const std::string& after, int limit) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT alias, key_id, created_ms, updated_ms FROM kms_aliases WHERE account = ? "
+                 "AND region = ? AND (? = '' OR key_id = ?) AND alias > ? ORDER BY alias LIMIT ?");
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, key_id).Bind(4, key_id);
+    q.Bind(5, after).Bind(6, static_cast<int64_t>(limit));
+    std::vector<KmsAliasRow> out;
+    while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Int(2), q.Int(3)});
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::vector<KeyMaterialRow>> ListKeyMaterials(const std::string& key_id) override {
+    COFFER_QUERY(
+        q, c_,
+        "SELECT version, created_ms, rotation_type FROM kms_key_materials WHERE key_id = ? "
+        "ORDER BY version");
+    q.Bind(1, key_id);
+    std::vector<KeyMaterialRow> out;
+    while (q.Step()) {
+      KeyMaterialRow m;
+      m.key_id = key_id;
+      m.version = static_cast<int>(q.Int(0));
+      m.created_ms = q.Int(1);
+      m.rotation_type = q.Text(2);
+      out.push_back(std::move(m));
     }
-    KmsKeyRow k;
-    k.key_id = q.Text(0);
-    k.account = q.Text(1);
-    k.region = q.Text(2);
-    k.arn = q.Text(3);
-    k.manager = q.Text(4);
-    k.state = q.Text(5);
-    k.description = q.Text(6);
-    k.created_ms = q.Int(7);
-    k.current_material = static_cast<int>(q.Int(8));
-    return std::optional<KmsKeyRow>(std::move(k));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<Tags> GetKmsKeyTags(const std::string& key_id) override {
+    COFFER_QUERY(q, c_, "SELECT key, value FROM kms_key_tags WHERE key_id = ? ORDER BY position");
+    q.Bind(1, key_id);
+    Tags tags;
+    while (q.Step()) tags.emplace_back(q.Text(0), q.Text(1));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return tags;
+  }
+
+  Status UpdateKmsKey(const KmsKeyRow& row) override {
+    COFFER_QUERY(q, c_,
+                 "UPDATE kms_keys SET state = ?, description = ?, current_material = ?, "
+                 "deletion_ms = ?, pending_window_days = ?, rotation_enabled = ?, "
+                 "rotation_period_days = ?, next_rotation_ms = ?, policy = ? WHERE key_id = ?");
+    q.Bind(1, row.state).Bind(2, row.description);
+    q.Bind(3, static_cast<int64_t>(row.current_material)).Bind(4, row.deletion_ms);
+    q.Bind(5, row.pending_window_days).Bind(6, static_cast<int64_t>(row.rotation_enabled));
+    q.Bind(7, row.rotation_period_days).Bind(8, row.next_rotation_ms).Bind(9, row.policy);
+    q.Bind(10, row.key_id);
+    return q.Run();
+  }
+
+  Status DeleteKmsKey(const std::string& key_id) override {
+    for (const char* sql :
+         {"DELETE FROM kms_key_tags WHERE key_id = ?", "DELETE FROM kms_aliases WHERE key_id = ?",
+          "DELETE FROM kms_key_materials WHERE key_id = ?",
+          "DELETE FROM kms_keys WHERE key_id = ?"}) {
+      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, c_.Prepare(sql));
+      Query q(c_, stmt);
+      COFFER_RETURN_IF_ERROR(q.Bind(1, key_id).Run());
+    }
+    return Status::Ok();
+  }
+
+  Status DeleteAlias(const Scope& scope, const std::string& alias) override {
+    COFFER_QUERY(q, c_, "DELETE FROM kms_aliases WHERE account = ? AND region = ? AND alias = ?");
+    return q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, alias).Run();
+  }
+
+  Status SetKmsKeyTags(const std::string& key_id, const Tags& tags) override {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM kms_key_tags WHERE key_id = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, key_id).Run());
+    }
+    int64_t pos = 0;
+    for (const auto& tag : tags) {
+      COFFER_QUERY(q, c_,
+                   "INSERT INTO kms_key_tags (key_id, position, key, value) VALUES (?, ?, ?, ?)");
+      q.Bind(1, key_id).Bind(2, pos++).Bind(3, tag.first).Bind(4, tag.second);
+      COFFER_RETURN_IF_ERROR(q.Run());
+    }
+    return Status::Ok();
   }
 
   Result<std::optional<std::string>> KmsKeyIdForAlias(const Scope& scope,
@@ -600,28 +723,35 @@ class SqliteTxn : public StoreWriter {
   Status InsertKmsKey(const KmsKeyRow& row) override {
     COFFER_QUERY(q, c_,
                  "INSERT INTO kms_keys (key_id, account, region, arn, manager, state, description, "
-                 "created_ms, current_material) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                 "created_ms, current_material, deletion_ms, pending_window_days, "
+                 "rotation_enabled, rotation_period_days, next_rotation_ms, policy) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.Bind(1, row.key_id).Bind(2, row.account).Bind(3, row.region).Bind(4, row.arn);
     q.Bind(5, row.manager).Bind(6, row.state).Bind(7, row.description).Bind(8, row.created_ms);
-    q.Bind(9, static_cast<int64_t>(row.current_material));
+    q.Bind(9, static_cast<int64_t>(row.current_material)).Bind(10, row.deletion_ms);
+    q.Bind(11, row.pending_window_days).Bind(12, static_cast<int64_t>(row.rotation_enabled));
+    q.Bind(13, row.rotation_period_days).Bind(14, row.next_rotation_ms).Bind(15, row.policy);
     return q.Run();
   }
 
   Status InsertKeyMaterial(const KeyMaterialRow& row) override {
     COFFER_QUERY(q, c_,
-                 "INSERT INTO kms_key_materials (key_id, version, wrapped, created_ms) "
-                 "VALUES (?, ?, ?, ?)");
+                 "INSERT INTO kms_key_materials (key_id, version, wrapped, created_ms, "
+                 "rotation_type) VALUES (?, ?, ?, ?, ?)");
     q.Bind(1, row.key_id).Bind(2, static_cast<int64_t>(row.version)).BindBlob(3, row.wrapped);
-    q.Bind(4, row.created_ms);
+    q.Bind(4, row.created_ms).Bind(5, row.rotation_type);
     return q.Run();
   }
 
-  Status PutAlias(const Scope& scope, const std::string& alias,
-                  const std::string& key_id) override {
+  Status PutAlias(const Scope& scope, const std::string& alias, const std::string& key_id,
+                  EpochMillis now_ms) override {
+    // Keeps the alias's creation date when it is re-pointed (UpdateAlias).
     COFFER_QUERY(q, c_,
-                 "INSERT OR REPLACE INTO kms_aliases (account, region, alias, key_id) "
-                 "VALUES (?, ?, ?, ?)");
-    return q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, alias).Bind(4, key_id).Run();
+                 "INSERT INTO kms_aliases (account, region, alias, key_id, created_ms, updated_ms) "
+                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, region, alias) DO UPDATE SET "
+                 "key_id = excluded.key_id, updated_ms = excluded.updated_ms");
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, alias).Bind(4, key_id);
+    return q.Bind(5, now_ms).Bind(6, now_ms).Run();
   }
 
   // ---- parameters --------------------------------------------------------------------------
@@ -894,6 +1024,33 @@ class SqliteTxn : public StoreWriter {
   }
 
  private:
+  static KmsKeyRow ReadKmsKey(const Query& q) {
+    KmsKeyRow k;
+    k.key_id = q.Text(0);
+    k.account = q.Text(1);
+    k.region = q.Text(2);
+    k.arn = q.Text(3);
+    k.manager = q.Text(4);
+    k.state = q.Text(5);
+    k.description = q.Text(6);
+    k.created_ms = q.Int(7);
+    k.current_material = static_cast<int>(q.Int(8));
+    k.deletion_ms = q.OptInt(9);
+    k.pending_window_days = q.OptInt(10);
+    k.rotation_enabled = q.Int(11) != 0;
+    k.rotation_period_days = q.OptInt(12);
+    k.next_rotation_ms = q.OptInt(13);
+    k.policy = q.Text(14);
+    return k;
+  }
+
+  Result<std::vector<KmsKeyRow>> ManyKmsKeys(Query& q) {
+    std::vector<KmsKeyRow> out;
+    while (q.Step()) out.push_back(ReadKmsKey(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
   static ParameterRow ReadParameterRow(const Query& q) {
     ParameterRow r;
     r.id = q.Int(0);

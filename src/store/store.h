@@ -69,10 +69,23 @@ struct KmsKeyRow {
   std::string region;
   std::string arn;
   std::string manager;  // "AWS" or "CUSTOMER"
-  std::string state;    // "Enabled", ...
+  std::string state;    // "Enabled", "Disabled", "PendingDeletion"
   std::string description;
   EpochMillis created_ms = 0;
   int current_material = 1;
+  std::optional<EpochMillis> deletion_ms;  // PendingDeletion: when the key is deleted
+  std::optional<int64_t> pending_window_days;
+  bool rotation_enabled = false;
+  std::optional<int64_t> rotation_period_days;
+  std::optional<EpochMillis> next_rotation_ms;
+  std::string policy;  // the "default" key policy, JSON text
+};
+
+struct KmsAliasRow {
+  std::string alias;  // "alias/..."
+  std::string key_id;
+  EpochMillis created_ms = 0;
+  EpochMillis updated_ms = 0;
 };
 
 struct KeyMaterialRow {
@@ -80,6 +93,7 @@ struct KeyMaterialRow {
   int version = 0;
   std::string wrapped;  // material sealed under the root key
   EpochMillis created_ms = 0;
+  std::string rotation_type;  // "" for the first material, else "AUTOMATIC" or "ON_DEMAND"
 };
 
 // A parameter's current state (its latest version's attributes).
@@ -161,6 +175,19 @@ class StoreReader {
                                                               const std::string& alias) = 0;
   virtual Result<std::optional<KeyMaterialRow>> GetKeyMaterial(const std::string& key_id,
                                                                int version) = 0;
+  // Keys of a scope ordered by key id, strictly after `after`.
+  virtual Result<std::vector<KmsKeyRow>> ListKmsKeys(const Scope& scope, const std::string& after,
+                                                     int limit) = 0;
+  // Aliases of a scope ordered by name, strictly after `after`; `key_id` non-empty filters.
+  virtual Result<std::vector<KmsAliasRow>> ListAliases(const Scope& scope,
+                                                       const std::string& key_id,
+                                                       const std::string& after, int limit) = 0;
+  // Metadata of every material version, oldest first (no key bytes).
+  virtual Result<std::vector<KeyMaterialRow>> ListKeyMaterials(const std::string& key_id) = 0;
+  // Every scope: keys whose automatic rotation or scheduled deletion is due.
+  virtual Result<std::vector<KmsKeyRow>> KmsKeysDueForRotation(EpochMillis now) = 0;
+  virtual Result<std::vector<KmsKeyRow>> KmsKeysDueForDeletion(EpochMillis now) = 0;
+  virtual Result<Tags> GetKmsKeyTags(const std::string& key_id) = 0;
 
   // Parameters. Listing calls return rows ordered by name_key, strictly after `after` (a
   // name_key; empty = from the start), at most `limit` rows: index range scans, so a page costs
@@ -216,8 +243,14 @@ class StoreWriter : public StoreReader {
 
   virtual Status InsertKmsKey(const KmsKeyRow& row) = 0;
   virtual Status InsertKeyMaterial(const KeyMaterialRow& row) = 0;
-  virtual Status PutAlias(const Scope& scope, const std::string& alias,
-                          const std::string& key_id) = 0;
+  // Creates the alias or re-points it (keeping its creation date).
+  virtual Status PutAlias(const Scope& scope, const std::string& alias, const std::string& key_id,
+                          EpochMillis now_ms) = 0;
+  virtual Status UpdateKmsKey(const KmsKeyRow& row) = 0;
+  // Removes the key with its materials, aliases and tags.
+  virtual Status DeleteKmsKey(const std::string& key_id) = 0;
+  virtual Status DeleteAlias(const Scope& scope, const std::string& alias) = 0;
+  virtual Status SetKmsKeyTags(const std::string& key_id, const Tags& tags) = 0;
 
   // Assigns row->id.
   virtual Status InsertParameter(ParameterRow* row) = 0;

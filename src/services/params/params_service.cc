@@ -46,7 +46,9 @@ Status VersionNotFound(const std::string& name, const std::string& version) {
 }
 
 // The AAD of every sealed value: the encryption context AWS uses for SecureString.
-std::string ValueContext(const std::string& arn) { return "kms-ec\nPARAMETER_ARN=" + arn; }
+std::string ValueContext(const std::string& arn) {
+  return EncryptionContextAad({{"PARAMETER_ARN", arn}});
+}
 
 bool Expired(const ParameterRow& row, EpochMillis now) {
   return row.expires_at_ms && *row.expires_at_ms <= now;
@@ -353,7 +355,8 @@ Result<std::string> ParamsService::RevealValue(const Scope& scope, const Paramet
     if (!with_decryption) return crypto::Base64Encode(v.sealed_value);
     auto plain = keyring_->Open(context, v.sealed_value);
     if (!plain.ok()) {
-      return Status("InvalidKeyId", "The KMS key of this parameter cannot decrypt its value.");
+      return Status("InvalidKeyId", "The KMS key of this parameter cannot decrypt its value. " +
+                                        plain.status().message());
     }
     return std::string(plain->Reveal());
   }
@@ -554,7 +557,13 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
   if (new_type == "SecureString") {
     COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                             keyring_->ResolveKey(ctx.scope, *row.key_id, "ssm", "InvalidKeyId"));
-    COFFER_ASSIGN_OR_RETURN(sealed, keyring_->Seal(key, ValueContext(arn), *value));
+    auto sealed_value = keyring_->Seal(key, ValueContext(arn), *value);
+    if (!sealed_value.ok()) {
+      return Status("InvalidKeyId",
+                    "The KMS key " + *row.key_id +
+                        " can't encrypt the parameter: " + sealed_value.status().message());
+    }
+    sealed = std::move(sealed_value.value());
   } else {
     sealed = keyring_->WrapWithRoot(ValueContext(arn), *value);
   }

@@ -51,6 +51,31 @@ std::string ValueContext(const SecretRow& s, const std::string& version_id) {
          version_id;
 }
 
+// Secrets Manager reports every key problem on the read path as DecryptionFailure and on the
+// write path as EncryptionFailure, saying why.
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
+Result<SecretBytes> OpenValue(Keyring& keyring, const std::string& context,
+                              const std::string& envelope) {
+  auto plain = keyring.Open(context, envelope);
+  if (plain.ok()) return std::move(plain.value());
+  std::string why =
+      plain.status().code() == "DecryptionFailure" ? "" : " " + plain.status().message();
+  return Status("DecryptionFailure",
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS "
+                "key." +
+                    why);
+}
+
+Result<std::string> SealValue(Keyring& keyring, const KmsKeyRow& key, const std::string& context,
+                              std::string_view plaintext) {
+  auto sealed = keyring.Seal(key, context, plaintext);
+  if (sealed.ok()) return std::move(sealed.value());
+  return Status("EncryptionFailure",
+                "Secrets Manager can't encrypt the protected secret text using the provided KMS "
+                "key. " +
+                    sealed.status().message());
+}
+
 bool IsValidSecretName(const std::string& name) {
   for (unsigned char c : name) {
     bool ok = std::isalnum(c) || c == '/' || c == '_' || c == '+' || c == '=' || c == '.' ||
@@ -419,7 +444,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   std::string envelope;
   if (value.present) {
     COFFER_ASSIGN_OR_RETURN(
-        envelope, keyring_->Seal(key, ValueContext(row, version_id), value.bytes.Reveal()));
+        envelope, SealValue(*keyring_, key, ValueContext(row, version_id), value.bytes.Reveal()));
   }
 
   json::object out;
@@ -573,7 +598,7 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
   std::string version_id = token.value_or(NewUuid());
   COFFER_ASSIGN_OR_RETURN(
       std::string envelope,
-      keyring_->Seal(key, ValueContext(secret, version_id), value.bytes.Reveal()));
+      SealValue(*keyring_, key, ValueContext(secret, version_id), value.bytes.Reveal()));
   std::vector<std::string> result_stages;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
@@ -620,8 +645,8 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
   std::string version_id = token.value_or(NewUuid());
   std::string envelope;
   if (value.present) {
-    COFFER_ASSIGN_OR_RETURN(
-        envelope, keyring_->Seal(key, ValueContext(secret, version_id), value.bytes.Reveal()));
+    COFFER_ASSIGN_OR_RETURN(envelope, SealValue(*keyring_, key, ValueContext(secret, version_id),
+                                                value.bytes.Reveal()));
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
@@ -698,7 +723,7 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   const SecretVersionRow& version = cached->version;
   COFFER_ASSIGN_OR_RETURN(
       SecretBytes plain,
-      keyring_->Open(ValueContext(secret, version.version_id), version.envelope));
+      OpenValue(*keyring_, ValueContext(secret, version.version_id), version.envelope));
 
   // LastAccessedDate is kept per day, so only the first read of a day writes.
   EpochMillis today = TruncateToDay(ctx.now);
