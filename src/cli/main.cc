@@ -17,6 +17,7 @@
 #include "protocol/api_dispatcher.h"
 #include "server/bootstrap.h"
 #include "server/http_server.h"
+#include "services/kms/kms_service.h"
 #include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
 
@@ -104,7 +105,8 @@ int RunServer(const ServerFlags& flags) {
   coffer::CredentialRegistry credentials(d.store.get(), d.keyring.get());
   coffer::secrets::SecretsService secrets(d.store.get(), d.keyring.get(), &clock);
   coffer::params::ParamsService params(d.store.get(), d.keyring.get(), &secrets, &clock);
-  coffer::ApiDispatcher dispatcher(&credentials, &secrets, &params, &clock);
+  coffer::kms::KmsService kms(d.store.get(), d.keyring.get(), &clock);
+  coffer::ApiDispatcher dispatcher(&credentials, &secrets, &params, &kms, &clock);
   auto server = coffer::HttpServer::Create(http, &dispatcher, [] {
     return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
   });
@@ -128,6 +130,10 @@ int RunServer(const ServerFlags& flags) {
                   << "\n";
       } else if (purged.value() > 0) {
         std::cout << "coffer: purged " << purged.value() << " deleted secret(s)" << std::endl;
+      }
+      auto keys = kms.RunKeyMaintenance();
+      if (!keys.ok()) {
+        std::cerr << "coffer: KMS key maintenance failed: " << keys.status().message() << "\n";
       }
       auto policies = params.RunPolicies();
       if (!policies.ok()) {

@@ -127,6 +127,8 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
     signing_service = "secretsmanager";
   } else if (prefix == "AmazonSSM") {
     signing_service = "ssm";
+  } else if (prefix == "TrentService") {
+    signing_service = "kms";
   } else {
     return JsonError(Status("UnknownOperationException",
                             "The target " + std::string(amz_target) + " is not known."),
@@ -160,8 +162,13 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   RequestContext ctx = ContextFor(caller, request_id, now);
   Result<json::object> result = Status("InternalFailure", "unreachable");
   try {
-    result = signing_service == "ssm" ? params_->Handle(operation, ctx, input)
-                                      : secrets_->Handle(operation, ctx, input);
+    if (signing_service == "ssm") {
+      result = params_->Handle(operation, ctx, input);
+    } else if (signing_service == "kms") {
+      result = kms_->Handle(operation, ctx, input);
+    } else {
+      result = secrets_->Handle(operation, ctx, input);
+    }
   } catch (const std::exception&) {
     // A third-party exception escaping a service is a bug; report it without detail, which
     // could otherwise carry request content.

@@ -15,6 +15,7 @@
 
 #include "auth/sigv4.h"
 #include "core/clock.h"
+#include "services/kms/kms_service.h"
 #include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
 
@@ -38,8 +39,8 @@ struct ApiResponse {
 class ApiDispatcher {
  public:
   ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets,
-                params::ParamsService* params, const Clock* clock)
-      : credentials_(credentials), secrets_(secrets), params_(params), clock_(clock) {}
+                params::ParamsService* params, kms::KmsService* kms, const Clock* clock)
+      : credentials_(credentials), secrets_(secrets), params_(params), kms_(kms), clock_(clock) {}
 
   // Thread-safe; never throws.
   ApiResponse Handle(const ApiRequest& request);
@@ -52,6 +53,7 @@ class ApiDispatcher {
   CredentialSource* credentials_;
   secrets::SecretsService* secrets_;
   params::ParamsService* params_;
+  kms::KmsService* kms_;
   const Clock* clock_;
 };
 

@@ -37,7 +37,9 @@ class ApiDispatcherTest : public ::testing::Test {
     secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
     params_ = std::make_unique<params::ParamsService>(store_.get(), keyring_.get(), secrets_.get(),
                                                       &clock_);
-    dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, secrets_.get(), params_.get(), &clock_);
+    kms_ = std::make_unique<kms::KmsService>(store_.get(), keyring_.get(), &clock_);
+    dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, secrets_.get(), params_.get(),
+                                                  kms_.get(), &clock_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -74,6 +76,7 @@ class ApiDispatcherTest : public ::testing::Test {
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<secrets::SecretsService> secrets_;
   std::unique_ptr<params::ParamsService> params_;
+  std::unique_ptr<kms::KmsService> kms_;
   std::unique_ptr<ApiDispatcher> dispatcher_;
 };
 
