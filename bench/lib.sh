@@ -4,7 +4,7 @@
 # the common knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_THREADS, BENCH_CONNECTIONS,
 # BENCH_IO_THREADS, COFFER_BIN, PYTHON), creates the scratch directory $TMP and installs the
 # EXIT/INT/TERM/HUP traps that stop every server started with start_server and remove $TMP.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables set here are used by the sourcing scripts
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
@@ -82,6 +82,7 @@ start_server() {
   local name="$1" data_dir="$2" out="$TMP/server-$1"
   local args=(server --listen 127.0.0.1:0 --data-dir "$data_dir" --account-id "$ACCOUNT_ID")
   [[ -n "$IO_THREADS" ]] && args+=(--io-threads "$IO_THREADS")
+  mkdir -p "$(dirname "$data_dir")"
   COFFER_ROOT_ACCESS_KEY_ID="$ACCESS_KEY_ID" COFFER_ROOT_SECRET_ACCESS_KEY="$SECRET_ACCESS_KEY" \
     "$COFFER_BIN" "${args[@]}" >"$out.stdout" 2>"$out.stderr" &
   local pid=$!

@@ -14,15 +14,19 @@
       100,000 Advanced). Names are put in a shuffled (seeded) order. The summary (JSON) has the
       counts, the elapsed time, the put rate and the rate per tenth of the population.
 
+  params_store.py check ENDPOINT --total N
+      Only the listing check that follows a populate (for a store populated earlier).
+
   params_store.py names --total N
       Prints the measured names as shell assignments (HOT_PATH, HOT_NAME, SECURE_NAME, ...).
 
   params_store.py sign ENDPOINT OUT_DIR STEM OPERATION BODY_JSON [--expect-name NAME]
-                       [--expect-count N]
+                       [--expect-count N [--expect-more]]
       Signs ONE AmazonSSM.<OPERATION> request (SigV4 service "ssm") with botocore, writes
       STEM.lua (a wrk script replaying it, with bench/make_request.py's status hooks), STEM.body
       and STEM.curl, then sends that exact request once and checks the answer (200; the expected
-      parameter name, or a full page of N entries). Prints RESPONSE_BYTES=... for the report.
+      parameter name, or a full page of N entries, with a NextToken if --expect-more, without
+      one otherwise). Prints RESPONSE_BYTES=... for the report.
 
 Credentials and region come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_REGION (the
 server's root key); make_request.py's import clears profiles, config files and proxies.
@@ -94,6 +98,30 @@ def ssm_client(endpoint, creds, region):
         aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,
         config=Config(retries={"max_attempts": 1}, max_pool_connections=2,
                       connect_timeout=10, read_timeout=60))
+
+
+def check_store(endpoint, creds, region, total):
+    """Lists the store through the API: every parameter, its tier, and the measured path full.
+    Exits when the layout is not the one layout(TOTAL) creates."""
+    client = ssm_client(endpoint, creds, region)
+    t0 = time.monotonic()
+    listed, tiers = 0, {}
+    for page in client.get_paginator("describe_parameters").paginate(
+            PaginationConfig={"PageSize": 50}):
+        for p in page["Parameters"]:
+            listed += 1
+            tiers[p["Tier"]] = tiers.get(p["Tier"], 0) + 1
+    n = names(total)
+    hot_listed = 0
+    for page in client.get_paginator("get_parameters_by_path").paginate(
+            Path=HOT_PATH, PaginationConfig={"PageSize": 10}):
+        hot_listed += len(page["Parameters"])
+    verify_s = time.monotonic() - t0
+    expected_tiers = {"Standard": n["HOT_COUNT"], "Advanced": total - n["HOT_COUNT"]}
+    if listed != total or hot_listed != n["HOT_COUNT"] or tiers != expected_tiers:
+        sys.exit(f"store check failed: listed {listed} (want {total}), {HOT_PATH} has "
+                 f"{hot_listed} (want {n['HOT_COUNT']}), tiers {tiers} (want {expected_tiers})")
+    return listed, tiers, hot_listed, verify_s
 
 
 def populate(args):
@@ -168,33 +196,14 @@ def populate(args):
     if state["done"] != total:
         sys.exit(f"only {state['done']:,} of {total:,} puts completed")
 
-    # Check the store through the API: every parameter listed, the measured path full.
-    client = ssm_client(args.endpoint, creds, region)
-    t0 = time.monotonic()
-    listed, tiers = 0, {}
-    for page in client.get_paginator("describe_parameters").paginate(
-            PaginationConfig={"PageSize": 50}):
-        for p in page["Parameters"]:
-            listed += 1
-            tiers[p["Tier"]] = tiers.get(p["Tier"], 0) + 1
-    n = names(args.total)
-    hot_listed = 0
-    for page in client.get_paginator("get_parameters_by_path").paginate(
-            Path=HOT_PATH, PaginationConfig={"PageSize": 10}):
-        hot_listed += len(page["Parameters"])
-    verify_s = time.monotonic() - t0
-    expected_tiers = {"Standard": n["HOT_COUNT"], "Advanced": total - n["HOT_COUNT"]}
-    if listed != total or hot_listed != n["HOT_COUNT"] or tiers != expected_tiers:
-        sys.exit(f"store check failed: listed {listed} (want {total}), {HOT_PATH} has "
-                 f"{hot_listed} (want {n['HOT_COUNT']}), tiers {tiers} (want {expected_tiers})")
-
+    listed, tiers, hot_listed, verify_s = check_store(args.endpoint, creds, region, args.total)
     tenths = []
     for (d0, ta), (d1, tb) in zip(marks, marks[1:]):
         tenths.append(round((d1 - d0) / (tb - ta), 1) if tb > ta else None)
     summary = {
         "parameters": total, "standard": tiers.get("Standard", 0),
         "advanced": tiers.get("Advanced", 0), "hot_path": HOT_PATH, "hot_count": hot_listed,
-        "other_paths": n["OTHER_PATHS"], "workers": args.workers,
+        "other_paths": names(total)["OTHER_PATHS"], "workers": args.workers,
         "seconds": round(elapsed, 1), "puts_per_s": round(total / elapsed, 1),
         "puts_per_s_by_tenth": tenths, "verify_seconds": round(verify_s, 1),
     }
@@ -243,9 +252,10 @@ def sign(args):
             sys.exit(f"{target} returned {raw[:400]!r}, not the value of {args.expect_name}")
     if args.expect_count:
         got = len(doc.get("Parameters", []))
-        if got != args.expect_count or "NextToken" not in doc:
+        if got != args.expect_count or ("NextToken" in doc) != args.expect_more:
             sys.exit(f"{target} returned {got} entries (NextToken: {'NextToken' in doc}), "
-                     f"not a full page of {args.expect_count} with more to come")
+                     f"not a full page of {args.expect_count} "
+                     f"{'with' if args.expect_more else 'without'} a NextToken")
     print(f"RESPONSE_BYTES={len(raw)}")
 
 
@@ -258,6 +268,9 @@ def main():
     p.add_argument("--workers", type=int, default=24)
     p.add_argument("--summary")
     p.add_argument("--progress-every", type=float, default=10.0)
+    p = sub.add_parser("check")
+    p.add_argument("endpoint")
+    p.add_argument("--total", type=int, required=True)
     p = sub.add_parser("names")
     p.add_argument("--total", type=int, required=True)
     p = sub.add_parser("sign")
@@ -268,11 +281,19 @@ def main():
     p.add_argument("body")
     p.add_argument("--expect-name")
     p.add_argument("--expect-count", type=int)
+    p.add_argument("--expect-more", action="store_true", help="the page must have a NextToken")
     args = ap.parse_args()
     if args.cmd == "populate":
         if args.workers < 1:
             sys.exit("--workers must be >= 1")
         populate(args)
+    elif args.cmd == "check":
+        make_request.check_loopback(args.endpoint)
+        layout(args.total)  # validates the size
+        creds, region = env_creds()
+        listed, tiers, hot_listed, verify_s = check_store(args.endpoint, creds, region, args.total)
+        print(f"  check: listed {listed:,} parameters ({tiers}), {hot_listed:,} under {HOT_PATH} "
+              f"({verify_s:.1f} s)", file=sys.stderr)
     elif args.cmd == "names":
         layout(args.total)  # validates the size
         for k, v in names(args.total).items():

@@ -6,6 +6,7 @@
 # fixed duration, after a warm-up), then does the same against GET /health on the same server.
 # Prints requests/s, p50/p99 latency, the server's peak RSS and GetSecretValue/health in %, and
 # writes the same figures to bench/results/latest.md. Exits non-zero if any response is not 200.
+# What it shares with bench/params.sh (servers, wrk runs and their checks) is in bench/lib.sh.
 #
 # Knobs (environment):
 #   COFFER_BIN          server binary                       (default: <repo>/build/coffer)

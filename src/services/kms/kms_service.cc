@@ -308,6 +308,39 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   (void)in.String("XksKeyId");
   const json::array* tags_arr = in.Array("Tags");
   COFFER_RETURN_IF_ERROR(in.Finish());
+  // Values outside the model's enums are validation errors; real KMS values that coffer's
+  // symmetric-only keys do not cover are unsupported.
+  static const std::set<std::string> kKeySpecs = {"RSA_2048",
+                                                  "RSA_3072",
+                                                  "RSA_4096",
+                                                  "ECC_NIST_P256",
+                                                  "ECC_NIST_P384",
+                                                  "ECC_NIST_P521",
+                                                  "ECC_SECG_P256K1",
+                                                  "SYMMETRIC_DEFAULT",
+                                                  "HMAC_224",
+                                                  "HMAC_256",
+                                                  "HMAC_384",
+                                                  "HMAC_512",
+                                                  "SM2",
+                                                  "ML_DSA_44",
+                                                  "ML_DSA_65",
+                                                  "ML_DSA_87",
+                                                  "ECC_NIST_EDWARDS25519"};
+  static const std::set<std::string> kUsages = {"SIGN_VERIFY", "ENCRYPT_DECRYPT",
+                                                "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"};
+  static const std::set<std::string> kOrigins = {"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM",
+                                                 "EXTERNAL_KEY_STORE"};
+  auto enum_error = [](const char* member, const std::string& value) {
+    return Status("ValidationException",
+                  "1 validation error detected: Value '" + value + "' at '" + member +
+                      "' failed to satisfy constraint: Member must satisfy enum value set");
+  };
+  if (spec && !kKeySpecs.count(*spec)) return enum_error("keySpec", *spec);
+  if (cmk_spec && !kKeySpecs.count(*cmk_spec))
+    return enum_error("customerMasterKeySpec", *cmk_spec);
+  if (usage && !kUsages.count(*usage)) return enum_error("keyUsage", *usage);
+  if (origin && !kOrigins.count(*origin)) return enum_error("origin", *origin);
   if ((usage && *usage != "ENCRYPT_DECRYPT") || (spec && *spec != kAlgorithm) ||
       (cmk_spec && *cmk_spec != kAlgorithm) || (origin && *origin != "AWS_KMS") ||
       multi_region.value_or(false)) {

@@ -833,9 +833,11 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
         if (!keep) continue;
         COFFER_ASSIGN_OR_RETURN(auto version, r.GetParameterVersion(row.id, v));
         if (!version) continue;
+        bool last_in_batch = &row == &batch.back();
         hits.push_back({std::move(row), std::move(*version)});
         if (hits.size() == page) {
-          more = more || &row != &batch.back();
+          more = more || !last_in_batch;
+          cursor = hits.back().row.name_key;
           break;
         }
       }
