@@ -8,6 +8,7 @@ int HttpStatusForError(std::string_view code) {
     return 500;
   }
   if (code == "ServiceUnavailable" || code == "ServiceUnavailableException") return 503;
+  if (code == "DryRunOperationException") return 412;
   if (code == "MissingAuthenticationTokenException" || code == "MissingAuthenticationToken" ||
       code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "AccessDenied") {
     return 403;

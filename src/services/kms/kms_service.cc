@@ -103,6 +103,18 @@ Status ValidatePolicy(const std::string& policy) {
   return Status::Ok();
 }
 
+// DryRun checks the request and the key, then stops short of the operation.
+// https://docs.aws.amazon.com/kms/latest/developerguide/programming-dryrun.html
+Status DryRun(JsonInput& in) {
+  auto dry = in.Bool("DryRun");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  if (dry.value_or(false)) {
+    return Status("DryRunOperationException",
+                  "The request would have succeeded, but the DryRun option is set.");
+  }
+  return Status::Ok();
+}
+
 Status NotChangeable(const KmsKeyRow& k) {
   return Status("UnsupportedOperationException",
                 k.arn + " is an AWS managed key: it cannot be changed, disabled or deleted.");
@@ -258,7 +270,8 @@ Result<KmsKeyRow> KmsService::FindKey(const Scope& scope, const std::string& ref
       return Status("NotFoundException", "Invalid keyId '" + ref + "': use a key id or key ARN.");
     }
     // AWS-managed keys come into being the first time anything names them.
-    if (alias == "alias/aws/secretsmanager" || alias == "alias/aws/ssm") {
+    if (alias.rfind("alias/aws/", 0) == 0 && alias.size() > 10 &&
+        alias.find('/', 10) == std::string::npos) {
       return keyring_->ResolveKey(scope, alias, alias.substr(10), "NotFoundException");
     }
     std::optional<std::string> target;
@@ -408,6 +421,7 @@ Result<json::object> KmsService::UpdateKeyDescription(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
                             if (k.manager == "AWS") return NotChangeable(k);
+                            if (k.state == "PendingDeletion") return NotUsable(k);
                             k.description = *description;
                             return Status::Ok();
                           }));
@@ -521,6 +535,12 @@ Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const js
   auto alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
   auto target = in.String("TargetKeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
+  if (!IsValidAliasName(*alias)) {
+    return Status("ValidationException",
+                  "1 validation error detected: Value '" + *alias +
+                      "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
+                      "expression pattern: ^alias/[a-zA-Z0-9/_-]+$");
+  }
   if (alias->rfind("alias/aws/", 0) == 0) {
     return Status("NotAuthorizedException", "Aliases beginning with 'alias/aws/' are reserved.");
   }
@@ -540,6 +560,12 @@ Result<json::object> KmsService::DeleteAlias(const RequestContext& ctx, const js
   JsonInput in(body);
   auto alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
   COFFER_RETURN_IF_ERROR(in.Finish());
+  if (!IsValidAliasName(*alias)) {
+    return Status("ValidationException",
+                  "1 validation error detected: Value '" + *alias +
+                      "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
+                      "expression pattern: ^alias/[a-zA-Z0-9/_-]+$");
+  }
   if (alias->rfind("alias/aws/", 0) == 0) {
     return Status("NotAuthorizedException", "Aliases beginning with 'alias/aws/' are reserved.");
   }
@@ -597,6 +623,8 @@ Result<json::object> KmsService::Encrypt(const RequestContext& ctx, const json::
   COFFER_ASSIGN_OR_RETURN(auto context, DecodeContext(in, "EncryptionContext"));
   COFFER_RETURN_IF_ERROR(CheckAlgorithm(in, "EncryptionAlgorithm"));
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/true));
+  COFFER_RETURN_IF_ERROR(NotUsable(key));
+  COFFER_RETURN_IF_ERROR(DryRun(in));
   COFFER_ASSIGN_OR_RETURN(std::string blob,
                           keyring_->Seal(key, EncryptionContextAad(context), plain.Reveal()));
   return json::object{{"CiphertextBlob", crypto::Base64Encode(blob)},
@@ -638,6 +666,7 @@ Result<json::object> KmsService::Decrypt(const RequestContext& ctx, const json::
   if (!plain.ok()) {
     return plain.status().code() == "DecryptionFailure" ? InvalidCiphertext() : plain.status();
   }
+  COFFER_RETURN_IF_ERROR(DryRun(in));
   return json::object{{"KeyId", key->arn},
                       {"Plaintext", crypto::Base64Encode(plain->Reveal())},
                       {"EncryptionAlgorithm", kAlgorithm}};
@@ -664,6 +693,12 @@ Result<json::object> KmsService::ReEncrypt(const RequestContext& ctx, const json
   OPENSSL_cleanse(decrypted["Plaintext"].as_string().data(),
                   decrypted["Plaintext"].as_string().size());
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow dest, FindKey(ctx.scope, *dest_ref, /*allow_alias=*/true));
+  Status dry = NotUsable(dest);
+  if (dry.ok()) dry = DryRun(in);
+  if (!dry.ok()) {
+    OPENSSL_cleanse(plain->data(), plain->size());
+    return dry;
+  }
   auto sealed = keyring_->Seal(dest, EncryptionContextAad(dest_ctx), *plain);
   OPENSSL_cleanse(plain->data(), plain->size());
   if (!sealed.ok()) return sealed.status();
@@ -701,6 +736,8 @@ Result<json::object> KmsService::DataKey(const RequestContext& ctx, const json::
     bytes = static_cast<size_t>(*number);
   }
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/true));
+  COFFER_RETURN_IF_ERROR(NotUsable(key));
+  COFFER_RETURN_IF_ERROR(DryRun(in));
   SecretBytes data_key = crypto::RandomSecret(bytes);
   COFFER_ASSIGN_OR_RETURN(std::string blob,
                           keyring_->Seal(key, EncryptionContextAad(context), data_key.Reveal()));
@@ -893,6 +930,8 @@ Result<json::object> KmsService::TagResource(const RequestContext& ctx, const js
   COFFER_ASSIGN_OR_RETURN(Tags add, DecodeKmsTags(tags_arr));
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter& w) {
                             if (k.manager == "AWS") return NotChangeable(k);
+                            // https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+                            if (k.state == "PendingDeletion") return NotUsable(k);
                             COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetKmsKeyTags(k.key_id));
                             for (const auto& t : add) {
                               auto it = std::find_if(tags.begin(), tags.end(), [&](const auto& x) {
@@ -919,6 +958,8 @@ Result<json::object> KmsService::UntagResource(const RequestContext& ctx,
   if (!keys) in.Array("TagKeys", /*required=*/true);
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter& w) {
+                            if (k.manager == "AWS") return NotChangeable(k);
+                            if (k.state == "PendingDeletion") return NotUsable(k);
                             COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetKmsKeyTags(k.key_id));
                             std::set<std::string> remove(keys->begin(), keys->end());
                             std::erase_if(tags,

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end test of examples/mistersmith/create-secrets.sh and create-parameters.sh: starts
-# coffer, runs the examples with Debian's AWS CLI v2, reads the six secrets back and checks every
-# field of the seed's JSON bodies, reads the Parameter Store hierarchy of both environments back
-# with get-parameters-by-path and checks every name, type and value, then re-runs both examples
-# to prove they leave existing secrets and parameters alone.
+# End-to-end test of examples/mistersmith/create-key.sh, create-secrets.sh and
+# create-parameters.sh: starts coffer, runs the examples with Debian's AWS CLI v2, checks the
+# customer-managed KMS key alias/mistersmith-secrets (enabled, automatic rotation on, tags) and
+# that all six secrets are encrypted under it (describe-secret KmsKeyId; unreadable while the key
+# is disabled), reads the six secrets back and checks every field of the seed's JSON bodies,
+# reads the Parameter Store hierarchy of both environments back with get-parameters-by-path and
+# checks every name, type and value, then re-runs the examples to prove they leave the existing
+# key, secrets and parameters alone.
 #
 # Usage: tests/e2e/examples/mistersmith_test.sh   (COFFER_BIN, AWS_CLI as for the CLI test)
 # Prints one line per check and 'N passed, M failed'; exits non-zero on any failure.
@@ -13,6 +16,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=../cli/coffer_e2e_lib.sh
 source "$HERE/../cli/coffer_e2e_lib.sh"
 EXAMPLE="$REPO_ROOT/examples/mistersmith/create-secrets.sh"
+KEY_EXAMPLE="$REPO_ROOT/examples/mistersmith/create-key.sh"
+KMS_ALIAS=alias/mistersmith-secrets
 PARAMS_EXAMPLE="$REPO_ROOT/examples/mistersmith/create-parameters.sh"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
@@ -45,7 +50,10 @@ else
 fi
 printf '%s\n' "$EX_OUT" | sed 's/^/     | /'
 check_eq "create-secrets.sh reports 6 secrets created" "6" \
-  "$(grep -c ' created ' <<<"$EX_OUT" || true)"
+  "$(grep -c '^mistersmith/.* created ' <<<"$EX_OUT" || true)"
+check_eq "the missing alias made create-secrets.sh run create-key.sh (key created)" "1" \
+  "$(grep -cE "^$KMS_ALIAS +created  arn:aws:kms:$TEST_REGION:$TEST_ACCOUNT_ID:key/[0-9a-f-]{36}  \(automatic rotation enabled\)$" \
+    <<<"$EX_OUT" || true)"
 
 aws_call secretsmanager list-secrets --filters Key=name,Values=mistersmith/ \
   --query 'SecretList[].Name' --output text
@@ -68,6 +76,41 @@ for name in "${NAMES[@]}"; do
   aws_call secretsmanager describe-secret --secret-id "$name" \
     --query '[Tags[?Key==`project`].Value | [0], length(keys(VersionIdsToStages))]' --output text
   check_eq "$name is tagged project=mistersmith and has one version" "$(printf 'mistersmith\t1')" "$AWS_OUT"
+  aws_call secretsmanager describe-secret --secret-id "$name" --query KmsKeyId --output text
+  check_eq "describe-secret $name shows KmsKeyId $KMS_ALIAS" "$KMS_ALIAS" "$AWS_OUT"
+done
+
+# ------------------------------------------------------------------ the KMS key
+echo "== KMS key $KMS_ALIAS"
+expect_ok "describe-key $KMS_ALIAS" kms describe-key --key-id "$KMS_ALIAS" \
+  --query 'KeyMetadata.[KeyId,Arn,KeyState,KeyManager,KeySpec,KeyUsage]' --output text
+IFS=$'\t' read -r KEY_ID KEY_ARN KEY_STATE KEY_MANAGER KEY_SPEC KEY_USAGE <<<"$AWS_OUT"
+check_eq "the key ARN" "arn:aws:kms:$TEST_REGION:$TEST_ACCOUNT_ID:key/$KEY_ID" "$KEY_ARN"
+check_eq "an enabled, customer-managed, symmetric encryption key" \
+  "Enabled CUSTOMER SYMMETRIC_DEFAULT ENCRYPT_DECRYPT" "$KEY_STATE $KEY_MANAGER $KEY_SPEC $KEY_USAGE"
+aws_call kms describe-key --key-id "$KMS_ALIAS" --query KeyMetadata.Description --output text
+check_match "the key has a MisterSmith description" '^MisterSmith: .*secrets' "$AWS_OUT"
+aws_call kms get-key-rotation-status --key-id "$KEY_ID" --query KeyRotationEnabled --output text
+check_eq "automatic rotation is enabled" "True" "$AWS_OUT"
+aws_call kms list-aliases --key-id "$KEY_ID" --query 'Aliases[].AliasName' --output text
+check_eq "$KMS_ALIAS is the key's only alias" "$KMS_ALIAS" "$AWS_OUT"
+aws_call kms list-resource-tags --key-id "$KEY_ID" --query 'sort_by(Tags,&TagKey)[].[TagKey,TagValue]' --output text
+check_eq "the key's tags" "$(printf 'project\tmistersmith\npurpose\tsecrets-encryption\nrotation\tautomatic')" \
+  "$AWS_OUT"
+
+# The secrets really are under this key: while it is disabled none of them can be read.
+expect_ok "disable-key $KMS_ALIAS's key" kms disable-key --key-id "$KEY_ID"
+for name in "${NAMES[@]}"; do
+  expect_aws_error "get-secret-value $name fails while the key is disabled" DecryptionFailure \
+    secretsmanager get-secret-value --secret-id "$name"
+done
+run_example --endpoint-url "$COFFER_ENDPOINT"
+check_eq "create-secrets.sh refuses a disabled key (exit 1)" "1" "$EX_RC"
+check_match "... and says how to enable it" "aws kms enable-key --key-id $KEY_ARN" "$EX_ERR"
+expect_ok "enable-key" kms enable-key --key-id "$KEY_ID"
+for name in "${NAMES[@]}"; do
+  aws_call secretsmanager get-secret-value --secret-id "$name" --query SecretString --output text
+  check_eq "$name reads back the same after enable-key" "$(cat "$VALUES_DIR/${name//\//_}.json")" "$AWS_OUT"
 done
 
 # ------------------------------------------------------------------ field checks
@@ -186,6 +229,8 @@ run_example --endpoint-url "$COFFER_ENDPOINT"
 check_eq "a second run exits 0" "0" "$EX_RC"
 check_eq "a second run leaves all 6 secrets unchanged" "6" \
   "$(grep -c 'exists, left unchanged' <<<"$EX_OUT" || true)"
+check_eq "a second run reuses the KMS key" "1" \
+  "$(grep -cE "^$KMS_ALIAS +exists  $KEY_ARN  " <<<"$EX_OUT" || true)"
 aws_call secretsmanager get-secret-value --secret-id mistersmith/aurora/master \
   --query SecretString --output text
 check_eq "the aurora password did not change" "$before" "$AWS_OUT"
@@ -199,6 +244,60 @@ EX_RC=0
 if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_SECRETS_MANAGER \
   "$EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
 check_eq "no endpoint is refused (exit 2), never real AWS" "2" "$EX_RC"
+
+# ------------------------------------------------------------------ create-key.sh
+echo "== create-key.sh"
+# run_key ARGS...: runs create-key.sh; sets EX_OUT, EX_ERR, EX_RC.
+run_key() {
+  if EX_OUT="$("$KEY_EXAMPLE" "$@" 2>"$COFFER_TMP/key.stderr")"; then EX_RC=0; else EX_RC=$?; fi
+  EX_ERR="$(cat "$COFFER_TMP/key.stderr")"
+}
+run_key --endpoint-url "$COFFER_ENDPOINT"
+check_eq "create-key.sh on an existing alias exits 0" "0" "$EX_RC"
+check_eq "create-key.sh reuses the key" \
+  "$KMS_ALIAS exists, reused $KEY_ARN (automatic rotation already enabled)" "$(tr -s ' ' <<<"$EX_OUT")"
+aws_call kms list-aliases --query "Aliases[?AliasName=='$KMS_ALIAS'].TargetKeyId" --output text
+check_eq "the alias still names the first key" "$KEY_ID" "$AWS_OUT"
+expect_ok "an operator turns rotation off" kms disable-key-rotation --key-id "$KEY_ID"
+run_key --endpoint-url "$COFFER_ENDPOINT"
+check_eq "create-key.sh turns rotation back on" \
+  "$KMS_ALIAS exists, reused $KEY_ARN (automatic rotation now enabled)" "$(tr -s ' ' <<<"$EX_OUT")"
+aws_call kms get-key-rotation-status --key-id "$KEY_ID" --query KeyRotationEnabled --output text
+check_eq "rotation is enabled again" "True" "$AWS_OUT"
+expect_ok "schedule-key-deletion of the key" kms schedule-key-deletion --key-id "$KEY_ID" \
+  --pending-window-in-days 7
+run_key --endpoint-url "$COFFER_ENDPOINT"
+check_eq "create-key.sh refuses a key pending deletion (exit 1)" "1" "$EX_RC"
+check_match "... and says how to rescue it" "aws kms cancel-key-deletion --key-id $KEY_ARN" "$EX_ERR"
+expect_ok "cancel-key-deletion" kms cancel-key-deletion --key-id "$KEY_ID"
+expect_ok "enable-key" kms enable-key --key-id "$KEY_ID"
+aws_call secretsmanager get-secret-value --secret-id mistersmith/app/jwt --query SecretString --output text
+check_eq "the rescued key still decrypts the secrets" "$(cat "$VALUES_DIR/mistersmith_app_jwt.json")" "$AWS_OUT"
+run_key --endpoint-url "$COFFER_ENDPOINT" --no-such-flag
+check_eq "create-key.sh: an unknown flag is a usage error (exit 2)" "2" "$EX_RC"
+EX_RC=0
+if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_KMS \
+  "$KEY_EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
+check_eq "create-key.sh without an endpoint is refused (exit 2)" "2" "$EX_RC"
+
+echo "== a secret made before the example used its key"
+OLD=mistersmith/external/openai
+expect_ok "force-delete $OLD" secretsmanager delete-secret --secret-id "$OLD" --force-delete-without-recovery
+expect_ok "re-create $OLD under the default key" secretsmanager create-secret --name "$OLD" \
+  --secret-string "$(cat "$VALUES_DIR/mistersmith_external_openai.json")" --tags Key=project,Value=mistersmith
+run_example --endpoint-url "$COFFER_ENDPOINT"
+check_eq "create-secrets.sh still exits 0" "0" "$EX_RC"
+hint="$(grep "^$OLD " <<<"$EX_OUT" | tr -s ' ' || true)"
+check_match "it points out the secret under the default key and how to move it" \
+  "exists, left unchanged .* \(encrypted under the default key aws/secretsmanager, not $KMS_ALIAS; to move it: aws secretsmanager update-secret --secret-id $OLD --kms-key-id $KMS_ALIAS\)$" \
+  "$hint"
+check_eq "only that secret gets the hint" "1" "$(grep -c 'to move it:' <<<"$EX_OUT" || true)"
+expect_ok "the suggested update-secret" secretsmanager update-secret --secret-id "$OLD" --kms-key-id "$KMS_ALIAS"
+aws_call secretsmanager describe-secret --secret-id "$OLD" --query KmsKeyId --output text
+check_eq "describe-secret $OLD now shows KmsKeyId $KMS_ALIAS" "$KMS_ALIAS" "$AWS_OUT"
+run_example --endpoint-url "$COFFER_ENDPOINT"
+check_eq "then no secret gets the hint" "0" "$(grep -c 'to move it:' <<<"$EX_OUT" || true)"
+check_eq "and all 6 are left unchanged" "6" "$(grep -c 'exists, left unchanged' <<<"$EX_OUT" || true)"
 
 # ------------------------------------------------------------------ parameters
 echo "== create-parameters.sh"

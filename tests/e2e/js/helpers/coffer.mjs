@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -240,6 +241,16 @@ export function smClient(server, overrides = {}) {
 /** An SSM (Parameter Store) client for `server`; `overrides` go into the client config. */
 export function ssmClient(server, overrides = {}) {
   return new SSMClient({
+    endpoint: server.endpoint,
+    region: REGION,
+    credentials: staticCredentials(),
+    ...overrides,
+  });
+}
+
+/** A KMS client for `server`; `overrides` go into the client config. */
+export function kmsClient(server, overrides = {}) {
+  return new KMSClient({
     endpoint: server.endpoint,
     region: REGION,
     credentials: staticCredentials(),
