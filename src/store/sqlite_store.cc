@@ -11,7 +11,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -177,6 +177,14 @@ CREATE TABLE kms_key_tags (
   value TEXT NOT NULL,
   PRIMARY KEY (key_id, position));
 )sql",
+    // v4: the one-level listing index covers every column a listing returns, so a page of a
+    // path reads contiguous index entries and never the scattered table rows.
+    R"sql(
+DROP INDEX parameters_by_parent;
+CREATE INDEX parameters_by_parent ON parameters (account, region, parent, name_key, id, name,
+  type, tier, data_type, key_id, description, allowed_pattern, policies, version,
+  last_modified_ms, last_modified_user, expires_at_ms);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -200,8 +208,11 @@ class Connection {
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return SqlError(conn->db_, "open " + path);
     sqlite3_busy_timeout(conn->db_, 10000);
-    COFFER_RETURN_IF_ERROR(
-        conn->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+    // Reads through a memory map (no copy and no syscall per page) and a 16 MiB page cache per
+    // connection keep a page of a large listing nearly as cheap as a page of a small one.
+    COFFER_RETURN_IF_ERROR(conn->Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+        "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384;"));
     return conn;
   }
 
@@ -1217,10 +1228,14 @@ class SqliteStore final : public Store {
 };
 
 Status Migrate(Connection& conn) {
-  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Prepare("PRAGMA user_version"));
-  Query q(conn, stmt);
-  int version = q.Step() ? static_cast<int>(q.Int(0)) : 0;
-  COFFER_RETURN_IF_ERROR(q.status());
+  int version = 0;
+  {
+    // Scoped so the statement is reset before any migration runs (DROP needs no reader).
+    COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Prepare("PRAGMA user_version"));
+    Query q(conn, stmt);
+    version = q.Step() ? static_cast<int>(q.Int(0)) : 0;
+    COFFER_RETURN_IF_ERROR(q.status());
+  }
   if (version > kSchemaVersion) {
     return Status("InternalFailure", "store: database schema version " + std::to_string(version) +
                                          " is newer than this coffer supports (" +
