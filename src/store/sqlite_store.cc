@@ -210,9 +210,9 @@ class Connection {
     sqlite3_busy_timeout(conn->db_, 10000);
     // Reads through a memory map (no copy and no syscall per page) and a 16 MiB page cache per
     // connection keep a page of a large listing nearly as cheap as a page of a small one.
-    COFFER_RETURN_IF_ERROR(conn->Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-        "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384;"));
+    COFFER_RETURN_IF_ERROR(
+        conn->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                   "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384;"));
     return conn;
   }
 
@@ -356,6 +356,24 @@ SecretRow ReadSecretRow(const Query& q) {
 #define SECRET_SELECT(where)                                                                      \
   "SELECT id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, " \
   "last_accessed_ms, deleted_ms, purge_at_ms FROM secrets " where
+
+struct TagTableSql {
+  const char* select;
+  const char* clear;
+  const char* insert;
+};
+constexpr TagTableSql kSecretTags = {
+    "SELECT key, value FROM secret_tags WHERE secret_id = ? ORDER BY position",
+    "DELETE FROM secret_tags WHERE secret_id = ?",
+    "INSERT INTO secret_tags (secret_id, position, key, value) VALUES (?, ?, ?, ?)"};
+constexpr TagTableSql kParameterTags = {
+    "SELECT key, value FROM parameter_tags WHERE parameter_id = ? ORDER BY position",
+    "DELETE FROM parameter_tags WHERE parameter_id = ?",
+    "INSERT INTO parameter_tags (parameter_id, position, key, value) VALUES (?, ?, ?, ?)"};
+constexpr TagTableSql kKmsKeyTags = {
+    "SELECT key, value FROM kms_key_tags WHERE key_id = ? ORDER BY position",
+    "DELETE FROM kms_key_tags WHERE key_id = ?",
+    "INSERT INTO kms_key_tags (key_id, position, key, value) VALUES (?, ?, ?, ?)"};
 
 class SqliteTxn : public StoreWriter {
  public:
@@ -553,12 +571,7 @@ class SqliteTxn : public StoreWriter {
   }
 
   Result<Tags> GetKmsKeyTags(const std::string& key_id) override {
-    COFFER_QUERY(q, c_, "SELECT key, value FROM kms_key_tags WHERE key_id = ? ORDER BY position");
-    q.Bind(1, key_id);
-    Tags tags;
-    while (q.Step()) tags.emplace_back(q.Text(0), q.Text(1));
-    COFFER_RETURN_IF_ERROR(q.status());
-    return tags;
+    return ReadTagRows(kKmsKeyTags, key_id);
   }
 
   Status UpdateKmsKey(const KmsKeyRow& row) override {
@@ -592,18 +605,7 @@ class SqliteTxn : public StoreWriter {
   }
 
   Status SetKmsKeyTags(const std::string& key_id, const Tags& tags) override {
-    {
-      COFFER_QUERY(q, c_, "DELETE FROM kms_key_tags WHERE key_id = ?");
-      COFFER_RETURN_IF_ERROR(q.Bind(1, key_id).Run());
-    }
-    int64_t pos = 0;
-    for (const auto& tag : tags) {
-      COFFER_QUERY(q, c_,
-                   "INSERT INTO kms_key_tags (key_id, position, key, value) VALUES (?, ?, ?, ?)");
-      q.Bind(1, key_id).Bind(2, pos++).Bind(3, tag.first).Bind(4, tag.second);
-      COFFER_RETURN_IF_ERROR(q.Run());
-    }
-    return Status::Ok();
+    return WriteTagRows(kKmsKeyTags, key_id, tags);
   }
 
   Result<std::optional<std::string>> KmsKeyIdForAlias(const Scope& scope,
@@ -875,13 +877,7 @@ class SqliteTxn : public StoreWriter {
   }
 
   Result<Tags> GetParameterTags(int64_t parameter_id) override {
-    COFFER_QUERY(q, c_,
-                 "SELECT key, value FROM parameter_tags WHERE parameter_id = ? ORDER BY position");
-    q.Bind(1, parameter_id);
-    Tags tags;
-    while (q.Step()) tags.emplace_back(q.Text(0), q.Text(1));
-    COFFER_RETURN_IF_ERROR(q.status());
-    return tags;
+    return ReadTagRows(kParameterTags, parameter_id);
   }
 
   Result<std::vector<ParameterRow>> ListExpiredParameters(EpochMillis now) override {
@@ -1002,19 +998,7 @@ class SqliteTxn : public StoreWriter {
   }
 
   Status SetParameterTags(int64_t parameter_id, const Tags& tags) override {
-    {
-      COFFER_QUERY(q, c_, "DELETE FROM parameter_tags WHERE parameter_id = ?");
-      COFFER_RETURN_IF_ERROR(q.Bind(1, parameter_id).Run());
-    }
-    int64_t pos = 0;
-    for (const auto& tag : tags) {
-      COFFER_QUERY(q, c_,
-                   "INSERT INTO parameter_tags (parameter_id, position, key, value) "
-                   "VALUES (?, ?, ?, ?)");
-      q.Bind(1, parameter_id).Bind(2, pos++).Bind(3, tag.first).Bind(4, tag.second);
-      COFFER_RETURN_IF_ERROR(q.Run());
-    }
-    return Status::Ok();
+    return WriteTagRows(kParameterTags, parameter_id, tags);
   }
 
   Status MarkNotificationSent(int64_t parameter_id, int64_t version,
@@ -1133,22 +1117,39 @@ class SqliteTxn : public StoreWriter {
   }
 
   Status ReadTags(SecretRow* row) {
-    COFFER_QUERY(q, c_, "SELECT key, value FROM secret_tags WHERE secret_id = ? ORDER BY position");
-    q.Bind(1, row->id);
-    while (q.Step()) row->tags.emplace_back(q.Text(0), q.Text(1));
-    return q.status();
+    COFFER_ASSIGN_OR_RETURN(row->tags, ReadTagRows(kSecretTags, row->id));
+    return Status::Ok();
   }
 
   Status WriteTags(int64_t secret_id, const Tags& tags) {
+    return WriteTagRows(kSecretTags, secret_id, tags);
+  }
+
+  // Tags of every resource kind live in tables of one shape: (owner, position, key, value).
+  template <typename Id>
+  Result<Tags> ReadTagRows(const TagTableSql& table, const Id& owner) {
+    COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, c_.Prepare(table.select));
+    Query q(c_, stmt);
+    q.Bind(1, owner);
+    Tags tags;
+    while (q.Step()) tags.emplace_back(q.Text(0), q.Text(1));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return tags;
+  }
+
+  template <typename Id>
+  Status WriteTagRows(const TagTableSql& table, const Id& owner, const Tags& tags) {
     {
-      COFFER_QUERY(q, c_, "DELETE FROM secret_tags WHERE secret_id = ?");
-      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Run());
+      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, c_.Prepare(table.clear));
+      Query q(c_, stmt);
+      COFFER_RETURN_IF_ERROR(q.Bind(1, owner).Run());
     }
-    int64_t pos = 0;
-    for (const auto& [k, v] : tags) {
-      COFFER_QUERY(q, c_,
-                   "INSERT INTO secret_tags (secret_id, position, key, value) VALUES (?, ?, ?, ?)");
-      COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Bind(2, pos++).Bind(3, k).Bind(4, v).Run());
+    int64_t position = 0;
+    for (const auto& [key, value] : tags) {
+      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, c_.Prepare(table.insert));
+      Query q(c_, stmt);
+      COFFER_RETURN_IF_ERROR(
+          q.Bind(1, owner).Bind(2, position++).Bind(3, key).Bind(4, value).Run());
     }
     return Status::Ok();
   }
