@@ -294,6 +294,18 @@ Result<Tags> DecodeTags(const json::array* arr) {
   return tags;
 }
 
+// The parameter a write operation names, unless it is missing or already expired.
+Result<ParameterRow> FindLive(StoreReader& r, const Scope& scope, const std::string& name,
+                              EpochMillis now, const Status& missing) {
+  COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(scope, NameKey(name)));
+  if (!found || Expired(*found, now)) return missing;
+  return std::move(*found);
+}
+
+Status InvalidResourceId() {
+  return Status("InvalidResourceId", "The resource ID isn't valid. Verify the ID and try again.");
+}
+
 EventRow ChangeEvent(const Scope& scope, EpochMillis now, const ParameterRow& row,
                      const std::string& operation) {
   EventRow e;
@@ -1071,12 +1083,13 @@ Result<json::object> ParamsService::DeleteParameter(const RequestContext& ctx,
   TrimName(&name);
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, w.FindParameter(ctx.scope, NameKey(*name)));
-    if (!found || Expired(*found, ctx.now)) {
-      return Status("ParameterNotFound", "Parameter " + *name + " not found.");
-    }
-    COFFER_RETURN_IF_ERROR(w.DeleteParameter(found->id));
-    return w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, *found, "Delete"));
+    COFFER_ASSIGN_OR_RETURN(
+        ParameterRow found,
+        FindLive(w, ctx.scope, *name, ctx.now,
+                 Status("ParameterNotFound", "Parameter " + *name + " not found.")));
+
+    COFFER_RETURN_IF_ERROR(w.DeleteParameter(found.id));
+    return w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, found, "Delete"));
   }));
   return json::object{};
 }
@@ -1132,13 +1145,14 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
   json::array invalid;
   int64_t labelled_version = 0;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, w.FindParameter(ctx.scope, NameKey(*name)));
-    if (!found || Expired(*found, ctx.now)) {
-      return Status("ParameterNotFound", "Parameter " + *name + " not found.");
-    }
-    labelled_version = version.value_or(found->version);
-    COFFER_ASSIGN_OR_RETURN(auto target, w.GetParameterVersion(found->id, labelled_version));
-    if (!target) return VersionNotFound(found->name, std::to_string(labelled_version));
+    COFFER_ASSIGN_OR_RETURN(
+        ParameterRow found,
+        FindLive(w, ctx.scope, *name, ctx.now,
+                 Status("ParameterNotFound", "Parameter " + *name + " not found.")));
+
+    labelled_version = version.value_or(found.version);
+    COFFER_ASSIGN_OR_RETURN(auto target, w.GetParameterVersion(found.id, labelled_version));
+    if (!target) return VersionNotFound(found.name, std::to_string(labelled_version));
     std::set<std::string> on_target(target->labels.begin(), target->labels.end());
     std::vector<std::string> valid;
     for (const auto& l : *labels) {
@@ -1156,11 +1170,11 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
                     "another version and try again.");
     }
     for (const auto& l : valid) {
-      COFFER_RETURN_IF_ERROR(w.SetParameterLabel(found->id, l, labelled_version));
+      COFFER_RETURN_IF_ERROR(w.SetParameterLabel(found.id, l, labelled_version));
     }
     if (!valid.empty()) {
       COFFER_RETURN_IF_ERROR(
-          w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, *found, "LabelParameterVersion")));
+          w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, found, "LabelParameterVersion")));
     }
     return Status::Ok();
   }));
@@ -1180,15 +1194,16 @@ Result<json::object> ParamsService::UnlabelParameterVersion(const RequestContext
   COFFER_RETURN_IF_ERROR(in.Finish());
   json::array removed, invalid;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, w.FindParameter(ctx.scope, NameKey(*name)));
-    if (!found || Expired(*found, ctx.now)) {
-      return Status("ParameterNotFound", "Parameter " + *name + " not found.");
-    }
-    COFFER_ASSIGN_OR_RETURN(auto target, w.GetParameterVersion(found->id, *version));
-    if (!target) return VersionNotFound(found->name, std::to_string(*version));
+    COFFER_ASSIGN_OR_RETURN(
+        ParameterRow found,
+        FindLive(w, ctx.scope, *name, ctx.now,
+                 Status("ParameterNotFound", "Parameter " + *name + " not found.")));
+
+    COFFER_ASSIGN_OR_RETURN(auto target, w.GetParameterVersion(found.id, *version));
+    if (!target) return VersionNotFound(found.name, std::to_string(*version));
     for (const auto& l : *labels) {
       if (std::find(target->labels.begin(), target->labels.end(), l) != target->labels.end()) {
-        COFFER_RETURN_IF_ERROR(w.RemoveParameterLabel(found->id, l));
+        COFFER_RETURN_IF_ERROR(w.RemoveParameterLabel(found.id, l));
         target->labels.erase(std::find(target->labels.begin(), target->labels.end(), l));
         removed.push_back(json::string(l));
       } else {
@@ -1226,12 +1241,10 @@ Result<json::object> ParamsService::AddTagsToResource(const RequestContext& ctx,
   COFFER_ASSIGN_OR_RETURN(Tags add, DecodeTags(tags_arr));
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto ref, ParseReference(ctx.scope, id));
-    COFFER_ASSIGN_OR_RETURN(auto found, w.FindParameter(ctx.scope, NameKey(ref.name)));
-    if (!found || Expired(*found, ctx.now)) {
-      return Status("InvalidResourceId",
-                    "The resource ID isn't valid. Verify the ID and try again.");
-    }
-    COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetParameterTags(found->id));
+    COFFER_ASSIGN_OR_RETURN(ParameterRow found,
+                            FindLive(w, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
+
+    COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetParameterTags(found.id));
     for (const auto& t : add) {
       auto it =
           std::find_if(tags.begin(), tags.end(), [&](const auto& x) { return x.first == t.first; });
@@ -1246,7 +1259,7 @@ Result<json::object> ParamsService::AddTagsToResource(const RequestContext& ctx,
                     "The Targets parameter includes too many tags. Remove one or more tags and "
                     "try the command again.");
     }
-    return w.SetParameterTags(found->id, tags);
+    return w.SetParameterTags(found.id, tags);
   }));
   return json::object{};
 }
@@ -1260,15 +1273,13 @@ Result<json::object> ParamsService::RemoveTagsFromResource(const RequestContext&
   COFFER_ASSIGN_OR_RETURN(std::string id, TaggedParameterName(in));
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto ref, ParseReference(ctx.scope, id));
-    COFFER_ASSIGN_OR_RETURN(auto found, w.FindParameter(ctx.scope, NameKey(ref.name)));
-    if (!found || Expired(*found, ctx.now)) {
-      return Status("InvalidResourceId",
-                    "The resource ID isn't valid. Verify the ID and try again.");
-    }
-    COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetParameterTags(found->id));
+    COFFER_ASSIGN_OR_RETURN(ParameterRow found,
+                            FindLive(w, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
+
+    COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetParameterTags(found.id));
     std::set<std::string> remove(keys->begin(), keys->end());
     std::erase_if(tags, [&](const auto& t) { return remove.count(t.first) > 0; });
-    return w.SetParameterTags(found->id, tags);
+    return w.SetParameterTags(found.id, tags);
   }));
   return json::object{};
 }
@@ -1281,12 +1292,10 @@ Result<json::object> ParamsService::ListTagsForResource(const RequestContext& ct
   Tags tags;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto ref, ParseReference(ctx.scope, id));
-    COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(ref.name)));
-    if (!found || Expired(*found, ctx.now)) {
-      return Status("InvalidResourceId",
-                    "The resource ID isn't valid. Verify the ID and try again.");
-    }
-    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(found->id));
+    COFFER_ASSIGN_OR_RETURN(ParameterRow found,
+                            FindLive(r, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
+
+    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(found.id));
     return Status::Ok();
   }));
   json::array list;
