@@ -145,12 +145,7 @@ Result<Tags> DecodeKmsTags(const json::array* arr) {
     if (key.rfind("aws:", 0) == 0) {
       return Status("TagException", "Tag keys beginning with aws: are reserved.");
     }
-    auto it = std::find_if(tags.begin(), tags.end(), [&](const auto& t) { return t.first == key; });
-    if (it != tags.end()) {
-      it->second = value;
-    } else {
-      tags.emplace_back(std::move(key), std::move(value));
-    }
+    PutTag(&tags, std::move(key), std::move(value));
   }
   return tags;
 }
@@ -428,30 +423,26 @@ Result<json::object> KmsService::UpdateKeyDescription(const RequestContext& ctx,
   return json::object{};
 }
 
-Result<json::object> KmsService::EnableKey(const RequestContext& ctx, const json::object& body) {
+Result<json::object> KmsService::SetKeyState(const RequestContext& ctx, const json::object& body,
+                                             const char* state) {
   JsonInput in(body);
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
                             if (k.manager == "AWS") return NotChangeable(k);
                             if (k.state == "PendingDeletion") return NotUsable(k);
-                            k.state = "Enabled";
+                            k.state = state;
                             return Status::Ok();
                           }));
   return json::object{};
 }
 
+Result<json::object> KmsService::EnableKey(const RequestContext& ctx, const json::object& body) {
+  return SetKeyState(ctx, body, "Enabled");
+}
+
 Result<json::object> KmsService::DisableKey(const RequestContext& ctx, const json::object& body) {
-  JsonInput in(body);
-  auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
-  COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            if (k.state == "PendingDeletion") return NotUsable(k);
-                            k.state = "Disabled";
-                            return Status::Ok();
-                          }));
-  return json::object{};
+  return SetKeyState(ctx, body, "Disabled");
 }
 
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
@@ -933,16 +924,7 @@ Result<json::object> KmsService::TagResource(const RequestContext& ctx, const js
                             // https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
                             if (k.state == "PendingDeletion") return NotUsable(k);
                             COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetKmsKeyTags(k.key_id));
-                            for (const auto& t : add) {
-                              auto it = std::find_if(tags.begin(), tags.end(), [&](const auto& x) {
-                                return x.first == t.first;
-                              });
-                              if (it != tags.end()) {
-                                it->second = t.second;
-                              } else {
-                                tags.push_back(t);
-                              }
-                            }
+                            MergeTags(&tags, add);
                             if (tags.size() > kMaxTags)
                               return Status("TagException", "A key can have at most 50 tags.");
                             return w.SetKmsKeyTags(k.key_id, tags);

@@ -71,6 +71,9 @@ class KmsService {
   // Finds a key and applies `change` to it in one write transaction.
   Result<KmsKeyRow> ChangeKey(const RequestContext& ctx, const std::string& key_ref,
                               const std::function<Status(KmsKeyRow&, StoreWriter&)>& change);
+  // EnableKey and DisableKey: customer keys only, and not while pending deletion.
+  Result<boost::json::object> SetKeyState(const RequestContext& ctx,
+                                          const boost::json::object& body, const char* state);
   Result<boost::json::object> DataKey(const RequestContext& ctx, const boost::json::object& body,
                                       bool with_plaintext);
 

@@ -284,12 +284,7 @@ Result<Tags> DecodeTags(const json::array* arr) {
     }
     std::string key(k->get_string()), value(v->get_string());
     COFFER_RETURN_IF_ERROR(ValidateTag(key, value));
-    auto it = std::find_if(tags.begin(), tags.end(), [&](const auto& t) { return t.first == key; });
-    if (it != tags.end()) {
-      it->second = value;
-    } else {
-      tags.emplace_back(std::move(key), std::move(value));
-    }
+    PutTag(&tags, std::move(key), std::move(value));
   }
   return tags;
 }
@@ -1245,15 +1240,7 @@ Result<json::object> ParamsService::AddTagsToResource(const RequestContext& ctx,
                             FindLive(w, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
 
     COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetParameterTags(found.id));
-    for (const auto& t : add) {
-      auto it =
-          std::find_if(tags.begin(), tags.end(), [&](const auto& x) { return x.first == t.first; });
-      if (it != tags.end()) {
-        it->second = t.second;
-      } else {
-        tags.push_back(t);
-      }
-    }
+    MergeTags(&tags, add);
     if (tags.size() > kMaxTags) {
       return Status("TooManyTagsError",
                     "The Targets parameter includes too many tags. Remove one or more tags and "

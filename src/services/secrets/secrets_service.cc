@@ -161,18 +161,6 @@ Status DecodeTags(JsonInput& in, const char* member, bool required, Tags* out) {
   return Status::Ok();
 }
 
-void MergeTags(Tags* into, const Tags& add) {
-  for (const auto& tag : add) {
-    auto it = std::find_if(into->begin(), into->end(),
-                           [&](const auto& t) { return t.first == tag.first; });
-    if (it != into->end()) {
-      it->second = tag.second;
-    } else {
-      into->push_back(tag);
-    }
-  }
-}
-
 json::array TagsJson(const Tags& tags) {
   json::array arr;
   for (const auto& [k, v] : tags) arr.push_back(json::object{{"Key", k}, {"Value", v}});
