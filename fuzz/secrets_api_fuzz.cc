@@ -20,7 +20,7 @@ struct World {
     std::string dir = mkdtemp(tmpl);
     store = std::move(coffer::OpenSqliteStore(dir + "/coffer.db").value());
     keyring =
-        std::make_unique<coffer::Keyring>(store.get(), coffer::crypto::RandomSecret(32), &clock);
+        coffer::Keyring::OpenUnsealedForTest(store.get(), coffer::crypto::RandomSecret(32), &clock);
     service = std::make_unique<coffer::secrets::SecretsService>(store.get(), keyring.get(), &clock);
   }
   coffer::FakeClock clock{1767225600000};

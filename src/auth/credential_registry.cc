@@ -4,6 +4,15 @@
 
 namespace coffer {
 
+CredentialRegistry::CredentialRegistry(Store* store, Keyring* keyring)
+    : store_(store), keyring_(keyring) {
+  keyring_->AddSealListener([this] {
+    std::unique_lock lock(mu_);
+    cache_.clear();  // SecretBytes wipe themselves as the last reference goes
+    ForgetCachedSigningKeys();
+  });
+}
+
 std::string CredentialRegistry::SecretPurpose(std::string_view access_key_id) {
   return "coffer/access-key/" + std::string(access_key_id);
 }
@@ -22,7 +31,7 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
     return Status::Ok();
   });
   if (!s.ok() || !row) return nullptr;
-  auto secret = keyring_->UnwrapWithRoot(SecretPurpose(id), row->wrapped_secret);
+  auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), row->wrapped_secret);
   if (!secret.ok()) return nullptr;
   auto cred = std::make_shared<Credential>();
   cred->secret_access_key = std::move(secret.value());

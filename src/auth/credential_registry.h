@@ -1,6 +1,6 @@
 // CredentialRegistry: the CredentialSource backed by the store, with an in-memory cache.
 //
-// Secret access keys are stored sealed under the root key; they are unsealed once per process
+// Secret access keys are stored sealed under the storage key; they are unsealed once per process
 // and kept in SecretBytes. Thread-safe.
 #pragma once
 
@@ -17,7 +17,8 @@ namespace coffer {
 
 class CredentialRegistry final : public CredentialSource {
  public:
-  CredentialRegistry(Store* store, Keyring* keyring) : store_(store), keyring_(keyring) {}
+  // Forgets every cached credential (and signing key) whenever the keyring seals.
+  CredentialRegistry(Store* store, Keyring* keyring);
 
   std::shared_ptr<const Credential> Find(std::string_view access_key_id) override;
 

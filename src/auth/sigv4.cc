@@ -1,6 +1,9 @@
 #include "auth/sigv4.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <atomic>
 #include <unordered_map>
 
 #include "core/percent_encoding.h"
@@ -182,11 +185,25 @@ std::string CanonicalHeaders(const SigV4Request& r, const std::vector<std::strin
   return out;
 }
 
+std::atomic<uint64_t> g_signing_key_epoch{0};
+
+void WipeSigningKeys(std::unordered_map<std::string, std::string>* cache) {
+  for (auto& [id, key] : *cache) OPENSSL_cleanse(key.data(), key.size());
+  cache->clear();
+}
+
 std::string DerivedKey(const Credential& cred, std::string_view date, std::string_view region,
                        std::string_view service) {
   // Per-thread cache: no lock on the hot path. Access keys' secrets never change, so the key id
-  // identifies the secret.
+  // identifies the secret. A bump of the epoch (sealing) wipes every thread's cache at its next
+  // use.
   thread_local std::unordered_map<std::string, std::string> cache;
+  thread_local uint64_t cache_epoch = 0;
+  const uint64_t epoch = g_signing_key_epoch.load(std::memory_order_acquire);
+  if (cache_epoch != epoch) {
+    WipeSigningKeys(&cache);
+    cache_epoch = epoch;
+  }
   std::string cache_key = cred.principal.access_key_id;
   cache_key += '\n';
   cache_key += date;
@@ -196,7 +213,7 @@ std::string DerivedKey(const Credential& cred, std::string_view date, std::strin
   cache_key += service;
   auto it = cache.find(cache_key);
   if (it != cache.end()) return it->second;
-  if (cache.size() > 4096) cache.clear();
+  if (cache.size() > 4096) WipeSigningKeys(&cache);
   std::string key = SigningKey(cred.secret_access_key.Reveal(), date, region, service);
   cache.emplace(std::move(cache_key), key);
   return key;
@@ -492,11 +509,11 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
   return VerifiedCaller{std::move(credential), claim.region, claim.service};
 }
 
-std::string SignRequestForTest(std::string_view method, std::string_view target,
-                               const std::vector<std::pair<std::string, std::string>>& headers,
-                               std::string_view body, std::string_view access_key_id,
-                               std::string_view secret, std::string_view amz_date,
-                               std::string_view region, std::string_view service) {
+std::string SignRequest(std::string_view method, std::string_view target,
+                        const std::vector<std::pair<std::string, std::string>>& headers,
+                        std::string_view body, std::string_view access_key_id,
+                        std::string_view secret, std::string_view amz_date, std::string_view region,
+                        std::string_view service) {
   std::string_view path = target, query;
   if (size_t q = target.find('?'); q != std::string_view::npos) {
     path = target.substr(0, q);
@@ -526,5 +543,7 @@ std::string SignRequestForTest(std::string_view method, std::string_view target,
   return std::string(kAlgorithm) + " Credential=" + std::string(access_key_id) + "/" + scope +
          ", SignedHeaders=" + signed_headers + ", Signature=" + sig;
 }
+
+void ForgetCachedSigningKeys() { g_signing_key_epoch.fetch_add(1, std::memory_order_acq_rel); }
 
 }  // namespace coffer

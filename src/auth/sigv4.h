@@ -65,6 +65,10 @@ struct VerifiedCaller {
 std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
                                                     CredentialSource& credentials, EpochMillis now);
 
+// Makes every thread drop (and wipe) its cached signing keys before it verifies again; called
+// when coffer seals, so nothing derived from a secret access key outlives the unsealed state.
+void ForgetCachedSigningKeys();
+
 // Exposed for tests and for the load generator, which signs requests the same way.
 std::string CanonicalQueryString(std::string_view raw_query, bool exclude_signature);
 std::string CanonicalUri(std::string_view raw_path);
@@ -72,12 +76,13 @@ std::string UriEncode(std::string_view s, bool keep_slash);
 std::string SigningKey(std::string_view secret, std::string_view date, std::string_view region,
                        std::string_view service);
 
-// Signs a request (Authorization header form) and returns the header value. Used by the
-// load generator and tests; `signed_headers` must be sorted, lowercase, and include "host".
-std::string SignRequestForTest(std::string_view method, std::string_view target,
-                               const std::vector<std::pair<std::string, std::string>>& headers,
-                               std::string_view body, std::string_view access_key_id,
-                               std::string_view secret, std::string_view amz_date,
-                               std::string_view region, std::string_view service);
+// Signs a request (Authorization header form) and returns the header value; every header given
+// is signed (names lowercase, "host" and "x-amz-date" among them). Used by `coffer operator`,
+// the load generator and tests.
+std::string SignRequest(std::string_view method, std::string_view target,
+                        const std::vector<std::pair<std::string, std::string>>& headers,
+                        std::string_view body, std::string_view access_key_id,
+                        std::string_view secret, std::string_view amz_date, std::string_view region,
+                        std::string_view service);
 
 }  // namespace coffer

@@ -99,8 +99,8 @@ SigV4Request SignedPost(std::vector<std::pair<std::string, std::string>>* storag
               {"host", "127.0.0.1:4600"},
               {"x-amz-date", amz_date},
               {"x-amz-target", "secretsmanager.ListSecrets"}};
-  *auth = SignRequestForTest("POST", "/", *storage, *body, kAkid, secret, amz_date, "eu-west-1",
-                             "secretsmanager");
+  *auth = SignRequest("POST", "/", *storage, *body, kAkid, secret, amz_date, "eu-west-1",
+                      "secretsmanager");
   SigV4Request r;
   r.method = "POST";
   r.target = "/";
@@ -169,8 +169,8 @@ TEST(SigV4, SessionTokenWithPermanentKeyIsRefused) {
       {"x-amz-date", "20240101T000000Z"},
       {"x-amz-security-token", "FQoGZXIvYXdzEXAMPLE"}};
   std::string body = "{}";
-  std::string auth = SignRequestForTest("POST", "/", h, body, kAkid, kSecret, "20240101T000000Z",
-                                        "us-east-1", "secretsmanager");
+  std::string auth = SignRequest("POST", "/", h, body, kAkid, kSecret, "20240101T000000Z",
+                                 "us-east-1", "secretsmanager");
   SigV4Request r;
   r.method = "POST";
   r.target = "/";
@@ -197,8 +197,8 @@ TEST(SigV4, TemporaryCredentialsNeedTheirTokenAndExpire) {
     static std::vector<std::pair<std::string, std::string>> keep;
     static std::string auth;
     keep = h;
-    auth = SignRequestForTest("POST", "/", keep, "", kAkid, kSecret, "20240101T000000Z",
-                              "us-east-1", "sts");
+    auth =
+        SignRequest("POST", "/", keep, "", kAkid, kSecret, "20240101T000000Z", "us-east-1", "sts");
     SigV4Request r;
     r.method = "POST";
     r.target = "/";

@@ -1,6 +1,8 @@
-// coffer: a self-hosted secrets service that speaks the AWS Secrets Manager and STS APIs.
+// coffer: a self-hosted secrets service that speaks the AWS Secrets Manager, Parameter Store,
+// KMS and STS APIs.
 //
 //   coffer server --listen HOST:PORT --data-dir DIR [--account-id ID] [--tls-cert F --tls-key F]
+//   coffer operator init|status|unseal|seal|rotate-root ...
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -14,7 +16,10 @@
 #include <thread>
 
 #include "auth/credential_registry.h"
+#include "cli/operator_commands.h"
+#include "crypto/locked_key.h"
 #include "protocol/api_dispatcher.h"
+#include "protocol/operator_api.h"
 #include "server/bootstrap.h"
 #include "server/http_server.h"
 #include "services/kms/kms_service.h"
@@ -65,6 +70,7 @@ struct ServerFlags {
   int io_threads = 0;
   int max_connections = 4096;
   int purge_interval_seconds = 60;
+  std::string passphrase_file;
 };
 
 int RunServer(const ServerFlags& flags) {
@@ -95,7 +101,16 @@ int RunServer(const ServerFlags& flags) {
   if (!flags.account_id.empty()) boot.account_id = flags.account_id;
   boot.root_key_id = Env("COFFER_ROOT_ACCESS_KEY_ID");
   if (auto s = Env("COFFER_ROOT_SECRET_ACCESS_KEY")) boot.root_secret = coffer::SecretBytes(*s);
+  if (coffer::cli::PassphraseGivenWithoutPrompt(flags.passphrase_file)) {
+    auto passphrase = coffer::cli::ReadPassphrase(flags.passphrase_file, /*confirm=*/false);
+    if (!passphrase.ok()) {
+      std::cerr << "coffer: " << passphrase.status().message() << "\n";
+      return 1;
+    }
+    boot.passphrase = std::move(passphrase.value());
+  }
   auto deployment = coffer::OpenDeployment(boot, &clock);
+  boot.passphrase.reset();
   if (!deployment.ok()) {
     std::cerr << "coffer: " << deployment.status().message() << "\n";
     return 1;
@@ -107,7 +122,14 @@ int RunServer(const ServerFlags& flags) {
   coffer::params::ParamsService params(d.store.get(), d.keyring.get(), &secrets, &clock);
   coffer::kms::KmsService kms(d.store.get(), d.keyring.get(), &clock);
   coffer::ApiDispatcher dispatcher(&credentials, &secrets, &params, &kms, &clock);
-  auto server = coffer::HttpServer::Create(http, &dispatcher, [] {
+  coffer::OperatorApi operator_api(&credentials, d.seal.get(), d.keyring.get(), &clock);
+  dispatcher.SetOperatorApi(&operator_api);
+  coffer::Keyring* keyring = d.keyring.get();
+  // Load balancers take a sealed server out of rotation: 503 until it is unsealed.
+  auto server = coffer::HttpServer::Create(http, &dispatcher, [keyring] {
+    if (keyring->sealed()) {
+      return std::make_pair(503, std::string(R"({"status":"sealed","sealed":true})"));
+    }
     return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
   });
   if (!server.ok()) {
@@ -124,6 +146,10 @@ int RunServer(const ServerFlags& flags) {
     while (!job_cv.wait_for(lock, std::chrono::seconds(flags.purge_interval_seconds),
                             [&] { return stopping; })) {
       lock.unlock();
+      if (keyring->sealed()) {  // nothing to do until an operator unseals
+        lock.lock();
+        continue;
+      }
       auto purged = secrets.PurgeExpired();
       if (!purged.ok()) {
         std::cerr << "coffer: purge of deleted secrets failed: " << purged.status().message()
@@ -158,6 +184,15 @@ int RunServer(const ServerFlags& flags) {
     std::cout << "coffer: generated the account's root access key; it is in " << d.credentials_file
               << " (profile 'coffer')\n";
   }
+  if (!coffer::KeyMemoryIsLocked()) {
+    std::cerr << "coffer: warning: key memory could not be locked (raise RLIMIT_MEMLOCK, e.g. "
+                 "ulimit -l); keys may be swapped to disk\n";
+  }
+  if (d.keyring->sealed()) {
+    auto seal = d.seal->status();
+    std::cout << "coffer: sealed (" << coffer::SealTypeName(seal.type)
+              << " seal); unseal with `coffer operator unseal`" << std::endl;
+  }
   std::cout << "coffer: listening on " << endpoint << std::endl;
 
   (*server)->Run();
@@ -181,8 +216,8 @@ int RunServer(const ServerFlags& flags) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "coffer: a self-hosted secrets service that speaks the AWS Secrets Manager and STS "
-      "APIs, so the AWS CLI and SDKs work against it unchanged."};
+      "coffer: a self-hosted secrets service that speaks the AWS Secrets Manager, Parameter "
+      "Store, KMS and STS APIs, so the AWS CLI and SDKs work against it unchanged."};
   app.require_subcommand(1);
   ServerFlags flags;
   auto* server = app.add_subcommand("server", "Run the coffer server in the foreground.");
@@ -212,13 +247,81 @@ int main(int argc, char** argv) {
                    "has ended.")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  server->add_option("--passphrase-file", flags.passphrase_file,
+                     "File whose first line is the passphrase of a passphrase-sealed data "
+                     "directory; the server then starts unsealed. Also: COFFER_PASSPHRASE.");
   server->footer(
       "Environment:\n"
       "  COFFER_ROOT_ACCESS_KEY_ID, COFFER_ROOT_SECRET_ACCESS_KEY\n"
       "      The account's root access key. Without them, first start generates one and writes\n"
       "      it to DATA_DIR/root-credentials (mode 0600, profile 'coffer').\n"
+      "  COFFER_PASSPHRASE\n"
+      "      The passphrase of a passphrase-sealed data directory (see --passphrase-file).\n"
+      "A data directory that does not exist yet is initialised with the file seal; use\n"
+      "`coffer operator init` to choose the passphrase or Shamir seal.\n"
       "SIGTERM or SIGINT stops the server gracefully.");
+
+  auto* op = app.add_subcommand("operator", "Initialise, unseal, seal and rotate the root key.");
+  op->require_subcommand(1);
+  coffer::cli::InitFlags init_flags;
+  auto* init = op->add_subcommand(
+      "init", "Initialise a new data directory and choose how its root key is protected.");
+  init->add_option("--data-dir", init_flags.data_dir, "Directory to initialise.")
+      ->capture_default_str();
+  init->add_option("--account-id", init_flags.account_id, "12-digit account id (default: random).");
+  init->add_option("--seal", init_flags.seal,
+                   "file: the unseal key in DATA_DIR/root.key (development); passphrase: sealed "
+                   "under a passphrase (PBKDF2-HMAC-SHA256); shamir: split into shares.")
+      ->check(CLI::IsMember({"file", "passphrase", "shamir"}))
+      ->capture_default_str();
+  init->add_option("--key-shares", init_flags.key_shares, "Shamir: number of shares.")
+      ->capture_default_str();
+  init->add_option("--key-threshold", init_flags.key_threshold, "Shamir: shares needed to unseal.")
+      ->capture_default_str();
+  init->add_option("--passphrase-file", init_flags.passphrase_file,
+                   "Passphrase seal: file whose first line is the passphrase (else "
+                   "COFFER_PASSPHRASE, else a prompt).");
+
+  coffer::cli::RemoteFlags remote;
+  auto add_remote = [&remote](CLI::App* cmd) {
+    cmd->add_option("--endpoint", remote.endpoint,
+                    "The server (default: COFFER_ENDPOINT, else http://127.0.0.1:4600).");
+    cmd->add_option("--ca-bundle", remote.ca_bundle,
+                    "PEM certificates to verify an https endpoint (default: AWS_CA_BUNDLE, "
+                    "else the system's).");
+  };
+  auto* status = op->add_subcommand(
+      "status", "Show whether the server is sealed (exit 0 unsealed, 2 sealed).");
+  add_remote(status);
+  auto* unseal = op->add_subcommand(
+      "unseal", "Give the server one Shamir share, or its passphrase, read from standard input.");
+  add_remote(unseal);
+  unseal->add_flag("--reset", remote.reset, "Forget the shares given so far.");
+  unseal->add_option("--share-file", remote.share_file, "Read the share from this file.");
+  unseal->add_option("--passphrase-file", remote.passphrase_file,
+                     "Read the passphrase from this file.");
+  auto* seal = op->add_subcommand(
+      "seal", "Seal the server: it forgets its keys and serves nothing until unsealed.");
+  auto* rotate = op->add_subcommand(
+      "rotate-root", "Re-wrap all key material under a new root key (shares stay valid).");
+  for (auto* cmd : {seal, rotate}) {
+    add_remote(cmd);
+    cmd->add_option("--profile", remote.profile,
+                    "Credentials profile (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).");
+    cmd->add_option("--region", remote.region, "Region to sign for.")->capture_default_str();
+    cmd->footer("Signs with the credentials of an account's root (SigV4, service 'coffer').");
+  }
+
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return RunServer(flags);
+  if (init->parsed()) {
+    umask(077);
+    HardenProcess();
+    return coffer::cli::RunInit(init_flags);
+  }
+  if (status->parsed()) return coffer::cli::RunStatus(remote);
+  if (unseal->parsed()) return coffer::cli::RunUnseal(remote);
+  if (seal->parsed()) return coffer::cli::RunSeal(remote);
+  if (rotate->parsed()) return coffer::cli::RunRotateRoot(remote);
   return 0;
 }

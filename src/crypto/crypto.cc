@@ -89,15 +89,17 @@ struct CtxFree {
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
 }  // namespace
 
-std::string AesGcmSeal(const SecretBytes& key, std::string_view aad, std::string_view plaintext) {
-  if (key.size() != kAesKeyBytes) std::abort();
+std::string AesGcmSeal(std::string_view key_bytes, std::string_view aad,
+                       std::string_view plaintext) {
+  const auto* key = reinterpret_cast<const uint8_t*>(key_bytes.data());
+  if (key_bytes.size() != kAesKeyBytes) std::abort();
   std::string out(kGcmNonceBytes + plaintext.size() + kGcmTagBytes, '\0');
   auto* o = reinterpret_cast<uint8_t*>(out.data());
   RandomBytes(o, kGcmNonceBytes);
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   bool ok =
-      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), o) == 1 &&
+      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key, o) == 1 &&
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
                         static_cast<int>(aad.size())) == 1 &&
       EVP_EncryptUpdate(ctx.get(), o + kGcmNonceBytes, &len,
@@ -111,9 +113,10 @@ std::string AesGcmSeal(const SecretBytes& key, std::string_view aad, std::string
   return out;
 }
 
-std::optional<SecretBytes> AesGcmOpen(const SecretBytes& key, std::string_view aad,
+std::optional<SecretBytes> AesGcmOpen(std::string_view key_bytes, std::string_view aad,
                                       std::string_view sealed) {
-  if (key.size() != kAesKeyBytes || sealed.size() < kGcmNonceBytes + kGcmTagBytes) {
+  const auto* key = reinterpret_cast<const uint8_t*>(key_bytes.data());
+  if (key_bytes.size() != kAesKeyBytes || sealed.size() < kGcmNonceBytes + kGcmTagBytes) {
     return std::nullopt;
   }
   const auto* in = reinterpret_cast<const uint8_t*>(sealed.data());
@@ -124,7 +127,7 @@ std::optional<SecretBytes> AesGcmOpen(const SecretBytes& key, std::string_view a
   uint8_t tag[kGcmTagBytes];
   std::copy(in + kGcmNonceBytes + ct_len, in + sealed.size(), tag);
   bool ok =
-      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), in) == 1 &&
+      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key, in) == 1 &&
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
                         static_cast<int>(aad.size())) == 1 &&
       EVP_DecryptUpdate(ctx.get(), plain.data(), &len, in + kGcmNonceBytes,

@@ -36,9 +36,19 @@ constexpr size_t kGcmNonceBytes = 12;
 constexpr size_t kGcmTagBytes = 16;
 
 // AES-256-GCM with a fresh random 96-bit nonce. Output: nonce || ciphertext || tag.
-std::string AesGcmSeal(const SecretBytes& key, std::string_view aad, std::string_view plaintext);
+// `key` holds the raw key bytes (SecretBytes::Reveal() or LockedKey::Reveal()); a key that is
+// not kAesKeyBytes long aborts.
+std::string AesGcmSeal(std::string_view key, std::string_view aad, std::string_view plaintext);
+inline std::string AesGcmSeal(const SecretBytes& key, std::string_view aad,
+                              std::string_view plaintext) {
+  return AesGcmSeal(key.Reveal(), aad, plaintext);
+}
 // Inverse of AesGcmSeal; nullopt when the tag does not verify (wrong key, AAD or any bit flipped).
-std::optional<SecretBytes> AesGcmOpen(const SecretBytes& key, std::string_view aad,
+std::optional<SecretBytes> AesGcmOpen(std::string_view key, std::string_view aad,
                                       std::string_view sealed);
+inline std::optional<SecretBytes> AesGcmOpen(const SecretBytes& key, std::string_view aad,
+                                             std::string_view sealed) {
+  return AesGcmOpen(key.Reveal(), aad, sealed);
+}
 
 }  // namespace coffer::crypto

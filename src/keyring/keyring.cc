@@ -11,6 +11,39 @@ namespace coffer {
 namespace {
 
 constexpr uint8_t kEnvelopeFormat = 1;
+// Meta entries holding the wrapped root key ("<generation> <base64>") and storage key.
+constexpr char kRootKeyMeta[] = "root_key";
+constexpr char kStorageKeyMeta[] = "storage_key";
+constexpr char kStorageKeyPurpose[] = "coffer/storage-key";
+
+std::string RootKeyPurpose(int generation) {
+  return "coffer/root-key/" + std::to_string(generation);
+}
+
+Status SealedError() {
+  return Status("ServiceUnavailableException",
+                "coffer is sealed; unseal it with `coffer operator unseal`.");
+}
+
+std::string RootKeyMetaValue(int generation, std::string_view wrapped) {
+  return std::to_string(generation) + " " + crypto::Base64Encode(wrapped);
+}
+
+// Parses RootKeyMetaValue's format.
+bool ParseRootKeyMeta(const std::string& text, int* generation, std::string* wrapped) {
+  size_t space = text.find(' ');
+  if (space == std::string::npos || space == 0 || space > 9) return false;
+  int g = 0;
+  for (size_t i = 0; i < space; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    g = g * 10 + (text[i] - '0');
+  }
+  auto bytes = crypto::Base64Decode(std::string_view(text).substr(space + 1));
+  if (!bytes || g < 1) return false;
+  *generation = g;
+  *wrapped = std::move(*bytes);
+  return true;
+}
 
 Status DecryptionFailure() {
   return Status("DecryptionFailure",
@@ -39,13 +72,19 @@ std::string Keyring::DefaultKeyPolicy(const std::string& account) {
          account + R"(:root"},"Action":"kms:*","Resource":"*"}]})";
 }
 
-KeyMaterialRow Keyring::NewKeyMaterial(const std::string& key_id, int version, EpochMillis now,
-                                       const std::string& rotation_type) const {
-  SecretBytes material = crypto::RandomSecret(crypto::kAesKeyBytes);
+Result<KeyMaterialRow> Keyring::NewKeyMaterial(const std::string& key_id, int version,
+                                               EpochMillis now,
+                                               const std::string& rotation_type) const {
+  LockedKey material = LockedKey::Random();
   KeyMaterialRow m;
   m.key_id = key_id;
   m.version = version;
-  m.wrapped = WrapWithRoot(MaterialPurpose(key_id, version), material.Reveal());
+  {
+    std::shared_lock lock(mu_);
+    if (root_key_.empty()) return SealedError();
+    m.wrapped =
+        crypto::AesGcmSeal(root_key_.Reveal(), MaterialPurpose(key_id, version), material.Reveal());
+  }
   m.created_ms = now;
   m.rotation_type = rotation_type;
   return m;
@@ -96,17 +135,181 @@ std::string MaterialPurpose(const std::string& key_id, int version) {
   return "coffer/kms-material/" + key_id + "/" + std::to_string(version);
 }
 
-Keyring::Keyring(Store* store, SecretBytes root_key, const Clock* clock)
-    : store_(store), root_key_(std::move(root_key)), clock_(clock) {}
+Keyring::Keyring(Store* store, const Clock* clock) : store_(store), clock_(clock) {}
 
-std::string Keyring::WrapWithRoot(std::string_view purpose, std::string_view plaintext) const {
-  return crypto::AesGcmSeal(root_key_, purpose, plaintext);
+Status Keyring::InitializeRootKeys(StoreWriter& w, const SecretBytes& unseal_key,
+                                   const SecretBytes* legacy_root_key) {
+  LockedKey root = legacy_root_key ? LockedKey(legacy_root_key->Reveal()) : LockedKey::Random();
+  LockedKey storage = legacy_root_key ? root.Clone() : LockedKey::Random();
+  COFFER_RETURN_IF_ERROR(w.PutMeta(
+      kRootKeyMeta,
+      RootKeyMetaValue(1, crypto::AesGcmSeal(unseal_key, RootKeyPurpose(1), root.Reveal()))));
+  return w.PutMeta(kStorageKeyMeta, crypto::Base64Encode(crypto::AesGcmSeal(
+                                        root.Reveal(), kStorageKeyPurpose, storage.Reveal())));
 }
 
-Result<SecretBytes> Keyring::UnwrapWithRoot(std::string_view purpose,
-                                            std::string_view wrapped) const {
-  auto plain = crypto::AesGcmOpen(root_key_, purpose, wrapped);
+std::unique_ptr<Keyring> Keyring::OpenUnsealedForTest(Store* store, const SecretBytes& unseal_key,
+                                                      const Clock* clock) {
+  Status s = store->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.GetMeta(kRootKeyMeta));
+    if (existing) return Status::Ok();
+    return InitializeRootKeys(w, unseal_key);
+  });
+  auto keyring = std::make_unique<Keyring>(store, clock);
+  if (s.ok()) s = keyring->Unseal(unseal_key);
+  if (!s.ok()) std::abort();
+  return keyring;
+}
+
+Status Keyring::Unseal(const SecretBytes& unseal_key, StoreReader* in_txn) {
+  std::optional<std::string> root_meta, storage_meta;
+  auto read = [&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(root_meta, r.GetMeta(kRootKeyMeta));
+    COFFER_ASSIGN_OR_RETURN(storage_meta, r.GetMeta(kStorageKeyMeta));
+    return Status::Ok();
+  };
+  COFFER_RETURN_IF_ERROR(in_txn ? read(*in_txn) : store_->Read(read));
+  int generation = 0;
+  std::string wrapped_root;
+  auto wrapped_storage = storage_meta ? crypto::Base64Decode(*storage_meta) : std::nullopt;
+  if (!root_meta || !ParseRootKeyMeta(*root_meta, &generation, &wrapped_root) || !wrapped_storage) {
+    return Status("InternalFailure", "the store holds no valid root key");
+  }
+  auto root = crypto::AesGcmOpen(unseal_key, RootKeyPurpose(generation), wrapped_root);
+  if (!root || root->size() != LockedKey::kSize) {
+    return Status("InvalidUnsealKeyException",
+                  "The unseal key does not open this store's root key.");
+  }
+  auto storage = crypto::AesGcmOpen(*root, kStorageKeyPurpose, *wrapped_storage);
+  if (!storage || storage->size() != LockedKey::kSize) {
+    return Status("InternalFailure", "the storage key does not open under the root key");
+  }
+  std::unique_lock lock(mu_);
+  unseal_key_ = LockedKey(unseal_key.Reveal());
+  root_key_ = LockedKey(root->Reveal());
+  previous_root_key_ = LockedKey();
+  storage_key_ = LockedKey(storage->Reveal());
+  root_generation_ = generation;
+  sealed_.store(false, std::memory_order_release);
+  return Status::Ok();
+}
+
+void Keyring::Seal() {
+  std::vector<std::function<void()>> listeners;
+  {
+    std::unique_lock lock(mu_);
+    sealed_.store(true, std::memory_order_release);
+    unseal_key_ = LockedKey();
+    root_key_ = LockedKey();
+    previous_root_key_ = LockedKey();
+    storage_key_ = LockedKey();
+    materials_.clear();
+    listeners = seal_listeners_;
+  }
+  for (const auto& listener : listeners) listener();
+}
+
+void Keyring::AddSealListener(std::function<void()> listener) {
+  std::unique_lock lock(mu_);
+  seal_listeners_.push_back(std::move(listener));
+}
+
+int Keyring::root_generation() const {
+  std::shared_lock lock(mu_);
+  return root_generation_;
+}
+
+Result<Keyring::RootRotation> Keyring::RotateRoot(int fail_after_rewraps) {
+  std::lock_guard rotation(rotate_mu_);
+  LockedKey old_root, storage, unseal;
+  int generation = 0;
+  {
+    std::shared_lock lock(mu_);
+    if (root_key_.empty()) return SealedError();
+    old_root = root_key_.Clone();
+    storage = storage_key_.Clone();
+    unseal = unseal_key_.Clone();
+    generation = root_generation_;
+  }
+  LockedKey new_root = LockedKey::Random();
+  RootRotation out;
+  out.generation = generation + 1;
+  bool swapped = false;
+  Status s = store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto materials, w.ListAllKeyMaterials());
+    for (const auto& m : materials) {
+      if (fail_after_rewraps >= 0 && out.rewrapped_materials == fail_after_rewraps) {
+        return Status("InternalFailure", "root key rotation interrupted (test)");
+      }
+      const std::string purpose = MaterialPurpose(m.key_id, m.version);
+      auto plain = crypto::AesGcmOpen(old_root.Reveal(), purpose, m.wrapped);
+      if (!plain) {
+        return Status("InternalFailure", "key material " + m.key_id + "/" +
+                                             std::to_string(m.version) +
+                                             " does not open under the root key");
+      }
+      COFFER_RETURN_IF_ERROR(w.UpdateKeyMaterialWrapping(
+          m.key_id, m.version, crypto::AesGcmSeal(new_root.Reveal(), purpose, plain->Reveal())));
+      ++out.rewrapped_materials;
+    }
+    COFFER_RETURN_IF_ERROR(
+        w.PutMeta(kStorageKeyMeta, crypto::Base64Encode(crypto::AesGcmSeal(
+                                       new_root.Reveal(), kStorageKeyPurpose, storage.Reveal()))));
+    COFFER_RETURN_IF_ERROR(w.PutMeta(
+        kRootKeyMeta,
+        RootKeyMetaValue(out.generation,
+                         crypto::AesGcmSeal(unseal.Reveal(), RootKeyPurpose(out.generation),
+                                            new_root.Reveal()))));
+    // Swap while this transaction still holds the write lock: writers serialised after it wrap
+    // new material under the new root key, and none can slip in between commit and swap.
+    std::unique_lock lock(mu_);
+    previous_root_key_ = root_key_.Clone();
+    root_key_ = new_root.Clone();
+    root_generation_ = out.generation;
+    swapped = true;
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    if (swapped) {
+      // The commit itself failed: the store still holds the old wrapping. Keep the new key as
+      // "previous" so anything wrapped under it since the swap still opens.
+      std::unique_lock lock(mu_);
+      previous_root_key_ = std::move(new_root);
+      root_key_ = std::move(old_root);
+      root_generation_ = generation;
+    }
+    return s;
+  }
+  return out;
+}
+
+Result<std::string> Keyring::WrapWithStorageKey(std::string_view purpose,
+                                                std::string_view plaintext) const {
+  std::shared_lock lock(mu_);
+  if (storage_key_.empty()) return SealedError();
+  return crypto::AesGcmSeal(storage_key_.Reveal(), purpose, plaintext);
+}
+
+Result<SecretBytes> Keyring::UnwrapWithStorageKey(std::string_view purpose,
+                                                  std::string_view wrapped) const {
+  std::shared_lock lock(mu_);
+  if (storage_key_.empty()) return SealedError();
+  auto plain = crypto::AesGcmOpen(storage_key_.Reveal(), purpose, wrapped);
   if (!plain) {
+    return Status("InternalFailure", "stored bytes do not open under the storage key");
+  }
+  return std::move(*plain);
+}
+
+Result<SecretBytes> Keyring::UnwrapMaterial(const KeyMaterialRow& row) const {
+  const std::string purpose = MaterialPurpose(row.key_id, row.version);
+  std::shared_lock lock(mu_);
+  if (root_key_.empty()) return SealedError();
+  auto plain = crypto::AesGcmOpen(root_key_.Reveal(), purpose, row.wrapped);
+  if (!plain && !previous_root_key_.empty()) {
+    plain = crypto::AesGcmOpen(previous_root_key_.Reveal(), purpose, row.wrapped);
+  }
+  if (!plain || plain->size() != LockedKey::kSize) {
     return Status("InternalFailure", "stored key material does not open under the root key");
   }
   return std::move(*plain);
@@ -181,7 +384,9 @@ Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::strin
     key.next_rotation_ms = key.created_ms + 365 * kMillisPerDay;
     key.policy = DefaultKeyPolicy(scope.account);
     COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
-    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(NewKeyMaterial(key.key_id, 1, key.created_ms, "")));
+    COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
+                            NewKeyMaterial(key.key_id, 1, key.created_ms, ""));
+    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(material));
     COFFER_RETURN_IF_ERROR(w.PutAlias(scope, alias, key.key_id, key.created_ms));
     created = key;
     return Status::Ok();
@@ -193,8 +398,9 @@ Result<SecretBytes> Keyring::Material(const std::string& key_id, int version) {
   const std::string cache_key = key_id + "/" + std::to_string(version);
   {
     std::shared_lock lock(mu_);
+    if (root_key_.empty()) return SealedError();
     auto it = materials_.find(cache_key);
-    if (it != materials_.end()) return it->second;
+    if (it != materials_.end()) return it->second.ToSecretBytes();
   }
   std::optional<KeyMaterialRow> row;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
@@ -202,15 +408,15 @@ Result<SecretBytes> Keyring::Material(const std::string& key_id, int version) {
     return Status::Ok();
   }));
   if (!row) return DecryptionFailure();
-  COFFER_ASSIGN_OR_RETURN(SecretBytes material,
-                          UnwrapWithRoot(MaterialPurpose(key_id, version), row->wrapped));
+  COFFER_ASSIGN_OR_RETURN(SecretBytes material, UnwrapMaterial(*row));
   std::unique_lock lock(mu_);
-  materials_.emplace(cache_key, material);
+  // A Seal() since the unwrap must not be undone by caching what it forgot.
+  if (!root_key_.empty()) materials_.emplace(cache_key, LockedKey(material.Reveal()));
   return material;
 }
 
-Result<std::string> Keyring::Seal(const KmsKeyRow& key_in, std::string_view context,
-                                  std::string_view plaintext) {
+Result<std::string> Keyring::SealValue(const KmsKeyRow& key_in, std::string_view context,
+                                       std::string_view plaintext) {
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, LoadKey(key_in.key_id));
   COFFER_RETURN_IF_ERROR(UsableForCrypto(key));
   COFFER_ASSIGN_OR_RETURN(SecretBytes material, Material(key.key_id, key.current_material));
@@ -228,7 +434,7 @@ Result<std::string> Keyring::Seal(const KmsKeyRow& key_in, std::string_view cont
   return out;
 }
 
-Result<SecretBytes> Keyring::Open(std::string_view context, std::string_view env) {
+Result<SecretBytes> Keyring::OpenValue(std::string_view context, std::string_view env) {
   auto u8 = [&](size_t i) { return static_cast<uint8_t>(env[i]); };
   if (env.size() < 2 || u8(0) != kEnvelopeFormat) return DecryptionFailure();
   size_t pos = 1;

@@ -1,9 +1,15 @@
 // Keyring: the key hierarchy beneath every stored secret.
 //
-//   root key (256-bit, held only in memory while unsealed)
-//     └─ KMS key material (per key, per material version; stored wrapped by the root key)
-//          └─ data key (fresh per sealed value; stored wrapped by the KMS material)
-//               └─ value, AES-256-GCM, AAD = caller's encryption context
+//   unseal key (256-bit; protected by the seal: a 0600 file, a passphrase or Shamir shares)
+//     └─ root key (stored in the store's meta, wrapped by the unseal key; replaced by RotateRoot)
+//          ├─ KMS key material (per key, per material version; stored wrapped by the root key)
+//          │    └─ data key (fresh per sealed value; stored wrapped by the KMS material)
+//          │         └─ value, AES-256-GCM, AAD = caller's encryption context
+//          └─ storage key (wraps access-key secrets and String parameter values)
+//
+// The keyring starts sealed: it holds no key and every operation that needs one fails with
+// ServiceUnavailableException until Unseal() is given the unseal key. Seal() forgets every key
+// (and tells listeners to drop what they derived from them). Keys live in LockedKey memory.
 //
 // An envelope (the bytes stored for a secret version) is self-describing:
 //   u8  format (=1)
@@ -15,26 +21,71 @@
 // version id) fails to open. Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/secret_bytes.h"
 #include "core/status.h"
+#include "crypto/locked_key.h"
 #include "store/store.h"
 
 namespace coffer {
 
 class Keyring {
  public:
-  Keyring(Store* store, SecretBytes root_key, const Clock* clock);
+  // Starts sealed.
+  Keyring(Store* store, const Clock* clock);
 
-  // Seals small secrets directly under the root key (e.g. secret access keys).
-  std::string WrapWithRoot(std::string_view purpose, std::string_view plaintext) const;
-  Result<SecretBytes> UnwrapWithRoot(std::string_view purpose, std::string_view wrapped) const;
+  // Writes a new deployment's root key and storage key, wrapped under `unseal_key`, into the
+  // store's meta. `legacy_root_key` adopts a store whose material is wrapped directly by that
+  // key (the layout before the unseal key existed): it becomes both root and storage key.
+  static Status InitializeRootKeys(StoreWriter& w, const SecretBytes& unseal_key,
+                                   const SecretBytes* legacy_root_key = nullptr);
+
+  // Initialises the store's root keys under `unseal_key` when it has none and returns the
+  // keyring unsealed. For tests and tools that manage no seal; aborts on failure.
+  static std::unique_ptr<Keyring> OpenUnsealedForTest(Store* store, const SecretBytes& unseal_key,
+                                                      const Clock* clock);
+
+  // Opens the root and storage keys with the unseal key, reading them through `in_txn` when
+  // given (to unseal inside the transaction that initialises the store). Errors:
+  // InvalidUnsealKeyException when the key does not open them; InternalFailure when the store
+  // has no root key.
+  Status Unseal(const SecretBytes& unseal_key, StoreReader* in_txn = nullptr);
+  // Forgets every key and cached material, then runs the seal listeners.
+  void Seal();
+  bool sealed() const { return sealed_.load(std::memory_order_acquire); }
+  // `listener` runs after every Seal(), to drop state derived from keys (e.g. cached
+  // credentials). Register before serving.
+  void AddSealListener(std::function<void()> listener);
+  // Generation of the root key: 1 at initialisation, +1 per RotateRoot.
+  int root_generation() const;
+
+  struct RootRotation {
+    int generation = 0;
+    int rewrapped_materials = 0;
+  };
+  // Replaces the root key: every KMS key material and the storage key are re-wrapped under a
+  // new one, and the new root key under the unseal key, in one transaction (an interrupted
+  // rotation leaves the previous root key in force). Values are not touched.
+  // `fail_after_rewraps` >= 0 makes the transaction fail after that many materials, for tests.
+  Result<RootRotation> RotateRoot(int fail_after_rewraps = -1);
+
+  // Seals small secrets directly under the storage key (secret access keys, String parameter
+  // values). Errors: ServiceUnavailableException when sealed; Unwrap: InternalFailure when the
+  // bytes do not open.
+  Result<std::string> WrapWithStorageKey(std::string_view purpose,
+                                         std::string_view plaintext) const;
+  Result<SecretBytes> UnwrapWithStorageKey(std::string_view purpose,
+                                           std::string_view wrapped) const;
 
   // Resolves the KMS key a service should encrypt with. `key_ref` may be a key id, key ARN,
   // alias name ("alias/x") or alias ARN; empty means the AWS-managed key `alias/aws/<service>`,
@@ -46,12 +97,12 @@ class Keyring {
   // Seals plaintext under a fresh data key wrapped by the key's current material (read afresh,
   // so a rotation or a state change is seen). Errors: DisabledException,
   // KMSInvalidStateException (pending deletion), NotFoundException.
-  Result<std::string> Seal(const KmsKeyRow& key, std::string_view context,
-                           std::string_view plaintext);
+  Result<std::string> SealValue(const KmsKeyRow& key, std::string_view context,
+                                std::string_view plaintext);
   // Opens an envelope with the material version it names. Errors: DisabledException,
   // KMSInvalidStateException for a key that cannot be used now; "DecryptionFailure" when the
   // envelope is malformed, was sealed under another context, or its key no longer exists.
-  Result<SecretBytes> Open(std::string_view context, std::string_view envelope);
+  Result<SecretBytes> OpenValue(std::string_view context, std::string_view envelope);
 
   // The KMS key id an envelope names (without opening it). Errors: DecryptionFailure.
   static Result<std::string> EnvelopeKeyId(std::string_view envelope);
@@ -59,9 +110,11 @@ class Keyring {
   // The key's current row; cached until the next committed write. Errors: NotFoundException.
   Result<KmsKeyRow> LoadKey(const std::string& key_id);
 
-  // Fresh key material for (key, version), sealed under the root key, ready to insert.
-  KeyMaterialRow NewKeyMaterial(const std::string& key_id, int version, EpochMillis now,
-                                const std::string& rotation_type) const;
+  // Fresh key material for (key, version), sealed under the root key, ready to insert. Call it
+  // inside the Write() that inserts it: RotateRoot relies on writes being serialised to see
+  // every material. Errors: ServiceUnavailableException when sealed.
+  Result<KeyMaterialRow> NewKeyMaterial(const std::string& key_id, int version, EpochMillis now,
+                                        const std::string& rotation_type) const;
 
   // The default key policy AWS gives a key: the account's root may use it, and IAM policies
   // decide for everyone else.
@@ -69,15 +122,26 @@ class Keyring {
 
  private:
   Result<SecretBytes> Material(const std::string& key_id, int version);
+  Result<SecretBytes> UnwrapMaterial(const KeyMaterialRow& row) const;
   Result<KmsKeyRow> CreateManagedKey(const Scope& scope, const std::string& alias);
   static Status UsableForCrypto(const KmsKeyRow& key);
 
   Store* store_;
-  SecretBytes root_key_;
   const Clock* clock_;
-  std::shared_mutex mu_;
-  std::unordered_map<std::string, SecretBytes> materials_;  // "key_id/version" -> material
-  uint64_t keys_epoch_ = 0;                                 // store epoch of keys_
+  std::mutex rotate_mu_;  // one RotateRoot at a time
+  mutable std::shared_mutex mu_;
+  std::atomic<bool> sealed_{true};
+  // Held while unsealed. The unseal key stays so that RotateRoot can wrap a new root key; the
+  // previous root key stays after a rotation so that reads of a snapshot taken before it commit
+  // still open their material.
+  LockedKey unseal_key_;
+  LockedKey root_key_;
+  LockedKey previous_root_key_;
+  LockedKey storage_key_;
+  int root_generation_ = 0;
+  std::vector<std::function<void()>> seal_listeners_;
+  std::unordered_map<std::string, LockedKey> materials_;  // "key_id/version" -> material
+  uint64_t keys_epoch_ = 0;                               // store epoch of keys_
   std::unordered_map<std::string, KmsKeyRow> keys_;
 };
 

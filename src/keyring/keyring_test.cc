@@ -18,7 +18,7 @@ class KeyringTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
     root_ = crypto::RandomSecret(32);
-    keyring_ = std::make_unique<Keyring>(store_.get(), root_, &clock_);
+    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), root_, &clock_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -55,33 +55,140 @@ TEST_F(KeyringTest, ManagedKeyIsCreatedOnceAndReachableByEveryName) {
 
 TEST_F(KeyringTest, EnvelopeRoundTripAndContextBinding) {
   auto key = keyring_->ResolveKey(scope_, "", "secretsmanager", "NF").value();
-  auto env = keyring_->Seal(key, "ctx-a", "the plaintext value");
+  auto env = keyring_->SealValue(key, "ctx-a", "the plaintext value");
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(env->find("plaintext"), std::string::npos);
-  auto opened = keyring_->Open("ctx-a", *env);
+  auto opened = keyring_->OpenValue("ctx-a", *env);
   ASSERT_TRUE(opened.ok());
   EXPECT_EQ(opened->Reveal(), "the plaintext value");
-  auto moved = keyring_->Open("ctx-b", *env);
+  auto moved = keyring_->OpenValue("ctx-b", *env);
   ASSERT_FALSE(moved.ok());
   EXPECT_EQ(moved.status().code(), "DecryptionFailure");
   for (size_t i = 0; i < env->size(); i += 7) {
     std::string bad = *env;
     bad[i] ^= 0x10;
-    EXPECT_FALSE(keyring_->Open("ctx-a", bad).ok()) << "flip at " << i;
+    EXPECT_FALSE(keyring_->OpenValue("ctx-a", bad).ok()) << "flip at " << i;
   }
-  EXPECT_FALSE(keyring_->Open("ctx-a", "").ok());
+  EXPECT_FALSE(keyring_->OpenValue("ctx-a", "").ok());
 }
 
-TEST_F(KeyringTest, AnotherRootKeyCannotOpen) {
+TEST_F(KeyringTest, AnotherUnsealKeyCannotUnseal) {
   auto key = keyring_->ResolveKey(scope_, "", "secretsmanager", "NF").value();
-  auto env = keyring_->Seal(key, "ctx", "v").value();
-  Keyring wrong(store_.get(), crypto::RandomSecret(32), &clock_);
-  auto r = wrong.Open("ctx", env);
+  auto env = keyring_->SealValue(key, "ctx", "v").value();
+  Keyring wrong(store_.get(), &clock_);
+  Status s = wrong.Unseal(crypto::RandomSecret(32));
+  EXPECT_EQ(s.code(), "InvalidUnsealKeyException");
+  EXPECT_TRUE(wrong.sealed());
+  auto r = wrong.OpenValue("ctx", env);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "DecryptionFailure");
-  // A fresh keyring with the right root key reads it (nothing cached).
-  Keyring right(store_.get(), root_, &clock_);
-  EXPECT_EQ(right.Open("ctx", env).value().Reveal(), "v");
+  // A fresh keyring unsealed with the right key reads it (nothing cached).
+  Keyring right(store_.get(), &clock_);
+  ASSERT_TRUE(right.Unseal(root_).ok());
+  EXPECT_EQ(right.OpenValue("ctx", env).value().Reveal(), "v");
+}
+
+TEST_F(KeyringTest, SealedKeyringRefusesEveryKeyOperationAndForgetsCachedMaterial) {
+  auto key = keyring_->ResolveKey(scope_, "", "secretsmanager", "NF").value();
+  auto env = keyring_->SealValue(key, "ctx", "v").value();
+  auto wrapped = keyring_->WrapWithStorageKey("p", "small secret").value();
+  ASSERT_TRUE(keyring_->OpenValue("ctx", env).ok());  // material now cached
+  int listened = 0;
+  keyring_->AddSealListener([&] { ++listened; });
+  keyring_->Seal();
+  EXPECT_TRUE(keyring_->sealed());
+  EXPECT_EQ(listened, 1);
+  EXPECT_FALSE(keyring_->OpenValue("ctx", env).ok());
+  EXPECT_EQ(keyring_->SealValue(key, "ctx", "v").status().code(), "ServiceUnavailableException");
+  EXPECT_EQ(keyring_->WrapWithStorageKey("p", "x").status().code(), "ServiceUnavailableException");
+  EXPECT_EQ(keyring_->UnwrapWithStorageKey("p", wrapped).status().code(),
+            "ServiceUnavailableException");
+  EXPECT_EQ(keyring_->NewKeyMaterial("k", 1, 0, "").status().code(), "ServiceUnavailableException");
+  EXPECT_EQ(keyring_->RotateRoot().status().code(), "ServiceUnavailableException");
+  ASSERT_TRUE(keyring_->Unseal(root_).ok());
+  EXPECT_EQ(keyring_->OpenValue("ctx", env).value().Reveal(), "v");
+  EXPECT_EQ(keyring_->UnwrapWithStorageKey("p", wrapped).value().Reveal(), "small secret");
+}
+
+TEST_F(KeyringTest, RotateRootRewrapsMaterialAndKeepsEverythingReadable) {
+  std::vector<std::string> envelopes;
+  std::vector<KmsKeyRow> keys;
+  for (const char* service : {"secretsmanager", "ssm"}) {
+    keys.push_back(keyring_->ResolveKey(scope_, "", service, "NF").value());
+    envelopes.push_back(keyring_->SealValue(keys.back(), "ctx", service).value());
+  }
+  auto wrapped = keyring_->WrapWithStorageKey("p", "small secret").value();
+  std::vector<std::string> before;
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto materials, r.ListAllKeyMaterials());
+                    for (const auto& m : materials) before.push_back(m.wrapped);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(keyring_->root_generation(), 1);
+  auto rotated = keyring_->RotateRoot();
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(rotated->generation, 2);
+  EXPECT_EQ(rotated->rewrapped_materials, 2);
+  std::vector<std::string> after;
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto materials, r.ListAllKeyMaterials());
+                    for (const auto& m : materials) after.push_back(m.wrapped);
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_NE(after[i], before[i]);
+  // Material written after the rotation is under the new root key too.
+  keys.push_back(
+      keyring_->ResolveKey(scope_, "", "other", "NF").value());  // creates alias/aws/other
+  envelopes.push_back(keyring_->SealValue(keys.back(), "ctx", "other").value());
+
+  // A new process: the same unseal key opens the rotated root key; nothing is cached.
+  Keyring fresh(store_.get(), &clock_);
+  ASSERT_TRUE(fresh.Unseal(root_).ok());
+  EXPECT_EQ(fresh.root_generation(), 2);
+  EXPECT_EQ(fresh.OpenValue("ctx", envelopes[0]).value().Reveal(), "secretsmanager");
+  EXPECT_EQ(fresh.OpenValue("ctx", envelopes[1]).value().Reveal(), "ssm");
+  EXPECT_EQ(fresh.OpenValue("ctx", envelopes[2]).value().Reveal(), "other");
+  EXPECT_EQ(fresh.UnwrapWithStorageKey("p", wrapped).value().Reveal(), "small secret");
+}
+
+TEST_F(KeyringTest, InterruptedRotateRootLeavesThePreviousRootKeyInForce) {
+  std::vector<std::string> envelopes;
+  for (const char* service : {"a", "b", "c"}) {
+    auto key = keyring_->ResolveKey(scope_, "", service, "NF").value();
+    envelopes.push_back(keyring_->SealValue(key, "ctx", service).value());
+  }
+  auto failed = keyring_->RotateRoot(/*fail_after_rewraps=*/2);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(keyring_->root_generation(), 1);
+  Keyring fresh(store_.get(), &clock_);
+  ASSERT_TRUE(fresh.Unseal(root_).ok());
+  EXPECT_EQ(fresh.root_generation(), 1);
+  EXPECT_EQ(fresh.OpenValue("ctx", envelopes[0]).value().Reveal(), "a");
+  EXPECT_EQ(fresh.OpenValue("ctx", envelopes[2]).value().Reveal(), "c");
+  // The interrupted attempt did not block the next one.
+  ASSERT_TRUE(keyring_->RotateRoot().ok());
+  Keyring again(store_.get(), &clock_);
+  ASSERT_TRUE(again.Unseal(root_).ok());
+  EXPECT_EQ(again.root_generation(), 2);
+  EXPECT_EQ(again.OpenValue("ctx", envelopes[1]).value().Reveal(), "b");
+}
+
+TEST(LockedKeyTest, HoldsCopiesAndWipesIndependently) {
+  LockedKey a = LockedKey::Random();
+  LockedKey b = a.Clone();
+  ASSERT_EQ(a.Reveal(), b.Reveal());
+  EXPECT_NE(a.data(), b.data());
+  std::string copy(a.Reveal());
+  a = LockedKey();
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(b.Reveal(), copy);
+  LockedKey moved = std::move(b);
+  EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move): moved-from state is specified
+  EXPECT_EQ(moved.Reveal(), copy);
 }
 
 }  // namespace

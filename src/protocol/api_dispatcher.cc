@@ -7,6 +7,7 @@
 #include "core/ids.h"
 #include "core/percent_encoding.h"
 #include "protocol/aws_errors.h"
+#include "protocol/operator_api.h"
 #include "services/sts/sts_service.h"
 
 namespace coffer {
@@ -23,7 +24,9 @@ std::string_view Header(const ApiRequest& r, std::string_view name) {
   return {};
 }
 
-ApiResponse JsonError(const Status& s, const std::string& request_id) {
+}  // namespace
+
+ApiResponse JsonErrorResponse(const Status& s, const std::string& request_id) {
   ApiResponse resp;
   resp.status = HttpStatusForError(s.code());
   resp.content_type = kJsonContentType;
@@ -34,6 +37,12 @@ ApiResponse JsonError(const Status& s, const std::string& request_id) {
   resp.body = json::serialize(
       json::object{{"__type", s.code()}, {"message", s.message()}, {"Message", s.message()}});
   return resp;
+}
+
+namespace {
+
+ApiResponse JsonError(const Status& s, const std::string& request_id) {
+  return JsonErrorResponse(s, request_id);
 }
 
 ApiResponse QueryError(const Status& s, const std::string& request_id) {
@@ -102,7 +111,21 @@ RequestContext ContextFor(const VerifiedCaller& caller, const std::string& reque
 
 ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
   const std::string request_id = NewUuid();
+  if (operator_api_ != nullptr && OperatorApi::IsOperatorPath(request.target)) {
+    return operator_api_->Handle(request, request_id);
+  }
   std::string_view target = Header(request, "x-amz-target");
+  if (operator_api_ != nullptr && operator_api_->sealed()) {
+    // Nothing is served while sealed, not even an authentication verdict: the credentials
+    // themselves are locked away.
+    const std::string message =
+        "coffer is sealed; no request can be served until an operator unseals it "
+        "(coffer operator unseal).";
+    if (!target.empty()) {
+      return JsonError(Status("ServiceUnavailableException", message), request_id);
+    }
+    return QueryError(Status("ServiceUnavailable", message), request_id);
+  }
   if (!target.empty()) return HandleJson(request, target, request_id);
   return HandleQuery(request, request_id);
 }

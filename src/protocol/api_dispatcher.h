@@ -36,11 +36,20 @@ struct ApiResponse {
   std::string body;
 };
 
+// The AWS JSON error response for `s`.
+ApiResponse JsonErrorResponse(const Status& s, const std::string& request_id);
+
+class OperatorApi;
+
 class ApiDispatcher {
  public:
   ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets,
                 params::ParamsService* params, kms::KmsService* kms, const Clock* clock)
       : credentials_(credentials), secrets_(secrets), params_(params), kms_(kms), clock_(clock) {}
+
+  // Routes /coffer/ paths to `operator_api` and, while it reports sealed, answers every other
+  // request with ServiceUnavailable. Call before serving.
+  void SetOperatorApi(OperatorApi* operator_api) { operator_api_ = operator_api; }
 
   // Thread-safe; never throws.
   ApiResponse Handle(const ApiRequest& request);
@@ -55,6 +64,7 @@ class ApiDispatcher {
   params::ParamsService* params_;
   kms::KmsService* kms_;
   const Clock* clock_;
+  OperatorApi* operator_api_ = nullptr;
 };
 
 }  // namespace coffer

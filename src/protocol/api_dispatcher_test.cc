@@ -33,7 +33,7 @@ class ApiDispatcherTest : public ::testing::Test {
     char tmpl[] = "/tmp/coffer-dispatch-XXXXXX";
     dir_ = mkdtemp(tmpl);
     store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
-    keyring_ = std::make_unique<Keyring>(store_.get(), crypto::RandomSecret(32), &clock_);
+    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
     params_ = std::make_unique<params::ParamsService>(store_.get(), keyring_.get(), secrets_.get(),
                                                       &clock_);
@@ -51,7 +51,7 @@ class ApiDispatcherTest : public ::testing::Test {
     if (!target_header.empty()) headers_.emplace_back("x-amz-target", target_header);
     std::sort(headers_.begin(), headers_.end());
     auth_ =
-        SignRequestForTest("POST", "/", headers_, body, kAkid, kSecret, date, "us-east-1", service);
+        SignRequest("POST", "/", headers_, body, kAkid, kSecret, date, "us-east-1", service);
     ApiRequest r;
     r.method = "POST";
     r.target = "/";

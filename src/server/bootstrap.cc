@@ -53,17 +53,13 @@ Status WritePrivateFile(const std::string& dir, const std::string& name, std::st
   return Status::Ok();
 }
 
-Result<SecretBytes> LoadOrCreateRootKey(const std::string& dir) {
+// The file seal's unseal key: DATA_DIR/root.key, "coffer-root-key-v1 <64 hex digits>\n".
+Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir) {
   std::string path = dir + "/" + kRootKeyFile;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT) return IoError("cannot stat " + path);
-    SecretBytes key = crypto::RandomSecret(crypto::kAesKeyBytes);
-    std::string text = kRootKeyHeader + crypto::HexLower(key.data(), key.size()) + "\n";
-    Status s = WritePrivateFile(dir, kRootKeyFile, text);
-    OPENSSL_cleanse(text.data(), text.size());
-    COFFER_RETURN_IF_ERROR(s);
-    return key;
+    return std::optional<SecretBytes>();
   }
   if ((st.st_mode & 077) != 0) {
     return Status("InvalidParameter",
@@ -87,7 +83,17 @@ Result<SecretBytes> LoadOrCreateRootKey(const std::string& dir) {
     key.data()[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
   OPENSSL_cleanse(hex.data(), hex.size());
-  return key;
+  return std::optional<SecretBytes>(std::move(key));
+}
+
+Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key) {
+  // A root.key beside a store that was never initialised protects nothing (a crash between
+  // writing it and committing); it is replaced.
+  ::unlink((dir + "/" + kRootKeyFile).c_str());
+  std::string text = kRootKeyHeader + crypto::HexLower(key.data(), key.size()) + "\n";
+  Status s = WritePrivateFile(dir, kRootKeyFile, text);
+  OPENSSL_cleanse(text.data(), text.size());
+  return s;
 }
 
 bool IsValidAccessKeyId(const std::string& id) {
@@ -117,6 +123,69 @@ bool IsValidAccountId(const std::string& id) {
   return true;
 }
 
+namespace {
+
+// Ensures the account's root access key exists: the one named by COFFER_ROOT_ACCESS_KEY_ID
+// (inserted, or checked against the stored secret), else — when `generate_if_none` and the
+// store has no key — a generated one, written to DATA_DIR/root-credentials when
+// `write_credentials_file`, otherwise handed back in `d` to be shown once.
+Status ProvisionRootAccessKey(StoreWriter& w, const Keyring& keyring, const BootstrapOptions& o,
+                              const std::string& account, EpochMillis now, bool generate_if_none,
+                              bool write_credentials_file, Deployment* d) {
+  COFFER_ASSIGN_OR_RETURN(auto keys, w.ListAccessKeys());
+  AccessKeyRow row;
+  row.account = account;
+  row.principal_arn = "arn:aws:iam::" + account + ":root";
+  row.user_id = account;
+  row.created_ms = now;
+  if (o.root_key_id) {
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.FindAccessKey(*o.root_key_id));
+    if (existing) {
+      auto stored = keyring.UnwrapWithStorageKey(CredentialRegistry::SecretPurpose(*o.root_key_id),
+                                                 existing->wrapped_secret);
+      if (!stored.ok() || !crypto::ConstantTimeEquals(stored->Reveal(), o.root_secret->Reveal())) {
+        return Status("InvalidParameter",
+                      "COFFER_ROOT_ACCESS_KEY_ID names an existing key with a different secret");
+      }
+      return Status::Ok();
+    }
+    row.access_key_id = *o.root_key_id;
+    COFFER_ASSIGN_OR_RETURN(
+        row.wrapped_secret,
+        keyring.WrapWithStorageKey(CredentialRegistry::SecretPurpose(row.access_key_id),
+                                   o.root_secret->Reveal()));
+    return w.InsertAccessKey(row);
+  }
+  if (!keys.empty() || !generate_if_none) return Status::Ok();
+  std::string id = NewAccessKeyId();
+  SecretBytes raw = crypto::RandomSecret(30);
+  std::string b64 = crypto::Base64Encode(raw.Reveal());  // 40 characters, like AWS's
+  SecretBytes secret(b64);
+  OPENSSL_cleanse(b64.data(), b64.size());
+  row.access_key_id = id;
+  COFFER_ASSIGN_OR_RETURN(
+      row.wrapped_secret,
+      keyring.WrapWithStorageKey(CredentialRegistry::SecretPurpose(id), secret.Reveal()));
+  if (write_credentials_file) {
+    // The file is written before the key is committed: a crash in between leaves no key in the
+    // store, so the next start generates a new one and replaces the stale file.
+    std::string path = o.data_dir + "/root-credentials";
+    ::unlink(path.c_str());
+    std::string text = "[coffer]\naws_access_key_id = " + id +
+                       "\naws_secret_access_key = " + std::string(secret.Reveal()) + "\n";
+    Status s = WritePrivateFile(o.data_dir, "root-credentials", text);
+    OPENSSL_cleanse(text.data(), text.size());
+    COFFER_RETURN_IF_ERROR(s);
+    d->credentials_file = path;
+  } else {
+    d->generated_key_id = id;
+    d->generated_secret = std::move(secret);
+  }
+  return w.InsertAccessKey(row);
+}
+
+}  // namespace
+
 Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock) {
   if (o.account_id && !IsValidAccountId(*o.account_id)) {
     return Status("InvalidParameter", "--account-id must be 12 digits");
@@ -135,69 +204,90 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
   if (::mkdir(o.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return IoError("cannot create data directory " + o.data_dir);
   }
-  COFFER_ASSIGN_OR_RETURN(SecretBytes root_key, LoadOrCreateRootKey(o.data_dir));
   Deployment d;
   COFFER_ASSIGN_OR_RETURN(d.store, OpenSqliteStore(o.data_dir + "/coffer.db"));
-  d.keyring = std::make_unique<Keyring>(d.store.get(), std::move(root_key), clock);
+  d.keyring = std::make_unique<Keyring>(d.store.get(), clock);
+  d.seal = std::make_unique<SealManager>(d.store.get(), d.keyring.get());
 
-  std::string generated_id;
-  SecretBytes generated_secret;
-  COFFER_RETURN_IF_ERROR(d.store->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto account, w.GetMeta("account_id"));
-    if (account) {
-      if (o.account_id && *o.account_id != *account) {
-        return Status("InvalidParameter", "the data directory belongs to account " + *account +
-                                              ", not " + *o.account_id);
-      }
-      d.account_id = *account;
-    } else {
+  std::optional<std::string> account, seal_type;
+  COFFER_RETURN_IF_ERROR(d.store->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(account, r.GetMeta("account_id"));
+    COFFER_ASSIGN_OR_RETURN(seal_type, r.GetMeta("seal_type"));
+    return Status::Ok();
+  }));
+  if (account && o.must_be_new) {
+    return Status("InvalidParameter",
+                  o.data_dir + " is already initialised (account " + *account + ")");
+  }
+  if (account && o.account_id && *o.account_id != *account) {
+    return Status("InvalidParameter",
+                  "the data directory belongs to account " + *account + ", not " + *o.account_id);
+  }
+
+  if (!account) {
+    const bool file_seal = o.seal.type == SealType::kFile;
+    Status s = d.store->Write([&](StoreWriter& w) -> Status {
       d.account_id = o.account_id.value_or(RandomAccountId());
       COFFER_RETURN_IF_ERROR(w.PutMeta("account_id", d.account_id));
+      COFFER_ASSIGN_OR_RETURN(SealInitResult init, SealManager::Initialize(w, o.seal));
+      COFFER_RETURN_IF_ERROR(d.seal->Load(&w));
+      COFFER_RETURN_IF_ERROR(d.seal->UnsealWithKey(init.unseal_key, &w));
+      if (file_seal) COFFER_RETURN_IF_ERROR(WriteRootKeyFile(o.data_dir, init.unseal_key));
+      d.shares = std::move(init.shares);
+      return ProvisionRootAccessKey(w, *d.keyring, o, d.account_id, clock->NowMillis(),
+                                    /*generate_if_none=*/true, file_seal, &d);
+    });
+    if (!s.ok()) {
+      d.keyring->Seal();
+      return s;
     }
-    COFFER_ASSIGN_OR_RETURN(auto keys, w.ListAccessKeys());
-    AccessKeyRow row;
-    row.account = d.account_id;
-    row.principal_arn = "arn:aws:iam::" + d.account_id + ":root";
-    row.user_id = d.account_id;
-    row.created_ms = clock->NowMillis();
-    if (o.root_key_id) {
-      COFFER_ASSIGN_OR_RETURN(auto existing, w.FindAccessKey(*o.root_key_id));
-      if (existing) {
-        auto stored = d.keyring->UnwrapWithRoot(CredentialRegistry::SecretPurpose(*o.root_key_id),
-                                                existing->wrapped_secret);
-        if (!stored.ok() ||
-            !crypto::ConstantTimeEquals(stored->Reveal(), o.root_secret->Reveal())) {
-          return Status("InvalidParameter",
-                        "COFFER_ROOT_ACCESS_KEY_ID names an existing key with a different secret");
-        }
-        return Status::Ok();
+    d.initialized_now = true;
+  } else {
+    d.account_id = *account;
+    if (!seal_type) {
+      // A store from before seal types: its material is wrapped by the key in root.key.
+      COFFER_ASSIGN_OR_RETURN(auto legacy, ReadRootKeyFile(o.data_dir));
+      if (!legacy) {
+        return Status("InvalidParameter", o.data_dir + "/root.key is missing");
       }
-      row.access_key_id = *o.root_key_id;
-      row.wrapped_secret = d.keyring->WrapWithRoot(
-          CredentialRegistry::SecretPurpose(row.access_key_id), o.root_secret->Reveal());
-      return w.InsertAccessKey(row);
+      COFFER_RETURN_IF_ERROR(d.store->Write(
+          [&](StoreWriter& w) -> Status { return SealManager::AdoptLegacyFileSeal(w, *legacy); }));
     }
-    if (!keys.empty()) return Status::Ok();
-    generated_id = NewAccessKeyId();
-    SecretBytes raw = crypto::RandomSecret(30);
-    std::string b64 = crypto::Base64Encode(raw.Reveal());  // 40 characters, like AWS's
-    generated_secret = SecretBytes(b64);
-    OPENSSL_cleanse(b64.data(), b64.size());
-    row.access_key_id = generated_id;
-    row.wrapped_secret = d.keyring->WrapWithRoot(CredentialRegistry::SecretPurpose(generated_id),
-                                                 generated_secret.Reveal());
-    // The file is written before the key is committed: a crash in between leaves no key in the
-    // store, so the next start generates a new one and replaces the stale file.
-    std::string path = o.data_dir + "/root-credentials";
-    ::unlink(path.c_str());
-    std::string text = "[coffer]\naws_access_key_id = " + generated_id +
-                       "\naws_secret_access_key = " + std::string(generated_secret.Reveal()) + "\n";
-    Status s = WritePrivateFile(o.data_dir, "root-credentials", text);
-    OPENSSL_cleanse(text.data(), text.size());
-    COFFER_RETURN_IF_ERROR(s);
-    d.credentials_file = path;
-    return w.InsertAccessKey(row);
-  }));
+    COFFER_RETURN_IF_ERROR(d.seal->Load());
+    if (d.seal->type() == SealType::kFile) {
+      COFFER_ASSIGN_OR_RETURN(auto key, ReadRootKeyFile(o.data_dir));
+      if (!key) {
+        return Status("InvalidParameter",
+                      o.data_dir + "/root.key is missing: the file seal cannot be opened");
+      }
+      COFFER_RETURN_IF_ERROR(d.seal->UnsealWithKey(*key));
+    } else if (d.seal->type() == SealType::kPassphrase && o.passphrase) {
+      COFFER_RETURN_IF_ERROR(d.seal->UnsealWithPassphrase(o.passphrase->Reveal()));
+    }
+    if (!d.keyring->sealed()) {
+      const bool file_seal = d.seal->type() == SealType::kFile;
+      COFFER_RETURN_IF_ERROR(d.store->Write([&](StoreWriter& w) -> Status {
+        return ProvisionRootAccessKey(w, *d.keyring, o, d.account_id, clock->NowMillis(), file_seal,
+                                      file_seal, &d);
+      }));
+    }
+  }
+
+  // Later unseals (over the API) apply COFFER_ROOT_ACCESS_KEY_ID the same way.
+  Store* store = d.store.get();
+  Keyring* keyring = d.keyring.get();
+  std::string account_id = d.account_id;
+  BootstrapOptions key_only;  // no passphrase kept in the hook
+  key_only.data_dir = o.data_dir;
+  key_only.root_key_id = o.root_key_id;
+  key_only.root_secret = o.root_secret;
+  d.seal->SetUnsealHook([store, keyring, o = std::move(key_only), account_id, clock]() -> Status {
+    Deployment unused;
+    return store->Write([&](StoreWriter& w) -> Status {
+      return ProvisionRootAccessKey(w, *keyring, o, account_id, clock->NowMillis(),
+                                    /*generate_if_none=*/false, false, &unused);
+    });
+  });
   return d;
 }
 

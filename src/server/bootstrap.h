@@ -1,19 +1,27 @@
-// Data-directory bootstrap: what `coffer server` does before it listens.
+// Data-directory bootstrap: what `coffer server` and `coffer operator init` do before anything
+// else.
 //
-// First start on an empty directory creates, in this order: the root key (DATA_DIR/root.key,
-// 0600), the store (DATA_DIR/coffer.db), the account id, and the account's root access key —
-// from COFFER_ROOT_ACCESS_KEY_ID / COFFER_ROOT_SECRET_ACCESS_KEY when set, otherwise generated
-// and written to DATA_DIR/root-credentials (0600, AWS shared-credentials format, profile
-// "coffer"). Later starts reuse all of them.
+// Initialising a data directory (explicitly with `coffer operator init`, or implicitly when
+// `coffer server` finds it empty, with the file seal) creates in ONE store transaction: the
+// account id, the seal (see keyring/seal_manager.h), the root and storage keys under a fresh
+// unseal key, and the account's root access key — from COFFER_ROOT_ACCESS_KEY_ID /
+// COFFER_ROOT_SECRET_ACCESS_KEY when set, otherwise generated. With the file seal the unseal key
+// goes to DATA_DIR/root.key (0600) and a generated access key to DATA_DIR/root-credentials
+// (0600, AWS shared-credentials format, profile "coffer"); with the passphrase and Shamir seals
+// nothing secret is written outside the store and the caller prints the shares and the
+// generated key once. Later opens reuse everything and unseal what can be unsealed without an
+// operator (the file seal; the passphrase seal when a passphrase is given).
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/secret_bytes.h"
 #include "core/status.h"
 #include "keyring/keyring.h"
+#include "keyring/seal_manager.h"
 #include "store/store.h"
 
 namespace coffer {
@@ -23,16 +31,26 @@ struct BootstrapOptions {
   std::optional<std::string> account_id;   // --account-id
   std::optional<std::string> root_key_id;  // COFFER_ROOT_ACCESS_KEY_ID
   std::optional<SecretBytes> root_secret;  // COFFER_ROOT_SECRET_ACCESS_KEY
+  SealInit seal;                           // for a directory initialised now
+  bool must_be_new = false;                // `operator init`: refuse an initialised directory
+  std::optional<SecretBytes> passphrase;   // unseals a passphrase seal at open
 };
 
 struct Deployment {
   std::unique_ptr<Store> store;
   std::unique_ptr<Keyring> keyring;
+  std::unique_ptr<SealManager> seal;
   std::string account_id;
-  std::string credentials_file;  // non-empty when a generated root key was written there
+  bool initialized_now = false;
+  std::vector<std::string> shares;  // Shamir seal initialised now: to print once
+  std::string credentials_file;     // non-empty when a generated root key was written there
+  // A root access key generated now and not written to a file (passphrase and Shamir seals).
+  std::string generated_key_id;
+  SecretBytes generated_secret;
 };
 
-// Errors: InvalidParameter for bad options or a data dir that belongs to another account;
+// Errors: InvalidParameter for bad options, a data dir that belongs to another account or (with
+// must_be_new) one already initialised; InvalidUnsealKeyException for a wrong passphrase;
 // InternalFailure for I/O problems.
 Result<Deployment> OpenDeployment(const BootstrapOptions& options, const Clock* clock);
 

@@ -618,6 +618,24 @@ class SqliteTxn : public StoreWriter {
     return std::optional<std::string>();
   }
 
+  Result<std::vector<KeyMaterialRow>> ListAllKeyMaterials() override {
+    COFFER_QUERY(q, c_,
+                 "SELECT key_id, version, wrapped, created_ms, rotation_type FROM "
+                 "kms_key_materials ORDER BY key_id, version");
+    std::vector<KeyMaterialRow> out;
+    while (q.Step()) {
+      KeyMaterialRow m;
+      m.key_id = q.Text(0);
+      m.version = static_cast<int>(q.Int(1));
+      m.wrapped = q.Blob(2);
+      m.created_ms = q.Int(3);
+      m.rotation_type = q.Text(4);
+      out.push_back(std::move(m));
+    }
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
   Result<std::optional<KeyMaterialRow>> GetKeyMaterial(const std::string& key_id,
                                                        int version) override {
     COFFER_QUERY(q, c_,
@@ -753,6 +771,14 @@ class SqliteTxn : public StoreWriter {
                  "rotation_type) VALUES (?, ?, ?, ?, ?)");
     q.Bind(1, row.key_id).Bind(2, static_cast<int64_t>(row.version)).BindBlob(3, row.wrapped);
     q.Bind(4, row.created_ms).Bind(5, row.rotation_type);
+    return q.Run();
+  }
+
+  Status UpdateKeyMaterialWrapping(const std::string& key_id, int version,
+                                   const std::string& wrapped) override {
+    COFFER_QUERY(q, c_,
+                 "UPDATE kms_key_materials SET wrapped = ? WHERE key_id = ? AND version = ?");
+    q.BindBlob(1, wrapped).Bind(2, key_id).Bind(3, static_cast<int64_t>(version));
     return q.Run();
   }
 

@@ -199,6 +199,8 @@ class StoreReader {
                                                        const std::string& after, int limit) = 0;
   // Metadata of every material version, oldest first (no key bytes).
   virtual Result<std::vector<KeyMaterialRow>> ListKeyMaterials(const std::string& key_id) = 0;
+  // Every material of every key, with its wrapped bytes, for re-wrapping under a new root key.
+  virtual Result<std::vector<KeyMaterialRow>> ListAllKeyMaterials() = 0;
   // Every scope: keys whose automatic rotation or scheduled deletion is due.
   virtual Result<std::vector<KmsKeyRow>> KmsKeysDueForRotation(EpochMillis now) = 0;
   virtual Result<std::vector<KmsKeyRow>> KmsKeysDueForDeletion(EpochMillis now) = 0;
@@ -258,6 +260,8 @@ class StoreWriter : public StoreReader {
 
   virtual Status InsertKmsKey(const KmsKeyRow& row) = 0;
   virtual Status InsertKeyMaterial(const KeyMaterialRow& row) = 0;
+  virtual Status UpdateKeyMaterialWrapping(const std::string& key_id, int version,
+                                           const std::string& wrapped) = 0;
   // Creates the alias or re-points it (keeping its creation date).
   virtual Status PutAlias(const Scope& scope, const std::string& alias, const std::string& key_id,
                           EpochMillis now_ms) = 0;

@@ -372,8 +372,9 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   key.policy = policy.value_or(Keyring::DefaultKeyPolicy(ctx.scope.account));
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
-    COFFER_RETURN_IF_ERROR(
-        w.InsertKeyMaterial(keyring_->NewKeyMaterial(key.key_id, 1, ctx.now, "")));
+    COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
+                            keyring_->NewKeyMaterial(key.key_id, 1, ctx.now, ""));
+    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(material));
     return w.SetKmsKeyTags(key.key_id, tags);
   }));
   return json::object{{"KeyMetadata", KeyMetadata(key)}};
@@ -617,7 +618,7 @@ Result<json::object> KmsService::Encrypt(const RequestContext& ctx, const json::
   COFFER_RETURN_IF_ERROR(NotUsable(key));
   COFFER_RETURN_IF_ERROR(DryRun(in));
   COFFER_ASSIGN_OR_RETURN(std::string blob,
-                          keyring_->Seal(key, EncryptionContextAad(context), plain.Reveal()));
+                          keyring_->SealValue(key, EncryptionContextAad(context), plain.Reveal()));
   return json::object{{"CiphertextBlob", crypto::Base64Encode(blob)},
                       {"KeyId", key.arn},
                       {"EncryptionAlgorithm", kAlgorithm}};
@@ -653,7 +654,7 @@ Result<json::object> KmsService::Decrypt(const RequestContext& ctx, const json::
                     "operation.");
     }
   }
-  auto plain = keyring_->Open(EncryptionContextAad(context), blob);
+  auto plain = keyring_->OpenValue(EncryptionContextAad(context), blob);
   if (!plain.ok()) {
     return plain.status().code() == "DecryptionFailure" ? InvalidCiphertext() : plain.status();
   }
@@ -690,7 +691,7 @@ Result<json::object> KmsService::ReEncrypt(const RequestContext& ctx, const json
     OPENSSL_cleanse(plain->data(), plain->size());
     return dry;
   }
-  auto sealed = keyring_->Seal(dest, EncryptionContextAad(dest_ctx), *plain);
+  auto sealed = keyring_->SealValue(dest, EncryptionContextAad(dest_ctx), *plain);
   OPENSSL_cleanse(plain->data(), plain->size());
   if (!sealed.ok()) return sealed.status();
   return json::object{{"CiphertextBlob", crypto::Base64Encode(*sealed)},
@@ -730,8 +731,8 @@ Result<json::object> KmsService::DataKey(const RequestContext& ctx, const json::
   COFFER_RETURN_IF_ERROR(NotUsable(key));
   COFFER_RETURN_IF_ERROR(DryRun(in));
   SecretBytes data_key = crypto::RandomSecret(bytes);
-  COFFER_ASSIGN_OR_RETURN(std::string blob,
-                          keyring_->Seal(key, EncryptionContextAad(context), data_key.Reveal()));
+  COFFER_ASSIGN_OR_RETURN(
+      std::string blob, keyring_->SealValue(key, EncryptionContextAad(context), data_key.Reveal()));
   json::object out{{"CiphertextBlob", crypto::Base64Encode(blob)}};
   if (with_plaintext) out["Plaintext"] = crypto::Base64Encode(data_key.Reveal());
   out["KeyId"] = key.arn;
@@ -830,8 +831,10 @@ Result<json::object> KmsService::RotateKeyOnDemand(const RequestContext& ctx,
                         "The key has reached the limit of 10 on-demand rotations.");
         }
         ++k.current_material;
-        return w.InsertKeyMaterial(
+        COFFER_ASSIGN_OR_RETURN(
+            KeyMaterialRow material,
             keyring_->NewKeyMaterial(k.key_id, k.current_material, ctx.now, "ON_DEMAND"));
+        return w.InsertKeyMaterial(material);
       }));
   return json::object{{"KeyId", key.key_id}};
 }
@@ -979,8 +982,10 @@ Result<int> KmsService::RunKeyMaintenance() {
     for (auto& k : due) {
       if (k.state == "Enabled") {
         ++k.current_material;
-        COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(
-            keyring_->NewKeyMaterial(k.key_id, k.current_material, now, "AUTOMATIC")));
+        COFFER_ASSIGN_OR_RETURN(
+            KeyMaterialRow material,
+            keyring_->NewKeyMaterial(k.key_id, k.current_material, now, "AUTOMATIC"));
+        COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(material));
         ++actions;
       }
       // A disabled key's rotation waits; either way the next date moves on.

@@ -19,7 +19,7 @@ class KmsServiceTest : public ::testing::Test {
     char tmpl[] = "/tmp/coffer-kms-XXXXXX";
     dir_ = mkdtemp(tmpl);
     store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
-    keyring_ = std::make_unique<Keyring>(store_.get(), crypto::RandomSecret(32), &clock_);
+    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     kms_ = std::make_unique<KmsService>(store_.get(), keyring_.get(), &clock_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

@@ -360,14 +360,14 @@ Result<std::string> ParamsService::RevealValue(const Scope& scope, const Paramet
   if (v.type == "SecureString") {
     // Without WithDecryption AWS returns the ciphertext blob, base64-encoded.
     if (!with_decryption) return crypto::Base64Encode(v.sealed_value);
-    auto plain = keyring_->Open(context, v.sealed_value);
+    auto plain = keyring_->OpenValue(context, v.sealed_value);
     if (!plain.ok()) {
       return Status("InvalidKeyId", "The KMS key of this parameter cannot decrypt its value. " +
                                         plain.status().message());
     }
     return std::string(plain->Reveal());
   }
-  auto plain = keyring_->UnwrapWithRoot(context, v.sealed_value);
+  auto plain = keyring_->UnwrapWithStorageKey(context, v.sealed_value);
   if (!plain.ok()) return Status("InternalServerError", "A stored value could not be read.");
   return std::string(plain->Reveal());
 }
@@ -564,7 +564,7 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
   if (new_type == "SecureString") {
     COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                             keyring_->ResolveKey(ctx.scope, *row.key_id, "ssm", "InvalidKeyId"));
-    auto sealed_value = keyring_->Seal(key, ValueContext(arn), *value);
+    auto sealed_value = keyring_->SealValue(key, ValueContext(arn), *value);
     if (!sealed_value.ok()) {
       return Status("InvalidKeyId",
                     "The KMS key " + *row.key_id +
@@ -572,7 +572,12 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
     }
     sealed = std::move(sealed_value.value());
   } else {
-    sealed = keyring_->WrapWithRoot(ValueContext(arn), *value);
+    auto wrapped = keyring_->WrapWithStorageKey(ValueContext(arn), *value);
+    if (!wrapped.ok()) {
+      OPENSSL_cleanse(value->data(), value->size());
+      return wrapped.status();
+    }
+    sealed = std::move(wrapped.value());
   }
   OPENSSL_cleanse(value->data(), value->size());
 

@@ -19,7 +19,7 @@ class ParamsServiceTest : public ::testing::Test {
     char tmpl[] = "/tmp/coffer-params-XXXXXX";
     dir_ = mkdtemp(tmpl);
     store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
-    keyring_ = std::make_unique<Keyring>(store_.get(), crypto::RandomSecret(32), &clock_);
+    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
     params_ =
         std::make_unique<ParamsService>(store_.get(), keyring_.get(), secrets_.get(), &clock_);

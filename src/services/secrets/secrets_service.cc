@@ -56,7 +56,7 @@ std::string ValueContext(const SecretRow& s, const std::string& version_id) {
 // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
 Result<SecretBytes> OpenValue(Keyring& keyring, const std::string& context,
                               const std::string& envelope) {
-  auto plain = keyring.Open(context, envelope);
+  auto plain = keyring.OpenValue(context, envelope);
   if (plain.ok()) return std::move(plain.value());
   std::string why =
       plain.status().code() == "DecryptionFailure" ? "" : " " + plain.status().message();
@@ -68,7 +68,7 @@ Result<SecretBytes> OpenValue(Keyring& keyring, const std::string& context,
 
 Result<std::string> SealValue(Keyring& keyring, const KmsKeyRow& key, const std::string& context,
                               std::string_view plaintext) {
-  auto sealed = keyring.Seal(key, context, plaintext);
+  auto sealed = keyring.SealValue(key, context, plaintext);
   if (sealed.ok()) return std::move(sealed.value());
   return Status("EncryptionFailure",
                 "Secrets Manager can't encrypt the protected secret text using the provided KMS "
@@ -448,7 +448,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
       if (token) {
         COFFER_ASSIGN_OR_RETURN(auto version, w.GetVersion(existing->id, *token));
         if (version) {
-          auto plain = keyring_->Open(ValueContext(*existing, *token), version->envelope);
+          auto plain = keyring_->OpenValue(ValueContext(*existing, *token), version->envelope);
           bool same = value.present && plain.ok() && version->binary == value.binary &&
                       crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
           if (!same) {
@@ -492,7 +492,7 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
                   EpochMillis now, std::vector<std::string>* out_stages, bool* created) {
   COFFER_ASSIGN_OR_RETURN(auto existing, w.GetVersion(secret.id, version_id));
   if (existing) {
-    auto plain = keyring.Open(ValueContext(secret, version_id), existing->envelope);
+    auto plain = keyring.OpenValue(ValueContext(secret, version_id), existing->envelope);
     bool same = plain.ok() && existing->binary == value.binary &&
                 crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
     if (!same) {

@@ -21,7 +21,7 @@ class SecretsServiceTest : public ::testing::Test {
     char tmpl[] = "/tmp/coffer-secrets-XXXXXX";
     dir_ = mkdtemp(tmpl);
     store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
-    keyring_ = std::make_unique<Keyring>(store_.get(), crypto::RandomSecret(32), &clock_);
+    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     service_ = std::make_unique<SecretsService>(store_.get(), keyring_.get(), &clock_);
   }
   void TearDown() override {

@@ -1,0 +1,396 @@
+#include "cli/operator_commands.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include "auth/sigv4.h"
+#include "core/clock.h"
+#include "core/time_format.h"
+#include "server/bootstrap.h"
+
+namespace coffer::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+std::optional<std::string> Env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+void TrimLineEnd(std::string* s) {
+  while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
+}
+
+// The first line of a file, without its line end.
+Result<SecretBytes> ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status("InvalidParameter", "cannot read " + path);
+  std::string line;
+  std::getline(in, line);
+  TrimLineEnd(&line);
+  SecretBytes out(line);
+  OPENSSL_cleanse(line.data(), line.size());
+  return out;
+}
+
+// A line from stdin; without echo when stdin is a terminal.
+Result<SecretBytes> ReadStdinLine(const std::string& prompt) {
+  const bool tty = ::isatty(STDIN_FILENO) == 1;
+  termios saved{};
+  if (tty) {
+    std::cerr << prompt << std::flush;
+    ::tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string line;
+  bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  }
+  if (!got) return Status("InvalidParameter", "nothing to read on standard input");
+  TrimLineEnd(&line);
+  SecretBytes out(line);
+  OPENSSL_cleanse(line.data(), line.size());
+  return out;
+}
+
+struct Endpoint {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string host_header;
+};
+
+Result<Endpoint> ParseEndpoint(std::string url) {
+  if (url.empty()) url = Env("COFFER_ENDPOINT").value_or("http://127.0.0.1:4600");
+  Endpoint ep;
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    ep.tls = true;
+    rest = url.substr(8);
+  } else {
+    return Status("InvalidParameter", "--endpoint must start with http:// or https://");
+  }
+  rest = rest.substr(0, rest.find('/'));
+  ep.host_header = rest;
+  if (!rest.empty() && rest.front() == '[') {
+    size_t close = rest.find(']');
+    if (close == std::string::npos) return Status("InvalidParameter", "bad IPv6 endpoint");
+    ep.host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') ep.port = rest.substr(close + 2);
+  } else {
+    size_t colon = rest.rfind(':');
+    ep.host = rest.substr(0, colon);
+    if (colon != std::string::npos) ep.port = rest.substr(colon + 1);
+  }
+  if (ep.host.empty()) return Status("InvalidParameter", "--endpoint has no host");
+  if (ep.port.empty()) ep.port = ep.tls ? "443" : "80";
+  return ep;
+}
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+template <typename Stream>
+Reply Exchange(Stream& stream, http::request<http::string_body>& req) {
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return Reply{static_cast<int>(res.result_int()), res.body()};
+}
+
+Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::string& path,
+                   const std::string& body, bool sign) {
+  COFFER_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(flags.endpoint));
+  http::request<http::string_body> req{method, path, 11};
+  req.set(http::field::host, ep.host_header);
+  req.set(http::field::user_agent, "coffer-operator");
+  if (!body.empty() || method == http::verb::post) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+  }
+  if (sign) {
+    std::string key_id, secret, token;
+    if (!flags.profile.empty()) {
+      std::string file = Env("AWS_SHARED_CREDENTIALS_FILE")
+                             .value_or(Env("HOME").value_or("") + "/.aws/credentials");
+      std::ifstream in(file);
+      std::string line;
+      bool in_profile = false;
+      while (std::getline(in, line)) {
+        TrimLineEnd(&line);
+        if (!line.empty() && line.front() == '[') {
+          in_profile = line == "[" + flags.profile + "]";
+          continue;
+        }
+        size_t eq = line.find('=');
+        if (!in_profile || eq == std::string::npos) continue;
+        auto trim = [](std::string s) {
+          size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+          return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+        };
+        std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
+        if (k == "aws_access_key_id") key_id = v;
+        if (k == "aws_secret_access_key") secret = v;
+        if (k == "aws_session_token") token = v;
+      }
+      OPENSSL_cleanse(line.data(), line.size());
+    } else {
+      key_id = Env("AWS_ACCESS_KEY_ID").value_or("");
+      secret = Env("AWS_SECRET_ACCESS_KEY").value_or("");
+      token = Env("AWS_SESSION_TOKEN").value_or("");
+    }
+    if (key_id.empty() || secret.empty()) {
+      return Status("InvalidParameter",
+                    "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give "
+                    "--profile");
+    }
+    const std::string amz_date = FormatAmzDate(SystemClock().NowMillis());
+    std::vector<std::pair<std::string, std::string>> headers = {{"host", ep.host_header},
+                                                                {"x-amz-date", amz_date}};
+    if (!token.empty()) headers.emplace_back("x-amz-security-token", token);
+    req.set("x-amz-date", amz_date);
+    if (!token.empty()) req.set("x-amz-security-token", token);
+    req.set(http::field::authorization,
+            SignRequest(http::to_string(method), path, headers, req.body(), key_id, secret,
+                        amz_date, flags.region, "coffer"));
+    OPENSSL_cleanse(secret.data(), secret.size());
+  }
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    auto addresses = resolver.resolve(ep.host, ep.port);
+    if (!ep.tls) {
+      beast::tcp_stream stream(io);
+      stream.expires_after(std::chrono::seconds(60));
+      stream.connect(addresses);
+      return Exchange(stream, req);
+    }
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    const std::string ca =
+        !flags.ca_bundle.empty() ? flags.ca_bundle : Env("AWS_CA_BUNDLE").value_or("");
+    if (ca.empty()) {
+      ctx.set_default_verify_paths();
+    } else {
+      ctx.load_verify_file(ca);
+    }
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+    SSL_set_tlsext_host_name(stream.native_handle(), ep.host.c_str());
+    stream.set_verify_callback(asio::ssl::host_name_verification(ep.host));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+    beast::get_lowest_layer(stream).connect(addresses);
+    stream.handshake(asio::ssl::stream_base::client);
+    return Exchange(stream, req);
+  } catch (const std::exception& e) {
+    return Status("InternalFailure", std::string("cannot reach the server: ") + e.what());
+  }
+}
+
+// The error message of an AWS-shaped JSON error body, or the body itself.
+std::string ErrorText(const Reply& reply) {
+  boost::system::error_code ec;
+  json::value v = json::parse(reply.body, ec);
+  if (!ec && v.is_object()) {
+    const auto& o = v.get_object();
+    std::string out;
+    if (auto* t = o.if_contains("__type"); t && t->is_string()) out = t->get_string().c_str();
+    if (auto* m = o.if_contains("message"); m && m->is_string()) {
+      out += (out.empty() ? "" : ": ") + std::string(m->get_string().c_str());
+    }
+    if (!out.empty()) return out;
+  }
+  return "HTTP " + std::to_string(reply.status) + " " + reply.body;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "coffer: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+bool PassphraseGivenWithoutPrompt(const std::string& file) {
+  return !file.empty() || Env("COFFER_PASSPHRASE").has_value();
+}
+
+Result<SecretBytes> ReadPassphrase(const std::string& file, bool confirm) {
+  SecretBytes passphrase;
+  if (!file.empty()) {
+    COFFER_ASSIGN_OR_RETURN(passphrase, ReadFirstLine(file));
+  } else if (auto env = Env("COFFER_PASSPHRASE")) {
+    passphrase = SecretBytes(*env);
+  } else if (::isatty(STDIN_FILENO) == 1) {
+    COFFER_ASSIGN_OR_RETURN(passphrase, ReadStdinLine("Passphrase: "));
+    if (confirm) {
+      COFFER_ASSIGN_OR_RETURN(SecretBytes again, ReadStdinLine("Passphrase again: "));
+      if (again.Reveal() != passphrase.Reveal()) {
+        return Status("InvalidParameter", "the passphrases differ");
+      }
+    }
+  } else {
+    return Status("InvalidParameter",
+                  "no passphrase: give --passphrase-file, set COFFER_PASSPHRASE, or run on a "
+                  "terminal to be prompted");
+  }
+  if (passphrase.empty()) return Status("InvalidParameter", "the passphrase is empty");
+  return passphrase;
+}
+
+int RunInit(const InitFlags& flags) {
+  BootstrapOptions boot;
+  boot.data_dir = flags.data_dir;
+  boot.must_be_new = true;
+  if (!flags.account_id.empty()) boot.account_id = flags.account_id;
+  boot.root_key_id = Env("COFFER_ROOT_ACCESS_KEY_ID");
+  if (auto s = Env("COFFER_ROOT_SECRET_ACCESS_KEY")) boot.root_secret = SecretBytes(*s);
+  auto type = ParseSealType(flags.seal);
+  if (!type.ok()) return Fail(type.status().message());
+  boot.seal.type = *type;
+  boot.seal.shares = flags.key_shares;
+  boot.seal.threshold = flags.key_threshold;
+  if (*type == SealType::kShamir &&
+      (flags.key_threshold < 1 || flags.key_threshold > flags.key_shares ||
+       flags.key_shares > 255)) {
+    return Fail("--key-threshold must be between 1 and --key-shares, which is at most 255");
+  }
+  if (*type == SealType::kPassphrase) {
+    auto passphrase = ReadPassphrase(flags.passphrase_file, /*confirm=*/true);
+    if (!passphrase.ok()) return Fail(passphrase.status().message());
+    boot.seal.passphrase = std::move(passphrase.value());
+  }
+  SystemClock clock;
+  auto d = OpenDeployment(boot, &clock);
+  if (!d.ok()) return Fail(d.status().message());
+  std::cout << "coffer: initialized " << flags.data_dir << " for account " << d->account_id
+            << ", seal " << flags.seal;
+  if (*type == SealType::kShamir) {
+    std::cout << " (" << flags.key_threshold << " of " << flags.key_shares << " shares unseal)";
+  }
+  std::cout << "\n";
+  for (size_t i = 0; i < d->shares.size(); ++i) {
+    std::cout << "Unseal share " << (i + 1) << ": " << d->shares[i] << "\n";
+    OPENSSL_cleanse(d->shares[i].data(), d->shares[i].size());
+  }
+  if (!d->generated_key_id.empty()) {
+    std::cout << "Root access key id: " << d->generated_key_id << "\n"
+              << "Root secret access key: " << d->generated_secret.Reveal() << "\n";
+  }
+  if (!d->credentials_file.empty()) {
+    std::cout << "coffer: the account's root access key is in " << d->credentials_file
+              << " (profile 'coffer')\n";
+  }
+  if (*type == SealType::kShamir) {
+    std::cout << "coffer: the shares are shown once and stored nowhere. Give each to a different "
+                 "operator; any "
+              << flags.key_threshold << " of them unseal the server.\n";
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+int RunStatus(const RemoteFlags& flags) {
+  auto reply = Call(flags, http::verb::get, "/coffer/seal-status", "", false);
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  std::cout << reply->body << std::endl;
+  boost::system::error_code ec;
+  json::value v = json::parse(reply->body, ec);
+  if (ec || !v.is_object()) return Fail("unexpected reply: " + reply->body);
+  const auto* sealed = v.get_object().if_contains("Sealed");
+  return sealed != nullptr && sealed->is_bool() && sealed->get_bool() ? 2 : 0;
+}
+
+int RunUnseal(const RemoteFlags& flags) {
+  auto status = Call(flags, http::verb::get, "/coffer/seal-status", "", false);
+  if (!status.ok()) return Fail(status.status().message());
+  if (status->status != 200) return Fail(ErrorText(*status));
+  boost::system::error_code ec;
+  json::value current = json::parse(status->body, ec);
+  if (ec || !current.is_object()) return Fail("unexpected reply: " + status->body);
+  const std::string type = json::value_to<std::string>(current.at("Type"));
+
+  json::object request;
+  if (flags.reset) {
+    request["Reset"] = true;
+  } else if (type == "passphrase") {
+    auto passphrase = flags.passphrase_file.empty() ? ReadStdinLine("Passphrase: ")
+                                                    : ReadFirstLine(flags.passphrase_file);
+    if (!passphrase.ok()) return Fail(passphrase.status().message());
+    request["Passphrase"] = passphrase->Reveal();
+  } else if (type == "shamir") {
+    auto share = flags.share_file.empty() ? ReadStdinLine("Unseal share: ")
+                                          : ReadFirstLine(flags.share_file);
+    if (!share.ok()) return Fail(share.status().message());
+    request["Share"] = share->Reveal();
+  } else {
+    return Fail("this server uses the file seal; it unseals itself at start");
+  }
+  std::string body = json::serialize(request);
+  for (auto& [k, v] : request) {
+    if (v.is_string()) OPENSSL_cleanse(v.get_string().data(), v.get_string().size());
+  }
+  auto reply = Call(flags, http::verb::post, "/coffer/unseal", body, false);
+  OPENSSL_cleanse(body.data(), body.size());
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  json::value after = json::parse(reply->body, ec);
+  if (ec || !after.is_object()) return Fail("unexpected reply: " + reply->body);
+  const auto& o = after.get_object();
+  if (!o.at("Sealed").as_bool()) {
+    std::cout << "coffer: unsealed" << std::endl;
+  } else {
+    std::cout << "coffer: sealed, " << o.at("Progress").as_int64() << " of "
+              << o.at("Threshold").as_int64() << " shares received" << std::endl;
+  }
+  return 0;
+}
+
+int RunSeal(const RemoteFlags& flags) {
+  auto reply = Call(flags, http::verb::post, "/coffer/seal", "{}", true);
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  std::cout << "coffer: sealed" << std::endl;
+  return 0;
+}
+
+int RunRotateRoot(const RemoteFlags& flags) {
+  auto reply = Call(flags, http::verb::post, "/coffer/rotate-root", "{}", true);
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  boost::system::error_code ec;
+  json::value v = json::parse(reply->body, ec);
+  if (ec || !v.is_object()) return Fail("unexpected reply: " + reply->body);
+  std::cout << "coffer: root key rotated (generation " << v.at("RootKeyGeneration").as_int64()
+            << ", " << v.at("RewrappedKeyMaterials").as_int64() << " key materials re-wrapped)"
+            << std::endl;
+  return 0;
+}
+
+}  // namespace coffer::cli

@@ -1,0 +1,46 @@
+// `coffer operator ...`: initialise a data directory, and inspect, unseal, seal and rotate the
+// root key of a running server through its operator endpoints (protocol/operator_api.h).
+#pragma once
+
+#include <string>
+
+#include "keyring/seal_manager.h"
+
+namespace coffer::cli {
+
+struct InitFlags {
+  std::string data_dir = "./data";
+  std::string account_id;
+  std::string seal = "file";
+  int key_shares = 5;
+  int key_threshold = 3;
+  std::string passphrase_file;
+};
+
+struct RemoteFlags {
+  std::string endpoint;   // default: $COFFER_ENDPOINT, else http://127.0.0.1:4600
+  std::string ca_bundle;  // PEM file to verify an https endpoint with (default: system store)
+  // unseal
+  bool reset = false;
+  std::string share_file;
+  std::string passphrase_file;
+  // seal, rotate-root
+  std::string profile;
+  std::string region = "us-east-1";
+};
+
+// Each returns the process exit code and prints its own messages.
+int RunInit(const InitFlags& flags);
+int RunStatus(const RemoteFlags& flags);
+int RunUnseal(const RemoteFlags& flags);
+int RunSeal(const RemoteFlags& flags);
+int RunRotateRoot(const RemoteFlags& flags);
+
+// Reads a passphrase for the server or for init: from `file` when given, else
+// $COFFER_PASSPHRASE, else a prompt without echo when stdin is a terminal (twice when
+// `confirm`). Errors: InvalidParameter when none is available or it is empty.
+Result<SecretBytes> ReadPassphrase(const std::string& file, bool confirm);
+// Whether a passphrase is available without prompting (a file or $COFFER_PASSPHRASE).
+bool PassphraseGivenWithoutPrompt(const std::string& file);
+
+}  // namespace coffer::cli

@@ -1,0 +1,115 @@
+// SealManager: how the unseal key is protected, and the unseal protocol of a running server.
+//
+// Three seal types, chosen once by `coffer operator init` and kept in the store's meta:
+//   file        the unseal key in DATA_DIR/root.key (0600): unsealed at every start (dev mode)
+//   passphrase  the unseal key sealed under a key derived from a passphrase (PBKDF2-HMAC-SHA256,
+//               stored iteration count; see root_key_seal.h); unsealed by the passphrase
+//   shamir      the unseal key split into N shares, any T of which rebuild it; no copy is stored
+// Shares arrive one at a time (from different operators, over the API); they are held only in
+// memory until the threshold is met, then combined and checked by opening the root key. A wrong
+// combination resets the progress, as Vault does, so a bad share cannot poison later attempts.
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/secret_bytes.h"
+#include "core/status.h"
+#include "keyring/keyring.h"
+#include "keyring/shamir.h"
+#include "store/store.h"
+
+namespace coffer {
+
+enum class SealType { kFile, kPassphrase, kShamir };
+
+std::string_view SealTypeName(SealType type);
+// Errors: InvalidParameter for an unknown name.
+Result<SealType> ParseSealType(std::string_view name);
+
+struct SealStatus {
+  bool sealed = true;
+  SealType type = SealType::kFile;
+  int shares = 1;
+  int threshold = 1;
+  int progress = 0;  // shares received towards the threshold while sealed
+};
+
+// What `coffer operator init` chose.
+struct SealInit {
+  SealType type = SealType::kFile;
+  int shares = 5;          // shamir
+  int threshold = 3;       // shamir
+  SecretBytes passphrase;  // passphrase
+};
+
+// What initialisation hands back to the operator, once.
+struct SealInitResult {
+  SecretBytes unseal_key;           // file: to be written to root.key; others: to unseal now
+  std::vector<std::string> shares;  // shamir: the share texts to print
+};
+
+// A share as text: base64 of its x coordinate followed by its bytes.
+std::string EncodeShare(const ShamirShare& share);
+// Errors: InvalidParameterException for text that is not a share.
+Result<ShamirShare> DecodeShare(std::string_view text);
+
+class SealManager {
+ public:
+  SealManager(Store* store, Keyring* keyring) : store_(store), keyring_(keyring) {}
+
+  // Records a new deployment's seal in `w` (type, shares and threshold, the passphrase-sealed
+  // unseal key) and its root keys under a fresh unseal key. Errors: InvalidParameter for bad
+  // share counts or an empty passphrase.
+  static Result<SealInitResult> Initialize(StoreWriter& w, const SealInit& init);
+  // Records the file seal for a store created before seal types existed, whose key material is
+  // wrapped directly by the key in root.key.
+  static Status AdoptLegacyFileSeal(StoreWriter& w, const SecretBytes& root_key_file_key);
+
+  // Reads the seal configuration, through `in_txn` when given. Errors: InternalFailure when the
+  // store has none.
+  Status Load(StoreReader* in_txn = nullptr);
+
+  SealStatus status() const;
+  SealType type() const;
+
+  // Unseals with the unseal key itself (file seal, or right after initialisation, reading
+  // through `in_txn` then; the unseal hook does not run for it). Errors:
+  // InvalidUnsealKeyException.
+  Status UnsealWithKey(const SecretBytes& unseal_key, StoreReader* in_txn = nullptr);
+  // Passphrase seal. Errors: InvalidUnsealKeyException for a wrong passphrase;
+  // InvalidRequestException when the seal is not a passphrase seal.
+  Status UnsealWithPassphrase(std::string_view passphrase);
+  // Shamir seal: adds one share. Errors: InvalidParameterException for a malformed share, one
+  // already given, or one of another length; InvalidUnsealKeyException when the threshold is
+  // met but the shares do not rebuild the unseal key (progress resets);
+  // InvalidRequestException when the seal is not a Shamir seal. No-op when unsealed.
+  Status SubmitShare(std::string_view share_text);
+  // Forgets shares received so far.
+  void ResetProgress();
+  // Seals: forgets every key and any partial progress.
+  void Seal();
+
+  // Runs after every successful unseal (e.g. to provision the root access key). An error is
+  // reported to the caller of the unseal but leaves the server unsealed.
+  void SetUnsealHook(std::function<Status()> hook);
+
+ private:
+  Status AfterUnseal(Status unsealed);
+
+  Store* store_;
+  Keyring* keyring_;
+  mutable std::mutex mu_;  // serialises unseal attempts (a PBKDF2 run is deliberately slow)
+  SealType type_ = SealType::kFile;
+  int shares_ = 1;
+  int threshold_ = 1;
+  std::string sealed_unseal_key_;  // passphrase seal: SealRootKeyWithPassphrase's text
+  std::vector<ShamirShare> pending_;
+  std::function<Status()> unseal_hook_;
+};
+
+}  // namespace coffer

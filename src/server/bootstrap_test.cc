@@ -1,0 +1,277 @@
+#include "server/bootstrap.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "crypto/crypto.h"
+#include "keyring/shamir.h"
+#include "store/sqlite_store.h"
+
+namespace coffer {
+namespace {
+
+class BootstrapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coffer-bootstrap-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    dir_ = root_ + "/data";
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  BootstrapOptions Options(SealType type) {
+    BootstrapOptions o;
+    o.data_dir = dir_;
+    o.account_id = "123456789012";
+    o.seal.type = type;
+    o.seal.shares = 3;
+    o.seal.threshold = 2;
+    o.seal.passphrase = SecretBytes(std::string_view("correct horse battery staple"));
+    return o;
+  }
+
+  // Every byte of every file under the data directory.
+  std::string DataDirBytes() {
+    std::string all;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      all += ss.str();
+    }
+    return all;
+  }
+
+  // Writes a value under a customer KMS key and a String parameter-like storage-key value, so
+  // that the store holds key material of every kind.
+  void UseKeys(Deployment& d) {
+    Scope scope{"123456789012", "us-east-1"};
+    auto key = d.keyring->ResolveKey(scope, "", "secretsmanager", "NF");
+    ASSERT_TRUE(key.ok());
+    ASSERT_TRUE(d.keyring->SealValue(*key, "ctx", "value").ok());
+  }
+
+  FakeClock clock_{1700000000000};
+  std::string root_;
+  std::string dir_;
+};
+
+TEST_F(BootstrapTest, FileSealInitialisesOnceAndUnsealsItselfAtEveryOpen) {
+  {
+    auto d = OpenDeployment(Options(SealType::kFile), &clock_);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    EXPECT_TRUE(d->initialized_now);
+    EXPECT_FALSE(d->keyring->sealed());
+    EXPECT_FALSE(d->credentials_file.empty());
+    struct stat st;
+    ASSERT_EQ(::stat((dir_ + "/root.key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    UseKeys(*d);
+  }
+  auto again = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_FALSE(again->initialized_now);
+  EXPECT_FALSE(again->keyring->sealed());
+  EXPECT_EQ(again->seal->type(), SealType::kFile);
+}
+
+TEST_F(BootstrapTest, InitRefusesAnInitialisedDirectory) {
+  ASSERT_TRUE(OpenDeployment(Options(SealType::kShamir), &clock_).ok());
+  auto o = Options(SealType::kPassphrase);
+  o.must_be_new = true;
+  auto second = OpenDeployment(o, &clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("already initialised"), std::string::npos);
+}
+
+TEST_F(BootstrapTest, PassphraseSealOpensSealedWithoutThePassphraseAndRefusesAWrongOne) {
+  std::string key_id;
+  {
+    auto d = OpenDeployment(Options(SealType::kPassphrase), &clock_);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    EXPECT_TRUE(d->credentials_file.empty());  // nothing secret outside the store
+    EXPECT_FALSE(d->generated_key_id.empty());
+    key_id = d->generated_key_id;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/root.key"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/root-credentials"));
+
+  auto sealed = OpenDeployment(Options(SealType::kPassphrase), &clock_);
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_TRUE(sealed->keyring->sealed());
+  EXPECT_EQ(sealed->seal->status().type, SealType::kPassphrase);
+  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("wrong").code(), "InvalidUnsealKeyException");
+  EXPECT_TRUE(sealed->keyring->sealed());
+  EXPECT_EQ(sealed->seal->SubmitShare("AQID").code(), "InvalidRequestException");
+  ASSERT_TRUE(sealed->seal->UnsealWithPassphrase("correct horse battery staple").ok());
+  EXPECT_FALSE(sealed->keyring->sealed());
+  sealed->store.reset();
+
+  auto o = Options(SealType::kPassphrase);
+  o.passphrase = SecretBytes(std::string_view("wrong"));
+  auto wrong = OpenDeployment(o, &clock_);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), "InvalidUnsealKeyException");
+  o.passphrase = SecretBytes(std::string_view("correct horse battery staple"));
+  auto right = OpenDeployment(o, &clock_);
+  ASSERT_TRUE(right.ok());
+  EXPECT_FALSE(right->keyring->sealed());
+}
+
+TEST_F(BootstrapTest, ShamirSealNeedsThresholdSharesAndResetsAfterAWrongCombination) {
+  std::vector<std::string> shares;
+  {
+    auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    shares = d->shares;
+  }
+  ASSERT_EQ(shares.size(), 3u);
+  auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->keyring->sealed());
+  EXPECT_EQ(d->seal->SubmitShare("not a share!").code(), "InvalidParameterException");
+  ASSERT_TRUE(d->seal->SubmitShare(shares[0]).ok());
+  EXPECT_EQ(d->seal->status().progress, 1);
+  EXPECT_EQ(d->seal->SubmitShare(shares[0]).code(), "InvalidParameterException");
+  EXPECT_TRUE(d->keyring->sealed());
+
+  // A share of another deployment completes the count but not the key: progress resets.
+  std::string other_dir = root_ + "/other";
+  auto o = Options(SealType::kShamir);
+  o.data_dir = other_dir;
+  std::string foreign;
+  {
+    auto other = OpenDeployment(o, &clock_);
+    ASSERT_TRUE(other.ok());
+    foreign = other->shares[1];
+  }
+  EXPECT_EQ(d->seal->SubmitShare(foreign).code(), "InvalidUnsealKeyException");
+  EXPECT_TRUE(d->keyring->sealed());
+  EXPECT_EQ(d->seal->status().progress, 0);
+
+  ASSERT_TRUE(d->seal->SubmitShare(shares[2]).ok());
+  EXPECT_TRUE(d->keyring->sealed());
+  ASSERT_TRUE(d->seal->SubmitShare(shares[1]).ok());
+  EXPECT_FALSE(d->keyring->sealed());
+  EXPECT_EQ(d->seal->status().progress, 0);
+
+  d->seal->Seal();
+  EXPECT_TRUE(d->keyring->sealed());
+  ASSERT_TRUE(d->seal->SubmitShare(shares[1]).ok());
+  ASSERT_TRUE(d->seal->SubmitShare(shares[0]).ok());
+  EXPECT_FALSE(d->keyring->sealed());
+}
+
+// With a non-file seal no key of the hierarchy is on disk unwrapped. The test rebuilds every
+// key from the shares and the store's documented layout, then looks for each (raw, hex and
+// base64) in every file of the data directory.
+TEST_F(BootstrapTest, NoUnwrappedKeyIsOnDiskWithAShamirSeal) {
+  std::vector<std::string> share_texts;
+  {
+    auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
+    ASSERT_TRUE(d.ok());
+    share_texts = d->shares;
+    UseKeys(*d);
+    ASSERT_TRUE(d->keyring->RotateRoot().ok());
+    UseKeys(*d);
+  }
+  std::vector<ShamirShare> shares;
+  for (const auto& text : share_texts) shares.push_back(DecodeShare(text).value());
+  SecretBytes unseal_key = CombineShares({shares[0], shares[2]}).value();
+
+  std::vector<std::string> keys = {std::string(unseal_key.Reveal())};
+  auto store = OpenSqliteStore(dir_ + "/coffer.db").value();
+  ASSERT_TRUE(store
+                  ->Read([&](StoreReader& r) -> Status {
+                    auto root_meta = r.GetMeta("root_key").value().value();
+                    int generation = std::stoi(root_meta.substr(0, root_meta.find(' ')));
+                    EXPECT_EQ(generation, 2);
+                    auto wrapped = crypto::Base64Decode(root_meta.substr(root_meta.find(' ') + 1));
+                    auto root = crypto::AesGcmOpen(
+                        unseal_key, "coffer/root-key/" + std::to_string(generation), *wrapped);
+                    EXPECT_TRUE(root.has_value());
+                    if (!root) return Status::Ok();
+                    keys.emplace_back(root->Reveal());
+                    auto storage = crypto::AesGcmOpen(
+                        *root, "coffer/storage-key",
+                        *crypto::Base64Decode(r.GetMeta("storage_key").value().value()));
+                    EXPECT_TRUE(storage.has_value());
+                    if (storage) keys.emplace_back(storage->Reveal());
+                    COFFER_ASSIGN_OR_RETURN(auto materials, r.ListAllKeyMaterials());
+                    EXPECT_EQ(materials.size(), 1u);
+                    for (const auto& m : materials) {
+                      auto material = crypto::AesGcmOpen(
+                          *root, MaterialPurpose(m.key_id, m.version), m.wrapped);
+                      EXPECT_TRUE(material.has_value());
+                      if (material) keys.emplace_back(material->Reveal());
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  store.reset();
+  ASSERT_EQ(keys.size(), 4u);
+  const std::string disk = DataDirBytes();
+  ASSERT_GT(disk.size(), 10000u);
+  for (const auto& key : keys) {
+    ASSERT_EQ(key.size(), 32u);
+    EXPECT_EQ(disk.find(key), std::string::npos);
+    EXPECT_EQ(disk.find(crypto::HexLower(reinterpret_cast<const uint8_t*>(key.data()), 32)),
+              std::string::npos);
+    EXPECT_EQ(disk.find(crypto::Base64Encode(key).substr(0, 40)), std::string::npos);
+  }
+  for (const auto& text : share_texts) EXPECT_EQ(disk.find(text), std::string::npos);
+}
+
+TEST_F(BootstrapTest, AStoreFromBeforeSealTypesIsAdoptedUnderItsRootKeyFile) {
+  // The earlier layout: material wrapped directly by the key in root.key, no seal meta.
+  ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
+  SecretBytes file_key = crypto::RandomSecret(32);
+  {
+    std::ofstream out(dir_ + "/root.key");
+    out << "coffer-root-key-v1 " << crypto::HexLower(file_key.data(), 32) << "\n";
+  }
+  ::chmod((dir_ + "/root.key").c_str(), 0600);
+  SecretBytes material = crypto::RandomSecret(32);
+  {
+    auto store = OpenSqliteStore(dir_ + "/coffer.db").value();
+    ASSERT_TRUE(store
+                    ->Write([&](StoreWriter& w) -> Status {
+                      COFFER_RETURN_IF_ERROR(w.PutMeta("account_id", "123456789012"));
+                      KmsKeyRow key;
+                      key.key_id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+                      key.account = "123456789012";
+                      key.region = "us-east-1";
+                      key.arn = "arn:aws:kms:us-east-1:123456789012:key/" + key.key_id;
+                      key.manager = "CUSTOMER";
+                      key.state = "Enabled";
+                      key.current_material = 1;
+                      COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
+                      KeyMaterialRow m;
+                      m.key_id = key.key_id;
+                      m.version = 1;
+                      m.wrapped = crypto::AesGcmSeal(file_key, MaterialPurpose(key.key_id, 1),
+                                                     material.Reveal());
+                      return w.InsertKeyMaterial(m);
+                    })
+                    .ok());
+  }
+  auto d = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_FALSE(d->initialized_now);
+  EXPECT_FALSE(d->keyring->sealed());
+  KmsKeyRow key = d->keyring->LoadKey("1234abcd-12ab-34cd-56ef-1234567890ab").value();
+  auto envelope = d->keyring->SealValue(key, "ctx", "legacy value");
+  ASSERT_TRUE(envelope.ok());
+  EXPECT_EQ(d->keyring->OpenValue("ctx", *envelope).value().Reveal(), "legacy value");
+  ASSERT_TRUE(d->keyring->RotateRoot().ok());
+  EXPECT_EQ(d->keyring->OpenValue("ctx", *envelope).value().Reveal(), "legacy value");
+}
+
+}  // namespace
+}  // namespace coffer
