@@ -163,22 +163,36 @@ class CofferServer:
     """One coffer server process on a loopback port, with its own data directory."""
 
     def __init__(self, key_id=DEFAULT_KEY_ID, secret=DEFAULT_SECRET, use_env_credentials=True,
-                 account_id=ACCOUNT_ID, extra_args=(), binary=None):
+                 account_id=ACCOUNT_ID, extra_args=(), binary=None, data_dir=None,
+                 accept_sealed=False, extra_env=None):
+        """data_dir: run on an existing (e.g. `coffer operator init`-ed or copied) data directory
+        instead of a fresh one; it is the caller's: close() does not remove it.
+        accept_sealed: start() also accepts a sealed server (GET /health -> 503 sealed JSON)
+        instead of waiting for 200.
+        extra_env: variables added to the server's environment (e.g. COFFER_PASSPHRASE).
+        extra_args and extra_env are read at every start(), so a test may change them between
+        restarts."""
         self.binary = binary or coffer_binary()
         self.key_id = key_id
         self.secret = secret
         self.use_env_credentials = use_env_credentials
         self.account_id = account_id
         self.extra_args = list(extra_args)
+        self.extra_env = dict(extra_env or {})
+        self.accept_sealed = accept_sealed
         self.root = tempfile.mkdtemp(prefix="coffer-e2e-")
-        self.data_dir = os.path.join(self.root, "data")
         self.log_dir = os.path.join(self.root, "logs")
-        os.mkdir(self.data_dir, 0o700)
+        if data_dir is None:
+            self.data_dir = os.path.join(self.root, "data")
+            os.mkdir(self.data_dir, 0o700)
+        else:
+            self.data_dir = os.path.abspath(data_dir)
         os.mkdir(self.log_dir, 0o700)
         self.proc = None
         self.port = None
         self.endpoint = None
         self.health = None
+        self.health_status = None  # HTTP status of the GET /health that ended start()
         self.start_count = 0
         self._output = bytearray()  # stdout+stderr of every run, interleaved by arrival
         self._output_lock = threading.Lock()
@@ -200,11 +214,12 @@ class CofferServer:
     def _env(self):
         env = dict(os.environ)
         for name in list(env):
-            if name.startswith("COFFER_ROOT_"):
+            if name.startswith("COFFER_ROOT_") or name in ("COFFER_PASSPHRASE", "COFFER_ENDPOINT"):
                 del env[name]
         if self.use_env_credentials:
             env["COFFER_ROOT_ACCESS_KEY_ID"] = self.key_id
             env["COFFER_ROOT_SECRET_ACCESS_KEY"] = self.secret
+        env.update(self.extra_env)
         return env
 
     def command(self, port=0):
@@ -212,7 +227,8 @@ class CofferServer:
                 "--data-dir", self.data_dir, "--account-id", self.account_id] + self.extra_args
 
     def start(self, port=0):
-        """Start the server and wait (<= 20 s) for its readiness line and /health."""
+        """Start the server and wait (<= 20 s) for its readiness line and /health (200, or also
+        503 {"sealed":true} when accept_sealed)."""
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError("server already running")
         self.start_count += 1
@@ -262,14 +278,22 @@ class CofferServer:
                 resp = self.raw_request("GET", "/health")
                 if resp.status == 200:
                     self.health = json.loads(resp.body.decode("utf-8"))
+                    self.health_status = resp.status
                     return
+                if self.accept_sealed and resp.status == 503:
+                    body = json.loads(resp.body.decode("utf-8"))
+                    if isinstance(body, dict) and body.get("sealed") is True:
+                        self.health = body
+                        self.health_status = resp.status
+                        return
                 last = resp
             except (OSError, http.client.HTTPException, ValueError) as e:
                 last = e
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
-        raise RuntimeError(f"GET /health never returned 200 JSON: {last!r}\n"
+        wanted = "200 (or 503 sealed)" if self.accept_sealed else "200"
+        raise RuntimeError(f"GET /health never returned {wanted} JSON: {last!r}\n"
                            f"output:\n{self.output_text()[-4000:]}")
 
     def _drain(self, stream, filename, watch_ready):
@@ -343,7 +367,9 @@ class CofferServer:
         return self.start(port=0)
 
     def close(self):
-        """Kill the process if still running and remove the temp tree (COFFER_E2E_KEEP keeps it)."""
+        """Kill the process if still running and remove the temp tree (COFFER_E2E_KEEP keeps it).
+
+        A data_dir passed to the constructor is not under the temp tree and is left alone."""
         if self.closed:
             return
         self.closed = True
