@@ -3,18 +3,31 @@
 #include <mutex>
 
 namespace coffer {
+namespace {
+
+// arn:aws:iam::<acct>:role/<path>/<name> -> <name>
+std::string RoleNameOf(const std::string& role_arn) {
+  size_t slash = role_arn.rfind('/');
+  return slash == std::string::npos ? "" : role_arn.substr(slash + 1);
+}
+
+}  // namespace
 
 CredentialRegistry::CredentialRegistry(Store* store, Keyring* keyring)
     : store_(store), keyring_(keyring) {
   keyring_->AddSealListener([this] {
-    std::unique_lock lock(mu_);
-    cache_.clear();  // SecretBytes wipe themselves as the last reference goes
+    Forget();
     ForgetCachedSigningKeys();
   });
 }
 
 std::string CredentialRegistry::SecretPurpose(std::string_view access_key_id) {
   return "coffer/access-key/" + std::string(access_key_id);
+}
+
+void CredentialRegistry::Forget() {
+  std::unique_lock lock(mu_);
+  cache_.clear();  // SecretBytes wipe themselves as the last reference goes
 }
 
 std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view access_key_id) {
@@ -26,20 +39,50 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
     if (it != cache_.end()) return it->second;
   }
   std::optional<AccessKeyRow> row;
+  std::optional<StsSessionRow> session;
   Status s = store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(row, r.FindAccessKey(id));
+    // Temporary credentials are issued with the ASIA prefix; long-term keys never have it.
+    if (id.rfind("ASIA", 0) == 0) {
+      COFFER_ASSIGN_OR_RETURN(session, r.FindStsSession(id));
+    } else {
+      COFFER_ASSIGN_OR_RETURN(row, r.FindAccessKey(id));
+    }
     return Status::Ok();
   });
-  if (!s.ok() || !row) return nullptr;
-  auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), row->wrapped_secret);
-  if (!secret.ok()) return nullptr;
+  if (!s.ok()) return nullptr;
   auto cred = std::make_shared<Credential>();
-  cred->secret_access_key = std::move(secret.value());
-  cred->principal.account = row->account;
-  cred->principal.arn = row->principal_arn;
-  cred->principal.user_id = row->user_id;
   cred->principal.access_key_id = id;
-  cred->principal.type = "Root";
+  if (row) {
+    // An inactive key is refused like an unknown one, as IAM does.
+    if (row->status != "Active") return nullptr;
+    auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), row->wrapped_secret);
+    if (!secret.ok()) return nullptr;
+    cred->secret_access_key = std::move(secret.value());
+    cred->principal.account = row->account;
+    cred->principal.arn = row->principal_arn;
+    cred->principal.user_id = row->user_id;
+    cred->principal.user_name = row->user_name;
+    cred->principal.type = row->user_name.empty() ? "Root" : "IAMUser";
+  } else if (session) {
+    auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), session->wrapped_secret);
+    if (!secret.ok()) return nullptr;
+    cred->secret_access_key = std::move(secret.value());
+    cred->session_token_sha256 = session->token_hash;
+    cred->expires_ms = session->expires_ms;
+    cred->principal.account = session->account;
+    cred->principal.arn = session->principal_arn;
+    cred->principal.user_id = session->user_id;
+    cred->principal.temporary = true;
+    cred->principal.user_name = session->user_name;
+    cred->principal.role_arn = session->role_arn;
+    cred->principal.role_name = RoleNameOf(session->role_arn);
+    cred->principal.chain_depth = session->chain_depth;
+    cred->principal.type = session->principal_type == "AssumedRole" ? "AssumedRole"
+                           : session->principal_type == "Root"      ? "Root"
+                                                                    : "IAMUser";
+  } else {
+    return nullptr;
+  }
   std::unique_lock lock(mu_);
   cache_[id] = cred;
   return cred;

@@ -1,7 +1,8 @@
 // CredentialRegistry: the CredentialSource backed by the store, with an in-memory cache.
 //
-// Secret access keys are stored sealed under the storage key; they are unsealed once per process
-// and kept in SecretBytes. Thread-safe.
+// Long-term access keys (the account root's and IAM users') and STS temporary credentials
+// (ASIA...) are stored with their secrets sealed under the storage key; a secret is unsealed
+// once and kept in SecretBytes until the cache is dropped. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -24,6 +25,10 @@ class CredentialRegistry final : public CredentialSource {
 
   // The AAD under which an access key's secret is sealed.
   static std::string SecretPurpose(std::string_view access_key_id);
+
+  // Drops every cached credential; called after IAM changes keys (deleted, made inactive) and
+  // when the keyring seals.
+  void Forget();
 
  private:
   Store* store_;

@@ -495,8 +495,10 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
   if (!matched) return Fail(AuthFailure::kBadSignature, kSignatureMismatch);
 
   // Session token: required for and only for temporary credentials.
-  if (!credential->session_token.empty() || !claim.security_token.empty()) {
-    if (!crypto::ConstantTimeEquals(credential->session_token, claim.security_token)) {
+  if (!credential->session_token_sha256.empty() || !claim.security_token.empty()) {
+    if (claim.security_token.empty() ||
+        !crypto::ConstantTimeEquals(credential->session_token_sha256,
+                                    crypto::HexLower(crypto::Sha256(claim.security_token)))) {
       return Fail(AuthFailure::kUnknownKey,
                   "The security token included in the request is invalid.");
     }

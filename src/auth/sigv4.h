@@ -32,7 +32,9 @@ struct SigV4Request {
 struct Credential {
   SecretBytes secret_access_key;
   Principal principal;
-  std::string session_token;  // non-empty only for temporary credentials
+  // Temporary credentials only: SHA-256 (lowercase hex) of the session token, which coffer
+  // does not keep.
+  std::string session_token_sha256;
   std::optional<EpochMillis> expires_ms;
 };
 

@@ -187,7 +187,7 @@ TEST(SigV4, TemporaryCredentialsNeedTheirTokenAndExpire) {
   auto temp = std::make_shared<Credential>();
   temp->secret_access_key = SecretBytes(std::string_view(kSecret));
   temp->principal.access_key_id = kAkid;
-  temp->session_token = "the-session-token";
+  temp->session_token_sha256 = crypto::HexLower(crypto::Sha256("the-session-token"));
   temp->expires_ms = At("20240101T010000Z");
   creds.creds_[kAkid] = temp;
   auto sign = [&](const std::string& token) {

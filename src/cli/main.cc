@@ -16,15 +16,18 @@
 #include <thread>
 
 #include "auth/credential_registry.h"
+#include "authz/policy_authorizer.h"
 #include "cli/operator_commands.h"
 #include "crypto/locked_key.h"
 #include "protocol/api_dispatcher.h"
 #include "protocol/operator_api.h"
 #include "server/bootstrap.h"
 #include "server/http_server.h"
+#include "services/iam/iam_service.h"
 #include "services/kms/kms_service.h"
 #include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
+#include "services/sts/sts_service.h"
 
 namespace {
 
@@ -121,9 +124,26 @@ int RunServer(const ServerFlags& flags) {
   coffer::secrets::SecretsService secrets(d.store.get(), d.keyring.get(), &clock);
   coffer::params::ParamsService params(d.store.get(), d.keyring.get(), &secrets, &clock);
   coffer::kms::KmsService kms(d.store.get(), d.keyring.get(), &clock);
+  coffer::sts::StsService sts(d.store.get(), d.keyring.get());
+  coffer::PolicyAuthorizer authorizer(d.store.get());
+  // IAM changes take effect on the next request: cached policies and credentials are dropped.
+  coffer::iam::IamService iam(d.store.get(), d.keyring.get(), &clock, [&] {
+    authorizer.InvalidateIdentities();
+    credentials.Forget();
+  });
   coffer::ApiDispatcher dispatcher(&credentials, &secrets, &params, &kms, &clock);
-  coffer::OperatorApi operator_api(&credentials, d.seal.get(), d.keyring.get(), &clock);
+  coffer::OperatorApi operator_api(&credentials, d.seal.get(), d.keyring.get(), d.store.get(),
+                                   d.account_id, &clock);
   dispatcher.SetOperatorApi(&operator_api);
+  dispatcher.SetAuthorizer(&authorizer);
+  dispatcher.AddQueryService(
+      "sts", "https://sts.amazonaws.com/doc/2011-06-15/",
+      [&sts](std::string_view action, const coffer::RequestContext& ctx,
+             const std::map<std::string, std::string>& p) { return sts.Handle(action, ctx, p); });
+  dispatcher.AddQueryService(
+      "iam", "https://iam.amazonaws.com/doc/2010-05-08/",
+      [&iam](std::string_view action, const coffer::RequestContext& ctx,
+             const std::map<std::string, std::string>& p) { return iam.Handle(action, ctx, p); });
   coffer::Keyring* keyring = d.keyring.get();
   // Load balancers take a sealed server out of rotation: 503 until it is unsealed.
   auto server = coffer::HttpServer::Create(http, &dispatcher, [keyring] {
@@ -164,6 +184,10 @@ int RunServer(const ServerFlags& flags) {
       auto policies = params.RunPolicies();
       if (!policies.ok()) {
         std::cerr << "coffer: parameter policies failed: " << policies.status().message() << "\n";
+      }
+      auto sessions = sts.PurgeExpiredSessions(clock.NowMillis());
+      if (!sessions.ok()) {
+        std::cerr << "coffer: purge of expired sessions failed: " << sessions.message() << "\n";
       }
       lock.lock();
     }
@@ -304,7 +328,13 @@ int main(int argc, char** argv) {
       "seal", "Seal the server: it forgets its keys and serves nothing until unsealed.");
   auto* rotate = op->add_subcommand(
       "rotate-root", "Re-wrap all key material under a new root key (shares stay valid).");
-  for (auto* cmd : {seal, rotate}) {
+  std::string new_account_id;
+  auto* create_account = op->add_subcommand(
+      "create-account",
+      "Create another account in this deployment and print its root access key (once).");
+  create_account->add_option("--account-id", new_account_id,
+                             "12-digit id for the new account (default: random).");
+  for (auto* cmd : {seal, rotate, create_account}) {
     add_remote(cmd);
     cmd->add_option("--profile", remote.profile,
                     "Credentials profile (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).");
@@ -323,5 +353,6 @@ int main(int argc, char** argv) {
   if (unseal->parsed()) return coffer::cli::RunUnseal(remote);
   if (seal->parsed()) return coffer::cli::RunSeal(remote);
   if (rotate->parsed()) return coffer::cli::RunRotateRoot(remote);
+  if (create_account->parsed()) return coffer::cli::RunCreateAccount(remote, new_account_id);
   return 0;
 }

@@ -393,4 +393,21 @@ int RunRotateRoot(const RemoteFlags& flags) {
   return 0;
 }
 
+int RunCreateAccount(const RemoteFlags& flags, const std::string& account_id) {
+  json::object body;
+  if (!account_id.empty()) body["AccountId"] = account_id;
+  auto reply = Call(flags, http::verb::post, "/coffer/accounts", json::serialize(body), true);
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  boost::system::error_code ec;
+  json::value v = json::parse(reply->body, ec);
+  OPENSSL_cleanse(reply->body.data(), reply->body.size());
+  if (ec || !v.is_object()) return Fail("unexpected reply from the server");
+  std::cout << "coffer: created account " << json::value_to<std::string>(v.at("AccountId"))
+            << "\nRoot access key id: " << json::value_to<std::string>(v.at("AccessKeyId"))
+            << "\nRoot secret access key: " << json::value_to<std::string>(v.at("SecretAccessKey"))
+            << std::endl;
+  return 0;
+}
+
 }  // namespace coffer::cli

@@ -35,6 +35,7 @@ int RunStatus(const RemoteFlags& flags);
 int RunUnseal(const RemoteFlags& flags);
 int RunSeal(const RemoteFlags& flags);
 int RunRotateRoot(const RemoteFlags& flags);
+int RunCreateAccount(const RemoteFlags& flags, const std::string& account_id);
 
 // Reads a passphrase for the server or for init: from `file` when given, else
 // $COFFER_PASSPHRASE, else a prompt without echo when stdin is a terminal (twice when

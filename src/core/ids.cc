@@ -52,6 +52,10 @@ std::string RandomAlphanumeric(size_t n) {
   return RandomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n);
 }
 
-std::string NewAccessKeyId() { return "AKIA" + RandomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16); }
+std::string NewAccessKeyId() { return NewIamId("AKIA"); }
+
+std::string NewIamId(const char* prefix) {
+  return prefix + RandomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);
+}
 
 }  // namespace coffer

@@ -14,4 +14,9 @@ std::string RandomAlphanumeric(size_t n);
 // An access key id: "AKIA" followed by 16 characters from [A-Z2-7], as AWS issues them.
 std::string NewAccessKeyId();
 
+// An IAM unique id with AWS's prefix for its kind ("AIDA" user, "AROA" role, "AGPA" group,
+// "ANPA" managed policy, "ASIA" temporary access key) and 16 characters from [A-Z2-7].
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes
+std::string NewIamId(const char* prefix);
+
 }  // namespace coffer

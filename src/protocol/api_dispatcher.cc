@@ -45,7 +45,10 @@ ApiResponse JsonError(const Status& s, const std::string& request_id) {
   return JsonErrorResponse(s, request_id);
 }
 
-ApiResponse QueryError(const Status& s, const std::string& request_id) {
+ApiResponse QueryError(const Status& status, const std::string& request_id) {
+  // The query protocols spell the JSON protocols' AccessDeniedException as AccessDenied.
+  const Status s =
+      status.code() == "AccessDeniedException" ? Status("AccessDenied", status.message()) : status;
   ApiResponse resp;
   resp.status = HttpStatusForError(s.code());
   resp.content_type = "text/xml";
@@ -97,14 +100,25 @@ void ParseForm(std::string_view s, std::map<std::string, std::string>* out) {
   }
 }
 
-RequestContext ContextFor(const VerifiedCaller& caller, const std::string& request_id,
-                          EpochMillis now) {
+RequestContext ContextFor(const VerifiedCaller& caller, const ApiRequest& request,
+                          const std::string& request_id, EpochMillis now,
+                          const Authorizer* authorizer) {
   RequestContext ctx;
   ctx.principal = caller.credential->principal;
   ctx.scope = Scope{caller.credential->principal.account, caller.region};
   ctx.request_id = request_id;
   ctx.now = now;
+  ctx.source_ip = std::string(request.peer_ip);
+  ctx.secure_transport = request.secure_transport;
+  ctx.authorizer = authorizer;
   return ctx;
+}
+
+// An operation that succeeded without asking the authorizer is a defect in coffer; refusing it
+// keeps a missing check from ever becoming an open door.
+Status Unauthorized(std::string_view operation) {
+  return Status("InternalFailure", "coffer did not authorize " + std::string(operation) +
+                                       "; the request was refused.");
 }
 
 }  // namespace
@@ -182,7 +196,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
     input = std::move(parsed.get_object());
   }
 
-  RequestContext ctx = ContextFor(caller, request_id, now);
+  RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_);
   Result<json::object> result = Status("InternalFailure", "unreachable");
   try {
     if (signing_service == "ssm") {
@@ -200,6 +214,9 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   // Request members may have held secret values; wipe the parsed copies.
   input.clear();
   if (!result.ok()) return JsonError(result.status(), request_id);
+  if (authorizer_ != nullptr && !ctx.authorized) {
+    return JsonError(Unauthorized(amz_target), request_id);
+  }
 
   ApiResponse resp;
   resp.content_type = kJsonContentType;
@@ -231,23 +248,35 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   if (action == params.end() || action->second.empty()) {
     return QueryError(Status("MissingAction", "Request is missing Action parameter."), request_id);
   }
-  if (caller.service != "sts") {
+  auto service = query_services_.find(caller.service);
+  if (service == query_services_.end()) {
     return QueryError(Status("InvalidAction",
-                             "coffer serves the query protocol only for STS; "
-                             "credential scope names '" +
+                             "coffer serves the query protocol for STS and IAM; the credential "
+                             "scope names '" +
                                  caller.service + "'."),
                       request_id);
   }
-  RequestContext ctx = ContextFor(caller, request_id, now);
-  auto result = sts::HandleStsAction(action->second, ctx, params);
+  RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_);
+  const std::string name = action->second;
+  Result<std::string> result = Status("InternalFailure", "unreachable");
+  try {
+    result = service->second.second(name, ctx, params);
+  } catch (const std::exception&) {
+    result = Status("InternalFailure", "An internal error occurred.");
+  }
+  // Parameters may have held secrets (a session policy is not one, but an IAM password would be).
+  for (auto& [k, v] : params) OPENSSL_cleanse(v.data(), v.size());
   if (!result.ok()) return QueryError(result.status(), request_id);
-  const std::string& name = action->second;
+  if (authorizer_ != nullptr && !ctx.authorized) {
+    return QueryError(Unauthorized(name), request_id);
+  }
   ApiResponse resp;
   resp.content_type = "text/xml";
   resp.headers.emplace_back("x-amzn-RequestId", request_id);
-  resp.body = "<" + name + "Response xmlns=\"" + kStsNamespace + "\"><" + name + "Result>" +
-              result.value() + "</" + name + "Result><ResponseMetadata><RequestId>" + request_id +
-              "</RequestId></ResponseMetadata></" + name + "Response>";
+  resp.body = "<" + name + "Response xmlns=\"" + service->second.first + "\">" + result.value() +
+              "<ResponseMetadata><RequestId>" + request_id + "</RequestId></ResponseMetadata></" +
+              name + "Response>";
+  OPENSSL_cleanse(result.value().data(), result.value().size());
   return resp;
 }
 

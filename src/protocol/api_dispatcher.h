@@ -8,6 +8,8 @@
 // Nothing above this layer knows about JSON or XML; nothing below it knows about HTTP.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +29,7 @@ struct ApiRequest {
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // lowercase names
   std::string_view body;
   bool secure_transport = false;
+  std::string_view peer_ip;  // for aws:SourceIp
 };
 
 struct ApiResponse {
@@ -51,6 +54,21 @@ class ApiDispatcher {
   // request with ServiceUnavailable. Call before serving.
   void SetOperatorApi(OperatorApi* operator_api) { operator_api_ = operator_api; }
 
+  // Every request is then authorized: services ask it before they act, and a successful
+  // response from an operation that never asked is refused (InternalFailure). Call before
+  // serving; without it every call is allowed (unit tests of the services).
+  void SetAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
+
+  // A query-protocol service (STS, IAM) for credentials scoped to `signing_service`: returns the
+  // response's inner XML (the <ActionResult> element, or "" for actions without one).
+  using QueryHandler =
+      std::function<Result<std::string>(std::string_view action, const RequestContext& ctx,
+                                        const std::map<std::string, std::string>& params)>;
+  void AddQueryService(std::string signing_service, std::string xml_namespace,
+                       QueryHandler handler) {
+    query_services_[std::move(signing_service)] = {std::move(xml_namespace), std::move(handler)};
+  }
+
   // Thread-safe; never throws.
   ApiResponse Handle(const ApiRequest& request);
 
@@ -65,6 +83,8 @@ class ApiDispatcher {
   kms::KmsService* kms_;
   const Clock* clock_;
   OperatorApi* operator_api_ = nullptr;
+  const Authorizer* authorizer_ = nullptr;
+  std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;
 };
 
 }  // namespace coffer

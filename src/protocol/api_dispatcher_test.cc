@@ -7,6 +7,7 @@
 
 #include "core/time_format.h"
 #include "crypto/crypto.h"
+#include "services/sts/sts_service.h"
 #include "store/sqlite_store.h"
 
 namespace coffer {
@@ -40,6 +41,12 @@ class ApiDispatcherTest : public ::testing::Test {
     kms_ = std::make_unique<kms::KmsService>(store_.get(), keyring_.get(), &clock_);
     dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, secrets_.get(), params_.get(),
                                                   kms_.get(), &clock_);
+    sts_ = std::make_unique<sts::StsService>(store_.get(), keyring_.get());
+    dispatcher_->AddQueryService("sts", "https://sts.amazonaws.com/doc/2011-06-15/",
+                                 [this](std::string_view action, const RequestContext& ctx,
+                                        const std::map<std::string, std::string>& p) {
+                                   return sts_->Handle(action, ctx, p);
+                                 });
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -50,8 +57,7 @@ class ApiDispatcherTest : public ::testing::Test {
     headers_ = {{"content-type", content_type}, {"host", "127.0.0.1:4600"}, {"x-amz-date", date}};
     if (!target_header.empty()) headers_.emplace_back("x-amz-target", target_header);
     std::sort(headers_.begin(), headers_.end());
-    auth_ =
-        SignRequest("POST", "/", headers_, body, kAkid, kSecret, date, "us-east-1", service);
+    auth_ = SignRequest("POST", "/", headers_, body, kAkid, kSecret, date, "us-east-1", service);
     ApiRequest r;
     r.method = "POST";
     r.target = "/";
@@ -78,6 +84,7 @@ class ApiDispatcherTest : public ::testing::Test {
   std::unique_ptr<params::ParamsService> params_;
   std::unique_ptr<kms::KmsService> kms_;
   std::unique_ptr<ApiDispatcher> dispatcher_;
+  std::unique_ptr<sts::StsService> sts_;
 };
 
 TEST_F(ApiDispatcherTest, SuccessIsJson11WithRequestId) {

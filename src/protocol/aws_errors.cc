@@ -9,6 +9,12 @@ int HttpStatusForError(std::string_view code) {
   }
   if (code == "ServiceUnavailable" || code == "ServiceUnavailableException") return 503;
   if (code == "DryRunOperationException") return 412;
+  // IAM's query-protocol errors carry their own statuses.
+  // https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html
+  if (code == "NoSuchEntity") return 404;
+  if (code == "EntityAlreadyExists" || code == "DeleteConflict" || code == "LimitExceeded") {
+    return 409;
+  }
   if (code == "MissingAuthenticationTokenException" || code == "MissingAuthenticationToken" ||
       code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "AccessDenied") {
     return 403;

@@ -4,6 +4,8 @@
 //   POST /coffer/unseal       no auth  {"Share": ...} | {"Passphrase": ...} | {"Reset": true}
 //   POST /coffer/seal         SigV4 (service "coffer"), an account's root credentials
 //   POST /coffer/rotate-root  SigV4 as above; only while unsealed
+//   POST /coffer/accounts     SigV4 by the deployment's first account's root: creates another
+//                             account with its root access key {"AccountId"?} -> credentials
 //
 // Unsealing cannot require a signature: while sealed the secret access keys themselves are
 // locked away. Shares and passphrases protect it instead, and no response or error carries
@@ -11,20 +13,27 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "auth/sigv4.h"
 #include "core/clock.h"
 #include "keyring/keyring.h"
 #include "keyring/seal_manager.h"
 #include "protocol/api_dispatcher.h"
+#include "store/store.h"
 
 namespace coffer {
 
 class OperatorApi {
  public:
-  OperatorApi(CredentialSource* credentials, SealManager* seal, Keyring* keyring,
-              const Clock* clock)
-      : credentials_(credentials), seal_(seal), keyring_(keyring), clock_(clock) {}
+  OperatorApi(CredentialSource* credentials, SealManager* seal, Keyring* keyring, Store* store,
+              std::string operator_account, const Clock* clock)
+      : credentials_(credentials),
+        seal_(seal),
+        keyring_(keyring),
+        store_(store),
+        operator_account_(std::move(operator_account)),
+        clock_(clock) {}
 
   static bool IsOperatorPath(std::string_view target);
   bool sealed() const { return keyring_->sealed(); }
@@ -33,12 +42,16 @@ class OperatorApi {
 
  private:
   ApiResponse SealStatusResponse(const std::string& request_id) const;
-  // Verifies the signature of an operator call; the caller must be an account's root.
-  Status Authorize(const ApiRequest& request);
+  // Verifies the signature of an operator call; the caller must be an account's root (the
+  // operator account's root when `operator_only`).
+  Status Authorize(const ApiRequest& request, bool operator_only);
+  ApiResponse CreateAccount(const ApiRequest& request, const std::string& request_id);
 
   CredentialSource* credentials_;
   SealManager* seal_;
   Keyring* keyring_;
+  Store* store_;
+  std::string operator_account_;
   const Clock* clock_;
 };
 

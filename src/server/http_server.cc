@@ -61,7 +61,12 @@ template <typename Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(Stream stream, std::shared_ptr<ServerShared> shared, bool secure)
-      : stream_(std::move(stream)), shared_(std::move(shared)), secure_(secure) {}
+      : stream_(std::move(stream)), shared_(std::move(shared)), secure_(secure) {
+    // The peer address, for aws:SourceIp.
+    boost::system::error_code ec;
+    auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) peer_ip_ = endpoint.address().to_string();
+  }
 
   ~Session() override { shared_->connections.fetch_sub(1); }
 
@@ -212,6 +217,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
       api.body = req.body();
       api.secure_transport = secure_;
+      api.peer_ip = peer_ip_;
       ApiResponse out = shared_->dispatcher->Handle(api);
       // The body may have carried secret values: wipe it before the buffer is reused.
       OPENSSL_cleanse(req.body().data(), req.body().size());
@@ -255,6 +261,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   Stream stream_;
   std::shared_ptr<ServerShared> shared_;
   bool secure_;
+  std::string peer_ip_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::vector<std::string> lowered_;

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cctype>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -11,7 +12,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -185,6 +186,98 @@ CREATE INDEX parameters_by_parent ON parameters (account, region, parent, name_k
   type, tier, data_type, key_id, description, allowed_pattern, policies, version,
   last_modified_ms, last_modified_user, expires_at_ms);
 )sql",
+    // v5: identities (IAM users, roles, groups, policies), STS sessions, accounts, secret
+    // resource policies.
+    R"sql(
+ALTER TABLE secrets ADD COLUMN resource_policy TEXT;
+ALTER TABLE access_keys ADD COLUMN status TEXT NOT NULL DEFAULT 'Active';
+ALTER TABLE access_keys ADD COLUMN user_name TEXT NOT NULL DEFAULT '';
+CREATE INDEX access_keys_by_user ON access_keys (account, user_name);
+CREATE TABLE accounts (account TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);
+INSERT INTO accounts (account, created_ms) SELECT value, 0 FROM meta WHERE key = 'account_id';
+CREATE TABLE sts_sessions (
+  access_key_id TEXT PRIMARY KEY,
+  wrapped_secret BLOB NOT NULL,
+  token_hash TEXT NOT NULL,
+  account TEXT NOT NULL,
+  principal_arn TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  principal_type TEXT NOT NULL,
+  role_arn TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  session_policy TEXT NOT NULL,
+  session_policy_arns TEXT NOT NULL,
+  has_session_policies INTEGER NOT NULL,
+  chain_depth INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL);
+CREATE INDEX sts_sessions_by_expiry ON sts_sessions (expires_ms);
+CREATE TABLE sts_session_tags (
+  access_key_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (access_key_id, position));
+CREATE TABLE iam_entities (
+  account TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name_key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  arn TEXT NOT NULL UNIQUE,
+  path TEXT NOT NULL,
+  description TEXT NOT NULL,
+  trust_policy TEXT NOT NULL,
+  max_session_seconds INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, kind, name_key));
+CREATE TABLE iam_entity_tags (
+  arn TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (arn, position));
+CREATE TABLE iam_inline_policies (
+  account TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  owner_key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  document TEXT NOT NULL,
+  PRIMARY KEY (account, kind, owner_key, name));
+CREATE TABLE iam_managed_policies (
+  arn TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  name TEXT NOT NULL,
+  id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  description TEXT NOT NULL,
+  default_version INTEGER NOT NULL,
+  next_version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL);
+CREATE INDEX iam_managed_policies_by_account ON iam_managed_policies (account, name);
+CREATE TABLE iam_policy_versions (
+  policy_arn TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (policy_arn, version));
+CREATE TABLE iam_attachments (
+  account TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  owner_key TEXT NOT NULL,
+  policy_arn TEXT NOT NULL,
+  PRIMARY KEY (account, kind, owner_key, policy_arn));
+CREATE INDEX iam_attachments_by_policy ON iam_attachments (policy_arn);
+CREATE TABLE iam_group_members (
+  account TEXT NOT NULL,
+  group_key TEXT NOT NULL,
+  user_key TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  PRIMARY KEY (account, group_key, user_key));
+CREATE INDEX iam_group_members_by_user ON iam_group_members (account, user_key);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -335,7 +428,15 @@ SecretRow ReadSecretRow(const Query& q) {
   r.last_accessed_ms = q.OptInt(9);
   r.deleted_ms = q.OptInt(10);
   r.purge_at_ms = q.OptInt(11);
+  r.resource_policy = q.OptText(12);
   return r;
+}
+
+// IAM names are unique case-insensitively; rows are keyed by the folded name.
+std::string NameKey(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 #define KMS_SELECT(where)                                                                        \
@@ -355,7 +456,24 @@ SecretRow ReadSecretRow(const Query& q) {
 // Statement texts live in static storage so their addresses key the statement cache.
 #define SECRET_SELECT(where)                                                                      \
   "SELECT id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, " \
-  "last_accessed_ms, deleted_ms, purge_at_ms FROM secrets " where
+  "last_accessed_ms, deleted_ms, purge_at_ms, resource_policy FROM secrets " where
+
+#define ACCESS_KEY_SELECT(where)                                                                \
+  "SELECT access_key_id, wrapped_secret, account, principal_arn, user_id, created_ms, status, " \
+  "user_name FROM access_keys " where
+
+#define IAM_ENTITY_SELECT(where)                                                                \
+  "SELECT kind, account, name, id, arn, path, description, trust_policy, max_session_seconds, " \
+  "created_ms FROM iam_entities " where
+
+#define IAM_POLICY_SELECT(where)                                                      \
+  "SELECT arn, account, name, id, path, description, default_version, next_version, " \
+  "created_ms, updated_ms FROM iam_managed_policies " where
+
+#define STS_SESSION_SELECT(where)                                                       \
+  "SELECT access_key_id, wrapped_secret, token_hash, account, principal_arn, user_id, " \
+  "principal_type, role_arn, user_name, session_policy, session_policy_arns, "          \
+  "has_session_policies, chain_depth, created_ms, expires_ms FROM sts_sessions " where
 
 struct TagTableSql {
   const char* select;
@@ -370,6 +488,14 @@ constexpr TagTableSql kParameterTags = {
     "SELECT key, value FROM parameter_tags WHERE parameter_id = ? ORDER BY position",
     "DELETE FROM parameter_tags WHERE parameter_id = ?",
     "INSERT INTO parameter_tags (parameter_id, position, key, value) VALUES (?, ?, ?, ?)"};
+constexpr TagTableSql kIamEntityTags = {
+    "SELECT key, value FROM iam_entity_tags WHERE arn = ? ORDER BY position",
+    "DELETE FROM iam_entity_tags WHERE arn = ?",
+    "INSERT INTO iam_entity_tags (arn, position, key, value) VALUES (?, ?, ?, ?)"};
+constexpr TagTableSql kStsSessionTags = {
+    "SELECT key, value FROM sts_session_tags WHERE access_key_id = ? ORDER BY position",
+    "DELETE FROM sts_session_tags WHERE access_key_id = ?",
+    "INSERT INTO sts_session_tags (access_key_id, position, key, value) VALUES (?, ?, ?, ?)"};
 constexpr TagTableSql kKmsKeyTags = {
     "SELECT key, value FROM kms_key_tags WHERE key_id = ? ORDER BY position",
     "DELETE FROM kms_key_tags WHERE key_id = ?",
@@ -487,9 +613,7 @@ class SqliteTxn : public StoreWriter {
   }
 
   Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& access_key_id) override {
-    COFFER_QUERY(q, c_,
-                 "SELECT access_key_id, wrapped_secret, account, principal_arn, user_id, "
-                 "created_ms FROM access_keys WHERE access_key_id = ?");
+    COFFER_QUERY(q, c_, ACCESS_KEY_SELECT("WHERE access_key_id = ?"));
     q.Bind(1, access_key_id);
     if (q.Step()) return std::optional<AccessKeyRow>(ReadAccessKey(q));
     COFFER_RETURN_IF_ERROR(q.status());
@@ -497,11 +621,225 @@ class SqliteTxn : public StoreWriter {
   }
 
   Result<std::vector<AccessKeyRow>> ListAccessKeys() override {
-    COFFER_QUERY(q, c_,
-                 "SELECT access_key_id, wrapped_secret, account, principal_arn, user_id, "
-                 "created_ms FROM access_keys ORDER BY created_ms");
+    COFFER_QUERY(q, c_, ACCESS_KEY_SELECT("ORDER BY created_ms"));
     std::vector<AccessKeyRow> out;
     while (q.Step()) out.push_back(ReadAccessKey(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::vector<AccessKeyRow>> ListAccessKeysForUser(const std::string& account,
+                                                          const std::string& user_name) override {
+    COFFER_QUERY(q, c_,
+                 ACCESS_KEY_SELECT("WHERE account = ? AND user_name = ? ORDER BY created_ms"));
+    q.Bind(1, account).Bind(2, user_name);
+    std::vector<AccessKeyRow> out;
+    while (q.Step()) out.push_back(ReadAccessKey(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::optional<StsSessionRow>> FindStsSession(const std::string& access_key_id) override {
+    std::optional<StsSessionRow> out;
+    {
+      COFFER_QUERY(q, c_, STS_SESSION_SELECT("WHERE access_key_id = ?"));
+      q.Bind(1, access_key_id);
+      if (!q.Step()) {
+        COFFER_RETURN_IF_ERROR(q.status());
+        return out;
+      }
+      StsSessionRow r;
+      r.access_key_id = q.Text(0);
+      r.wrapped_secret = q.Blob(1);
+      r.token_hash = q.Text(2);
+      r.account = q.Text(3);
+      r.principal_arn = q.Text(4);
+      r.user_id = q.Text(5);
+      r.principal_type = q.Text(6);
+      r.role_arn = q.Text(7);
+      r.user_name = q.Text(8);
+      r.session_policy = q.Text(9);
+      r.session_policy_arns = q.Text(10);
+      r.has_session_policies = q.Int(11) != 0;
+      r.chain_depth = static_cast<int>(q.Int(12));
+      r.created_ms = q.Int(13);
+      r.expires_ms = q.Int(14);
+      out = std::move(r);
+    }
+    COFFER_ASSIGN_OR_RETURN(out->session_tags, ReadTagRows(kStsSessionTags, access_key_id));
+    return out;
+  }
+
+  Result<std::vector<std::string>> ListAccounts() override {
+    COFFER_QUERY(q, c_, "SELECT account FROM accounts ORDER BY account");
+    std::vector<std::string> out;
+    while (q.Step()) out.push_back(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::optional<IamEntityRow>> FindIamEntity(const std::string& account,
+                                                    const std::string& kind,
+                                                    const std::string& name) override {
+    std::optional<IamEntityRow> out;
+    {
+      COFFER_QUERY(q, c_, IAM_ENTITY_SELECT("WHERE account = ? AND kind = ? AND name_key = ?"));
+      q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(name));
+      if (!q.Step()) {
+        COFFER_RETURN_IF_ERROR(q.status());
+        return out;
+      }
+      out = ReadIamEntity(q);
+    }
+    COFFER_ASSIGN_OR_RETURN(out->tags, ReadTagRows(kIamEntityTags, out->arn));
+    return out;
+  }
+
+  Result<std::vector<IamEntityRow>> ListIamEntities(const std::string& account,
+                                                    const std::string& kind,
+                                                    const std::string& path_prefix,
+                                                    const std::string& after, int limit) override {
+    std::vector<IamEntityRow> out;
+    {
+      COFFER_QUERY(q, c_,
+                   IAM_ENTITY_SELECT("WHERE account = ? AND kind = ? AND name_key > ? AND "
+                                     "substr(path, 1, length(?)) = ? ORDER BY name_key LIMIT ?"));
+      q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(after)).Bind(4, path_prefix);
+      q.Bind(5, path_prefix).Bind(6, static_cast<int64_t>(limit));
+      while (q.Step()) out.push_back(ReadIamEntity(q));
+      COFFER_RETURN_IF_ERROR(q.status());
+    }
+    for (auto& row : out) {
+      COFFER_ASSIGN_OR_RETURN(row.tags, ReadTagRows(kIamEntityTags, row.arn));
+    }
+    return out;
+  }
+
+  Result<std::optional<std::string>> GetInlinePolicy(const std::string& account,
+                                                     const std::string& kind,
+                                                     const std::string& owner,
+                                                     const std::string& policy_name) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT document FROM iam_inline_policies WHERE account = ? AND kind = ? AND "
+                 "owner_key = ? AND name = ?");
+    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_name);
+    if (q.Step()) return std::optional<std::string>(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<std::string>();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> ListInlinePolicies(
+      const std::string& account, const std::string& kind, const std::string& owner) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT name, document FROM iam_inline_policies WHERE account = ? AND kind = ? "
+                 "AND owner_key = ? ORDER BY name");
+    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner));
+    std::vector<std::pair<std::string, std::string>> out;
+    while (q.Step()) out.emplace_back(q.Text(0), q.Text(1));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::optional<IamPolicyRow>> FindManagedPolicy(const std::string& arn) override {
+    COFFER_QUERY(q, c_, IAM_POLICY_SELECT("WHERE arn = ?"));
+    q.Bind(1, arn);
+    if (q.Step()) return std::optional<IamPolicyRow>(ReadIamPolicy(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<IamPolicyRow>();
+  }
+
+  Result<std::vector<IamPolicyRow>> ListManagedPolicies(const std::string& account,
+                                                        const std::string& path_prefix,
+                                                        const std::string& after,
+                                                        int limit) override {
+    COFFER_QUERY(q, c_,
+                 IAM_POLICY_SELECT("WHERE account = ? AND name > ? AND substr(path, 1, "
+                                   "length(?)) = ? ORDER BY name LIMIT ?"));
+    q.Bind(1, account).Bind(2, after).Bind(3, path_prefix).Bind(4, path_prefix);
+    q.Bind(5, static_cast<int64_t>(limit));
+    std::vector<IamPolicyRow> out;
+    while (q.Step()) out.push_back(ReadIamPolicy(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::optional<IamPolicyVersionRow>> GetPolicyVersion(const std::string& arn,
+                                                              int64_t version) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT document, created_ms FROM iam_policy_versions WHERE policy_arn = ? AND "
+                 "version = ?");
+    q.Bind(1, arn).Bind(2, version);
+    if (!q.Step()) {
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<IamPolicyVersionRow>();
+    }
+    IamPolicyVersionRow r;
+    r.policy_arn = arn;
+    r.version = version;
+    r.document = q.Text(0);
+    r.created_ms = q.Int(1);
+    return std::optional<IamPolicyVersionRow>(std::move(r));
+  }
+
+  Result<std::vector<IamPolicyVersionRow>> ListPolicyVersions(const std::string& arn) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT version, document, created_ms FROM iam_policy_versions WHERE "
+                 "policy_arn = ? ORDER BY version DESC");
+    q.Bind(1, arn);
+    std::vector<IamPolicyVersionRow> out;
+    while (q.Step()) {
+      IamPolicyVersionRow r;
+      r.policy_arn = arn;
+      r.version = q.Int(0);
+      r.document = q.Text(1);
+      r.created_ms = q.Int(2);
+      out.push_back(std::move(r));
+    }
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::vector<std::string>> ListAttachedPolicies(const std::string& account,
+                                                        const std::string& kind,
+                                                        const std::string& owner) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT policy_arn FROM iam_attachments WHERE account = ? AND kind = ? AND "
+                 "owner_key = ? ORDER BY policy_arn");
+    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner));
+    std::vector<std::string> out;
+    while (q.Step()) out.push_back(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<int64_t> CountPolicyAttachments(const std::string& arn) override {
+    COFFER_QUERY(q, c_, "SELECT COUNT(*) FROM iam_attachments WHERE policy_arn = ?");
+    q.Bind(1, arn);
+    int64_t n = q.Step() ? q.Int(0) : 0;
+    COFFER_RETURN_IF_ERROR(q.status());
+    return n;
+  }
+
+  Result<std::vector<std::string>> ListGroupsForUser(const std::string& account,
+                                                     const std::string& user) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT group_name FROM iam_group_members WHERE account = ? AND user_key = ? "
+                 "ORDER BY group_key");
+    q.Bind(1, account).Bind(2, NameKey(user));
+    std::vector<std::string> out;
+    while (q.Step()) out.push_back(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::vector<std::string>> ListGroupMembers(const std::string& account,
+                                                    const std::string& group) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT user_name FROM iam_group_members WHERE account = ? AND group_key = ? "
+                 "ORDER BY user_key");
+    q.Bind(1, account).Bind(2, NameKey(group));
+    std::vector<std::string> out;
+    while (q.Step()) out.push_back(q.Text(0));
     COFFER_RETURN_IF_ERROR(q.status());
     return out;
   }
@@ -658,12 +996,12 @@ class SqliteTxn : public StoreWriter {
     {
       COFFER_QUERY(q, c_,
                    "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, "
-                   "created_ms, last_changed_ms, last_accessed_ms, deleted_ms, purge_at_ms) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   "created_ms, last_changed_ms, last_accessed_ms, deleted_ms, purge_at_ms, "
+                   "resource_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       q.Bind(1, row->account).Bind(2, row->region).Bind(3, row->name).Bind(4, row->arn);
       q.Bind(5, row->description).Bind(6, row->kms_key_id).Bind(7, row->created_ms);
       q.Bind(8, row->last_changed_ms).Bind(9, row->last_accessed_ms).Bind(10, row->deleted_ms);
-      q.Bind(11, row->purge_at_ms);
+      q.Bind(11, row->purge_at_ms).Bind(12, row->resource_policy);
       COFFER_RETURN_IF_ERROR(q.Run());
     }
     row->id = sqlite3_last_insert_rowid(c_.db());
@@ -674,10 +1012,11 @@ class SqliteTxn : public StoreWriter {
     {
       COFFER_QUERY(q, c_,
                    "UPDATE secrets SET description = ?, kms_key_id = ?, last_changed_ms = ?, "
-                   "last_accessed_ms = ?, deleted_ms = ?, purge_at_ms = ? WHERE id = ?");
+                   "last_accessed_ms = ?, deleted_ms = ?, purge_at_ms = ?, resource_policy = ? "
+                   "WHERE id = ?");
       q.Bind(1, row.description).Bind(2, row.kms_key_id).Bind(3, row.last_changed_ms);
       q.Bind(4, row.last_accessed_ms).Bind(5, row.deleted_ms).Bind(6, row.purge_at_ms);
-      q.Bind(7, row.id);
+      q.Bind(7, row.resource_policy).Bind(8, row.id);
       COFFER_RETURN_IF_ERROR(q.Run());
     }
     return WriteTags(row.id, row.tags);
@@ -745,10 +1084,203 @@ class SqliteTxn : public StoreWriter {
   Status InsertAccessKey(const AccessKeyRow& row) override {
     COFFER_QUERY(q, c_,
                  "INSERT INTO access_keys (access_key_id, wrapped_secret, account, principal_arn, "
-                 "user_id, created_ms) VALUES (?, ?, ?, ?, ?, ?)");
+                 "user_id, created_ms, status, user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     q.Bind(1, row.access_key_id).BindBlob(2, row.wrapped_secret).Bind(3, row.account);
     q.Bind(4, row.principal_arn).Bind(5, row.user_id).Bind(6, row.created_ms);
+    q.Bind(7, row.status).Bind(8, row.user_name);
     return q.Run();
+  }
+
+  Status UpdateAccessKeyStatus(const std::string& access_key_id,
+                               const std::string& status) override {
+    COFFER_QUERY(q, c_, "UPDATE access_keys SET status = ? WHERE access_key_id = ?");
+    return q.Bind(1, status).Bind(2, access_key_id).Run();
+  }
+
+  Status DeleteAccessKey(const std::string& access_key_id) override {
+    COFFER_QUERY(q, c_, "DELETE FROM access_keys WHERE access_key_id = ?");
+    return q.Bind(1, access_key_id).Run();
+  }
+
+  Status InsertStsSession(const StsSessionRow& r) override {
+    {
+      COFFER_QUERY(q, c_,
+                   "INSERT INTO sts_sessions (access_key_id, wrapped_secret, token_hash, account, "
+                   "principal_arn, user_id, principal_type, role_arn, user_name, session_policy, "
+                   "session_policy_arns, has_session_policies, chain_depth, created_ms, "
+                   "expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      q.Bind(1, r.access_key_id).BindBlob(2, r.wrapped_secret).Bind(3, r.token_hash);
+      q.Bind(4, r.account).Bind(5, r.principal_arn).Bind(6, r.user_id).Bind(7, r.principal_type);
+      q.Bind(8, r.role_arn).Bind(9, r.user_name).Bind(10, r.session_policy);
+      q.Bind(11, r.session_policy_arns).Bind(12, static_cast<int64_t>(r.has_session_policies));
+      q.Bind(13, static_cast<int64_t>(r.chain_depth)).Bind(14, r.created_ms);
+      q.Bind(15, r.expires_ms);
+      COFFER_RETURN_IF_ERROR(q.Run());
+    }
+    return WriteTagRows(kStsSessionTags, r.access_key_id, r.session_tags);
+  }
+
+  Status DeleteExpiredStsSessions(EpochMillis now) override {
+    {
+      COFFER_QUERY(q, c_,
+                   "DELETE FROM sts_session_tags WHERE access_key_id IN (SELECT access_key_id "
+                   "FROM sts_sessions WHERE expires_ms <= ?)");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, now).Run());
+    }
+    COFFER_QUERY(q, c_, "DELETE FROM sts_sessions WHERE expires_ms <= ?");
+    return q.Bind(1, now).Run();
+  }
+
+  Status InsertAccount(const std::string& account, EpochMillis created_ms) override {
+    COFFER_QUERY(q, c_, "INSERT OR IGNORE INTO accounts (account, created_ms) VALUES (?, ?)");
+    return q.Bind(1, account).Bind(2, created_ms).Run();
+  }
+
+  Status InsertIamEntity(const IamEntityRow& r) override {
+    {
+      COFFER_QUERY(q, c_,
+                   "INSERT INTO iam_entities (account, kind, name_key, name, id, arn, path, "
+                   "description, trust_policy, max_session_seconds, created_ms) VALUES (?, ?, ?, "
+                   "?, ?, ?, ?, ?, ?, ?, ?)");
+      q.Bind(1, r.account).Bind(2, r.kind).Bind(3, NameKey(r.name)).Bind(4, r.name);
+      q.Bind(5, r.id).Bind(6, r.arn).Bind(7, r.path).Bind(8, r.description);
+      q.Bind(9, r.trust_policy).Bind(10, r.max_session_seconds).Bind(11, r.created_ms);
+      COFFER_RETURN_IF_ERROR(q.Run());
+    }
+    return WriteTagRows(kIamEntityTags, r.arn, r.tags);
+  }
+
+  Status UpdateIamEntity(const IamEntityRow& r) override {
+    {
+      COFFER_QUERY(q, c_,
+                   "UPDATE iam_entities SET description = ?, trust_policy = ?, "
+                   "max_session_seconds = ? WHERE arn = ?");
+      q.Bind(1, r.description).Bind(2, r.trust_policy).Bind(3, r.max_session_seconds);
+      COFFER_RETURN_IF_ERROR(q.Bind(4, r.arn).Run());
+    }
+    return WriteTagRows(kIamEntityTags, r.arn, r.tags);
+  }
+
+  Status DeleteIamEntity(const std::string& account, const std::string& kind,
+                         const std::string& name) override {
+    const std::string key = NameKey(name);
+    COFFER_ASSIGN_OR_RETURN(auto row, FindIamEntity(account, kind, name));
+    if (!row) return Status::Ok();
+    COFFER_RETURN_IF_ERROR(WriteTagRows(kIamEntityTags, row->arn, Tags{}));
+    {
+      COFFER_QUERY(q, c_,
+                   "DELETE FROM iam_inline_policies WHERE account = ? AND kind = ? AND "
+                   "owner_key = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, kind).Bind(3, key).Run());
+    }
+    {
+      COFFER_QUERY(q, c_,
+                   "DELETE FROM iam_attachments WHERE account = ? AND kind = ? AND owner_key = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, kind).Bind(3, key).Run());
+    }
+    if (kind == "user") {
+      COFFER_QUERY(q, c_, "DELETE FROM iam_group_members WHERE account = ? AND user_key = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, key).Run());
+    } else if (kind == "group") {
+      COFFER_QUERY(q, c_, "DELETE FROM iam_group_members WHERE account = ? AND group_key = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, key).Run());
+    }
+    COFFER_QUERY(q, c_, "DELETE FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?");
+    return q.Bind(1, account).Bind(2, kind).Bind(3, key).Run();
+  }
+
+  Status PutInlinePolicy(const std::string& account, const std::string& kind,
+                         const std::string& owner, const std::string& policy_name,
+                         const std::string& document) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR REPLACE INTO iam_inline_policies (account, kind, owner_key, name, "
+                 "document) VALUES (?, ?, ?, ?, ?)");
+    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_name);
+    return q.Bind(5, document).Run();
+  }
+
+  Status DeleteInlinePolicy(const std::string& account, const std::string& kind,
+                            const std::string& owner, const std::string& policy_name) override {
+    COFFER_QUERY(q, c_,
+                 "DELETE FROM iam_inline_policies WHERE account = ? AND kind = ? AND owner_key = ? "
+                 "AND name = ?");
+    return q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_name).Run();
+  }
+
+  Status InsertManagedPolicy(const IamPolicyRow& r) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO iam_managed_policies (arn, account, name, id, path, description, "
+                 "default_version, next_version, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, "
+                 "?, ?, ?, ?, ?)");
+    q.Bind(1, r.arn).Bind(2, r.account).Bind(3, r.name).Bind(4, r.id).Bind(5, r.path);
+    q.Bind(6, r.description).Bind(7, r.default_version).Bind(8, r.next_version);
+    return q.Bind(9, r.created_ms).Bind(10, r.updated_ms).Run();
+  }
+
+  Status UpdateManagedPolicy(const IamPolicyRow& r) override {
+    COFFER_QUERY(q, c_,
+                 "UPDATE iam_managed_policies SET description = ?, default_version = ?, "
+                 "next_version = ?, updated_ms = ? WHERE arn = ?");
+    q.Bind(1, r.description).Bind(2, r.default_version).Bind(3, r.next_version);
+    return q.Bind(4, r.updated_ms).Bind(5, r.arn).Run();
+  }
+
+  Status DeleteManagedPolicy(const std::string& arn) override {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM iam_policy_versions WHERE policy_arn = ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, arn).Run());
+    }
+    COFFER_QUERY(q, c_, "DELETE FROM iam_managed_policies WHERE arn = ?");
+    return q.Bind(1, arn).Run();
+  }
+
+  Status InsertPolicyVersion(const IamPolicyVersionRow& r) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO iam_policy_versions (policy_arn, version, document, created_ms) "
+                 "VALUES (?, ?, ?, ?)");
+    return q.Bind(1, r.policy_arn)
+        .Bind(2, r.version)
+        .Bind(3, r.document)
+        .Bind(4, r.created_ms)
+        .Run();
+  }
+
+  Status DeletePolicyVersion(const std::string& arn, int64_t version) override {
+    COFFER_QUERY(q, c_, "DELETE FROM iam_policy_versions WHERE policy_arn = ? AND version = ?");
+    return q.Bind(1, arn).Bind(2, version).Run();
+  }
+
+  Status AttachPolicy(const std::string& account, const std::string& kind, const std::string& owner,
+                      const std::string& policy_arn) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR IGNORE INTO iam_attachments (account, kind, owner_key, policy_arn) "
+                 "VALUES (?, ?, ?, ?)");
+    return q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_arn).Run();
+  }
+
+  Status DetachPolicy(const std::string& account, const std::string& kind, const std::string& owner,
+                      const std::string& policy_arn) override {
+    COFFER_QUERY(q, c_,
+                 "DELETE FROM iam_attachments WHERE account = ? AND kind = ? AND owner_key = ? "
+                 "AND policy_arn = ?");
+    return q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_arn).Run();
+  }
+
+  Status AddUserToGroup(const std::string& account, const std::string& group,
+                        const std::string& user) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR IGNORE INTO iam_group_members (account, group_key, user_key, "
+                 "group_name, user_name) VALUES (?, ?, ?, ?, ?)");
+    q.Bind(1, account).Bind(2, NameKey(group)).Bind(3, NameKey(user)).Bind(4, group);
+    return q.Bind(5, user).Run();
+  }
+
+  Status RemoveUserFromGroup(const std::string& account, const std::string& group,
+                             const std::string& user) override {
+    COFFER_QUERY(q, c_,
+                 "DELETE FROM iam_group_members WHERE account = ? AND group_key = ? AND "
+                 "user_key = ?");
+    return q.Bind(1, account).Bind(2, NameKey(group)).Bind(3, NameKey(user)).Run();
   }
 
   Status InsertKmsKey(const KmsKeyRow& row) override {
@@ -1188,6 +1720,38 @@ class SqliteTxn : public StoreWriter {
     r.principal_arn = q.Text(3);
     r.user_id = q.Text(4);
     r.created_ms = q.Int(5);
+    r.status = q.Text(6);
+    r.user_name = q.Text(7);
+    return r;
+  }
+
+  static IamEntityRow ReadIamEntity(const Query& q) {
+    IamEntityRow r;
+    r.kind = q.Text(0);
+    r.account = q.Text(1);
+    r.name = q.Text(2);
+    r.id = q.Text(3);
+    r.arn = q.Text(4);
+    r.path = q.Text(5);
+    r.description = q.Text(6);
+    r.trust_policy = q.Text(7);
+    r.max_session_seconds = q.Int(8);
+    r.created_ms = q.Int(9);
+    return r;
+  }
+
+  static IamPolicyRow ReadIamPolicy(const Query& q) {
+    IamPolicyRow r;
+    r.arn = q.Text(0);
+    r.account = q.Text(1);
+    r.name = q.Text(2);
+    r.id = q.Text(3);
+    r.path = q.Text(4);
+    r.description = q.Text(5);
+    r.default_version = q.Int(6);
+    r.next_version = q.Int(7);
+    r.created_ms = q.Int(8);
+    r.updated_ms = q.Int(9);
     return r;
   }
 

@@ -56,6 +56,7 @@ struct SecretRow {
   std::optional<EpochMillis> last_accessed_ms;  // midnight UTC of the last read day
   std::optional<EpochMillis> deleted_ms;        // when DeleteSecret was called
   std::optional<EpochMillis> purge_at_ms;       // when the recovery window ends
+  std::optional<std::string> resource_policy;   // PutResourcePolicy's JSON text
   Tags tags;
 };
 
@@ -71,11 +72,69 @@ struct SecretVersionRow {
 
 struct AccessKeyRow {
   std::string access_key_id;
-  std::string wrapped_secret;  // secret access key sealed under the root key
+  std::string wrapped_secret;  // secret access key sealed under the storage key
   std::string account;
   std::string principal_arn;
   std::string user_id;
   EpochMillis created_ms = 0;
+  std::string status = "Active";  // or "Inactive"
+  std::string user_name;          // the IAM user's name; empty for the account root
+};
+
+// An IAM user, role or group (one table: they share names, ids, paths and tags).
+struct IamEntityRow {
+  std::string kind;  // "user", "role" or "group"
+  std::string account;
+  std::string name;  // unique per account and kind, case-insensitively
+  std::string id;    // AIDA... / AROA... / AGPA...
+  std::string arn;
+  std::string path = "/";
+  std::string description;
+  std::string trust_policy;            // roles: AssumeRolePolicyDocument
+  int64_t max_session_seconds = 3600;  // roles
+  EpochMillis created_ms = 0;
+  Tags tags;
+};
+
+// A customer managed policy.
+struct IamPolicyRow {
+  std::string arn;
+  std::string account;
+  std::string name;
+  std::string id;  // ANPA...
+  std::string path = "/";
+  std::string description;
+  int64_t default_version = 1;
+  int64_t next_version = 2;
+  EpochMillis created_ms = 0;
+  EpochMillis updated_ms = 0;
+};
+
+struct IamPolicyVersionRow {
+  std::string policy_arn;
+  int64_t version = 0;  // "v<version>" on the wire
+  std::string document;
+  EpochMillis created_ms = 0;
+};
+
+// Temporary credentials issued by STS (access key ids start with ASIA).
+struct StsSessionRow {
+  std::string access_key_id;
+  std::string wrapped_secret;  // under the storage key
+  std::string token_hash;      // SHA-256 (hex) of the session token
+  std::string account;
+  std::string principal_arn;   // arn:aws:sts::<acct>:assumed-role/<role>/<session>, or the user
+  std::string user_id;         // AROA...:<session>, or the user's id
+  std::string principal_type;  // "AssumedRole", "User" (GetSessionToken) or "Root"
+  std::string role_arn;        // AssumedRole: the role's IAM ARN
+  std::string user_name;       // User: the IAM user whose policies apply
+  std::string session_policy;  // inline session policy JSON ("" = none)
+  std::string session_policy_arns;  // managed session policy ARNs, newline-separated
+  bool has_session_policies = false;
+  Tags session_tags;
+  int chain_depth = 0;  // 1 when a role session assumed another role
+  EpochMillis created_ms = 0;
+  EpochMillis expires_ms = 0;
 };
 
 struct KmsKeyRow {
@@ -184,6 +243,44 @@ class StoreReader {
 
   virtual Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& access_key_id) = 0;
   virtual Result<std::vector<AccessKeyRow>> ListAccessKeys() = 0;
+  virtual Result<std::vector<AccessKeyRow>> ListAccessKeysForUser(const std::string& account,
+                                                                  const std::string& user_name) = 0;
+  virtual Result<std::optional<StsSessionRow>> FindStsSession(const std::string& access_key_id) = 0;
+  virtual Result<std::vector<std::string>> ListAccounts() = 0;
+
+  // IAM. Names match case-insensitively, as in IAM.
+  virtual Result<std::optional<IamEntityRow>> FindIamEntity(const std::string& account,
+                                                            const std::string& kind,
+                                                            const std::string& name) = 0;
+  // Ordered by name (case-folded), strictly after `after`; `path_prefix` filters.
+  virtual Result<std::vector<IamEntityRow>> ListIamEntities(const std::string& account,
+                                                            const std::string& kind,
+                                                            const std::string& path_prefix,
+                                                            const std::string& after,
+                                                            int limit) = 0;
+  virtual Result<std::optional<std::string>> GetInlinePolicy(const std::string& account,
+                                                             const std::string& kind,
+                                                             const std::string& owner,
+                                                             const std::string& policy_name) = 0;
+  // (name, document) pairs ordered by name.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListInlinePolicies(
+      const std::string& account, const std::string& kind, const std::string& owner) = 0;
+  virtual Result<std::optional<IamPolicyRow>> FindManagedPolicy(const std::string& arn) = 0;
+  virtual Result<std::vector<IamPolicyRow>> ListManagedPolicies(const std::string& account,
+                                                                const std::string& path_prefix,
+                                                                const std::string& after,
+                                                                int limit) = 0;
+  virtual Result<std::optional<IamPolicyVersionRow>> GetPolicyVersion(const std::string& arn,
+                                                                      int64_t version) = 0;
+  virtual Result<std::vector<IamPolicyVersionRow>> ListPolicyVersions(const std::string& arn) = 0;
+  virtual Result<std::vector<std::string>> ListAttachedPolicies(const std::string& account,
+                                                                const std::string& kind,
+                                                                const std::string& owner) = 0;
+  virtual Result<int64_t> CountPolicyAttachments(const std::string& arn) = 0;
+  virtual Result<std::vector<std::string>> ListGroupsForUser(const std::string& account,
+                                                             const std::string& user) = 0;
+  virtual Result<std::vector<std::string>> ListGroupMembers(const std::string& account,
+                                                            const std::string& group) = 0;
 
   virtual Result<std::optional<KmsKeyRow>> FindKmsKey(const std::string& key_id) = 0;
   virtual Result<std::optional<std::string>> KmsKeyIdForAlias(const Scope& scope,
@@ -257,6 +354,38 @@ class StoreWriter : public StoreReader {
   virtual Status RemoveStage(int64_t secret_id, const std::string& stage) = 0;
 
   virtual Status InsertAccessKey(const AccessKeyRow& row) = 0;
+  virtual Status UpdateAccessKeyStatus(const std::string& access_key_id,
+                                       const std::string& status) = 0;
+  virtual Status DeleteAccessKey(const std::string& access_key_id) = 0;
+  virtual Status InsertStsSession(const StsSessionRow& row) = 0;
+  virtual Status DeleteExpiredStsSessions(EpochMillis now) = 0;
+  virtual Status InsertAccount(const std::string& account, EpochMillis created_ms) = 0;
+
+  virtual Status InsertIamEntity(const IamEntityRow& row) = 0;
+  // Updates path-independent attributes: description, trust policy, max session, tags.
+  virtual Status UpdateIamEntity(const IamEntityRow& row) = 0;
+  // Removes the entity with its inline policies, attachments and group memberships.
+  virtual Status DeleteIamEntity(const std::string& account, const std::string& kind,
+                                 const std::string& name) = 0;
+  virtual Status PutInlinePolicy(const std::string& account, const std::string& kind,
+                                 const std::string& owner, const std::string& policy_name,
+                                 const std::string& document) = 0;
+  virtual Status DeleteInlinePolicy(const std::string& account, const std::string& kind,
+                                    const std::string& owner, const std::string& policy_name) = 0;
+  virtual Status InsertManagedPolicy(const IamPolicyRow& row) = 0;
+  virtual Status UpdateManagedPolicy(const IamPolicyRow& row) = 0;
+  // Removes the policy with its versions.
+  virtual Status DeleteManagedPolicy(const std::string& arn) = 0;
+  virtual Status InsertPolicyVersion(const IamPolicyVersionRow& row) = 0;
+  virtual Status DeletePolicyVersion(const std::string& arn, int64_t version) = 0;
+  virtual Status AttachPolicy(const std::string& account, const std::string& kind,
+                              const std::string& owner, const std::string& policy_arn) = 0;
+  virtual Status DetachPolicy(const std::string& account, const std::string& kind,
+                              const std::string& owner, const std::string& policy_arn) = 0;
+  virtual Status AddUserToGroup(const std::string& account, const std::string& group,
+                                const std::string& user) = 0;
+  virtual Status RemoveUserFromGroup(const std::string& account, const std::string& group,
+                                     const std::string& user) = 0;
 
   virtual Status InsertKmsKey(const KmsKeyRow& row) = 0;
   virtual Status InsertKeyMaterial(const KeyMaterialRow& row) = 0;

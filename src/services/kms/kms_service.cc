@@ -160,6 +160,47 @@ Result<std::string> DecodeMarker(const std::optional<std::string>& marker) {
   return raw->substr(4);
 }
 
+std::string LowerAscii(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// kms:EncryptionContext:<context-key> (one per pair) and kms:EncryptionContextKeys. Condition key
+// names are matched case-insensitively, so the context key is lowercased here with the rest of
+// the name; values keep their case.
+// https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context
+void AddEncryptionContext(const std::map<std::string, std::string>& context,
+                          std::map<std::string, std::vector<std::string>>* keys) {
+  if (context.empty()) return;
+  std::vector<std::string> names;
+  for (const auto& [k, v] : context) {
+    (*keys)["kms:encryptioncontext:" + LowerAscii(k)].push_back(v);
+    names.push_back(k);
+  }
+  (*keys)["kms:encryptioncontextkeys"] = std::move(names);
+}
+
+// aws:RequestTag/<key> and aws:TagKeys of a request that sets tags.
+void AddRequestTags(const Tags& tags, std::map<std::string, std::vector<std::string>>* keys) {
+  if (tags.empty()) return;
+  std::vector<std::string> names;
+  for (const auto& [k, v] : tags) {
+    (*keys)["aws:requesttag/" + LowerAscii(k)] = {v};
+    names.push_back(k);
+  }
+  (*keys)["aws:tagkeys"] = std::move(names);
+}
+
+// The alias a KeyId input names (alias name or alias ARN), for kms:RequestAlias.
+// https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-request-alias
+std::optional<std::string> RequestAlias(const std::string& ref) {
+  if (ref.rfind("alias/", 0) == 0) return ref;
+  if (auto arn = ParseArn(ref); arn && arn->resource.rfind("alias/", 0) == 0) {
+    return arn->resource;
+  }
+  return std::nullopt;
+}
+
 bool IsValidAliasName(const std::string& alias) {
   if (alias.size() < 7 || alias.size() > 256 || alias.rfind("alias/", 0) != 0) return false;
   for (char c : alias) {
@@ -234,6 +275,8 @@ Result<json::object> KmsService::Handle(std::string_view operation, const Reques
                                                         "VerifyMac"};
   auto it = kHandlers.find(operation);
   if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
+  // Refused before anything is read or changed, so there is nothing to authorize.
+  ctx.authorized = true;
   if (kNotServed.count(operation)) {
     return Status("UnsupportedOperationException", "coffer's KMS serves symmetric keys only; " +
                                                        std::string(operation) +
@@ -286,14 +329,73 @@ Result<KmsKeyRow> KmsService::FindKey(const Scope& scope, const std::string& ref
   return std::move(key.value());
 }
 
+Status KmsService::AuthorizeKey(const RequestContext& ctx, const char* action, const KmsKeyRow& key,
+                                ConditionKeys extra) {
+  AuthzCheck check{action,
+                   key.arn,
+                   key.account,
+                   &key.policy,
+                   /*key_policy=*/true,
+                   /*trust_policy=*/false,
+                   std::move(extra)};
+  // Conditions for KMS key operations.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
+  auto& c = check.context;
+  c["kms:calleraccount"] = {ctx.principal.account.empty() ? ctx.scope.account
+                                                          : ctx.principal.account};
+  c["kms:keyspec"] = {kAlgorithm};
+  c["kms:keyusage"] = {"ENCRYPT_DECRYPT"};
+  c["kms:keyorigin"] = {"AWS_KMS"};
+  c["kms:multiregion"] = {"false"};
+  if (ctx.authorizer != nullptr) {  // without an authorizer nobody reads them
+    Tags tags;
+    std::vector<KmsAliasRow> aliases;
+    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(tags, r.GetKmsKeyTags(key.key_id));
+      // kms:ResourceAliases: AWS evaluates at most 100 aliases of a key.
+      COFFER_ASSIGN_OR_RETURN(aliases,
+                              r.ListAliases(Scope{key.account, key.region}, key.key_id, "", 100));
+      return Status::Ok();
+    }));
+    for (const auto& [k, v] : tags) c["aws:resourcetag/" + LowerAscii(k)] = {v};
+    if (!aliases.empty()) {
+      auto& names = c["kms:resourcealiases"];
+      for (const auto& a : aliases) names.push_back(a.alias);
+    }
+  }
+  return ctx.Authorize(check);
+}
+
+// A key that does not exist in the caller's account and Region is reported as
+// NotFoundException ("Key '<arn>' does not exist") before any permission is evaluated, as AWS
+// KMS does: access to a KMS key is decided by the key policy of that key, which lives with the
+// key in its account and Region, so there is nothing to evaluate for a key that is not there.
+// https://docs.aws.amazon.com/kms/latest/developerguide/policy-evaluation.html
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html#API_DescribeKey_Errors
+Result<KmsKeyRow> KmsService::AuthorizedKey(const RequestContext& ctx, const char* action,
+                                            const std::string& key_ref, bool allow_alias,
+                                            ConditionKeys extra) {
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, key_ref, allow_alias));
+  if (auto alias = RequestAlias(key_ref)) extra["kms:requestalias"] = {*alias};
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(ctx, action, key, std::move(extra)));
+  return key;
+}
+
 Result<KmsKeyRow> KmsService::ChangeKey(
-    const RequestContext& ctx, const std::string& key_ref,
+    const RequestContext& ctx, const std::string& key_ref, const char* action, ConditionKeys extra,
     const std::function<Status(KmsKeyRow&, StoreWriter&)>& change) {
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow found, FindKey(ctx.scope, key_ref, /*allow_alias=*/false));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow found, AuthorizedKey(ctx, action, key_ref,
+                                                         /*allow_alias=*/false, std::move(extra)));
   KmsKeyRow key;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindKmsKey(found.key_id));
     if (!fresh) return Status("NotFoundException", "Key '" + found.arn + "' does not exist");
+    // The permission was granted under the policy read above; a policy changed since then
+    // must be evaluated afresh (SDKs retry KMSInternalException).
+    if (fresh->policy != found.policy) {
+      return Status("KMSInternalException",
+                    "The key policy changed while the request was served; retry the request.");
+    }
     key = std::move(*fresh);
     COFFER_RETURN_IF_ERROR(change(key, w));
     return w.UpdateKmsKey(key);
@@ -311,7 +413,7 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   auto spec = in.String("KeySpec");
   auto origin = in.String("Origin");
   auto multi_region = in.Bool("MultiRegion");
-  (void)in.Bool("BypassPolicyLockoutSafetyCheck");
+  auto bypass_lockout = in.Bool("BypassPolicyLockoutSafetyCheck");
   (void)in.String("CustomKeyStoreId");
   (void)in.String("XksKeyId");
   const json::array* tags_arr = in.Array("Tags");
@@ -370,6 +472,30 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   key.created_ms = ctx.now;
   key.current_material = 1;
   key.policy = policy.value_or(Keyring::DefaultKeyPolicy(ctx.scope.account));
+  {
+    // kms:CreateKey is an IAM-policy permission on "*" (there is no key policy yet).
+    // https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
+    AuthzCheck check{"kms:CreateKey", "*"};
+    auto& c = check.context;
+    c["kms:calleraccount"] = {ctx.principal.account.empty() ? ctx.scope.account
+                                                            : ctx.principal.account};
+    c["kms:keyspec"] = {kAlgorithm};
+    c["kms:keyusage"] = {"ENCRYPT_DECRYPT"};
+    c["kms:keyorigin"] = {"AWS_KMS"};
+    c["kms:multiregion"] = {"false"};
+    if (bypass_lockout) {
+      c["kms:bypasspolicylockoutsafetycheck"] = {*bypass_lockout ? "true" : "false"};
+    }
+    AddRequestTags(tags, &c);
+    COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
+    // Tags given to CreateKey also need kms:TagResource in an IAM policy that covers the new key.
+    // https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html
+    if (!tags.empty()) {
+      AuthzCheck tag_check{"kms:TagResource", key.arn};
+      AddRequestTags(tags, &tag_check.context);
+      COFFER_RETURN_IF_ERROR(ctx.Authorize(tag_check));
+    }
+  }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
     COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
@@ -384,7 +510,8 @@ Result<json::object> KmsService::DescribeKey(const RequestContext& ctx, const js
   JsonInput in(body);
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/true));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          AuthorizedKey(ctx, "kms:DescribeKey", *key_id, /*allow_alias=*/true));
   return json::object{{"KeyMetadata", KeyMetadata(key)}};
 }
 
@@ -393,6 +520,9 @@ Result<json::object> KmsService::ListKeys(const RequestContext& ctx, const json:
   auto limit = in.Int("Limit", {.min = 1, .max = 1000});
   auto marker = in.String("Marker", {.min_len = 1, .max_len = 1024});
   COFFER_RETURN_IF_ERROR(in.Finish());
+  // IAM policies only, on "*".
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_ListKeys.html
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:ListKeys", "*"}));
   COFFER_ASSIGN_OR_RETURN(std::string after, DecodeMarker(marker));
   const int page = static_cast<int>(limit.value_or(100));
   std::vector<KmsKeyRow> keys;
@@ -415,12 +545,14 @@ Result<json::object> KmsService::UpdateKeyDescription(const RequestContext& ctx,
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   auto description = in.String("Description", {.required = true, .max_len = 8192});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            if (k.state == "PendingDeletion") return NotUsable(k);
-                            k.description = *description;
-                            return Status::Ok();
-                          }));
+  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:UpdateKeyDescription", {},
+                                              [&](KmsKeyRow& k, StoreWriter&) {
+                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                if (k.state == "PendingDeletion")
+                                                  return NotUsable(k);
+                                                k.description = *description;
+                                                return Status::Ok();
+                                              }));
   return json::object{};
 }
 
@@ -429,7 +561,9 @@ Result<json::object> KmsService::SetKeyState(const RequestContext& ctx, const js
   JsonInput in(body);
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
+  const char* action = std::string_view(state) == "Enabled" ? "kms:EnableKey" : "kms:DisableKey";
+  COFFER_ASSIGN_OR_RETURN(auto key,
+                          ChangeKey(ctx, *key_id, action, {}, [&](KmsKeyRow& k, StoreWriter&) {
                             if (k.manager == "AWS") return NotChangeable(k);
                             if (k.state == "PendingDeletion") return NotUsable(k);
                             k.state = state;
@@ -459,14 +593,19 @@ Result<json::object> KmsService::ScheduleKeyDeletion(const RequestContext& ctx,
                       "' at 'pendingWindowInDays' failed to satisfy constraint: Member must have "
                       "value between 7 and 30");
   }
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            if (k.state == "PendingDeletion") return NotUsable(k);
-                            k.state = "PendingDeletion";
-                            k.pending_window_days = window.value_or(30);
-                            k.deletion_ms = ctx.now + *k.pending_window_days * kMillisPerDay;
-                            return Status::Ok();
-                          }));
+  ConditionKeys keys;
+  if (window) keys["kms:schedulekeydeletionpendingwindowindays"] = {std::to_string(*window)};
+  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:ScheduleKeyDeletion",
+                                              std::move(keys), [&](KmsKeyRow& k, StoreWriter&) {
+                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                if (k.state == "PendingDeletion")
+                                                  return NotUsable(k);
+                                                k.state = "PendingDeletion";
+                                                k.pending_window_days = window.value_or(30);
+                                                k.deletion_ms = ctx.now + *k.pending_window_days *
+                                                                              kMillisPerDay;
+                                                return Status::Ok();
+                                              }));
   return json::object{{"KeyId", key.arn},
                       {"DeletionDate", Epoch(*key.deletion_ms)},
                       {"KeyState", key.state},
@@ -478,38 +617,54 @@ Result<json::object> KmsService::CancelKeyDeletion(const RequestContext& ctx,
   JsonInput in(body);
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.state != "PendingDeletion") {
-                              return Status("KMSInvalidStateException",
-                                            k.arn + " is not pending deletion.");
-                            }
-                            // A cancelled deletion leaves the key disabled, as in AWS.
-                            k.state = "Disabled";
-                            k.deletion_ms.reset();
-                            k.pending_window_days.reset();
-                            return Status::Ok();
-                          }));
+  COFFER_ASSIGN_OR_RETURN(
+      auto key,
+      ChangeKey(ctx, *key_id, "kms:CancelKeyDeletion", {}, [&](KmsKeyRow& k, StoreWriter&) {
+        if (k.state != "PendingDeletion") {
+          return Status("KMSInvalidStateException", k.arn + " is not pending deletion.");
+        }
+        // A cancelled deletion leaves the key disabled, as in AWS.
+        k.state = "Disabled";
+        k.deletion_ms.reset();
+        k.pending_window_days.reset();
+        return Status::Ok();
+      }));
   return json::object{{"KeyId", key.arn}};
 }
 
+namespace {
+Status InvalidAliasName(const std::string& alias) {
+  return Status("ValidationException",
+                "1 validation error detected: Value '" + alias +
+                    "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
+                    "expression pattern: ^alias/[a-zA-Z0-9/_-]+$");
+}
+
+// An alias moved to another key between the permission check and the write.
+Status AliasChanged() {
+  return Status("KMSInternalException",
+                "The alias changed while the request was served; retry the request.");
+}
+}  // namespace
+
+// Alias operations need permission on the alias (IAM policies only: an alias has no policy of
+// its own) and on every KMS key they affect (key policies).
+// https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
 Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const json::object& body) {
   JsonInput in(body);
   auto alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
   auto target = in.String("TargetKeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!IsValidAliasName(*alias)) {
-    return Status("ValidationException",
-                  "1 validation error detected: Value '" + *alias +
-                      "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
-                      "expression pattern: ^alias/[a-zA-Z0-9/_-]+$");
-  }
+  if (!IsValidAliasName(*alias)) return InvalidAliasName(*alias);
   if (alias->rfind("alias/aws/", 0) == 0) {
     return Status("NotAuthorizedException",
                   "Cannot create alias with prefix 'alias/aws/': it is reserved for AWS managed "
                   "keys.");
   }
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *target, /*allow_alias=*/false));
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:CreateAlias", AliasArn(ctx.scope, *alias)}));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          AuthorizedKey(ctx, "kms:CreateAlias", *target, /*allow_alias=*/false));
   if (key.state == "PendingDeletion") return NotUsable(key);
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(ctx.scope, *alias));
@@ -522,61 +677,85 @@ Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const js
   return json::object{};
 }
 
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateAlias.html
+// kms:UpdateAlias on the alias, on the key it points to now and on the key it will point to.
 Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const json::object& body) {
   JsonInput in(body);
   auto alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
   auto target = in.String("TargetKeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!IsValidAliasName(*alias)) {
-    return Status("ValidationException",
-                  "1 validation error detected: Value '" + *alias +
-                      "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
-                      "expression pattern: ^alias/[a-zA-Z0-9/_-]+$");
-  }
+  if (!IsValidAliasName(*alias)) return InvalidAliasName(*alias);
   if (alias->rfind("alias/aws/", 0) == 0) {
     return Status("NotAuthorizedException", "Aliases beginning with 'alias/aws/' are reserved.");
   }
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *target, /*allow_alias=*/false));
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:UpdateAlias", AliasArn(ctx.scope, *alias)}));
+  std::optional<std::string> current;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(current, r.KmsKeyIdForAlias(ctx.scope, *alias));
+    return Status::Ok();
+  }));
+  if (!current) {
+    return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
+  }
+  if (auto old_key = keyring_->LoadKey(*current); old_key.ok()) {
+    COFFER_RETURN_IF_ERROR(AuthorizeKey(ctx, "kms:UpdateAlias", *old_key));
+  }
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          AuthorizedKey(ctx, "kms:UpdateAlias", *target, /*allow_alias=*/false));
   if (key.state == "PendingDeletion") return NotUsable(key);
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(ctx.scope, *alias));
     if (!existing) {
       return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
     }
+    if (*existing != *current) return AliasChanged();
     return w.PutAlias(ctx.scope, *alias, key.key_id, ctx.now);
   }));
   return json::object{};
 }
 
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_DeleteAlias.html
+// kms:DeleteAlias on the alias and on the key it points to.
 Result<json::object> KmsService::DeleteAlias(const RequestContext& ctx, const json::object& body) {
   JsonInput in(body);
   auto alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!IsValidAliasName(*alias)) {
-    return Status("ValidationException",
-                  "1 validation error detected: Value '" + *alias +
-                      "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
-                      "expression pattern: ^alias/[a-zA-Z0-9/_-]+$");
-  }
+  if (!IsValidAliasName(*alias)) return InvalidAliasName(*alias);
   if (alias->rfind("alias/aws/", 0) == 0) {
     return Status("NotAuthorizedException", "Aliases beginning with 'alias/aws/' are reserved.");
+  }
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:DeleteAlias", AliasArn(ctx.scope, *alias)}));
+  std::optional<std::string> current;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(current, r.KmsKeyIdForAlias(ctx.scope, *alias));
+    return Status::Ok();
+  }));
+  if (!current) {
+    return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
+  }
+  if (auto key = keyring_->LoadKey(*current); key.ok()) {
+    COFFER_RETURN_IF_ERROR(AuthorizeKey(ctx, "kms:DeleteAlias", *key));
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(ctx.scope, *alias));
     if (!existing) {
       return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
     }
+    if (*existing != *current) return AliasChanged();
     return w.DeleteAlias(ctx.scope, *alias);
   }));
   return json::object{};
 }
 
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html
+// IAM policies only, on "*" (also when KeyId filters the list).
 Result<json::object> KmsService::ListAliases(const RequestContext& ctx, const json::object& body) {
   JsonInput in(body);
   auto key_ref = in.String("KeyId", {.min_len = 1, .max_len = 2048});
   auto limit = in.Int("Limit", {.min = 1, .max = 100});
   auto marker = in.String("Marker", {.min_len = 1, .max_len = 1024});
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:ListAliases", "*"}));
   COFFER_ASSIGN_OR_RETURN(std::string after, DecodeMarker(marker));
   std::string key_id;
   if (key_ref) {
@@ -614,8 +793,13 @@ Result<json::object> KmsService::Encrypt(const RequestContext& ctx, const json::
   OPENSSL_cleanse(plaintext.data(), plaintext.size());
   COFFER_ASSIGN_OR_RETURN(auto context, DecodeContext(in, "EncryptionContext"));
   COFFER_RETURN_IF_ERROR(CheckAlgorithm(in, "EncryptionAlgorithm"));
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/true));
+  ConditionKeys keys;
+  AddEncryptionContext(context, &keys);
+  keys["kms:encryptionalgorithm"] = {kAlgorithm};
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, AuthorizedKey(ctx, "kms:Encrypt", *key_id,
+                                                       /*allow_alias=*/true, std::move(keys)));
   COFFER_RETURN_IF_ERROR(NotUsable(key));
+  // DryRun answers only a caller who is allowed: the permission was checked above.
   COFFER_RETURN_IF_ERROR(DryRun(in));
   COFFER_ASSIGN_OR_RETURN(std::string blob,
                           keyring_->SealValue(key, EncryptionContextAad(context), plain.Reveal()));
@@ -632,6 +816,44 @@ Status InvalidCiphertext() {
 }
 }  // namespace
 
+Result<KmsKeyRow> KmsService::CiphertextKey(const RequestContext& ctx, const char* action,
+                                            const std::optional<std::string>& key_ref,
+                                            const std::string& blob, ConditionKeys extra) {
+  auto blob_key = Keyring::EnvelopeKeyId(blob);
+  if (!blob_key.ok()) return InvalidCiphertext();
+  // coffer cannot tell a ciphertext made by another deployment from one whose key is gone:
+  // both are invalid ciphertexts, whoever asks.
+  auto key = keyring_->LoadKey(*blob_key);
+  if (!key.ok() || key->account != ctx.scope.account || key->region != ctx.scope.region) {
+    return InvalidCiphertext();
+  }
+  if (key_ref) {
+    // The permission is asked on the key the caller named, so a caller who may not use it
+    // learns nothing about the ciphertext's key; then the two must be the same key.
+    COFFER_ASSIGN_OR_RETURN(KmsKeyRow named, AuthorizedKey(ctx, action, *key_ref,
+                                                           /*allow_alias=*/true, std::move(extra)));
+    if (named.key_id != key->key_id) {
+      return Status("IncorrectKeyException",
+                    "The key ID in the request does not identify a CMK that can perform this "
+                    "operation.");
+    }
+    return std::move(key.value());
+  }
+  // Without a KeyId the permission is asked on the key named inside the ciphertext; a caller who
+  // may not use it is not told which key that is, as in AWS ("... on the resource associated
+  // with this ciphertext").
+  Status allowed = AuthorizeKey(ctx, action, *key, std::move(extra));
+  if (!allowed.ok()) {
+    std::string message = allowed.message();
+    const std::string named = "on resource: " + key->arn;
+    if (auto pos = message.find(named); pos != std::string::npos) {
+      message.replace(pos, named.size(), "on the resource associated with this ciphertext");
+    }
+    return Status(allowed.code(), message);
+  }
+  return std::move(key.value());
+}
+
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html
 Result<json::object> KmsService::Decrypt(const RequestContext& ctx, const json::object& body) {
   JsonInput in(body);
@@ -640,31 +862,24 @@ Result<json::object> KmsService::Decrypt(const RequestContext& ctx, const json::
                           DecodeBlob(in, "CiphertextBlob", /*required=*/true, kMaxCiphertextBytes));
   COFFER_ASSIGN_OR_RETURN(auto context, DecodeContext(in, "EncryptionContext"));
   COFFER_RETURN_IF_ERROR(CheckAlgorithm(in, "EncryptionAlgorithm"));
-  auto blob_key = Keyring::EnvelopeKeyId(blob);
-  if (!blob_key.ok()) return InvalidCiphertext();
-  auto key = keyring_->LoadKey(*blob_key);
-  if (!key.ok() || key->account != ctx.scope.account || key->region != ctx.scope.region) {
-    return InvalidCiphertext();
-  }
-  if (key_ref) {
-    COFFER_ASSIGN_OR_RETURN(KmsKeyRow named, FindKey(ctx.scope, *key_ref, /*allow_alias=*/true));
-    if (named.key_id != key->key_id) {
-      return Status("IncorrectKeyException",
-                    "The key ID in the request does not identify a CMK that can perform this "
-                    "operation.");
-    }
-  }
+  ConditionKeys keys;
+  AddEncryptionContext(context, &keys);
+  keys["kms:encryptionalgorithm"] = {kAlgorithm};
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          CiphertextKey(ctx, "kms:Decrypt", key_ref, blob, std::move(keys)));
   auto plain = keyring_->OpenValue(EncryptionContextAad(context), blob);
   if (!plain.ok()) {
     return plain.status().code() == "DecryptionFailure" ? InvalidCiphertext() : plain.status();
   }
   COFFER_RETURN_IF_ERROR(DryRun(in));
-  return json::object{{"KeyId", key->arn},
+  return json::object{{"KeyId", key.arn},
                       {"Plaintext", crypto::Base64Encode(plain->Reveal())},
                       {"EncryptionAlgorithm", kAlgorithm}};
 }
 
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html
+// kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination key, each in its
+// key policy, both asked before the ciphertext is opened.
 Result<json::object> KmsService::ReEncrypt(const RequestContext& ctx, const json::object& body) {
   JsonInput in(body);
   auto source_ref = in.String("SourceKeyId", {.min_len = 1, .max_len = 2048});
@@ -675,27 +890,35 @@ Result<json::object> KmsService::ReEncrypt(const RequestContext& ctx, const json
   COFFER_ASSIGN_OR_RETURN(auto dest_ctx, DecodeContext(in, "DestinationEncryptionContext"));
   COFFER_RETURN_IF_ERROR(CheckAlgorithm(in, "SourceEncryptionAlgorithm"));
   COFFER_RETURN_IF_ERROR(CheckAlgorithm(in, "DestinationEncryptionAlgorithm"));
-  json::object decrypt_input{{"CiphertextBlob", crypto::Base64Encode(blob)}};
-  if (source_ref) decrypt_input["KeyId"] = *source_ref;
-  json::object ec;
-  for (const auto& [k, v] : source_ctx) ec[k] = v;
-  decrypt_input["EncryptionContext"] = std::move(ec);
-  COFFER_ASSIGN_OR_RETURN(json::object decrypted, Decrypt(ctx, decrypt_input));
-  auto plain = crypto::Base64Decode(decrypted["Plaintext"].as_string());
-  OPENSSL_cleanse(decrypted["Plaintext"].as_string().data(),
-                  decrypted["Plaintext"].as_string().size());
+  auto blob_key = Keyring::EnvelopeKeyId(blob);
+  if (!blob_key.ok()) return InvalidCiphertext();
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow dest, FindKey(ctx.scope, *dest_ref, /*allow_alias=*/true));
-  Status dry = NotUsable(dest);
-  if (dry.ok()) dry = DryRun(in);
-  if (!dry.ok()) {
-    OPENSSL_cleanse(plain->data(), plain->size());
-    return dry;
+  const std::string same_key = *blob_key == dest.key_id ? "true" : "false";
+
+  ConditionKeys from;
+  AddEncryptionContext(source_ctx, &from);
+  from["kms:encryptionalgorithm"] = {kAlgorithm};
+  from["kms:reencryptonsamekey"] = {same_key};
+  COFFER_ASSIGN_OR_RETURN(
+      KmsKeyRow source, CiphertextKey(ctx, "kms:ReEncryptFrom", source_ref, blob, std::move(from)));
+  ConditionKeys to;
+  AddEncryptionContext(dest_ctx, &to);
+  to["kms:encryptionalgorithm"] = {kAlgorithm};
+  to["kms:reencryptonsamekey"] = {same_key};
+  if (auto alias = RequestAlias(*dest_ref)) to["kms:requestalias"] = {*alias};
+  COFFER_RETURN_IF_ERROR(AuthorizeKey(ctx, "kms:ReEncryptTo", dest, std::move(to)));
+
+  auto plain = keyring_->OpenValue(EncryptionContextAad(source_ctx), blob);
+  if (!plain.ok()) {
+    return plain.status().code() == "DecryptionFailure" ? InvalidCiphertext() : plain.status();
   }
-  auto sealed = keyring_->SealValue(dest, EncryptionContextAad(dest_ctx), *plain);
-  OPENSSL_cleanse(plain->data(), plain->size());
-  if (!sealed.ok()) return sealed.status();
-  return json::object{{"CiphertextBlob", crypto::Base64Encode(*sealed)},
-                      {"SourceKeyId", decrypted["KeyId"]},
+  COFFER_RETURN_IF_ERROR(NotUsable(dest));
+  COFFER_RETURN_IF_ERROR(DryRun(in));
+  COFFER_ASSIGN_OR_RETURN(
+      std::string sealed,
+      keyring_->SealValue(dest, EncryptionContextAad(dest_ctx), plain->Reveal()));
+  return json::object{{"CiphertextBlob", crypto::Base64Encode(sealed)},
+                      {"SourceKeyId", source.arn},
                       {"KeyId", dest.arn},
                       {"SourceEncryptionAlgorithm", kAlgorithm},
                       {"DestinationEncryptionAlgorithm", kAlgorithm}};
@@ -727,7 +950,14 @@ Result<json::object> KmsService::DataKey(const RequestContext& ctx, const json::
   } else {
     bytes = static_cast<size_t>(*number);
   }
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/true));
+  ConditionKeys keys;
+  AddEncryptionContext(context, &keys);
+  keys["kms:encryptionalgorithm"] = {kAlgorithm};
+  COFFER_ASSIGN_OR_RETURN(
+      KmsKeyRow key,
+      AuthorizedKey(ctx,
+                    with_plaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext",
+                    *key_id, /*allow_alias=*/true, std::move(keys)));
   COFFER_RETURN_IF_ERROR(NotUsable(key));
   COFFER_RETURN_IF_ERROR(DryRun(in));
   SecretBytes data_key = crypto::RandomSecret(bytes);
@@ -750,7 +980,10 @@ Result<json::object> KmsService::GenerateDataKeyWithoutPlaintext(const RequestCo
   return DataKey(ctx, body, /*with_plaintext=*/false);
 }
 
-Result<json::object> KmsService::GenerateRandom(const RequestContext&, const json::object& body) {
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateRandom.html
+// IAM policies only, on "*".
+Result<json::object> KmsService::GenerateRandom(const RequestContext& ctx,
+                                                const json::object& body) {
   JsonInput in(body);
   auto number = in.Int("NumberOfBytes", {.min = 1, .max = 1024});
   (void)in.String("CustomKeyStoreId");
@@ -760,6 +993,7 @@ Result<json::object> KmsService::GenerateRandom(const RequestContext&, const jso
                   "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy "
                   "constraint: Member must not be null");
   }
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:GenerateRandom", "*"}));
   SecretBytes random = crypto::RandomSecret(static_cast<size_t>(*number));
   return json::object{{"Plaintext", crypto::Base64Encode(random.Reveal())}};
 }
@@ -771,7 +1005,11 @@ Result<json::object> KmsService::EnableKeyRotation(const RequestContext& ctx,
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   auto period = in.Int("RotationPeriodInDays", {.min = 90, .max = 2560});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
+  ConditionKeys keys;
+  if (period) keys["kms:rotationperiodindays"] = {std::to_string(*period)};
+  COFFER_ASSIGN_OR_RETURN(
+      auto key, ChangeKey(ctx, *key_id, "kms:EnableKeyRotation", std::move(keys),
+                          [&](KmsKeyRow& k, StoreWriter&) {
                             if (k.manager == "AWS") return NotChangeable(k);
                             COFFER_RETURN_IF_ERROR(NotUsable(k));
                             k.rotation_enabled = true;
@@ -787,13 +1025,14 @@ Result<json::object> KmsService::DisableKeyRotation(const RequestContext& ctx,
   JsonInput in(body);
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            COFFER_RETURN_IF_ERROR(NotUsable(k));
-                            k.rotation_enabled = false;
-                            k.next_rotation_ms.reset();
-                            return Status::Ok();
-                          }));
+  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:DisableKeyRotation", {},
+                                              [&](KmsKeyRow& k, StoreWriter&) {
+                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                COFFER_RETURN_IF_ERROR(NotUsable(k));
+                                                k.rotation_enabled = false;
+                                                k.next_rotation_ms.reset();
+                                                return Status::Ok();
+                                              }));
   return json::object{};
 }
 
@@ -802,7 +1041,8 @@ Result<json::object> KmsService::GetKeyRotationStatus(const RequestContext& ctx,
   JsonInput in(body);
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/false));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, AuthorizedKey(ctx, "kms:GetKeyRotationStatus", *key_id,
+                                                       /*allow_alias=*/false));
   json::object out{{"KeyRotationEnabled", key.rotation_enabled}, {"KeyId", key.arn}};
   if (key.rotation_enabled && key.rotation_period_days) {
     out["RotationPeriodInDays"] = *key.rotation_period_days;
@@ -820,7 +1060,8 @@ Result<json::object> KmsService::RotateKeyOnDemand(const RequestContext& ctx,
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(
-      auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter& w) {
+      auto key,
+      ChangeKey(ctx, *key_id, "kms:RotateKeyOnDemand", {}, [&](KmsKeyRow& k, StoreWriter& w) {
         if (k.manager == "AWS") return NotChangeable(k);
         COFFER_RETURN_IF_ERROR(NotUsable(k));
         COFFER_ASSIGN_OR_RETURN(auto materials, w.ListKeyMaterials(k.key_id));
@@ -847,7 +1088,8 @@ Result<json::object> KmsService::ListKeyRotations(const RequestContext& ctx,
   auto marker = in.String("Marker", {.min_len = 1, .max_len = 1024});
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(std::string after, DecodeMarker(marker));
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/false));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, AuthorizedKey(ctx, "kms:ListKeyRotations", *key_id,
+                                                       /*allow_alias=*/false));
   std::vector<KeyMaterialRow> materials;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(materials, r.ListKeyMaterials(key.key_id));
@@ -879,7 +1121,8 @@ Result<json::object> KmsService::GetKeyPolicy(const RequestContext& ctx, const j
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   auto name = in.String("PolicyName", {.min_len = 1, .max_len = 128});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/false));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          AuthorizedKey(ctx, "kms:GetKeyPolicy", *key_id, /*allow_alias=*/false));
   if (name && *name != "default") {
     return Status("NotFoundException", "No such policy exists: " + *name);
   }
@@ -891,17 +1134,22 @@ Result<json::object> KmsService::PutKeyPolicy(const RequestContext& ctx, const j
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   auto name = in.String("PolicyName", {.min_len = 1, .max_len = 128});
   auto policy = in.String("Policy", {.required = true, .min_len = 1, .max_len = 32768});
-  (void)in.Bool("BypassPolicyLockoutSafetyCheck");
+  auto bypass_lockout = in.Bool("BypassPolicyLockoutSafetyCheck");
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (name && *name != "default") {
     return Status("NotFoundException", "No such policy exists: " + *name);
   }
   COFFER_RETURN_IF_ERROR(ValidatePolicy(*policy));
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            k.policy = *policy;
-                            return Status::Ok();
-                          }));
+  ConditionKeys keys;
+  if (bypass_lockout) {
+    keys["kms:bypasspolicylockoutsafetycheck"] = {*bypass_lockout ? "true" : "false"};
+  }
+  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:PutKeyPolicy", std::move(keys),
+                                              [&](KmsKeyRow& k, StoreWriter&) {
+                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                k.policy = *policy;
+                                                return Status::Ok();
+                                              }));
   return json::object{};
 }
 
@@ -912,7 +1160,8 @@ Result<json::object> KmsService::ListKeyPolicies(const RequestContext& ctx,
   (void)in.Int("Limit", {.min = 1, .max = 1000});
   (void)in.String("Marker");
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/false));
+  COFFER_ASSIGN_OR_RETURN(
+      KmsKeyRow key, AuthorizedKey(ctx, "kms:ListKeyPolicies", *key_id, /*allow_alias=*/false));
   return json::object{{"PolicyNames", json::array{"default"}}, {"Truncated", false}};
 }
 
@@ -922,7 +1171,11 @@ Result<json::object> KmsService::TagResource(const RequestContext& ctx, const js
   const json::array* tags_arr = in.Array("Tags", /*required=*/true);
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(Tags add, DecodeKmsTags(tags_arr));
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter& w) {
+  ConditionKeys keys;
+  AddRequestTags(add, &keys);
+  COFFER_ASSIGN_OR_RETURN(
+      auto key, ChangeKey(ctx, *key_id, "kms:TagResource", std::move(keys),
+                          [&](KmsKeyRow& k, StoreWriter& w) {
                             if (k.manager == "AWS") return NotChangeable(k);
                             // https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
                             if (k.state == "PendingDeletion") return NotUsable(k);
@@ -942,7 +1195,9 @@ Result<json::object> KmsService::UntagResource(const RequestContext& ctx,
   auto keys = in.StringList("TagKeys", {.min_len = 1, .max_len = 128});
   if (!keys) in.Array("TagKeys", /*required=*/true);
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, [&](KmsKeyRow& k, StoreWriter& w) {
+  COFFER_ASSIGN_OR_RETURN(
+      auto key, ChangeKey(ctx, *key_id, "kms:UntagResource", {{"aws:tagkeys", *keys}},
+                          [&](KmsKeyRow& k, StoreWriter& w) {
                             if (k.manager == "AWS") return NotChangeable(k);
                             if (k.state == "PendingDeletion") return NotUsable(k);
                             COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetKmsKeyTags(k.key_id));
@@ -961,7 +1216,8 @@ Result<json::object> KmsService::ListResourceTags(const RequestContext& ctx,
   (void)in.Int("Limit", {.min = 1, .max = 50});
   (void)in.String("Marker");
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key, FindKey(ctx.scope, *key_id, /*allow_alias=*/false));
+  COFFER_ASSIGN_OR_RETURN(
+      KmsKeyRow key, AuthorizedKey(ctx, "kms:ListResourceTags", *key_id, /*allow_alias=*/false));
   Tags tags;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(tags, r.GetKmsKeyTags(key.key_id));

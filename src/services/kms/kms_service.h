@@ -2,12 +2,23 @@
 // and tags, as the AWS KMS API defines them. https://docs.aws.amazon.com/kms/latest/APIReference/
 //
 // Ciphertext blobs are the keyring's self-describing envelopes (keyring/keyring.h), so Decrypt
-// needs no KeyId, and the encryption context is bound as AAD. Key policies are stored and
-// validated as JSON; they are enforced once the policy engine exists.
+// needs no KeyId, and the encryption context is bound as AAD.
+//
+// Authorization follows KMS's model: every operation on a key asks ctx.Authorize with the key's
+// own key policy as the authoritative resource policy (key_policy = true), so IAM policies count
+// only where the key policy delegates to the account. Alias operations also need permission on
+// the alias (IAM policies only), and the account-wide operations (CreateKey, ListKeys,
+// ListAliases, GenerateRandom) are authorized on "*" by IAM policies alone.
+// https://docs.aws.amazon.com/kms/latest/developerguide/kms-api-permissions-reference.html
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/request_context.h"
@@ -65,12 +76,32 @@ class KmsService {
   COFFER_KMS_OP(ListResourceTags)
 #undef COFFER_KMS_OP
 
+  // Condition keys of one authorization check (lowercase names).
+  using ConditionKeys = std::map<std::string, std::vector<std::string>>;
+
   // Resolves a KeyId input (key id, key ARN and, where `allow_alias`, alias name or alias ARN)
   // within the caller's scope. Errors: NotFoundException.
   Result<KmsKeyRow> FindKey(const Scope& scope, const std::string& key_ref, bool allow_alias);
-  // Finds a key and applies `change` to it in one write transaction.
+  // Asks whether the caller may perform `action` on `key`: the key policy is authoritative, and
+  // the key's condition keys (kms:CallerAccount, kms:KeySpec, aws:ResourceTag/..., ...) are
+  // added to `extra`. Errors: AccessDeniedException.
+  Status AuthorizeKey(const RequestContext& ctx, const char* action, const KmsKeyRow& key,
+                      ConditionKeys extra = {});
+  // FindKey, then AuthorizeKey (adding kms:RequestAlias when `key_ref` is an alias).
+  Result<KmsKeyRow> AuthorizedKey(const RequestContext& ctx, const char* action,
+                                  const std::string& key_ref, bool allow_alias,
+                                  ConditionKeys extra = {});
+  // Finds a key, authorizes `action` on it, and applies `change` to it in one write transaction.
   Result<KmsKeyRow> ChangeKey(const RequestContext& ctx, const std::string& key_ref,
+                              const char* action, ConditionKeys extra,
                               const std::function<Status(KmsKeyRow&, StoreWriter&)>& change);
+  // The key a ciphertext was sealed under, authorized for `action` (kms:Decrypt,
+  // kms:ReEncryptFrom). With `key_ref`, that key must be the ciphertext's
+  // (IncorrectKeyException). Errors: InvalidCiphertextException, NotFoundException,
+  // AccessDeniedException.
+  Result<KmsKeyRow> CiphertextKey(const RequestContext& ctx, const char* action,
+                                  const std::optional<std::string>& key_ref,
+                                  const std::string& blob, ConditionKeys extra);
   // EnableKey and DisableKey: customer keys only, and not while pending deletion.
   Result<boost::json::object> SetKeyState(const RequestContext& ctx,
                                           const boost::json::object& body, const char* state);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "core/arn.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "protocol/json_input.h"
@@ -316,6 +317,66 @@ EventRow ChangeEvent(const Scope& scope, EpochMillis now, const ParameterRow& ro
   return e;
 }
 
+// --- Authorization ---------------------------------------------------------------------------
+// Actions and resources:
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+// Every operation names the parameter ARN arn:aws:ssm:<region>:<account>:parameter/<name without
+// its leading '/'>, except GetParametersByPath (the path's ARN) and DescribeParameters ("*").
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-retrieval-authorization.html
+
+using ConditionKeys = std::map<std::string, std::vector<std::string>>;
+
+std::string LowerAscii(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Tag condition keys of the parameter acted on (aws:ResourceTag/<key>, ssm:resourceTag/<key>).
+void AddResourceTags(const Tags& tags, ConditionKeys* keys) {
+  for (const auto& [k, v] : tags) {
+    (*keys)["aws:resourcetag/" + LowerAscii(k)] = {v};
+    (*keys)["ssm:resourcetag/" + LowerAscii(k)] = {v};
+  }
+}
+
+// Tag condition keys of a request that sets tags (aws:RequestTag/<key>, aws:TagKeys).
+void AddRequestTags(const Tags& tags, ConditionKeys* keys) {
+  std::vector<std::string> names;
+  for (const auto& [k, v] : tags) {
+    (*keys)["aws:requesttag/" + LowerAscii(k)] = {v};
+    names.push_back(k);
+  }
+  if (!names.empty()) (*keys)["aws:tagkeys"] = std::move(names);
+}
+
+// Authorizes `action` on the ARN of the parameter `name`; `tags` (null: the parameter does not
+// exist) become aws:ResourceTag keys.
+Status AuthorizeOn(const RequestContext& ctx, const char* action, const std::string& name,
+                   const Tags* tags, ConditionKeys extra = {}) {
+  AuthzCheck check{action, ParameterArn(ctx.scope, name)};
+  check.context = std::move(extra);
+  if (tags != nullptr) AddResourceTags(*tags, &check.context);
+  return ctx.Authorize(check);
+}
+
+// ParseReference, except that an ARN of another account or Region (reported as
+// ParameterNotFound) is first authorized against as given: AWS checks permissions before it
+// says that a parameter does not exist.
+Result<ParameterReference> ParseOwnReference(const RequestContext& ctx, const char* action,
+                                             const std::string& input) {
+  auto ref = ParseReference(ctx.scope, input);
+  if (ref.ok() || ref.status().code() != "ParameterNotFound") return ref;
+  if (auto arn = ParseArn(input)) {
+    std::string resource = arn->resource.substr(0, arn->resource.find(':'));  // no selector
+    AuthzCheck check{
+        action,
+        "arn:" + arn->partition + ":ssm:" + arn->region + ":" + arn->account + ":" + resource,
+        arn->account};
+    COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
+  }
+  return ref;
+}
+
 }  // namespace
 
 ParamsService::ParamsService(Store* store, Keyring* keyring, secrets::SecretsService* secrets,
@@ -344,6 +405,8 @@ Result<json::object> ParamsService::Handle(std::string_view operation, const Req
   };
   auto it = kHandlers.find(operation);
   if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
+  // Neither answer needs a permission: they reveal nothing and change nothing.
+  ctx.authorized = true;
   if (kSsmOperations.count(operation)) {
     // Documents, commands, sessions, ...: SSM, but outside Parameter Store.
     return Status("UnsupportedOperationException",
@@ -354,12 +417,65 @@ Result<json::object> ParamsService::Handle(std::string_view operation, const Req
                 "The operation AmazonSSM." + std::string(operation) + " is not known.");
 }
 
-Result<std::string> ParamsService::RevealValue(const Scope& scope, const ParameterRow& row,
+Status ParamsService::AuthorizeParameter(const RequestContext& ctx, const char* action,
+                                         const std::string& name, ConditionKeys extra) {
+  if (ctx.authorizer == nullptr) return AuthorizeOn(ctx, action, name, nullptr, std::move(extra));
+  std::optional<Tags> tags;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(name)));
+    if (!found || Expired(*found, ctx.now)) return Status::Ok();
+    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(found->id));
+    return Status::Ok();
+  }));
+  return AuthorizeOn(ctx, action, name, tags ? &*tags : nullptr, std::move(extra));
+}
+
+// Parameter Store encrypts and decrypts SecureString values with the caller's permissions on the
+// KMS key. The AWS managed key aws/ssm lets every principal of its account use it through
+// Parameter Store, so only customer managed keys are checked.
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-restrict-decryption.html
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/secure-string-parameter-kms-encryption.html
+Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
+                                      const char* kms_action, const std::string& parameter_arn) {
+  if (key.manager != "CUSTOMER" || ctx.authorizer == nullptr) return Status::Ok();
+  AuthzCheck check{kms_action, key.arn, key.account, &key.policy, /*key_policy=*/true};
+  check.context["kms:viaservice"] = {"ssm." + ctx.scope.region + ".amazonaws.com"};
+  check.context["kms:calleraccount"] = {ctx.principal.account};
+  check.context["kms:encryptioncontext:parameter_arn"] = {parameter_arn};
+  check.context["kms:encryptioncontextkeys"] = {"PARAMETER_ARN"};
+  Status allowed = ctx.Authorize(check);
+  if (allowed.ok() || allowed.code() != "AccessDeniedException") return allowed;
+  // Parameter Store passes KMS's AccessDeniedException on, with KMS's message and the suffix
+  // naming KMS as the service that refused (as seen from GetParameter in
+  // github.com/tryolabs/aws-workshop/issues/6). KMS's Decrypt message does not name the key.
+  std::string message =
+      std::string(kms_action) == "kms:Decrypt"
+          ? "User: " + ctx.principal.arn +
+                " is not authorized to perform: kms:Decrypt on the resource associated with this "
+                "ciphertext because the resource does not exist in this Region, no "
+                "resource-based policies allow access, or a resource-based policy explicitly "
+                "denies access"
+          : allowed.message();
+  return Status("AccessDeniedException",
+                message +
+                    " (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; "
+                    "Request ID: " +
+                    ctx.request_id + ")");
+}
+
+Result<std::string> ParamsService::RevealValue(const RequestContext& ctx, const ParameterRow& row,
                                                const ParameterVersionRow& v, bool with_decryption) {
-  const std::string context = ValueContext(ParameterArn(scope, row.name));
+  const std::string arn = ParameterArn(ctx.scope, row.name);
+  const std::string context = ValueContext(arn);
   if (v.type == "SecureString") {
     // Without WithDecryption AWS returns the ciphertext blob, base64-encoded.
     if (!with_decryption) return crypto::Base64Encode(v.sealed_value);
+    if (ctx.authorizer != nullptr) {
+      // The key that sealed this version (the parameter may have moved to another key since).
+      auto key_id = Keyring::EnvelopeKeyId(v.sealed_value);
+      auto key = key_id.ok() ? keyring_->LoadKey(*key_id) : Result<KmsKeyRow>(key_id.status());
+      if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", arn));
+    }
     auto plain = keyring_->OpenValue(context, v.sealed_value);
     if (!plain.ok()) {
       return Status("InvalidKeyId", "The KMS key of this parameter cannot decrypt its value. " +
@@ -382,7 +498,8 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
   auto type = in.String("Type");
   auto description = in.String("Description", {.max_len = 1024});
   auto key_id = in.String("KeyId", {.min_len = 1, .max_len = 256});
-  auto overwrite = in.Bool("Overwrite").value_or(false);
+  auto overwrite_in = in.Bool("Overwrite");
+  const bool overwrite = overwrite_in.value_or(false);
   auto allowed_pattern = in.String("AllowedPattern", {.max_len = 1024});
   const json::array* tags_arr = in.Array("Tags");
   auto tier = in.String("Tier");
@@ -427,14 +544,27 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
 
   const std::string name_key = NameKey(*name);
   std::optional<ParameterRow> existing;
+  Tags existing_tags;
   int64_t standard_count = 0, advanced_count = 0;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(existing, r.FindParameter(ctx.scope, name_key));
+    if (existing && ctx.authorizer != nullptr) {
+      COFFER_ASSIGN_OR_RETURN(existing_tags, r.GetParameterTags(existing->id));
+    }
     COFFER_ASSIGN_OR_RETURN(standard_count, r.CountParameters(ctx.scope, "Standard"));
     COFFER_ASSIGN_OR_RETURN(advanced_count, r.CountParameters(ctx.scope, "Advanced"));
     return Status::Ok();
   }));
   if (existing && Expired(*existing, ctx.now)) existing.reset();  // as good as deleted
+  {
+    // Before anything that depends on whether the parameter exists.
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policy-conditions.html
+    ConditionKeys keys;
+    AddRequestTags(tags, &keys);
+    if (overwrite_in) keys["ssm:overwrite"] = {overwrite ? "true" : "false"};
+    COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, "ssm:PutParameter", *name,
+                                       existing ? &existing_tags : nullptr, std::move(keys)));
+  }
   if (existing && !overwrite) {
     return Status("ParameterAlreadyExists",
                   "The parameter already exists. To overwrite this value, set the overwrite "
@@ -564,6 +694,10 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
   if (new_type == "SecureString") {
     COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                             keyring_->ResolveKey(ctx.scope, *row.key_id, "ssm", "InvalidKeyId"));
+    if (Status allowed = AuthorizeKeyUse(ctx, key, "kms:Encrypt", arn); !allowed.ok()) {
+      OPENSSL_cleanse(value->data(), value->size());
+      return allowed;
+    }
     auto sealed_value = keyring_->SealValue(key, ValueContext(arn), *value);
     if (!sealed_value.ok()) {
       return Status("InvalidKeyId",
@@ -643,7 +777,7 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
 }
 
 Result<json::object> ParamsService::ReadSecretReference(const RequestContext& ctx,
-                                                        const std::string& name,
+                                                        const char* action, const std::string& name,
                                                         bool with_decryption) {
   // https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html
   if (!with_decryption) {
@@ -665,6 +799,10 @@ Result<json::object> ParamsService::ReadSecretReference(const RequestContext& ct
         selector.size() >= 32 && selector.size() <= 64 && !StartsWith(selector, "AWS");
     request[looks_like_version ? "VersionId" : "VersionStage"] = selector;
   }
+  // The caller needs the Parameter Store permission on the reference name, and Secrets Manager
+  // then authorizes secretsmanager:GetSecretValue (and the secret's KMS key) itself with the
+  // same caller: "Parameter Store honors IAM policies attached to Secrets Manager secrets."
+  COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, action, kReferencePrefix + secret_id, nullptr));
   auto got = secrets_->Handle("GetSecretValue", ctx, request);
   if (!got.ok()) {
     if (got.status().code() == "ResourceNotFoundException") {
@@ -693,30 +831,49 @@ Result<json::object> ParamsService::ReadSecretReference(const RequestContext& ct
   return p;
 }
 
-Result<json::object> ParamsService::ReadOne(const RequestContext& ctx, const std::string& input,
-                                            bool with_decryption) {
-  if (StartsWith(input, kReferencePrefix)) return ReadSecretReference(ctx, input, with_decryption);
-  COFFER_ASSIGN_OR_RETURN(ParameterReference ref, ParseReference(ctx.scope, input));
+Result<json::object> ParamsService::ReadOne(const RequestContext& ctx, const char* action,
+                                            const std::string& input, bool with_decryption) {
+  if (StartsWith(input, kReferencePrefix)) {
+    return ReadSecretReference(ctx, action, input, with_decryption);
+  }
+  COFFER_ASSIGN_OR_RETURN(ParameterReference ref, ParseOwnReference(ctx, action, input));
   ParameterRow row;
   ParameterVersionRow version;
+  std::optional<Tags> tags;  // set when the parameter exists (and someone will look at them)
+  Status missing;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(ref.name)));
-    if (!found || Expired(*found, ctx.now)) return NotFound(ref.name);
+    if (!found || Expired(*found, ctx.now)) {
+      missing = NotFound(ref.name);
+      return Status::Ok();
+    }
     row = std::move(*found);
+    if (ctx.authorizer != nullptr) {
+      COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(row.id));
+    }
     int64_t v = row.version;
     if (ref.version) {
       v = *ref.version;
     } else if (ref.label) {
       COFFER_ASSIGN_OR_RETURN(auto labelled, r.ParameterVersionForLabel(row.id, *ref.label));
-      if (!labelled) return NotFound(ref.name);
+      if (!labelled) {
+        missing = NotFound(ref.name);
+        return Status::Ok();
+      }
       v = *labelled;
     }
     COFFER_ASSIGN_OR_RETURN(auto got, r.GetParameterVersion(row.id, v));
-    if (!got) return VersionNotFound(row.name, std::to_string(v));
+    if (!got) {
+      missing = VersionNotFound(row.name, std::to_string(v));
+      return Status::Ok();
+    }
     version = std::move(*got);
     return Status::Ok();
   }));
-  COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx.scope, row, version, with_decryption));
+  // Only a caller allowed to read the parameter learns whether it, or the version, exists.
+  COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, action, ref.name, tags ? &*tags : nullptr));
+  COFFER_RETURN_IF_ERROR(missing);
+  COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx, row, version, with_decryption));
   json::object p{
       {"Name", row.name}, {"Type", version.type}, {"Value", value}, {"Version", version.version}};
   OPENSSL_cleanse(value.data(), value.size());
@@ -735,7 +892,7 @@ Result<json::object> ParamsService::GetParameter(const RequestContext& ctx,
   TrimName(&name);
   bool with_decryption = in.Bool("WithDecryption").value_or(false);
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(json::object p, ReadOne(ctx, *name, with_decryption));
+  COFFER_ASSIGN_OR_RETURN(json::object p, ReadOne(ctx, "ssm:GetParameter", *name, with_decryption));
   return json::object{{"Parameter", std::move(p)}};
 }
 
@@ -764,8 +921,10 @@ Result<json::object> ParamsService::GetParameters(const RequestContext& ctx,
   }
   std::vector<json::object> found;
   json::array invalid;
+  // Every name is authorized; one the caller may not read fails the whole call
+  // (AccessDeniedException), as IAM answers for a request naming several resources.
   for (const auto& n : unique) {
-    auto p = ReadOne(ctx, n, with_decryption);
+    auto p = ReadOne(ctx, "ssm:GetParameters", n, with_decryption);
     if (p.ok()) {
       found.push_back(std::move(p.value()));
     } else if (p.status().code() == "ParameterNotFound" ||
@@ -788,7 +947,8 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
                                                         const json::object& body) {
   JsonInput in(body);
   auto path_in = in.String("Path", {.required = true, .min_len = 1, .max_len = 2048});
-  bool recursive = in.Bool("Recursive").value_or(false);
+  auto recursive_in = in.Bool("Recursive");
+  const bool recursive = recursive_in.value_or(false);
   bool with_decryption = in.Bool("WithDecryption").value_or(false);
   auto max_results = in.Int("MaxResults", {.min = 1, .max = 10});
   auto next_token = in.String("NextToken");
@@ -797,6 +957,15 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
   COFFER_ASSIGN_OR_RETURN(std::string path, NormalizePath(*path_in));
   COFFER_ASSIGN_OR_RETURN(auto filters, DecodeStringFilters(filters_arr, /*by_path=*/true));
   COFFER_ASSIGN_OR_RETURN(std::string cursor, DecodeCursor(next_token));
+  {
+    // Authorized against the path, not the parameters it returns: a caller allowed on /a reads
+    // /a/b too.
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-retrieval-authorization.html
+    ConditionKeys keys;
+    if (recursive_in) keys["ssm:recursive"] = {recursive ? "true" : "false"};
+    COFFER_RETURN_IF_ERROR(
+        AuthorizeOn(ctx, "ssm:GetParametersByPath", path, nullptr, std::move(keys)));
+  }
   const size_t page = static_cast<size_t>(max_results.value_or(10));
 
   struct Hit {
@@ -860,8 +1029,7 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
   }));
   json::array params;
   for (auto& h : hits) {
-    COFFER_ASSIGN_OR_RETURN(std::string value,
-                            RevealValue(ctx.scope, h.row, h.version, with_decryption));
+    COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx, h.row, h.version, with_decryption));
     params.push_back(json::object{{"Name", h.row.name},
                                   {"Type", h.version.type},
                                   {"Value", value},
@@ -924,6 +1092,8 @@ Result<json::object> ParamsService::DescribeParameters(const RequestContext& ctx
     COFFER_ASSIGN_OR_RETURN(filters, DecodeStringFilters(filters_arr, /*by_path=*/false));
   }
   COFFER_ASSIGN_OR_RETURN(std::string cursor, DecodeCursor(next_token));
+  // No resource-level permissions: DescribeParameters lists the metadata of every parameter.
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"ssm:DescribeParameters", "*"}));
   if (shared) return json::object{{"Parameters", json::array{}}};  // nothing is shared via RAM
 
   // The Path filter with one value chooses the index range to walk.
@@ -1019,7 +1189,8 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
   auto max_results = in.Int("MaxResults", {.min = 1, .max = 50});
   auto next_token = in.String("NextToken");
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(ParameterReference ref, ParseReference(ctx.scope, *name));
+  COFFER_ASSIGN_OR_RETURN(ParameterReference ref,
+                          ParseOwnReference(ctx, "ssm:GetParameterHistory", *name));
   int64_t after_version = 0;
   if (next_token) {
     auto raw = crypto::Base64Decode(*next_token);
@@ -1034,13 +1205,18 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
   }
   ParameterRow row;
   std::vector<ParameterVersionRow> versions;
+  std::optional<Tags> tags;  // set when the parameter exists
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(ref.name)));
-    if (!found || Expired(*found, ctx.now)) return NotFound(ref.name);
+    if (!found || Expired(*found, ctx.now)) return Status::Ok();
     row = std::move(*found);
+    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(row.id));
     COFFER_ASSIGN_OR_RETURN(versions, r.ListParameterVersions(row.id));
     return Status::Ok();
   }));
+  COFFER_RETURN_IF_ERROR(
+      AuthorizeOn(ctx, "ssm:GetParameterHistory", ref.name, tags ? &*tags : nullptr));
+  if (!tags) return NotFound(ref.name);
   const size_t page = static_cast<size_t>(max_results.value_or(50));
   json::array out_versions;
   int64_t last = 0;
@@ -1051,7 +1227,7 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
       more = true;
       break;
     }
-    COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx.scope, row, v, with_decryption));
+    COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx, row, v, with_decryption));
     json::object h{{"Name", row.name}, {"Type", v.type}};
     if (v.type == "SecureString") h["KeyId"] = v.key_id.value_or(kDefaultKeyId);
     h["LastModifiedDate"] = Epoch(v.last_modified_ms);
@@ -1082,6 +1258,7 @@ Result<json::object> ParamsService::DeleteParameter(const RequestContext& ctx,
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
   TrimName(&name);
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(AuthorizeParameter(ctx, "ssm:DeleteParameter", *name));
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(
         ParameterRow found,
@@ -1106,6 +1283,11 @@ Result<json::object> ParamsService::DeleteParameters(const RequestContext& ctx,
                   "1 validation error detected: Value at 'names' failed to satisfy constraint: "
                   "Member must have length less than or equal to 10 and greater than or equal "
                   "to 1");
+  }
+  // Every name is authorized before any is deleted; one the caller may not delete fails the
+  // whole call.
+  for (const auto& n : std::set<std::string>(names->begin(), names->end())) {
+    COFFER_RETURN_IF_ERROR(AuthorizeParameter(ctx, "ssm:DeleteParameters", n));
   }
   json::array deleted, invalid;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
@@ -1142,6 +1324,7 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
                   "1 validation error detected: Value '[]' at 'labels' failed to satisfy "
                   "constraint: Member must have length greater than or equal to 1");
   }
+  COFFER_RETURN_IF_ERROR(AuthorizeParameter(ctx, "ssm:LabelParameterVersion", *name));
   json::array invalid;
   int64_t labelled_version = 0;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
@@ -1192,6 +1375,7 @@ Result<json::object> ParamsService::UnlabelParameterVersion(const RequestContext
   auto labels = in.StringList("Labels", {.min_len = 1, .max_len = 100}, 10);
   if (!labels) in.Array("Labels", /*required=*/true);
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(AuthorizeParameter(ctx, "ssm:UnlabelParameterVersion", *name));
   json::array removed, invalid;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(
@@ -1239,8 +1423,14 @@ Result<json::object> ParamsService::AddTagsToResource(const RequestContext& ctx,
   const json::array* tags_arr = in.Array("Tags", /*required=*/true);
   COFFER_ASSIGN_OR_RETURN(std::string id, TaggedParameterName(in));
   COFFER_ASSIGN_OR_RETURN(Tags add, DecodeTags(tags_arr));
+  COFFER_ASSIGN_OR_RETURN(auto ref, ParseOwnReference(ctx, "ssm:AddTagsToResource", id));
+  {
+    ConditionKeys keys;
+    AddRequestTags(add, &keys);
+    COFFER_RETURN_IF_ERROR(
+        AuthorizeParameter(ctx, "ssm:AddTagsToResource", ref.name, std::move(keys)));
+  }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto ref, ParseReference(ctx.scope, id));
     COFFER_ASSIGN_OR_RETURN(ParameterRow found,
                             FindLive(w, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
 
@@ -1263,8 +1453,10 @@ Result<json::object> ParamsService::RemoveTagsFromResource(const RequestContext&
   auto keys = in.StringList("TagKeys", {.min_len = 1, .max_len = 128});
   if (!keys) in.Array("TagKeys", /*required=*/true);
   COFFER_ASSIGN_OR_RETURN(std::string id, TaggedParameterName(in));
+  COFFER_ASSIGN_OR_RETURN(auto ref, ParseOwnReference(ctx, "ssm:RemoveTagsFromResource", id));
+  COFFER_RETURN_IF_ERROR(
+      AuthorizeParameter(ctx, "ssm:RemoveTagsFromResource", ref.name, {{"aws:tagkeys", *keys}}));
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto ref, ParseReference(ctx.scope, id));
     COFFER_ASSIGN_OR_RETURN(ParameterRow found,
                             FindLive(w, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
 
@@ -1281,17 +1473,19 @@ Result<json::object> ParamsService::ListTagsForResource(const RequestContext& ct
                                                         const json::object& body) {
   JsonInput in(body);
   COFFER_ASSIGN_OR_RETURN(std::string id, TaggedParameterName(in));
-  Tags tags;
+  COFFER_ASSIGN_OR_RETURN(auto ref, ParseOwnReference(ctx, "ssm:ListTagsForResource", id));
+  std::optional<Tags> tags;  // set when the parameter exists
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto ref, ParseReference(ctx.scope, id));
-    COFFER_ASSIGN_OR_RETURN(ParameterRow found,
-                            FindLive(r, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
-
-    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(found.id));
+    COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(ref.name)));
+    if (!found || Expired(*found, ctx.now)) return Status::Ok();
+    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(found->id));
     return Status::Ok();
   }));
+  COFFER_RETURN_IF_ERROR(
+      AuthorizeOn(ctx, "ssm:ListTagsForResource", ref.name, tags ? &*tags : nullptr));
+  if (!tags) return InvalidResourceId();
   json::array list;
-  for (const auto& t : tags) list.push_back(json::object{{"Key", t.first}, {"Value", t.second}});
+  for (const auto& t : *tags) list.push_back(json::object{{"Key", t.first}, {"Value", t.second}});
   return json::object{{"TagList", std::move(list)}};
 }
 

@@ -8,7 +8,10 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <map>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/request_context.h"
@@ -58,13 +61,25 @@ class ParamsService {
                                                   const boost::json::object&);
 
   // One parameter as GetParameter returns it (a name, a selector or an ARN; references to
-  // Secrets Manager included).
-  Result<boost::json::object> ReadOne(const RequestContext& ctx, const std::string& name,
-                                      bool with_decryption);
-  Result<boost::json::object> ReadSecretReference(const RequestContext& ctx,
+  // Secrets Manager included), after authorizing `action` ("ssm:GetParameter" or
+  // "ssm:GetParameters") on it.
+  Result<boost::json::object> ReadOne(const RequestContext& ctx, const char* action,
+                                      const std::string& name, bool with_decryption);
+  Result<boost::json::object> ReadSecretReference(const RequestContext& ctx, const char* action,
                                                   const std::string& name, bool with_decryption);
-  Result<std::string> RevealValue(const Scope& scope, const ParameterRow& row,
+  // The value as the caller sees it; decrypting a SecureString under a customer managed key
+  // first authorizes kms:Decrypt on the key (Parameter Store decrypts as the caller).
+  Result<std::string> RevealValue(const RequestContext& ctx, const ParameterRow& row,
                                   const ParameterVersionRow& version, bool with_decryption);
+
+  // Authorizes `action` on the parameter `name` names, whether or not it exists (AWS checks
+  // permissions before it reports a missing parameter); the tags of a live parameter become
+  // aws:ResourceTag keys. For operations that have not loaded the parameter themselves.
+  Status AuthorizeParameter(const RequestContext& ctx, const char* action, const std::string& name,
+                            std::map<std::string, std::vector<std::string>> extra = {});
+  // The implicit kms:Encrypt / kms:Decrypt that Parameter Store makes on the caller's behalf.
+  Status AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key, const char* kms_action,
+                         const std::string& parameter_arn);
 
   Store* store_;
   Keyring* keyring_;

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
 
 #include "crypto/crypto.h"
 #include "store/sqlite_store.h"
@@ -12,6 +15,47 @@ namespace coffer::params {
 namespace {
 
 namespace json = boost::json;
+
+// Records every question and denies the actions (or "action resource" pairs) in `deny`.
+class FakeAuthorizer : public Authorizer {
+ public:
+  struct Check {
+    std::string action;
+    std::string resource;
+    std::string resource_account;
+    std::optional<std::string> resource_policy;
+    bool key_policy = false;
+    std::map<std::string, std::vector<std::string>> context;
+  };
+  Status Authorize(const RequestContext& ctx, const AuthzCheck& c) const override {
+    Check rec{c.action, c.resource, c.resource_account, std::nullopt, c.key_policy, c.context};
+    if (c.resource_policy != nullptr) rec.resource_policy = *c.resource_policy;
+    checks.push_back(std::move(rec));
+    if (deny.count(c.action) || deny.count(c.action + " " + c.resource)) {
+      return Status("AccessDeniedException", "User: " + ctx.principal.arn +
+                                                 " is not authorized to perform: " + c.action +
+                                                 " on resource: " + c.resource);
+    }
+    return Status::Ok();
+  }
+  // (action, resource) of every check since the last Clear().
+  std::vector<std::pair<std::string, std::string>> Asked() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& c : checks) out.emplace_back(c.action, c.resource);
+    return out;
+  }
+  const Check* Find(const std::string& action) const {
+    for (const auto& c : checks) {
+      if (c.action == action) return &c;
+    }
+    return nullptr;
+  }
+
+  mutable std::vector<Check> checks;
+  std::set<std::string> deny;
+};
+
+constexpr char kArnPrefix[] = "arn:aws:ssm:us-east-1:123456789012:parameter/";
 
 class ParamsServiceTest : public ::testing::Test {
  protected:
@@ -32,7 +76,11 @@ class ParamsServiceTest : public ::testing::Test {
     ctx.principal.account = "123456789012";
     ctx.principal.arn = "arn:aws:iam::123456789012:root";
     ctx.now = clock_.NowMillis();
-    return params_->Handle(op, ctx, json::parse(body).as_object());
+    ctx.request_id = "00000000-0000-4000-8000-000000000001";
+    ctx.authorizer = authorizer_;
+    auto r = params_->Handle(op, ctx, json::parse(body).as_object());
+    last_authorized_ = ctx.authorized;
+    return r;
   }
   json::object Ok(std::string_view op, const std::string& body) {
     auto r = Call(op, body);
@@ -66,6 +114,8 @@ class ParamsServiceTest : public ::testing::Test {
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<secrets::SecretsService> secrets_;
   std::unique_ptr<ParamsService> params_;
+  const Authorizer* authorizer_ = nullptr;  // what Call() puts in the context
+  bool last_authorized_ = false;            // whether the last Call() asked (or needed not to)
 };
 
 TEST_F(ParamsServiceTest, PutGetOverwriteAndHistory) {
@@ -314,6 +364,237 @@ TEST_F(ParamsServiceTest, AllowedPatternAndTags) {
                  R"({"Name":"/n","Value":"1","Overwrite":true,"Tags":[{"Key":"a","Value":"1"}]})"),
             "ValidationException");
   EXPECT_EQ(Code("SendCommand", "{}"), "UnsupportedOperationException");
+}
+
+TEST_F(ParamsServiceTest, AuthzEveryOperationAsksWithItsActionAndResource) {
+  Ok("PutParameter",
+     R"({"Name":"/app/db","Value":"v1","Type":"String","Tags":[{"Key":"Team","Value":"core"}]})");
+  FakeAuthorizer authz;
+  authorizer_ = &authz;
+  const std::string arn = std::string(kArnPrefix) + "app/db";
+  auto expect = [&](std::string_view op, const std::string& body,
+                    std::vector<std::pair<std::string, std::string>> want) {
+    authz.checks.clear();
+    auto r = Call(op, body);
+    EXPECT_TRUE(r.ok()) << op << ": " << r.status().code() << " " << r.status().message();
+    EXPECT_TRUE(last_authorized_) << op;
+    EXPECT_EQ(authz.Asked(), want) << op;
+  };
+  expect("PutParameter", R"({"Name":"/app/db","Value":"v2","Overwrite":true})",
+         {{"ssm:PutParameter", arn}});
+  EXPECT_EQ(authz.checks[0].context["aws:resourcetag/team"], std::vector<std::string>{"core"});
+  EXPECT_EQ(authz.checks[0].context["ssm:overwrite"], std::vector<std::string>{"true"});
+  expect("PutParameter",
+         R"({"Name":"top","Value":"t","Type":"String","Tags":[{"Key":"Env","Value":"prod"}]})",
+         {{"ssm:PutParameter", std::string(kArnPrefix) + "top"}});
+  EXPECT_EQ(authz.checks[0].context["aws:requesttag/env"], std::vector<std::string>{"prod"});
+  EXPECT_EQ(authz.checks[0].context["aws:tagkeys"], std::vector<std::string>{"Env"});
+  EXPECT_EQ(authz.checks[0].context.count("aws:resourcetag/team"), 0u);
+  expect("GetParameter", R"({"Name":"/app/db"})", {{"ssm:GetParameter", arn}});
+  expect("GetParameter", R"({"Name":"arn:aws:ssm:us-east-1:123456789012:parameter/app/db:1"})",
+         {{"ssm:GetParameter", arn}});
+  expect("GetParameters", R"({"Names":["/app/db","/app/none"]})",
+         {{"ssm:GetParameters", arn}, {"ssm:GetParameters", std::string(kArnPrefix) + "app/none"}});
+  expect("GetParametersByPath", R"({"Path":"/app"})",
+         {{"ssm:GetParametersByPath", std::string(kArnPrefix) + "app"}});
+  expect("DescribeParameters", "{}", {{"ssm:DescribeParameters", "*"}});
+  expect("GetParameterHistory", R"({"Name":"/app/db"})", {{"ssm:GetParameterHistory", arn}});
+  expect("LabelParameterVersion", R"({"Name":"/app/db","Labels":["live"]})",
+         {{"ssm:LabelParameterVersion", arn}});
+  expect("UnlabelParameterVersion", R"({"Name":"/app/db","ParameterVersion":2,"Labels":["live"]})",
+         {{"ssm:UnlabelParameterVersion", arn}});
+  expect(
+      "AddTagsToResource",
+      R"({"ResourceType":"Parameter","ResourceId":"/app/db","Tags":[{"Key":"Owner","Value":"me"}]})",
+      {{"ssm:AddTagsToResource", arn}});
+  EXPECT_EQ(authz.checks[0].context["aws:requesttag/owner"], std::vector<std::string>{"me"});
+  EXPECT_EQ(authz.checks[0].context["aws:tagkeys"], std::vector<std::string>{"Owner"});
+  EXPECT_EQ(authz.checks[0].context["aws:resourcetag/team"], std::vector<std::string>{"core"});
+  expect("ListTagsForResource", R"({"ResourceType":"Parameter","ResourceId":"/app/db"})",
+         {{"ssm:ListTagsForResource", arn}});
+  expect("RemoveTagsFromResource",
+         R"({"ResourceType":"Parameter","ResourceId":"/app/db","TagKeys":["Owner"]})",
+         {{"ssm:RemoveTagsFromResource", arn}});
+  EXPECT_EQ(authz.checks[0].context["aws:tagkeys"], std::vector<std::string>{"Owner"});
+  expect("DeleteParameters", R"({"Names":["top","/gone"]})",
+         {{"ssm:DeleteParameters", std::string(kArnPrefix) + "gone"},
+          {"ssm:DeleteParameters", std::string(kArnPrefix) + "top"}});
+  expect("DeleteParameter", R"({"Name":"/app/db"})", {{"ssm:DeleteParameter", arn}});
+
+  // Operations coffer does not serve, or that do not exist, reveal nothing: no question, but the
+  // dispatcher must not see them as unauthorized.
+  authz.checks.clear();
+  EXPECT_EQ(Code("SendCommand", "{}"), "UnsupportedOperationException");
+  EXPECT_TRUE(last_authorized_);
+  EXPECT_EQ(Code("NoSuchOperation", "{}"), "UnknownOperationException");
+  EXPECT_TRUE(last_authorized_);
+  EXPECT_TRUE(authz.checks.empty());
+}
+
+TEST_F(ParamsServiceTest, AuthzDenialStopsPutFromWritingAndGetFromRevealing) {
+  Ok("PutParameter", R"({"Name":"/secret","Value":"first-value","Type":"String"})");
+  Ok("PutParameter", R"({"Name":"/other","Value":"o","Type":"String"})");
+  size_t events = Events().size();
+  FakeAuthorizer authz;
+  authorizer_ = &authz;
+  authz.deny = {"ssm:PutParameter"};
+  EXPECT_EQ(Code("PutParameter", R"({"Name":"/secret","Value":"second","Overwrite":true})"),
+            "AccessDeniedException");
+  EXPECT_EQ(Code("PutParameter", R"({"Name":"/new","Value":"x","Type":"String"})"),
+            "AccessDeniedException");
+  // Denied before the caller learns that the parameter exists.
+  EXPECT_EQ(Code("PutParameter", R"({"Name":"/secret","Value":"x","Type":"String"})"),
+            "AccessDeniedException");
+
+  authz.deny = {"ssm:GetParameter"};
+  auto got = Call("GetParameter", R"({"Name":"/secret","WithDecryption":true})");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), "AccessDeniedException");
+  EXPECT_EQ(got.status().message().find("first-value"), std::string::npos);
+  EXPECT_EQ(Code("GetParameter", R"({"Name":"/missing"})"), "AccessDeniedException");
+  EXPECT_EQ(Code("GetParameter", R"({"Name":"/secret:7"})"), "AccessDeniedException");
+  // GetParameters has its own action; one denied name fails the whole call.
+  EXPECT_EQ(Code("GetParameters", R"({"Names":["/secret","/other"]})"), "OK");
+  authz.deny = {std::string("ssm:GetParameters ") + kArnPrefix + "secret"};
+  EXPECT_EQ(Code("GetParameters", R"({"Names":["/secret","/other"]})"), "AccessDeniedException");
+  authz.deny = {"ssm:DeleteParameters"};
+  EXPECT_EQ(Code("DeleteParameters", R"({"Names":["/other","/secret"]})"), "AccessDeniedException");
+
+  authorizer_ = nullptr;
+  EXPECT_EQ(Value("/secret"), "first-value");
+  EXPECT_EQ(Value("/other"), "o");
+  EXPECT_EQ(Code("GetParameter", R"({"Name":"/new"})"), "ParameterNotFound");
+  EXPECT_EQ(Events().size(), events);
+}
+
+TEST_F(ParamsServiceTest, AuthzGetParametersByPathAsksOnThePathArn) {
+  Ok("PutParameter", R"({"Name":"/mistersmith/production/db","Value":"d","Type":"String"})");
+  Ok("PutParameter", R"({"Name":"/mistersmith/production/deep/x","Value":"x","Type":"String"})");
+  FakeAuthorizer authz;
+  authorizer_ = &authz;
+  const std::string path_arn = std::string(kArnPrefix) + "mistersmith/production";
+  // The parameters it returns are not asked about: a denial on them changes nothing.
+  authz.deny = {std::string("ssm:GetParametersByPath ") + kArnPrefix + "mistersmith/production/db",
+                "ssm:GetParameter"};
+  auto got = Ok("GetParametersByPath", R"({"Path":"/mistersmith/production","Recursive":true})");
+  EXPECT_EQ(got["Parameters"].as_array().size(), 2u);
+  EXPECT_EQ(
+      authz.Asked(),
+      (std::vector<std::pair<std::string, std::string>>{{"ssm:GetParametersByPath", path_arn}}));
+  EXPECT_EQ(authz.checks[0].context["ssm:recursive"], std::vector<std::string>{"true"});
+  authz.checks.clear();
+  Ok("GetParametersByPath", R"({"Path":"/mistersmith/production/"})");
+  EXPECT_EQ(
+      authz.Asked(),
+      (std::vector<std::pair<std::string, std::string>>{{"ssm:GetParametersByPath", path_arn}}));
+  authz.deny = {"ssm:GetParametersByPath " + path_arn};
+  EXPECT_EQ(Code("GetParametersByPath", R"({"Path":"/mistersmith/production"})"),
+            "AccessDeniedException");
+}
+
+TEST_F(ParamsServiceTest, AuthzCustomerKeyUseGoesThroughTheKeyPolicy) {
+  KmsKeyRow key;
+  key.key_id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+  key.account = "123456789012";
+  key.region = "us-east-1";
+  key.arn = "arn:aws:kms:us-east-1:123456789012:key/" + key.key_id;
+  key.manager = "CUSTOMER";
+  key.state = "Enabled";
+  key.created_ms = clock_.NowMillis();
+  key.current_material = 1;
+  key.policy = Keyring::DefaultKeyPolicy(key.account);
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
+                    COFFER_ASSIGN_OR_RETURN(
+                        KeyMaterialRow m,
+                        keyring_->NewKeyMaterial(key.key_id, 1, key.created_ms, ""));
+                    return w.InsertKeyMaterial(m);
+                  })
+                  .ok());
+  FakeAuthorizer authz;
+  authorizer_ = &authz;
+  const std::string arn = std::string(kArnPrefix) + "db/pw";
+
+  authz.deny = {"kms:Encrypt"};
+  const std::string put =
+      R"({"Name":"/db/pw","Value":"s3cret","Type":"SecureString","KeyId":")" + key.key_id + R"("})";
+  auto denied = Call("PutParameter", put);
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.status().code(), "AccessDeniedException");
+  EXPECT_NE(denied.status().message().find("(Service: AWSKMS;"), std::string::npos);
+  EXPECT_EQ(Code("GetParameter", R"({"Name":"/db/pw"})"), "ParameterNotFound");  // not written
+
+  authz.deny.clear();
+  authz.checks.clear();
+  Ok("PutParameter", put);
+  const auto* encrypt = authz.Find("kms:Encrypt");
+  ASSERT_NE(encrypt, nullptr);
+  EXPECT_EQ(encrypt->resource, key.arn);
+  EXPECT_TRUE(encrypt->key_policy);
+  EXPECT_EQ(encrypt->resource_policy, key.policy);
+  EXPECT_EQ(encrypt->context.at("kms:viaservice"),
+            std::vector<std::string>{"ssm.us-east-1.amazonaws.com"});
+  EXPECT_EQ(encrypt->context.at("kms:calleraccount"), std::vector<std::string>{"123456789012"});
+  EXPECT_EQ(encrypt->context.at("kms:encryptioncontext:parameter_arn"),
+            std::vector<std::string>{arn});
+
+  authz.checks.clear();
+  EXPECT_EQ(Value("/db/pw"), "s3cret");
+  EXPECT_EQ(authz.Asked(), (std::vector<std::pair<std::string, std::string>>{
+                               {"ssm:GetParameter", arn}, {"kms:Decrypt", key.arn}}));
+
+  authz.deny = {"kms:Decrypt"};
+  auto got = Call("GetParameter", R"({"Name":"/db/pw","WithDecryption":true})");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), "AccessDeniedException");
+  EXPECT_NE(got.status().message().find("kms:Decrypt"), std::string::npos);
+  EXPECT_EQ(got.status().message().find("s3cret"), std::string::npos);
+  EXPECT_EQ(Code("GetParameter", R"({"Name":"/db/pw"})"), "OK");  // the ciphertext needs no key
+  EXPECT_EQ(Code("GetParameterHistory", R"({"Name":"/db/pw","WithDecryption":true})"),
+            "AccessDeniedException");
+  EXPECT_EQ(Code("GetParametersByPath", R"({"Path":"/db","WithDecryption":true})"),
+            "AccessDeniedException");
+
+  // The AWS managed key aws/ssm is not asked about.
+  authz.checks.clear();
+  Ok("PutParameter", R"({"Name":"/db/managed","Value":"m","Type":"SecureString"})");
+  EXPECT_EQ(Value("/db/managed"), "m");
+  EXPECT_EQ(authz.Find("kms:Encrypt"), nullptr);
+  EXPECT_EQ(authz.Find("kms:Decrypt"), nullptr);
+}
+
+TEST_F(ParamsServiceTest, AuthzSecretsManagerReferenceAsksBothServices) {
+  RequestContext ctx;
+  ctx.scope = {"123456789012", "us-east-1"};
+  ASSERT_TRUE(
+      secrets_
+          ->Handle(
+              "CreateSecret", ctx,
+              json::parse(
+                  R"({"Name":"db/creds","SecretString":"pw","ClientRequestToken":"00000000-0000-4000-8000-00000000000b"})")
+                  .as_object())
+          .ok());
+  FakeAuthorizer authz;
+  authorizer_ = &authz;
+  auto p = Ok("GetParameter",
+              R"({"Name":"/aws/reference/secretsmanager/db/creds","WithDecryption":true})");
+  ASSERT_GE(authz.checks.size(), 2u);
+  EXPECT_EQ(authz.checks[0].action, "ssm:GetParameter");
+  EXPECT_EQ(authz.checks[0].resource,
+            std::string(kArnPrefix) + "aws/reference/secretsmanager/db/creds");
+  EXPECT_EQ(authz.checks[1].action, "secretsmanager:GetSecretValue");
+  EXPECT_EQ(authz.checks[1].resource.rfind(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:db/creds-", 0),
+            0u);
+  authz.deny = {"secretsmanager:GetSecretValue"};
+  EXPECT_EQ(Code("GetParameter",
+                 R"({"Name":"/aws/reference/secretsmanager/db/creds","WithDecryption":true})"),
+            "AccessDeniedException");
+  authz.deny = {"ssm:GetParameters"};
+  EXPECT_EQ(Code("GetParameters",
+                 R"({"Names":["/aws/reference/secretsmanager/db/creds"],"WithDecryption":true})"),
+            "AccessDeniedException");
 }
 
 }  // namespace

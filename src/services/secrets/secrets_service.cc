@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
+#include "policy/policy.h"
 #include "protocol/json_input.h"
 #include "services/secrets/random_password.h"
 #include "services/secrets/secret_filters.h"
@@ -337,7 +338,92 @@ Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
   return filters;
 }
 
+std::string LowerAscii(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Tag condition keys of the resource acted on.
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html
+void AddResourceTags(const Tags& tags, std::map<std::string, std::vector<std::string>>* keys) {
+  for (const auto& [k, v] : tags) {
+    (*keys)["secretsmanager:resourcetag/" + LowerAscii(k)] = {v};
+    (*keys)["aws:resourcetag/" + LowerAscii(k)] = {v};
+  }
+}
+
+// Tag condition keys of a request that sets tags.
+void AddRequestTags(const Tags& tags, std::map<std::string, std::vector<std::string>>* keys) {
+  std::vector<std::string> names;
+  for (const auto& [k, v] : tags) {
+    (*keys)["aws:requesttag/" + LowerAscii(k)] = {v};
+    names.push_back(k);
+  }
+  if (!names.empty()) (*keys)["aws:tagkeys"] = std::move(names);
+}
+
+// The resource a request names when no secret answers to it: AWS checks permissions against
+// the name before it reports that the secret does not exist.
+std::string MissingSecretResource(const Scope& scope, const std::string& secret_id) {
+  if (secret_id.rfind("arn:", 0) == 0) return secret_id;
+  return "arn:aws:secretsmanager:" + scope.region + ":" + scope.account + ":secret:" + secret_id;
+}
+
+constexpr size_t kMaxResourcePolicyChars = 20480;
+
 }  // namespace
+
+Result<SecretRow> SecretsService::AuthorizedSecret(const RequestContext& ctx, const char* action,
+                                                   const std::string& secret_id,
+                                                   ConditionKeys extra) {
+  std::optional<SecretRow> found;
+  Status missing;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    auto s = ResolveSecret(r, ctx.scope, secret_id);
+    if (s.ok()) {
+      found = std::move(s.value());
+    } else if (s.status().code() == "ResourceNotFoundException") {
+      missing = s.status();
+    } else {
+      return s.status();
+    }
+    return Status::Ok();
+  }));
+  if (!found) {
+    AuthzCheck check{action, MissingSecretResource(ctx.scope, secret_id)};
+    check.context = std::move(extra);
+    COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
+    return missing;
+  }
+  COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, action, *found, std::move(extra)));
+  return std::move(*found);
+}
+
+Status SecretsService::AuthorizeOn(const RequestContext& ctx, const char* action,
+                                   const SecretRow& secret, ConditionKeys extra) {
+  AuthzCheck check{action, secret.arn, secret.account,
+                   secret.resource_policy ? &*secret.resource_policy : nullptr};
+  check.context = std::move(extra);
+  check.context["secretsmanager:secretid"] = {secret.arn};
+  AddResourceTags(secret.tags, &check.context);
+  return ctx.Authorize(check);
+}
+
+Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
+                                       const char* kms_action, const std::string& secret_arn) {
+  // An AWS managed key's policy lets every principal of its account use it through the service
+  // that owns it; Secrets Manager has already authorized the call itself.
+  if (key.manager == "AWS" || ctx.authorizer == nullptr) return Status::Ok();
+  AuthzCheck check{kms_action, key.arn, key.account, &key.policy, /*key_policy=*/true};
+  check.context["kms:viaservice"] = {"secretsmanager." + ctx.scope.region + ".amazonaws.com"};
+  check.context["kms:calleraccount"] = {ctx.principal.account};
+  check.context["kms:encryptioncontext:secretarn"] = {secret_arn};
+  check.context["kms:encryptioncontextkeys"] = {"SecretARN", "SecretVersionId"};
+  if (!ctx.Authorize(check).ok()) {
+    return Status("AccessDeniedException", "Access to KMS is not allowed");
+  }
+  return Status::Ok();
+}
 
 SecretsService::SecretsService(Store* store, Keyring* keyring, const Clock* clock)
     : store_(store), keyring_(keyring), clock_(clock) {}
@@ -359,20 +445,19 @@ Result<json::object> SecretsService::Handle(std::string_view operation, const Re
       {"TagResource", &SecretsService::TagResource},
       {"UntagResource", &SecretsService::UntagResource},
       {"GetRandomPassword", &SecretsService::GetRandomPassword},
+      {"PutResourcePolicy", &SecretsService::PutResourcePolicy},
+      {"GetResourcePolicy", &SecretsService::GetResourcePolicy},
+      {"DeleteResourcePolicy", &SecretsService::DeleteResourcePolicy},
+      {"ValidateResourcePolicy", &SecretsService::ValidateResourcePolicy},
   };
   // Operations of the API that coffer does not serve yet: a clear client error, never a retry.
-  static const std::set<std::string_view> kNotYetServed = {"RotateSecret",
-                                                           "CancelRotateSecret",
-                                                           "PutResourcePolicy",
-                                                           "GetResourcePolicy",
-                                                           "DeleteResourcePolicy",
-                                                           "ValidateResourcePolicy",
-                                                           "ReplicateSecretToRegions",
-                                                           "RemoveRegionsFromReplication",
-                                                           "StopReplicationToReplica"};
+  static const std::set<std::string_view> kNotYetServed = {
+      "RotateSecret", "CancelRotateSecret", "ReplicateSecretToRegions",
+      "RemoveRegionsFromReplication", "StopReplicationToReplica"};
   auto it = kHandlers.find(operation);
   if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
   if (kNotYetServed.count(operation)) {
+    ctx.authorized = true;  // refused before anything is read or changed
     return Status("InvalidRequestException", "coffer does not support " + std::string(operation) +
                                                  " yet; see the feature table in coffer's README.");
   }
@@ -413,15 +498,26 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   }
   if (kms_key_id && kms_key_id->empty()) kms_key_id.reset();
 
+  SecretRow row;
+  row.arn = "arn:aws:secretsmanager:" + ctx.scope.region + ":" + ctx.scope.account +
+            ":secret:" + *name + "-" + RandomAlphanumeric(6);
+  {
+    AuthzCheck check{"secretsmanager:CreateSecret", row.arn};
+    AddRequestTags(tags, &check.context);
+    check.context["secretsmanager:name"] = {*name};
+    if (kms_key_id) check.context["secretsmanager:kmskeyid"] = {*kms_key_id};
+    if (description) check.context["secretsmanager:description"] = {*description};
+    COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
+  }
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           keyring_->ResolveKey(ctx.scope, kms_key_id.value_or(""), "secretsmanager",
                                                "EncryptionFailure"));
-  SecretRow row;
+  if (value.present) {
+    COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:GenerateDataKey", row.arn));
+  }
   row.account = ctx.scope.account;
   row.region = ctx.scope.region;
   row.name = *name;
-  row.arn = "arn:aws:secretsmanager:" + ctx.scope.region + ":" + ctx.scope.account +
-            ":secret:" + *name + "-" + RandomAlphanumeric(6);
   row.description = description;
   row.kms_key_id = kms_key_id;
   row.created_ms = ctx.now;
@@ -574,15 +670,13 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
   }
   COFFER_RETURN_IF_ERROR(RequireTokenWithValue(token, value));
 
-  SecretRow secret;
-  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
-    return Status::Ok();
-  }));
+  COFFER_ASSIGN_OR_RETURN(SecretRow secret,
+                          AuthorizedSecret(ctx, "secretsmanager:PutSecretValue", *secret_id));
   if (secret.purge_at_ms) return MarkedForDeletion();
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           keyring_->ResolveKey(ctx.scope, secret.kms_key_id.value_or(""),
                                                "secretsmanager", "EncryptionFailure"));
+  COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:GenerateDataKey", secret.arn));
   std::string version_id = token.value_or(NewUuid());
   COFFER_ASSIGN_OR_RETURN(
       std::string envelope,
@@ -617,11 +711,11 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(value_error);
   COFFER_RETURN_IF_ERROR(RequireTokenWithValue(token, value));
 
-  SecretRow secret;
-  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
-    return Status::Ok();
-  }));
+  ConditionKeys keys;
+  if (kms_key_id) keys["secretsmanager:kmskeyid"] = {*kms_key_id};
+  if (description) keys["secretsmanager:description"] = {*description};
+  COFFER_ASSIGN_OR_RETURN(SecretRow secret, AuthorizedSecret(ctx, "secretsmanager:UpdateSecret",
+                                                             *secret_id, std::move(keys)));
   if (secret.purge_at_ms) return MarkedForDeletion();
 
   // KmsKeyId "" reverts to the AWS-managed key.
@@ -633,6 +727,7 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
   std::string version_id = token.value_or(NewUuid());
   std::string envelope;
   if (value.present) {
+    COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:GenerateDataKey", secret.arn));
     COFFER_ASSIGN_OR_RETURN(envelope, SealValue(*keyring_, key, ValueContext(secret, version_id),
                                                 value.bytes.Reveal()));
   }
@@ -670,10 +765,14 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   std::string cache_key = ctx.scope.account + '\n' + ctx.scope.region + '\n' + *secret_id + '\n' +
                           version_id.value_or("") + '\n' + version_stage.value_or("");
   std::shared_ptr<const CachedSecretVersion> cached = read_cache_.Find(cache_key, epoch);
+  ConditionKeys keys;
+  keys["secretsmanager:versionstage"] = {version_stage.value_or(version_id ? "" : kCurrent)};
+  if (version_id) keys["secretsmanager:versionid"] = {*version_id};
+  if (keys["secretsmanager:versionstage"][0].empty()) keys.erase("secretsmanager:versionstage");
   if (!cached) {
     auto fresh = std::make_shared<CachedSecretVersion>();
     SecretRow& secret = fresh->secret;
-    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    Status read = store_->Read([&](StoreReader& r) -> Status {
       COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
       if (secret.purge_at_ms) return MarkedDeleted();
       std::string vid;
@@ -703,12 +802,34 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
       }
       fresh->version = std::move(*v);
       return Status::Ok();
-    }));
+    });
+    if (!read.ok()) {
+      // Only a caller allowed to read the secret learns which part of it is missing.
+      if (read.code() != "InternalFailure") {
+        if (secret.arn.empty()) {
+          AuthzCheck check{"secretsmanager:GetSecretValue",
+                           MissingSecretResource(ctx.scope, *secret_id)};
+          check.context = keys;
+          COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
+        } else {
+          COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, "secretsmanager:GetSecretValue", secret, keys));
+        }
+      }
+      return read;
+    }
     read_cache_.Insert(cache_key, epoch, fresh);
     cached = std::move(fresh);
   }
   const SecretRow& secret = cached->secret;
   const SecretVersionRow& version = cached->version;
+  keys["secretsmanager:versionid"] = {version.version_id};
+  COFFER_RETURN_IF_ERROR(
+      AuthorizeOn(ctx, "secretsmanager:GetSecretValue", secret, std::move(keys)));
+  if (secret.kms_key_id && ctx.authorizer != nullptr) {
+    COFFER_ASSIGN_OR_RETURN(std::string key_id, Keyring::EnvelopeKeyId(version.envelope));
+    auto key = keyring_->LoadKey(key_id);
+    if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", secret.arn));
+  }
   COFFER_ASSIGN_OR_RETURN(
       SecretBytes plain,
       OpenValue(*keyring_, ValueContext(secret, version.version_id), version.envelope));
@@ -758,6 +879,9 @@ Result<json::object> SecretsService::BatchGetSecretValue(const RequestContext& c
   if (ids && ids->empty()) {
     return Status("InvalidParameterException", "SecretIdList must contain between 1 and 20 ids.");
   }
+  // Each secret is then authorized for GetSecretValue on its own; a filter needs ListSecrets.
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"secretsmanager:BatchGetSecretValue", "*"}));
+  if (has_filters) COFFER_RETURN_IF_ERROR(ctx.Authorize({"secretsmanager:ListSecrets", "*"}));
 
   std::vector<std::string> targets;  // secret ids to read, in response order
   std::optional<std::string> out_token;
@@ -805,6 +929,9 @@ Result<json::object> SecretsService::UpdateSecretVersionStage(const RequestConte
   auto remove_from = in.String("RemoveFromVersionId", {.min_len = 32, .max_len = 64});
   auto move_to = in.String("MoveToVersionId", {.min_len = 32, .max_len = 64});
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(AuthorizedSecret(ctx, "secretsmanager:UpdateSecretVersionStage",
+                                          *secret_id, {{"secretsmanager:versionstage", {*stage}}})
+                             .status());
 
   SecretRow secret;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
@@ -828,6 +955,8 @@ Result<json::object> SecretsService::DescribeSecret(const RequestContext& ctx,
   JsonInput in(body);
   auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(
+      AuthorizedSecret(ctx, "secretsmanager:DescribeSecret", *secret_id).status());
   SecretRow s;
   std::vector<SecretVersionRow> versions;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
@@ -859,6 +988,7 @@ Result<json::object> SecretsService::ListSecrets(const RequestContext& ctx,
                     "last-changed-date, name]");
   }
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"secretsmanager:ListSecrets", "*"}));
   COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
 
   std::vector<SecretRow> matched;
@@ -907,6 +1037,8 @@ Result<json::object> SecretsService::ListSecretVersionIds(const RequestContext& 
   auto next_token = in.String("NextToken", {.min_len = 1, .max_len = 4096});
   auto include_deprecated = in.Bool("IncludeDeprecated");
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(
+      AuthorizedSecret(ctx, "secretsmanager:ListSecretVersionIds", *secret_id).status());
   COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
   SecretRow s;
   std::vector<SecretVersionRow> versions;
@@ -955,6 +1087,15 @@ Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
     return Status("InvalidParameterException",
                   "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
   }
+  {
+    ConditionKeys keys;
+    if (window) keys["secretsmanager:recoverywindowindays"] = {std::to_string(*window)};
+    if (force) keys["secretsmanager:forcedeletewithoutrecovery"] = {*force ? "true" : "false"};
+    auto allowed = AuthorizedSecret(ctx, "secretsmanager:DeleteSecret", *secret_id, keys);
+    if (!allowed.ok() && allowed.status().code() != "ResourceNotFoundException") {
+      return allowed.status();
+    }
+  }
   json::object out;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     auto found = ResolveSecret(w, ctx.scope, *secret_id);
@@ -992,6 +1133,8 @@ Result<json::object> SecretsService::RestoreSecret(const RequestContext& ctx,
   JsonInput in(body);
   auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(
+      AuthorizedSecret(ctx, "secretsmanager:RestoreSecret", *secret_id).status());
   SecretRow s;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(w, ctx.scope, *secret_id));
@@ -1012,6 +1155,12 @@ Result<json::object> SecretsService::TagResource(const RequestContext& ctx,
   Tags tags;
   COFFER_RETURN_IF_ERROR(DecodeTags(in, "Tags", true, &tags));
   COFFER_RETURN_IF_ERROR(in.Finish());
+  {
+    ConditionKeys keys;
+    AddRequestTags(tags, &keys);
+    COFFER_RETURN_IF_ERROR(
+        AuthorizedSecret(ctx, "secretsmanager:TagResource", *secret_id, std::move(keys)).status());
+  }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(SecretRow s, ResolveSecret(w, ctx.scope, *secret_id));
     if (s.purge_at_ms) return MarkedForDeletion();
@@ -1034,6 +1183,9 @@ Result<json::object> SecretsService::UntagResource(const RequestContext& ctx,
   auto keys = in.StringList("TagKeys", {.min_len = 1, .max_len = 128});
   COFFER_RETURN_IF_ERROR(in.Finish());
   (void)keys_arr;
+  COFFER_RETURN_IF_ERROR(
+      AuthorizedSecret(ctx, "secretsmanager:UntagResource", *secret_id, {{"aws:tagkeys", *keys}})
+          .status());
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(SecretRow s, ResolveSecret(w, ctx.scope, *secret_id));
     if (s.purge_at_ms) return MarkedForDeletion();
@@ -1046,7 +1198,7 @@ Result<json::object> SecretsService::UntagResource(const RequestContext& ctx,
 }
 
 // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetRandomPassword.html
-Result<json::object> SecretsService::GetRandomPassword(const RequestContext&,
+Result<json::object> SecretsService::GetRandomPassword(const RequestContext& ctx,
                                                        const json::object& body) {
   JsonInput in(body);
   PasswordOptions o;
@@ -1059,8 +1211,112 @@ Result<json::object> SecretsService::GetRandomPassword(const RequestContext&,
   o.include_space = in.Bool("IncludeSpace").value_or(false);
   o.require_each_included_type = in.Bool("RequireEachIncludedType").value_or(true);
   COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({"secretsmanager:GetRandomPassword", "*"}));
   COFFER_ASSIGN_OR_RETURN(SecretBytes password, GenerateRandomPassword(o));
   return json::object{{"RandomPassword", json::string(password.Reveal())}};
+}
+
+// Parses a resource policy as Secrets Manager validates it.
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html
+Result<std::shared_ptr<const policy::Policy>> ParseResourcePolicy(const std::string& text) {
+  if (text.empty() || text.size() > kMaxResourcePolicyChars) {
+    return Status("InvalidParameterException",
+                  "1 validation error detected: Value at 'resourcePolicy' failed to satisfy "
+                  "constraint: Member must have length between 1 and 20480");
+  }
+  auto parsed = policy::Policy::Parse(text, policy::PolicyKind::kResource);
+  if (!parsed.ok()) {
+    return Status("MalformedPolicyDocumentException",
+                  "This resource policy contains a syntax error: " + parsed.status().message());
+  }
+  return parsed;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutResourcePolicy.html
+Result<json::object> SecretsService::PutResourcePolicy(const RequestContext& ctx,
+                                                       const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto text = in.String("ResourcePolicy", {.required = true, .min_len = 1, .max_len = 20480});
+  auto block_public = in.Bool("BlockPublicPolicy");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(AuthorizedSecret(ctx, "secretsmanager:PutResourcePolicy", *secret_id,
+                                          {{"secretsmanager:blockpublicpolicy",
+                                            {block_public.value_or(false) ? "true" : "false"}}})
+                             .status());
+  COFFER_ASSIGN_OR_RETURN(auto parsed, ParseResourcePolicy(*text));
+  if (block_public.value_or(false) && parsed->GrantsPublicAccess()) {
+    return Status("PublicPolicyException",
+                  "This resource policy will grant public access to the secret.");
+  }
+  SecretRow s;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(w, ctx.scope, *secret_id));
+    if (s.purge_at_ms) return MarkedForDeletion();
+    s.resource_policy = *text;
+    s.last_changed_ms = ctx.now;
+    return w.UpdateSecret(s);
+  }));
+  return json::object{{"ARN", s.arn}, {"Name", s.name}};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetResourcePolicy.html
+Result<json::object> SecretsService::GetResourcePolicy(const RequestContext& ctx,
+                                                       const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_ASSIGN_OR_RETURN(SecretRow s,
+                          AuthorizedSecret(ctx, "secretsmanager:GetResourcePolicy", *secret_id));
+  json::object out{{"ARN", s.arn}, {"Name", s.name}};
+  if (s.resource_policy) out["ResourcePolicy"] = *s.resource_policy;
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteResourcePolicy.html
+Result<json::object> SecretsService::DeleteResourcePolicy(const RequestContext& ctx,
+                                                          const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_RETURN_IF_ERROR(
+      AuthorizedSecret(ctx, "secretsmanager:DeleteResourcePolicy", *secret_id).status());
+  SecretRow s;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(w, ctx.scope, *secret_id));
+    if (s.purge_at_ms) return MarkedForDeletion();
+    s.resource_policy.reset();
+    s.last_changed_ms = ctx.now;
+    return w.UpdateSecret(s);
+  }));
+  return json::object{{"ARN", s.arn}, {"Name", s.name}};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ValidateResourcePolicy.html
+Result<json::object> SecretsService::ValidateResourcePolicy(const RequestContext& ctx,
+                                                            const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.min_len = 1, .max_len = 2048});
+  auto text = in.String("ResourcePolicy", {.required = true, .min_len = 1, .max_len = 20480});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  if (secret_id) {
+    COFFER_RETURN_IF_ERROR(
+        AuthorizedSecret(ctx, "secretsmanager:ValidateResourcePolicy", *secret_id).status());
+  } else {
+    COFFER_RETURN_IF_ERROR(ctx.Authorize({"secretsmanager:ValidateResourcePolicy", "*"}));
+  }
+  auto parsed = policy::Policy::Parse(*text, policy::PolicyKind::kResource);
+  json::array errors;
+  if (!parsed.ok()) {
+    errors.push_back(json::object{{"CheckName", "SYNTAX_CHECKING"},
+                                  {"ErrorMessage", parsed.status().message()}});
+  } else if ((*parsed)->GrantsPublicAccess()) {
+    errors.push_back(json::object{
+        {"CheckName", "PUBLIC_ACCESS_CHECKING"},
+        {"ErrorMessage", "This resource policy will grant public access to the secret."}});
+  }
+  return json::object{{"PolicyValidationPassed", errors.empty()},
+                      {"ValidationErrors", std::move(errors)}};
 }
 
 Result<int> SecretsService::PurgeExpired() {

@@ -8,7 +8,10 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <map>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/request_context.h"
@@ -51,6 +54,27 @@ class SecretsService {
   Result<boost::json::object> TagResource(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> UntagResource(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> GetRandomPassword(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> PutResourcePolicy(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> GetResourcePolicy(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> DeleteResourcePolicy(const RequestContext&,
+                                                   const boost::json::object&);
+  Result<boost::json::object> ValidateResourcePolicy(const RequestContext&,
+                                                     const boost::json::object&);
+
+  using ConditionKeys = std::map<std::string, std::vector<std::string>>;
+  // Resolves SecretId and authorizes `action` on the secret (its ARN, resource policy and
+  // condition keys) before anything else happens. A secret that does not exist is reported as
+  // ResourceNotFoundException only to callers allowed the action on its name, as in AWS.
+  Result<SecretRow> AuthorizedSecret(const RequestContext& ctx, const char* action,
+                                     const std::string& secret_id, ConditionKeys extra = {});
+  Status AuthorizeOn(const RequestContext& ctx, const char* action, const SecretRow& secret,
+                     ConditionKeys extra = {});
+  // Secrets Manager uses the secret's KMS key on the caller's behalf: a customer managed key's
+  // policy (and the caller's IAM policies, where the key policy delegates to them) must allow
+  // `kms_action` through secretsmanager (kms:ViaService).
+  // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+  Status AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key, const char* kms_action,
+                         const std::string& secret_arn);
 
   Store* store_;
   Keyring* keyring_;

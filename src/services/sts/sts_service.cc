@@ -1,6 +1,71 @@
 #include "services/sts/sts_service.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include "auth/credential_registry.h"
+#include "core/arn.h"
+#include "core/ids.h"
+#include "core/time_format.h"
+#include "crypto/crypto.h"
+#include "policy/policy.h"
+
 namespace coffer::sts {
+namespace {
+
+constexpr int64_t kMinDurationSeconds = 900;
+constexpr int64_t kChainedMaxSeconds = 3600;
+constexpr size_t kMaxSessionPolicyChars = 2048;
+constexpr size_t kMaxPolicyArns = 10;
+constexpr size_t kMaxSessionTags = 50;
+
+std::optional<std::string> Param(const std::map<std::string, std::string>& params,
+                                 const std::string& name) {
+  auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  return it->second;
+}
+
+Status ValidationError(const std::string& message) {
+  return Status("ValidationError", "1 validation error detected: " + message);
+}
+
+// RoleSessionName, tag keys: [\w+=,.@-]
+bool IsSessionNameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '=' ||
+         c == ',' || c == '.' || c == '@' || c == '-';
+}
+
+Result<int64_t> Duration(const std::map<std::string, std::string>& params, int64_t default_s,
+                         int64_t max_s) {
+  auto text = Param(params, "DurationSeconds");
+  if (!text) return default_s;
+  char* end = nullptr;
+  long long v = std::strtoll(text->c_str(), &end, 10);
+  if (text->empty() || *end != '\0') {
+    return Status("ValidationError", "DurationSeconds must be a number");
+  }
+  if (v < kMinDurationSeconds) {
+    return ValidationError("Value '" + *text +
+                           "' at 'durationSeconds' failed to satisfy constraint: Member must have "
+                           "value greater than or equal to 900");
+  }
+  if (v > max_s) {
+    return Status("ValidationError",
+                  "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
+                  "role.");
+  }
+  return static_cast<int64_t>(v);
+}
+
+std::string Credentials(const std::string& id, std::string_view secret, const std::string& token,
+                        EpochMillis expires_ms) {
+  return "<Credentials><AccessKeyId>" + id + "</AccessKeyId><SecretAccessKey>" + XmlEscape(secret) +
+         "</SecretAccessKey><SessionToken>" + XmlEscape(token) + "</SessionToken><Expiration>" +
+         FormatIso8601(expires_ms) + "</Expiration></Credentials>";
+}
+
+}  // namespace
 
 std::string XmlEscape(std::string_view s) {
   std::string out;
@@ -29,17 +94,201 @@ std::string XmlEscape(std::string_view s) {
   return out;
 }
 
-Result<std::string> HandleStsAction(std::string_view action, const RequestContext& ctx,
-                                    const std::map<std::string, std::string>&) {
+Result<std::string> StsService::Handle(std::string_view action, const RequestContext& ctx,
+                                       const std::map<std::string, std::string>& params) {
   // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
   // Needs no permission and never fails for a correctly signed request.
   if (action == "GetCallerIdentity") {
-    return "<UserId>" + XmlEscape(ctx.principal.user_id) + "</UserId><Account>" +
-           XmlEscape(ctx.principal.account) + "</Account><Arn>" + XmlEscape(ctx.principal.arn) +
-           "</Arn>";
+    ctx.authorized = true;
+    return "<GetCallerIdentityResult><UserId>" + XmlEscape(ctx.principal.user_id) +
+           "</UserId><Account>" + XmlEscape(ctx.principal.account) + "</Account><Arn>" +
+           XmlEscape(ctx.principal.arn) + "</Arn></GetCallerIdentityResult>";
   }
+  if (action == "AssumeRole") return AssumeRole(ctx, params);
+  if (action == "GetSessionToken") return GetSessionToken(ctx, params);
   return Status("InvalidAction", "Could not find operation " + std::string(action) +
                                      " for version 2011-06-15 in coffer's STS.");
+}
+
+Result<std::string> StsService::Issue(StsSessionRow* row) {
+  row->access_key_id = NewIamId("ASIA");
+  SecretBytes raw = crypto::RandomSecret(30);
+  SecretBytes secret(crypto::Base64Encode(raw.Reveal()));
+  SecretBytes token_raw = crypto::RandomSecret(96);
+  std::string token = crypto::Base64Encode(token_raw.Reveal());
+  row->token_hash = crypto::HexLower(crypto::Sha256(token));
+  COFFER_ASSIGN_OR_RETURN(
+      row->wrapped_secret,
+      keyring_->WrapWithStorageKey(CredentialRegistry::SecretPurpose(row->access_key_id),
+                                   secret.Reveal()));
+  COFFER_RETURN_IF_ERROR(
+      store_->Write([&](StoreWriter& w) -> Status { return w.InsertStsSession(*row); }));
+  std::string out = Credentials(row->access_key_id, secret.Reveal(), token, row->expires_ms);
+  OPENSSL_cleanse(token.data(), token.size());
+  return out;
+}
+
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
+                                           const std::map<std::string, std::string>& params) {
+  auto role_arn = Param(params, "RoleArn");
+  auto session_name = Param(params, "RoleSessionName");
+  if (!role_arn || role_arn->size() < 20 || role_arn->size() > 2048) {
+    return ValidationError(
+        "Value at 'roleArn' failed to satisfy constraint: Member must have "
+        "length between 20 and 2048");
+  }
+  if (!session_name || session_name->size() < 2 || session_name->size() > 64 ||
+      !std::all_of(session_name->begin(), session_name->end(), IsSessionNameChar)) {
+    return ValidationError("Value '" + session_name.value_or("") +
+                           "' at 'roleSessionName' failed to satisfy constraint: Member must "
+                           "satisfy regular expression pattern: [\\w+=,.@-]*");
+  }
+  auto external_id = Param(params, "ExternalId");
+  if (external_id && (external_id->size() < 2 || external_id->size() > 1224)) {
+    return ValidationError(
+        "Value at 'externalId' failed to satisfy constraint: Member must have "
+        "length between 2 and 1224");
+  }
+  // Session policies: inline and managed.
+  StsSessionRow row;
+  if (auto policy_text = Param(params, "Policy")) {
+    if (policy_text->size() > kMaxSessionPolicyChars) {
+      return Status("PackedPolicyTooLarge",
+                    "Packed policy consumes more than 100 percent of the allotted size.");
+    }
+    auto parsed = policy::Policy::Parse(*policy_text, policy::PolicyKind::kSession);
+    if (!parsed.ok()) return Status("MalformedPolicyDocument", parsed.status().message());
+    row.session_policy = *policy_text;
+    row.has_session_policies = true;
+  }
+  for (size_t i = 1;; ++i) {
+    auto arn = Param(params, "PolicyArns.member." + std::to_string(i) + ".arn");
+    if (!arn) break;
+    if (i > kMaxPolicyArns) {
+      return ValidationError(
+          "Value at 'policyArns' failed to satisfy constraint: Member must "
+          "have length less than or equal to 10");
+    }
+    row.session_policy_arns += *arn + "\n";
+    row.has_session_policies = true;
+  }
+  std::vector<std::string> tag_keys;
+  for (size_t i = 1;; ++i) {
+    const std::string base = "Tags.member." + std::to_string(i);
+    auto key = Param(params, base + ".Key");
+    if (!key) break;
+    if (i > kMaxSessionTags) {
+      return ValidationError(
+          "Value at 'tags' failed to satisfy constraint: Member must have "
+          "length less than or equal to 50");
+    }
+    PutTag(&row.session_tags, *key, Param(params, base + ".Value").value_or(""));
+    tag_keys.push_back(*key);
+  }
+
+  // The root user cannot assume roles.
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use.html
+  const Principal& caller = ctx.principal;
+  auto arn = ParseArn(*role_arn);
+  std::string role_account, role_name;
+  if (arn && arn->service == "iam" && arn->resource.rfind("role/", 0) == 0) {
+    role_account = arn->account;
+    role_name = arn->resource.substr(arn->resource.rfind('/') + 1);
+  }
+  std::optional<IamEntityRow> role;
+  if (!role_account.empty()) {
+    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(role, r.FindIamEntity(role_account, "role", role_name));
+      return Status::Ok();
+    }));
+  }
+  // An unknown role is indistinguishable from a forbidden one, as in AWS.
+  std::string empty_trust;
+  AuthzCheck check{"sts:AssumeRole",
+                   *role_arn,
+                   role_account.empty() ? caller.account : role_account,
+                   role ? &role->trust_policy : &empty_trust,
+                   false,
+                   true,
+                   {}};
+  if (external_id) check.context["sts:externalid"] = {*external_id};
+  check.context["sts:rolesessionname"] = {*session_name};
+  for (const auto& [k, v] : row.session_tags) {
+    std::string lower = k;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    check.context["aws:requesttag/" + lower] = {v};
+  }
+  if (!tag_keys.empty()) check.context["aws:tagkeys"] = tag_keys;
+  Status allowed = ctx.Authorize(check);
+  if (caller.type == "Root" && !caller.temporary) {
+    return Status("AccessDenied", "Roles may not be assumed by root accounts.");
+  }
+  if (!allowed.ok()) return allowed;
+  if (!role || role->arn != *role_arn) {
+    return Status("AccessDenied", "User: " + caller.arn +
+                                      " is not authorized to perform: sts:AssumeRole on "
+                                      "resource: " +
+                                      *role_arn);
+  }
+
+  // Role chaining: a role session assuming a role gets at most one hour.
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html
+  const bool chained = caller.type == "AssumedRole";
+  int64_t max_s = chained ? kChainedMaxSeconds : role->max_session_seconds;
+  if (chained && params.count("DurationSeconds") &&
+      std::atoll(params.at("DurationSeconds").c_str()) > kChainedMaxSeconds) {
+    return Status("ValidationError",
+                  "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                  "assumed by role chaining.");
+  }
+  COFFER_ASSIGN_OR_RETURN(int64_t duration, Duration(params, 3600, max_s));
+
+  row.account = role_account;
+  row.principal_arn =
+      "arn:aws:sts::" + role_account + ":assumed-role/" + role->name + "/" + *session_name;
+  row.user_id = role->id + ":" + *session_name;
+  row.principal_type = "AssumedRole";
+  row.role_arn = role->arn;
+  row.chain_depth = chained ? 1 : 0;
+  row.created_ms = ctx.now;
+  row.expires_ms = ctx.now + duration * 1000;
+  COFFER_ASSIGN_OR_RETURN(std::string credentials, Issue(&row));
+  const size_t packed = row.session_policy.size() + row.session_policy_arns.size();
+  return "<AssumeRoleResult>" + credentials + "<AssumedRoleUser><AssumedRoleId>" +
+         XmlEscape(row.user_id) + "</AssumedRoleId><Arn>" + XmlEscape(row.principal_arn) +
+         "</Arn></AssumedRoleUser><PackedPolicySize>" +
+         std::to_string(packed * 100 / kMaxSessionPolicyChars) +
+         "</PackedPolicySize></AssumeRoleResult>";
+}
+
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
+                                                const std::map<std::string, std::string>& params) {
+  const Principal& caller = ctx.principal;
+  // GetSessionToken needs no permission; it is refused to temporary credentials.
+  ctx.authorized = true;
+  if (caller.temporary) {
+    return Status("AccessDenied", "Cannot call GetSessionToken with session credentials");
+  }
+  const bool root = caller.type == "Root";
+  COFFER_ASSIGN_OR_RETURN(int64_t duration,
+                          Duration(params, root ? 3600 : 43200, root ? 3600 : 129600));
+  StsSessionRow row;
+  row.account = caller.account;
+  row.principal_arn = caller.arn;
+  row.user_id = caller.user_id;
+  row.principal_type = root ? "Root" : "User";
+  row.user_name = caller.user_name;
+  row.created_ms = ctx.now;
+  row.expires_ms = ctx.now + duration * 1000;
+  COFFER_ASSIGN_OR_RETURN(std::string credentials, Issue(&row));
+  return "<GetSessionTokenResult>" + credentials + "</GetSessionTokenResult>";
+}
+
+Status StsService::PurgeExpiredSessions(EpochMillis now) {
+  return store_->Write(
+      [&](StoreWriter& w) -> Status { return w.DeleteExpiredStsSessions(now - kMillisPerDay); });
 }
 
 }  // namespace coffer::sts

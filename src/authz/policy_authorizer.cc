@@ -1,0 +1,190 @@
+#include "authz/policy_authorizer.h"
+
+#include <mutex>
+#include <sstream>
+
+#include "core/time_format.h"
+
+namespace coffer {
+namespace {
+
+constexpr size_t kMaxCachedPolicies = 4096;
+constexpr size_t kMaxCachedIdentities = 4096;
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "arn:aws:iam::<acct>:<kind>/<path><name>" -> <name>
+std::string NameFromArn(const std::string& arn) {
+  size_t slash = arn.rfind('/');
+  return slash == std::string::npos ? "" : arn.substr(slash + 1);
+}
+
+}  // namespace
+
+void PolicyAuthorizer::InvalidateIdentities() {
+  std::unique_lock lock(mu_);
+  ++epoch_;
+  identities_.clear();
+}
+
+Result<std::shared_ptr<const policy::Policy>> PolicyAuthorizer::Compile(
+    const std::string& text, policy::PolicyKind kind) const {
+  const std::string key = std::to_string(static_cast<int>(kind)) + "\n" + text;
+  {
+    std::shared_lock lock(mu_);
+    auto it = compiled_.find(key);
+    if (it != compiled_.end()) return it->second;
+  }
+  COFFER_ASSIGN_OR_RETURN(auto compiled, policy::Policy::Parse(text, kind));
+  std::unique_lock lock(mu_);
+  if (compiled_.size() >= kMaxCachedPolicies) compiled_.clear();
+  compiled_.emplace(key, compiled);
+  return compiled;
+}
+
+Status PolicyAuthorizer::AddManaged(StoreReader& r, const std::string& account,
+                                    const std::string& kind, const std::string& owner,
+                                    Identity* out) const {
+  COFFER_ASSIGN_OR_RETURN(auto inline_policies, r.ListInlinePolicies(account, kind, owner));
+  for (const auto& [name, doc] : inline_policies) {
+    auto compiled = Compile(doc, policy::PolicyKind::kIdentity);
+    if (compiled.ok()) out->policies.push_back(*compiled);
+  }
+  COFFER_ASSIGN_OR_RETURN(auto attached, r.ListAttachedPolicies(account, kind, owner));
+  for (const auto& arn : attached) {
+    COFFER_ASSIGN_OR_RETURN(auto managed, r.FindManagedPolicy(arn));
+    if (!managed) continue;
+    COFFER_ASSIGN_OR_RETURN(auto version, r.GetPolicyVersion(arn, managed->default_version));
+    if (!version) continue;
+    auto compiled = Compile(version->document, policy::PolicyKind::kIdentity);
+    if (compiled.ok()) out->policies.push_back(*compiled);
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::LoadIdentity(
+    const Principal& p) const {
+  const std::string key = p.arn + "\n" + p.access_key_id;
+  uint64_t epoch;
+  {
+    std::shared_lock lock(mu_);
+    epoch = epoch_;
+    auto it = identities_.find(key);
+    if (it != identities_.end() && it->second.first == epoch_) return it->second.second;
+  }
+  auto identity = std::make_shared<Identity>();
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    if (p.type == "AssumedRole") {
+      const std::string role = NameFromArn(p.role_arn);
+      COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(p.account, "role", role));
+      if (!row) return Status::Ok();  // the role was deleted: nothing is allowed
+      identity->principal_tags = row->tags;
+      COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "role", role, identity.get()));
+      if (p.temporary) {
+        COFFER_ASSIGN_OR_RETURN(auto session, r.FindStsSession(p.access_key_id));
+        if (session) {
+          MergeTags(&identity->principal_tags, session->session_tags);
+          identity->has_session_policies = session->has_session_policies;
+          if (!session->session_policy.empty()) {
+            auto compiled = Compile(session->session_policy, policy::PolicyKind::kSession);
+            if (compiled.ok()) identity->session.push_back(*compiled);
+          }
+          std::istringstream arns(session->session_policy_arns);
+          std::string arn;
+          while (std::getline(arns, arn)) {
+            if (arn.empty()) continue;
+            COFFER_ASSIGN_OR_RETURN(auto managed, r.FindManagedPolicy(arn));
+            if (!managed) continue;
+            COFFER_ASSIGN_OR_RETURN(auto version,
+                                    r.GetPolicyVersion(arn, managed->default_version));
+            if (!version) continue;
+            auto compiled = Compile(version->document, policy::PolicyKind::kSession);
+            if (compiled.ok()) identity->session.push_back(*compiled);
+          }
+        }
+      }
+    } else if (p.type == "IAMUser") {
+      COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(p.account, "user", p.user_name));
+      if (!row) return Status::Ok();
+      identity->principal_tags = row->tags;
+      COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "user", p.user_name, identity.get()));
+      COFFER_ASSIGN_OR_RETURN(auto groups, r.ListGroupsForUser(p.account, p.user_name));
+      for (const auto& g : groups) {
+        COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "group", g, identity.get()));
+      }
+    }
+    return Status::Ok();
+  }));
+  std::unique_lock lock(mu_);
+  if (epoch == epoch_) {
+    if (identities_.size() >= kMaxCachedIdentities) identities_.clear();
+    identities_[key] = {epoch, identity};
+  }
+  return std::shared_ptr<const Identity>(identity);
+}
+
+Status PolicyAuthorizer::Authorize(const RequestContext& ctx, const AuthzCheck& check) const {
+  const Principal& p = ctx.principal;
+  policy::RequestFacts facts;
+  facts.action = check.action;
+  facts.resource = check.resource.empty() ? "*" : check.resource;
+  facts.principal_arn = p.arn;
+  facts.principal_account = p.account;
+  facts.role_arn = p.role_arn;
+
+  // Global condition keys.
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+  auto& c = facts.context;
+  const bool root = p.type == "Root";
+  c["aws:principalarn"] = {p.type == "AssumedRole" ? p.role_arn : p.arn};
+  c["aws:principalaccount"] = {p.account};
+  c["aws:principaltype"] = {root ? "Account" : p.type == "AssumedRole" ? "AssumedRole" : "User"};
+  c["aws:userid"] = {p.user_id};
+  if (p.type == "IAMUser") c["aws:username"] = {p.user_name};
+  c["aws:currenttime"] = {FormatIso8601(ctx.now)};
+  c["aws:epochtime"] = {std::to_string(ctx.now / 1000)};
+  c["aws:securetransport"] = {ctx.secure_transport ? "true" : "false"};
+  if (!ctx.source_ip.empty()) c["aws:sourceip"] = {ctx.source_ip};
+  c["aws:requestedregion"] = {ctx.scope.region};
+  c["aws:viaawsservice"] = {"false"};
+  if (p.temporary) c["aws:multifactorauthpresent"] = {"false"};
+
+  policy::PolicySet set;
+  set.principal_is_account_root = root;
+  set.resource_account =
+      check.resource_account.empty() ? ctx.scope.account : check.resource_account;
+  set.key_policy = check.key_policy;
+
+  std::shared_ptr<const Identity> identity;
+  if (!root) {
+    COFFER_ASSIGN_OR_RETURN(identity, LoadIdentity(p));
+    for (const auto& pol : identity->policies) set.identity.push_back(pol.get());
+    for (const auto& pol : identity->session) set.session.push_back(pol.get());
+    set.has_session_policies = identity->has_session_policies;
+    for (const auto& [k, v] : identity->principal_tags) {
+      c["aws:principaltag/" + Lower(k)] = {v};
+    }
+  }
+  for (const auto& [k, v] : check.context) c[k] = v;
+
+  std::shared_ptr<const policy::Policy> resource_policy;
+  if (check.resource_policy != nullptr && !check.resource_policy->empty()) {
+    auto kind = check.key_policy     ? policy::PolicyKind::kKey
+                : check.trust_policy ? policy::PolicyKind::kTrust
+                                     : policy::PolicyKind::kResource;
+    auto compiled = Compile(*check.resource_policy, kind);
+    // A stored policy was validated when it was put; one that no longer parses grants nothing.
+    if (compiled.ok()) {
+      resource_policy = *compiled;
+      set.resource = resource_policy.get();
+    }
+  }
+  policy::Decision decision = policy::Authorize(set, facts);
+  if (decision.allowed()) return Status::Ok();
+  return Status("AccessDeniedException", decision.Message(facts));
+}
+
+}  // namespace coffer
