@@ -295,6 +295,17 @@ bool AnyPolicyValueMatches(const OperatorInfo& op, std::string_view context,
 }
 
 // ---- policy variables ---------------------------------------------------------------------
+
+// Substituted text is literal: `${*}`, `${?}` and any '*' or '?' in a request value reach the
+// matcher as these markers, which match only the character itself.
+constexpr char kLiteralStar = '\x01';
+constexpr char kLiteralQuestion = '\x02';
+
+void AppendLiteral(std::string* out, std::string_view text) {
+  for (char c : text) {
+    out->push_back(c == '*' ? kLiteralStar : c == '?' ? kLiteralQuestion : c);
+  }
+}
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
 
 // Substitutes ${key} (and ${key, 'default'}, ${*}, ${?}, ${$}). nullopt when a variable is
@@ -321,7 +332,7 @@ std::optional<std::string> Substitute(std::string_view text, const RequestFacts&
       // Escapes for the literal characters; marked so the matcher does not treat them as
       // wildcards would need a richer pattern type, and AWS documents these only as literals
       // in contexts where they then match themselves.
-      out.append(inner);
+      AppendLiteral(&out, inner);
       continue;
     }
     std::optional<std::string> fallback;
@@ -337,9 +348,9 @@ std::optional<std::string> Substitute(std::string_view text, const RequestFacts&
     while (!inner.empty() && inner.back() == ' ') inner.remove_suffix(1);
     const auto* values = request.Find(Lower(inner));
     if (values != nullptr && values->size() == 1) {
-      out.append((*values)[0]);
+      AppendLiteral(&out, (*values)[0]);
     } else if (fallback) {
-      out.append(*fallback);
+      AppendLiteral(&out, *fallback);
     } else {
       return std::nullopt;
     }
@@ -356,7 +367,10 @@ struct PrincipalSpec {
   std::vector<std::string> federated;
 };
 
-enum class PrincipalMatch { kNone, kDirect, kAccount };
+// How a Principal element matched the caller: through its account (a delegation to the
+// account's identity policies), directly ("*", the role of a session, a service), or by naming
+// the caller's own ARN exactly.
+enum class PrincipalMatch { kNone, kAccount, kDirect, kExact };
 
 struct Statement {
   bool allow = false;
@@ -385,24 +399,21 @@ bool IsAccountRoot(std::string_view arn, std::string* account) {
 }
 
 PrincipalMatch MatchPrincipal(const PrincipalSpec& spec, const RequestFacts& r) {
-  if (spec.any) return PrincipalMatch::kDirect;
-  PrincipalMatch best = PrincipalMatch::kNone;
+  PrincipalMatch best = spec.any ? PrincipalMatch::kDirect : PrincipalMatch::kNone;
   for (const auto& arn : spec.aws) {
+    if (!r.principal_arn.empty() && arn == r.principal_arn) return PrincipalMatch::kExact;
     std::string account;
     if (IsAccountRoot(arn, &account)) {
-      if (!r.principal_account.empty() && account == r.principal_account) {
-        // The root itself is named directly by its ARN.
-        if (r.principal_arn == arn) return PrincipalMatch::kDirect;
+      if (!r.principal_account.empty() && account == r.principal_account &&
+          best == PrincipalMatch::kNone) {
         best = PrincipalMatch::kAccount;
       }
       continue;
     }
-    if (arn == r.principal_arn || (!r.role_arn.empty() && arn == r.role_arn)) {
-      return PrincipalMatch::kDirect;
-    }
+    if (!r.role_arn.empty() && arn == r.role_arn) best = PrincipalMatch::kDirect;
   }
   for (const auto& s : spec.service) {
-    if (!r.service_principal.empty() && s == r.service_principal) return PrincipalMatch::kDirect;
+    if (!r.service_principal.empty() && s == r.service_principal) return PrincipalMatch::kExact;
   }
   return best;
 }
@@ -419,8 +430,17 @@ bool ConditionHolds(const Condition& c, const RequestFacts& r, bool variables) {
   std::vector<std::string> substituted;
   const std::vector<std::string>* values = &c.values;
   if (variables) {
+    const bool glob = c.op.family == Family::kStringLike || c.op.family == Family::kArn;
     for (const auto& v : c.values) {
-      if (auto s = Substitute(v, r)) substituted.push_back(std::move(*s));
+      if (auto s = Substitute(v, r)) {
+        if (!glob) {
+          for (char& ch : *s) {
+            if (ch == kLiteralStar) ch = '*';
+            if (ch == kLiteralQuestion) ch = '?';
+          }
+        }
+        substituted.push_back(std::move(*s));
+      }
     }
     values = &substituted;
   }
@@ -671,6 +691,8 @@ const std::vector<std::string>* RequestFacts::Find(std::string_view lowercase_ke
 
 bool WildcardMatch(std::string_view pattern, std::string_view text, bool ignore_case) {
   auto eq = [ignore_case](char a, char b) {
+    if (a == kLiteralStar) a = '*';
+    if (a == kLiteralQuestion) a = '?';
     return ignore_case ? std::tolower(static_cast<unsigned char>(a)) ==
                              std::tolower(static_cast<unsigned char>(b))
                        : a == b;
@@ -770,7 +792,11 @@ StatementEffect Policy::Evaluate(const RequestFacts& r) const {
     if (s.has_principal) {
       how = MatchPrincipal(s.principal, r);
       if (s.not_principal) {
-        how = how == PrincipalMatch::kNone ? PrincipalMatch::kDirect : PrincipalMatch::kNone;
+        // NotPrincipal exempts only the principals it names exactly: listing an account or a
+        // role (as AWS requires beside a user or session) does not exempt the account's other
+        // users or the role's other sessions.
+        // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+        how = how == PrincipalMatch::kExact ? PrincipalMatch::kNone : PrincipalMatch::kDirect;
       }
       if (how == PrincipalMatch::kNone) continue;
     }
@@ -786,7 +812,10 @@ StatementEffect Policy::Evaluate(const RequestFacts& r) const {
       out.deny = true;
     } else {
       out.allow = true;
-      if (how == PrincipalMatch::kDirect) direct_allow = true;
+      if (how != PrincipalMatch::kAccount) direct_allow = true;
+      if (how == PrincipalMatch::kExact && s.has_principal && !s.not_principal) {
+        out.allow_names_principal = true;
+      }
     }
   }
   out.allow_via_account_only = out.allow && !direct_allow;
@@ -836,15 +865,22 @@ Decision Authorize(const PolicySet& set, const RequestFacts& r) {
 
   const bool identity_allows = set.principal_is_account_root || identity.allow;
   const bool resource_grants = resource.allow && !resource.allow_via_account_only;
+  // A service principal has no account and no identity policies: only the resource policy
+  // speaks for it.
+  if (r.principal_account.empty()) {
+    if (resource_grants) return {Verdict::kAllow, ""};
+    return {Verdict::kImplicitDeny, "resource-based policy"};
+  }
   const bool cross_account =
       !set.resource_account.empty() && set.resource_account != r.principal_account;
 
   Decision allowed{Verdict::kAllow, ""};
   auto within_session = [&](Decision d) -> Decision {
-    // Session policies cap what identity policies grant; a resource policy that names the
-    // principal grants on its own. https://docs.aws.amazon.com/IAM/latest/UserGuide/
-    // access_policies.html#policies_session
-    if (d.allowed() && set.has_session_policies && !session.allow && !resource_grants) {
+    // Session policies cap what identity policies and resource policies naming the role grant;
+    // only a resource policy naming the session itself grants beyond them.
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+    if (d.allowed() && set.has_session_policies && !session.allow &&
+        !resource.allow_names_principal) {
       return {Verdict::kImplicitDeny, "session policy"};
     }
     return d;
@@ -871,7 +907,13 @@ std::string Decision::Message(const RequestFacts& r) const {
   std::string who = r.principal_arn.empty() ? r.service_principal : r.principal_arn;
   std::string out =
       "User: " + who + " is not authorized to perform: " + r.action + " on resource: " + r.resource;
-  if (verdict == Verdict::kExplicitDeny) return out + " with an explicit deny in a " + policy_type;
+  if (verdict == Verdict::kExplicitDeny) {
+    const char* article = !policy_type.empty() && std::string_view("aeiou").find(policy_type[0]) !=
+                                                      std::string_view::npos
+                              ? "an "
+                              : "a ";
+    return out + " with an explicit deny in " + article + policy_type;
+  }
   return out + " because no " + policy_type + " allows the " + r.action + " action";
 }
 

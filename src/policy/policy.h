@@ -57,6 +57,8 @@ struct StatementEffect {
   // (Principal "arn:aws:iam::<acct>:root" or "<acct>"), which delegates the decision to that
   // account's identity policies rather than granting by itself.
   bool allow_via_account_only = false;
+  // An Allow named the caller's own ARN (for a role session: the session ARN, not the role).
+  bool allow_names_principal = false;
 };
 
 class Policy {
