@@ -184,7 +184,9 @@ Status PolicyAuthorizer::Authorize(const RequestContext& ctx, const AuthzCheck& 
   }
   policy::Decision decision = policy::Authorize(set, facts);
   if (decision.allowed()) return Status::Ok();
-  return Status("AccessDeniedException", decision.Message(facts));
+  std::string message = decision.Message(facts);
+  if (on_denial_) on_denial_(ctx, check, message);
+  return Status("AccessDeniedException", std::move(message));
 }
 
 }  // namespace coffer

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -34,6 +35,11 @@ class PolicyAuthorizer final : public Authorizer {
   // attachments or sessions.
   void InvalidateIdentities();
 
+  // Called for every denial (from the request's thread), e.g. to count and audit it.
+  using DenialObserver =
+      std::function<void(const RequestContext&, const AuthzCheck&, const std::string& message)>;
+  void SetDenialObserver(DenialObserver observer) { on_denial_ = std::move(observer); }
+
   // A policy compiled from its text, cached (bounded). Errors: MalformedPolicyDocument.
   Result<std::shared_ptr<const policy::Policy>> Compile(const std::string& text,
                                                         policy::PolicyKind kind) const;
@@ -50,6 +56,7 @@ class PolicyAuthorizer final : public Authorizer {
                     const std::string& owner, Identity* out) const;
 
   Store* store_;
+  DenialObserver on_denial_;
   mutable std::shared_mutex mu_;
   mutable uint64_t epoch_ = 0;  // bumped by InvalidateIdentities
   mutable std::unordered_map<std::string, std::pair<uint64_t, std::shared_ptr<const Identity>>>

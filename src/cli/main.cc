@@ -22,6 +22,7 @@
 #include "protocol/api_dispatcher.h"
 #include "protocol/operator_api.h"
 #include "server/bootstrap.h"
+#include "server/denial_audit.h"
 #include "server/http_server.h"
 #include "services/iam/iam_service.h"
 #include "services/kms/kms_service.h"
@@ -126,6 +127,10 @@ int RunServer(const ServerFlags& flags) {
   coffer::kms::KmsService kms(d.store.get(), d.keyring.get(), &clock);
   coffer::sts::StsService sts(d.store.get(), d.keyring.get());
   coffer::PolicyAuthorizer authorizer(d.store.get());
+  coffer::DenialAudit denials(d.store.get());
+  authorizer.SetDenialObserver(
+      [&denials](const coffer::RequestContext& ctx, const coffer::AuthzCheck& check,
+                 const std::string& message) { denials.Record(ctx, check, message); });
   // IAM changes take effect on the next request: cached policies and credentials are dropped.
   coffer::iam::IamService iam(d.store.get(), d.keyring.get(), &clock, [&] {
     authorizer.InvalidateIdentities();
@@ -146,12 +151,15 @@ int RunServer(const ServerFlags& flags) {
              const std::map<std::string, std::string>& p) { return iam.Handle(action, ctx, p); });
   coffer::Keyring* keyring = d.keyring.get();
   // Load balancers take a sealed server out of rotation: 503 until it is unsealed.
-  auto server = coffer::HttpServer::Create(http, &dispatcher, [keyring] {
-    if (keyring->sealed()) {
-      return std::make_pair(503, std::string(R"({"status":"sealed","sealed":true})"));
-    }
-    return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
-  });
+  auto server = coffer::HttpServer::Create(
+      http, &dispatcher,
+      [keyring] {
+        if (keyring->sealed()) {
+          return std::make_pair(503, std::string(R"({"status":"sealed","sealed":true})"));
+        }
+        return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
+      },
+      [&denials] { return denials.PrometheusText(); });
   if (!server.ok()) {
     std::cerr << "coffer: " << server.status().message() << "\n";
     return 1;

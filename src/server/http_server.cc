@@ -51,6 +51,7 @@ struct ServerShared {
   HttpServerOptions options;
   ApiDispatcher* dispatcher;
   HealthProbe health;
+  MetricsProbe metrics;
   std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
   std::mutex sessions_mu;
@@ -198,6 +199,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       res->result(static_cast<unsigned>(status));
       res->set(http::field::content_type, "application/json");
       res->body() = std::move(body);
+    } else if (req.method() == http::verb::get && target == "/metrics" && shared_->metrics) {
+      res->set(http::field::content_type, "text/plain; version=0.0.4");
+      res->body() = shared_->metrics();
     } else {
       // Header names are case-insensitive; SigV4 and the dispatcher want them lowercase.
       lowered_.clear();
@@ -409,11 +413,12 @@ class BeastHttpServer final : public HttpServer {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,
                                                        ApiDispatcher* dispatcher,
-                                                       HealthProbe health) {
+                                                       HealthProbe health, MetricsProbe metrics) {
   auto shared = std::make_shared<ServerShared>();
   shared->options = options;
   shared->dispatcher = dispatcher;
   shared->health = std::move(health);
+  shared->metrics = std::move(metrics);
   int threads = options.io_threads > 0
                     ? options.io_threads
                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

@@ -1,7 +1,8 @@
 // HttpServer: coffer's listener. HTTP/1.1 with keep-alive on Boost.Beast, optional TLS, one I/O
 // thread per core, bounded request size, read timeouts and a connection limit.
 //
-// Requests are served on the I/O thread that read them: GET /health answers directly, every other
+// Requests are served on the I/O thread that read them: GET /health and GET /metrics answer
+// directly, every other
 // request goes to the ApiDispatcher. Stop() closes the listener, lets in-flight requests finish
 // and closes idle connections.
 #pragma once
@@ -32,11 +33,14 @@ struct HttpServerOptions {
 
 // Answers GET /health; returns the JSON body and HTTP status.
 using HealthProbe = std::function<std::pair<int, std::string>()>;
+// Answers GET /metrics with the Prometheus text exposition format.
+using MetricsProbe = std::function<std::string()>;
 
 class HttpServer {
  public:
   static Result<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
-                                                    ApiDispatcher* dispatcher, HealthProbe health);
+                                                    ApiDispatcher* dispatcher, HealthProbe health,
+                                                    MetricsProbe metrics = nullptr);
   virtual ~HttpServer() = default;
 
   // The port actually bound (useful with port 0).
