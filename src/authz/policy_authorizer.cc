@@ -157,6 +157,7 @@ Status PolicyAuthorizer::Authorize(const RequestContext& ctx, const AuthzCheck& 
   set.resource_account =
       check.resource_account.empty() ? ctx.scope.account : check.resource_account;
   set.key_policy = check.key_policy;
+  set.trust_policy = check.trust_policy;
 
   std::shared_ptr<const Identity> identity;
   if (!root) {

@@ -886,7 +886,7 @@ Decision Authorize(const PolicySet& set, const RequestFacts& r) {
     return d;
   };
 
-  if (set.key_policy) {
+  if (set.key_policy || set.trust_policy) {
     // https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html
     if (!resource.allow) return {Verdict::kImplicitDeny, "resource-based policy"};
     if (cross_account || resource.allow_via_account_only) {

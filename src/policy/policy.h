@@ -102,6 +102,10 @@ struct PolicySet {
   // KMS: the key policy is the authority. Identity policies count only when the key policy
   // delegates to the account ("Principal": {"AWS": "arn:aws:iam::<acct>:root"}).
   bool key_policy = false;
+  // STS: the resource policy is the role's trust policy, which must allow the caller whatever
+  // its identity policies say (like a key policy, it may delegate to the account).
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html
+  bool trust_policy = false;
 };
 
 enum class Verdict { kAllow, kImplicitDeny, kExplicitDeny };

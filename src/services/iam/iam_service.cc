@@ -882,6 +882,12 @@ IamService::IamService(Store* store, Keyring* keyring, const Clock* clock,
 
 Result<std::string> IamService::Handle(std::string_view action, const RequestContext& ctx,
                                        const std::map<std::string, std::string>& params) {
+  // Credentials from GetSessionToken without MFA cannot call IAM.
+  // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+  if (ctx.principal.temporary && ctx.principal.type != "AssumedRole") {
+    ctx.authorized = true;
+    return Status("InvalidClientTokenId", "The security token included in the request is invalid");
+  }
   using Fn = Result<std::string> (*)(IamService*, const RequestContext&, const Params&);
 #define COFFER_IAM(name, call)                                                            \
   {                                                                                       \

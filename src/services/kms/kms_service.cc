@@ -286,13 +286,17 @@ Result<json::object> KmsService::Handle(std::string_view operation, const Reques
                 "The operation TrentService." + std::string(operation) + " is not known.");
 }
 
-Result<KmsKeyRow> KmsService::FindKey(const Scope& scope, const std::string& ref,
+Result<KmsKeyRow> KmsService::FindKey(const Scope& caller_scope, const std::string& ref,
                                       bool allow_alias) {
   std::string key_id, alias;
+  Scope scope = caller_scope;
   if (auto arn = ParseArn(ref)) {
-    if (arn->service != "kms" || arn->account != scope.account || arn->region != scope.region) {
+    if (arn->service != "kms" || arn->region != caller_scope.region) {
       return Status("NotFoundException", "Key '" + ref + "' does not exist");
     }
+    // Another account's key is named by its key or alias ARN; its key policy then decides.
+    // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html
+    scope.account = arn->account;
     if (arn->resource.rfind("key/", 0) == 0) {
       key_id = arn->resource.substr(4);
     } else if (arn->resource.rfind("alias/", 0) == 0) {
@@ -823,10 +827,9 @@ Result<KmsKeyRow> KmsService::CiphertextKey(const RequestContext& ctx, const cha
   if (!blob_key.ok()) return InvalidCiphertext();
   // coffer cannot tell a ciphertext made by another deployment from one whose key is gone:
   // both are invalid ciphertexts, whoever asks.
+  // The key may belong to another account: its key policy decides, as for any other caller.
   auto key = keyring_->LoadKey(*blob_key);
-  if (!key.ok() || key->account != ctx.scope.account || key->region != ctx.scope.region) {
-    return InvalidCiphertext();
-  }
+  if (!key.ok() || key->region != ctx.scope.region) return InvalidCiphertext();
   if (key_ref) {
     // The permission is asked on the key the caller named, so a caller who may not use it
     // learns nothing about the ciphertext's key; then the two must be the same key.

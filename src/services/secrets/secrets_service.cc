@@ -46,6 +46,9 @@ json::value Epoch(EpochMillis ms) {
   return json::value(static_cast<double>(ms) / 1000.0);
 }
 
+// The account and region a secret lives in (a caller of another account may name it by ARN).
+Scope ScopeOf(const SecretRow& s) { return Scope{s.account, s.region}; }
+
 // The AAD of a secret version: moving an envelope to another secret or version breaks it.
 std::string ValueContext(const SecretRow& s, const std::string& version_id) {
   return "coffer/secretsmanager/v1\n" + s.account + "\n" + s.region + "\n" + s.arn + "\n" +
@@ -177,12 +180,16 @@ bool EndsLikeArnSuffix(const std::string& name) {
 // SecretId resolution: full ARN, then name, then partial ARN (an ARN without the "-xxxxxx"
 // suffix) that must identify exactly one secret.
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot.html#ARN_secretnamehyphen
-Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& scope, const std::string& id) {
+Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& caller_scope, const std::string& id) {
   if (auto arn = ParseArn(id)) {
-    if (arn->service != "secretsmanager" || arn->account != scope.account ||
-        arn->region != scope.region || arn->resource.rfind("secret:", 0) != 0) {
+    if (arn->service != "secretsmanager" || arn->region != caller_scope.region ||
+        arn->resource.rfind("secret:", 0) != 0) {
       return NotFound();
     }
+    // A full ARN may name a secret of another account: its resource policy (and the caller's
+    // own policies) then decide.
+    // https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html
+    const Scope scope{arn->account, arn->region};
     COFFER_ASSIGN_OR_RETURN(auto exact, r.FindSecretByArn(scope, id));
     if (exact) return std::move(*exact);
     std::string name = arn->resource.substr(7);
@@ -195,7 +202,7 @@ Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& scope, const std::s
     }
     return NotFound();
   }
-  COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(scope, id));
+  COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(caller_scope, id));
   if (by_name) return std::move(*by_name);
   return NotFound();
 }
@@ -411,9 +418,16 @@ Status SecretsService::AuthorizeOn(const RequestContext& ctx, const char* action
 
 Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
                                        const char* kms_action, const std::string& secret_arn) {
+  if (ctx.authorizer == nullptr) return Status::Ok();
   // An AWS managed key's policy lets every principal of its account use it through the service
-  // that owns it; Secrets Manager has already authorized the call itself.
-  if (key.manager == "AWS" || ctx.authorizer == nullptr) return Status::Ok();
+  // that owns it (Secrets Manager has already authorized the call itself) and no one else: a
+  // secret under aws/secretsmanager cannot be shared with another account.
+  // https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html
+  if (key.manager == "AWS") {
+    if (key.account == ctx.principal.account) return Status::Ok();
+    ctx.authorized = true;
+    return Status("AccessDeniedException", "Access to KMS is not allowed");
+  }
   AuthzCheck check{kms_action, key.arn, key.account, &key.policy, /*key_policy=*/true};
   check.context["kms:viaservice"] = {"secretsmanager." + ctx.scope.region + ".amazonaws.com"};
   check.context["kms:calleraccount"] = {ctx.principal.account};
@@ -674,7 +688,7 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
                           AuthorizedSecret(ctx, "secretsmanager:PutSecretValue", *secret_id));
   if (secret.purge_at_ms) return MarkedForDeletion();
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
-                          keyring_->ResolveKey(ctx.scope, secret.kms_key_id.value_or(""),
+                          keyring_->ResolveKey(ScopeOf(secret), secret.kms_key_id.value_or(""),
                                                "secretsmanager", "EncryptionFailure"));
   COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:GenerateDataKey", secret.arn));
   std::string version_id = token.value_or(NewUuid());
@@ -683,7 +697,7 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
       SealValue(*keyring_, key, ValueContext(secret, version_id), value.bytes.Reveal()));
   std::vector<std::string> result_stages;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
     if (!fresh) return NotFound();
     if (fresh->purge_at_ms) return MarkedForDeletion();
     bool created = false;
@@ -721,9 +735,9 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
   // KmsKeyId "" reverts to the AWS-managed key.
   std::optional<std::string> new_key_ref = secret.kms_key_id;
   if (kms_key_id) new_key_ref = kms_key_id->empty() ? std::nullopt : kms_key_id;
-  COFFER_ASSIGN_OR_RETURN(
-      KmsKeyRow key, keyring_->ResolveKey(ctx.scope, new_key_ref.value_or(""), "secretsmanager",
-                                          "EncryptionFailure"));
+  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
+                          keyring_->ResolveKey(ScopeOf(secret), new_key_ref.value_or(""),
+                                               "secretsmanager", "EncryptionFailure"));
   std::string version_id = token.value_or(NewUuid());
   std::string envelope;
   if (value.present) {
@@ -732,7 +746,7 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
                                                 value.bytes.Reveal()));
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
     if (!fresh) return NotFound();
     if (fresh->purge_at_ms) return MarkedForDeletion();
     if (description) fresh->description = description;
@@ -838,7 +852,7 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   EpochMillis today = TruncateToDay(ctx.now);
   if (secret.last_accessed_ms != today || version.last_accessed_ms != today) {
     COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ctx.scope, secret.arn));
+      COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
       if (!fresh) return Status::Ok();
       fresh->last_accessed_ms = today;
       COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
