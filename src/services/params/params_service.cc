@@ -440,6 +440,8 @@ Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow
   if (key.manager != "CUSTOMER" || ctx.authorizer == nullptr) return Status::Ok();
   AuthzCheck check{kms_action, key.arn, key.account, &key.policy, /*key_policy=*/true};
   check.context["kms:viaservice"] = {"ssm." + ctx.scope.region + ".amazonaws.com"};
+  // The service calls KMS on the caller's behalf.
+  check.context["aws:viaawsservice"] = {"true"};
   check.context["kms:calleraccount"] = {ctx.principal.account};
   check.context["kms:encryptioncontext:parameter_arn"] = {parameter_arn};
   check.context["kms:encryptioncontextkeys"] = {"PARAMETER_ARN"};

@@ -430,6 +430,8 @@ Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRo
   }
   AuthzCheck check{kms_action, key.arn, key.account, &key.policy, /*key_policy=*/true};
   check.context["kms:viaservice"] = {"secretsmanager." + ctx.scope.region + ".amazonaws.com"};
+  // The service calls KMS on the caller's behalf.
+  check.context["aws:viaawsservice"] = {"true"};
   check.context["kms:calleraccount"] = {ctx.principal.account};
   check.context["kms:encryptioncontext:secretarn"] = {secret_arn};
   check.context["kms:encryptioncontextkeys"] = {"SecretARN", "SecretVersionId"};
