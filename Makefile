@@ -42,6 +42,7 @@ test: build unit-asan
 bench: build
 	@bench/run.sh
 	@bench/params.sh
+	@bench/authz.sh
 
 format:
 	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -1,4 +1,4 @@
-# bench/lib.sh — shared by bench/run.sh and bench/params.sh (sourced, not run). See bench/README.md.
+# bench/lib.sh — shared by bench/run.sh, bench/params.sh and bench/authz.sh (sourced, not run). See bench/README.md.
 #
 # Before sourcing, a script may set BENCH_TAG (the log prefix, default "bench"). Sourcing reads
 # the common knobs (BENCH_DURATION, BENCH_WARMUP, BENCH_THREADS, BENCH_CONNECTIONS,

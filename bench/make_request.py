@@ -78,6 +78,17 @@ function done(summary, latency, requests)
 end
 """
 
+# The measured secret (also bench/authz_setup.py's): database credentials, a 186-byte JSON document.
+SECRET_STRING = json.dumps({
+    "engine": "postgres",
+    "host": "db-primary.internal.example.com",
+    "port": 5432,
+    "dbname": "orders",
+    "username": "orders_app",
+    "password": "Zr8#qL2!vW9x$Kp4mN7@tB1cF6hJ3sD0",
+    "sslmode": "verify-full",
+}, separators=(",", ":"))
+
 
 def lua_string(s):
     """A Lua long-bracket-free, escaped double-quoted string literal."""
@@ -141,15 +152,7 @@ def main():
 
     # 1. The secret: a realistic small JSON document (database credentials), ~200 bytes.
     name = "bench/db-credentials-" + uuid.uuid4().hex[:8]
-    secret_string = json.dumps({
-        "engine": "postgres",
-        "host": "db-primary.internal.example.com",
-        "port": 5432,
-        "dbname": "orders",
-        "username": "orders_app",
-        "password": "Zr8#qL2!vW9x$Kp4mN7@tB1cF6hJ3sD0",
-        "sslmode": "verify-full",
-    }, separators=(",", ":"))
+    secret_string = SECRET_STRING
     sm = boto3.client(
         "secretsmanager", endpoint_url=endpoint, region_name=region,
         aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,

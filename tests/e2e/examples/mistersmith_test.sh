@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# End-to-end test of examples/mistersmith/create-key.sh, create-secrets.sh and
-# create-parameters.sh: starts coffer, runs the examples with Debian's AWS CLI v2, checks the
+# End-to-end test of examples/mistersmith/create-key.sh, create-secrets.sh,
+# create-parameters.sh and create-access.sh: starts coffer, runs the examples with Debian's AWS CLI v2, checks the
 # customer-managed KMS key alias/mistersmith-secrets (enabled, automatic rotation on, tags) and
 # that all six secrets are encrypted under it (describe-secret KmsKeyId; unreadable while the key
 # is disabled), reads the six secrets back and checks every field of the seed's JSON bodies,
 # reads the Parameter Store hierarchy of both environments back with get-parameters-by-path and
 # checks every name, type and value, then re-runs the examples to prove they leave the existing
-# key, secrets and parameters alone.
+# key, secrets and parameters alone. Last, create-access.sh: the two ECS task roles, the
+# operators group, the seed's resource policy on every secret and the key policy; an operator
+# assumes each role and reads the secrets (and the task role its production parameters), while
+# a user without policies is denied everything and the account root's DeleteSecret is refused by
+# the resource policy; a re-run keeps the roles and puts back documents removed by hand.
 #
 # Usage: tests/e2e/examples/mistersmith_test.sh   (COFFER_BIN, AWS_CLI as for the CLI test)
 # Prints one line per check and 'N passed, M failed'; exits non-zero on any failure.
@@ -33,6 +37,18 @@ NAMES=(
 
 coffer_start
 aws_isolate
+
+# Before anything exists, create-access.sh has nothing to protect: it says what to run first.
+if EX_OUT="$("$REPO_ROOT/examples/mistersmith/create-access.sh" --endpoint-url "$COFFER_ENDPOINT" 2>&1)"; then
+  EX_RC=0
+else
+  EX_RC=$?
+fi
+check_eq "create-access.sh before the key and secrets exist exits 1" "1" "$EX_RC"
+check_match "... and says to run create-key.sh and create-secrets.sh first" \
+  'alias/mistersmith-secrets does not exist; run create-key.sh and create-secrets.sh first' "$EX_OUT"
+aws_call iam list-roles --query 'length(Roles)' --output text
+check_eq "... having created no role" "0" "$AWS_OUT"
 
 # run_example ARGS...: runs create-secrets.sh; sets EX_OUT, EX_ERR, EX_RC.
 run_example() {
@@ -434,6 +450,294 @@ EX_RC=0
 if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_SSM \
   "$PARAMS_EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
 check_eq "create-parameters.sh without an endpoint is refused (exit 2)" "2" "$EX_RC"
+
+# ------------------------------------------------------------------ access control
+# Last, because from here on DeleteSecret is denied to everyone, the root included.
+echo "== create-access.sh"
+ACCESS_EXAMPLE="$REPO_ROOT/examples/mistersmith/create-access.sh"
+TASK_ROLE=MisterSmithEcsTaskRole
+EXEC_ROLE=MisterSmithEcsTaskExecutionRole
+OPS_GROUP=MisterSmithOperators
+TASK_ROLE_ARN="arn:aws:iam::$TEST_ACCOUNT_ID:role/$TASK_ROLE"
+EXEC_ROLE_ARN="arn:aws:iam::$TEST_ACCOUNT_ID:role/$EXEC_ROLE"
+ROOT_ARN="arn:aws:iam::$TEST_ACCOUNT_ID:root"
+SECRETS_ARN="arn:aws:secretsmanager:$TEST_REGION:$TEST_ACCOUNT_ID:secret:mistersmith/*"
+PROD_PARAMS_ARN="arn:aws:ssm:$TEST_REGION:$TEST_ACCOUNT_ID:parameter/mistersmith/production/*"
+
+# run_access ARGS...: runs create-access.sh; sets EX_OUT, EX_ERR, EX_RC.
+run_access() {
+  if EX_OUT="$("$ACCESS_EXAMPLE" "$@" 2>"$COFFER_TMP/access.stderr")"; then EX_RC=0; else EX_RC=$?; fi
+  EX_ERR="$(cat "$COFFER_TMP/access.stderr")"
+}
+
+# Credentials of the principals below: CRED_<WHO>="KEY SECRET [TOKEN]".
+# as_call WHO ARGS...: aws_call with WHO's credentials instead of the root's.
+as_call() {
+  local who="$1" var="CRED_$1" key secret token errf="$COFFER_TMP/aws.stderr"
+  shift
+  read -r key secret token <<<"${!var}"
+  local env_args=(env -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret")
+  [[ -z "$token" ]] || env_args+=(AWS_SESSION_TOKEN="$token")
+  if AWS_OUT="$("${env_args[@]}" "$AWS_CLI" --endpoint-url "$COFFER_ENDPOINT" "$@" 2>"$errf")"; then
+    AWS_RC=0
+  else
+    AWS_RC=$?
+  fi
+  AWS_ERR="$(cat "$errf")"
+}
+# expect_ok_as DESC WHO ARGS...
+expect_ok_as() {
+  local desc="$1" who="$2"
+  shift 2
+  as_call "$who" "$@"
+  if [[ $AWS_RC -eq 0 ]]; then pass "$desc"; else fail "$desc" "aws $* -> exit $AWS_RC" "$AWS_ERR"; fi
+}
+# expect_denied_as DESC WHO CODE MESSAGE_REGEX ARGS...: fails with (CODE) and a matching message.
+expect_denied_as() {
+  local desc="$1" who="$2" code="$3" re="$4"
+  shift 4
+  as_call "$who" "$@"
+  if [[ $AWS_RC -ne 0 && "$AWS_ERR" == *"($code)"* && "$AWS_ERR" =~ $re ]]; then
+    pass "$desc"
+  elif [[ $AWS_RC -eq 0 ]]; then
+    fail "$desc" "expected ($code), but the call succeeded: $AWS_OUT"
+  else
+    fail "$desc" "expected ($code) matching: $re" "got exit $AWS_RC: $AWS_ERR"
+  fi
+}
+# shellcheck disable=SC2034  # CRED_* are read through ${!var} in as_call
+CRED_ROOT="$TEST_ACCESS_KEY_ID $TEST_SECRET_ACCESS_KEY"
+
+# same_json DESC EXPECTED ACTUAL: the two JSON documents are equal (key order and spacing aside).
+same_json() {
+  local verdict
+  verdict="$("$PYTHON" -c '
+import json, sys
+try:
+    a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+except ValueError as e:
+    print("not JSON: %s" % e); sys.exit()
+print("same" if a == b else "different")' "$2" "$3" 2>&1)"
+  if [[ "$verdict" == same ]]; then pass "$1"; else fail "$1" "$verdict" "expected: $2" "actual:   $3"; fi
+}
+
+# The seed's "Secret Resource Policies", account id substituted.
+SEED_SECRET_POLICY="$(sed "s/123456789012/$TEST_ACCOUNT_ID/g" <<'EOF'
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Principal": {
+        "AWS": [
+          "arn:aws:iam::123456789012:role/MisterSmithEcsTaskRole",
+          "arn:aws:iam::123456789012:role/MisterSmithEcsTaskExecutionRole"
+        ]
+      },
+      "Action": "secretsmanager:GetSecretValue",
+      "Resource": "*"
+    },
+    {
+      "Effect": "Deny",
+      "Principal": "*",
+      "Action": "secretsmanager:DeleteSecret",
+      "Resource": "*"
+    }
+  ]
+}
+EOF
+)"
+
+run_access --endpoint-url "$COFFER_ENDPOINT"
+if [[ $EX_RC -eq 0 ]]; then
+  pass "create-access.sh exits 0"
+else
+  fail "create-access.sh exits 0" "exit $EX_RC" "$EX_OUT" "$EX_ERR"
+fi
+printf '%s\n' "$EX_OUT" | sed 's/^/     | /'
+check_eq "it creates both roles" "2" \
+  "$(grep -cE "^MisterSmithEcsTask(Execution)?Role +created  arn:aws:iam::$TEST_ACCOUNT_ID:role/" <<<"$EX_OUT" || true)"
+check_eq "it creates the operators group" "1" "$(grep -cE "^$OPS_GROUP +created " <<<"$EX_OUT" || true)"
+check_eq "it puts the resource policy on the 6 secrets" \
+  "$(printf '%s\n' "${NAMES[@]}" | LC_ALL=C sort)" \
+  "$(grep ' resource policy put ' <<<"$EX_OUT" | cut -d' ' -f1 | LC_ALL=C sort)"
+check_eq "it puts the key policy of $KMS_ALIAS" "1" \
+  "$(grep -cE "^$KMS_ALIAS +key policy put  $KEY_ARN " <<<"$EX_OUT" || true)"
+
+# --- the documents
+for role in "$TASK_ROLE" "$EXEC_ROLE"; do
+  # shellcheck disable=SC2016 # JMESPath literals, not shell
+  aws_call iam get-role --role-name "$role" \
+    --query 'Role.AssumeRolePolicyDocument.Statement[].[Effect, join(`,`, to_array(Action)), Principal.Service || Principal.AWS, Condition.StringEquals."aws:SourceAccount" || `-`]' \
+    --output text
+  check_eq "$role trusts ECS tasks of this account and the account's own principals" \
+    "$(printf 'Allow\tsts:AssumeRole\tecs-tasks.amazonaws.com\t%s\nAllow\tsts:AssumeRole\t%s\t-' "$TEST_ACCOUNT_ID" "$ROOT_ARN")" \
+    "$AWS_OUT"
+done
+aws_call iam list-role-policies --role-name "$TASK_ROLE" --query PolicyNames --output text
+check_eq "$TASK_ROLE has one inline policy" "MisterSmithTaskAccess" "$AWS_OUT"
+# shellcheck disable=SC2016 # JMESPath literals, not shell
+aws_call iam get-role-policy --role-name "$TASK_ROLE" --policy-name MisterSmithTaskAccess \
+  --query 'PolicyDocument.Statement[].[Effect, join(`,`, to_array(Action)), join(`,`, to_array(Resource))]' --output text
+check_eq "$TASK_ROLE: GetSecretValue on mistersmith/*, GetParameter(s) on /mistersmith/production/*" \
+  "$(printf 'Allow\tsecretsmanager:GetSecretValue\t%s\nAllow\tssm:GetParameters,ssm:GetParameter\t%s' "$SECRETS_ARN" "$PROD_PARAMS_ARN")" \
+  "$AWS_OUT"
+aws_call iam list-role-policies --role-name "$EXEC_ROLE" --query PolicyNames --output text
+check_eq "$EXEC_ROLE has one inline policy" "MisterSmithSecretInjection" "$AWS_OUT"
+# shellcheck disable=SC2016 # JMESPath literals, not shell
+aws_call iam get-role-policy --role-name "$EXEC_ROLE" --policy-name MisterSmithSecretInjection \
+  --query 'PolicyDocument.Statement[].[Effect, join(`,`, to_array(Action)), join(`,`, to_array(Resource))]' --output text
+check_eq "$EXEC_ROLE: GetSecretValue, GetParameters for injection, kms:Decrypt on the key" \
+  "$(printf 'Allow\tsecretsmanager:GetSecretValue\t%s\nAllow\tssm:GetParameters\t%s\nAllow\tkms:Decrypt\t%s' "$SECRETS_ARN" "$PROD_PARAMS_ARN" "$KEY_ARN")" \
+  "$AWS_OUT"
+for name in "${NAMES[@]}"; do
+  aws_call secretsmanager get-resource-policy --secret-id "$name" --query ResourcePolicy --output text
+  same_json "$name carries the seed's resource policy" "$SEED_SECRET_POLICY" "$AWS_OUT"
+done
+EXPECTED_KEY_POLICY="$(cat <<EOF
+{"Version": "2012-10-17", "Id": "mistersmith-secrets", "Statement": [
+  {"Sid": "AccountAdministersTheKey", "Effect": "Allow", "Principal": {"AWS": "$ROOT_ARN"},
+   "Action": "kms:*", "Resource": "*"},
+  {"Sid": "MisterSmithTaskRolesDecrypt", "Effect": "Allow",
+   "Principal": {"AWS": ["$TASK_ROLE_ARN", "$EXEC_ROLE_ARN"]},
+   "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"}]}
+EOF
+)"
+aws_call kms get-key-policy --key-id "$KEY_ID" --policy-name default --query Policy --output text
+same_json "the key policy: root administers, the two roles may Decrypt/DescribeKey" "$EXPECTED_KEY_POLICY" "$AWS_OUT"
+
+# --- an operator assumes each role and reads what the task reads
+expect_ok "create user ms-operator" iam create-user --user-name ms-operator
+expect_ok "add ms-operator to $OPS_GROUP" iam add-user-to-group --user-name ms-operator --group-name "$OPS_GROUP"
+aws_call iam create-access-key --user-name ms-operator --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text
+# shellcheck disable=SC2034  # read by as_call
+CRED_OPERATOR="$(tr '\t' ' ' <<<"$AWS_OUT")"
+expect_ok "create user ms-nobody (no policy, no group)" iam create-user --user-name ms-nobody
+aws_call iam create-access-key --user-name ms-nobody --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text
+# shellcheck disable=SC2034  # read by as_call
+CRED_NOBODY="$(tr '\t' ' ' <<<"$AWS_OUT")"
+
+printf hello-mistersmith >"$COFFER_TMP/plain.txt"
+aws_call kms encrypt --key-id "$KMS_ALIAS" --plaintext "fileb://$COFFER_TMP/plain.txt" \
+  --query CiphertextBlob --output text
+base64 -d <<<"$AWS_OUT" >"$COFFER_TMP/ct.bin" || true
+PLAIN_B64="$(base64 -w0 "$COFFER_TMP/plain.txt")"
+
+for who in TASK EXEC; do
+  if [[ $who == TASK ]]; then role="$TASK_ROLE" role_arn="$TASK_ROLE_ARN"; else role="$EXEC_ROLE" role_arn="$EXEC_ROLE_ARN"; fi
+  as_call OPERATOR sts assume-role --role-arn "$role_arn" --role-session-name operator-local \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text
+  if [[ $AWS_RC -eq 0 ]]; then pass "ms-operator assumes $role"; else fail "ms-operator assumes $role" "$AWS_ERR"; fi
+  printf -v "CRED_$who" '%s' "$(tr '\t' ' ' <<<"$AWS_OUT")"
+  as_call "$who" sts get-caller-identity --query Arn --output text
+  check_eq "... as arn:aws:sts::$TEST_ACCOUNT_ID:assumed-role/$role/operator-local" \
+    "arn:aws:sts::$TEST_ACCOUNT_ID:assumed-role/$role/operator-local" "$AWS_OUT"
+  for name in "${NAMES[@]}"; do
+    as_call "$who" secretsmanager get-secret-value --secret-id "$name" --query SecretString --output text
+    check_eq "$role reads $name" "$(cat "$VALUES_DIR/${name//\//_}.json")" "$AWS_OUT"
+  done
+  expect_denied_as "$role cannot delete a secret (the resource policy's Deny)" "$who" AccessDeniedException \
+    'secretsmanager:DeleteSecret .* with an explicit deny in a resource-based policy' \
+    secretsmanager delete-secret --secret-id mistersmith/app/jwt
+  as_call "$who" kms decrypt --ciphertext-blob "fileb://$COFFER_TMP/ct.bin" --query Plaintext --output text
+  check_eq "$role may decrypt with the key (key policy)" "$PLAIN_B64" "$AWS_OUT"
+  expect_ok_as "$role may describe the key" "$who" kms describe-key --key-id "$KMS_ALIAS"
+  expect_denied_as "$role may not encrypt with the key" "$who" AccessDeniedException 'kms:Encrypt' \
+    kms encrypt --key-id "$KMS_ALIAS" --plaintext "fileb://$COFFER_TMP/plain.txt"
+done
+as_call TASK ssm get-parameters --names /mistersmith/production/config/api_base_url \
+  /mistersmith/production/features/max_agents_per_swarm --query 'Parameters[].Value' --output text
+check_eq "$TASK_ROLE reads production parameters (GetParameters)" "$(printf 'https://api.mistersmith.ai\t10')" "$AWS_OUT"
+as_call TASK ssm get-parameter --name /mistersmith/production/config/log_level --query Parameter.Value --output text
+check_eq "$TASK_ROLE reads a production parameter (GetParameter)" "info" "$AWS_OUT"
+expect_denied_as "$TASK_ROLE may not read staging parameters" TASK AccessDeniedException \
+  'no identity-based policy allows the ssm:GetParameter action' \
+  ssm get-parameter --name /mistersmith/staging/config/log_level
+as_call EXEC ssm get-parameters --names /mistersmith/production/config/api_base_url --query 'Parameters[].Value' --output text
+check_eq "$EXEC_ROLE reads production parameters for injection (GetParameters)" "https://api.mistersmith.ai" "$AWS_OUT"
+
+# --- everyone else
+expect_denied_as "ms-operator itself may not read a secret" OPERATOR AccessDeniedException \
+  'user/ms-operator is not authorized to perform: secretsmanager:GetSecretValue' \
+  secretsmanager get-secret-value --secret-id mistersmith/app/jwt
+expect_denied_as "ms-operator itself may not decrypt with the key" OPERATOR AccessDeniedException 'kms:Decrypt' \
+  kms decrypt --ciphertext-blob "fileb://$COFFER_TMP/ct.bin"
+for name in "${NAMES[@]}"; do
+  expect_denied_as "a user without policies may not read $name" NOBODY AccessDeniedException \
+    "user/ms-nobody is not authorized to perform: secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:$TEST_REGION:$TEST_ACCOUNT_ID:secret:$name-[A-Za-z0-9]{6} because no identity-based policy allows" \
+    secretsmanager get-secret-value --secret-id "$name"
+done
+expect_denied_as "a user without policies may not assume $TASK_ROLE" NOBODY AccessDenied \
+  'is not authorized to perform: sts:AssumeRole' \
+  sts assume-role --role-arn "$TASK_ROLE_ARN" --role-session-name nobody
+expect_denied_as "a user without policies may not read parameters" NOBODY AccessDeniedException 'ssm:GetParameter' \
+  ssm get-parameter --name /mistersmith/production/config/api_base_url
+expect_denied_as "a user without policies may not decrypt" NOBODY AccessDeniedException 'kms:Decrypt' \
+  kms decrypt --ciphertext-blob "fileb://$COFFER_TMP/ct.bin"
+for name in "${NAMES[@]}"; do
+  expect_denied_as "the account root may not delete $name (explicit deny in the resource policy)" ROOT \
+    AccessDeniedException \
+    "arn:aws:iam::$TEST_ACCOUNT_ID:root is not authorized to perform: secretsmanager:DeleteSecret .* with an explicit deny in a resource-based policy" \
+    secretsmanager delete-secret --secret-id "$name"
+done
+expect_denied_as "... not even with --force-delete-without-recovery" ROOT AccessDeniedException \
+  'explicit deny in a resource-based policy' \
+  secretsmanager delete-secret --secret-id mistersmith/aurora/master --force-delete-without-recovery
+aws_call secretsmanager list-secrets --filters Key=name,Values=mistersmith/ \
+  --query 'length(SecretList[?DeletedDate==null])' --output text
+check_eq "all 6 secrets are still there, none scheduled for deletion" "6" "$AWS_OUT"
+aws_call secretsmanager get-secret-value --secret-id mistersmith/app/jwt --query SecretString --output text
+check_eq "the account root still reads the secrets" "$(cat "$VALUES_DIR/mistersmith_app_jwt.json")" "$AWS_OUT"
+
+# --- re-run: same roles, documents put back
+echo "== create-access.sh re-run"
+aws_call iam get-role --role-name "$TASK_ROLE" --query Role.RoleId --output text
+TASK_ROLE_ID="$AWS_OUT"
+aws_call iam get-role --role-name "$EXEC_ROLE" --query Role.RoleId --output text
+EXEC_ROLE_ID="$AWS_OUT"
+expect_ok "an operator removes the resource policy of mistersmith/app/jwt" \
+  secretsmanager delete-resource-policy --secret-id mistersmith/app/jwt
+expect_ok "... and the task role's inline policy" \
+  iam delete-role-policy --role-name "$TASK_ROLE" --policy-name MisterSmithTaskAccess
+run_access --endpoint-url "$COFFER_ENDPOINT"
+if [[ $EX_RC -eq 0 ]]; then pass "a second run exits 0"; else fail "a second run exits 0" "exit $EX_RC" "$EX_ERR"; fi
+check_eq "a second run keeps both roles" "2" \
+  "$(grep -cE "^MisterSmithEcsTask(Execution)?Role +exists, trust policy put again  arn:aws:iam::$TEST_ACCOUNT_ID:role/" <<<"$EX_OUT" || true)"
+check_eq "... and the group" "1" "$(grep -cE "^$OPS_GROUP +exists " <<<"$EX_OUT" || true)"
+check_eq "... and creates nothing" "0" "$(grep -c ' created ' <<<"$EX_OUT" || true)"
+aws_call iam get-role --role-name "$TASK_ROLE" --query Role.RoleId --output text
+check_eq "$TASK_ROLE is the same role (RoleId)" "$TASK_ROLE_ID" "$AWS_OUT"
+aws_call iam get-role --role-name "$EXEC_ROLE" --query Role.RoleId --output text
+check_eq "$EXEC_ROLE is the same role (RoleId)" "$EXEC_ROLE_ID" "$AWS_OUT"
+# shellcheck disable=SC2016 # JMESPath literal, not shell
+aws_call iam list-roles --query 'length(Roles[?starts_with(RoleName, `MisterSmith`)])' --output text
+check_eq "still exactly two MisterSmith roles" "2" "$AWS_OUT"
+aws_call iam list-role-policies --role-name "$TASK_ROLE" --query PolicyNames --output text
+check_eq "the task role's inline policy is back" "MisterSmithTaskAccess" "$AWS_OUT"
+for name in "${NAMES[@]}"; do
+  aws_call secretsmanager get-resource-policy --secret-id "$name" --query ResourcePolicy --output text
+  same_json "$name still (again) carries the seed's resource policy" "$SEED_SECRET_POLICY" "$AWS_OUT"
+done
+aws_call kms get-key-policy --key-id "$KEY_ID" --policy-name default --query Policy --output text
+same_json "the key policy is unchanged" "$EXPECTED_KEY_POLICY" "$AWS_OUT"
+as_call TASK secretsmanager get-secret-value --secret-id mistersmith/app/jwt --query SecretString --output text
+check_eq "the task role's session from before still reads mistersmith/app/jwt" \
+  "$(cat "$VALUES_DIR/mistersmith_app_jwt.json")" "$AWS_OUT"
+expect_denied_as "and the root still may not delete it" ROOT AccessDeniedException 'explicit deny' \
+  secretsmanager delete-secret --secret-id mistersmith/app/jwt
+
+# --- the README's "Start over": remove the resource policy, then delete
+expect_ok "delete-resource-policy of mistersmith/external/openai" \
+  secretsmanager delete-resource-policy --secret-id mistersmith/external/openai
+expect_ok "then the root may delete it" secretsmanager delete-secret --secret-id mistersmith/external/openai \
+  --recovery-window-in-days 7
+expect_ok "restore-secret" secretsmanager restore-secret --secret-id mistersmith/external/openai
+
+run_access --endpoint-url "$COFFER_ENDPOINT" --no-such-flag
+check_eq "create-access.sh: an unknown flag is a usage error (exit 2)" "2" "$EX_RC"
+EX_RC=0
+if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL "$ACCESS_EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
+check_eq "create-access.sh without an endpoint is refused (exit 2)" "2" "$EX_RC"
 
 # ------------------------------------------------------------------ shutdown
 echo "== shutdown"
