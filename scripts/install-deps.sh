@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 build_packages=(
   g++ cmake ninja-build pkg-config
-  libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev libcli11-dev
+  libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev libcli11-dev libpq-dev
   libgtest-dev libgmock-dev
+  # The PostgreSQL rotation tests start a throwaway server of their own (initdb, pg_ctl).
+  postgresql
 )
 test_packages=(awscli python3 nodejs npm wrk openssl)
 

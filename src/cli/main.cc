@@ -21,6 +21,9 @@
 #include "crypto/locked_key.h"
 #include "protocol/api_dispatcher.h"
 #include "protocol/operator_api.h"
+#include "rotation/builtin_rotators.h"
+#include "rotation/postgres_rotators.h"
+#include "rotation/rotation_engine.h"
 #include "server/bootstrap.h"
 #include "server/denial_audit.h"
 #include "server/http_server.h"
@@ -145,6 +148,25 @@ int RunServer(const ServerFlags& flags) {
       "sts", "https://sts.amazonaws.com/doc/2011-06-15/",
       [&sts](std::string_view action, const coffer::RequestContext& ctx,
              const std::map<std::string, std::string>& p) { return sts.Handle(action, ctx, p); });
+  // Rotation: the engine runs in its own thread, woken by RotateSecret and every second.
+  coffer::rotation::RotationEngine rotations(d.store.get(), d.keyring.get(), &secrets, &sts,
+                                             &authorizer, &clock, {});
+  rotations.RegisterBuiltin("random-api-key", coffer::rotation::NewRandomApiKeyRotator);
+  rotations.RegisterBuiltin("hmac-signing-key", coffer::rotation::NewHmacSigningKeyRotator);
+  rotations.RegisterBuiltin("postgres-single-user",
+                            [] { return coffer::rotation::NewPostgresSingleUserRotator(); });
+  rotations.RegisterBuiltin("postgres-alternating-users",
+                            [] { return coffer::rotation::NewPostgresAlternatingUsersRotator(); });
+  std::mutex rotation_mu;
+  std::condition_variable rotation_cv;
+  bool rotation_wanted = false;
+  secrets.SetRotationHooks(
+      [&rotations](const std::string& arn) { return rotations.FunctionExists(arn); },
+      [&] {
+        std::lock_guard lock(rotation_mu);
+        rotation_wanted = true;
+        rotation_cv.notify_all();
+      });
   dispatcher.AddQueryService(
       "iam", "https://iam.amazonaws.com/doc/2010-05-08/",
       [&iam](std::string_view action, const coffer::RequestContext& ctx,
@@ -201,6 +223,25 @@ int RunServer(const ServerFlags& flags) {
     }
   });
 
+  bool rotation_stopping = false;
+  std::thread rotation_thread([&] {
+    std::unique_lock lock(rotation_mu);
+    while (!rotation_stopping) {
+      rotation_cv.wait_for(lock, std::chrono::seconds(1),
+                           [&] { return rotation_wanted || rotation_stopping; });
+      if (rotation_stopping) break;
+      rotation_wanted = false;
+      lock.unlock();
+      if (!keyring->sealed()) {
+        auto ran = rotations.RunDue();
+        if (!ran.ok()) {
+          std::cerr << "coffer: rotation pass failed: " << ran.status().message() << "\n";
+        }
+      }
+      lock.lock();
+    }
+  });
+
   std::thread signal_waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -225,6 +266,7 @@ int RunServer(const ServerFlags& flags) {
     std::cout << "coffer: sealed (" << coffer::SealTypeName(seal.type)
               << " seal); unseal with `coffer operator unseal`" << std::endl;
   }
+  rotations.set_endpoint(endpoint);
   std::cout << "coffer: listening on " << endpoint << std::endl;
 
   (*server)->Run();
@@ -235,6 +277,12 @@ int RunServer(const ServerFlags& flags) {
   }
   job_cv.notify_all();
   purge.join();
+  {
+    std::lock_guard lock(rotation_mu);
+    rotation_stopping = true;
+  }
+  rotation_cv.notify_all();
+  rotation_thread.join();
   // The signal thread may still be waiting if Run() ended for another reason.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
@@ -342,7 +390,33 @@ int main(int argc, char** argv) {
       "Create another account in this deployment and print its root access key (once).");
   create_account->add_option("--account-id", new_account_id,
                              "12-digit id for the new account (default: random).");
-  for (auto* cmd : {seal, rotate, create_account}) {
+  coffer::cli::FunctionFlags function_flags;
+  auto* register_function =
+      op->add_subcommand("register-function",
+                         "Register (or --delete) a rotation function for RotationLambdaARN "
+                         "arn:aws:lambda:REGION:ACCOUNT:function:NAME.");
+  register_function->add_option("--name", function_flags.name, "Function name.")->required();
+  register_function->add_option("--kind", function_flags.kind, "exec or builtin.")
+      ->check(CLI::IsMember({"exec", "builtin"}));
+  register_function->add_option(
+      "--command", function_flags.command,
+      "exec: the program and its arguments; it gets the Lambda event on stdin.");
+  register_function->add_option("--builtin", function_flags.builtin,
+                                "builtin: postgres-single-user, postgres-alternating-users, "
+                                "random-api-key or hmac-signing-key.");
+  register_function->add_option("--role-arn", function_flags.role_arn,
+                                "The execution role the function acts as.");
+  register_function
+      ->add_option("--timeout", function_flags.timeout_seconds, "Seconds per step (1-900).")
+      ->capture_default_str();
+  register_function->add_option("--env", function_flags.environment,
+                                "exec: NAME=VALUE added to the function's environment.");
+  register_function->add_flag("--delete", function_flags.remove, "Remove the function.");
+  int64_t events_after = 0;
+  auto* events = op->add_subcommand(
+      "events", "Print the account's events (rotation, parameter changes, denials) as JSON.");
+  events->add_option("--after", events_after, "Only events after this id.");
+  for (auto* cmd : {seal, rotate, create_account, register_function, events}) {
     add_remote(cmd);
     cmd->add_option("--profile", remote.profile,
                     "Credentials profile (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).");
@@ -362,5 +436,9 @@ int main(int argc, char** argv) {
   if (seal->parsed()) return coffer::cli::RunSeal(remote);
   if (rotate->parsed()) return coffer::cli::RunRotateRoot(remote);
   if (create_account->parsed()) return coffer::cli::RunCreateAccount(remote, new_account_id);
+  if (events->parsed()) return coffer::cli::RunEvents(remote, events_after);
+  if (register_function->parsed()) {
+    return coffer::cli::RunRegisterFunction(remote, function_flags);
+  }
   return 0;
 }

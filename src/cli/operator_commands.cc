@@ -410,4 +410,46 @@ int RunCreateAccount(const RemoteFlags& flags, const std::string& account_id) {
   return 0;
 }
 
+int RunEvents(const RemoteFlags& flags, int64_t after) {
+  auto reply =
+      Call(flags, http::verb::get, "/coffer/events?after=" + std::to_string(after), "", true);
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  std::cout << reply->body << std::endl;
+  return 0;
+}
+
+int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function) {
+  json::object body{{"Name", function.name}};
+  if (function.remove) {
+    body["Delete"] = true;
+  } else {
+    body["Kind"] = function.kind;
+    if (!function.command.empty()) {
+      json::array command;
+      for (const auto& a : function.command) command.push_back(json::string(a));
+      body["Command"] = std::move(command);
+    }
+    if (!function.builtin.empty()) body["Builtin"] = function.builtin;
+    if (!function.role_arn.empty()) body["RoleArn"] = function.role_arn;
+    body["TimeoutSeconds"] = function.timeout_seconds;
+    json::object env;
+    for (const auto& kv : function.environment) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) return Fail("--env takes NAME=VALUE, got " + kv);
+      env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    if (!env.empty()) body["Environment"] = std::move(env);
+  }
+  auto reply = Call(flags, http::verb::post, "/coffer/functions", json::serialize(body), true);
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  boost::system::error_code ec;
+  json::value v = json::parse(reply->body, ec);
+  if (ec || !v.is_object()) return Fail("unexpected reply: " + reply->body);
+  std::cout << "coffer: " << (function.remove ? "removed" : "registered") << " rotation function "
+            << json::value_to<std::string>(v.at("FunctionArn")) << std::endl;
+  return 0;
+}
+
 }  // namespace coffer::cli

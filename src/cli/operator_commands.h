@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "keyring/seal_manager.h"
 
@@ -29,6 +30,17 @@ struct RemoteFlags {
   std::string region = "us-east-1";
 };
 
+struct FunctionFlags {
+  std::string name;
+  std::string kind = "exec";
+  std::vector<std::string> command;
+  std::string builtin;
+  std::string role_arn;
+  int timeout_seconds = 300;
+  std::vector<std::string> environment;  // NAME=VALUE
+  bool remove = false;
+};
+
 // Each returns the process exit code and prints its own messages.
 int RunInit(const InitFlags& flags);
 int RunStatus(const RemoteFlags& flags);
@@ -36,6 +48,8 @@ int RunUnseal(const RemoteFlags& flags);
 int RunSeal(const RemoteFlags& flags);
 int RunRotateRoot(const RemoteFlags& flags);
 int RunCreateAccount(const RemoteFlags& flags, const std::string& account_id);
+int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function);
+int RunEvents(const RemoteFlags& flags, int64_t after);
 
 // Reads a passphrase for the server or for init: from `file` when given, else
 // $COFFER_PASSPHRASE, else a prompt without echo when stdin is a terminal (twice when

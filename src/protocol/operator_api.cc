@@ -6,6 +6,7 @@
 #include "auth/credential_registry.h"
 #include "core/arn.h"
 #include "core/ids.h"
+#include "core/time_format.h"
 #include "crypto/crypto.h"
 
 namespace coffer {
@@ -45,7 +46,8 @@ ApiResponse OperatorApi::SealStatusResponse(const std::string& request_id) const
                                {"Progress", s.progress}});
 }
 
-Status OperatorApi::Authorize(const ApiRequest& request, bool operator_only) {
+Status OperatorApi::Authorize(const ApiRequest& request, bool operator_only,
+                              VerifiedCaller* verified_caller) {
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, clock_->NowMillis());
@@ -66,6 +68,7 @@ Status OperatorApi::Authorize(const ApiRequest& request, bool operator_only) {
                                                " is not authorized to perform this operator "
                                                "action: only an account's root may.");
   }
+  *verified_caller = caller;
   if (operator_only && p.account != operator_account_) {
     return Status("AccessDeniedException", "Only the root of the deployment's first account (" +
                                                operator_account_ + ") may create accounts.");
@@ -75,6 +78,21 @@ Status OperatorApi::Authorize(const ApiRequest& request, bool operator_only) {
 
 ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& request_id) {
   const std::string_view path = PathOf(request.target);
+  if (path == "/coffer/events") {
+    if (request.method != "GET") {
+      return Error(Status("MethodNotAllowed", "Use GET."), request_id, 405);
+    }
+    if (keyring_->sealed()) {
+      return Error(Status("ServiceUnavailableException",
+                          "coffer is sealed; unseal it with `coffer operator unseal`."),
+                   request_id);
+    }
+    VerifiedCaller caller;
+    if (Status auth = Authorize(request, false, &caller); !auth.ok()) {
+      return Error(auth, request_id, 403);
+    }
+    return ListEvents(request, caller, request_id);
+  }
   if (path == "/coffer/seal-status") {
     if (request.method != "GET") {
       return Error(Status("MethodNotAllowed", "Use GET."), request_id, 405);
@@ -82,7 +100,7 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
     return SealStatusResponse(request_id);
   }
   if (path != "/coffer/unseal" && path != "/coffer/seal" && path != "/coffer/rotate-root" &&
-      path != "/coffer/accounts") {
+      path != "/coffer/accounts" && path != "/coffer/functions") {
     return Error(Status("UnknownOperationException", "No operator endpoint " + std::string(path)),
                  request_id, 404);
   }
@@ -129,10 +147,12 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
                         "coffer is sealed; unseal it with `coffer operator unseal`."),
                  request_id);
   }
-  if (Status auth = Authorize(request, path == "/coffer/accounts"); !auth.ok()) {
+  VerifiedCaller caller;
+  if (Status auth = Authorize(request, path == "/coffer/accounts", &caller); !auth.ok()) {
     return Error(auth, request_id, 403);
   }
   if (path == "/coffer/accounts") return CreateAccount(request, request_id);
+  if (path == "/coffer/functions") return PutFunction(request, caller, request_id);
   if (path == "/coffer/seal") {
     seal_->Seal();
     return SealStatusResponse(request_id);
@@ -200,6 +220,118 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
       json::object{
           {"AccountId", account}, {"AccessKeyId", key_id}, {"SecretAccessKey", secret.Reveal()}});
   return resp;
+}
+
+ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCaller& caller,
+                                    const std::string& request_id) {
+  int64_t after = 0;
+  std::string_view target = request.target;
+  if (size_t q = target.find("after="); q != std::string_view::npos) {
+    for (size_t i = q + 6; i < target.size() && target[i] >= '0' && target[i] <= '9'; ++i) {
+      after = after * 10 + (target[i] - '0');
+    }
+  }
+  const std::string& account = caller.credential->principal.account;
+  json::array out;
+  int64_t last = after;
+  Status s = store_->Read([&](StoreReader& r) -> Status {
+    // Scan forward until 100 of this account's events are found (others are skipped).
+    for (int rounds = 0; rounds < 50 && out.size() < 100; ++rounds) {
+      COFFER_ASSIGN_OR_RETURN(auto events, r.ListEvents(last, 500));
+      if (events.empty()) break;
+      for (const auto& e : events) {
+        last = e.id;
+        if (e.account != account || out.size() >= 100) continue;
+        boost::system::error_code ec;
+        json::value resources = json::parse(e.resources, ec);
+        json::value detail = json::parse(e.detail, ec);
+        out.push_back(json::object{{"Id", e.id},
+                                   {"Time", FormatIso8601(e.time_ms)},
+                                   {"Source", e.source},
+                                   {"DetailType", e.detail_type},
+                                   {"Region", e.region},
+                                   {"Resources", std::move(resources)},
+                                   {"Detail", std::move(detail)}});
+      }
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return Error(s, request_id);
+  return JsonBody(200, request_id, json::object{{"Events", std::move(out)}, {"Next", last}});
+}
+
+// A rotation function, what a RotationLambdaARN names: registered by the account's root for the
+// region the request is signed for.
+ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCaller& caller,
+                                     const std::string& request_id) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(request.body, ec);
+  if (ec || !parsed.is_object()) {
+    return Error(Status("SerializationException", "The request body is not a JSON object."),
+                 request_id);
+  }
+  const json::object& in = parsed.get_object();
+  auto text = [&](const char* name) -> std::string {
+    auto* v = in.if_contains(name);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  RotationFunctionRow row;
+  row.account = caller.credential->principal.account;
+  row.region = caller.region;
+  row.name = text("Name");
+  const bool valid_name = !row.name.empty() && row.name.size() <= 64 &&
+                          std::all_of(row.name.begin(), row.name.end(), [](unsigned char c) {
+                            return std::isalnum(c) || c == '-' || c == '_';
+                          });
+  if (!valid_name) {
+    return Error(Status("InvalidParameterException",
+                        "Name must be 1-64 letters, digits, hyphens or underscores."),
+                 request_id);
+  }
+  const std::string arn =
+      "arn:aws:lambda:" + row.region + ":" + row.account + ":function:" + row.name;
+  if (auto* del = in.if_contains("Delete"); del && del->is_bool() && del->get_bool()) {
+    Status s = store_->Write([&](StoreWriter& w) -> Status {
+      return w.DeleteRotationFunction(row.account, row.region, row.name);
+    });
+    if (!s.ok()) return Error(s, request_id);
+    return JsonBody(200, request_id, json::object{{"FunctionArn", arn}, {"Deleted", true}});
+  }
+  row.kind = text("Kind");
+  json::object config;
+  if (row.kind == "exec") {
+    auto* command = in.if_contains("Command");
+    if (command == nullptr || !command->is_array() || command->get_array().empty()) {
+      return Error(Status("InvalidParameterException", "An exec function needs a Command list."),
+                   request_id);
+    }
+    config["Command"] = *command;
+    if (auto* env = in.if_contains("Environment"); env && env->is_object()) {
+      config["Environment"] = *env;
+    }
+  } else if (row.kind == "builtin") {
+    const std::string builtin = text("Builtin");
+    if (builtin.empty()) {
+      return Error(Status("InvalidParameterException", "A builtin function needs Builtin."),
+                   request_id);
+    }
+    config["Builtin"] = builtin;
+  } else {
+    return Error(Status("InvalidParameterException", "Kind must be exec or builtin."), request_id);
+  }
+  row.config = json::serialize(config);
+  row.role_arn = text("RoleArn");
+  row.timeout_seconds = 300;
+  if (auto* t = in.if_contains("TimeoutSeconds"); t && t->is_int64()) {
+    row.timeout_seconds = t->get_int64();
+  }
+  if (row.timeout_seconds < 1 || row.timeout_seconds > 900) {
+    return Error(Status("InvalidParameterException", "TimeoutSeconds must be 1-900."), request_id);
+  }
+  row.created_ms = clock_->NowMillis();
+  Status s = store_->Write([&](StoreWriter& w) -> Status { return w.PutRotationFunction(row); });
+  if (!s.ok()) return Error(s, request_id);
+  return JsonBody(200, request_id, json::object{{"FunctionArn", arn}});
 }
 
 }  // namespace coffer

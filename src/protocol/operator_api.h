@@ -6,6 +6,12 @@
 //   POST /coffer/rotate-root  SigV4 as above; only while unsealed
 //   POST /coffer/accounts     SigV4 by the deployment's first account's root: creates another
 //                             account with its root access key {"AccountId"?} -> credentials
+//   GET  /coffer/events?after=N  SigV4 by an account's root: the account's events (rotation,
+//                             parameter changes, denials) after id N, oldest first, up to 100
+//   POST /coffer/functions    SigV4 by an account's root: registers (or with "Delete": true
+//                             removes) a rotation function in the signing region
+//                             {"Name","Kind":"exec"|"builtin","Command":[...]|"Builtin":...,
+//                              "RoleArn","TimeoutSeconds","Environment":{...}} -> {"FunctionArn"}
 //
 // Unsealing cannot require a signature: while sealed the secret access keys themselves are
 // locked away. Shares and passphrases protect it instead, and no response or error carries
@@ -44,8 +50,12 @@ class OperatorApi {
   ApiResponse SealStatusResponse(const std::string& request_id) const;
   // Verifies the signature of an operator call; the caller must be an account's root (the
   // operator account's root when `operator_only`).
-  Status Authorize(const ApiRequest& request, bool operator_only);
+  Status Authorize(const ApiRequest& request, bool operator_only, VerifiedCaller* caller);
   ApiResponse CreateAccount(const ApiRequest& request, const std::string& request_id);
+  ApiResponse ListEvents(const ApiRequest& request, const VerifiedCaller& caller,
+                         const std::string& request_id);
+  ApiResponse PutFunction(const ApiRequest& request, const VerifiedCaller& caller,
+                          const std::string& request_id);
 
   CredentialSource* credentials_;
   SealManager* seal_;

@@ -12,7 +12,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -278,6 +278,41 @@ CREATE TABLE iam_group_members (
   PRIMARY KEY (account, group_key, user_key));
 CREATE INDEX iam_group_members_by_user ON iam_group_members (account, user_key);
 )sql",
+    // v6: rotation (configuration per secret, registered functions, runs in progress).
+    R"sql(
+ALTER TABLE secrets ADD COLUMN rotation_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE secrets ADD COLUMN rotation_lambda_arn TEXT;
+ALTER TABLE secrets ADD COLUMN rotation_rules TEXT;
+ALTER TABLE secrets ADD COLUMN last_rotated_ms INTEGER;
+ALTER TABLE secrets ADD COLUMN next_rotation_ms INTEGER;
+CREATE INDEX secrets_by_next_rotation ON secrets (next_rotation_ms)
+  WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL;
+CREATE TABLE rotation_functions (
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  config TEXT NOT NULL,
+  role_arn TEXT NOT NULL,
+  timeout_seconds INTEGER NOT NULL,
+  wrapped_signing_key BLOB NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, region, name));
+CREATE TABLE rotation_runs (
+  secret_id INTEGER PRIMARY KEY,
+  secret_arn TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  token TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  step TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  lease_holder TEXT NOT NULL,
+  lease_expires_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -429,6 +464,11 @@ SecretRow ReadSecretRow(const Query& q) {
   r.deleted_ms = q.OptInt(10);
   r.purge_at_ms = q.OptInt(11);
   r.resource_policy = q.OptText(12);
+  r.rotation_enabled = q.Int(13) != 0;
+  r.rotation_lambda_arn = q.OptText(14);
+  r.rotation_rules = q.OptText(15);
+  r.last_rotated_ms = q.OptInt(16);
+  r.next_rotation_ms = q.OptInt(17);
   return r;
 }
 
@@ -456,11 +496,17 @@ std::string NameKey(std::string_view name) {
 // Statement texts live in static storage so their addresses key the statement cache.
 #define SECRET_SELECT(where)                                                                      \
   "SELECT id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, " \
-  "last_accessed_ms, deleted_ms, purge_at_ms, resource_policy FROM secrets " where
+  "last_accessed_ms, deleted_ms, purge_at_ms, resource_policy, rotation_enabled, "                \
+  "rotation_lambda_arn, rotation_rules, last_rotated_ms, next_rotation_ms FROM secrets " where
 
 #define ACCESS_KEY_SELECT(where)                                                                \
   "SELECT access_key_id, wrapped_secret, account, principal_arn, user_id, created_ms, status, " \
   "user_name FROM access_keys " where
+
+#define RUN_SELECT(where)                                                         \
+  "SELECT secret_id, secret_arn, account, region, token, mode, step, attempts, "  \
+  "next_attempt_ms, lease_holder, lease_expires_ms, started_ms, last_error FROM " \
+  "rotation_runs " where
 
 #define IAM_ENTITY_SELECT(where)                                                                \
   "SELECT kind, account, name, id, arn, path, description, trust_policy, max_session_seconds, " \
@@ -844,6 +890,80 @@ class SqliteTxn : public StoreWriter {
     return out;
   }
 
+  Result<std::optional<RotationFunctionRow>> FindRotationFunction(
+      const std::string& account, const std::string& region, const std::string& name) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT kind, config, role_arn, timeout_seconds, wrapped_signing_key, created_ms "
+                 "FROM rotation_functions WHERE account = ? AND region = ? AND name = ?");
+    q.Bind(1, account).Bind(2, region).Bind(3, name);
+    if (!q.Step()) {
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<RotationFunctionRow>();
+    }
+    RotationFunctionRow r;
+    r.account = account;
+    r.region = region;
+    r.name = name;
+    r.kind = q.Text(0);
+    r.config = q.Text(1);
+    r.role_arn = q.Text(2);
+    r.timeout_seconds = q.Int(3);
+    r.wrapped_signing_key = q.Blob(4);
+    r.created_ms = q.Int(5);
+    return std::optional<RotationFunctionRow>(std::move(r));
+  }
+
+  static RotationRunRow ReadRun(const Query& q) {
+    RotationRunRow r;
+    r.secret_id = q.Int(0);
+    r.secret_arn = q.Text(1);
+    r.account = q.Text(2);
+    r.region = q.Text(3);
+    r.token = q.Text(4);
+    r.mode = q.Text(5);
+    r.step = q.Text(6);
+    r.attempts = q.Int(7);
+    r.next_attempt_ms = q.Int(8);
+    r.lease_holder = q.Text(9);
+    r.lease_expires_ms = q.Int(10);
+    r.started_ms = q.Int(11);
+    r.last_error = q.Text(12);
+    return r;
+  }
+
+  Result<std::optional<RotationRunRow>> FindRotationRun(int64_t secret_id) override {
+    COFFER_QUERY(q, c_, RUN_SELECT("WHERE secret_id = ?"));
+    q.Bind(1, secret_id);
+    if (q.Step()) return std::optional<RotationRunRow>(ReadRun(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<RotationRunRow>();
+  }
+
+  Result<std::vector<RotationRunRow>> ListDueRotationRuns(EpochMillis now, int limit) override {
+    COFFER_QUERY(q, c_,
+                 RUN_SELECT("WHERE next_attempt_ms <= ? AND lease_expires_ms <= ? ORDER BY "
+                            "next_attempt_ms LIMIT ?"));
+    q.Bind(1, now).Bind(2, now).Bind(3, static_cast<int64_t>(limit));
+    std::vector<RotationRunRow> out;
+    while (q.Step()) out.push_back(ReadRun(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::vector<SecretRow>> ListSecretsDueForRotation(EpochMillis now, int limit) override {
+    COFFER_QUERY(q, c_,
+                 SECRET_SELECT("WHERE rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND "
+                               "next_rotation_ms <= ? AND purge_at_ms IS NULL AND id NOT IN "
+                               "(SELECT secret_id FROM rotation_runs) ORDER BY next_rotation_ms "
+                               "LIMIT ?"));
+    q.Bind(1, now).Bind(2, static_cast<int64_t>(limit));
+    std::vector<SecretRow> out;
+    while (q.Step()) out.push_back(ReadSecretRow(q));
+    COFFER_RETURN_IF_ERROR(q.status());
+    for (auto& row : out) COFFER_RETURN_IF_ERROR(ReadTags(&row));
+    return out;
+  }
+
   Result<std::optional<KmsKeyRow>> FindKmsKey(const std::string& key_id) override {
     COFFER_QUERY(q, c_, KMS_SELECT("WHERE key_id = ?"));
     q.Bind(1, key_id);
@@ -997,11 +1117,16 @@ class SqliteTxn : public StoreWriter {
       COFFER_QUERY(q, c_,
                    "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, "
                    "created_ms, last_changed_ms, last_accessed_ms, deleted_ms, purge_at_ms, "
-                   "resource_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   "resource_policy, rotation_enabled, rotation_lambda_arn, rotation_rules, "
+                   "last_rotated_ms, next_rotation_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                   "?, ?, ?, ?, ?, ?)");
       q.Bind(1, row->account).Bind(2, row->region).Bind(3, row->name).Bind(4, row->arn);
       q.Bind(5, row->description).Bind(6, row->kms_key_id).Bind(7, row->created_ms);
       q.Bind(8, row->last_changed_ms).Bind(9, row->last_accessed_ms).Bind(10, row->deleted_ms);
       q.Bind(11, row->purge_at_ms).Bind(12, row->resource_policy);
+      q.Bind(13, static_cast<int64_t>(row->rotation_enabled)).Bind(14, row->rotation_lambda_arn);
+      q.Bind(15, row->rotation_rules).Bind(16, row->last_rotated_ms);
+      q.Bind(17, row->next_rotation_ms);
       COFFER_RETURN_IF_ERROR(q.Run());
     }
     row->id = sqlite3_last_insert_rowid(c_.db());
@@ -1012,17 +1137,21 @@ class SqliteTxn : public StoreWriter {
     {
       COFFER_QUERY(q, c_,
                    "UPDATE secrets SET description = ?, kms_key_id = ?, last_changed_ms = ?, "
-                   "last_accessed_ms = ?, deleted_ms = ?, purge_at_ms = ?, resource_policy = ? "
-                   "WHERE id = ?");
+                   "last_accessed_ms = ?, deleted_ms = ?, purge_at_ms = ?, resource_policy = ?, "
+                   "rotation_enabled = ?, rotation_lambda_arn = ?, rotation_rules = ?, "
+                   "last_rotated_ms = ?, next_rotation_ms = ? WHERE id = ?");
       q.Bind(1, row.description).Bind(2, row.kms_key_id).Bind(3, row.last_changed_ms);
       q.Bind(4, row.last_accessed_ms).Bind(5, row.deleted_ms).Bind(6, row.purge_at_ms);
-      q.Bind(7, row.resource_policy).Bind(8, row.id);
+      q.Bind(7, row.resource_policy).Bind(8, static_cast<int64_t>(row.rotation_enabled));
+      q.Bind(9, row.rotation_lambda_arn).Bind(10, row.rotation_rules);
+      q.Bind(11, row.last_rotated_ms).Bind(12, row.next_rotation_ms).Bind(13, row.id);
       COFFER_RETURN_IF_ERROR(q.Run());
     }
     return WriteTags(row.id, row.tags);
   }
 
   Status DeleteSecret(int64_t secret_id) override {
+    COFFER_RETURN_IF_ERROR(DeleteRotationRun(secret_id));
     {
       COFFER_QUERY(q, c_, "DELETE FROM version_stages WHERE secret_id = ?");
       COFFER_RETURN_IF_ERROR(q.Bind(1, secret_id).Run());
@@ -1281,6 +1410,39 @@ class SqliteTxn : public StoreWriter {
                  "DELETE FROM iam_group_members WHERE account = ? AND group_key = ? AND "
                  "user_key = ?");
     return q.Bind(1, account).Bind(2, NameKey(group)).Bind(3, NameKey(user)).Run();
+  }
+
+  Status PutRotationFunction(const RotationFunctionRow& r) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR REPLACE INTO rotation_functions (account, region, name, kind, config, "
+                 "role_arn, timeout_seconds, wrapped_signing_key, created_ms) VALUES (?, ?, ?, ?, "
+                 "?, ?, ?, ?, ?)");
+    q.Bind(1, r.account).Bind(2, r.region).Bind(3, r.name).Bind(4, r.kind).Bind(5, r.config);
+    q.Bind(6, r.role_arn).Bind(7, r.timeout_seconds).BindBlob(8, r.wrapped_signing_key);
+    return q.Bind(9, r.created_ms).Run();
+  }
+
+  Status DeleteRotationFunction(const std::string& account, const std::string& region,
+                                const std::string& name) override {
+    COFFER_QUERY(q, c_,
+                 "DELETE FROM rotation_functions WHERE account = ? AND region = ? AND name = ?");
+    return q.Bind(1, account).Bind(2, region).Bind(3, name).Run();
+  }
+
+  Status PutRotationRun(const RotationRunRow& r) override {
+    COFFER_QUERY(q, c_,
+                 "INSERT OR REPLACE INTO rotation_runs (secret_id, secret_arn, account, region, "
+                 "token, mode, step, attempts, next_attempt_ms, lease_holder, lease_expires_ms, "
+                 "started_ms, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    q.Bind(1, r.secret_id).Bind(2, r.secret_arn).Bind(3, r.account).Bind(4, r.region);
+    q.Bind(5, r.token).Bind(6, r.mode).Bind(7, r.step).Bind(8, r.attempts);
+    q.Bind(9, r.next_attempt_ms).Bind(10, r.lease_holder).Bind(11, r.lease_expires_ms);
+    return q.Bind(12, r.started_ms).Bind(13, r.last_error).Run();
+  }
+
+  Status DeleteRotationRun(int64_t secret_id) override {
+    COFFER_QUERY(q, c_, "DELETE FROM rotation_runs WHERE secret_id = ?");
+    return q.Bind(1, secret_id).Run();
   }
 
   Status InsertKmsKey(const KmsKeyRow& row) override {

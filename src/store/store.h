@@ -57,7 +57,43 @@ struct SecretRow {
   std::optional<EpochMillis> deleted_ms;        // when DeleteSecret was called
   std::optional<EpochMillis> purge_at_ms;       // when the recovery window ends
   std::optional<std::string> resource_policy;   // PutResourcePolicy's JSON text
+  bool rotation_enabled = false;
+  std::optional<std::string> rotation_lambda_arn;
+  std::optional<std::string> rotation_rules;  // RotationRules as JSON text
+  std::optional<EpochMillis> last_rotated_ms;
+  std::optional<EpochMillis> next_rotation_ms;  // start of the next rotation window
   Tags tags;
+};
+
+// A rotation function registered with coffer (what a RotationLambdaARN names).
+struct RotationFunctionRow {
+  std::string account;
+  std::string region;
+  std::string name;
+  std::string kind;      // "exec", "http" or "builtin"
+  std::string config;    // JSON: exec {"Command":[...], "Environment":{...}}, http {"Url":...},
+                         // builtin {"Builtin": "postgres-single-user" | ...}
+  std::string role_arn;  // the execution role the function acts as
+  int64_t timeout_seconds = 300;
+  std::string wrapped_signing_key;  // http: HMAC key for the request signature (storage key)
+  EpochMillis created_ms = 0;
+};
+
+// A rotation in progress (at most one per secret) and its lease.
+struct RotationRunRow {
+  int64_t secret_id = 0;
+  std::string secret_arn;
+  std::string account;
+  std::string region;
+  std::string token;                // the version being rotated in
+  std::string mode;                 // "rotate" or "test" (RotateImmediately=false)
+  std::string step;                 // the next step to run
+  int64_t attempts = 0;             // failed attempts so far
+  EpochMillis next_attempt_ms = 0;  // not before
+  std::string lease_holder;         // the process running it, if any
+  EpochMillis lease_expires_ms = 0;
+  EpochMillis started_ms = 0;
+  std::string last_error;
 };
 
 struct SecretVersionRow {
@@ -332,6 +368,15 @@ class StoreReader {
   virtual Result<bool> NotificationSent(int64_t parameter_id, int64_t version,
                                         const std::string& policy_type) = 0;
   virtual Result<std::vector<EventRow>> ListEvents(int64_t after_id, int limit) = 0;
+
+  // Rotation.
+  virtual Result<std::optional<RotationFunctionRow>> FindRotationFunction(
+      const std::string& account, const std::string& region, const std::string& name) = 0;
+  virtual Result<std::optional<RotationRunRow>> FindRotationRun(int64_t secret_id) = 0;
+  // Runs whose next attempt is due and whose lease is free or expired, oldest first.
+  virtual Result<std::vector<RotationRunRow>> ListDueRotationRuns(EpochMillis now, int limit) = 0;
+  // Secrets of every scope whose rotation window has started and that have no run yet.
+  virtual Result<std::vector<SecretRow>> ListSecretsDueForRotation(EpochMillis now, int limit) = 0;
 };
 
 class StoreWriter : public StoreReader {
@@ -415,6 +460,13 @@ class StoreWriter : public StoreReader {
   virtual Status MarkNotificationSent(int64_t parameter_id, int64_t version,
                                       const std::string& policy_type) = 0;
   virtual Status AppendEvent(const EventRow& event) = 0;
+
+  virtual Status PutRotationFunction(const RotationFunctionRow& row) = 0;
+  virtual Status DeleteRotationFunction(const std::string& account, const std::string& region,
+                                        const std::string& name) = 0;
+  // Inserts or replaces the run of row.secret_id.
+  virtual Status PutRotationRun(const RotationRunRow& row) = 0;
+  virtual Status DeleteRotationRun(int64_t secret_id) = 0;
 };
 
 class Store {

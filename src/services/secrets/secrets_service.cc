@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
+#include "rotation/schedule.h"
 #include "services/secrets/random_password.h"
 #include "services/secrets/secret_filters.h"
 #include "services/secrets/version_stages.h"
@@ -44,6 +45,35 @@ Status MarkedForDeletion() {
 json::value Epoch(EpochMillis ms) {
   if (ms % 1000 == 0) return json::value(ms / 1000);
   return json::value(static_cast<double>(ms) / 1000.0);
+}
+
+// The stored RotationRules of a secret, as the schedule reads them.
+rotation::RotationRules RulesOf(const SecretRow& s) {
+  rotation::RotationRules rules;
+  if (!s.rotation_rules) return rules;
+  boost::system::error_code ec;
+  json::value v = json::parse(*s.rotation_rules, ec);
+  if (ec || !v.is_object()) return rules;
+  const auto& o = v.get_object();
+  if (auto* d = o.if_contains("AutomaticallyAfterDays"); d && d->is_int64()) {
+    rules.automatically_after_days = d->get_int64();
+  }
+  if (auto* e = o.if_contains("ScheduleExpression"); e && e->is_string()) {
+    rules.schedule_expression = std::string(e->get_string());
+  }
+  if (auto* d = o.if_contains("Duration"); d && d->is_string()) {
+    rules.duration = std::string(d->get_string());
+  }
+  return rules;
+}
+
+// A secret whose value changes by hand counts as rotated: its schedule restarts from now.
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html
+void CountAsRotation(SecretRow* s, EpochMillis now) {
+  if (!s->rotation_enabled || !s->rotation_rules) return;
+  s->last_rotated_ms = now;
+  auto schedule = rotation::Schedule::Parse(RulesOf(*s));
+  if (schedule.ok()) s->next_rotation_ms = schedule->NextWindowStart(now);
 }
 
 // The account and region a secret lives in (a caller of another account may name it by ARN).
@@ -261,6 +291,18 @@ json::object SecretMetadata(const SecretRow& s, const std::vector<SecretVersionR
   if (s.last_accessed_ms) out["LastAccessedDate"] = Epoch(*s.last_accessed_ms);
   if (s.purge_at_ms) out["DeletedDate"] = Epoch(*s.purge_at_ms);
   if (!s.tags.empty()) out["Tags"] = TagsJson(s.tags);
+  // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html
+  if (s.rotation_enabled || s.rotation_lambda_arn) out["RotationEnabled"] = s.rotation_enabled;
+  if (s.rotation_lambda_arn) out["RotationLambdaARN"] = *s.rotation_lambda_arn;
+  if (s.rotation_rules) {
+    boost::system::error_code ec;
+    json::value rules = json::parse(*s.rotation_rules, ec);
+    if (!ec && rules.is_object()) out["RotationRules"] = std::move(rules);
+  }
+  if (s.last_rotated_ms) out["LastRotatedDate"] = Epoch(*s.last_rotated_ms);
+  if (s.rotation_enabled && s.next_rotation_ms) {
+    out["NextRotationDate"] = Epoch(*s.next_rotation_ms);
+  }
   json::object v2s = VersionsToStages(versions);
   if (!v2s.empty()) out[versions_member] = std::move(v2s);
   out["CreatedDate"] = Epoch(s.created_ms);
@@ -465,11 +507,12 @@ Result<json::object> SecretsService::Handle(std::string_view operation, const Re
       {"GetResourcePolicy", &SecretsService::GetResourcePolicy},
       {"DeleteResourcePolicy", &SecretsService::DeleteResourcePolicy},
       {"ValidateResourcePolicy", &SecretsService::ValidateResourcePolicy},
+      {"RotateSecret", &SecretsService::RotateSecret},
+      {"CancelRotateSecret", &SecretsService::CancelRotateSecret},
   };
   // Operations of the API that coffer does not serve yet: a clear client error, never a retry.
   static const std::set<std::string_view> kNotYetServed = {
-      "RotateSecret", "CancelRotateSecret", "ReplicateSecretToRegions",
-      "RemoveRegionsFromReplication", "StopReplicationToReplica"};
+      "ReplicateSecretToRegions", "RemoveRegionsFromReplication", "StopReplicationToReplica"};
   auto it = kHandlers.find(operation);
   if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
   if (kNotYetServed.count(operation)) {
@@ -603,6 +646,12 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
                   const std::string& envelope, const std::vector<std::string>& requested_stages,
                   EpochMillis now, std::vector<std::string>* out_stages, bool* created) {
   COFFER_ASSIGN_OR_RETURN(auto existing, w.GetVersion(secret.id, version_id));
+  if (existing && existing->envelope.empty()) {
+    // The version RotateSecret created for the rotation, still without a value: createSecret
+    // gives it one.
+    COFFER_RETURN_IF_ERROR(w.DeleteVersion(secret.id, version_id));
+    existing.reset();
+  }
   if (existing) {
     auto plain = keyring.OpenValue(ValueContext(secret, version_id), existing->envelope);
     bool same = plain.ok() && existing->binary == value.binary &&
@@ -656,6 +705,9 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
     if (vid == version_id) out_stages->push_back(s);
   }
   secret.last_changed_ms = now;
+  if (std::find(out_stages->begin(), out_stages->end(), kCurrent) != out_stages->end()) {
+    CountAsRotation(&secret, now);
+  }
   COFFER_RETURN_IF_ERROR(w.UpdateSecret(secret));
   *created = true;
   return Status::Ok();
@@ -805,6 +857,16 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
         vid = *holder;
       }
       COFFER_ASSIGN_OR_RETURN(auto v, r.GetVersion(secret.id, vid));
+      if (v && v->envelope.empty()) {
+        // A rotation's new version before createSecret has put its value.
+        return Status("ResourceNotFoundException",
+                      version_id ? "Secrets Manager can't find the specified secret value for "
+                                   "VersionId: " +
+                                       vid
+                                 : "Secrets Manager can't find the specified secret value for "
+                                   "staging label: " +
+                                       version_stage.value_or(kCurrent));
+      }
       if (!v) {
         return Status(
             "ResourceNotFoundException",
@@ -1333,6 +1395,141 @@ Result<json::object> SecretsService::ValidateResourcePolicy(const RequestContext
   }
   return json::object{{"PolicyValidationPassed", errors.empty()},
                       {"ValidationErrors", std::move(errors)}};
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html
+Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
+                                                  const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  auto token = in.String("ClientRequestToken", {.min_len = 32, .max_len = 64});
+  auto lambda_arn = in.String("RotationLambdaARN", {.max_len = 2048});
+  const json::object* rules_in = in.Object("RotationRules");
+  auto immediately = in.Bool("RotateImmediately");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  ConditionKeys keys;
+  if (lambda_arn) keys["secretsmanager:rotationlambdaarn"] = {*lambda_arn};
+  COFFER_ASSIGN_OR_RETURN(SecretRow secret, AuthorizedSecret(ctx, "secretsmanager:RotateSecret",
+                                                             *secret_id, std::move(keys)));
+  if (secret.purge_at_ms) return MarkedForDeletion();
+
+  std::optional<std::string> rules_text = secret.rotation_rules;
+  std::optional<rotation::Schedule> schedule;
+  if (rules_in != nullptr) {
+    JsonInput r(*rules_in);
+    rotation::RotationRules rules;
+    rules.automatically_after_days = r.Int("AutomaticallyAfterDays", {.min = 1, .max = 1000});
+    rules.schedule_expression = r.String("ScheduleExpression", {.min_len = 1, .max_len = 256});
+    rules.duration = r.String("Duration", {.min_len = 2, .max_len = 3});
+    COFFER_RETURN_IF_ERROR(r.Finish());
+    COFFER_ASSIGN_OR_RETURN(auto parsed, rotation::Schedule::Parse(rules));
+    schedule = std::move(parsed);
+    rules_text = json::serialize(*rules_in);
+  } else if (rules_text) {
+    auto parsed = rotation::Schedule::Parse(RulesOf(secret));
+    if (parsed.ok()) schedule = std::move(parsed.value());
+  }
+  const std::optional<std::string> function_arn =
+      lambda_arn ? lambda_arn : secret.rotation_lambda_arn;
+  if (!function_arn) {
+    return Status("InvalidRequestException",
+                  "No Lambda rotation function ARN is associated with this secret.");
+  }
+  // The function must be registered (coffer's equivalent of a Lambda that grants
+  // secretsmanager.amazonaws.com the right to invoke it).
+  if (!rotation_functions_ || !rotation_functions_(*function_arn)) {
+    return Status("AccessDeniedException",
+                  "Secrets Manager cannot invoke the specified Lambda function. Ensure that the "
+                  "function policy grants access to the principal secretsmanager.amazonaws.com.");
+  }
+  const bool rotate_now = immediately.value_or(true);
+  const std::string version_id = token.value_or(NewUuid());
+  bool previous_unfinished = false;
+
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
+    if (!fresh) return NotFound();
+    if (fresh->purge_at_ms) return MarkedForDeletion();
+    COFFER_ASSIGN_OR_RETURN(auto run, w.FindRotationRun(fresh->id));
+    COFFER_ASSIGN_OR_RETURN(auto pending, w.VersionIdForStage(fresh->id, kPending));
+    COFFER_ASSIGN_OR_RETURN(auto current, w.VersionIdForStage(fresh->id, kCurrent));
+    const bool unfinished = pending && pending != current && *pending != version_id;
+    if (run || unfinished) {
+      // Calling again retries the rotation that is under way now, as AWS does; the retry is
+      // committed and the call still answers with the error.
+      previous_unfinished = true;
+      if (!run) return Status::Ok();
+      run->next_attempt_ms = ctx.now;
+      return w.PutRotationRun(*run);
+    }
+    fresh->rotation_enabled = true;
+    fresh->rotation_lambda_arn = function_arn;
+    fresh->rotation_rules = rules_text;
+    fresh->next_rotation_ms.reset();
+    if (schedule) {
+      fresh->next_rotation_ms = schedule->NextWindowStart(fresh->last_rotated_ms.value_or(ctx.now));
+    }
+    fresh->last_changed_ms = ctx.now;
+    COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
+    if (rotate_now) {
+      // As AWS does, the rotation's version exists, labelled AWSPENDING, before createSecret
+      // runs; the rotation templates check for it.
+      COFFER_ASSIGN_OR_RETURN(auto existing, w.GetVersion(fresh->id, version_id));
+      if (!existing) {
+        SecretVersionRow placeholder;
+        placeholder.version_id = version_id;
+        placeholder.created_ms = ctx.now;
+        COFFER_RETURN_IF_ERROR(w.InsertVersion(fresh->id, placeholder));
+      }
+      COFFER_RETURN_IF_ERROR(w.SetStage(fresh->id, kPending, version_id));
+    }
+    RotationRunRow r;
+    r.secret_id = fresh->id;
+    r.secret_arn = fresh->arn;
+    r.account = fresh->account;
+    r.region = fresh->region;
+    r.token = version_id;
+    // RotateImmediately=false only checks the configuration with the testSecret step.
+    r.mode = rotate_now ? "rotate" : "test";
+    r.step = rotate_now ? "createSecret" : "testSecret";
+    r.next_attempt_ms = ctx.now;
+    r.started_ms = ctx.now;
+    return w.PutRotationRun(r);
+  }));
+  if (rotation_wake_) rotation_wake_();
+  if (previous_unfinished) {
+    return Status("InvalidRequestException",
+                  "A previous rotation isn't complete. That rotation will be reattempted.");
+  }
+  json::object out{{"ARN", secret.arn}, {"Name", secret.name}};
+  if (rotate_now) out["VersionId"] = version_id;
+  return out;
+}
+
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CancelRotateSecret.html
+Result<json::object> SecretsService::CancelRotateSecret(const RequestContext& ctx,
+                                                        const json::object& body) {
+  JsonInput in(body);
+  auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  COFFER_ASSIGN_OR_RETURN(SecretRow secret,
+                          AuthorizedSecret(ctx, "secretsmanager:CancelRotateSecret", *secret_id));
+  if (secret.purge_at_ms) return MarkedForDeletion();
+  std::optional<std::string> pending;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
+    if (!fresh) return NotFound();
+    // A rotation under way stops here; its AWSPENDING version stays for the operator to judge.
+    COFFER_RETURN_IF_ERROR(w.DeleteRotationRun(fresh->id));
+    COFFER_ASSIGN_OR_RETURN(pending, w.VersionIdForStage(fresh->id, kPending));
+    fresh->rotation_enabled = false;
+    fresh->next_rotation_ms.reset();
+    fresh->last_changed_ms = ctx.now;
+    return w.UpdateSecret(*fresh);
+  }));
+  json::object out{{"ARN", secret.arn}, {"Name", secret.name}};
+  if (pending) out["VersionId"] = *pending;
+  return out;
 }
 
 Result<int> SecretsService::PurgeExpired() {

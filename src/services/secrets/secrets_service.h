@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -29,6 +30,14 @@ class SecretsService {
   // Serves one operation (the part of X-Amz-Target after "secretsmanager."). Thread-safe.
   Result<boost::json::object> Handle(std::string_view operation, const RequestContext& ctx,
                                      const boost::json::object& input);
+
+  // Rotation: `function_exists` tells whether a RotationLambdaARN names a registered rotation
+  // function; `wake` is called after RotateSecret queued a rotation. Set before serving.
+  void SetRotationHooks(std::function<bool(const std::string&)> function_exists,
+                        std::function<void()> wake) {
+    rotation_functions_ = std::move(function_exists);
+    rotation_wake_ = std::move(wake);
+  }
 
   // Permanently deletes secrets whose recovery window has ended. Returns how many were purged.
   // Called periodically by the server's background job; safe to run concurrently with requests.
@@ -55,6 +64,8 @@ class SecretsService {
   Result<boost::json::object> UntagResource(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> GetRandomPassword(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> PutResourcePolicy(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> RotateSecret(const RequestContext&, const boost::json::object&);
+  Result<boost::json::object> CancelRotateSecret(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> GetResourcePolicy(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> DeleteResourcePolicy(const RequestContext&,
                                                    const boost::json::object&);
@@ -80,6 +91,8 @@ class SecretsService {
   Keyring* keyring_;
   const Clock* clock_;
   SecretReadCache read_cache_{64 << 20};
+  std::function<bool(const std::string&)> rotation_functions_;
+  std::function<void()> rotation_wake_;
 };
 
 }  // namespace coffer::secrets

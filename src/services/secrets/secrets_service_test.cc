@@ -292,7 +292,7 @@ TEST_F(SecretsServiceTest, ValidationErrors) {
                               json::parse(R"({"Name":"raw","SecretString":"v"})").as_object());
   ASSERT_FALSE(raw.ok());
   EXPECT_EQ(raw.status().code(), "InvalidRequestException");
-  EXPECT_EQ(Code("RotateSecret", R"({"SecretId":"x"})"), "InvalidRequestException");
+  EXPECT_EQ(Code("RotateSecret", R"({"SecretId":"x"})"), "ResourceNotFoundException");
   std::string big = R"({"Name":"big","SecretString":")" + std::string(65537, 'x') + "\"}";
   EXPECT_EQ(Code("CreateSecret", big.c_str()), "ValidationException");
   std::string max = R"({"Name":"max","SecretString":")" + std::string(65536, 'x') + "\"}";

@@ -286,6 +286,48 @@ Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
   return "<GetSessionTokenResult>" + credentials + "</GetSessionTokenResult>";
 }
 
+Result<StsService::IssuedCredentials> StsService::IssueRoleSession(const std::string& role_arn,
+                                                                   const std::string& session_name,
+                                                                   EpochMillis now,
+                                                                   int64_t duration_seconds) {
+  auto arn = ParseArn(role_arn);
+  if (!arn || arn->service != "iam" || arn->resource.rfind("role/", 0) != 0) {
+    return Status("AccessDenied", "Not a role ARN: " + role_arn);
+  }
+  const std::string name = arn->resource.substr(arn->resource.rfind('/') + 1);
+  std::optional<IamEntityRow> role;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(role, r.FindIamEntity(arn->account, "role", name));
+    return Status::Ok();
+  }));
+  if (!role) return Status("AccessDenied", "The role " + role_arn + " does not exist.");
+  StsSessionRow row;
+  row.account = arn->account;
+  row.principal_arn =
+      "arn:aws:sts::" + arn->account + ":assumed-role/" + role->name + "/" + session_name;
+  row.user_id = role->id + ":" + session_name;
+  row.principal_type = "AssumedRole";
+  row.role_arn = role->arn;
+  row.created_ms = now;
+  row.expires_ms = now + duration_seconds * 1000;
+  row.access_key_id = NewIamId("ASIA");
+  SecretBytes raw = crypto::RandomSecret(30);
+  IssuedCredentials out;
+  out.secret_access_key = SecretBytes(crypto::Base64Encode(raw.Reveal()));
+  SecretBytes token_raw = crypto::RandomSecret(96);
+  out.session_token = SecretBytes(crypto::Base64Encode(token_raw.Reveal()));
+  row.token_hash = crypto::HexLower(crypto::Sha256(out.session_token.Reveal()));
+  COFFER_ASSIGN_OR_RETURN(
+      row.wrapped_secret,
+      keyring_->WrapWithStorageKey(CredentialRegistry::SecretPurpose(row.access_key_id),
+                                   out.secret_access_key.Reveal()));
+  COFFER_RETURN_IF_ERROR(
+      store_->Write([&](StoreWriter& w) -> Status { return w.InsertStsSession(row); }));
+  out.access_key_id = row.access_key_id;
+  out.expires_ms = row.expires_ms;
+  return out;
+}
+
 Status StsService::PurgeExpiredSessions(EpochMillis now) {
   return store_->Write(
       [&](StoreWriter& w) -> Status { return w.DeleteExpiredStsSessions(now - kMillisPerDay); });

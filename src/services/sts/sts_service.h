@@ -28,6 +28,18 @@ class StsService {
   Result<std::string> Handle(std::string_view action, const RequestContext& ctx,
                              const std::map<std::string, std::string>& params);
 
+  struct IssuedCredentials {
+    std::string access_key_id;
+    SecretBytes secret_access_key;
+    SecretBytes session_token;
+    EpochMillis expires_ms = 0;
+  };
+  // A session of `role` for a service acting as it (a rotation function's execution role), as
+  // Lambda obtains for a function. Errors: AccessDenied when the role does not exist.
+  Result<IssuedCredentials> IssueRoleSession(const std::string& role_arn,
+                                             const std::string& session_name, EpochMillis now,
+                                             int64_t duration_seconds);
+
   // Deletes sessions that expired more than a day ago (until then a request signed with them
   // is told its token expired rather than that the key is unknown).
   Status PurgeExpiredSessions(EpochMillis now);

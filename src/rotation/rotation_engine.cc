@@ -1,0 +1,521 @@
+#include "rotation/rotation_engine.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "core/ids.h"
+#include "core/time_format.h"
+#include "rotation/schedule.h"
+
+namespace coffer::rotation {
+namespace json = boost::json;
+namespace {
+
+constexpr size_t kMaxCapturedOutput = 64 * 1024;
+const char* const kSteps[] = {"createSecret", "setSecret", "testSecret", "finishSecret"};
+
+std::string NextStep(const std::string& step) {
+  for (size_t i = 0; i + 1 < std::size(kSteps); ++i) {
+    if (step == kSteps[i]) return kSteps[i + 1];
+  }
+  return "";
+}
+
+// Secrets Manager as the function's execution role: the same operations, the same
+// authorization, called in-process.
+class InProcessSecretsClient final : public SecretsClient {
+ public:
+  InProcessSecretsClient(secrets::SecretsService* secrets, RequestContext ctx)
+      : secrets_(secrets), ctx_(std::move(ctx)) {}
+  Result<json::object> Call(std::string_view operation, const json::object& input) override {
+    RequestContext ctx = ctx_;
+    ctx.request_id = NewUuid();
+    return secrets_->Handle(operation, ctx, input);
+  }
+
+ private:
+  secrets::SecretsService* secrets_;
+  RequestContext ctx_;
+};
+
+void CollectStrings(const json::value& v, std::vector<std::string>* out) {
+  if (v.is_string()) {
+    out->emplace_back(v.get_string());
+  } else if (v.is_object()) {
+    for (const auto& [k, x] : v.get_object()) CollectStrings(x, out);
+  } else if (v.is_array()) {
+    for (const auto& x : v.get_array()) CollectStrings(x, out);
+  }
+}
+
+}  // namespace
+
+bool ParseFunctionArn(const std::string& arn, std::string* account, std::string* region,
+                      std::string* name) {
+  // arn:aws:lambda:<region>:<account>:function:<name>[:qualifier]
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t colon = arn.find(':', start);
+    parts.push_back(arn.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() < 7 || parts.size() > 8 || parts[0] != "arn" || parts[2] != "lambda" ||
+      parts[5] != "function" || parts[6].empty()) {
+    return false;
+  }
+  *region = parts[3];
+  *account = parts[4];
+  *name = parts[6];
+  return true;
+}
+
+std::string Redact(std::string text, const std::vector<std::string>& values) {
+  for (const auto& v : values) {
+    if (v.size() < 4) continue;
+    for (size_t pos = text.find(v); pos != std::string::npos; pos = text.find(v, pos)) {
+      text.replace(pos, v.size(), "****");
+      pos += 4;
+    }
+  }
+  return text;
+}
+
+RotationEngine::RotationEngine(Store* store, Keyring* keyring, secrets::SecretsService* secrets,
+                               sts::StsService* sts, const Authorizer* authorizer,
+                               const Clock* clock, EngineOptions options)
+    : store_(store),
+      keyring_(keyring),
+      secrets_(secrets),
+      sts_(sts),
+      authorizer_(authorizer),
+      clock_(clock),
+      options_(std::move(options)) {
+  if (options_.holder_id.empty()) options_.holder_id = NewUuid();
+}
+
+void RotationEngine::RegisterBuiltin(const std::string& name, BuiltinFactory factory) {
+  builtins_[name] = std::move(factory);
+}
+
+bool RotationEngine::FunctionExists(const std::string& lambda_arn) {
+  std::string account, region, name;
+  if (!ParseFunctionArn(lambda_arn, &account, &region, &name)) return false;
+  std::optional<RotationFunctionRow> row;
+  Status s = store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(row, r.FindRotationFunction(account, region, name));
+    return Status::Ok();
+  });
+  return s.ok() && row.has_value();
+}
+
+void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
+                           const std::string& step, const std::string& error) {
+  json::object details{{"step", step}, {"clientRequestToken", run.token}};
+  if (!error.empty()) details["error"] = error;
+  json::object detail{{"eventVersion", "1.08"},
+                      {"userIdentity", json::object{{"accountId", run.account},
+                                                    {"invokedBy", "secretsmanager.amazonaws.com"}}},
+                      {"eventTime", FormatIso8601(clock_->NowMillis())},
+                      {"eventSource", "secretsmanager.amazonaws.com"},
+                      {"eventName", name},
+                      {"awsRegion", run.region},
+                      {"sourceIPAddress", "secretsmanager.amazonaws.com"},
+                      {"eventType", "AwsServiceEvent"},
+                      {"additionalEventData", json::object{{"SecretId", run.secret_arn}}},
+                      {"serviceEventDetails", std::move(details)},
+                      {"recipientAccountId", run.account}};
+  EventRow e;
+  e.time_ms = clock_->NowMillis();
+  e.account = run.account;
+  e.region = run.region;
+  e.source = "aws.secretsmanager";
+  e.detail_type = "AWS Service Event via CloudTrail";
+  e.resources = json::serialize(json::array{json::string(run.secret_arn)});
+  e.detail = json::serialize(detail);
+  (void)store_->Write([&](StoreWriter& w) -> Status { return w.AppendEvent(e); });
+}
+
+std::vector<std::string> RotationEngine::SensitiveValues(const RotationRunRow& run) {
+  std::vector<std::string> out;
+  RequestContext ctx;  // the service itself: no authorizer
+  ctx.scope = Scope{run.account, run.region};
+  ctx.now = clock_->NowMillis();
+  ctx.principal.account = run.account;
+  for (const char* stage : {"AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"}) {
+    auto v = secrets_->Handle("GetSecretValue", ctx,
+                              json::object{{"SecretId", run.secret_arn}, {"VersionStage", stage}});
+    if (!v.ok()) continue;
+    if (auto* s = v->if_contains("SecretString"); s && s->is_string()) {
+      out.emplace_back(s->get_string());
+      boost::system::error_code ec;
+      json::value parsed = json::parse(s->get_string(), ec);
+      if (!ec) CollectStrings(parsed, &out);
+    }
+    if (auto* b = v->if_contains("SecretBinary"); b && b->is_string()) {
+      out.emplace_back(b->get_string());
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  return out;
+}
+
+RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& function,
+                                                const StepEvent& event) {
+  Outcome out;
+  boost::system::error_code ec;
+  json::value config = json::parse(function.config, ec);
+  const json::array* command = nullptr;
+  if (!ec && config.is_object()) {
+    if (auto* c = config.get_object().if_contains("Command"); c && c->is_array()) {
+      command = &c->get_array();
+    }
+  }
+  if (command == nullptr || command->empty()) {
+    out.status = Status("InternalFailure", "the exec function has no Command");
+    return out;
+  }
+  std::vector<std::string> argv;
+  for (const auto& a : *command) {
+    if (!a.is_string()) {
+      out.status = Status("InternalFailure", "Command must be a list of strings");
+      return out;
+    }
+    argv.emplace_back(a.get_string());
+  }
+  // Credentials of the execution role, as Lambda provides them.
+  std::vector<std::string> env = {
+      "PATH=/usr/local/bin:/usr/bin:/bin",
+      "AWS_REGION=" + function.region,
+      "AWS_DEFAULT_REGION=" + function.region,
+      "AWS_ENDPOINT_URL=" + options_.endpoint,
+      "SECRETS_MANAGER_ENDPOINT=" + options_.endpoint,
+      "AWS_LAMBDA_FUNCTION_NAME=" + function.name,
+      "AWS_LAMBDA_FUNCTION_TIMEOUT=" + std::to_string(function.timeout_seconds),
+      "AWS_CONFIG_FILE=/dev/null",
+      "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+      "AWS_EC2_METADATA_DISABLED=true",
+      "PYTHONDONTWRITEBYTECODE=1"};
+  if (const char* home = std::getenv("HOME")) env.push_back(std::string("HOME=") + home);
+  if (!function.role_arn.empty()) {
+    auto creds = sts_->IssueRoleSession(function.role_arn, function.name, clock_->NowMillis(),
+                                        std::max<int64_t>(900, function.timeout_seconds + 60));
+    if (!creds.ok()) {
+      out.status = creds.status();
+      return out;
+    }
+    env.push_back("AWS_ACCESS_KEY_ID=" + creds->access_key_id);
+    env.push_back("AWS_SECRET_ACCESS_KEY=" + std::string(creds->secret_access_key.Reveal()));
+    env.push_back("AWS_SESSION_TOKEN=" + std::string(creds->session_token.Reveal()));
+  }
+  if (!ec && config.is_object()) {
+    if (auto* e = config.get_object().if_contains("Environment"); e && e->is_object()) {
+      for (const auto& [k, v] : e->get_object()) {
+        if (v.is_string()) env.push_back(std::string(k) + "=" + std::string(v.get_string()));
+      }
+    }
+  }
+  const std::string input = json::serialize(json::object{{"Step", event.step},
+                                                         {"SecretId", event.secret_arn},
+                                                         {"ClientRequestToken", event.token},
+                                                         {"RotationToken", event.rotation_token}});
+
+  int in_pipe[2], out_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
+    out.status = Status("InternalFailure", std::string("pipe: ") + std::strerror(errno));
+    return out;
+  }
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    out.status = Status("InternalFailure", std::string("fork: ") + std::strerror(errno));
+    return out;
+  }
+  if (pid == 0) {
+    dup2(in_pipe[0], STDIN_FILENO);
+    dup2(out_pipe[1], STDOUT_FILENO);
+    dup2(out_pipe[1], STDERR_FILENO);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    setpgid(0, 0);
+    execvpe(cargv[0], cargv.data(), cenv.data());
+    _exit(127);
+  }
+  for (auto& e : env) OPENSSL_cleanse(e.data(), e.size());
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  (void)!write(in_pipe[1], input.data(), input.size());
+  close(in_pipe[1]);
+
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(function.timeout_seconds);
+  bool timed_out = false;
+  char buf[4096];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{out_pipe[0], POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    ssize_t n = read(out_pipe[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    if (out.log.size() < kMaxCapturedOutput) {
+      out.log.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(out_pipe[0]);
+  if (timed_out) kill(-pid, SIGKILL);
+  int wstatus = 0;
+  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    out.status = Status("InternalFailure", "the rotation function timed out after " +
+                                               std::to_string(function.timeout_seconds) + " s");
+  } else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    out.status = Status("InternalFailure",
+                        "the rotation function failed (exit status " +
+                            std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + ")");
+  }
+  return out;
+}
+
+RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
+                                                const RotationFunctionRow& function,
+                                                const StepEvent& event) {
+  if (function.kind == "exec") return RunExec(function, event);
+  Outcome out;
+  if (function.kind != "builtin") {
+    out.status = Status("InternalFailure", "unknown function kind " + function.kind);
+    return out;
+  }
+  boost::system::error_code ec;
+  json::value config = json::parse(function.config, ec);
+  std::string builtin;
+  if (!ec && config.is_object()) {
+    if (auto* b = config.get_object().if_contains("Builtin"); b && b->is_string()) {
+      builtin = std::string(b->get_string());
+    }
+  }
+  auto it = builtins_.find(builtin);
+  if (it == builtins_.end()) {
+    out.status = Status("InternalFailure", "no built-in rotator named '" + builtin + "'");
+    return out;
+  }
+  // The function acts as its execution role, authorized like any caller.
+  RequestContext ctx;
+  ctx.scope = Scope{run.account, run.region};
+  ctx.now = clock_->NowMillis();
+  ctx.authorizer = authorizer_;
+  ctx.source_ip = "secretsmanager.amazonaws.com";
+  ctx.principal.account = run.account;
+  if (function.role_arn.empty()) {
+    ctx.principal.arn = "arn:aws:iam::" + run.account + ":root";
+    ctx.principal.user_id = run.account;
+    ctx.principal.type = "Root";
+  } else {
+    const std::string role = function.role_arn.substr(function.role_arn.rfind('/') + 1);
+    ctx.principal.arn =
+        "arn:aws:sts::" + run.account + ":assumed-role/" + role + "/" + function.name;
+    ctx.principal.user_id = role + ":" + function.name;
+    ctx.principal.type = "AssumedRole";
+    ctx.principal.role_arn = function.role_arn;
+    ctx.principal.role_name = role;
+  }
+  InProcessSecretsClient client(secrets_, ctx);
+  auto fn = it->second();
+  out.status = fn->Invoke(event, client, &out.log);
+  return out;
+}
+
+Status RotationEngine::Finish(RotationRunRow run, const std::string& event_name,
+                              const std::string& detail) {
+  Event(run, event_name, run.step, detail);
+  return Status::Ok();
+}
+
+Result<int> RotationEngine::RunDue() {
+  const EpochMillis now = clock_->NowMillis();
+  int steps = 0;
+  std::vector<RotationRunRow> claimed;
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    // Scheduled rotations whose window has begun (or passed, after downtime).
+    COFFER_ASSIGN_OR_RETURN(auto due, w.ListSecretsDueForRotation(now, 32));
+    for (const auto& s : due) {
+      RotationRunRow r;
+      r.secret_id = s.id;
+      r.secret_arn = s.arn;
+      r.account = s.account;
+      r.region = s.region;
+      r.token = NewUuid();
+      r.mode = "rotate";
+      r.step = kSteps[0];
+      r.next_attempt_ms = now;
+      r.started_ms = now;
+      // The new version exists, labelled AWSPENDING, before createSecret (see RotateSecret).
+      SecretVersionRow placeholder;
+      placeholder.version_id = r.token;
+      placeholder.created_ms = now;
+      COFFER_RETURN_IF_ERROR(w.InsertVersion(s.id, placeholder));
+      COFFER_RETURN_IF_ERROR(w.SetStage(s.id, "AWSPENDING", r.token));
+      COFFER_RETURN_IF_ERROR(w.PutRotationRun(r));
+    }
+    COFFER_ASSIGN_OR_RETURN(auto runs, w.ListDueRotationRuns(now, 16));
+    for (auto& r : runs) {
+      r.lease_holder = options_.holder_id;
+      r.lease_expires_ms = now + 15 * 60 * 1000;
+      COFFER_RETURN_IF_ERROR(w.PutRotationRun(r));
+      claimed.push_back(r);
+    }
+    return Status::Ok();
+  }));
+
+  for (RotationRunRow run : claimed) {
+    std::optional<SecretRow> secret;
+    std::optional<RotationFunctionRow> function;
+    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(secret,
+                              r.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
+      std::string account, region, name;
+      if (secret && secret->rotation_lambda_arn &&
+          ParseFunctionArn(*secret->rotation_lambda_arn, &account, &region, &name)) {
+        COFFER_ASSIGN_OR_RETURN(function, r.FindRotationFunction(account, region, name));
+      }
+      return Status::Ok();
+    }));
+    if (!secret || secret->purge_at_ms || !function) {
+      // The secret is gone or its function was removed: nothing can run.
+      Event(run, "RotationAbandoned", run.step,
+            !secret ? "the secret no longer exists" : "the rotation function is not registered");
+      COFFER_RETURN_IF_ERROR(store_->Write(
+          [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
+      continue;
+    }
+    const bool test_only = run.mode == "test";
+    if (run.attempts == 0 && run.step == (test_only ? "testSecret" : kSteps[0])) {
+      Event(run, test_only ? "TestRotationStarted" : "RotationStarted", run.step, "");
+    }
+    Status failed = Status::Ok();
+    std::string failed_log;
+    while (!run.step.empty()) {
+      StepEvent event{run.step, run.secret_arn, run.token, run.token};
+      Outcome outcome = RunStep(run, *function, event);
+      ++steps;
+      if (!outcome.log.empty()) {
+        // Captured for the record; secret values never leave.
+        failed_log = Redact(outcome.log, SensitiveValues(run));
+      }
+      if (!outcome.status.ok()) {
+        failed = outcome.status;
+        break;
+      }
+      if (test_only) {
+        run.step.clear();
+        break;
+      }
+      run.step = NextStep(run.step);
+      COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+        // A CancelRotateSecret meanwhile removed the run: stop without recreating it.
+        COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
+        if (!current || current->token != run.token) {
+          run.step.clear();
+          run.mode = "cancelled";
+          return Status::Ok();
+        }
+        if (run.step.empty()) return Status::Ok();
+        return w.PutRotationRun(run);
+      }));
+    }
+    if (run.mode == "cancelled") continue;
+    const EpochMillis done = clock_->NowMillis();
+    if (failed.ok()) {
+      COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+        COFFER_RETURN_IF_ERROR(w.DeleteRotationRun(run.secret_id));
+        if (test_only) return Status::Ok();
+        COFFER_ASSIGN_OR_RETURN(auto fresh,
+                                w.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
+        if (!fresh) return Status::Ok();
+        // The rotation is done only if the function moved AWSCURRENT to the new version.
+        COFFER_ASSIGN_OR_RETURN(auto current, w.VersionIdForStage(fresh->id, "AWSCURRENT"));
+        if (current != run.token) {
+          failed = Status("InternalFailure",
+                          "finishSecret returned without moving AWSCURRENT to " + run.token);
+          return Status::Ok();
+        }
+        fresh->last_rotated_ms = done;
+        fresh->next_rotation_ms.reset();
+        if (fresh->rotation_enabled && fresh->rotation_rules) {
+          rotation::RotationRules rules;
+          boost::system::error_code ec;
+          json::value v = json::parse(*fresh->rotation_rules, ec);
+          if (!ec && v.is_object()) {
+            const auto& o = v.get_object();
+            if (auto* d = o.if_contains("AutomaticallyAfterDays"); d && d->is_int64()) {
+              rules.automatically_after_days = d->get_int64();
+            }
+            if (auto* e = o.if_contains("ScheduleExpression"); e && e->is_string()) {
+              rules.schedule_expression = std::string(e->get_string());
+            }
+            if (auto* d = o.if_contains("Duration"); d && d->is_string()) {
+              rules.duration = std::string(d->get_string());
+            }
+          }
+          auto schedule = Schedule::Parse(rules);
+          if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
+        }
+        return w.UpdateSecret(*fresh);
+      }));
+      if (failed.ok()) {
+        Event(run, test_only ? "TestRotationSucceeded" : "RotationSucceeded", "finishSecret", "");
+        continue;
+      }
+    }
+    // A failed step: AWSCURRENT has not moved (only finishSecret moves it). Record, back off.
+    const std::string error = Redact(failed.message(), SensitiveValues(run)) +
+                              (failed_log.empty() ? "" : "\n" + failed_log);
+    if (test_only) {
+      Event(run, "TestRotationFailed", run.step, error);
+      COFFER_RETURN_IF_ERROR(store_->Write(
+          [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
+      continue;
+    }
+    ++run.attempts;
+    run.last_error = error.substr(0, 4096);
+    run.lease_holder.clear();
+    run.lease_expires_ms = 0;
+    const bool abandon = run.attempts >= options_.max_attempts;
+    run.next_attempt_ms =
+        done + options_.base_backoff_ms * (int64_t{1} << std::min<int64_t>(run.attempts - 1, 10));
+    Event(run, abandon ? "RotationAbandoned" : "RotationFailed", run.step, error);
+    COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
+      if (!current || current->token != run.token) return Status::Ok();  // cancelled
+      if (abandon) return w.DeleteRotationRun(run.secret_id);
+      return w.PutRotationRun(run);
+    }));
+  }
+  return steps;
+}
+
+}  // namespace coffer::rotation
