@@ -78,6 +78,7 @@ struct ServerFlags {
   int max_connections = 4096;
   int purge_interval_seconds = 60;
   std::string passphrase_file;
+  std::vector<std::string> rotation_http_hosts;
 };
 
 int RunServer(const ServerFlags& flags) {
@@ -150,7 +151,8 @@ int RunServer(const ServerFlags& flags) {
              const std::map<std::string, std::string>& p) { return sts.Handle(action, ctx, p); });
   // Rotation: the engine runs in its own thread, woken by RotateSecret and every second.
   coffer::rotation::RotationEngine rotations(d.store.get(), d.keyring.get(), &secrets, &sts,
-                                             &authorizer, &clock, {});
+                                             &authorizer, &clock,
+                                             {.allowed_http_hosts = flags.rotation_http_hosts});
   rotations.RegisterBuiltin("random-api-key", coffer::rotation::NewRandomApiKeyRotator);
   rotations.RegisterBuiltin("hmac-signing-key", coffer::rotation::NewHmacSigningKeyRotator);
   rotations.RegisterBuiltin("postgres-single-user",
@@ -330,6 +332,9 @@ int main(int argc, char** argv) {
   server->add_option("--passphrase-file", flags.passphrase_file,
                      "File whose first line is the passphrase of a passphrase-sealed data "
                      "directory; the server then starts unsealed. Also: COFFER_PASSPHRASE.");
+  server->add_option("--rotation-http-host", flags.rotation_http_hosts,
+                     "A host (besides loopback) that rotation functions of the http kind may "
+                     "be on; repeatable.");
   server->footer(
       "Environment:\n"
       "  COFFER_ROOT_ACCESS_KEY_ID, COFFER_ROOT_SECRET_ACCESS_KEY\n"
@@ -396,8 +401,10 @@ int main(int argc, char** argv) {
                          "Register (or --delete) a rotation function for RotationLambdaARN "
                          "arn:aws:lambda:REGION:ACCOUNT:function:NAME.");
   register_function->add_option("--name", function_flags.name, "Function name.")->required();
-  register_function->add_option("--kind", function_flags.kind, "exec or builtin.")
-      ->check(CLI::IsMember({"exec", "builtin"}));
+  register_function->add_option("--kind", function_flags.kind, "exec, http or builtin.")
+      ->check(CLI::IsMember({"exec", "http", "builtin"}));
+  register_function->add_option("--url", function_flags.url,
+                                "http: where the Lambda event is POSTed (signed).");
   register_function->add_option(
       "--command", function_flags.command,
       "exec: the program and its arguments; it gets the Lambda event on stdin.");

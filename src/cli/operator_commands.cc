@@ -3,11 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -18,14 +14,13 @@
 #include "auth/sigv4.h"
 #include "core/clock.h"
 #include "core/time_format.h"
+#include "net/http_client.h"
 #include "server/bootstrap.h"
 
 namespace coffer::cli {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+namespace http = boost::beast::http;
 namespace json = boost::json;
 
 std::optional<std::string> Env(const char* name) {
@@ -74,66 +69,24 @@ Result<SecretBytes> ReadStdinLine(const std::string& prompt) {
   return out;
 }
 
-struct Endpoint {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string host_header;
-};
-
-Result<Endpoint> ParseEndpoint(std::string url) {
-  if (url.empty()) url = Env("COFFER_ENDPOINT").value_or("http://127.0.0.1:4600");
-  Endpoint ep;
-  std::string rest;
-  if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else if (url.rfind("https://", 0) == 0) {
-    ep.tls = true;
-    rest = url.substr(8);
-  } else {
-    return Status("InvalidParameter", "--endpoint must start with http:// or https://");
-  }
-  rest = rest.substr(0, rest.find('/'));
-  ep.host_header = rest;
-  if (!rest.empty() && rest.front() == '[') {
-    size_t close = rest.find(']');
-    if (close == std::string::npos) return Status("InvalidParameter", "bad IPv6 endpoint");
-    ep.host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size() && rest[close + 1] == ':') ep.port = rest.substr(close + 2);
-  } else {
-    size_t colon = rest.rfind(':');
-    ep.host = rest.substr(0, colon);
-    if (colon != std::string::npos) ep.port = rest.substr(colon + 1);
-  }
-  if (ep.host.empty()) return Status("InvalidParameter", "--endpoint has no host");
-  if (ep.port.empty()) ep.port = ep.tls ? "443" : "80";
-  return ep;
-}
-
 struct Reply {
   int status = 0;
   std::string body;
 };
 
-template <typename Stream>
-Reply Exchange(Stream& stream, http::request<http::string_body>& req) {
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return Reply{static_cast<int>(res.result_int()), res.body()};
-}
-
 Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::string& path,
                    const std::string& body, bool sign) {
-  COFFER_ASSIGN_OR_RETURN(Endpoint ep, ParseEndpoint(flags.endpoint));
-  http::request<http::string_body> req{method, path, 11};
-  req.set(http::field::host, ep.host_header);
-  req.set(http::field::user_agent, "coffer-operator");
+  COFFER_ASSIGN_OR_RETURN(
+      net::Url url, net::ParseUrl(flags.endpoint.empty()
+                                      ? Env("COFFER_ENDPOINT").value_or("http://127.0.0.1:4600")
+                                      : flags.endpoint));
+  net::HttpCall call;
+  call.method = std::string(http::to_string(method));
+  call.target = path;
+  call.body = body;
+  call.ca_bundle = !flags.ca_bundle.empty() ? flags.ca_bundle : Env("AWS_CA_BUNDLE").value_or("");
   if (!body.empty() || method == http::verb::post) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
+    call.headers.emplace_back("content-type", "application/json");
   }
   if (sign) {
     std::string key_id, secret, token;
@@ -172,45 +125,21 @@ Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::strin
                     "--profile");
     }
     const std::string amz_date = FormatAmzDate(SystemClock().NowMillis());
-    std::vector<std::pair<std::string, std::string>> headers = {{"host", ep.host_header},
+    std::vector<std::pair<std::string, std::string>> headers = {{"host", url.host_header},
                                                                 {"x-amz-date", amz_date}};
     if (!token.empty()) headers.emplace_back("x-amz-security-token", token);
-    req.set("x-amz-date", amz_date);
-    if (!token.empty()) req.set("x-amz-security-token", token);
-    req.set(http::field::authorization,
-            SignRequest(http::to_string(method), path, headers, req.body(), key_id, secret,
-                        amz_date, flags.region, "coffer"));
+    call.headers.emplace_back("x-amz-date", amz_date);
+    if (!token.empty()) call.headers.emplace_back("x-amz-security-token", token);
+    call.headers.emplace_back("authorization",
+                              SignRequest(call.method, path, headers, call.body, key_id, secret,
+                                          amz_date, flags.region, "coffer"));
     OPENSSL_cleanse(secret.data(), secret.size());
   }
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    auto addresses = resolver.resolve(ep.host, ep.port);
-    if (!ep.tls) {
-      beast::tcp_stream stream(io);
-      stream.expires_after(std::chrono::seconds(60));
-      stream.connect(addresses);
-      return Exchange(stream, req);
-    }
-    asio::ssl::context ctx(asio::ssl::context::tls_client);
-    const std::string ca =
-        !flags.ca_bundle.empty() ? flags.ca_bundle : Env("AWS_CA_BUNDLE").value_or("");
-    if (ca.empty()) {
-      ctx.set_default_verify_paths();
-    } else {
-      ctx.load_verify_file(ca);
-    }
-    ctx.set_verify_mode(asio::ssl::verify_peer);
-    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-    SSL_set_tlsext_host_name(stream.native_handle(), ep.host.c_str());
-    stream.set_verify_callback(asio::ssl::host_name_verification(ep.host));
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
-    beast::get_lowest_layer(stream).connect(addresses);
-    stream.handshake(asio::ssl::stream_base::client);
-    return Exchange(stream, req);
-  } catch (const std::exception& e) {
-    return Status("InternalFailure", std::string("cannot reach the server: ") + e.what());
+  auto reply = net::Send(url, call);
+  if (!reply.ok()) {
+    return Status("InternalFailure", "cannot reach the server: " + reply.status().message());
   }
+  return Reply{reply->status, std::move(reply->body)};
 }
 
 // The error message of an AWS-shaped JSON error body, or the body itself.
@@ -431,6 +360,7 @@ int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function)
       body["Command"] = std::move(command);
     }
     if (!function.builtin.empty()) body["Builtin"] = function.builtin;
+    if (!function.url.empty()) body["Url"] = function.url;
     if (!function.role_arn.empty()) body["RoleArn"] = function.role_arn;
     body["TimeoutSeconds"] = function.timeout_seconds;
     json::object env;
@@ -448,7 +378,12 @@ int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function)
   json::value v = json::parse(reply->body, ec);
   if (ec || !v.is_object()) return Fail("unexpected reply: " + reply->body);
   std::cout << "coffer: " << (function.remove ? "removed" : "registered") << " rotation function "
-            << json::value_to<std::string>(v.at("FunctionArn")) << std::endl;
+            << json::value_to<std::string>(v.at("FunctionArn")) << "\n";
+  if (const auto* key = v.get_object().if_contains("SigningKey")) {
+    // Shown once: the receiver verifies X-Coffer-Signature with it.
+    std::cout << "Signing key: " << json::value_to<std::string>(*key) << "\n";
+  }
+  std::cout << std::flush;
   return 0;
 }
 

@@ -35,6 +35,7 @@ struct FunctionFlags {
   std::string kind = "exec";
   std::vector<std::string> command;
   std::string builtin;
+  std::string url;
   std::string role_arn;
   int timeout_seconds = 300;
   std::vector<std::string> environment;  // NAME=VALUE

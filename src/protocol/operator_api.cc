@@ -8,6 +8,8 @@
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
+#include "net/http_client.h"
+#include "rotation/rotation_engine.h"
 
 namespace coffer {
 namespace json = boost::json;
@@ -316,10 +318,29 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
                    request_id);
     }
     config["Builtin"] = builtin;
+  } else if (row.kind == "http") {
+    const std::string url = text("Url");
+    if (!net::ParseUrl(url).ok()) {
+      return Error(Status("InvalidParameterException",
+                          "An http function needs a Url (http:// or https://)."),
+                   request_id);
+    }
+    config["Url"] = url;
   } else {
-    return Error(Status("InvalidParameterException", "Kind must be exec or builtin."), request_id);
+    return Error(Status("InvalidParameterException", "Kind must be exec, http or builtin."),
+                 request_id);
   }
   row.config = json::serialize(config);
+  // An http function's requests are signed with a key the receiver gets once, now.
+  std::string signing_key_hex;
+  if (row.kind == "http") {
+    SecretBytes key = crypto::RandomSecret(32);
+    signing_key_hex = crypto::HexLower(key.data(), key.size());
+    auto wrapped = keyring_->WrapWithStorageKey(
+        rotation::SigningKeyPurpose(row.account, row.region, row.name), signing_key_hex);
+    if (!wrapped.ok()) return Error(wrapped.status(), request_id);
+    row.wrapped_signing_key = std::move(wrapped.value());
+  }
   row.role_arn = text("RoleArn");
   row.timeout_seconds = 300;
   if (auto* t = in.if_contains("TimeoutSeconds"); t && t->is_int64()) {
@@ -331,7 +352,11 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   row.created_ms = clock_->NowMillis();
   Status s = store_->Write([&](StoreWriter& w) -> Status { return w.PutRotationFunction(row); });
   if (!s.ok()) return Error(s, request_id);
-  return JsonBody(200, request_id, json::object{{"FunctionArn", arn}});
+  json::object out{{"FunctionArn", arn}};
+  if (!signing_key_hex.empty()) out["SigningKey"] = signing_key_hex;
+  ApiResponse resp = JsonBody(200, request_id, out);
+  OPENSSL_cleanse(signing_key_hex.data(), signing_key_hex.size());
+  return resp;
 }
 
 }  // namespace coffer

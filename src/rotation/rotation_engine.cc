@@ -13,6 +13,8 @@
 
 #include "core/ids.h"
 #include "core/time_format.h"
+#include "crypto/crypto.h"
+#include "net/http_client.h"
 #include "rotation/schedule.h"
 
 namespace coffer::rotation {
@@ -77,6 +79,11 @@ bool ParseFunctionArn(const std::string& arn, std::string* account, std::string*
   *account = parts[4];
   *name = parts[6];
   return true;
+}
+
+std::string SigningKeyPurpose(const std::string& account, const std::string& region,
+                              const std::string& name) {
+  return "coffer/rotation-function/" + account + "/" + region + "/" + name;
 }
 
 std::string Redact(std::string text, const std::vector<std::string>& values) {
@@ -301,10 +308,87 @@ RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& funct
   return out;
 }
 
+// POSTs the Lambda event, with the execution role's credentials and coffer's endpoint, to the
+// function's URL; the receiver verifies X-Coffer-Signature (t=<unix seconds>,v1=<hex
+// HMAC-SHA256 of "<t>.<body>" under the key returned at registration). A 2xx answer is success.
+RotationEngine::Outcome RotationEngine::RunHttp(const RotationFunctionRow& function,
+                                                const StepEvent& event) {
+  Outcome out;
+  boost::system::error_code ec;
+  json::value config = json::parse(function.config, ec);
+  std::string url_text;
+  if (!ec && config.is_object()) {
+    if (auto* u = config.get_object().if_contains("Url"); u && u->is_string()) {
+      url_text = std::string(u->get_string());
+    }
+  }
+  auto url = net::ParseUrl(url_text);
+  if (!url.ok()) {
+    out.status = url.status();
+    return out;
+  }
+  const auto& allowed = options_.allowed_http_hosts;
+  if (!net::IsLoopbackHost(url->host) &&
+      std::find(allowed.begin(), allowed.end(), url->host) == allowed.end()) {
+    out.status = Status("AccessDeniedException",
+                        "rotation functions may only be on loopback or on hosts the server "
+                        "allows (--rotation-http-host): " +
+                            url->host);
+    return out;
+  }
+  json::object body{{"Step", event.step},
+                    {"SecretId", event.secret_arn},
+                    {"ClientRequestToken", event.token},
+                    {"RotationToken", event.rotation_token},
+                    {"Endpoint", options_.endpoint},
+                    {"Region", function.region}};
+  if (!function.role_arn.empty()) {
+    auto creds = sts_->IssueRoleSession(function.role_arn, function.name, clock_->NowMillis(),
+                                        std::max<int64_t>(900, function.timeout_seconds + 60));
+    if (!creds.ok()) {
+      out.status = creds.status();
+      return out;
+    }
+    body["Credentials"] = json::object{{"AccessKeyId", creds->access_key_id},
+                                       {"SecretAccessKey", creds->secret_access_key.Reveal()},
+                                       {"SessionToken", creds->session_token.Reveal()}};
+  }
+  auto key = keyring_->UnwrapWithStorageKey(
+      SigningKeyPurpose(function.account, function.region, function.name),
+      function.wrapped_signing_key);
+  if (!key.ok()) {
+    out.status = key.status();
+    return out;
+  }
+  net::HttpCall call;
+  call.method = "POST";
+  call.target = url->path;
+  call.body = json::serialize(body);
+  call.timeout = std::chrono::seconds(function.timeout_seconds);
+  const std::string t = std::to_string(clock_->NowMillis() / 1000);
+  call.headers = {{"content-type", "application/json"},
+                  {"x-coffer-signature",
+                   "t=" + t + ",v1=" +
+                       crypto::HexLower(crypto::HmacSha256(key->Reveal(), t + "." + call.body))}};
+  auto reply = net::Send(*url, call);
+  OPENSSL_cleanse(call.body.data(), call.body.size());
+  if (!reply.ok()) {
+    out.status = reply.status();
+    return out;
+  }
+  out.log = reply->body.substr(0, kMaxCapturedOutput);
+  if (reply->status < 200 || reply->status > 299) {
+    out.status = Status("InternalFailure",
+                        "the rotation function answered HTTP " + std::to_string(reply->status));
+  }
+  return out;
+}
+
 RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
                                                 const RotationFunctionRow& function,
                                                 const StepEvent& event) {
   if (function.kind == "exec") return RunExec(function, event);
+  if (function.kind == "http") return RunHttp(function, event);
   Outcome out;
   if (function.kind != "builtin") {
     out.status = Status("InternalFailure", "unknown function kind " + function.kind);

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/request_context.h"
@@ -37,6 +38,8 @@ struct EngineOptions {
   std::string endpoint;   // coffer's own URL, for exec functions (AWS_ENDPOINT_URL)
   int max_attempts = 5;   // failed attempts before a run is abandoned
   EpochMillis base_backoff_ms = 60 * 1000;  // 1, 2, 4, ... minutes between attempts
+  // Hosts `http` functions may be on besides loopback (--rotation-http-host).
+  std::vector<std::string> allowed_http_hosts;
 };
 
 using BuiltinFactory = std::function<std::unique_ptr<RotationFunction>()>;
@@ -65,6 +68,7 @@ class RotationEngine {
   Outcome RunStep(const RotationRunRow& run, const RotationFunctionRow& function,
                   const StepEvent& event);
   Outcome RunExec(const RotationFunctionRow& function, const StepEvent& event);
+  Outcome RunHttp(const RotationFunctionRow& function, const StepEvent& event);
   Status Finish(RotationRunRow run, const std::string& event_name, const std::string& detail);
   void Event(const RotationRunRow& run, const std::string& name, const std::string& step,
              const std::string& error);
@@ -81,6 +85,10 @@ class RotationEngine {
   EngineOptions options_;
   std::map<std::string, BuiltinFactory> builtins_;
 };
+
+// The AAD under which an http function's signing key is stored.
+std::string SigningKeyPurpose(const std::string& account, const std::string& region,
+                              const std::string& name);
 
 // "arn:aws:lambda:<region>:<account>:function:<name>[:qualifier]" -> (account, region, name).
 bool ParseFunctionArn(const std::string& arn, std::string* account, std::string* region,

@@ -1,0 +1,104 @@
+#include "net/http_client.h"
+
+#include <arpa/inet.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace coffer::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+template <typename Stream>
+HttpReply Exchange(Stream& stream, http::request<http::string_body>& req) {
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return HttpReply{static_cast<int>(res.result_int()), res.body()};
+}
+
+}  // namespace
+
+Result<Url> ParseUrl(const std::string& url) {
+  Url u;
+  std::string rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    u.tls = true;
+    rest = url.substr(8);
+  } else {
+    return Status("InvalidParameter", "a URL must start with http:// or https://: " + url);
+  }
+  size_t slash = rest.find('/');
+  u.path = slash == std::string::npos ? "/" : rest.substr(slash);
+  rest = rest.substr(0, slash);
+  u.host_header = rest;
+  if (!rest.empty() && rest.front() == '[') {
+    size_t close = rest.find(']');
+    if (close == std::string::npos) return Status("InvalidParameter", "bad IPv6 URL: " + url);
+    u.host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') u.port = rest.substr(close + 2);
+  } else {
+    size_t colon = rest.rfind(':');
+    u.host = rest.substr(0, colon);
+    if (colon != std::string::npos) u.port = rest.substr(colon + 1);
+  }
+  if (u.host.empty()) return Status("InvalidParameter", "the URL has no host: " + url);
+  if (u.port.empty()) u.port = u.tls ? "443" : "80";
+  return u;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+Result<HttpReply> Send(const Url& url, const HttpCall& call) {
+  http::request<http::string_body> req{http::string_to_verb(call.method), call.target, 11};
+  req.set(http::field::host, url.host_header);
+  req.set(http::field::user_agent, "coffer");
+  for (const auto& [k, v] : call.headers) req.set(k, v);
+  if (!call.body.empty() || call.method == "POST") {
+    req.body() = call.body;
+    req.prepare_payload();
+  }
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    auto addresses = resolver.resolve(url.host, url.port);
+    if (!url.tls) {
+      beast::tcp_stream stream(io);
+      stream.expires_after(call.timeout);
+      stream.connect(addresses);
+      return Exchange(stream, req);
+    }
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    if (call.ca_bundle.empty()) {
+      ctx.set_default_verify_paths();
+    } else {
+      ctx.load_verify_file(call.ca_bundle);
+    }
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+    SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+    stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
+    beast::get_lowest_layer(stream).expires_after(call.timeout);
+    beast::get_lowest_layer(stream).connect(addresses);
+    stream.handshake(asio::ssl::stream_base::client);
+    return Exchange(stream, req);
+  } catch (const std::exception& e) {
+    return Status("InternalFailure",
+                  std::string("cannot reach ") + url.host_header + ": " + e.what());
+  }
+}
+
+}  // namespace coffer::net
