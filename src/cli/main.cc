@@ -183,7 +183,7 @@ int RunServer(const ServerFlags& flags) {
         }
         return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
       },
-      [&denials] { return denials.PrometheusText(); });
+      [&denials, &rotations] { return denials.PrometheusText() + rotations.PrometheusText(); });
   if (!server.ok()) {
     std::cerr << "coffer: " << server.status().message() << "\n";
     return 1;

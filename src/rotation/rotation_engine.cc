@@ -127,6 +127,10 @@ bool RotationEngine::FunctionExists(const std::string& lambda_arn) {
 
 void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
                            const std::string& step, const std::string& error) {
+  {
+    std::lock_guard lock(counts_mu_);
+    ++counts_[name];
+  }
   json::object details{{"step", step}, {"clientRequestToken", run.token}};
   if (!error.empty()) details["error"] = error;
   json::object detail{{"eventVersion", "1.08"},
@@ -437,6 +441,17 @@ Status RotationEngine::Finish(RotationRunRow run, const std::string& event_name,
                               const std::string& detail) {
   Event(run, event_name, run.step, detail);
   return Status::Ok();
+}
+
+std::string RotationEngine::PrometheusText() const {
+  std::string out =
+      "# HELP coffer_rotation_events_total Rotation events by kind (RotationFailed, ...).\n"
+      "# TYPE coffer_rotation_events_total counter\n";
+  std::lock_guard lock(counts_mu_);
+  for (const auto& [name, n] : counts_) {
+    out += "coffer_rotation_events_total{event=\"" + name + "\"} " + std::to_string(n) + "\n";
+  }
+  return out;
 }
 
 Result<int> RotationEngine::RunDue() {

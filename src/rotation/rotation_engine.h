@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ class RotationEngine {
   // One pass over due work (see above). Returns how many steps ran.
   Result<int> RunDue();
 
+  // "coffer_rotations_total{result="succeeded"} 3\n..." for GET /metrics.
+  std::string PrometheusText() const;
+
  private:
   struct Outcome {
     Status status;
@@ -84,6 +88,8 @@ class RotationEngine {
   const Clock* clock_;
   EngineOptions options_;
   std::map<std::string, BuiltinFactory> builtins_;
+  mutable std::mutex counts_mu_;
+  std::map<std::string, uint64_t> counts_;  // event name -> how many
 };
 
 // The AAD under which an http function's signing key is stored.

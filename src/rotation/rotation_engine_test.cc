@@ -191,6 +191,9 @@ TEST_F(RotationEngineTest, RotateSecretRunsAllFourStepsAndMovesTheLabels) {
   EXPECT_EQ(described["VersionIdsToStages"].as_object()[token].as_array()[0], "AWSCURRENT");
   EXPECT_EQ(EventNames(), (std::vector<std::string>{"RotationStarted", "RotationSucceeded"}));
   EXPECT_EQ(engine_->RunDue().value(), 0);  // nothing left
+  EXPECT_NE(engine_->PrometheusText().find(
+                "coffer_rotation_events_total{event=\"RotationSucceeded\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(RotationEngineTest, AFailingStepKeepsAwsCurrentAndSucceedsOnTheNextAttempt) {
