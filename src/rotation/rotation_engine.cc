@@ -48,13 +48,23 @@ class InProcessSecretsClient final : public SecretsClient {
   RequestContext ctx_;
 };
 
-void CollectStrings(const json::value& v, std::vector<std::string>* out) {
+// The members of a JSON secret worth hiding: those named like credentials, and any long value.
+// Short identifying members (engine, host, port, dbname, username) stay readable in errors.
+void CollectStrings(const json::value& v, bool sensitive_name, std::vector<std::string>* out) {
   if (v.is_string()) {
-    out->emplace_back(v.get_string());
+    if (sensitive_name || v.get_string().size() >= 16) out->emplace_back(v.get_string());
   } else if (v.is_object()) {
-    for (const auto& [k, x] : v.get_object()) CollectStrings(x, out);
+    for (const auto& [k, x] : v.get_object()) {
+      std::string name(k);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      bool secretish = false;
+      for (const char* word : {"pass", "secret", "key", "token", "credential", "private", "pwd"}) {
+        if (name.find(word) != std::string::npos) secretish = true;
+      }
+      CollectStrings(x, secretish, out);
+    }
   } else if (v.is_array()) {
-    for (const auto& x : v.get_array()) CollectStrings(x, out);
+    for (const auto& x : v.get_array()) CollectStrings(x, sensitive_name, out);
   }
 }
 
@@ -170,7 +180,7 @@ std::vector<std::string> RotationEngine::SensitiveValues(const RotationRunRow& r
       out.emplace_back(s->get_string());
       boost::system::error_code ec;
       json::value parsed = json::parse(s->get_string(), ec);
-      if (!ec) CollectStrings(parsed, &out);
+      if (!ec) CollectStrings(parsed, false, &out);
     }
     if (auto* b = v->if_contains("SecretBinary"); b && b->is_string()) {
       out.emplace_back(b->get_string());
@@ -246,6 +256,16 @@ RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& funct
     out.status = Status("InternalFailure", std::string("pipe: ") + std::strerror(errno));
     return out;
   }
+  // The program is found before fork: between fork and exec a child of a multithreaded process
+  // may only make async-signal-safe calls, which a PATH search (execvpe) is not.
+  if (argv[0].find('/') == std::string::npos) {
+    for (const char* dir : {"/usr/local/bin/", "/usr/bin/", "/bin/"}) {
+      if (access((dir + argv[0]).c_str(), X_OK) == 0) {
+        argv[0] = dir + argv[0];
+        break;
+      }
+    }
+  }
   std::vector<char*> cargv, cenv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -265,7 +285,7 @@ RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& funct
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
     setpgid(0, 0);
-    execvpe(cargv[0], cargv.data(), cenv.data());
+    execve(cargv[0], cargv.data(), cenv.data());
     _exit(127);
   }
   for (auto& e : env) OPENSSL_cleanse(e.data(), e.size());
@@ -437,12 +457,6 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
   return out;
 }
 
-Status RotationEngine::Finish(RotationRunRow run, const std::string& event_name,
-                              const std::string& detail) {
-  Event(run, event_name, run.step, detail);
-  return Status::Ok();
-}
-
 std::string RotationEngine::PrometheusText() const {
   std::string out =
       "# HELP coffer_rotation_events_total Rotation events by kind (RotationFailed, ...).\n"
@@ -452,6 +466,21 @@ std::string RotationEngine::PrometheusText() const {
     out += "coffer_rotation_events_total{event=\"" + name + "\"} " + std::to_string(n) + "\n";
   }
   return out;
+}
+
+// The version a RotateImmediately=false test created goes once the test has run, as in AWS
+// ("the test creates an AWSPENDING version of the secret and then removes it").
+Status RotationEngine::RemoveTestVersion(const RotationRunRow& run) {
+  return store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto version, w.GetVersion(run.secret_id, run.token));
+    const bool only_pending =
+        version &&
+        (version->stages.empty() || version->stages == std::vector<std::string>{"AWSPENDING"});
+    if (!only_pending) {
+      return Status::Ok();
+    }
+    return w.DeleteVersion(run.secret_id, run.token);
+  });
 }
 
 Result<int> RotationEngine::RunDue() {
@@ -586,7 +615,12 @@ Result<int> RotationEngine::RunDue() {
         return w.UpdateSecret(*fresh);
       }));
       if (failed.ok()) {
-        Event(run, test_only ? "TestRotationSucceeded" : "RotationSucceeded", "finishSecret", "");
+        if (test_only) {
+          COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
+          Event(run, "TestRotationSucceeded", "testSecret", "");
+        } else {
+          Event(run, "RotationSucceeded", "finishSecret", "");
+        }
         continue;
       }
     }
@@ -594,6 +628,7 @@ Result<int> RotationEngine::RunDue() {
     const std::string error = Redact(failed.message(), SensitiveValues(run)) +
                               (failed_log.empty() ? "" : "\n" + failed_log);
     if (test_only) {
+      COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
       Event(run, "TestRotationFailed", run.step, error);
       COFFER_RETURN_IF_ERROR(store_->Write(
           [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));

@@ -73,7 +73,7 @@ class RotationEngine {
                   const StepEvent& event);
   Outcome RunExec(const RotationFunctionRow& function, const StepEvent& event);
   Outcome RunHttp(const RotationFunctionRow& function, const StepEvent& event);
-  Status Finish(RotationRunRow run, const std::string& event_name, const std::string& detail);
+  Status RemoveTestVersion(const RotationRunRow& run);
   void Event(const RotationRunRow& run, const std::string& name, const std::string& step,
              const std::string& error);
   // Every string a log or error might leak: the secret's current, pending and previous values

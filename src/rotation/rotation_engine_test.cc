@@ -161,6 +161,7 @@ TEST(ScheduleTest, WindowsFollowAwsRules) {
         RotationRules{.schedule_expression = "cron(0 16 1 * MON *)"},
         RotationRules{.schedule_expression = "cron(*/5 * * * ? *)"},
         RotationRules{.schedule_expression = "rate(6 hours)", .duration = "7h"},
+        RotationRules{.schedule_expression = "cron(0 22 * * ? *)", .duration = "4h"},
         RotationRules{.automatically_after_days = 1, .duration = "25h"}, RotationRules{}}) {
     EXPECT_EQ(Schedule::Parse(bad).status().code(), "InvalidParameterException");
   }
@@ -191,9 +192,9 @@ TEST_F(RotationEngineTest, RotateSecretRunsAllFourStepsAndMovesTheLabels) {
   EXPECT_EQ(described["VersionIdsToStages"].as_object()[token].as_array()[0], "AWSCURRENT");
   EXPECT_EQ(EventNames(), (std::vector<std::string>{"RotationStarted", "RotationSucceeded"}));
   EXPECT_EQ(engine_->RunDue().value(), 0);  // nothing left
-  EXPECT_NE(engine_->PrometheusText().find(
-                "coffer_rotation_events_total{event=\"RotationSucceeded\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      engine_->PrometheusText().find("coffer_rotation_events_total{event=\"RotationSucceeded\"} 1"),
+      std::string::npos);
 }
 
 TEST_F(RotationEngineTest, AFailingStepKeepsAwsCurrentAndSucceedsOnTheNextAttempt) {

@@ -169,6 +169,20 @@ Result<Schedule> Schedule::Parse(const RotationRules& rules) {
     if (s.kind_ == Kind::kHours && *n > s.every_) {
       return Invalid("The rotation window must not extend into the next rotation window.");
     }
+    if (s.kind_ == Kind::kCron) {
+      // Every window opens at a cron time of day and must close by the end of that UTC day.
+      int latest = 0;
+      for (int h = 0; h < 24; ++h) {
+        for (int m = 0; m < 60; ++m) {
+          if (s.hours_[static_cast<size_t>(h)] && s.minutes_[static_cast<size_t>(m)]) {
+            latest = std::max(latest, h * 60 + m);
+          }
+        }
+      }
+      if (latest + *n * 60 > 24 * 60) {
+        return Invalid("The rotation window must not extend into the next UTC day.");
+      }
+    }
     s.duration_hours_ = *n;
   }
   return s;

@@ -1471,9 +1471,10 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
     }
     fresh->last_changed_ms = ctx.now;
     COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
-    if (rotate_now) {
+    {
       // As AWS does, the rotation's version exists, labelled AWSPENDING, before createSecret
-      // runs; the rotation templates check for it.
+      // runs (the rotation templates check for it); a RotateImmediately=false test gets one too,
+      // removed once testSecret has run.
       COFFER_ASSIGN_OR_RETURN(auto existing, w.GetVersion(fresh->id, version_id));
       if (!existing) {
         SecretVersionRow placeholder;

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # End-to-end test of examples/mistersmith/create-key.sh, create-secrets.sh,
-# create-parameters.sh and create-access.sh: starts coffer, runs the examples with Debian's AWS CLI v2, checks the
-# customer-managed KMS key alias/mistersmith-secrets (enabled, automatic rotation on, tags) and
-# that all six secrets are encrypted under it (describe-secret KmsKeyId; unreadable while the key
-# is disabled), reads the six secrets back and checks every field of the seed's JSON bodies,
-# reads the Parameter Store hierarchy of both environments back with get-parameters-by-path and
-# checks every name, type and value, then re-runs the examples to prove they leave the existing
-# key, secrets and parameters alone. Last, create-access.sh: the two ECS task roles, the
+# create-parameters.sh, create-access.sh and configure-rotation.sh: starts coffer, runs the
+# examples with Debian's AWS CLI v2, checks the customer-managed KMS key
+# alias/mistersmith-secrets (enabled, automatic rotation on, tags) and that all six secrets are
+# encrypted under it (describe-secret KmsKeyId; unreadable while the key is disabled), reads
+# the six secrets back and checks every field of the seed's JSON bodies, reads the Parameter
+# Store hierarchy of both environments back with get-parameters-by-path and checks every name,
+# type and value, then re-runs the examples to prove they leave the existing key, secrets and
+# parameters alone. Then create-access.sh: the two ECS task roles, the
 # operators group, the seed's resource policy on every secret and the key policy; an operator
 # assumes each role and reads the secrets (and the task role its production parameters), while
 # a user without policies is denied everything and the account root's DeleteSecret is refused by
 # the resource policy; a re-run keeps the roles and puts back documents removed by hand.
+# configure-rotation.sh: the design's rotation schedule (30/90/180 days, OAuth by hand); the API
+# key (custom Lambda, through the runner) and the JWT key rotate, the task role reads the new key.
 #
 # Usage: tests/e2e/examples/mistersmith_test.sh   (COFFER_BIN, AWS_CLI as for the CLI test)
 # Prints one line per check and 'N passed, M failed'; exits non-zero on any failure.
@@ -738,6 +741,106 @@ check_eq "create-access.sh: an unknown flag is a usage error (exit 2)" "2" "$EX_
 EX_RC=0
 if EX_OUT="$(env -u COFFER_ENDPOINT -u AWS_ENDPOINT_URL "$ACCESS_EXAMPLE" 2>&1)"; then EX_RC=0; else EX_RC=$?; fi
 check_eq "create-access.sh without an endpoint is refused (exit 2)" "2" "$EX_RC"
+
+# ------------------------------------------------------------------ rotation
+# configure-rotation.sh: the design's schedule. The Aurora host is not real, so the database
+# secret is only configured (its configuration check may fail), never rotated here; the API key
+# (the design's custom Lambda, through the runner) and the JWT key are rotated once.
+echo "== configure-rotation.sh"
+ROTATION_EXAMPLE="$REPO_ROOT/examples/mistersmith/configure-rotation.sh"
+PROVIDER_STATE="$COFFER_TMP/api-provider.json"
+run_rotation() {
+  if EX_OUT="$(COFFER_BIN="$COFFER_BIN_PATH" "$ROTATION_EXAMPLE" "$@" 2>"$COFFER_TMP/rotation.stderr")"; then
+    EX_RC=0
+  else
+    EX_RC=$?
+  fi
+  EX_ERR="$(cat "$COFFER_TMP/rotation.stderr")"
+}
+# wait_current SECRET VERSION: polls (0.2 s, 20 s at most) until AWSCURRENT is VERSION.
+wait_current() {
+  local deadline=$((SECONDS + 20))
+  while ((SECONDS < deadline)); do
+    aws_call secretsmanager get-secret-value --secret-id "$1" --query VersionId --output text
+    [[ "$AWS_OUT" == "$2" ]] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+json_field() { # json_field JSON KEY
+  "$PYTHON" -c 'import json, sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"
+}
+
+run_rotation --endpoint-url "$COFFER_ENDPOINT" --api-provider-state "$PROVIDER_STATE"
+if [[ $EX_RC -eq 0 ]]; then
+  pass "configure-rotation.sh exits 0"
+else
+  fail "configure-rotation.sh exits 0" "exit $EX_RC" "$EX_OUT" "$EX_ERR"
+fi
+printf '%s\n' "$EX_OUT" | sed 's/^/     | /'
+check_eq "it creates the three execution roles" "3" \
+  "$(grep -cE "^MisterSmith(Db|ApiKey|Jwt)Rotation +created  arn:aws:iam::$TEST_ACCOUNT_ID:role/" <<<"$EX_OUT" || true)"
+check_eq "it registers the three functions" "3" "$(grep -c ' registered  arn:aws:lambda:' <<<"$EX_OUT" || true)"
+declare -A ROTATION_DAYS=([mistersmith/aurora/master]=30 [mistersmith/external/openai]=90 [mistersmith/app/jwt]=180)
+declare -A ROTATION_FN=([mistersmith/aurora/master]=mistersmith-db-rotation
+  [mistersmith/external/openai]=mistersmith-api-key-rotation [mistersmith/app/jwt]=mistersmith-jwt-rotation)
+for name in mistersmith/aurora/master mistersmith/external/openai mistersmith/app/jwt; do
+  aws_call secretsmanager describe-secret --secret-id "$name" \
+    --query '[RotationEnabled, RotationRules.AutomaticallyAfterDays, RotationLambdaARN, NextRotationDate != null]' --output text
+  check_eq "$name rotates every ${ROTATION_DAYS[$name]} days with ${ROTATION_FN[$name]} (NextRotationDate set)" \
+    "$(printf 'True\t%s\tarn:aws:lambda:%s:%s:function:%s\tTrue' "${ROTATION_DAYS[$name]}" "$TEST_REGION" "$TEST_ACCOUNT_ID" "${ROTATION_FN[$name]}")" \
+    "$AWS_OUT"
+done
+# shellcheck disable=SC2016 # JMESPath literal, not shell
+aws_call secretsmanager describe-secret --secret-id mistersmith/external/oauth/github --query 'RotationEnabled || `false`' --output text
+check_eq "mistersmith/external/oauth/github is rotated by hand (no rotation)" "False" "$AWS_OUT"
+# shellcheck disable=SC2016 # JMESPath literal, not shell
+aws_call iam get-role-policy --role-name MisterSmithApiKeyRotation --policy-name MisterSmithRotation \
+  --query 'PolicyDocument.Statement[].[join(`,`, to_array(Action)), join(`,`, to_array(Resource))]' --output text
+check_match "the API-key role may rotate only mistersmith/external/openai and use the key" \
+  "secretsmanager:DescribeSecret,secretsmanager:GetSecretValue,secretsmanager:PutSecretValue,secretsmanager:UpdateSecretVersionStage"$'\t'"arn:aws:secretsmanager:$TEST_REGION:$TEST_ACCOUNT_ID:secret:mistersmith/external/openai-[A-Za-z0-9]{6}"$'\n'"kms:Decrypt,kms:GenerateDataKey"$'\t'"$KEY_ARN\$" \
+  "$AWS_OUT"
+check_eq "the stand-in provider starts with the current key" \
+  "$(json_field "$(cat "$VALUES_DIR/mistersmith_external_openai.json")" apiKey)" \
+  "$("$PYTHON" -c 'import json, sys; print(",".join(json.load(open(sys.argv[1]))["keys"]))' "$PROVIDER_STATE")"
+
+for name in mistersmith/external/openai mistersmith/app/jwt; do
+  aws_call secretsmanager rotate-secret --secret-id "$name" --query VersionId --output text
+  version="$AWS_OUT"
+  if [[ $AWS_RC -eq 0 ]] && wait_current "$name" "$version"; then
+    pass "rotate-secret $name: AWSCURRENT moves to the new version"
+  else
+    fail "rotate-secret $name: AWSCURRENT moves to the new version" "$AWS_ERR" \
+      "$("$COFFER_BIN_PATH" operator events --endpoint "$COFFER_ENDPOINT" | tail -c 3000)"
+  fi
+  aws_call secretsmanager get-secret-value --secret-id "$name" --version-stage AWSPREVIOUS --query SecretString --output text
+  check_eq "$name: AWSPREVIOUS holds the value before the rotation" \
+    "$(cat "$VALUES_DIR/${name//\//_}.json")" "$AWS_OUT"
+done
+aws_call secretsmanager get-secret-value --secret-id mistersmith/external/openai --query SecretString --output text
+NEW_API="$AWS_OUT"
+check_match "the new API key comes from the custom Lambda" '^msk_' "$(json_field "$NEW_API" apiKey)"
+check_eq "organizationId and projectId are kept" \
+  "$(json_field "$(cat "$VALUES_DIR/mistersmith_external_openai.json")" organizationId) $(json_field "$(cat "$VALUES_DIR/mistersmith_external_openai.json")" projectId)" \
+  "$(json_field "$NEW_API" organizationId) $(json_field "$NEW_API" projectId)"
+check_match "the provider accepts the new key" "(^|,)$(json_field "$NEW_API" apiKey)(,|$)" \
+  "$("$PYTHON" -c 'import json, sys; print(",".join(json.load(open(sys.argv[1]))["keys"]))' "$PROVIDER_STATE")"
+as_call TASK secretsmanager get-secret-value --secret-id mistersmith/external/openai --query SecretString --output text
+check_eq "$TASK_ROLE reads the rotated key" "$NEW_API" "$AWS_OUT"
+aws_call secretsmanager get-secret-value --secret-id mistersmith/app/jwt --query SecretString --output text
+check_match "the new JWT signing key is 64 hex characters" '^[0-9a-f]{64}$' "$(json_field "$AWS_OUT" secret)"
+check_ne "... and not the old one" "$(json_field "$(cat "$VALUES_DIR/mistersmith_app_jwt.json")" secret)" \
+  "$(json_field "$AWS_OUT" secret)"
+aws_call secretsmanager get-secret-value --secret-id mistersmith/aurora/master --query SecretString --output text
+check_eq "the database password is not rotated by the example test" \
+  "$(cat "$VALUES_DIR/mistersmith_aurora_master.json")" "$AWS_OUT"
+
+run_rotation --endpoint-url "$COFFER_ENDPOINT" --api-provider-state "$PROVIDER_STATE"
+check_eq "a second configure-rotation.sh run exits 0" "0" "$EX_RC"
+check_eq "... and keeps the three roles" "3" "$(grep -c 'Rotation  *exists, policies put again' <<<"$EX_OUT" || true)"
+check_eq "... and the provider's state" "1" "$(grep -c '^api provider  *exists' <<<"$EX_OUT" || true)"
+run_rotation --endpoint-url "$COFFER_ENDPOINT" --no-such-flag
+check_eq "configure-rotation.sh: an unknown flag is a usage error (exit 2)" "2" "$EX_RC"
 
 # ------------------------------------------------------------------ shutdown
 echo "== shutdown"
