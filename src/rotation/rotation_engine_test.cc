@@ -356,3 +356,49 @@ TEST_F(RotationEngineTest, RotateSecretRefusesUnknownFunctionsBadRulesAndCancelS
 
 }  // namespace
 }  // namespace coffer::rotation
+
+namespace coffer::rotation {
+namespace {
+
+TEST_F(RotationEngineTest, RateAndCronSchedulesFireAtTheirSimulatedTimesAcrossRestarts) {
+  ASSERT_TRUE(Call("CreateSecret", {{"Name", "api-key"}, {"SecretString", "v0-initial"}}).ok());
+  // Every 6 hours, from the rotation made now (2026-01-01T00:00Z).
+  ASSERT_TRUE(Call("RotateSecret", {{"SecretId", "api-key"},
+                                    {"RotationLambdaARN", FunctionArn("api")},
+                                    {"RotationRules", {{"ScheduleExpression", "rate(6 hours)"}}}})
+                  .ok());
+  EXPECT_EQ(engine_->RunDue().value(), 4);
+  std::string value = Value("AWSCURRENT");
+  clock_.Advance(std::chrono::hours(5) + std::chrono::minutes(59));
+  EXPECT_EQ(engine_->RunDue().value(), 0);
+  engine_ = NewEngine("after-restart");
+  clock_.Advance(std::chrono::minutes(1));  // 06:00
+  EXPECT_EQ(engine_->RunDue().value(), 4);
+  EXPECT_NE(Value("AWSCURRENT"), value);
+  value = Value("AWSCURRENT");
+
+  // 16:00 UTC on the 1st and 15th of each month, three-hour window.
+  ASSERT_TRUE(
+      Call("RotateSecret", {{"SecretId", "api-key"},
+                            {"RotationRules",
+                             {{"ScheduleExpression", "cron(0 16 1,15 * ? *)"}, {"Duration", "3h"}}},
+                            {"RotateImmediately", false}})
+          .ok());
+  EXPECT_EQ(engine_->RunDue().value(), 1);  // the configuration test only
+  EXPECT_EQ(Value("AWSCURRENT"), value);
+  auto described = Call("DescribeSecret", {{"SecretId", "api-key"}}).value();
+  const EpochMillis jan1 = 1767225600000;
+  EXPECT_EQ(described["NextRotationDate"], json::value((jan1 + 16 * kHour) / 1000));
+  clock_.Set(jan1 + 16 * kHour - 1000);
+  EXPECT_EQ(engine_->RunDue().value(), 0);
+  engine_ = NewEngine("second-restart");
+  clock_.Set(jan1 + 16 * kHour);
+  EXPECT_EQ(engine_->RunDue().value(), 4);
+  EXPECT_NE(Value("AWSCURRENT"), value);
+  described = Call("DescribeSecret", {{"SecretId", "api-key"}}).value();
+  EXPECT_EQ(described["NextRotationDate"],
+            json::value((jan1 + 14 * kMillisPerDay + 16 * kHour) / 1000));
+}
+
+}  // namespace
+}  // namespace coffer::rotation
