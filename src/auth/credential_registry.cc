@@ -2,17 +2,9 @@
 
 #include <mutex>
 
+#include "core/arn.h"
+
 namespace coffer {
-namespace {
-
-// arn:aws:iam::<acct>:role/<path>/<name> -> <name>
-std::string RoleNameOf(const std::string& role_arn) {
-  size_t slash = role_arn.rfind('/');
-  return slash == std::string::npos ? "" : role_arn.substr(slash + 1);
-}
-
-}  // namespace
-
 CredentialRegistry::CredentialRegistry(Store* store, Keyring* keyring)
     : store_(store), keyring_(keyring) {
   keyring_->AddSealListener([this] {
@@ -75,7 +67,7 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
     cred->principal.temporary = true;
     cred->principal.user_name = session->user_name;
     cred->principal.role_arn = session->role_arn;
-    cred->principal.role_name = RoleNameOf(session->role_arn);
+    cred->principal.role_name = IamNameOfArn(session->role_arn);
     cred->principal.chain_depth = session->chain_depth;
     cred->principal.type = session->principal_type == "AssumedRole" ? "AssumedRole"
                            : session->principal_type == "Root"      ? "Root"

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "core/ascii.h"
 #include "core/time_format.h"
 
 namespace coffer {
@@ -10,17 +11,6 @@ namespace {
 
 constexpr size_t kMaxCachedPolicies = 4096;
 constexpr size_t kMaxCachedIdentities = 4096;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// "arn:aws:iam::<acct>:<kind>/<path><name>" -> <name>
-std::string NameFromArn(const std::string& arn) {
-  size_t slash = arn.rfind('/');
-  return slash == std::string::npos ? "" : arn.substr(slash + 1);
-}
 
 }  // namespace
 
@@ -78,7 +68,7 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
   auto identity = std::make_shared<Identity>();
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     if (p.type == "AssumedRole") {
-      const std::string role = NameFromArn(p.role_arn);
+      const std::string& role = p.role_name;
       COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(p.account, "role", role));
       if (!row) return Status::Ok();  // the role was deleted: nothing is allowed
       identity->principal_tags = row->tags;
@@ -166,7 +156,7 @@ Status PolicyAuthorizer::Authorize(const RequestContext& ctx, const AuthzCheck& 
     for (const auto& pol : identity->session) set.session.push_back(pol.get());
     set.has_session_policies = identity->has_session_policies;
     for (const auto& [k, v] : identity->principal_tags) {
-      c["aws:principaltag/" + Lower(k)] = {v};
+      c["aws:principaltag/" + AsciiLower(k)] = {v};
     }
   }
   for (const auto& [k, v] : check.context) c[k] = v;

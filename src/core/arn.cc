@@ -44,4 +44,9 @@ bool IsValidRegionName(std::string_view region) {
   return last >= '0' && last <= '9' && region.find('-') != std::string_view::npos;
 }
 
+std::string IamNameOfArn(std::string_view arn) {
+  size_t slash = arn.rfind('/');
+  return slash == std::string_view::npos ? "" : std::string(arn.substr(slash + 1));
+}
+
 }  // namespace coffer

@@ -22,6 +22,10 @@ struct Arn {
 // partition and service.
 std::optional<Arn> ParseArn(std::string_view s);
 
+// The name at the end of an IAM ARN's path ("arn:aws:iam::<acct>:role/<path>/<name>" ->
+// "<name>"); empty when the ARN has no '/'.
+std::string IamNameOfArn(std::string_view arn);
+
 // True when the region name has AWS's shape (e.g. "us-east-1", "eu-central-2",
 // "us-gov-west-1"): lowercase letters and digits in '-'-separated groups ending in a digit.
 bool IsValidRegionName(std::string_view region);

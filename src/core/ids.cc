@@ -2,10 +2,13 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+
+#include "crypto/crypto.h"
 
 namespace coffer {
 namespace {
@@ -53,6 +56,21 @@ std::string RandomAlphanumeric(size_t n) {
 }
 
 std::string NewAccessKeyId() { return NewIamId("AKIA"); }
+
+SecretBytes NewSecretAccessKey() {
+  SecretBytes raw = crypto::RandomSecret(30);
+  std::string b64 = crypto::Base64Encode(raw.Reveal());
+  SecretBytes secret(b64);
+  OPENSSL_cleanse(b64.data(), b64.size());
+  return secret;
+}
+
+std::string NewAccountId() { return RandomFrom("123456789", 1) + RandomFrom("0123456789", 11); }
+
+bool IsValidAccountId(std::string_view id) {
+  return id.size() == 12 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 std::string NewIamId(const char* prefix) {
   return prefix + RandomFrom("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16);

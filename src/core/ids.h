@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "core/secret_bytes.h"
+
 namespace coffer {
 
 // RFC 4122 version-4 UUID, lowercase ("a1b2c3d4-...").
@@ -18,5 +20,14 @@ std::string NewAccessKeyId();
 // "ANPA" managed policy, "ASIA" temporary access key) and 16 characters from [A-Z2-7].
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-prefixes
 std::string NewIamId(const char* prefix);
+
+// A secret access key: 40 base64 characters (30 random bytes), the length AWS issues.
+SecretBytes NewSecretAccessKey();
+
+// A random 12-digit account id (never starting with 0).
+std::string NewAccountId();
+
+// Same rules as AWS's 12-digit account ids.
+bool IsValidAccountId(std::string_view id);
 
 }  // namespace coffer

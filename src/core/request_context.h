@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/principal.h"
 #include "core/status.h"
@@ -13,6 +14,30 @@
 namespace coffer {
 
 struct RequestContext;
+
+// Condition keys of one request, by lowercase name.
+using ConditionKeys = std::map<std::string, std::vector<std::string>>;
+
+// aws:RequestTag/<key> for each tag and aws:TagKeys: the keys of a request that sets tags.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+inline void AddRequestTagKeys(const Tags& tags, ConditionKeys* keys) {
+  if (tags.empty()) return;
+  std::vector<std::string> names;
+  for (const auto& [k, v] : tags) {
+    (*keys)["aws:requesttag/" + AsciiLower(k)] = {v};
+    names.push_back(k);
+  }
+  (*keys)["aws:tagkeys"] = std::move(names);
+}
+
+// aws:ResourceTag/<key> for each tag of the resource acted on, and the service's own
+// <service>:ResourceTag/<key> too when `service` is not empty.
+inline void AddResourceTagKeys(const Tags& tags, std::string_view service, ConditionKeys* keys) {
+  for (const auto& [k, v] : tags) {
+    (*keys)["aws:resourcetag/" + AsciiLower(k)] = {v};
+    if (!service.empty()) (*keys)[std::string(service) + ":resourcetag/" + AsciiLower(k)] = {v};
+  }
+}
 
 // One authorization question: may the caller perform `action` on `resource`?
 struct AuthzCheck {
@@ -26,7 +51,7 @@ struct AuthzCheck {
   bool trust_policy = false;  // `resource_policy` is a role's trust policy
   // Service condition keys (lowercase names), e.g. "secretsmanager:versionstage",
   // "aws:resourcetag/team", "aws:requesttag/team", "aws:tagkeys", "kms:encryptioncontext:x".
-  std::map<std::string, std::vector<std::string>> context;
+  ConditionKeys context;
 };
 
 class Authorizer {

@@ -9,17 +9,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/ascii.h"
+
 namespace coffer::policy {
 namespace json = boost::json;
 namespace {
 
 Status Malformed(const std::string& message) { return Status("MalformedPolicyDocument", message); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -346,7 +342,7 @@ std::optional<std::string> Substitute(std::string_view text, const RequestFacts&
       inner = inner.substr(0, comma);
     }
     while (!inner.empty() && inner.back() == ' ') inner.remove_suffix(1);
-    const auto* values = request.Find(Lower(inner));
+    const auto* values = request.Find(AsciiLower(inner));
     if (values != nullptr && values->size() == 1) {
       AppendLiteral(&out, (*values)[0]);
     } else if (fallback) {
@@ -582,7 +578,7 @@ Result<std::vector<Condition>> ParseConditions(const json::value& v) {
     }
     for (const auto& [key, val] : block.get_object()) {
       Condition c = proto;
-      c.key = Lower(std::string_view(key.data(), key.size()));
+      c.key = AsciiLower(std::string_view(key.data(), key.size()));
       auto scalar = [](const json::value& x) -> std::optional<std::string> {
         if (x.is_string()) return std::string(x.get_string());
         if (x.is_bool()) return std::string(x.get_bool() ? "true" : "false");

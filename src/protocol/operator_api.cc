@@ -185,19 +185,12 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
       account = std::string(id->get_string());
     }
   }
-  if (account.empty()) {
-    uint8_t b[12];
-    crypto::RandomBytes(b, sizeof(b));
-    for (uint8_t x : b) account.push_back(static_cast<char>('0' + x % 10));
-    if (account[0] == '0') account[0] = '1';
-  }
-  if (account.size() != 12 ||
-      !std::all_of(account.begin(), account.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (account.empty()) account = NewAccountId();
+  if (!IsValidAccountId(account)) {
     return Error(Status("InvalidParameterException", "AccountId must be 12 digits."), request_id);
   }
   const std::string key_id = NewAccessKeyId();
-  SecretBytes raw = crypto::RandomSecret(30);
-  SecretBytes secret(crypto::Base64Encode(raw.Reveal()));
+  SecretBytes secret = NewSecretAccessKey();
   auto wrapped =
       keyring_->WrapWithStorageKey(CredentialRegistry::SecretPurpose(key_id), secret.Reveal());
   if (!wrapped.ok()) return Error(wrapped.status(), request_id);

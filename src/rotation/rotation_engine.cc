@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/arn.h"
+#include "core/ascii.h"
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
@@ -55,8 +57,7 @@ void CollectStrings(const json::value& v, bool sensitive_name, std::vector<std::
     if (sensitive_name || v.get_string().size() >= 16) out->emplace_back(v.get_string());
   } else if (v.is_object()) {
     for (const auto& [k, x] : v.get_object()) {
-      std::string name(k);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string name = AsciiLower(k);
       bool secretish = false;
       for (const char* word : {"pass", "secret", "key", "token", "credential", "private", "pwd"}) {
         if (name.find(word) != std::string::npos) secretish = true;
@@ -443,7 +444,7 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
     ctx.principal.user_id = run.account;
     ctx.principal.type = "Root";
   } else {
-    const std::string role = function.role_arn.substr(function.role_arn.rfind('/') + 1);
+    const std::string role = IamNameOfArn(function.role_arn);
     ctx.principal.arn =
         "arn:aws:sts::" + run.account + ":assumed-role/" + role + "/" + function.name;
     ctx.principal.user_id = role + ":" + function.name;
@@ -545,15 +546,12 @@ Result<int> RotationEngine::RunDue() {
       Event(run, test_only ? "TestRotationStarted" : "RotationStarted", run.step, "");
     }
     Status failed = Status::Ok();
-    std::string failed_log;
+    std::string last_log;  // the failing step's output, redacted only when it is recorded
     while (!run.step.empty()) {
       StepEvent event{run.step, run.secret_arn, run.token, run.token};
       Outcome outcome = RunStep(run, *function, event);
       ++steps;
-      if (!outcome.log.empty()) {
-        // Captured for the record; secret values never leave.
-        failed_log = Redact(outcome.log, SensitiveValues(run));
-      }
+      last_log = std::move(outcome.log);
       if (!outcome.status.ok()) {
         failed = outcome.status;
         break;
@@ -594,22 +592,7 @@ Result<int> RotationEngine::RunDue() {
         fresh->last_rotated_ms = done;
         fresh->next_rotation_ms.reset();
         if (fresh->rotation_enabled && fresh->rotation_rules) {
-          rotation::RotationRules rules;
-          boost::system::error_code ec;
-          json::value v = json::parse(*fresh->rotation_rules, ec);
-          if (!ec && v.is_object()) {
-            const auto& o = v.get_object();
-            if (auto* d = o.if_contains("AutomaticallyAfterDays"); d && d->is_int64()) {
-              rules.automatically_after_days = d->get_int64();
-            }
-            if (auto* e = o.if_contains("ScheduleExpression"); e && e->is_string()) {
-              rules.schedule_expression = std::string(e->get_string());
-            }
-            if (auto* d = o.if_contains("Duration"); d && d->is_string()) {
-              rules.duration = std::string(d->get_string());
-            }
-          }
-          auto schedule = Schedule::Parse(rules);
+          auto schedule = Schedule::Parse(RotationRulesFromJson(*fresh->rotation_rules));
           if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
         }
         return w.UpdateSecret(*fresh);
@@ -625,8 +608,10 @@ Result<int> RotationEngine::RunDue() {
       }
     }
     // A failed step: AWSCURRENT has not moved (only finishSecret moves it). Record, back off.
-    const std::string error = Redact(failed.message(), SensitiveValues(run)) +
-                              (failed_log.empty() ? "" : "\n" + failed_log);
+    // Captured for the record; secret values never leave.
+    const std::vector<std::string> values = SensitiveValues(run);
+    const std::string error = Redact(failed.message(), values) +
+                              (last_log.empty() ? "" : "\n" + Redact(last_log, values));
     if (test_only) {
       COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
       Event(run, "TestRotationFailed", run.step, error);

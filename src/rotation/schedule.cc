@@ -1,6 +1,7 @@
 #include "rotation/schedule.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <ctime>
 #include <sstream>
@@ -81,6 +82,24 @@ std::tm Utc(EpochMillis t) {
 }
 
 }  // namespace
+
+RotationRules RotationRulesFromJson(std::string_view json) {
+  RotationRules rules;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  if (ec || !v.is_object()) return rules;
+  const auto& o = v.get_object();
+  if (auto* d = o.if_contains("AutomaticallyAfterDays"); d && d->is_int64()) {
+    rules.automatically_after_days = d->get_int64();
+  }
+  if (auto* e = o.if_contains("ScheduleExpression"); e && e->is_string()) {
+    rules.schedule_expression = std::string(e->get_string());
+  }
+  if (auto* d = o.if_contains("Duration"); d && d->is_string()) {
+    rules.duration = std::string(d->get_string());
+  }
+  return rules;
+}
 
 Result<Schedule> Schedule::Parse(const RotationRules& rules) {
   Schedule s;

@@ -16,6 +16,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -28,6 +29,10 @@ struct RotationRules {
   std::optional<std::string> schedule_expression;
   std::optional<std::string> duration;
 };
+
+// The rules as stored on a secret (RotateSecret's RotationRules JSON); members missing or of the
+// wrong type are left unset.
+RotationRules RotationRulesFromJson(std::string_view json);
 
 class Schedule {
  public:

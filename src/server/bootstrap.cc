@@ -104,24 +104,7 @@ bool IsValidAccessKeyId(const std::string& id) {
   return true;
 }
 
-std::string RandomAccountId() {
-  uint8_t b[12];
-  crypto::RandomBytes(b, sizeof(b));
-  std::string id;
-  for (uint8_t x : b) id.push_back(static_cast<char>('0' + x % 10));
-  if (id[0] == '0') id[0] = '1';
-  return id;
-}
-
 }  // namespace
-
-bool IsValidAccountId(const std::string& id) {
-  if (id.size() != 12) return false;
-  for (char c : id) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 namespace {
 
@@ -158,10 +141,7 @@ Status ProvisionRootAccessKey(StoreWriter& w, const Keyring& keyring, const Boot
   }
   if (!keys.empty() || !generate_if_none) return Status::Ok();
   std::string id = NewAccessKeyId();
-  SecretBytes raw = crypto::RandomSecret(30);
-  std::string b64 = crypto::Base64Encode(raw.Reveal());  // 40 characters, like AWS's
-  SecretBytes secret(b64);
-  OPENSSL_cleanse(b64.data(), b64.size());
+  SecretBytes secret = NewSecretAccessKey();
   row.access_key_id = id;
   COFFER_ASSIGN_OR_RETURN(
       row.wrapped_secret,
@@ -227,7 +207,7 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
   if (!account) {
     const bool file_seal = o.seal.type == SealType::kFile;
     Status s = d.store->Write([&](StoreWriter& w) -> Status {
-      d.account_id = o.account_id.value_or(RandomAccountId());
+      d.account_id = o.account_id.value_or(NewAccountId());
       COFFER_RETURN_IF_ERROR(w.PutMeta("account_id", d.account_id));
       COFFER_ASSIGN_OR_RETURN(SealInitResult init, SealManager::Initialize(w, o.seal));
       COFFER_RETURN_IF_ERROR(d.seal->Load(&w));

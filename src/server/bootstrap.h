@@ -54,7 +54,4 @@ struct Deployment {
 // InternalFailure for I/O problems.
 Result<Deployment> OpenDeployment(const BootstrapOptions& options, const Clock* clock);
 
-// Same rules as AWS's 12-digit account ids.
-bool IsValidAccountId(const std::string& id);
-
 }  // namespace coffer

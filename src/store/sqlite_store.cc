@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/ascii.h"
+
 namespace coffer {
 namespace {
 
@@ -473,11 +475,7 @@ SecretRow ReadSecretRow(const Query& q) {
 }
 
 // IAM names are unique case-insensitively; rows are keyed by the folded name.
-std::string NameKey(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string NameKey(std::string_view name) { return AsciiLower(name); }
 
 #define KMS_SELECT(where)                                                                        \
   "SELECT key_id, account, region, arn, manager, state, description, created_ms, "               \

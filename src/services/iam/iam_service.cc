@@ -11,6 +11,7 @@
 #include "auth/credential_registry.h"
 #include "auth/sigv4.h"
 #include "core/arn.h"
+#include "core/ascii.h"
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
@@ -32,7 +33,7 @@ struct EntityKind {
 
 namespace {
 
-using Context = std::map<std::string, std::vector<std::string>>;
+using Context = ConditionKeys;
 
 // Quotas are AWS's defaults.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
@@ -49,13 +50,9 @@ constexpr size_t kTrustPolicyQuota = 2048;
 constexpr size_t kMaxDocument = 131072;
 constexpr int64_t kDefaultMaxItems = 100;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return AsciiLower(a) == AsciiLower(b);
 }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return Lower(a) == Lower(b); }
 
 EpochMillis Now(const RequestContext& ctx, const Clock* clock) {
   return ctx.now != 0 ? ctx.now : clock->NowMillis();
@@ -227,7 +224,7 @@ class QueryInput {
   std::optional<bool> Bool(const std::string& name) {
     auto it = params_.find(name);
     if (it == params_.end()) return std::nullopt;
-    std::string v = Lower(it->second);
+    std::string v = AsciiLower(it->second);
     if (v == "true") return true;
     if (v == "false") return false;
     Fail("Value '" + it->second + "' at '" + LowerFirst(name) + "'", "be a boolean");
@@ -553,19 +550,8 @@ AuthzCheck Check(std::string action, std::string resource) {
 
 // aws:ResourceTag/<key> for users and roles, the IAM resources that support it.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html
-void AddResourceTagContext(const IamEntityRow& row, Context* context) {
-  if (row.kind == "group") return;
-  for (const auto& [key, value] : row.tags) (*context)["aws:resourcetag/" + Lower(key)] = {value};
-}
-
-void AddRequestTagContext(const Tags& tags, Context* context) {
-  if (tags.empty()) return;
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : tags) {
-    (*context)["aws:requesttag/" + Lower(key)] = {value};
-    keys.push_back(key);
-  }
-  (*context)["aws:tagkeys"] = std::move(keys);
+void AddResourceTagContext(const IamEntityRow& row, ConditionKeys* context) {
+  if (row.kind != "group") AddResourceTagKeys(row.tags, "", context);
 }
 
 // IAM tag keys are case-insensitive with their case kept: "department" replaces "Department".
@@ -582,7 +568,7 @@ void PutTagIgnoreCase(Tags* tags, const std::string& key, const std::string& val
 
 Status CheckRequestTags(const Tags& tags) {
   for (size_t i = 0; i < tags.size(); ++i) {
-    if (Lower(tags[i].first).rfind("aws:", 0) == 0) {
+    if (AsciiLower(tags[i].first).rfind("aws:", 0) == 0) {
       return InvalidInput("Tag keys beginning with 'aws:' are reserved for AWS use.");
     }
     for (size_t j = 0; j < i; ++j) {
@@ -710,14 +696,6 @@ Result<bool> PolicyNameTaken(StoreReader& r, const std::string& account, const s
   }
 }
 
-SecretBytes NewSecretAccessKey() {
-  SecretBytes raw = crypto::RandomSecret(30);
-  std::string b64 = crypto::Base64Encode(raw.Reveal());  // 40 characters, like AWS's
-  SecretBytes secret(b64);
-  OPENSSL_cleanse(b64.data(), b64.size());
-  return secret;
-}
-
 // ---- the policy simulator -------------------------------------------------------------------
 
 struct SimulatedPolicy {
@@ -770,7 +748,7 @@ Status ReadSimulation(QueryInput& in, bool policies_required, Simulation* sim) {
     if (!name) break;
     auto values = in.List(base + "ContextKeyValues", {}, false);
     (void)in.String(base + "ContextKeyType", {});
-    sim->context[Lower(*name)] = values.value_or(std::vector<std::string>{});
+    sim->context[AsciiLower(*name)] = values.value_or(std::vector<std::string>{});
   }
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (documents) {
@@ -1039,7 +1017,7 @@ Result<std::string> IamService::CreateUser(const RequestContext& ctx, const Para
   IamEntityRow row = NewEntity(ctx, kUser, *name, path.value_or("/"), Now(ctx, clock_));
   if (tags) row.tags = *tags;
   AuthzCheck check = Check("iam:CreateUser", row.arn);
-  AddRequestTagContext(row.tags, &check.context);
+  AddRequestTagKeys(row.tags, &check.context);
   COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
   COFFER_RETURN_IF_ERROR(
       Commit([&](StoreWriter& w) -> Status { return InsertNewEntity(w, kUser, row); }));
@@ -1124,7 +1102,7 @@ Result<std::string> IamService::TagEntity(const RequestContext& ctx, const Param
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(CheckRequestTags(*tags));
   Context context;
-  AddRequestTagContext(*tags, &context);
+  AddRequestTagKeys(*tags, &context);
   COFFER_ASSIGN_OR_RETURN(IamEntityRow row, AuthorizedEntity(ctx, std::string("Tag") + kind.title,
                                                              kind, *name, context));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
@@ -1317,7 +1295,7 @@ Result<std::string> IamService::CreateRole(const RequestContext& ctx, const Para
   row.max_session_seconds = max_session.value_or(3600);
   if (tags) row.tags = *tags;
   AuthzCheck check = Check("iam:CreateRole", row.arn);
-  AddRequestTagContext(row.tags, &check.context);
+  AddRequestTagKeys(row.tags, &check.context);
   COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
   COFFER_RETURN_IF_ERROR(
       Commit([&](StoreWriter& w) -> Status { return InsertNewEntity(w, kRole, row); }));
@@ -2069,7 +2047,7 @@ Result<std::string> IamService::SimulatePrincipalPolicy(const RequestContext& ct
   }
   if (kind != &kGroup) {
     for (const auto& [key, value] : entity->tags) {
-      facts.context["aws:principaltag/" + Lower(key)] = {value};
+      facts.context["aws:principaltag/" + AsciiLower(key)] = {value};
     }
   }
   for (const auto& [key, values] : sim.context) facts.context[key] = values;

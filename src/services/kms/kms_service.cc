@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/arn.h"
+#include "core/ascii.h"
 #include "core/ids.h"
 #include "crypto/crypto.h"
 #include "protocol/json_input.h"
@@ -160,11 +161,6 @@ Result<std::string> DecodeMarker(const std::optional<std::string>& marker) {
   return raw->substr(4);
 }
 
-std::string LowerAscii(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // kms:EncryptionContext:<context-key> (one per pair) and kms:EncryptionContextKeys. Condition key
 // names are matched case-insensitively, so the context key is lowercased here with the rest of
 // the name; values keep their case.
@@ -174,21 +170,10 @@ void AddEncryptionContext(const std::map<std::string, std::string>& context,
   if (context.empty()) return;
   std::vector<std::string> names;
   for (const auto& [k, v] : context) {
-    (*keys)["kms:encryptioncontext:" + LowerAscii(k)].push_back(v);
+    (*keys)["kms:encryptioncontext:" + AsciiLower(k)].push_back(v);
     names.push_back(k);
   }
   (*keys)["kms:encryptioncontextkeys"] = std::move(names);
-}
-
-// aws:RequestTag/<key> and aws:TagKeys of a request that sets tags.
-void AddRequestTags(const Tags& tags, std::map<std::string, std::vector<std::string>>* keys) {
-  if (tags.empty()) return;
-  std::vector<std::string> names;
-  for (const auto& [k, v] : tags) {
-    (*keys)["aws:requesttag/" + LowerAscii(k)] = {v};
-    names.push_back(k);
-  }
-  (*keys)["aws:tagkeys"] = std::move(names);
 }
 
 // The alias a KeyId input names (alias name or alias ARN), for kms:RequestAlias.
@@ -361,7 +346,7 @@ Status KmsService::AuthorizeKey(const RequestContext& ctx, const char* action, c
                               r.ListAliases(Scope{key.account, key.region}, key.key_id, "", 100));
       return Status::Ok();
     }));
-    for (const auto& [k, v] : tags) c["aws:resourcetag/" + LowerAscii(k)] = {v};
+    AddResourceTagKeys(tags, "", &c);
     if (!aliases.empty()) {
       auto& names = c["kms:resourcealiases"];
       for (const auto& a : aliases) names.push_back(a.alias);
@@ -490,13 +475,13 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
     if (bypass_lockout) {
       c["kms:bypasspolicylockoutsafetycheck"] = {*bypass_lockout ? "true" : "false"};
     }
-    AddRequestTags(tags, &c);
+    AddRequestTagKeys(tags, &c);
     COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
     // Tags given to CreateKey also need kms:TagResource in an IAM policy that covers the new key.
     // https://docs.aws.amazon.com/kms/latest/developerguide/manage-tags-api.html
     if (!tags.empty()) {
       AuthzCheck tag_check{"kms:TagResource", key.arn};
-      AddRequestTags(tags, &tag_check.context);
+      AddRequestTagKeys(tags, &tag_check.context);
       COFFER_RETURN_IF_ERROR(ctx.Authorize(tag_check));
     }
   }
@@ -1175,7 +1160,7 @@ Result<json::object> KmsService::TagResource(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(Tags add, DecodeKmsTags(tags_arr));
   ConditionKeys keys;
-  AddRequestTags(add, &keys);
+  AddRequestTagKeys(add, &keys);
   COFFER_ASSIGN_OR_RETURN(
       auto key, ChangeKey(ctx, *key_id, "kms:TagResource", std::move(keys),
                           [&](KmsKeyRow& k, StoreWriter& w) {

@@ -77,7 +77,6 @@ class KmsService {
 #undef COFFER_KMS_OP
 
   // Condition keys of one authorization check (lowercase names).
-  using ConditionKeys = std::map<std::string, std::vector<std::string>>;
 
   // Resolves a KeyId input (key id, key ARN and, where `allow_alias`, alias name or alias ARN)
   // within the caller's scope. Errors: NotFoundException.

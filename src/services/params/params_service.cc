@@ -324,38 +324,13 @@ EventRow ChangeEvent(const Scope& scope, EpochMillis now, const ParameterRow& ro
 // its leading '/'>, except GetParametersByPath (the path's ARN) and DescribeParameters ("*").
 // https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-retrieval-authorization.html
 
-using ConditionKeys = std::map<std::string, std::vector<std::string>>;
-
-std::string LowerAscii(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Tag condition keys of the parameter acted on (aws:ResourceTag/<key>, ssm:resourceTag/<key>).
-void AddResourceTags(const Tags& tags, ConditionKeys* keys) {
-  for (const auto& [k, v] : tags) {
-    (*keys)["aws:resourcetag/" + LowerAscii(k)] = {v};
-    (*keys)["ssm:resourcetag/" + LowerAscii(k)] = {v};
-  }
-}
-
-// Tag condition keys of a request that sets tags (aws:RequestTag/<key>, aws:TagKeys).
-void AddRequestTags(const Tags& tags, ConditionKeys* keys) {
-  std::vector<std::string> names;
-  for (const auto& [k, v] : tags) {
-    (*keys)["aws:requesttag/" + LowerAscii(k)] = {v};
-    names.push_back(k);
-  }
-  if (!names.empty()) (*keys)["aws:tagkeys"] = std::move(names);
-}
-
 // Authorizes `action` on the ARN of the parameter `name`; `tags` (null: the parameter does not
 // exist) become aws:ResourceTag keys.
 Status AuthorizeOn(const RequestContext& ctx, const char* action, const std::string& name,
                    const Tags* tags, ConditionKeys extra = {}) {
   AuthzCheck check{action, ParameterArn(ctx.scope, name)};
   check.context = std::move(extra);
-  if (tags != nullptr) AddResourceTags(*tags, &check.context);
+  if (tags != nullptr) AddResourceTagKeys(*tags, "ssm", &check.context);
   return ctx.Authorize(check);
 }
 
@@ -562,7 +537,7 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
     // Before anything that depends on whether the parameter exists.
     // https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policy-conditions.html
     ConditionKeys keys;
-    AddRequestTags(tags, &keys);
+    AddRequestTagKeys(tags, &keys);
     if (overwrite_in) keys["ssm:overwrite"] = {overwrite ? "true" : "false"};
     COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, "ssm:PutParameter", *name,
                                        existing ? &existing_tags : nullptr, std::move(keys)));
@@ -1428,7 +1403,7 @@ Result<json::object> ParamsService::AddTagsToResource(const RequestContext& ctx,
   COFFER_ASSIGN_OR_RETURN(auto ref, ParseOwnReference(ctx, "ssm:AddTagsToResource", id));
   {
     ConditionKeys keys;
-    AddRequestTags(add, &keys);
+    AddRequestTagKeys(add, &keys);
     COFFER_RETURN_IF_ERROR(
         AuthorizeParameter(ctx, "ssm:AddTagsToResource", ref.name, std::move(keys)));
   }

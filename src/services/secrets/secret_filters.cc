@@ -2,16 +2,13 @@
 
 #include <cctype>
 
+#include "core/ascii.h"
+
 namespace coffer::secrets {
 namespace {
 
 bool StartsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 bool WordPrefixMatch(const std::string& query, const std::vector<std::string>& fields) {
@@ -36,7 +33,8 @@ bool WordPrefixMatch(const std::string& query, const std::vector<std::string>& f
 
 bool ValueMatches(const SecretRow& s, const std::string& key, const std::string& v) {
   if (key == "name") return StartsWith(s.name, v);
-  if (key == "description") return s.description && StartsWith(Lower(*s.description), Lower(v));
+  if (key == "description")
+    return s.description && StartsWith(AsciiLower(*s.description), AsciiLower(v));
   if (key == "tag-key") {
     for (const auto& [k, val] : s.tags) {
       if (StartsWith(k, v)) return true;
@@ -85,7 +83,7 @@ std::vector<std::string> SplitWords(const std::string& text) {
   std::vector<std::string> words;
   std::string cur;
   auto flush = [&] {
-    if (!cur.empty()) words.push_back(Lower(cur));
+    if (!cur.empty()) words.push_back(AsciiLower(cur));
     cur.clear();
   };
   for (size_t i = 0; i < text.size(); ++i) {

@@ -49,22 +49,8 @@ json::value Epoch(EpochMillis ms) {
 
 // The stored RotationRules of a secret, as the schedule reads them.
 rotation::RotationRules RulesOf(const SecretRow& s) {
-  rotation::RotationRules rules;
-  if (!s.rotation_rules) return rules;
-  boost::system::error_code ec;
-  json::value v = json::parse(*s.rotation_rules, ec);
-  if (ec || !v.is_object()) return rules;
-  const auto& o = v.get_object();
-  if (auto* d = o.if_contains("AutomaticallyAfterDays"); d && d->is_int64()) {
-    rules.automatically_after_days = d->get_int64();
-  }
-  if (auto* e = o.if_contains("ScheduleExpression"); e && e->is_string()) {
-    rules.schedule_expression = std::string(e->get_string());
-  }
-  if (auto* d = o.if_contains("Duration"); d && d->is_string()) {
-    rules.duration = std::string(d->get_string());
-  }
-  return rules;
+  return s.rotation_rules ? rotation::RotationRulesFromJson(*s.rotation_rules)
+                          : rotation::RotationRules{};
 }
 
 // A secret whose value changes by hand counts as rotated: its schedule restarts from now.
@@ -387,30 +373,6 @@ Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
   return filters;
 }
 
-std::string LowerAscii(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Tag condition keys of the resource acted on.
-// https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html
-void AddResourceTags(const Tags& tags, std::map<std::string, std::vector<std::string>>* keys) {
-  for (const auto& [k, v] : tags) {
-    (*keys)["secretsmanager:resourcetag/" + LowerAscii(k)] = {v};
-    (*keys)["aws:resourcetag/" + LowerAscii(k)] = {v};
-  }
-}
-
-// Tag condition keys of a request that sets tags.
-void AddRequestTags(const Tags& tags, std::map<std::string, std::vector<std::string>>* keys) {
-  std::vector<std::string> names;
-  for (const auto& [k, v] : tags) {
-    (*keys)["aws:requesttag/" + LowerAscii(k)] = {v};
-    names.push_back(k);
-  }
-  if (!names.empty()) (*keys)["aws:tagkeys"] = std::move(names);
-}
-
 // The resource a request names when no secret answers to it: AWS checks permissions against
 // the name before it reports that the secret does not exist.
 std::string MissingSecretResource(const Scope& scope, const std::string& secret_id) {
@@ -454,7 +416,7 @@ Status SecretsService::AuthorizeOn(const RequestContext& ctx, const char* action
                    secret.resource_policy ? &*secret.resource_policy : nullptr};
   check.context = std::move(extra);
   check.context["secretsmanager:secretid"] = {secret.arn};
-  AddResourceTags(secret.tags, &check.context);
+  AddResourceTagKeys(secret.tags, "secretsmanager", &check.context);
   return ctx.Authorize(check);
 }
 
@@ -562,7 +524,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
             ":secret:" + *name + "-" + RandomAlphanumeric(6);
   {
     AuthzCheck check{"secretsmanager:CreateSecret", row.arn};
-    AddRequestTags(tags, &check.context);
+    AddRequestTagKeys(tags, &check.context);
     check.context["secretsmanager:name"] = {*name};
     if (kms_key_id) check.context["secretsmanager:kmskeyid"] = {*kms_key_id};
     if (description) check.context["secretsmanager:description"] = {*description};
@@ -834,9 +796,11 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
                           version_id.value_or("") + '\n' + version_stage.value_or("");
   std::shared_ptr<const CachedSecretVersion> cached = read_cache_.Find(cache_key, epoch);
   ConditionKeys keys;
-  keys["secretsmanager:versionstage"] = {version_stage.value_or(version_id ? "" : kCurrent)};
+  // The stage asked for: the one named, or AWSCURRENT when neither stage nor version is.
+  if (version_stage || !version_id) {
+    keys["secretsmanager:versionstage"] = {version_stage.value_or(kCurrent)};
+  }
   if (version_id) keys["secretsmanager:versionid"] = {*version_id};
-  if (keys["secretsmanager:versionstage"][0].empty()) keys.erase("secretsmanager:versionstage");
   if (!cached) {
     auto fresh = std::make_shared<CachedSecretVersion>();
     SecretRow& secret = fresh->secret;
@@ -1033,12 +997,10 @@ Result<json::object> SecretsService::DescribeSecret(const RequestContext& ctx,
   JsonInput in(body);
   auto secret_id = in.String("SecretId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_RETURN_IF_ERROR(
-      AuthorizedSecret(ctx, "secretsmanager:DescribeSecret", *secret_id).status());
-  SecretRow s;
+  COFFER_ASSIGN_OR_RETURN(SecretRow s,
+                          AuthorizedSecret(ctx, "secretsmanager:DescribeSecret", *secret_id));
   std::vector<SecretVersionRow> versions;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(r, ctx.scope, *secret_id));
     COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
     return Status::Ok();
   }));
@@ -1115,17 +1077,14 @@ Result<json::object> SecretsService::ListSecretVersionIds(const RequestContext& 
   auto next_token = in.String("NextToken", {.min_len = 1, .max_len = 4096});
   auto include_deprecated = in.Bool("IncludeDeprecated");
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_RETURN_IF_ERROR(
-      AuthorizedSecret(ctx, "secretsmanager:ListSecretVersionIds", *secret_id).status());
+  COFFER_ASSIGN_OR_RETURN(SecretRow s,
+                          AuthorizedSecret(ctx, "secretsmanager:ListSecretVersionIds", *secret_id));
   COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
-  SecretRow s;
   std::vector<SecretVersionRow> versions;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(s, ResolveSecret(r, ctx.scope, *secret_id));
     COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
     return Status::Ok();
   }));
-  std::string managed_prefix = "";
   std::vector<const SecretVersionRow*> shown;
   for (const auto& v : versions) {
     if (!v.stages.empty() || include_deprecated.value_or(false)) shown.push_back(&v);
@@ -1235,7 +1194,7 @@ Result<json::object> SecretsService::TagResource(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(in.Finish());
   {
     ConditionKeys keys;
-    AddRequestTags(tags, &keys);
+    AddRequestTagKeys(tags, &keys);
     COFFER_RETURN_IF_ERROR(
         AuthorizedSecret(ctx, "secretsmanager:TagResource", *secret_id, std::move(keys)).status());
   }

@@ -72,7 +72,6 @@ class SecretsService {
   Result<boost::json::object> ValidateResourcePolicy(const RequestContext&,
                                                      const boost::json::object&);
 
-  using ConditionKeys = std::map<std::string, std::vector<std::string>>;
   // Resolves SecretId and authorizes `action` on the secret (its ARN, resource policy and
   // condition keys) before anything else happens. A secret that does not exist is reported as
   // ResourceNotFoundException only to callers allowed the action on its name, as in AWS.

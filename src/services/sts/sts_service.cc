@@ -110,22 +110,28 @@ Result<std::string> StsService::Handle(std::string_view action, const RequestCon
                                      " for version 2011-06-15 in coffer's STS.");
 }
 
-Result<std::string> StsService::Issue(StsSessionRow* row) {
+Result<StsService::IssuedCredentials> StsService::IssueSession(StsSessionRow* row) {
+  IssuedCredentials out;
   row->access_key_id = NewIamId("ASIA");
-  SecretBytes raw = crypto::RandomSecret(30);
-  SecretBytes secret(crypto::Base64Encode(raw.Reveal()));
+  out.secret_access_key = NewSecretAccessKey();
   SecretBytes token_raw = crypto::RandomSecret(96);
-  std::string token = crypto::Base64Encode(token_raw.Reveal());
-  row->token_hash = crypto::HexLower(crypto::Sha256(token));
+  out.session_token = SecretBytes(crypto::Base64Encode(token_raw.Reveal()));
+  row->token_hash = crypto::HexLower(crypto::Sha256(out.session_token.Reveal()));
   COFFER_ASSIGN_OR_RETURN(
       row->wrapped_secret,
       keyring_->WrapWithStorageKey(CredentialRegistry::SecretPurpose(row->access_key_id),
-                                   secret.Reveal()));
+                                   out.secret_access_key.Reveal()));
   COFFER_RETURN_IF_ERROR(
       store_->Write([&](StoreWriter& w) -> Status { return w.InsertStsSession(*row); }));
-  std::string out = Credentials(row->access_key_id, secret.Reveal(), token, row->expires_ms);
-  OPENSSL_cleanse(token.data(), token.size());
+  out.access_key_id = row->access_key_id;
+  out.expires_ms = row->expires_ms;
   return out;
+}
+
+Result<std::string> StsService::Issue(StsSessionRow* row) {
+  COFFER_ASSIGN_OR_RETURN(IssuedCredentials creds, IssueSession(row));
+  return Credentials(creds.access_key_id, creds.secret_access_key.Reveal(),
+                     std::string(creds.session_token.Reveal()), creds.expires_ms);
 }
 
 // https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
@@ -173,7 +179,6 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
     row.session_policy_arns += *arn + "\n";
     row.has_session_policies = true;
   }
-  std::vector<std::string> tag_keys;
   for (size_t i = 1;; ++i) {
     const std::string base = "Tags.member." + std::to_string(i);
     auto key = Param(params, base + ".Key");
@@ -184,7 +189,6 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
           "length less than or equal to 50");
     }
     PutTag(&row.session_tags, *key, Param(params, base + ".Value").value_or(""));
-    tag_keys.push_back(*key);
   }
 
   // The root user cannot assume roles.
@@ -214,12 +218,7 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
                    {}};
   if (external_id) check.context["sts:externalid"] = {*external_id};
   check.context["sts:rolesessionname"] = {*session_name};
-  for (const auto& [k, v] : row.session_tags) {
-    std::string lower = k;
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    check.context["aws:requesttag/" + lower] = {v};
-  }
-  if (!tag_keys.empty()) check.context["aws:tagkeys"] = tag_keys;
+  AddRequestTagKeys(row.session_tags, &check.context);
   Status allowed = ctx.Authorize(check);
   if (caller.type == "Root" && !caller.temporary) {
     return Status("AccessDenied", "Roles may not be assumed by root accounts.");
@@ -310,22 +309,7 @@ Result<StsService::IssuedCredentials> StsService::IssueRoleSession(const std::st
   row.role_arn = role->arn;
   row.created_ms = now;
   row.expires_ms = now + duration_seconds * 1000;
-  row.access_key_id = NewIamId("ASIA");
-  SecretBytes raw = crypto::RandomSecret(30);
-  IssuedCredentials out;
-  out.secret_access_key = SecretBytes(crypto::Base64Encode(raw.Reveal()));
-  SecretBytes token_raw = crypto::RandomSecret(96);
-  out.session_token = SecretBytes(crypto::Base64Encode(token_raw.Reveal()));
-  row.token_hash = crypto::HexLower(crypto::Sha256(out.session_token.Reveal()));
-  COFFER_ASSIGN_OR_RETURN(
-      row.wrapped_secret,
-      keyring_->WrapWithStorageKey(CredentialRegistry::SecretPurpose(row.access_key_id),
-                                   out.secret_access_key.Reveal()));
-  COFFER_RETURN_IF_ERROR(
-      store_->Write([&](StoreWriter& w) -> Status { return w.InsertStsSession(row); }));
-  out.access_key_id = row.access_key_id;
-  out.expires_ms = row.expires_ms;
-  return out;
+  return IssueSession(&row);
 }
 
 Status StsService::PurgeExpiredSessions(EpochMillis now) {

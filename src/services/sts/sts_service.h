@@ -49,8 +49,9 @@ class StsService {
                                  const std::map<std::string, std::string>& params);
   Result<std::string> GetSessionToken(const RequestContext& ctx,
                                       const std::map<std::string, std::string>& params);
-  // Issues credentials for `row` (filled but for the key, secret and token) and returns the
-  // <Credentials> element.
+  // Issues credentials for `row` (filled but for the key, secret and token) and stores it.
+  Result<IssuedCredentials> IssueSession(StsSessionRow* row);
+  // The same, answered as the <Credentials> element.
   Result<std::string> Issue(StsSessionRow* row);
 
   Store* store_;
