@@ -531,5 +531,34 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def as_utc(dt):
+    return dt.astimezone(datetime.timezone.utc)
+
+
+class AwsAssertions:
+    """Assertions the service test cases share (mixed into their unittest.TestCase bases)."""
+
+    def assertClientError(self, code, fn, *args, status=400, message=None, codes=None, **kwargs):
+        """Call fn, expect a ClientError with the given code (or one of `codes`) and status."""
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as ctx:
+            fn(*args, **kwargs)
+        exc = ctx.exception
+        if codes is not None:
+            self.assertIn(error_code(exc), codes, exc.response)
+        else:
+            self.assertEqual(code, error_code(exc), exc.response)
+        if status is not None:
+            self.assertEqual(status, http_status(exc), exc.response)
+        if message is not None:
+            self.assertEqual(message, error_message(exc), exc.response)
+        return exc
+
+    def assertRecent(self, dt, seconds=120):
+        self.assertIsInstance(dt, datetime.datetime)
+        delta = abs((as_utc(dt) - utcnow()).total_seconds())
+        self.assertLess(delta, seconds, f"{dt!r} is not within {seconds}s of now")
+
+
 def b64(data):
     return base64.b64encode(data)

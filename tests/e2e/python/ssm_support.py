@@ -14,10 +14,7 @@ import datetime
 import unittest
 import uuid
 
-from botocore.exceptions import ClientError
-
-from coffer_server import (ACCOUNT_ID, DEFAULT_REGION, error_code, error_message, http_status,
-                           start_class_server, utcnow)
+from coffer_server import (ACCOUNT_ID, AwsAssertions, DEFAULT_REGION, as_utc, start_class_server)
 
 ROOT_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
 DEFAULT_SSM_KEY = "alias/aws/ssm"
@@ -57,10 +54,6 @@ def tags_dict(tags):
     return {t["Key"]: t["Value"] for t in (tags or [])}
 
 
-def as_utc(dt):
-    return dt.astimezone(datetime.timezone.utc)
-
-
 def iso_ms(dt):
     """The timestamp form of the Expiration policy examples: 2020-06-30T00:00:00.000Z."""
     dt = as_utc(dt)
@@ -94,7 +87,7 @@ def plaintext_forms(value):
     return forms
 
 
-class SSMTestCase(unittest.TestCase):
+class SSMTestCase(AwsAssertions, unittest.TestCase):
     """One coffer server per TestCase class; fresh unique names/paths per test."""
 
     maxDiff = None
@@ -201,26 +194,6 @@ class SSMTestCase(unittest.TestCase):
                                                region=region)
 
     # -- assertions ---------------------------------------------------------------------------
-    def assertClientError(self, code, fn, *args, status=400, message=None, codes=None, **kwargs):
-        """Call fn, expect a ClientError with the given code (or one of `codes`) and status."""
-        with self.assertRaises(ClientError) as ctx:
-            fn(*args, **kwargs)
-        exc = ctx.exception
-        if codes is not None:
-            self.assertIn(error_code(exc), codes, exc.response)
-        else:
-            self.assertEqual(code, error_code(exc), exc.response)
-        if status is not None:
-            self.assertEqual(status, http_status(exc), exc.response)
-        if message is not None:
-            self.assertEqual(message, error_message(exc), exc.response)
-        return exc
-
-    def assertRecent(self, dt, seconds=120):
-        self.assertIsInstance(dt, datetime.datetime)
-        delta = abs((as_utc(dt) - utcnow()).total_seconds())
-        self.assertLess(delta, seconds, f"{dt!r} is not within {seconds}s of now")
-
     def assertCiphertext(self, value, plaintext):
         """A SecureString read without WithDecryption: a base64 ciphertext blob, never the
         plaintext (reference SSM-11; real AWS returns e.g. 'AQICAHh...==')."""

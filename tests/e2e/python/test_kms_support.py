@@ -17,7 +17,7 @@ import uuid
 
 from botocore.exceptions import ClientError
 
-from coffer_server import (ACCOUNT_ID, DEFAULT_REGION, error_code, error_message, http_status,
+from coffer_server import (ACCOUNT_ID, AwsAssertions, DEFAULT_REGION, as_utc, http_status,
                            start_class_server, utcnow)
 
 KMS_TARGET = "TrentService."
@@ -46,17 +46,13 @@ def kms_tags(tags):
     return {t["TagKey"]: t["TagValue"] for t in (tags or [])}
 
 
-def as_utc(dt):
-    return dt.astimezone(datetime.timezone.utc)
-
-
 def flip_byte(blob, index=-1):
     b = bytearray(blob)
     b[index] ^= 0x01
     return bytes(b)
 
 
-class KmsCase(unittest.TestCase):
+class KmsCase(AwsAssertions, unittest.TestCase):
     """One coffer server per TestCase class; fresh keys/aliases per test."""
 
     maxDiff = None
@@ -119,21 +115,6 @@ class KmsCase(unittest.TestCase):
                                                region=region)
 
     # -- assertions ---------------------------------------------------------------------------
-    def assertClientError(self, code, fn, *args, status=400, message=None, codes=None, **kwargs):
-        """Call fn, expect a ClientError with the given code (or one of `codes`) and status."""
-        with self.assertRaises(ClientError) as ctx:
-            fn(*args, **kwargs)
-        exc = ctx.exception
-        if codes is not None:
-            self.assertIn(error_code(exc), codes, exc.response)
-        else:
-            self.assertEqual(code, error_code(exc), exc.response)
-        if status is not None:
-            self.assertEqual(status, http_status(exc), exc.response)
-        if message is not None:
-            self.assertEqual(message, error_message(exc), exc.response)
-        return exc
-
     def assertClient4xx(self, fn, *args, **kwargs):
         """Any client-fault error (4xx), for cases where AWS's exact code is not documented."""
         with self.assertRaises(ClientError) as ctx:
@@ -141,11 +122,6 @@ class KmsCase(unittest.TestCase):
         status = http_status(ctx.exception)
         self.assertTrue(status is not None and 400 <= status < 500, ctx.exception.response)
         return ctx.exception
-
-    def assertRecent(self, dt, seconds=120):
-        self.assertIsInstance(dt, datetime.datetime)
-        delta = abs((as_utc(dt) - utcnow()).total_seconds())
-        self.assertLess(delta, seconds, f"{dt!r} is not within {seconds}s of now")
 
     def assertDaysFromNow(self, dt, days, slack=datetime.timedelta(days=1, minutes=5)):
         """dt is `days` days from now; AWS may round up to the next day boundary (the model's

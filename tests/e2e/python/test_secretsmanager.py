@@ -20,8 +20,8 @@ import uuid
 import boto3
 from botocore.exceptions import ClientError
 
-from coffer_server import (ACCOUNT_ID, error_code, error_message, http_status,
-                           start_class_server, unique_name, utcnow)
+from coffer_server import (ACCOUNT_ID, AwsAssertions, as_utc, error_code, error_message,
+                           http_status, start_class_server, unique_name, utcnow)
 
 NOT_FOUND_MESSAGE = "Secrets Manager can't find the specified secret."
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
@@ -47,15 +47,11 @@ def letters(n=12):
     return "".join(random.choice(string.ascii_lowercase) for _ in range(n))
 
 
-def as_utc(dt):
-    return dt.astimezone(datetime.timezone.utc)
-
-
 def tags_dict(tags):
     return {t["Key"]: t["Value"] for t in (tags or [])}
 
 
-class SecretsManagerTestCase(unittest.TestCase):
+class SecretsManagerTestCase(AwsAssertions, unittest.TestCase):
     """One coffer server per TestCase class; a fresh unique secret name per test."""
 
     maxDiff = None
@@ -76,26 +72,6 @@ class SecretsManagerTestCase(unittest.TestCase):
     # -- helpers ------------------------------------------------------------------------------
     def new_name(self, prefix="sm"):
         return unique_name(prefix)
-
-    def assertClientError(self, code, fn, *args, status=400, message=None, codes=None, **kwargs):
-        """Call fn, expect a ClientError with the given code (or one of `codes`) and status."""
-        with self.assertRaises(ClientError) as ctx:
-            fn(*args, **kwargs)
-        exc = ctx.exception
-        if codes is not None:
-            self.assertIn(error_code(exc), codes, exc.response)
-        else:
-            self.assertEqual(code, error_code(exc), exc.response)
-        if status is not None:
-            self.assertEqual(status, http_status(exc), exc.response)
-        if message is not None:
-            self.assertEqual(message, error_message(exc), exc.response)
-        return exc
-
-    def assertRecent(self, dt, seconds=120):
-        self.assertIsInstance(dt, datetime.datetime)
-        delta = abs((as_utc(dt) - utcnow()).total_seconds())
-        self.assertLess(delta, seconds, f"{dt!r} is not within {seconds}s of now")
 
     def assertDeletedDate(self, entry, window_days):
         """DeletedDate is present on a secret scheduled for deletion.
