@@ -13,6 +13,23 @@ CredentialRegistry::CredentialRegistry(Store* store, Keyring* keyring)
   });
 }
 
+Result<bool> SessionIssuerExists(StoreReader& r, const StsSessionRow& session) {
+  // The unique id is what the session was issued for ("AROA...:<session name>", or the
+  // user's "AIDA..."); a role or user deleted and created again under the same name has
+  // another.
+  const std::string unique_id = session.user_id.substr(0, session.user_id.find(':'));
+  if (session.principal_type == "AssumedRole") {
+    COFFER_ASSIGN_OR_RETURN(
+        auto role, r.FindIamEntity(session.account, "role", IamNameOfArn(session.role_arn)));
+    return role.has_value() && role->id == unique_id && role->arn == session.role_arn;
+  }
+  if (session.principal_type == "User") {
+    COFFER_ASSIGN_OR_RETURN(auto user, r.FindIamEntity(session.account, "user", session.user_name));
+    return user.has_value() && user->id == unique_id;
+  }
+  return true;  // the account root's GetSessionToken: the account outlives it
+}
+
 std::string CredentialRegistry::SecretPurpose(std::string_view access_key_id) {
   return "coffer/access-key/" + std::string(access_key_id);
 }
@@ -32,16 +49,20 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
   }
   std::optional<AccessKeyRow> row;
   std::optional<StsSessionRow> session;
+  bool issuer_alive = true;
   Status s = store_->Read([&](StoreReader& r) -> Status {
     // Temporary credentials are issued with the ASIA prefix; long-term keys never have it.
     if (id.rfind("ASIA", 0) == 0) {
       COFFER_ASSIGN_OR_RETURN(session, r.FindStsSession(id));
+      if (session) {
+        COFFER_ASSIGN_OR_RETURN(issuer_alive, SessionIssuerExists(r, *session));
+      }
     } else {
       COFFER_ASSIGN_OR_RETURN(row, r.FindAccessKey(id));
     }
     return Status::Ok();
   });
-  if (!s.ok()) return nullptr;
+  if (!s.ok() || !issuer_alive) return nullptr;
   auto cred = std::make_shared<Credential>();
   cred->principal.access_key_id = id;
   if (row) {

@@ -2,7 +2,8 @@
 //
 // Long-term access keys (the account root's and IAM users') and STS temporary credentials
 // (ASIA...) are stored with their secrets sealed under the storage key; a secret is unsealed
-// once and kept in SecretBytes until the cache is dropped. Thread-safe.
+// once and kept in SecretBytes until the cache is dropped (after every IAM change, so a session
+// whose role was deleted stops working at once). Thread-safe.
 #pragma once
 
 #include <memory>
@@ -15,6 +16,11 @@
 #include "store/store.h"
 
 namespace coffer {
+
+// Whether the role or user a session was issued for still exists as the same entity (same
+// unique id). A session of a deleted role, or of a role deleted and created again under the
+// same name, is refused as an unknown key, as AWS refuses it.
+Result<bool> SessionIssuerExists(StoreReader& r, const StsSessionRow& session);
 
 class CredentialRegistry final : public CredentialSource {
  public:

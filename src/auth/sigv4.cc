@@ -448,12 +448,32 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
     return Fail(AuthFailure::kIncomplete,
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
+  // X-Amz-Target chooses the operation, and with it Content-Type the protocol: a request whose
+  // signature does not cover them could be replayed as another operation. Every AWS SDK and the
+  // CLI sign every header they send, so only a forged or rewritten request fails here.
+  if (HasHeader(request, "x-amz-target")) {
+    for (std::string_view required :
+         {std::string_view("x-amz-target"), std::string_view("content-type")}) {
+      if (!HasHeader(request, required)) continue;
+      if (std::find(names.begin(), names.end(), required) == names.end()) {
+        return Fail(AuthFailure::kIncomplete,
+                    std::string(required == "x-amz-target" ? "'X-Amz-Target'" : "'Content-Type'") +
+                        " must be a 'SignedHeader' in the AWS Authorization.");
+      }
+    }
+  }
 
   // Payload hash candidates.
   std::vector<std::string> payload_hashes;
   std::string body_hash = crypto::HexLower(crypto::Sha256(request.body));
   if (claim.presigned) {
-    payload_hashes = {std::string(kUnsignedPayload), body_hash};
+    // A presigned URL cannot know its body; UNSIGNED-PAYLOAD stands for it. A body that nothing
+    // signed is acceptable only where TLS protects it, as in the header form.
+    if (request.body.empty() || request.secure_transport) {
+      payload_hashes = {std::string(kUnsignedPayload), body_hash};
+    } else {
+      payload_hashes = {body_hash};
+    }
   } else if (HasHeader(request, "x-amz-content-sha256")) {
     std::string declared(Trim(HeaderValue(request, "x-amz-content-sha256")));
     if (declared == kUnsignedPayload) {
@@ -487,10 +507,14 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
   std::string key = DerivedKey(*credential, claim.date, claim.region, claim.service);
   std::string provided = LowerHex(claim.signature);
   bool matched = false;
+  bool payload_signed = false;
   for (const auto& hash : payload_hashes) {
     std::string sts = StringToSign(claim.amz_date, scope, canonical_prefix + hash);
     std::string expected = crypto::HexLower(crypto::HmacSha256(key, sts));
-    if (crypto::ConstantTimeEquals(expected, provided)) matched = true;
+    if (crypto::ConstantTimeEquals(expected, provided)) {
+      matched = true;
+      payload_signed = hash != kUnsignedPayload || request.body.empty();
+    }
   }
   if (!matched) return Fail(AuthFailure::kBadSignature, kSignatureMismatch);
 
@@ -508,7 +532,8 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
     }
   }
 
-  return VerifiedCaller{std::move(credential), claim.region, claim.service};
+  return VerifiedCaller{std::move(credential), claim.region, claim.service, claim.presigned,
+                        payload_signed};
 }
 
 std::string SignRequest(std::string_view method, std::string_view target,

@@ -2,8 +2,10 @@
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
 //
 // VerifySigV4 checks the Authorization header form and the presigned query form, in AWS's order:
-// parse -> access key known -> credential scope and date -> clock skew -> payload hash ->
+// parse -> access key known -> credential scope and date -> clock skew -> signed headers (host,
+// and X-Amz-Target and Content-Type whenever X-Amz-Target is sent) -> payload hash ->
 // signature (constant-time) -> session token. Derived signing keys are cached per thread.
+// UNSIGNED-PAYLOAD stands for a body only over TLS (header and presigned forms alike).
 #pragma once
 
 #include <memory>
@@ -60,8 +62,12 @@ struct AuthError {
 
 struct VerifiedCaller {
   std::shared_ptr<const Credential> credential;
-  std::string region;   // from the credential scope
-  std::string service;  // from the credential scope
+  std::string region;      // from the credential scope
+  std::string service;     // from the credential scope
+  bool presigned = false;  // signed in the query string (X-Amz-Signature)
+  // Whether the signature covers the body (false for UNSIGNED-PAYLOAD with a body, which is
+  // accepted only over TLS).
+  bool payload_signed = true;
 };
 
 std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,

@@ -289,6 +289,110 @@ TEST(SigV4, UnsignedPayloadOnlyOverTls) {
   EXPECT_TRUE(std::holds_alternative<AuthError>(VerifySigV4(r, creds, At("20240101T000000Z"))));
 }
 
+// A request signed as the SDKs sign it: every header given is in SignedHeaders.
+SigV4Request Signed(std::vector<std::pair<std::string, std::string>>* storage,
+                    const std::vector<std::pair<std::string, std::string>>& signed_headers,
+                    const std::vector<std::pair<std::string, std::string>>& unsigned_headers,
+                    std::string_view body) {
+  std::string auth = SignRequest("POST", "/", signed_headers, body, kAkid, kSecret,
+                                 "20240101T000000Z", "us-east-1", "secretsmanager");
+  *storage = signed_headers;
+  for (const auto& h : unsigned_headers) storage->push_back(h);
+  storage->emplace_back("authorization", auth);
+  SigV4Request r;
+  r.method = "POST";
+  r.target = "/";
+  for (auto& [k, v] : *storage) r.headers.emplace_back(k, v);
+  r.body = body;
+  return r;
+}
+
+// X-Amz-Target picks the operation: a signature that does not cover it (or, beside it,
+// Content-Type) could be replayed as another operation.
+TEST(SigV4, TargetAndContentTypeMustBeSignedWhenSent) {
+  FixedCredentials creds;
+  const std::vector<std::pair<std::string, std::string>> base = {
+      {"host", "localhost"}, {"x-amz-date", "20240101T000000Z"}};
+  std::vector<std::pair<std::string, std::string>> storage;
+  auto all = base;
+  all.emplace_back("content-type", "application/x-amz-json-1.1");
+  all.emplace_back("x-amz-target", "secretsmanager.GetSecretValue");
+  auto ok = VerifySigV4(Signed(&storage, all, {}, "{}"), creds, At("20240101T000000Z"));
+  EXPECT_TRUE(std::holds_alternative<VerifiedCaller>(ok)) << std::get<AuthError>(ok).message;
+
+  auto with_type = base;
+  with_type.emplace_back("content-type", "application/x-amz-json-1.1");
+  auto v = VerifySigV4(
+      Signed(&storage, with_type, {{"x-amz-target", "secretsmanager.DeleteSecret"}}, "{}"), creds,
+      At("20240101T000000Z"));
+  ASSERT_TRUE(std::holds_alternative<AuthError>(v));
+  EXPECT_EQ(std::get<AuthError>(v).failure, AuthFailure::kIncomplete);
+  EXPECT_EQ(std::get<AuthError>(v).message,
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+
+  auto with_target = base;
+  with_target.emplace_back("x-amz-target", "secretsmanager.GetSecretValue");
+  v = VerifySigV4(
+      Signed(&storage, with_target, {{"content-type", "application/x-amz-json-1.1"}}, "{}"), creds,
+      At("20240101T000000Z"));
+  ASSERT_TRUE(std::holds_alternative<AuthError>(v));
+  EXPECT_EQ(std::get<AuthError>(v).message,
+            "'Content-Type' must be a 'SignedHeader' in the AWS Authorization.");
+
+  // Without X-Amz-Target (the query protocols), Content-Type may stay unsigned.
+  v = VerifySigV4(
+      Signed(&storage, base, {{"content-type", "application/x-www-form-urlencoded"}}, "{}"), creds,
+      At("20240101T000000Z"));
+  EXPECT_TRUE(std::holds_alternative<VerifiedCaller>(v));
+}
+
+// A presigned URL (signed headers: host) for `query` plus the X-Amz-* parameters.
+std::string Presign(const std::string& query, std::string_view payload_hash) {
+  std::string q = query + (query.empty() ? "" : "&") +
+                  "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2F"
+                  "us-east-1%2Fsts%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&"
+                  "X-Amz-SignedHeaders=host";
+  std::string canonical = "POST\n/\n" + CanonicalQueryString(q, false) +
+                          "\nhost:localhost\n\nhost\n" + std::string(payload_hash);
+  std::string sts = "AWS4-HMAC-SHA256\n20240101T000000Z\n20240101/us-east-1/sts/aws4_request\n" +
+                    crypto::HexLower(crypto::Sha256(canonical));
+  std::string key = SigningKey(kSecret, "20240101", "us-east-1", "sts");
+  return "/?" + q + "&X-Amz-Signature=" + crypto::HexLower(crypto::HmacSha256(key, sts));
+}
+
+TEST(SigV4, PresignedUnsignedPayloadCoversNoBodyOverPlainHttp) {
+  FixedCredentials creds;
+  const std::string body = "Action=AssumeRole&RoleArn=arn:aws:iam::123456789012:role/admin";
+  const std::string target = Presign("Action=GetCallerIdentity", "UNSIGNED-PAYLOAD");
+  SigV4Request r;
+  r.method = "POST";
+  r.target = target;
+  r.headers = {{"host", "localhost"}};
+  // Without a body: the usual presigned URL.
+  auto v = VerifySigV4(r, creds, At("20240101T000010Z"));
+  ASSERT_TRUE(std::holds_alternative<VerifiedCaller>(v)) << std::get<AuthError>(v).message;
+  EXPECT_TRUE(std::get<VerifiedCaller>(v).presigned);
+  EXPECT_TRUE(std::get<VerifiedCaller>(v).payload_signed);
+  // With a body nothing signed, over plain HTTP: refused.
+  r.body = body;
+  v = VerifySigV4(r, creds, At("20240101T000010Z"));
+  ASSERT_TRUE(std::holds_alternative<AuthError>(v));
+  EXPECT_EQ(std::get<AuthError>(v).failure, AuthFailure::kBadSignature);
+  // Over TLS the header form's rule applies: accepted, and marked as not covering the body.
+  r.secure_transport = true;
+  v = VerifySigV4(r, creds, At("20240101T000010Z"));
+  ASSERT_TRUE(std::holds_alternative<VerifiedCaller>(v));
+  EXPECT_FALSE(std::get<VerifiedCaller>(v).payload_signed);
+  // A URL presigned over the body's own hash covers it.
+  const std::string signed_target =
+      Presign("Action=GetCallerIdentity", crypto::HexLower(crypto::Sha256(body)));
+  r.target = signed_target;
+  r.secure_transport = false;
+  v = VerifySigV4(r, creds, At("20240101T000010Z"));
+  ASSERT_TRUE(std::holds_alternative<VerifiedCaller>(v)) << std::get<AuthError>(v).message;
+  EXPECT_TRUE(std::get<VerifiedCaller>(v).payload_signed);
+}
+
 TEST(SigV4, CanonicalQueryIsSortedAndReencoded) {
   EXPECT_EQ(CanonicalQueryString("b=2&a=1&a=0", false), "a=0&a=1&b=2");
   EXPECT_EQ(CanonicalQueryString("x=a%20b&y=c+d", false), "x=a%20b&y=c%2Bd");

@@ -70,7 +70,9 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
     if (p.type == "AssumedRole") {
       const std::string& role = p.role_name;
       COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(p.account, "role", role));
-      if (!row) return Status::Ok();  // the role was deleted: nothing is allowed
+      // The role was deleted, or deleted and created again (another unique id): the session
+      // belongs to a role that is gone, and nothing is allowed.
+      if (!row || row->id != p.user_id.substr(0, p.user_id.find(':'))) return Status::Ok();
       identity->principal_tags = row->tags;
       COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "role", role, identity.get()));
       if (p.temporary) {
@@ -98,7 +100,7 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
       }
     } else if (p.type == "IAMUser") {
       COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(p.account, "user", p.user_name));
-      if (!row) return Status::Ok();
+      if (!row || row->id != p.user_id) return Status::Ok();
       identity->principal_tags = row->tags;
       COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "user", p.user_name, identity.get()));
       COFFER_ASSIGN_OR_RETURN(auto groups, r.ListGroupsForUser(p.account, p.user_name));
@@ -175,7 +177,13 @@ Status PolicyAuthorizer::Authorize(const RequestContext& ctx, const AuthzCheck& 
   }
   policy::Decision decision = policy::Authorize(set, facts);
   if (decision.allowed()) return Status::Ok();
-  std::string message = decision.Message(facts);
+  std::string message;
+  if (check.named_as.empty()) {
+    message = decision.Message(facts);
+  } else {
+    facts.resource = check.named_as;
+    message = decision.Message(facts);
+  }
   if (on_denial_) on_denial_(ctx, check, message);
   return Status("AccessDeniedException", std::move(message));
 }

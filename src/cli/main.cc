@@ -6,11 +6,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -23,6 +25,7 @@
 #include "protocol/operator_api.h"
 #include "rotation/builtin_rotators.h"
 #include "rotation/postgres_rotators.h"
+#include "rotation/process_runner.h"
 #include "rotation/rotation_engine.h"
 #include "server/bootstrap.h"
 #include "server/denial_audit.h"
@@ -79,6 +82,14 @@ struct ServerFlags {
   int purge_interval_seconds = 60;
   std::string passphrase_file;
   std::vector<std::string> rotation_http_hosts;
+  std::string exec_user;
+  int rotation_workers = 4;
+  int max_connections_per_source = 1024;
+  int first_byte_timeout_seconds = 10;
+  std::string metrics_listen;
+  std::string metrics_token_file;
+  int event_retention_days = 90;
+  int max_events_per_account = 100000;
 };
 
 int RunServer(const ServerFlags& flags) {
@@ -102,6 +113,58 @@ int RunServer(const ServerFlags& flags) {
   http.tls_key_file = flags.tls_key;
   http.io_threads = flags.io_threads;
   http.max_connections = flags.max_connections;
+  http.max_connections_per_source = flags.max_connections_per_source;
+  http.first_byte_timeout = std::chrono::seconds(flags.first_byte_timeout_seconds);
+  // Every connection takes a descriptor: use the hard limit, and never promise more
+  // connections than descriptors are left after the store, key files and functions' pipes.
+  {
+    struct rlimit nofile {};
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+      if (nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+        getrlimit(RLIMIT_NOFILE, &nofile);
+      }
+      constexpr rlim_t kReserved = 64;
+      if (nofile.rlim_cur != RLIM_INFINITY &&
+          static_cast<rlim_t>(http.max_connections) + kReserved > nofile.rlim_cur) {
+        const int clamped =
+            nofile.rlim_cur > kReserved + 1 ? static_cast<int>(nofile.rlim_cur - kReserved) : 1;
+        std::cerr << "coffer: --max-connections " << http.max_connections
+                  << " exceeds the descriptor limit (" << nofile.rlim_cur << "); using " << clamped
+                  << "\n";
+        http.max_connections = clamped;
+      }
+    }
+  }
+  http.max_connections_per_source = std::min(http.max_connections_per_source, http.max_connections);
+  if (!flags.metrics_token_file.empty()) {
+    std::ifstream in(flags.metrics_token_file);
+    std::getline(in, http.metrics_token);
+    while (!http.metrics_token.empty() &&
+           (http.metrics_token.back() == '\r' || http.metrics_token.back() == ' ')) {
+      http.metrics_token.pop_back();
+    }
+    if (!in || http.metrics_token.empty()) {
+      std::cerr << "coffer: --metrics-token-file: cannot read a token from "
+                << flags.metrics_token_file << "\n";
+      return 2;
+    }
+  }
+  coffer::HttpServerOptions metrics_http;
+  if (!flags.metrics_listen.empty()) {
+    if (!SplitHostPort(flags.metrics_listen, &metrics_http.host, &metrics_http.port)) {
+      std::cerr << "coffer: --metrics-listen must be HOST:PORT, got '" << flags.metrics_listen
+                << "'\n";
+      return 2;
+    }
+    metrics_http.metrics_only = true;
+    metrics_http.io_threads = 1;
+    metrics_http.max_connections = 64;
+    metrics_http.max_connections_per_source = 64;
+    metrics_http.metrics_token = http.metrics_token;
+    http.serve_metrics = false;  // only on the separate address
+  }
 
   coffer::SystemClock clock;
   coffer::BootstrapOptions boot;
@@ -142,17 +205,32 @@ int RunServer(const ServerFlags& flags) {
   });
   coffer::ApiDispatcher dispatcher(&credentials, &secrets, &params, &kms, &clock);
   coffer::OperatorApi operator_api(&credentials, d.seal.get(), d.keyring.get(), d.store.get(),
-                                   d.account_id, &clock);
+                                   d.account_id, &clock, d.key_file.get());
   dispatcher.SetOperatorApi(&operator_api);
+  operator_api.SetBeforeListEvents([&denials] { (void)denials.Flush(); });
   dispatcher.SetAuthorizer(&authorizer);
   dispatcher.AddQueryService(
       "sts", "https://sts.amazonaws.com/doc/2011-06-15/",
       [&sts](std::string_view action, const coffer::RequestContext& ctx,
              const std::map<std::string, std::string>& p) { return sts.Handle(action, ctx, p); });
   // Rotation: the engine runs in its own thread, woken by RotateSecret and every second.
+  coffer::rotation::EngineOptions rotation_options{.allowed_http_hosts = flags.rotation_http_hosts,
+                                                   .max_concurrent = flags.rotation_workers};
+  if (!flags.exec_user.empty()) {
+    auto user = coffer::rotation::LookUpUser(flags.exec_user);
+    if (!user.ok()) {
+      std::cerr << "coffer: --exec-user: " << user.status().message() << "\n";
+      return 2;
+    }
+    if (::geteuid() != 0) {
+      std::cerr << "coffer: --exec-user needs the server to run as root (it switches user for "
+                   "each exec function)\n";
+      return 2;
+    }
+    rotation_options.exec_user = *user;
+  }
   coffer::rotation::RotationEngine rotations(d.store.get(), d.keyring.get(), &secrets, &sts,
-                                             &authorizer, &clock,
-                                             {.allowed_http_hosts = flags.rotation_http_hosts});
+                                             &authorizer, &clock, std::move(rotation_options));
   rotations.RegisterBuiltin("random-api-key", coffer::rotation::NewRandomApiKeyRotator);
   rotations.RegisterBuiltin("hmac-signing-key", coffer::rotation::NewHmacSigningKeyRotator);
   rotations.RegisterBuiltin("postgres-single-user",
@@ -175,19 +253,31 @@ int RunServer(const ServerFlags& flags) {
              const std::map<std::string, std::string>& p) { return iam.Handle(action, ctx, p); });
   coffer::Keyring* keyring = d.keyring.get();
   // Load balancers take a sealed server out of rotation: 503 until it is unsealed.
-  auto server = coffer::HttpServer::Create(
-      http, &dispatcher,
-      [keyring] {
-        if (keyring->sealed()) {
-          return std::make_pair(503, std::string(R"({"status":"sealed","sealed":true})"));
-        }
-        return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
-      },
-      [&denials, &rotations] { return denials.PrometheusText() + rotations.PrometheusText(); });
+  auto health = [keyring] {
+    if (keyring->sealed()) {
+      return std::make_pair(503, std::string(R"({"status":"sealed","sealed":true})"));
+    }
+    return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
+  };
+  auto metrics = [&denials, &rotations] {
+    return denials.PrometheusText() + rotations.PrometheusText();
+  };
+  auto server = coffer::HttpServer::Create(http, &dispatcher, health, metrics);
   if (!server.ok()) {
     std::cerr << "coffer: " << server.status().message() << "\n";
     return 1;
   }
+  std::unique_ptr<coffer::HttpServer> metrics_server;
+  if (metrics_http.metrics_only) {
+    auto created = coffer::HttpServer::Create(metrics_http, &dispatcher, health, metrics);
+    if (!created.ok()) {
+      std::cerr << "coffer: --metrics-listen: " << created.status().message() << "\n";
+      return 1;
+    }
+    metrics_server = std::move(created.value());
+  }
+  std::thread metrics_thread;
+  if (metrics_server) metrics_thread = std::thread([&] { metrics_server->Run(); });
 
   // Background jobs: purge secrets whose recovery window has ended; apply parameter policies.
   std::mutex job_mu;
@@ -221,6 +311,14 @@ int RunServer(const ServerFlags& flags) {
       if (!sessions.ok()) {
         std::cerr << "coffer: purge of expired sessions failed: " << sessions.message() << "\n";
       }
+      // Event retention: nobody, a flooding caller least, grows the event stream without bound.
+      auto pruned = d.store->Write([&](coffer::StoreWriter& w) {
+        return w.PruneEvents(clock.NowMillis() - int64_t{flags.event_retention_days} * 86400000,
+                             flags.max_events_per_account);
+      });
+      if (!pruned.ok()) {
+        std::cerr << "coffer: event retention failed: " << pruned.message() << "\n";
+      }
       lock.lock();
     }
   });
@@ -228,16 +326,24 @@ int RunServer(const ServerFlags& flags) {
   bool rotation_stopping = false;
   std::thread rotation_thread([&] {
     std::unique_lock lock(rotation_mu);
+    auto last_flush = std::chrono::steady_clock::now();
     while (!rotation_stopping) {
+      if (std::chrono::steady_clock::now() - last_flush >= std::chrono::seconds(5)) {
+        // Denials are counted in memory and written in aggregate (server/denial_audit.h).
+        lock.unlock();
+        (void)denials.Flush();
+        lock.lock();
+        last_flush = std::chrono::steady_clock::now();
+      }
       rotation_cv.wait_for(lock, std::chrono::seconds(1),
                            [&] { return rotation_wanted || rotation_stopping; });
       if (rotation_stopping) break;
       rotation_wanted = false;
       lock.unlock();
       if (!keyring->sealed()) {
-        auto ran = rotations.RunDue();
-        if (!ran.ok()) {
-          std::cerr << "coffer: rotation pass failed: " << ran.status().message() << "\n";
+        coffer::Status dispatched = rotations.Dispatch();
+        if (!dispatched.ok()) {
+          std::cerr << "coffer: rotation pass failed: " << dispatched.message() << "\n";
         }
       }
       lock.lock();
@@ -249,6 +355,7 @@ int RunServer(const ServerFlags& flags) {
     sigwait(&signals, &sig);
     std::cout << "coffer: shutting down (signal " << sig << ")" << std::endl;
     (*server)->Stop();
+    if (metrics_server) metrics_server->Stop();
   });
 
   std::string scheme = (*server)->tls() ? "https" : "http";
@@ -269,9 +376,17 @@ int RunServer(const ServerFlags& flags) {
               << " seal); unseal with `coffer operator unseal`" << std::endl;
   }
   rotations.set_endpoint(endpoint);
+  if (metrics_server) {
+    std::cout << "coffer: metrics on http://" << metrics_http.host << ":" << metrics_server->port()
+              << "/metrics" << std::endl;
+  }
   std::cout << "coffer: listening on " << endpoint << std::endl;
 
   (*server)->Run();
+  if (metrics_server) {
+    metrics_server->Stop();
+    metrics_thread.join();
+  }
 
   {
     std::lock_guard lock(job_mu);
@@ -285,6 +400,8 @@ int RunServer(const ServerFlags& flags) {
   }
   rotation_cv.notify_all();
   rotation_thread.join();
+  rotations.Stop();  // running functions are killed; their runs resume at the next start
+  (void)denials.Flush();
   // The signal thread may still be waiting if Run() ended for another reason.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
@@ -324,6 +441,31 @@ int main(int argc, char** argv) {
                    "Open connections beyond which new ones are refused.")
       ->capture_default_str();
   server
+      ->add_option("--max-connections-per-source", flags.max_connections_per_source,
+                   "Open connections from one address beyond which its new ones are refused.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  server
+      ->add_option("--first-byte-timeout", flags.first_byte_timeout_seconds,
+                   "Seconds a new connection may stay silent before it is closed.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 300));
+  server
+      ->add_option("--event-retention-days", flags.event_retention_days,
+                   "Days events (coffer operator events) are kept.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
+  server
+      ->add_option("--max-events-per-account", flags.max_events_per_account,
+                   "Events kept per account; the oldest beyond it are dropped.")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 100000000));
+  server->add_option("--metrics-listen", flags.metrics_listen,
+                     "Serve GET /metrics (and /health) on this HOST:PORT only, not on --listen.");
+  server->add_option("--metrics-token-file", flags.metrics_token_file,
+                     "File whose first line is a token that GET /metrics requires as "
+                     "'Authorization: Bearer <token>'.");
+  server
       ->add_option("--purge-interval", flags.purge_interval_seconds,
                    "Seconds between runs of the job that purges secrets whose recovery window "
                    "has ended.")
@@ -335,6 +477,14 @@ int main(int argc, char** argv) {
   server->add_option("--rotation-http-host", flags.rotation_http_hosts,
                      "A host (besides loopback) that rotation functions of the http kind may "
                      "be on; repeatable.");
+  server->add_option("--exec-user", flags.exec_user,
+                     "Run the programs of exec rotation functions as this (unprivileged) user "
+                     "instead of the server's; needs the server to run as root.");
+  server
+      ->add_option("--rotation-workers", flags.rotation_workers,
+                   "Rotations of different secrets that may run at the same time.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   server->footer(
       "Environment:\n"
       "  COFFER_ROOT_ACCESS_KEY_ID, COFFER_ROOT_SECRET_ACCESS_KEY\n"
@@ -346,7 +496,10 @@ int main(int argc, char** argv) {
       "`coffer operator init` to choose the passphrase or Shamir seal.\n"
       "SIGTERM or SIGINT stops the server gracefully.");
 
-  auto* op = app.add_subcommand("operator", "Initialise, unseal, seal and rotate the root key.");
+  auto* op = app.add_subcommand(
+      "operator",
+      "Initialise, unseal, seal, re-key and rotate the root key; accounts, rotation functions "
+      "and events.");
   op->require_subcommand(1);
   coffer::cli::InitFlags init_flags;
   auto* init = op->add_subcommand(
@@ -385,10 +538,30 @@ int main(int argc, char** argv) {
   unseal->add_option("--share-file", remote.share_file, "Read the share from this file.");
   unseal->add_option("--passphrase-file", remote.passphrase_file,
                      "Read the passphrase from this file.");
+  unseal->add_option("--nonce", remote.nonce,
+                     "The nonce this unseal's first share returned: --reset needs it (or "
+                     "--share-file with a share of this server); a share given with another "
+                     "attempt's nonce is refused.");
   auto* seal = op->add_subcommand(
       "seal", "Seal the server: it forgets its keys and serves nothing until unsealed.");
   auto* rotate = op->add_subcommand(
       "rotate-root", "Re-wrap all key material under a new root key (shares stay valid).");
+  coffer::cli::InitFlags rekey_flags;
+  auto* rekey = op->add_subcommand(
+      "rekey",
+      "Replace the unseal key and the seal: new shares, passphrase or root.key; the old ones no "
+      "longer unseal the server.");
+  rekey->add_option("--seal", rekey_flags.seal, "file, passphrase or shamir.")
+      ->check(CLI::IsMember({"file", "passphrase", "shamir"}))
+      ->required();
+  rekey->add_option("--key-shares", rekey_flags.key_shares, "Shamir: number of shares.")
+      ->capture_default_str();
+  rekey
+      ->add_option("--key-threshold", rekey_flags.key_threshold, "Shamir: shares needed to unseal.")
+      ->capture_default_str();
+  rekey->add_option("--passphrase-file", rekey_flags.passphrase_file,
+                    "Passphrase seal: file whose first line is the new passphrase (else "
+                    "COFFER_PASSPHRASE, else a prompt).");
   std::string new_account_id;
   auto* create_account = op->add_subcommand(
       "create-account",
@@ -412,7 +585,11 @@ int main(int argc, char** argv) {
                                 "builtin: postgres-single-user, postgres-alternating-users, "
                                 "random-api-key or hmac-signing-key.");
   register_function->add_option("--role-arn", function_flags.role_arn,
-                                "The execution role the function acts as.");
+                                "The execution role the function acts as: a role of the "
+                                "function's account that trusts lambda.amazonaws.com (required "
+                                "for exec and http).");
+  register_function->add_option("--account", function_flags.account,
+                                "Operator: register the function in this account.");
   register_function
       ->add_option("--timeout", function_flags.timeout_seconds, "Seconds per step (1-900).")
       ->capture_default_str();
@@ -423,12 +600,15 @@ int main(int argc, char** argv) {
   auto* events = op->add_subcommand(
       "events", "Print the account's events (rotation, parameter changes, denials) as JSON.");
   events->add_option("--after", events_after, "Only events after this id.");
-  for (auto* cmd : {seal, rotate, create_account, register_function, events}) {
+  for (auto* cmd : {seal, rotate, rekey, create_account, register_function, events}) {
     add_remote(cmd);
     cmd->add_option("--profile", remote.profile,
                     "Credentials profile (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).");
     cmd->add_option("--region", remote.region, "Region to sign for.")->capture_default_str();
-    cmd->footer("Signs with the credentials of an account's root (SigV4, service 'coffer').");
+    cmd->footer(
+        "Signs with the credentials of an account's root (SigV4, service 'coffer'). seal, "
+        "rotate-root, rekey, create-account and exec functions are the deployment operator's: "
+        "the root of the deployment's first account.");
   }
 
   CLI11_PARSE(app, argc, argv);
@@ -442,6 +622,7 @@ int main(int argc, char** argv) {
   if (unseal->parsed()) return coffer::cli::RunUnseal(remote);
   if (seal->parsed()) return coffer::cli::RunSeal(remote);
   if (rotate->parsed()) return coffer::cli::RunRotateRoot(remote);
+  if (rekey->parsed()) return coffer::cli::RunRekey(remote, rekey_flags);
   if (create_account->parsed()) return coffer::cli::RunCreateAccount(remote, new_account_id);
   if (events->parsed()) return coffer::cli::RunEvents(remote, events_after);
   if (register_function->parsed()) {

@@ -127,6 +127,9 @@ Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::strin
     const std::string amz_date = FormatAmzDate(SystemClock().NowMillis());
     std::vector<std::pair<std::string, std::string>> headers = {{"host", url.host_header},
                                                                 {"x-amz-date", amz_date}};
+    for (const auto& [k, v] : call.headers) {
+      if (k == "content-type") headers.emplace_back(k, v);  // signed, as the SDKs do
+    }
     if (!token.empty()) headers.emplace_back("x-amz-security-token", token);
     call.headers.emplace_back("x-amz-date", amz_date);
     if (!token.empty()) call.headers.emplace_back("x-amz-security-token", token);
@@ -161,6 +164,19 @@ std::string ErrorText(const Reply& reply) {
 int Fail(const std::string& message) {
   std::cerr << "coffer: " << message << "\n";
   return 1;
+}
+
+// Calls an operator endpoint that answers a JSON object; the raw reply (which may hold shares
+// or keys) is wiped once parsed. Errors: the call's, or the server's error text.
+Result<json::object> CallForObject(const RemoteFlags& flags, http::verb method,
+                                   const std::string& path, const std::string& body, bool sign) {
+  COFFER_ASSIGN_OR_RETURN(Reply reply, Call(flags, method, path, body, sign));
+  if (reply.status != 200) return Status("InternalFailure", ErrorText(reply));
+  boost::system::error_code ec;
+  json::value v = json::parse(reply.body, ec);
+  OPENSSL_cleanse(reply.body.data(), reply.body.size());
+  if (ec || !v.is_object()) return Status("InternalFailure", "unexpected reply from the server");
+  return std::move(v.get_object());
 }
 
 }  // namespace
@@ -266,8 +282,15 @@ int RunUnseal(const RemoteFlags& flags) {
   const std::string type = json::value_to<std::string>(current.at("Type"));
 
   json::object request;
+  if (!flags.nonce.empty()) request["Nonce"] = flags.nonce;
   if (flags.reset) {
     request["Reset"] = true;
+    if (!flags.share_file.empty()) {
+      // A share of this seal also proves the caller takes part in the unseal.
+      auto share = ReadFirstLine(flags.share_file);
+      if (!share.ok()) return Fail(share.status().message());
+      request["Share"] = share->Reveal();
+    }
   } else if (type == "passphrase") {
     auto passphrase = flags.passphrase_file.empty() ? ReadStdinLine("Passphrase: ")
                                                     : ReadFirstLine(flags.passphrase_file);
@@ -297,7 +320,48 @@ int RunUnseal(const RemoteFlags& flags) {
   } else {
     std::cout << "coffer: sealed, " << o.at("Progress").as_int64() << " of "
               << o.at("Threshold").as_int64() << " shares received" << std::endl;
+    if (const auto* nonce = o.if_contains("Nonce"); nonce && nonce->is_string()) {
+      // Only those who hold it (or a share) can reset this unseal.
+      std::cout << "coffer: unseal nonce " << nonce->get_string().c_str()
+                << " (resets need it: --reset --nonce; a share of another attempt is refused)"
+                << std::endl;
+    }
   }
+  return 0;
+}
+
+int RunRekey(const RemoteFlags& flags, const InitFlags& seal) {
+  auto type = ParseSealType(seal.seal);
+  if (!type.ok()) return Fail(type.status().message());
+  json::object body{{"Seal", seal.seal}};
+  if (*type == SealType::kShamir) {
+    body["Shares"] = seal.key_shares;
+    body["Threshold"] = seal.key_threshold;
+  }
+  if (*type == SealType::kPassphrase) {
+    auto passphrase = ReadPassphrase(seal.passphrase_file, /*confirm=*/true);
+    if (!passphrase.ok()) return Fail(passphrase.status().message());
+    body["Passphrase"] = passphrase->Reveal();
+  }
+  std::string text = json::serialize(body);
+  if (auto* p = body.if_contains("Passphrase")) {
+    OPENSSL_cleanse(p->get_string().data(), p->get_string().size());
+  }
+  auto v = CallForObject(flags, http::verb::post, "/coffer/rekey", text, true);
+  OPENSSL_cleanse(text.data(), text.size());
+  if (!v.ok()) return Fail(v.status().message());
+  std::cout << "coffer: re-keyed; seal " << seal.seal
+            << ". The previous shares, passphrase or root.key no longer unseal it.\n";
+  int i = 0;
+  for (auto& share : v->at("Shares").as_array()) {
+    std::cout << "Unseal share " << ++i << ": " << share.as_string().c_str() << "\n";
+    OPENSSL_cleanse(share.as_string().data(), share.as_string().size());
+  }
+  if (*type == SealType::kShamir) {
+    std::cout << "coffer: the shares are shown once and stored nowhere; any " << seal.key_threshold
+              << " of them unseal the server.\n";
+  }
+  std::cout << std::flush;
   return 0;
 }
 
@@ -310,14 +374,10 @@ int RunSeal(const RemoteFlags& flags) {
 }
 
 int RunRotateRoot(const RemoteFlags& flags) {
-  auto reply = Call(flags, http::verb::post, "/coffer/rotate-root", "{}", true);
-  if (!reply.ok()) return Fail(reply.status().message());
-  if (reply->status != 200) return Fail(ErrorText(*reply));
-  boost::system::error_code ec;
-  json::value v = json::parse(reply->body, ec);
-  if (ec || !v.is_object()) return Fail("unexpected reply: " + reply->body);
-  std::cout << "coffer: root key rotated (generation " << v.at("RootKeyGeneration").as_int64()
-            << ", " << v.at("RewrappedKeyMaterials").as_int64() << " key materials re-wrapped)"
+  auto v = CallForObject(flags, http::verb::post, "/coffer/rotate-root", "{}", true);
+  if (!v.ok()) return Fail(v.status().message());
+  std::cout << "coffer: root key rotated (generation " << v->at("RootKeyGeneration").as_int64()
+            << ", " << v->at("RewrappedKeyMaterials").as_int64() << " key materials re-wrapped)"
             << std::endl;
   return 0;
 }
@@ -325,16 +385,11 @@ int RunRotateRoot(const RemoteFlags& flags) {
 int RunCreateAccount(const RemoteFlags& flags, const std::string& account_id) {
   json::object body;
   if (!account_id.empty()) body["AccountId"] = account_id;
-  auto reply = Call(flags, http::verb::post, "/coffer/accounts", json::serialize(body), true);
-  if (!reply.ok()) return Fail(reply.status().message());
-  if (reply->status != 200) return Fail(ErrorText(*reply));
-  boost::system::error_code ec;
-  json::value v = json::parse(reply->body, ec);
-  OPENSSL_cleanse(reply->body.data(), reply->body.size());
-  if (ec || !v.is_object()) return Fail("unexpected reply from the server");
-  std::cout << "coffer: created account " << json::value_to<std::string>(v.at("AccountId"))
-            << "\nRoot access key id: " << json::value_to<std::string>(v.at("AccessKeyId"))
-            << "\nRoot secret access key: " << json::value_to<std::string>(v.at("SecretAccessKey"))
+  auto v = CallForObject(flags, http::verb::post, "/coffer/accounts", json::serialize(body), true);
+  if (!v.ok()) return Fail(v.status().message());
+  std::cout << "coffer: created account " << json::value_to<std::string>(v->at("AccountId"))
+            << "\nRoot access key id: " << json::value_to<std::string>(v->at("AccessKeyId"))
+            << "\nRoot secret access key: " << json::value_to<std::string>(v->at("SecretAccessKey"))
             << std::endl;
   return 0;
 }
@@ -352,6 +407,7 @@ int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function)
   json::object body{{"Name", function.name}};
   if (function.remove) {
     body["Delete"] = true;
+    if (!function.account.empty()) body["Account"] = function.account;
   } else {
     body["Kind"] = function.kind;
     if (!function.command.empty()) {
@@ -362,6 +418,7 @@ int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function)
     if (!function.builtin.empty()) body["Builtin"] = function.builtin;
     if (!function.url.empty()) body["Url"] = function.url;
     if (!function.role_arn.empty()) body["RoleArn"] = function.role_arn;
+    if (!function.account.empty()) body["Account"] = function.account;
     body["TimeoutSeconds"] = function.timeout_seconds;
     json::object env;
     for (const auto& kv : function.environment) {
@@ -371,15 +428,11 @@ int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function)
     }
     if (!env.empty()) body["Environment"] = std::move(env);
   }
-  auto reply = Call(flags, http::verb::post, "/coffer/functions", json::serialize(body), true);
-  if (!reply.ok()) return Fail(reply.status().message());
-  if (reply->status != 200) return Fail(ErrorText(*reply));
-  boost::system::error_code ec;
-  json::value v = json::parse(reply->body, ec);
-  if (ec || !v.is_object()) return Fail("unexpected reply: " + reply->body);
+  auto v = CallForObject(flags, http::verb::post, "/coffer/functions", json::serialize(body), true);
+  if (!v.ok()) return Fail(v.status().message());
   std::cout << "coffer: " << (function.remove ? "removed" : "registered") << " rotation function "
-            << json::value_to<std::string>(v.at("FunctionArn")) << "\n";
-  if (const auto* key = v.get_object().if_contains("SigningKey")) {
+            << json::value_to<std::string>(v->at("FunctionArn")) << "\n";
+  if (const auto* key = v->if_contains("SigningKey")) {
     // Shown once: the receiver verifies X-Coffer-Signature with it.
     std::cout << "Signing key: " << json::value_to<std::string>(*key) << "\n";
   }

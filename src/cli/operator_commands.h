@@ -25,6 +25,7 @@ struct RemoteFlags {
   bool reset = false;
   std::string share_file;
   std::string passphrase_file;
+  std::string nonce;  // the unseal attempt's, from the first share
   // seal, rotate-root
   std::string profile;
   std::string region = "us-east-1";
@@ -37,6 +38,7 @@ struct FunctionFlags {
   std::string builtin;
   std::string url;
   std::string role_arn;
+  std::string account;  // the operator registering another account's function
   int timeout_seconds = 300;
   std::vector<std::string> environment;  // NAME=VALUE
   bool remove = false;
@@ -48,6 +50,8 @@ int RunStatus(const RemoteFlags& flags);
 int RunUnseal(const RemoteFlags& flags);
 int RunSeal(const RemoteFlags& flags);
 int RunRotateRoot(const RemoteFlags& flags);
+// A new unseal key and seal (`seal`'s seal, shares, threshold and passphrase file).
+int RunRekey(const RemoteFlags& flags, const InitFlags& seal);
 int RunCreateAccount(const RemoteFlags& flags, const std::string& account_id);
 int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function);
 int RunEvents(const RemoteFlags& flags, int64_t after);

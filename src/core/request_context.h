@@ -52,6 +52,10 @@ struct AuthzCheck {
   // Service condition keys (lowercase names), e.g. "secretsmanager:versionstage",
   // "aws:resourcetag/team", "aws:requesttag/team", "aws:tagkeys", "kms:encryptioncontext:x".
   ConditionKeys context;
+  // The resource as the request named it (a SecretId as given), which a denial message names
+  // instead of `resource`, as AWS's do: resolving a name to its ARN must not tell a caller who
+  // may not see the secret its full ARN. Empty: `resource`.
+  std::string named_as;
 };
 
 class Authorizer {

@@ -283,6 +283,30 @@ Result<Keyring::RootRotation> Keyring::RotateRoot(int fail_after_rewraps) {
   return out;
 }
 
+Status Keyring::ChangeUnsealKey(const SecretBytes& new_unseal_key,
+                                const std::function<Status(StoreWriter&)>& also) {
+  // Serialised with RotateRoot, which wraps the next root key under the unseal key it holds.
+  std::lock_guard rotation(rotate_mu_);
+  LockedKey root;
+  int generation = 0;
+  {
+    std::shared_lock lock(mu_);
+    if (root_key_.empty()) return SealedError();
+    root = root_key_.Clone();
+    generation = root_generation_;
+  }
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_RETURN_IF_ERROR(w.PutMeta(
+        kRootKeyMeta, RootKeyMetaValue(generation, crypto::AesGcmSeal(new_unseal_key.Reveal(),
+                                                                      RootKeyPurpose(generation),
+                                                                      root.Reveal()))));
+    return also(w);
+  }));
+  std::unique_lock lock(mu_);
+  unseal_key_ = LockedKey(new_unseal_key.Reveal());
+  return Status::Ok();
+}
+
 Result<std::string> Keyring::WrapWithStorageKey(std::string_view purpose,
                                                 std::string_view plaintext) const {
   std::shared_lock lock(mu_);

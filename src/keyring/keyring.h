@@ -79,6 +79,12 @@ class Keyring {
   // `fail_after_rewraps` >= 0 makes the transaction fail after that many materials, for tests.
   Result<RootRotation> RotateRoot(int fail_after_rewraps = -1);
 
+  // Replaces the unseal key (a rekey): the root key is wrapped under `new_unseal_key` and
+  // `also` records the new seal, in one transaction; afterwards only the new key opens the
+  // store. Errors: ServiceUnavailableException when sealed; `also`'s errors (nothing changes).
+  Status ChangeUnsealKey(const SecretBytes& new_unseal_key,
+                         const std::function<Status(StoreWriter&)>& also);
+
   // Seals small secrets directly under the storage key (secret access keys, String parameter
   // values). Errors: ServiceUnavailableException when sealed; Unwrap: InternalFailure when the
   // bytes do not open.

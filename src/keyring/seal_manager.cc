@@ -1,7 +1,9 @@
 #include "keyring/seal_manager.h"
 
+#include <algorithm>
 #include <cstdio>
 
+#include "core/ids.h"
 #include "crypto/crypto.h"
 #include "keyring/root_key_seal.h"
 
@@ -9,8 +11,41 @@ namespace coffer {
 namespace {
 
 constexpr char kSealTypeMeta[] = "seal_type";
-constexpr char kShamirMeta[] = "seal_shamir";          // "<shares> <threshold>"
-constexpr char kPassphraseMeta[] = "seal_passphrase";  // SealRootKeyWithPassphrase's text
+constexpr char kShamirMeta[] = "seal_shamir";               // "<shares> <threshold>"
+constexpr char kPassphraseMeta[] = "seal_passphrase";       // SealRootKeyWithPassphrase's text
+constexpr char kShareDigestsMeta[] = "seal_share_digests";  // ShareDigest of each, space-separated
+
+constexpr std::chrono::seconds kMaxPassphraseBackoff{60};
+
+// Records `init`'s seal in `w` for `unseal_key`: type, share counts, share digests, passphrase.
+Status RecordSeal(StoreWriter& w, const SealInit& init, const SecretBytes& unseal_key,
+                  SealInitResult* out) {
+  COFFER_RETURN_IF_ERROR(w.PutMeta(kSealTypeMeta, std::string(SealTypeName(init.type))));
+  // A meta row left from an earlier seal would only confuse: every seal's rows are rewritten.
+  std::string passphrase_meta, shamir_meta, digests;
+  switch (init.type) {
+    case SealType::kFile:
+      break;
+    case SealType::kPassphrase:
+      if (init.passphrase.empty()) {
+        return Status("InvalidParameter", "the passphrase must not be empty");
+      }
+      passphrase_meta = SealRootKeyWithPassphrase(unseal_key, init.passphrase.Reveal());
+      break;
+    case SealType::kShamir: {
+      COFFER_ASSIGN_OR_RETURN(auto shares, SplitSecret(unseal_key, init.shares, init.threshold));
+      for (const auto& share : shares) {
+        out->shares.push_back(EncodeShare(share));
+        digests += (digests.empty() ? "" : " ") + ShareDigest(share);
+      }
+      shamir_meta = std::to_string(init.shares) + " " + std::to_string(init.threshold);
+      break;
+    }
+  }
+  COFFER_RETURN_IF_ERROR(w.PutMeta(kPassphraseMeta, passphrase_meta));
+  COFFER_RETURN_IF_ERROR(w.PutMeta(kShamirMeta, shamir_meta));
+  return w.PutMeta(kShareDigestsMeta, digests);
+}
 
 Status NotThisSeal(SealType type) {
   return Status("InvalidRequestException",
@@ -64,30 +99,73 @@ Result<ShamirShare> DecodeShare(std::string_view text) {
   return share;
 }
 
+std::string ShareDigest(const ShamirShare& share) {
+  std::string raw = "coffer/unseal-share\n";
+  raw.push_back(static_cast<char>(share.x));
+  raw += share.y.Reveal();
+  std::string digest = crypto::HexLower(crypto::Sha256(raw));
+  OPENSSL_cleanse(raw.data(), raw.size());
+  return digest;
+}
+
 Result<SealInitResult> SealManager::Initialize(StoreWriter& w, const SealInit& init) {
   SealInitResult out;
   out.unseal_key = crypto::RandomSecret(crypto::kAesKeyBytes);
-  COFFER_RETURN_IF_ERROR(w.PutMeta(kSealTypeMeta, std::string(SealTypeName(init.type))));
-  switch (init.type) {
-    case SealType::kFile:
-      break;
-    case SealType::kPassphrase:
-      if (init.passphrase.empty()) {
-        return Status("InvalidParameter", "the passphrase must not be empty");
-      }
-      COFFER_RETURN_IF_ERROR(w.PutMeta(
-          kPassphraseMeta, SealRootKeyWithPassphrase(out.unseal_key, init.passphrase.Reveal())));
-      break;
-    case SealType::kShamir: {
-      COFFER_ASSIGN_OR_RETURN(auto shares,
-                              SplitSecret(out.unseal_key, init.shares, init.threshold));
-      for (const auto& share : shares) out.shares.push_back(EncodeShare(share));
-      COFFER_RETURN_IF_ERROR(w.PutMeta(
-          kShamirMeta, std::to_string(init.shares) + " " + std::to_string(init.threshold)));
-      break;
-    }
-  }
+  COFFER_RETURN_IF_ERROR(RecordSeal(w, init, out.unseal_key, &out));
   COFFER_RETURN_IF_ERROR(Keyring::InitializeRootKeys(w, out.unseal_key));
+  return out;
+}
+
+Result<SealInitResult> SealManager::Rekey(const SealInit& init, UnsealKeyFile* file) {
+  std::lock_guard lock(mu_);
+  if (keyring_->sealed()) {
+    return Status("ServiceUnavailableException", "coffer is sealed; unseal it first.");
+  }
+  if (init.type == SealType::kShamir &&
+      (init.threshold < 1 || init.threshold > init.shares || init.shares > 255)) {
+    return Status("InvalidParameter",
+                  "the threshold must be between 1 and the number of shares, at most 255");
+  }
+  SealInitResult out;
+  out.unseal_key = crypto::RandomSecret(crypto::kAesKeyBytes);
+  const bool to_file = init.type == SealType::kFile;
+  if (to_file) {
+    if (file == nullptr) return Status("InvalidParameter", "this server keeps no key file");
+    COFFER_RETURN_IF_ERROR(file->Stage(out.unseal_key));
+  }
+  Status changed = keyring_->ChangeUnsealKey(
+      out.unseal_key, [&](StoreWriter& w) { return RecordSeal(w, init, out.unseal_key, &out); });
+  if (!changed.ok()) {
+    if (to_file) file->Discard();
+    return changed;
+  }
+  // Committed: the store now opens only with the new key. Put the key file in line with it
+  // (a crash before this is finished at the next start).
+  if (to_file) {
+    COFFER_RETURN_IF_ERROR(file->Install());
+  } else if (file != nullptr) {
+    COFFER_RETURN_IF_ERROR(file->Remove());
+  }
+  type_ = init.type;
+  shares_ = init.type == SealType::kShamir ? init.shares : 1;
+  threshold_ = init.type == SealType::kShamir ? init.threshold : 1;
+  share_digests_.clear();
+  for (const auto& text : out.shares) {
+    auto share = DecodeShare(text);
+    if (share.ok()) share_digests_.push_back(ShareDigest(*share));
+  }
+  sealed_unseal_key_.clear();
+  if (init.type == SealType::kPassphrase) {
+    Status reloaded = store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto text, r.GetMeta(kPassphraseMeta));
+      if (text) sealed_unseal_key_ = *text;
+      return Status::Ok();
+    });
+    COFFER_RETURN_IF_ERROR(reloaded);
+  }
+  pending_.clear();
+  attempt_nonce_.clear();
+  passphrase_failures_ = 0;
   return out;
 }
 
@@ -97,11 +175,12 @@ Status SealManager::AdoptLegacyFileSeal(StoreWriter& w, const SecretBytes& root_
 }
 
 Status SealManager::Load(StoreReader* in_txn) {
-  std::optional<std::string> type, shamir, passphrase;
+  std::optional<std::string> type, shamir, passphrase, digests;
   auto read = [&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(type, r.GetMeta(kSealTypeMeta));
     COFFER_ASSIGN_OR_RETURN(shamir, r.GetMeta(kShamirMeta));
     COFFER_ASSIGN_OR_RETURN(passphrase, r.GetMeta(kPassphraseMeta));
+    COFFER_ASSIGN_OR_RETURN(digests, r.GetMeta(kShareDigestsMeta));
     return Status::Ok();
   };
   COFFER_RETURN_IF_ERROR(in_txn ? read(*in_txn) : store_->Read(read));
@@ -117,8 +196,22 @@ Status SealManager::Load(StoreReader* in_txn) {
     }
   }
   if (parsed == SealType::kPassphrase) {
-    if (!passphrase) return Status("InternalFailure", "the store holds no passphrase-sealed key");
+    if (!passphrase || passphrase->empty()) {
+      return Status("InternalFailure", "the store holds no passphrase-sealed key");
+    }
     sealed_unseal_key_ = *passphrase;
+  }
+  // Data directories initialised before digests were recorded have none: their shares are
+  // checked only when combined (a rekey records them).
+  share_digests_.clear();
+  if (parsed == SealType::kShamir && digests) {
+    size_t start = 0;
+    while (start < digests->size()) {
+      size_t space = digests->find(' ', start);
+      if (space == std::string::npos) space = digests->size();
+      if (space > start) share_digests_.push_back(digests->substr(start, space - start));
+      start = space + 1;
+    }
   }
   return Status::Ok();
 }
@@ -160,18 +253,45 @@ Status SealManager::UnsealWithPassphrase(std::string_view passphrase) {
   std::lock_guard lock(mu_);
   if (type_ != SealType::kPassphrase) return NotThisSeal(type_);
   if (!keyring_->sealed()) return Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_passphrase_attempt_) {
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::seconds>(next_passphrase_attempt_ - now).count() +
+        1;
+    return Status("ThrottlingException",
+                  "Too many failed unseal attempts; try again in " + std::to_string(wait) + " s.");
+  }
   auto key = UnsealRootKeyWithPassphrase(sealed_unseal_key_, passphrase);
   if (!key.ok()) {
+    ++passphrase_failures_;
+    const auto backoff = std::min<std::chrono::seconds>(
+        std::chrono::seconds(int64_t{1} << std::min(passphrase_failures_ - 1, 6)),
+        kMaxPassphraseBackoff);
+    next_passphrase_attempt_ = std::chrono::steady_clock::now() + backoff;
     return Status("InvalidUnsealKeyException", "The passphrase does not unseal this server.");
   }
+  passphrase_failures_ = 0;
   return AfterUnseal(keyring_->Unseal(*key));
 }
 
-Status SealManager::SubmitShare(std::string_view share_text) {
+Status SealManager::SubmitShare(std::string_view share_text, std::string_view nonce,
+                                std::string* nonce_out) {
   COFFER_ASSIGN_OR_RETURN(ShamirShare share, DecodeShare(share_text));
   std::lock_guard lock(mu_);
   if (type_ != SealType::kShamir) return NotThisSeal(type_);
   if (!keyring_->sealed()) return Status::Ok();
+  if (!share_digests_.empty() && std::find(share_digests_.begin(), share_digests_.end(),
+                                           ShareDigest(share)) == share_digests_.end()) {
+    return Status("InvalidUnsealKeyException",
+                  "This share is not one of this server's unseal shares; nothing changed.");
+  }
+  // A share that names an attempt must name this one: it was meant for another (e.g. one that
+  // was reset), and is not silently mixed into this one.
+  if (!pending_.empty() && !nonce.empty() && !crypto::ConstantTimeEquals(nonce, attempt_nonce_)) {
+    return Status("InvalidParameterException",
+                  "This share names another unseal attempt (its Nonce is not the current "
+                  "attempt's); nothing changed.");
+  }
   for (const auto& p : pending_) {
     if (p.x == share.x) {
       return Status("InvalidParameterException", "This share was already given.");
@@ -181,10 +301,13 @@ Status SealManager::SubmitShare(std::string_view share_text) {
                     "This share does not belong with the shares already given.");
     }
   }
+  if (pending_.empty()) attempt_nonce_ = NewUuid();
+  if (nonce_out != nullptr) *nonce_out = attempt_nonce_;
   pending_.push_back(std::move(share));
   if (static_cast<int>(pending_.size()) < threshold_) return Status::Ok();
   auto key = CombineShares(pending_);
   pending_.clear();
+  attempt_nonce_.clear();
   Status unsealed = key.ok() ? keyring_->Unseal(*key) : key.status();
   if (!unsealed.ok() && unsealed.code() == "InvalidUnsealKeyException") {
     return Status("InvalidUnsealKeyException",
@@ -194,14 +317,31 @@ Status SealManager::SubmitShare(std::string_view share_text) {
   return AfterUnseal(unsealed);
 }
 
-void SealManager::ResetProgress() {
+Status SealManager::ResetProgress(std::string_view nonce, std::string_view share_text) {
   std::lock_guard lock(mu_);
+  if (pending_.empty()) return Status::Ok();
+  // Only a participant may reset: whoever holds the attempt's nonce, or one of this seal's
+  // shares (recognised by its digest).
+  bool participant = !nonce.empty() && crypto::ConstantTimeEquals(nonce, attempt_nonce_);
+  if (!participant && !share_text.empty() && !share_digests_.empty()) {
+    auto share = DecodeShare(share_text);
+    participant = share.ok() && std::find(share_digests_.begin(), share_digests_.end(),
+                                          ShareDigest(*share)) != share_digests_.end();
+  }
+  if (!participant) {
+    return Status("InvalidParameterException",
+                  "Only a participant may reset the unseal under way: give its Nonce, or one of "
+                  "this server's shares.");
+  }
   pending_.clear();
+  attempt_nonce_.clear();
+  return Status::Ok();
 }
 
 void SealManager::Seal() {
   std::lock_guard lock(mu_);
   pending_.clear();
+  attempt_nonce_.clear();
   keyring_->Seal();
 }
 

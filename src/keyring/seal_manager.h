@@ -8,9 +8,20 @@
 // Shares arrive one at a time (from different operators, over the API); they are held only in
 // memory until the threshold is met, then combined and checked by opening the root key. A wrong
 // combination resets the progress, as Vault does, so a bad share cannot poison later attempts.
+//
+// The unseal endpoint cannot authenticate its callers (the keys that would are locked away), so
+// it defends itself against interference: each share is checked on arrival against the SHA-256
+// digests recorded at initialisation, so a share that is not one of this seal's is refused and
+// changes nothing (a share is its holder's proof of membership); the first share starts an
+// attempt and returns its nonce, which a later share may carry (a share meant for another
+// attempt is refused) and a reset must carry (or a share of this seal), so nobody outside the
+// attempt can reset it; and wrong passphrases are throttled (1, 2, 4 ... 60 seconds between
+// attempts). A rekey replaces the unseal key and the seal: new shares or passphrase, and the
+// old ones (or an old copy of root.key) no longer open the store.
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -57,6 +68,25 @@ struct SealInitResult {
 std::string EncodeShare(const ShamirShare& share);
 // Errors: InvalidParameterException for text that is not a share.
 Result<ShamirShare> DecodeShare(std::string_view text);
+// What the store keeps to recognise a share on arrival: SHA-256 (hex) of the share under a
+// fixed domain prefix. Shares are 33 random bytes or more, so the digest reveals nothing.
+std::string ShareDigest(const ShamirShare& share);
+
+// Where the file seal keeps its unseal key (DATA_DIR/root.key). A rekey stages the new key beside
+// the one in force, commits the store, then installs it; a start after a crash in between
+// finishes the switch (server/bootstrap).
+class UnsealKeyFile {
+ public:
+  virtual ~UnsealKeyFile() = default;
+  // Writes `key` beside the key in force, durably, without putting it in force.
+  virtual Status Stage(const SecretBytes& key) = 0;
+  // The staged key replaces the one in force (an atomic rename).
+  virtual Status Install() = 0;
+  // Drops a staged key.
+  virtual void Discard() = 0;
+  // Removes the key file: the seal is no longer the file seal.
+  virtual Status Remove() = 0;
+};
 
 class SealManager {
  public:
@@ -82,15 +112,28 @@ class SealManager {
   // InvalidUnsealKeyException.
   Status UnsealWithKey(const SecretBytes& unseal_key, StoreReader* in_txn = nullptr);
   // Passphrase seal. Errors: InvalidUnsealKeyException for a wrong passphrase;
-  // InvalidRequestException when the seal is not a passphrase seal.
+  // InvalidRequestException when the seal is not a passphrase seal; ThrottlingException when a
+  // previous attempt failed less than the back-off ago (1 s after one failure, doubling up to
+  // 60 s), so a passphrase cannot be guessed at the rate PBKDF2 allows.
   Status UnsealWithPassphrase(std::string_view passphrase);
-  // Shamir seal: adds one share. Errors: InvalidParameterException for a malformed share, one
-  // already given, or one of another length; InvalidUnsealKeyException when the threshold is
-  // met but the shares do not rebuild the unseal key (progress resets);
-  // InvalidRequestException when the seal is not a Shamir seal. No-op when unsealed.
-  Status SubmitShare(std::string_view share_text);
-  // Forgets shares received so far.
-  void ResetProgress();
+  // Shamir seal: adds one share. The first share of an attempt starts it; `*nonce_out` gets
+  // the attempt's nonce. A `nonce` given must be the attempt's. Errors:
+  // InvalidParameterException for a malformed share, one already given, one of another length,
+  // or a nonce of another attempt (nothing changes); InvalidUnsealKeyException for a share that
+  // is not one of this seal's (nothing changes), or when the threshold is met but the shares do
+  // not rebuild the unseal key (progress resets); InvalidRequestException when the seal is not
+  // a Shamir seal. No-op when unsealed.
+  Status SubmitShare(std::string_view share_text, std::string_view nonce = {},
+                     std::string* nonce_out = nullptr);
+  // Forgets shares received so far. Errors: InvalidParameterException when an attempt is under
+  // way and neither `nonce` is its nonce nor `share_text` one of this seal's shares.
+  Status ResetProgress(std::string_view nonce, std::string_view share_text = {});
+
+  // Replaces the unseal key and the seal with `init` (while unsealed): new shares, passphrase or
+  // key file, returned as at initialisation. `file` keeps the file seal's key. Errors:
+  // ServiceUnavailableException when sealed; InvalidParameter for bad share counts or an empty
+  // passphrase; InternalFailure when the key file cannot be written (nothing changes).
+  Result<SealInitResult> Rekey(const SealInit& init, UnsealKeyFile* file);
   // Seals: forgets every key and any partial progress.
   void Seal();
 
@@ -107,8 +150,12 @@ class SealManager {
   SealType type_ = SealType::kFile;
   int shares_ = 1;
   int threshold_ = 1;
-  std::string sealed_unseal_key_;  // passphrase seal: SealRootKeyWithPassphrase's text
+  std::string sealed_unseal_key_;           // passphrase seal: SealRootKeyWithPassphrase's text
+  std::vector<std::string> share_digests_;  // shamir: ShareDigest of each share, if recorded
   std::vector<ShamirShare> pending_;
+  std::string attempt_nonce_;  // of the attempt `pending_` belongs to
+  int passphrase_failures_ = 0;
+  std::chrono::steady_clock::time_point next_passphrase_attempt_{};
   std::function<Status()> unseal_hook_;
 };
 

@@ -1,7 +1,9 @@
 #include "net/http_client.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -15,13 +17,42 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+// Sockets are not inherited by programs coffer starts (rotation functions).
+void CloseOnExec(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
+
+// Runs `io` until the operation started on it completes. The stream's expiry (one absolute
+// deadline for the whole call) makes every pending operation fail with a timeout when it
+// passes, so a peer that accepts and then says nothing cannot hold the caller past it.
+// `cancel`, when set, abandons the operation (coffer is shutting down).
+void RunOne(asio::io_context& io, beast::tcp_stream& lowest, const std::atomic<bool>* cancel) {
+  io.restart();
+  if (cancel == nullptr) {
+    io.run();
+    return;
+  }
+  while (!io.stopped()) {
+    io.run_for(std::chrono::milliseconds(100));
+    if (cancel->load(std::memory_order_acquire)) lowest.cancel();
+  }
+}
+
 template <typename Stream>
-HttpReply Exchange(Stream& stream, http::request<http::string_body>& req) {
-  http::write(stream, req);
+Result<HttpReply> Exchange(asio::io_context& io, Stream& stream,
+                           http::request<http::string_body>& req, size_t max_body,
+                           const std::atomic<bool>* cancel) {
+  beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+  beast::error_code ec;
+  http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
+  RunOne(io, lowest, cancel);
+  if (ec) return Status("InternalFailure", "sending the request failed: " + ec.message());
   beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return HttpReply{static_cast<int>(res.result_int()), res.body()};
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(max_body);
+  http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
+  RunOne(io, lowest, cancel);
+  if (ec) return Status("InternalFailure", "reading the response failed: " + ec.message());
+  auto res = parser.release();
+  return HttpReply{static_cast<int>(res.result_int()), std::move(res.body())};
 }
 
 }  // namespace
@@ -71,15 +102,20 @@ Result<HttpReply> Send(const Url& url, const HttpCall& call) {
     req.body() = call.body;
     req.prepare_payload();
   }
+  const auto deadline = std::chrono::steady_clock::now() + call.timeout;
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     auto addresses = resolver.resolve(url.host, url.port);
+    beast::error_code ec;
     if (!url.tls) {
       beast::tcp_stream stream(io);
-      stream.expires_after(call.timeout);
-      stream.connect(addresses);
-      return Exchange(stream, req);
+      stream.expires_at(deadline);
+      stream.async_connect(addresses, [&](beast::error_code e, auto) { ec = e; });
+      RunOne(io, stream, call.cancel);
+      if (ec) return Status("InternalFailure", "cannot connect: " + ec.message());
+      CloseOnExec(stream.socket().native_handle());
+      return Exchange(io, stream, req, call.max_response_bytes, call.cancel);
     }
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     if (call.ca_bundle.empty()) {
@@ -91,10 +127,16 @@ Result<HttpReply> Send(const Url& url, const HttpCall& call) {
     beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
     SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
     stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-    beast::get_lowest_layer(stream).expires_after(call.timeout);
-    beast::get_lowest_layer(stream).connect(addresses);
-    stream.handshake(asio::ssl::stream_base::client);
-    return Exchange(stream, req);
+    beast::get_lowest_layer(stream).expires_at(deadline);
+    beast::get_lowest_layer(stream).async_connect(addresses,
+                                                  [&](beast::error_code e, auto) { ec = e; });
+    RunOne(io, beast::get_lowest_layer(stream), call.cancel);
+    if (ec) return Status("InternalFailure", "cannot connect: " + ec.message());
+    CloseOnExec(beast::get_lowest_layer(stream).socket().native_handle());
+    stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+    RunOne(io, beast::get_lowest_layer(stream), call.cancel);
+    if (ec) return Status("InternalFailure", "TLS handshake failed: " + ec.message());
+    return Exchange(io, stream, req, call.max_response_bytes, call.cancel);
   } catch (const std::exception& e) {
     return Status("InternalFailure",
                   std::string("cannot reach ") + url.host_header + ": " + e.what());

@@ -2,6 +2,7 @@
 // `coffer operator` talking to a server, and rotation functions of the `http` kind.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -36,10 +37,15 @@ struct HttpCall {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string ca_bundle;  // PEM file for TLS; empty = the system's store
+  // One deadline for the whole exchange (connect, TLS, request and response): a peer that
+  // stalls at any point is abandoned when it passes.
   std::chrono::seconds timeout{60};
+  size_t max_response_bytes = 1024 * 1024;    // a longer response body fails the call
+  const std::atomic<bool>* cancel = nullptr;  // set: the call is abandoned at once
 };
 
-// Errors: InternalFailure when the server cannot be reached or the exchange fails.
+// Errors: InternalFailure when the server cannot be reached, the exchange fails, the deadline
+// passes or the response is over max_response_bytes.
 Result<HttpReply> Send(const Url& url, const HttpCall& call);
 
 }  // namespace coffer::net

@@ -239,7 +239,10 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   if (size_t q = request.target.find('?'); q != std::string_view::npos) {
     ParseForm(request.target.substr(q + 1), &params);
   }
-  if (request.method == "POST") ParseForm(request.body, &params);
+  // A presigned request is what its URL says: its signed query string alone names the action
+  // and its parameters, so nothing in a body (unsigned, or signed apart from the URL) can add
+  // to or override them.
+  if (request.method == "POST" && !caller.presigned) ParseForm(request.body, &params);
   for (const char* signing : {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
                               "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token"}) {
     params.erase(signing);

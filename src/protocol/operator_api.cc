@@ -5,11 +5,13 @@
 
 #include "auth/credential_registry.h"
 #include "core/arn.h"
+#include "core/ascii.h"
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "net/http_client.h"
 #include "rotation/rotation_engine.h"
+#include "services/sts/sts_service.h"
 
 namespace coffer {
 namespace json = boost::json;
@@ -32,6 +34,46 @@ ApiResponse Error(const Status& s, const std::string& request_id, int status = 0
   return resp;
 }
 
+std::string_view Header(const ApiRequest& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+// Operator endpoints take JSON only. A browser sends a cross-origin POST without asking first
+// only with a form or text/plain body; application/json needs a CORS preflight, which coffer
+// never grants, so no web page a operator visits can post to them.
+bool IsJsonContentType(std::string_view type) {
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  std::string lower = AsciiLower(type);
+  return lower == "application/json" || lower == "application/x-amz-json-1.0" ||
+         lower == "application/x-amz-json-1.1";
+}
+
+Result<json::object> ParseBody(const ApiRequest& request) {
+  if (request.body.empty()) return json::object{};
+  boost::system::error_code ec;
+  json::value parsed = json::parse(request.body, ec);
+  if (ec || !parsed.is_object()) {
+    return Status("SerializationException", "The request body is not a JSON object.");
+  }
+  return std::move(parsed.get_object());
+}
+
+// Wipes the string members of a parsed body that held a share or a passphrase.
+void Wipe(json::object* input) {
+  for (auto& [k, v] : *input) {
+    if (v.is_string()) OPENSSL_cleanse(v.get_string().data(), v.get_string().size());
+  }
+}
+
+std::string Text(const json::object& in, const char* name) {
+  auto* v = in.if_contains(name);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
 }  // namespace
 
 bool OperatorApi::IsOperatorPath(std::string_view target) {
@@ -48,7 +90,7 @@ ApiResponse OperatorApi::SealStatusResponse(const std::string& request_id) const
                                {"Progress", s.progress}});
 }
 
-Status OperatorApi::Authorize(const ApiRequest& request, bool operator_only,
+Status OperatorApi::Authorize(const ApiRequest& request, Caller who,
                               VerifiedCaller* verified_caller) {
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};
@@ -71,11 +113,19 @@ Status OperatorApi::Authorize(const ApiRequest& request, bool operator_only,
                                                "action: only an account's root may.");
   }
   *verified_caller = caller;
-  if (operator_only && p.account != operator_account_) {
-    return Status("AccessDeniedException", "Only the root of the deployment's first account (" +
-                                               operator_account_ + ") may create accounts.");
+  if (who == Caller::kOperator && !IsOperator(p)) {
+    // Another tenant learns nothing about who the operator is.
+    return Status("AccessDeniedException",
+                  "User: " + p.arn +
+                      " is not authorized to perform this operator action: only the deployment "
+                      "operator may.");
   }
   return Status::Ok();
+}
+
+bool OperatorApi::IsOperator(const Principal& p) const {
+  return p.account == operator_account_ && p.arn == "arn:aws:iam::" + p.account + ":root" &&
+         !p.temporary;
 }
 
 ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& request_id) {
@@ -90,7 +140,7 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
                    request_id);
     }
     VerifiedCaller caller;
-    if (Status auth = Authorize(request, false, &caller); !auth.ok()) {
+    if (Status auth = Authorize(request, Caller::kAccountRoot, &caller); !auth.ok()) {
       return Error(auth, request_id, 403);
     }
     return ListEvents(request, caller, request_id);
@@ -102,46 +152,21 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
     return SealStatusResponse(request_id);
   }
   if (path != "/coffer/unseal" && path != "/coffer/seal" && path != "/coffer/rotate-root" &&
-      path != "/coffer/accounts" && path != "/coffer/functions") {
+      path != "/coffer/rekey" && path != "/coffer/accounts" && path != "/coffer/functions") {
     return Error(Status("UnknownOperationException", "No operator endpoint " + std::string(path)),
                  request_id, 404);
   }
   if (request.method != "POST") {
     return Error(Status("MethodNotAllowed", "Use POST."), request_id, 405);
   }
-
-  if (path == "/coffer/unseal") {
-    json::object input;
-    if (!request.body.empty()) {
-      boost::system::error_code ec;
-      json::value parsed = json::parse(request.body, ec);
-      if (ec || !parsed.is_object()) {
-        return Error(Status("SerializationException", "The request body is not a JSON object."),
-                     request_id);
-      }
-      input = std::move(parsed.get_object());
-    }
-    auto text = [&](const char* name) -> const json::string* {
-      auto it = input.find(name);
-      return it != input.end() && it->value().is_string() ? &it->value().get_string() : nullptr;
-    };
-    Status s = Status::Ok();
-    if (auto it = input.find("Reset"); it != input.end() && it->value() == json::value(true)) {
-      seal_->ResetProgress();
-    } else if (const auto* share = text("Share")) {
-      s = seal_->SubmitShare(std::string_view(share->data(), share->size()));
-    } else if (const auto* passphrase = text("Passphrase")) {
-      s = seal_->UnsealWithPassphrase(std::string_view(passphrase->data(), passphrase->size()));
-    } else {
-      s = Status("InvalidParameterException", "Give one of Share, Passphrase or Reset.");
-    }
-    // The parsed copy held a share or passphrase; wipe it.
-    for (auto& [k, v] : input) {
-      if (v.is_string()) OPENSSL_cleanse(v.get_string().data(), v.get_string().size());
-    }
-    if (!s.ok()) return Error(s, request_id);
-    return SealStatusResponse(request_id);
+  if (!IsJsonContentType(Header(request, "content-type"))) {
+    return Error(Status("UnsupportedMediaTypeException",
+                        "Operator endpoints take a JSON body: send Content-Type: "
+                        "application/json."),
+                 request_id, 415);
   }
+
+  if (path == "/coffer/unseal") return Unseal(request, request_id);
 
   if (keyring_->sealed()) {
     if (path == "/coffer/seal") return SealStatusResponse(request_id);
@@ -149,12 +174,16 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
                         "coffer is sealed; unseal it with `coffer operator unseal`."),
                  request_id);
   }
+  // Registering functions is for account roots (exec functions and other accounts' functions
+  // for the operator); everything else here acts on the whole deployment.
+  const Caller who = path == "/coffer/functions" ? Caller::kAccountRoot : Caller::kOperator;
   VerifiedCaller caller;
-  if (Status auth = Authorize(request, path == "/coffer/accounts", &caller); !auth.ok()) {
+  if (Status auth = Authorize(request, who, &caller); !auth.ok()) {
     return Error(auth, request_id, 403);
   }
   if (path == "/coffer/accounts") return CreateAccount(request, request_id);
   if (path == "/coffer/functions") return PutFunction(request, caller, request_id);
+  if (path == "/coffer/rekey") return Rekey(request, request_id);
   if (path == "/coffer/seal") {
     seal_->Seal();
     return SealStatusResponse(request_id);
@@ -164,6 +193,80 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
   return JsonBody(200, request_id,
                   json::object{{"RootKeyGeneration", rotated->generation},
                                {"RewrappedKeyMaterials", rotated->rewrapped_materials}});
+}
+
+ApiResponse OperatorApi::Unseal(const ApiRequest& request, const std::string& request_id) {
+  auto parsed = ParseBody(request);
+  if (!parsed.ok()) return Error(parsed.status(), request_id);
+  json::object& input = parsed.value();
+  const std::string nonce = Text(input, "Nonce");
+  std::string attempt_nonce;
+  Status s = Status::Ok();
+  if (auto it = input.find("Reset"); it != input.end() && it->value() == json::value(true)) {
+    s = seal_->ResetProgress(nonce, Text(input, "Share"));
+  } else if (auto* share = input.if_contains("Share"); share && share->is_string()) {
+    s = seal_->SubmitShare(std::string_view(share->get_string().data(), share->get_string().size()),
+                           nonce, &attempt_nonce);
+  } else if (auto* passphrase = input.if_contains("Passphrase");
+             passphrase && passphrase->is_string()) {
+    s = seal_->UnsealWithPassphrase(
+        std::string_view(passphrase->get_string().data(), passphrase->get_string().size()));
+  } else {
+    s = Status("InvalidParameterException", "Give one of Share, Passphrase or Reset.");
+  }
+  Wipe(&input);
+  if (!s.ok()) return Error(s, request_id, s.code() == "ThrottlingException" ? 429 : 0);
+  ApiResponse resp = SealStatusResponse(request_id);
+  // The nonce goes only to whoever gave a share of the attempt: the operators pass it on.
+  if (!attempt_nonce.empty() && seal_->status().sealed) {
+    boost::system::error_code ec;
+    json::value body = json::parse(resp.body, ec);
+    if (!ec && body.is_object()) {
+      body.get_object()["Nonce"] = attempt_nonce;
+      resp.body = json::serialize(body);
+    }
+  }
+  return resp;
+}
+
+// A new unseal key and seal: the old shares, passphrase or root.key no longer open the store.
+ApiResponse OperatorApi::Rekey(const ApiRequest& request, const std::string& request_id) {
+  auto parsed = ParseBody(request);
+  if (!parsed.ok()) return Error(parsed.status(), request_id);
+  json::object& in = parsed.value();
+  auto type = ParseSealType(Text(in, "Seal"));
+  if (!type.ok()) {
+    Wipe(&in);
+    return Error(Status("InvalidParameterException", "Seal must be file, passphrase or shamir."),
+                 request_id);
+  }
+  SealInit init;
+  init.type = *type;
+  auto number = [&](const char* name, int fallback) {
+    auto* v = in.if_contains(name);
+    return v != nullptr && v->is_int64() ? static_cast<int>(v->get_int64()) : fallback;
+  };
+  init.shares = number("Shares", 5);
+  init.threshold = number("Threshold", 3);
+  if (init.type == SealType::kPassphrase) init.passphrase = SecretBytes(Text(in, "Passphrase"));
+  Wipe(&in);
+  auto rekeyed = seal_->Rekey(init, key_file_);
+  if (!rekeyed.ok()) {
+    Status s = rekeyed.status();
+    if (s.code() == "InvalidParameter") s = Status("InvalidParameterException", s.message());
+    return Error(s, request_id);
+  }
+  json::array shares;
+  for (auto& share : rekeyed->shares) {
+    shares.push_back(json::string(share));
+    OPENSSL_cleanse(share.data(), share.size());
+  }
+  ApiResponse resp =
+      JsonBody(200, request_id,
+               json::object{{"Seal", std::string(SealTypeName(init.type))},
+                            {"Shares", std::move(shares)},
+                            {"Threshold", init.type == SealType::kShamir ? init.threshold : 1}});
+  return resp;
 }
 
 // Another account in this deployment, so that cross-account access through resource policies
@@ -227,27 +330,23 @@ ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCal
     }
   }
   const std::string& account = caller.credential->principal.account;
+  if (before_list_events_) before_list_events_();  // e.g. denials counted but not yet written
   json::array out;
   int64_t last = after;
   Status s = store_->Read([&](StoreReader& r) -> Status {
-    // Scan forward until 100 of this account's events are found (others are skipped).
-    for (int rounds = 0; rounds < 50 && out.size() < 100; ++rounds) {
-      COFFER_ASSIGN_OR_RETURN(auto events, r.ListEvents(last, 500));
-      if (events.empty()) break;
-      for (const auto& e : events) {
-        last = e.id;
-        if (e.account != account || out.size() >= 100) continue;
-        boost::system::error_code ec;
-        json::value resources = json::parse(e.resources, ec);
-        json::value detail = json::parse(e.detail, ec);
-        out.push_back(json::object{{"Id", e.id},
-                                   {"Time", FormatIso8601(e.time_ms)},
-                                   {"Source", e.source},
-                                   {"DetailType", e.detail_type},
-                                   {"Region", e.region},
-                                   {"Resources", std::move(resources)},
-                                   {"Detail", std::move(detail)}});
-      }
+    COFFER_ASSIGN_OR_RETURN(auto events, r.ListAccountEvents(account, after, 100));
+    for (const auto& e : events) {
+      last = e.id;
+      boost::system::error_code ec;
+      json::value resources = json::parse(e.resources, ec);
+      json::value detail = json::parse(e.detail, ec);
+      out.push_back(json::object{{"Id", e.id},
+                                 {"Time", FormatIso8601(e.time_ms)},
+                                 {"Source", e.source},
+                                 {"DetailType", e.detail_type},
+                                 {"Region", e.region},
+                                 {"Resources", std::move(resources)},
+                                 {"Detail", std::move(detail)}});
     }
     return Status::Ok();
   });
@@ -266,13 +365,32 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
                  request_id);
   }
   const json::object& in = parsed.get_object();
-  auto text = [&](const char* name) -> std::string {
-    auto* v = in.if_contains(name);
-    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-  };
+  auto text = [&](const char* name) { return Text(in, name); };
+  const Principal& who = caller.credential->principal;
   RotationFunctionRow row;
-  row.account = caller.credential->principal.account;
+  row.account = who.account;
   row.region = caller.region;
+  // The operator may register a function in any account; an account's root only in its own.
+  if (const std::string account = text("Account"); !account.empty() && account != who.account) {
+    if (!IsOperator(who)) {
+      return Error(Status("AccessDeniedException",
+                          "User: " + who.arn +
+                              " is not authorized to register functions in another account."),
+                   request_id, 403);
+    }
+    bool exists = false;
+    Status s = store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto accounts, r.ListAccounts());
+      exists = std::find(accounts.begin(), accounts.end(), account) != accounts.end();
+      return Status::Ok();
+    });
+    if (!s.ok()) return Error(s, request_id);
+    if (!exists) {
+      return Error(Status("InvalidParameterException", "No account " + account + " exists."),
+                   request_id);
+    }
+    row.account = account;
+  }
   row.name = text("Name");
   const bool valid_name = !row.name.empty() && row.name.size() <= 64 &&
                           std::all_of(row.name.begin(), row.name.end(), [](unsigned char c) {
@@ -294,6 +412,15 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   }
   row.kind = text("Kind");
   json::object config;
+  if (row.kind == "exec" && !IsOperator(who)) {
+    // An exec function is a program run on the server's host: the operator decides which.
+    return Error(Status("AccessDeniedException",
+                        "User: " + who.arn +
+                            " is not authorized to register exec functions: they run programs "
+                            "on the server's host, which only the deployment operator may "
+                            "choose. Register an http or builtin function instead."),
+                 request_id, 403);
+  }
   if (row.kind == "exec") {
     auto* command = in.if_contains("Command");
     if (command == nullptr || !command->is_array() || command->get_array().empty()) {
@@ -335,6 +462,23 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     row.wrapped_signing_key = std::move(wrapped.value());
   }
   row.role_arn = text("RoleArn");
+  if (row.role_arn.empty() && row.kind != "builtin") {
+    // Lambda runs every function as its execution role; without one the function could not
+    // call Secrets Manager at all.
+    return Error(Status("InvalidParameterValueException",
+                        "An " + row.kind +
+                            " function needs an execution role (RoleArn): a role of account " +
+                            row.account + " whose trust policy allows lambda.amazonaws.com."),
+                 request_id);
+  }
+  if (!row.role_arn.empty()) {
+    Status trusted = store_->Read([&](StoreReader& r) -> Status {
+      return sts::ServiceMayAssumeRole(r, row.role_arn, row.account, rotation::kLambdaPrincipal,
+                                       "InvalidParameterValueException")
+          .status();
+    });
+    if (!trusted.ok()) return Error(trusted, request_id);
+  }
   row.timeout_seconds = 300;
   if (auto* t = in.if_contains("TimeoutSeconds"); t && t->is_int64()) {
     row.timeout_seconds = t->get_int64();

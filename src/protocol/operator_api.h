@@ -1,23 +1,42 @@
-// OperatorApi: coffer's own endpoints for the seal, beside the AWS APIs on the same listener.
+// OperatorApi: coffer's own endpoints for the deployment and its accounts, beside the AWS APIs
+// on the same listener.
+//
+// Two kinds of caller sign them (SigV4, service "coffer", long-term root keys only):
+//   the deployment operator  the root of the deployment's first account (the one `coffer
+//                            operator init` or the first start created): seals, unseals,
+//                            re-keys and rotates the root key, creates accounts, and alone
+//                            chooses the programs `exec` functions run on the host;
+//   an account's root        registers http and builtin functions in its own account and
+//                            reads its own account's events.
+// Other callers, other accounts' roots included, get AccessDeniedException.
 //
 //   GET  /coffer/seal-status  no auth  {"Sealed","Type","Shares","Threshold","Progress"}
-//   POST /coffer/unseal       no auth  {"Share": ...} | {"Passphrase": ...} | {"Reset": true}
-//   POST /coffer/seal         SigV4 (service "coffer"), an account's root credentials
-//   POST /coffer/rotate-root  SigV4 as above; only while unsealed
-//   POST /coffer/accounts     SigV4 by the deployment's first account's root: creates another
-//                             account with its root access key {"AccountId"?} -> credentials
-//   GET  /coffer/events?after=N  SigV4 by an account's root: the account's events (rotation,
-//                             parameter changes, denials) after id N, oldest first, up to 100
-//   POST /coffer/functions    SigV4 by an account's root: registers (or with "Delete": true
-//                             removes) a rotation function in the signing region
-//                             {"Name","Kind":"exec"|"builtin","Command":[...]|"Builtin":...,
-//                              "RoleArn","TimeoutSeconds","Environment":{...}} -> {"FunctionArn"}
+//   POST /coffer/unseal       no auth  {"Share","Nonce"?} | {"Passphrase"} |
+//                             {"Reset":true,"Nonce" or "Share"}
+//                             -> seal status, with the attempt's "Nonce" to whoever gave a share
+//   POST /coffer/seal         operator
+//   POST /coffer/rotate-root  operator; only while unsealed
+//   POST /coffer/rekey        operator: {"Seal":"file"|"passphrase"|"shamir","Shares",
+//                             "Threshold","Passphrase"} -> {"Seal","Shares":[...],"Threshold"}
+//   POST /coffer/accounts     operator: creates another account with its root access key
+//                             {"AccountId"?} -> credentials
+//   GET  /coffer/events?after=N  an account's root: the account's events (rotation, parameter
+//                             changes, denials) after id N, oldest first, up to 100
+//   POST /coffer/functions    an account's root: registers (or with "Delete": true removes) a
+//                             rotation function in the signing region
+//                             {"Name","Kind":"exec"|"http"|"builtin","Command":[...]|"Url"|
+//                              "Builtin","RoleArn","TimeoutSeconds","Environment":{...},
+//                              "Account"?} -> {"FunctionArn","SigningKey"?}; exec functions and
+//                             "Account" (another account's function) are the operator's
 //
-// Unsealing cannot require a signature: while sealed the secret access keys themselves are
-// locked away. Shares and passphrases protect it instead, and no response or error carries
+// Every POST takes Content-Type application/json (so no web page can post a form to them), and
+// every request is SigV4-signed but the unseal and the seal status. Unsealing cannot require a
+// signature: while sealed the secret access keys themselves are locked away. Shares and
+// passphrases protect it instead (see keyring/seal_manager.h), and no response or error carries
 // them. Errors use the AWS JSON error shape. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -32,14 +51,19 @@ namespace coffer {
 
 class OperatorApi {
  public:
+  // `key_file` keeps the file seal's key for rekeys (may be null: no rekey to the file seal).
   OperatorApi(CredentialSource* credentials, SealManager* seal, Keyring* keyring, Store* store,
-              std::string operator_account, const Clock* clock)
+              std::string operator_account, const Clock* clock, UnsealKeyFile* key_file = nullptr)
       : credentials_(credentials),
         seal_(seal),
         keyring_(keyring),
         store_(store),
         operator_account_(std::move(operator_account)),
-        clock_(clock) {}
+        clock_(clock),
+        key_file_(key_file) {}
+
+  // Runs before events are listed (to write what is counted but not yet stored).
+  void SetBeforeListEvents(std::function<void()> hook) { before_list_events_ = std::move(hook); }
 
   static bool IsOperatorPath(std::string_view target);
   bool sealed() const { return keyring_->sealed(); }
@@ -47,10 +71,14 @@ class OperatorApi {
   ApiResponse Handle(const ApiRequest& request, const std::string& request_id);
 
  private:
+  enum class Caller { kAccountRoot, kOperator };
   ApiResponse SealStatusResponse(const std::string& request_id) const;
   // Verifies the signature of an operator call; the caller must be an account's root (the
-  // operator account's root when `operator_only`).
-  Status Authorize(const ApiRequest& request, bool operator_only, VerifiedCaller* caller);
+  // deployment operator for kOperator).
+  Status Authorize(const ApiRequest& request, Caller who, VerifiedCaller* caller);
+  bool IsOperator(const Principal& p) const;
+  ApiResponse Unseal(const ApiRequest& request, const std::string& request_id);
+  ApiResponse Rekey(const ApiRequest& request, const std::string& request_id);
   ApiResponse CreateAccount(const ApiRequest& request, const std::string& request_id);
   ApiResponse ListEvents(const ApiRequest& request, const VerifiedCaller& caller,
                          const std::string& request_id);
@@ -63,6 +91,8 @@ class OperatorApi {
   Store* store_;
   std::string operator_account_;
   const Clock* clock_;
+  UnsealKeyFile* key_file_;
+  std::function<void()> before_list_events_;
 };
 
 }  // namespace coffer

@@ -246,9 +246,11 @@ Result<PgConnection> Connect(const DbSecret& secret, const PostgresRotatorOption
   const char* sslmode = "prefer";
   if (secret.ssl == SslMode::kVerifyFull) sslmode = "verify-full";
   if (secret.ssl == SslMode::kDisable) sslmode = "disable";
-  std::vector<const char*> keywords = {
-      "host",     "port",    "dbname",          "user",
-      "password", "sslmode", "connect_timeout", "application_name"};
+  // Every statement is bounded too (a lock held on the role would otherwise stall the step,
+  // and with it a rotation worker, indefinitely).
+  std::vector<const char*> keywords = {"host",     "port",    "dbname",          "user",
+                                       "password", "sslmode", "connect_timeout", "application_name",
+                                       "options"};
   std::vector<const char*> values = {secret.host.c_str(),
                                      port.c_str(),
                                      secret.dbname.c_str(),
@@ -256,7 +258,8 @@ Result<PgConnection> Connect(const DbSecret& secret, const PostgresRotatorOption
                                      password.c_str(),
                                      sslmode,
                                      "5",
-                                     "coffer-rotation"};
+                                     "coffer-rotation",
+                                     "-c statement_timeout=30000 -c lock_timeout=10000"};
   if (secret.ssl == SslMode::kVerifyFull) {
     keywords.push_back("sslrootcert");
     values.push_back(options.ssl_root_cert.c_str());

@@ -1,14 +1,8 @@
 #include "rotation/rotation_engine.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "core/arn.h"
@@ -24,6 +18,9 @@ namespace json = boost::json;
 namespace {
 
 constexpr size_t kMaxCapturedOutput = 64 * 1024;
+// A run's lease outlasts the longest step (a function's timeout is at most 900 s); it is
+// renewed as each step is recorded, so only a holder that died lets it lapse.
+constexpr EpochMillis kLeaseMs = 20 * 60 * 1000;
 const char* const kSteps[] = {"createSecret", "setSecret", "testSecret", "finishSecret"};
 
 std::string NextStep(const std::string& step) {
@@ -108,6 +105,36 @@ std::string Redact(std::string text, const std::vector<std::string>& values) {
   return text;
 }
 
+std::vector<std::string> EncodingsOf(const std::string& value) {
+  std::vector<std::string> out = {value};
+  std::string b64 = crypto::Base64Encode(value);
+  out.push_back(b64);
+  std::string unpadded = b64.substr(0, b64.find_last_not_of('=') + 1);
+  out.push_back(unpadded);
+  std::string url = unpadded;
+  for (char& c : url) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  out.push_back(url);
+  std::string hex = crypto::HexLower(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+  out.push_back(hex);
+  for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  out.push_back(hex);
+  std::string quoted = json::serialize(json::string(value));
+  out.push_back(quoted.substr(1, quoted.size() - 2));
+  return out;
+}
+
+std::string ErrorSummary(const std::string& message, const std::string& output,
+                         const std::vector<std::string>& values, size_t max_bytes) {
+  // Redact first, then cut: cutting first could leave part of a value at the edge.
+  std::string text = Redact(message, values);
+  if (!output.empty()) text += "\n" + Redact(output, values);
+  if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
+  return text;
+}
+
 RotationEngine::RotationEngine(Store* store, Keyring* keyring, secrets::SecretsService* secrets,
                                sts::StsService* sts, const Authorizer* authorizer,
                                const Clock* clock, EngineOptions options)
@@ -119,6 +146,55 @@ RotationEngine::RotationEngine(Store* store, Keyring* keyring, secrets::SecretsS
       clock_(clock),
       options_(std::move(options)) {
   if (options_.holder_id.empty()) options_.holder_id = NewUuid();
+  const int workers = std::max(1, options_.max_concurrent);
+  idle_workers_ = workers;  // counted before they start, so a first pass finds them
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
+}
+
+RotationEngine::~RotationEngine() { Stop(); }
+
+void RotationEngine::Stop() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (stopping_.exchange(true)) {
+      if (workers_.empty()) return;
+    }
+  }
+  pool_cv_.notify_all();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+void RotationEngine::Work() {
+  std::unique_lock lock(pool_mu_);
+  while (true) {
+    pool_cv_.wait(lock, [&] { return stopping_.load() || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing was handed over
+    auto task = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    task();  // a run handed over while stopping is abandoned quickly: its function is killed
+    lock.lock();
+  }
+}
+
+void RotationEngine::Submit(std::vector<RotationRunRow> runs,
+                            std::function<void(const Result<int>&)> done) {
+  std::lock_guard lock(pool_mu_);
+  for (auto& run : runs) {
+    queue_.push_back([this, run = std::move(run), done] {
+      Result<int> steps = Run(run);
+      {
+        // Idle again before anyone hears the run is over, so the next pass may claim for it.
+        std::lock_guard idle(pool_mu_);
+        ++idle_workers_;
+      }
+      if (done) done(steps);
+    });
+  }
+  pool_cv_.notify_all();
 }
 
 void RotationEngine::RegisterBuiltin(const std::string& name, BuiltinFactory factory) {
@@ -184,12 +260,30 @@ std::vector<std::string> RotationEngine::SensitiveValues(const RotationRunRow& r
       if (!ec) CollectStrings(parsed, false, &out);
     }
     if (auto* b = v->if_contains("SecretBinary"); b && b->is_string()) {
-      out.emplace_back(b->get_string());
+      auto raw = crypto::Base64Decode(std::string_view(b->get_string()));
+      if (raw) out.push_back(std::move(*raw));
     }
   }
-  std::sort(out.begin(), out.end(),
+  std::vector<std::string> encoded;
+  for (const auto& value : out) {
+    for (auto& e : EncodingsOf(value)) encoded.push_back(std::move(e));
+    OPENSSL_cleanse(const_cast<char*>(value.data()), value.size());
+  }
+  // Longest first, so a value is removed before any shorter value inside it.
+  std::sort(encoded.begin(), encoded.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
-  return out;
+  return encoded;
+}
+
+Result<sts::StsService::IssuedCredentials> RotationEngine::RoleCredentials(
+    const RotationFunctionRow& function) {
+  if (function.role_arn.empty()) {
+    return Status("AccessDenied",
+                  "The function has no execution role; register it again with --role-arn.");
+  }
+  return sts_->IssueRoleSession(function.role_arn, function.account, kLambdaPrincipal,
+                                function.name, clock_->NowMillis(),
+                                std::max<int64_t>(900, function.timeout_seconds + 60));
 }
 
 RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& function,
@@ -207,128 +301,70 @@ RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& funct
     out.status = Status("InternalFailure", "the exec function has no Command");
     return out;
   }
-  std::vector<std::string> argv;
+  ProcessSpec spec;
   for (const auto& a : *command) {
     if (!a.is_string()) {
       out.status = Status("InternalFailure", "Command must be a list of strings");
       return out;
     }
-    argv.emplace_back(a.get_string());
+    spec.argv.emplace_back(a.get_string());
   }
   // Credentials of the execution role, as Lambda provides them.
-  std::vector<std::string> env = {
-      "PATH=/usr/local/bin:/usr/bin:/bin",
-      "AWS_REGION=" + function.region,
-      "AWS_DEFAULT_REGION=" + function.region,
-      "AWS_ENDPOINT_URL=" + options_.endpoint,
-      "SECRETS_MANAGER_ENDPOINT=" + options_.endpoint,
-      "AWS_LAMBDA_FUNCTION_NAME=" + function.name,
-      "AWS_LAMBDA_FUNCTION_TIMEOUT=" + std::to_string(function.timeout_seconds),
-      "AWS_CONFIG_FILE=/dev/null",
-      "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-      "AWS_EC2_METADATA_DISABLED=true",
-      "PYTHONDONTWRITEBYTECODE=1"};
-  if (const char* home = std::getenv("HOME")) env.push_back(std::string("HOME=") + home);
-  if (!function.role_arn.empty()) {
-    auto creds = sts_->IssueRoleSession(function.role_arn, function.name, clock_->NowMillis(),
-                                        std::max<int64_t>(900, function.timeout_seconds + 60));
-    if (!creds.ok()) {
-      out.status = creds.status();
-      return out;
-    }
-    env.push_back("AWS_ACCESS_KEY_ID=" + creds->access_key_id);
-    env.push_back("AWS_SECRET_ACCESS_KEY=" + std::string(creds->secret_access_key.Reveal()));
-    env.push_back("AWS_SESSION_TOKEN=" + std::string(creds->session_token.Reveal()));
+  auto creds = RoleCredentials(function);
+  if (!creds.ok()) {
+    out.status = creds.status();
+    return out;
+  }
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin",
+              "AWS_REGION=" + function.region,
+              "AWS_DEFAULT_REGION=" + function.region,
+              "AWS_ENDPOINT_URL=" + options_.endpoint,
+              "SECRETS_MANAGER_ENDPOINT=" + options_.endpoint,
+              "AWS_LAMBDA_FUNCTION_NAME=" + function.name,
+              "AWS_LAMBDA_FUNCTION_TIMEOUT=" + std::to_string(function.timeout_seconds),
+              "AWS_CONFIG_FILE=/dev/null",
+              "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+              "AWS_EC2_METADATA_DISABLED=true",
+              "PYTHONDONTWRITEBYTECODE=1",
+              "AWS_ACCESS_KEY_ID=" + creds->access_key_id,
+              "AWS_SECRET_ACCESS_KEY=" + std::string(creds->secret_access_key.Reveal()),
+              "AWS_SESSION_TOKEN=" + std::string(creds->session_token.Reveal())};
+  if (options_.exec_user) {
+    spec.run_as = options_.exec_user;
+    spec.env.push_back("HOME=" + options_.exec_user->home);
+  } else if (const char* home = std::getenv("HOME")) {
+    spec.env.push_back(std::string("HOME=") + home);
   }
   if (!ec && config.is_object()) {
     if (auto* e = config.get_object().if_contains("Environment"); e && e->is_object()) {
       for (const auto& [k, v] : e->get_object()) {
-        if (v.is_string()) env.push_back(std::string(k) + "=" + std::string(v.get_string()));
+        if (v.is_string()) spec.env.push_back(std::string(k) + "=" + std::string(v.get_string()));
       }
     }
   }
-  const std::string input = json::serialize(json::object{{"Step", event.step},
-                                                         {"SecretId", event.secret_arn},
-                                                         {"ClientRequestToken", event.token},
-                                                         {"RotationToken", event.rotation_token}});
-
-  int in_pipe[2], out_pipe[2];
-  if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
-    out.status = Status("InternalFailure", std::string("pipe: ") + std::strerror(errno));
+  spec.input = json::serialize(json::object{{"Step", event.step},
+                                            {"SecretId", event.secret_arn},
+                                            {"ClientRequestToken", event.token},
+                                            {"RotationToken", event.rotation_token}});
+  spec.timeout = std::chrono::seconds(function.timeout_seconds);
+  spec.max_output = kMaxCapturedOutput;
+  spec.stop = &stopping_;
+  auto ran = RunProcess(std::move(spec));
+  if (!ran.ok()) {
+    out.status = ran.status();
     return out;
   }
-  // The program is found before fork: between fork and exec a child of a multithreaded process
-  // may only make async-signal-safe calls, which a PATH search (execvpe) is not.
-  if (argv[0].find('/') == std::string::npos) {
-    for (const char* dir : {"/usr/local/bin/", "/usr/bin/", "/bin/"}) {
-      if (access((dir + argv[0]).c_str(), X_OK) == 0) {
-        argv[0] = dir + argv[0];
-        break;
-      }
-    }
-  }
-  std::vector<char*> cargv, cenv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  for (auto& e : env) cenv.push_back(e.data());
-  cenv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    out.status = Status("InternalFailure", std::string("fork: ") + std::strerror(errno));
-    return out;
-  }
-  if (pid == 0) {
-    dup2(in_pipe[0], STDIN_FILENO);
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(out_pipe[1], STDERR_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    setpgid(0, 0);
-    execve(cargv[0], cargv.data(), cenv.data());
-    _exit(127);
-  }
-  for (auto& e : env) OPENSSL_cleanse(e.data(), e.size());
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  (void)!write(in_pipe[1], input.data(), input.size());
-  close(in_pipe[1]);
-
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(function.timeout_seconds);
-  bool timed_out = false;
-  char buf[4096];
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{out_pipe[0], POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) continue;
-    ssize_t n = read(out_pipe[0], buf, sizeof(buf));
-    if (n <= 0) break;
-    if (out.log.size() < kMaxCapturedOutput) {
-      out.log.append(buf, static_cast<size_t>(n));
-    }
-  }
-  close(out_pipe[0]);
-  if (timed_out) kill(-pid, SIGKILL);
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out) {
+  out.log = std::move(ran->output);
+  if (ran->timed_out) {
     out.status = Status("InternalFailure", "the rotation function timed out after " +
                                                std::to_string(function.timeout_seconds) + " s");
-  } else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+  } else if (ran->stopped) {
     out.status = Status("InternalFailure",
-                        "the rotation function failed (exit status " +
-                            std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + ")");
+                        "the rotation function was stopped: coffer is "
+                        "shutting down");
+  } else if (!ran->exited || ran->exit_status != 0) {
+    out.status = Status("InternalFailure", "the rotation function failed (exit status " +
+                                               std::to_string(ran->exit_status) + ")");
   }
   return out;
 }
@@ -367,9 +403,8 @@ RotationEngine::Outcome RotationEngine::RunHttp(const RotationFunctionRow& funct
                     {"RotationToken", event.rotation_token},
                     {"Endpoint", options_.endpoint},
                     {"Region", function.region}};
-  if (!function.role_arn.empty()) {
-    auto creds = sts_->IssueRoleSession(function.role_arn, function.name, clock_->NowMillis(),
-                                        std::max<int64_t>(900, function.timeout_seconds + 60));
+  {
+    auto creds = RoleCredentials(function);
     if (!creds.ok()) {
       out.status = creds.status();
       return out;
@@ -390,6 +425,7 @@ RotationEngine::Outcome RotationEngine::RunHttp(const RotationFunctionRow& funct
   call.target = url->path;
   call.body = json::serialize(body);
   call.timeout = std::chrono::seconds(function.timeout_seconds);
+  call.cancel = &stopping_;
   const std::string t = std::to_string(clock_->NowMillis() / 1000);
   call.headers = {{"content-type", "application/json"},
                   {"x-coffer-signature",
@@ -444,13 +480,24 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
     ctx.principal.user_id = run.account;
     ctx.principal.type = "Root";
   } else {
-    const std::string role = IamNameOfArn(function.role_arn);
+    // As for the other kinds: still a role of the function's account that trusts Lambda.
+    std::optional<IamEntityRow> role;
+    Status trusted = store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(
+          role, sts::ServiceMayAssumeRole(r, function.role_arn, function.account, kLambdaPrincipal,
+                                          "AccessDenied"));
+      return Status::Ok();
+    });
+    if (!trusted.ok()) {
+      out.status = trusted;
+      return out;
+    }
     ctx.principal.arn =
-        "arn:aws:sts::" + run.account + ":assumed-role/" + role + "/" + function.name;
-    ctx.principal.user_id = role + ":" + function.name;
+        "arn:aws:sts::" + run.account + ":assumed-role/" + role->name + "/" + function.name;
+    ctx.principal.user_id = role->id + ":" + function.name;
     ctx.principal.type = "AssumedRole";
-    ctx.principal.role_arn = function.role_arn;
-    ctx.principal.role_name = role;
+    ctx.principal.role_arn = role->arn;
+    ctx.principal.role_name = role->name;
   }
   InProcessSecretsClient client(secrets_, ctx);
   auto fn = it->second();
@@ -484,10 +531,10 @@ Status RotationEngine::RemoveTestVersion(const RotationRunRow& run) {
   });
 }
 
-Result<int> RotationEngine::RunDue() {
+Result<std::vector<RotationRunRow>> RotationEngine::Claim(int limit) {
   const EpochMillis now = clock_->NowMillis();
-  int steps = 0;
   std::vector<RotationRunRow> claimed;
+  if (limit <= 0) return claimed;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     // Scheduled rotations whose window has begun (or passed, after downtime).
     COFFER_ASSIGN_OR_RETURN(auto due, w.ListSecretsDueForRotation(now, 32));
@@ -510,130 +557,208 @@ Result<int> RotationEngine::RunDue() {
       COFFER_RETURN_IF_ERROR(w.SetStage(s.id, "AWSPENDING", r.token));
       COFFER_RETURN_IF_ERROR(w.PutRotationRun(r));
     }
-    COFFER_ASSIGN_OR_RETURN(auto runs, w.ListDueRotationRuns(now, 16));
+    COFFER_ASSIGN_OR_RETURN(auto runs, w.ListDueRotationRuns(now, limit));
     for (auto& r : runs) {
       r.lease_holder = options_.holder_id;
-      r.lease_expires_ms = now + 15 * 60 * 1000;
+      r.lease_expires_ms = now + kLeaseMs;
       COFFER_RETURN_IF_ERROR(w.PutRotationRun(r));
       claimed.push_back(r);
     }
     return Status::Ok();
   }));
+  return claimed;
+}
 
-  for (RotationRunRow run : claimed) {
-    std::optional<SecretRow> secret;
-    std::optional<RotationFunctionRow> function;
-    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(secret,
-                              r.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
-      std::string account, region, name;
-      if (secret && secret->rotation_lambda_arn &&
-          ParseFunctionArn(*secret->rotation_lambda_arn, &account, &region, &name)) {
-        COFFER_ASSIGN_OR_RETURN(function, r.FindRotationFunction(account, region, name));
-      }
-      return Status::Ok();
-    }));
-    if (!secret || secret->purge_at_ms || !function) {
-      // The secret is gone or its function was removed: nothing can run.
-      Event(run, "RotationAbandoned", run.step,
-            !secret ? "the secret no longer exists" : "the rotation function is not registered");
-      COFFER_RETURN_IF_ERROR(store_->Write(
-          [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
-      continue;
+Result<int> RotationEngine::RunDue() {
+  int free_workers;
+  {
+    std::lock_guard lock(pool_mu_);
+    free_workers = idle_workers_;
+    idle_workers_ -= free_workers;  // reserved for what is claimed now
+  }
+  auto claimed = Claim(free_workers);
+  {
+    std::lock_guard lock(pool_mu_);
+    idle_workers_ += free_workers - (claimed.ok() ? static_cast<int>(claimed->size()) : 0);
+  }
+  if (!claimed.ok()) return claimed.status();
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t finished = 0;
+  int steps = 0;
+  Status first_error = Status::Ok();
+  const size_t count = claimed->size();
+  Submit(std::move(claimed.value()), [&](const Result<int>& r) {
+    std::lock_guard lock(mu);
+    if (r.ok()) {
+      steps += r.value();
+    } else if (first_error.ok()) {
+      first_error = r.status();
     }
-    const bool test_only = run.mode == "test";
-    if (run.attempts == 0 && run.step == (test_only ? "testSecret" : kSteps[0])) {
-      Event(run, test_only ? "TestRotationStarted" : "RotationStarted", run.step, "");
+    ++finished;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return finished == count; });
+  if (!first_error.ok()) return first_error;
+  return steps;
+}
+
+Status RotationEngine::Dispatch() {
+  if (stopping_) return Status::Ok();
+  int free_workers;
+  {
+    std::lock_guard lock(pool_mu_);
+    free_workers = idle_workers_;
+    idle_workers_ -= free_workers;
+  }
+  auto claimed = Claim(free_workers);
+  {
+    std::lock_guard lock(pool_mu_);
+    idle_workers_ += free_workers - (claimed.ok() ? static_cast<int>(claimed->size()) : 0);
+  }
+  if (!claimed.ok()) return claimed.status();
+  Submit(std::move(claimed.value()), [](const Result<int>& r) {
+    if (!r.ok())
+      std::fprintf(stderr, "coffer: rotation failed: %s\n", r.status().message().c_str());
+  });
+  return Status::Ok();
+}
+
+Result<int> RotationEngine::Run(RotationRunRow run) {
+  int steps = 0;
+  std::optional<SecretRow> secret;
+  std::optional<RotationFunctionRow> function;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(secret,
+                            r.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
+    std::string account, region, name;
+    // Only a function of the secret's own account and region may rotate it (RotateSecret
+    // refuses others; a configuration stored before that rule is refused here).
+    if (secret && secret->rotation_lambda_arn &&
+        ParseFunctionArn(*secret->rotation_lambda_arn, &account, &region, &name) &&
+        account == run.account && region == run.region) {
+      COFFER_ASSIGN_OR_RETURN(function, r.FindRotationFunction(account, region, name));
     }
-    Status failed = Status::Ok();
-    std::string last_log;  // the failing step's output, redacted only when it is recorded
-    while (!run.step.empty()) {
-      StepEvent event{run.step, run.secret_arn, run.token, run.token};
-      Outcome outcome = RunStep(run, *function, event);
-      ++steps;
-      last_log = std::move(outcome.log);
-      if (!outcome.status.ok()) {
-        failed = outcome.status;
-        break;
-      }
-      if (test_only) {
-        run.step.clear();
-        break;
-      }
-      run.step = NextStep(run.step);
-      COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-        // A CancelRotateSecret meanwhile removed the run: stop without recreating it.
-        COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
-        if (!current || current->token != run.token) {
-          run.step.clear();
-          run.mode = "cancelled";
-          return Status::Ok();
-        }
-        if (run.step.empty()) return Status::Ok();
-        return w.PutRotationRun(run);
-      }));
+    return Status::Ok();
+  }));
+  if (!secret || secret->purge_at_ms || !function) {
+    // The secret is gone or its function was removed: nothing can run.
+    Event(run, "RotationAbandoned", run.step,
+          !secret ? "the secret no longer exists"
+                  : "the rotation function is not registered in the secret's account");
+    COFFER_RETURN_IF_ERROR(store_->Write(
+        [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
+    return steps;
+  }
+  const bool test_only = run.mode == "test";
+  if (run.attempts == 0 && run.step == (test_only ? "testSecret" : kSteps[0])) {
+    Event(run, test_only ? "TestRotationStarted" : "RotationStarted", run.step, "");
+  }
+  Status failed = Status::Ok();
+  std::string last_log;  // the failing step's output, redacted only when it is recorded
+  while (!run.step.empty()) {
+    StepEvent event{run.step, run.secret_arn, run.token, run.token};
+    Outcome outcome = RunStep(run, *function, event);
+    ++steps;
+    last_log = std::move(outcome.log);
+    if (!outcome.status.ok()) {
+      failed = outcome.status;
+      break;
     }
-    if (run.mode == "cancelled") continue;
-    const EpochMillis done = clock_->NowMillis();
-    if (failed.ok()) {
-      COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-        COFFER_RETURN_IF_ERROR(w.DeleteRotationRun(run.secret_id));
-        if (test_only) return Status::Ok();
-        COFFER_ASSIGN_OR_RETURN(auto fresh,
-                                w.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
-        if (!fresh) return Status::Ok();
-        // The rotation is done only if the function moved AWSCURRENT to the new version.
-        COFFER_ASSIGN_OR_RETURN(auto current, w.VersionIdForStage(fresh->id, "AWSCURRENT"));
-        if (current != run.token) {
-          failed = Status("InternalFailure",
-                          "finishSecret returned without moving AWSCURRENT to " + run.token);
-          return Status::Ok();
-        }
-        fresh->last_rotated_ms = done;
-        fresh->next_rotation_ms.reset();
-        if (fresh->rotation_enabled && fresh->rotation_rules) {
-          auto schedule = Schedule::Parse(RotationRulesFromJson(*fresh->rotation_rules));
-          if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
-        }
-        return w.UpdateSecret(*fresh);
-      }));
-      if (failed.ok()) {
-        if (test_only) {
-          COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
-          Event(run, "TestRotationSucceeded", "testSecret", "");
-        } else {
-          Event(run, "RotationSucceeded", "finishSecret", "");
-        }
-        continue;
-      }
-    }
-    // A failed step: AWSCURRENT has not moved (only finishSecret moves it). Record, back off.
-    // Captured for the record; secret values never leave.
-    const std::vector<std::string> values = SensitiveValues(run);
-    const std::string error = Redact(failed.message(), values) +
-                              (last_log.empty() ? "" : "\n" + Redact(last_log, values));
     if (test_only) {
-      COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
-      Event(run, "TestRotationFailed", run.step, error);
-      COFFER_RETURN_IF_ERROR(store_->Write(
-          [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
-      continue;
+      run.step.clear();
+      break;
     }
-    ++run.attempts;
-    run.last_error = error.substr(0, 4096);
-    run.lease_holder.clear();
-    run.lease_expires_ms = 0;
-    const bool abandon = run.attempts >= options_.max_attempts;
-    run.next_attempt_ms =
-        done + options_.base_backoff_ms * (int64_t{1} << std::min<int64_t>(run.attempts - 1, 10));
-    Event(run, abandon ? "RotationAbandoned" : "RotationFailed", run.step, error);
+    run.step = NextStep(run.step);
     COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+      // A CancelRotateSecret meanwhile removed the run: stop without recreating it.
       COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
-      if (!current || current->token != run.token) return Status::Ok();  // cancelled
-      if (abandon) return w.DeleteRotationRun(run.secret_id);
+      if (!current || current->token != run.token) {
+        run.step.clear();
+        run.mode = "cancelled";
+        return Status::Ok();
+      }
+      if (run.step.empty()) return Status::Ok();
+      run.lease_expires_ms = clock_->NowMillis() + kLeaseMs;
       return w.PutRotationRun(run);
     }));
   }
+  if (run.mode == "cancelled") return steps;
+  const EpochMillis done = clock_->NowMillis();
+  if (failed.ok()) {
+    COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+      COFFER_RETURN_IF_ERROR(w.DeleteRotationRun(run.secret_id));
+      if (test_only) return Status::Ok();
+      COFFER_ASSIGN_OR_RETURN(auto fresh,
+                              w.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
+      if (!fresh) return Status::Ok();
+      // The rotation is done only if the function moved AWSCURRENT to the new version.
+      COFFER_ASSIGN_OR_RETURN(auto current, w.VersionIdForStage(fresh->id, "AWSCURRENT"));
+      if (current != run.token) {
+        failed = Status("InternalFailure",
+                        "finishSecret returned without moving AWSCURRENT to " + run.token);
+        return Status::Ok();
+      }
+      fresh->last_rotated_ms = done;
+      fresh->next_rotation_ms.reset();
+      if (fresh->rotation_enabled && fresh->rotation_rules) {
+        auto schedule = Schedule::Parse(RotationRulesFromJson(*fresh->rotation_rules));
+        if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
+      }
+      return w.UpdateSecret(*fresh);
+    }));
+    if (failed.ok()) {
+      if (test_only) {
+        COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
+        Event(run, "TestRotationSucceeded", "testSecret", "");
+      } else {
+        Event(run, "RotationSucceeded", "finishSecret", "");
+      }
+      return steps;
+    }
+  }
+  if (stopping_) {
+    // Not the function's failure: the server is stopping. The run is left for the next
+    // process, at the step it was in, with its lease released and no attempt counted.
+    run.lease_holder.clear();
+    run.lease_expires_ms = 0;
+    COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
+      if (!current || current->token != run.token) return Status::Ok();
+      return w.PutRotationRun(run);
+    }));
+    return steps;
+  }
+  // A failed step: AWSCURRENT has not moved (only finishSecret moves it). Record, back off.
+  // What the function printed is kept only as a bounded summary with the secret's values
+  // removed in every encoding they are printed in.
+  std::vector<std::string> values = SensitiveValues(run);
+  const std::string error = ErrorSummary(failed.message(), last_log, values);
+  for (auto& v : values) OPENSSL_cleanse(v.data(), v.size());
+  OPENSSL_cleanse(last_log.data(), last_log.size());
+  if (test_only) {
+    COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
+    Event(run, "TestRotationFailed", run.step, error);
+    COFFER_RETURN_IF_ERROR(store_->Write(
+        [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
+    return steps;
+  }
+  ++run.attempts;
+  run.last_error = error;
+  run.lease_holder.clear();
+  run.lease_expires_ms = 0;
+  const bool abandon = run.attempts >= options_.max_attempts;
+  run.next_attempt_ms =
+      done + options_.base_backoff_ms * (int64_t{1} << std::min<int64_t>(run.attempts - 1, 10));
+  Event(run, abandon ? "RotationAbandoned" : "RotationFailed", run.step, error);
+  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
+    if (!current || current->token != run.token) return Status::Ok();  // cancelled
+    if (abandon) return w.DeleteRotationRun(run.secret_id);
+    return w.PutRotationRun(run);
+  }));
+
   return steps;
 }
 

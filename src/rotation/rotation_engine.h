@@ -7,26 +7,39 @@
 //   2. claims due runs by taking their lease in a write transaction, so two coffer processes
 //      sharing a store never run one rotation twice, and one secret never has two rotations;
 //   3. runs each claimed run's steps in order, recording each step before the next, so a crash
-//      resumes where it stopped; steps are the function's and must be idempotent;
+//      resumes where it stopped; steps are the function's and must be idempotent. Runs of
+//      different secrets go to a bounded pool of workers and proceed side by side: only as many
+//      runs are claimed as there are idle workers, so a function that hangs until its timeout
+//      holds one worker and delays no other secret;
 //   4. on success records LastRotatedDate and the next window; on failure keeps AWSCURRENT where
 //      it is, records the error (secret values removed) and retries with exponential backoff,
 //      abandoning the run after max_attempts.
+// A function acts as its execution role, which must be a role of the function's account that
+// trusts lambda.amazonaws.com (checked whenever credentials are issued), and is found only in
+// the secret's own account. What a failing function printed is kept only as a bounded summary
+// from which every value of the secret, in the encodings a program prints them in, is removed.
 // Every transition is an event in coffer's event stream (RotationStarted, RotationSucceeded,
 // RotationFailed, RotationAbandoned, TestRotationStarted/Succeeded/Failed), shaped as the
 // CloudTrail service event, with invokedBy secretsmanager.amazonaws.com.
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_how.html
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/request_context.h"
 #include "keyring/keyring.h"
+#include "rotation/process_runner.h"
 #include "rotation/rotation_function.h"
 #include "services/secrets/secrets_service.h"
 #include "services/sts/sts_service.h"
@@ -41,7 +54,13 @@ struct EngineOptions {
   EpochMillis base_backoff_ms = 60 * 1000;  // 1, 2, 4, ... minutes between attempts
   // Hosts `http` functions may be on besides loopback (--rotation-http-host).
   std::vector<std::string> allowed_http_hosts;
+  int max_concurrent = 4;  // rotations of different secrets run side by side, this many at most
+  // `exec` functions run as this user (--exec-user) rather than as the server's.
+  std::optional<RunAsUser> exec_user;
 };
+
+// The service principal Lambda uses to assume a function's execution role.
+inline constexpr char kLambdaPrincipal[] = "lambda.amazonaws.com";
 
 using BuiltinFactory = std::function<std::unique_ptr<RotationFunction>()>;
 
@@ -50,6 +69,9 @@ class RotationEngine {
   RotationEngine(Store* store, Keyring* keyring, secrets::SecretsService* secrets,
                  sts::StsService* sts, const Authorizer* authorizer, const Clock* clock,
                  EngineOptions options);
+  // Stops: running functions are killed (their runs resume, from the step they were in, once
+  // their lease expires) and the workers joined.
+  ~RotationEngine();
 
   void RegisterBuiltin(const std::string& name, BuiltinFactory factory);
   void set_endpoint(std::string endpoint) { options_.endpoint = std::move(endpoint); }
@@ -58,8 +80,13 @@ class RotationEngine {
   // registered function.
   bool FunctionExists(const std::string& lambda_arn);
 
-  // One pass over due work (see above). Returns how many steps ran.
+  // One pass over due work (see above), waiting for the runs it claimed. Returns how many
+  // steps ran. For tests and tools; the server uses Dispatch.
   Result<int> RunDue();
+  // Claims due runs for the idle workers and returns at once; the workers run them.
+  Status Dispatch();
+  // Kills running functions and refuses new work; called before shutdown.
+  void Stop();
 
   // "coffer_rotations_total{result="succeeded"} 3\n..." for GET /metrics.
   std::string PrometheusText() const;
@@ -69,15 +96,23 @@ class RotationEngine {
     Status status;
     std::string log;
   };
+  // Claims up to `limit` due runs (starting scheduled rotations first).
+  Result<std::vector<RotationRunRow>> Claim(int limit);
+  // Runs one claimed run to success, failure or cancellation; returns the steps run.
+  Result<int> Run(RotationRunRow run);
+  // Hands `runs` to the workers; `done` (if any) is called after each.
+  void Submit(std::vector<RotationRunRow> runs, std::function<void(const Result<int>&)> done);
+  void Work();
   Outcome RunStep(const RotationRunRow& run, const RotationFunctionRow& function,
                   const StepEvent& event);
   Outcome RunExec(const RotationFunctionRow& function, const StepEvent& event);
   Outcome RunHttp(const RotationFunctionRow& function, const StepEvent& event);
+  Result<sts::StsService::IssuedCredentials> RoleCredentials(const RotationFunctionRow& function);
   Status RemoveTestVersion(const RotationRunRow& run);
   void Event(const RotationRunRow& run, const std::string& name, const std::string& step,
              const std::string& error);
   // Every string a log or error might leak: the secret's current, pending and previous values
-  // and their JSON members.
+  // and their JSON members, each also as base64, base64url, hex and JSON-escaped text.
   std::vector<std::string> SensitiveValues(const RotationRunRow& run);
 
   Store* store_;
@@ -90,6 +125,13 @@ class RotationEngine {
   std::map<std::string, BuiltinFactory> builtins_;
   mutable std::mutex counts_mu_;
   std::map<std::string, uint64_t> counts_;  // event name -> how many
+
+  std::atomic<bool> stopping_{false};
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::deque<std::function<void()>> queue_;
+  int idle_workers_ = 0;  // workers waiting for work, less the runs already handed to them
+  std::vector<std::thread> workers_;
 };
 
 // The AAD under which an http function's signing key is stored.
@@ -102,5 +144,14 @@ bool ParseFunctionArn(const std::string& arn, std::string* account, std::string*
 
 // Removes every occurrence of each value (4 characters or longer) from text.
 std::string Redact(std::string text, const std::vector<std::string>& values);
+
+// `value` as a program might print it: itself, base64 (padded and not), base64url, lowercase
+// and uppercase hex, and the inside of a JSON string.
+std::vector<std::string> EncodingsOf(const std::string& value);
+
+// What is kept of a failing function's output: secret values removed, then at most the last
+// `max_bytes` (a traceback ends with its cause).
+std::string ErrorSummary(const std::string& message, const std::string& output,
+                         const std::vector<std::string>& values, size_t max_bytes = 2048);
 
 }  // namespace coffer::rotation

@@ -18,10 +18,19 @@ namespace coffer {
 namespace {
 
 constexpr char kRootKeyFile[] = "root.key";
+constexpr char kStagedRootKeyFile[] = "root.key.next";  // a rekey's new key, before it commits
 constexpr char kRootKeyHeader[] = "coffer-root-key-v1 ";
 
 Status IoError(const std::string& what) {
   return Status("InternalFailure", what + ": " + std::strerror(errno));
+}
+
+void SyncDirectory(const std::string& dir) {
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
 // Writes a new file with mode 0600; fails if it already exists. fsyncs file and directory so a
@@ -45,17 +54,14 @@ Status WritePrivateFile(const std::string& dir, const std::string& name, std::st
     return IoError("cannot sync " + path);
   }
   ::close(fd);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
+  SyncDirectory(dir);
   return Status::Ok();
 }
 
 // The file seal's unseal key: DATA_DIR/root.key, "coffer-root-key-v1 <64 hex digits>\n".
-Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir) {
-  std::string path = dir + "/" + kRootKeyFile;
+Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
+                                                   const char* name = kRootKeyFile) {
+  std::string path = dir + "/" + name;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT) return IoError("cannot stat " + path);
@@ -86,14 +92,65 @@ Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir) {
   return std::optional<SecretBytes>(std::move(key));
 }
 
-Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key) {
+Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key,
+                        const char* name = kRootKeyFile) {
   // A root.key beside a store that was never initialised protects nothing (a crash between
   // writing it and committing); it is replaced.
-  ::unlink((dir + "/" + kRootKeyFile).c_str());
+  ::unlink((dir + "/" + name).c_str());
   std::string text = kRootKeyHeader + crypto::HexLower(key.data(), key.size()) + "\n";
-  Status s = WritePrivateFile(dir, kRootKeyFile, text);
+  Status s = WritePrivateFile(dir, name, text);
   OPENSSL_cleanse(text.data(), text.size());
   return s;
+}
+
+// DATA_DIR/root.key for rekeys: the new key is staged as root.key.next, then renamed over
+// root.key once the store has committed to it.
+class RootKeyFile final : public UnsealKeyFile {
+ public:
+  explicit RootKeyFile(std::string dir) : dir_(std::move(dir)) {}
+  Status Stage(const SecretBytes& key) override {
+    return WriteRootKeyFile(dir_, key, kStagedRootKeyFile);
+  }
+  Status Install() override {
+    if (::rename((dir_ + "/" + kStagedRootKeyFile).c_str(), (dir_ + "/" + kRootKeyFile).c_str()) !=
+        0) {
+      return IoError("cannot put the new root key in force (" + dir_ + "/" + kStagedRootKeyFile +
+                     ")");
+    }
+    SyncDirectory(dir_);
+    return Status::Ok();
+  }
+  void Discard() override { ::unlink((dir_ + "/" + kStagedRootKeyFile).c_str()); }
+  Status Remove() override {
+    if (::unlink((dir_ + "/" + kRootKeyFile).c_str()) != 0 && errno != ENOENT) {
+      return IoError("cannot remove " + dir_ + "/" + kRootKeyFile);
+    }
+    SyncDirectory(dir_);
+    return Status::Ok();
+  }
+
+ private:
+  std::string dir_;
+};
+
+// Opens a file seal with DATA_DIR/root.key, finishing a rekey that committed the store but
+// crashed before renaming root.key.next over it, and dropping a staged key whose rekey never
+// committed.
+Status UnsealFileSeal(const std::string& dir, SealManager& seal) {
+  COFFER_ASSIGN_OR_RETURN(auto key, ReadRootKeyFile(dir));
+  COFFER_ASSIGN_OR_RETURN(auto staged, ReadRootKeyFile(dir, kStagedRootKeyFile));
+  if (!key && !staged) {
+    return Status("InvalidParameter", dir + "/root.key is missing: the file seal cannot be opened");
+  }
+  Status opened =
+      key ? seal.UnsealWithKey(*key) : Status("InvalidUnsealKeyException", "no root.key");
+  if (opened.ok()) {
+    if (staged) ::unlink((dir + "/" + kStagedRootKeyFile).c_str());
+    return opened;
+  }
+  if (opened.code() != "InvalidUnsealKeyException" || !staged) return opened;
+  COFFER_RETURN_IF_ERROR(seal.UnsealWithKey(*staged));
+  return RootKeyFile(dir).Install();
 }
 
 bool IsValidAccessKeyId(const std::string& id) {
@@ -235,12 +292,7 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
     }
     COFFER_RETURN_IF_ERROR(d.seal->Load());
     if (d.seal->type() == SealType::kFile) {
-      COFFER_ASSIGN_OR_RETURN(auto key, ReadRootKeyFile(o.data_dir));
-      if (!key) {
-        return Status("InvalidParameter",
-                      o.data_dir + "/root.key is missing: the file seal cannot be opened");
-      }
-      COFFER_RETURN_IF_ERROR(d.seal->UnsealWithKey(*key));
+      COFFER_RETURN_IF_ERROR(UnsealFileSeal(o.data_dir, *d.seal));
     } else if (d.seal->type() == SealType::kPassphrase && o.passphrase) {
       COFFER_RETURN_IF_ERROR(d.seal->UnsealWithPassphrase(o.passphrase->Reveal()));
     }
@@ -253,6 +305,7 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
     }
   }
 
+  d.key_file = std::make_unique<RootKeyFile>(o.data_dir);
   // Later unseals (over the API) apply COFFER_ROOT_ACCESS_KEY_ID the same way.
   Store* store = d.store.get();
   Keyring* keyring = d.keyring.get();

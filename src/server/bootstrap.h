@@ -40,6 +40,7 @@ struct Deployment {
   std::unique_ptr<Store> store;
   std::unique_ptr<Keyring> keyring;
   std::unique_ptr<SealManager> seal;
+  std::unique_ptr<UnsealKeyFile> key_file;  // DATA_DIR/root.key, for rekeys to the file seal
   std::string account_id;
   bool initialized_now = false;
   std::vector<std::string> shares;  // Shamir seal initialised now: to print once

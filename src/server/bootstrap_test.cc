@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "crypto/crypto.h"
 #include "keyring/shamir.h"
@@ -55,6 +56,18 @@ class BootstrapTest : public ::testing::Test {
     auto key = d.keyring->ResolveKey(scope, "", "secretsmanager", "NF");
     ASSERT_TRUE(key.ok());
     ASSERT_TRUE(d.keyring->SealValue(*key, "ctx", "value").ok());
+  }
+
+  // The unseal key in a root.key file ("coffer-root-key-v1 <64 hex digits>").
+  static SecretBytes ReadFileKeyForTest(const std::string& path) {
+    std::ifstream in(path);
+    std::string header, hex;
+    in >> header >> hex;
+    SecretBytes key(32);
+    for (size_t i = 0; i < 32 && hex.size() == 64; ++i) {
+      key.data()[i] = static_cast<uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+    }
+    return key;
   }
 
   FakeClock clock_{1700000000000};
@@ -109,6 +122,19 @@ TEST_F(BootstrapTest, PassphraseSealOpensSealedWithoutThePassphraseAndRefusesAWr
   EXPECT_EQ(sealed->seal->UnsealWithPassphrase("wrong").code(), "InvalidUnsealKeyException");
   EXPECT_TRUE(sealed->keyring->sealed());
   EXPECT_EQ(sealed->seal->SubmitShare("AQID").code(), "InvalidRequestException");
+  // A wrong passphrase makes the next attempt wait (1 s, doubling with each failure), so the
+  // unauthenticated endpoint cannot be used to guess at PBKDF2's pace.
+  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("correct horse battery staple").code(),
+            "ThrottlingException");
+  EXPECT_TRUE(sealed->keyring->sealed());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("wrong again").code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("correct horse battery staple").code(),
+            "ThrottlingException");  // now 2 s
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("correct horse battery staple").code(),
+            "ThrottlingException");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   ASSERT_TRUE(sealed->seal->UnsealWithPassphrase("correct horse battery staple").ok());
   EXPECT_FALSE(sealed->keyring->sealed());
   sealed->store.reset();
@@ -124,7 +150,7 @@ TEST_F(BootstrapTest, PassphraseSealOpensSealedWithoutThePassphraseAndRefusesAWr
   EXPECT_FALSE(right->keyring->sealed());
 }
 
-TEST_F(BootstrapTest, ShamirSealNeedsThresholdSharesAndResetsAfterAWrongCombination) {
+TEST_F(BootstrapTest, ShamirSealNeedsThresholdSharesFromOneAttempt) {
   std::vector<std::string> shares;
   {
     auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
@@ -136,12 +162,14 @@ TEST_F(BootstrapTest, ShamirSealNeedsThresholdSharesAndResetsAfterAWrongCombinat
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->keyring->sealed());
   EXPECT_EQ(d->seal->SubmitShare("not a share!").code(), "InvalidParameterException");
-  ASSERT_TRUE(d->seal->SubmitShare(shares[0]).ok());
+  std::string nonce;
+  ASSERT_TRUE(d->seal->SubmitShare(shares[0], "", &nonce).ok());
+  EXPECT_FALSE(nonce.empty());
   EXPECT_EQ(d->seal->status().progress, 1);
-  EXPECT_EQ(d->seal->SubmitShare(shares[0]).code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->SubmitShare(shares[0], nonce).code(), "InvalidParameterException");
   EXPECT_TRUE(d->keyring->sealed());
 
-  // A share of another deployment completes the count but not the key: progress resets.
+  // A share of another deployment is refused on arrival and changes nothing.
   std::string other_dir = root_ + "/other";
   auto o = Options(SealType::kShamir);
   o.data_dir = other_dir;
@@ -151,21 +179,148 @@ TEST_F(BootstrapTest, ShamirSealNeedsThresholdSharesAndResetsAfterAWrongCombinat
     ASSERT_TRUE(other.ok());
     foreign = other->shares[1];
   }
-  EXPECT_EQ(d->seal->SubmitShare(foreign).code(), "InvalidUnsealKeyException");
-  EXPECT_TRUE(d->keyring->sealed());
-  EXPECT_EQ(d->seal->status().progress, 0);
+  EXPECT_EQ(d->seal->SubmitShare(foreign, nonce).code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(d->seal->status().progress, 1);
 
-  ASSERT_TRUE(d->seal->SubmitShare(shares[2]).ok());
+  // A share meant for another attempt is refused; nobody outside the attempt resets it.
+  EXPECT_EQ(d->seal->SubmitShare(shares[2], "guess").code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->ResetProgress("").code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->ResetProgress("guess").code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->ResetProgress("", foreign).code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->status().progress, 1);
   EXPECT_TRUE(d->keyring->sealed());
-  ASSERT_TRUE(d->seal->SubmitShare(shares[1]).ok());
+
+  // A share of this seal needs no nonce: the share is the proof.
+  ASSERT_TRUE(d->seal->SubmitShare(shares[2]).ok());
   EXPECT_FALSE(d->keyring->sealed());
   EXPECT_EQ(d->seal->status().progress, 0);
 
   d->seal->Seal();
   EXPECT_TRUE(d->keyring->sealed());
-  ASSERT_TRUE(d->seal->SubmitShare(shares[1]).ok());
-  ASSERT_TRUE(d->seal->SubmitShare(shares[0]).ok());
+  std::string second;
+  ASSERT_TRUE(d->seal->SubmitShare(shares[1], nonce, &second).ok());  // a stale nonce, no attempt
+  EXPECT_NE(second, nonce);
+  ASSERT_TRUE(d->seal->ResetProgress(second).ok());
+  EXPECT_EQ(d->seal->status().progress, 0);
+  ASSERT_TRUE(d->seal->SubmitShare(shares[1], "", &second).ok());
+  ASSERT_TRUE(d->seal->ResetProgress("", shares[0]).ok());  // a share holder may reset
+  EXPECT_EQ(d->seal->status().progress, 0);
+  ASSERT_TRUE(d->seal->SubmitShare(shares[1], "", &second).ok());
+  ASSERT_TRUE(d->seal->SubmitShare(shares[0], second).ok());
   EXPECT_FALSE(d->keyring->sealed());
+}
+
+// Data directories initialised before share digests were recorded check shares only when they
+// are combined: a wrong combination resets the progress.
+TEST_F(BootstrapTest, ShamirSealWithoutDigestsResetsAfterAWrongCombination) {
+  std::vector<std::string> shares;
+  {
+    auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
+    ASSERT_TRUE(d.ok());
+    shares = d->shares;
+    ASSERT_TRUE(
+        d->store->Write([](StoreWriter& w) { return w.PutMeta("seal_share_digests", ""); }).ok());
+  }
+  std::string foreign;
+  {
+    auto o = Options(SealType::kShamir);
+    o.data_dir = root_ + "/other";
+    auto other = OpenDeployment(o, &clock_);
+    ASSERT_TRUE(other.ok());
+    foreign = other->shares[1];
+  }
+  auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
+  ASSERT_TRUE(d.ok());
+  std::string nonce;
+  ASSERT_TRUE(d->seal->SubmitShare(shares[0], "", &nonce).ok());
+  EXPECT_EQ(d->seal->SubmitShare(foreign, nonce).code(), "InvalidUnsealKeyException");
+  EXPECT_TRUE(d->keyring->sealed());
+  EXPECT_EQ(d->seal->status().progress, 0);
+  ASSERT_TRUE(d->seal->SubmitShare(shares[2], "", &nonce).ok());
+  ASSERT_TRUE(d->seal->SubmitShare(shares[1], nonce).ok());
+  EXPECT_FALSE(d->keyring->sealed());
+}
+
+// A rekey replaces the unseal key: new shares open the store, the old ones (and an old copy of
+// root.key) do not; a crash between the store's commit and the key file's rename is finished
+// at the next start.
+TEST_F(BootstrapTest, RekeyReplacesTheUnsealKeyAndTheOldOnesStopWorking) {
+  std::string old_key_file;
+  {
+    auto d = OpenDeployment(Options(SealType::kFile), &clock_);
+    ASSERT_TRUE(d.ok());
+    UseKeys(*d);
+    std::ifstream in(dir_ + "/root.key");
+    old_key_file.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    SealInit init;
+    init.type = SealType::kShamir;
+    init.shares = 3;
+    init.threshold = 2;
+    auto rekeyed = d->seal->Rekey(init, d->key_file.get());
+    ASSERT_TRUE(rekeyed.ok()) << rekeyed.status().message();
+    EXPECT_EQ(rekeyed->shares.size(), 3u);
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/root.key"));
+    EXPECT_EQ(d->seal->type(), SealType::kShamir);
+    // Still unsealed, and a root rotation after the rekey wraps under the new unseal key.
+    ASSERT_TRUE(d->keyring->RotateRoot().ok());
+    UseKeys(*d);
+    std::string shares_text;
+    for (const auto& share : rekeyed->shares) shares_text += share + "\n";
+    std::ofstream(dir_ + "/shares") << shares_text;
+  }
+  // The old key file, put back, opens nothing.
+  {
+    std::ofstream out(dir_ + "/root.key");
+    out << old_key_file;
+  }
+  std::filesystem::permissions(
+      dir_ + "/root.key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::vector<std::string> shares;
+  {
+    std::ifstream in(dir_ + "/shares");
+    std::string line;
+    while (std::getline(in, line)) shares.push_back(line);
+  }
+  std::filesystem::remove(dir_ + "/shares");
+  {
+    auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
+    ASSERT_TRUE(d.ok()) << d.status().message();
+    EXPECT_TRUE(d->keyring->sealed());  // the stale root.key is not the seal any more
+    auto legacy = ReadFileKeyForTest(dir_ + "/root.key");
+    EXPECT_EQ(d->seal->UnsealWithKey(legacy).code(), "InvalidUnsealKeyException");
+    std::string nonce;
+    ASSERT_TRUE(d->seal->SubmitShare(shares[2], "", &nonce).ok());
+    ASSERT_TRUE(d->seal->SubmitShare(shares[0], nonce).ok());
+    ASSERT_FALSE(d->keyring->sealed());
+    UseKeys(*d);
+    // Back to the file seal; then a crash after commit, before the rename.
+    std::filesystem::remove(dir_ + "/root.key");
+    SealInit init;
+    init.type = SealType::kFile;
+    ASSERT_TRUE(d->seal->Rekey(init, d->key_file.get()).ok());
+    ASSERT_TRUE(std::filesystem::exists(dir_ + "/root.key"));
+    std::filesystem::rename(dir_ + "/root.key", dir_ + "/root.key.next");
+    std::ofstream(dir_ + "/root.key") << old_key_file;
+    std::filesystem::permissions(dir_ + "/root.key", std::filesystem::perms::owner_read |
+                                                         std::filesystem::perms::owner_write);
+  }
+  auto d = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_FALSE(d->keyring->sealed());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/root.key.next"));
+  UseKeys(*d);
+  // And the passphrase seal: the new passphrase opens it, nothing else does.
+  SealInit init;
+  init.type = SealType::kPassphrase;
+  init.passphrase = SecretBytes(std::string_view("a new passphrase"));
+  ASSERT_TRUE(d->seal->Rekey(init, d->key_file.get()).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/root.key"));
+  d->store.reset();
+  d = OpenDeployment(Options(SealType::kPassphrase), &clock_);
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(d->keyring->sealed());
+  ASSERT_TRUE(d->seal->UnsealWithPassphrase("a new passphrase").ok());
+  UseKeys(*d);
 }
 
 // With a non-file seal no key of the hierarchy is on disk unwrapped. The test rebuilds every

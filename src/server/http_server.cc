@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -9,10 +11,12 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/time_format.h"
+#include "crypto/crypto.h"
 
 namespace coffer {
 namespace {
@@ -56,22 +60,100 @@ struct ServerShared {
   std::atomic<bool> stopping{false};
   std::mutex sessions_mu;
   std::set<std::shared_ptr<SessionBase>> sessions;
+  std::mutex sources_mu;
+  std::unordered_map<std::string, int> per_source;  // open connections by peer address
+  // Counted for /metrics.
+  std::atomic<uint64_t> refused_max{0};
+  std::atomic<uint64_t> refused_per_source{0};
+  std::atomic<uint64_t> accept_failures{0};
+  std::atomic<uint64_t> first_byte_timeouts{0};
+  std::atomic<uint64_t> metrics_unauthorized{0};
+
+  // Takes a connection slot for `source`; false when it already has its share.
+  bool AdmitSource(const std::string& source) {
+    std::lock_guard lock(sources_mu);
+    int& n = per_source[source];
+    if (n >= options.max_connections_per_source) {
+      if (n == 0) per_source.erase(source);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void ReleaseSource(const std::string& source) {
+    std::lock_guard lock(sources_mu);
+    auto it = per_source.find(source);
+    if (it != per_source.end() && --it->second <= 0) per_source.erase(it);
+  }
+  std::string PrometheusText() const {
+    auto line = [](const char* name, const char* labels, uint64_t v) {
+      return std::string(name) + labels + " " + std::to_string(v) + "\n";
+    };
+    return "# HELP coffer_http_connections_open Open client connections.\n"
+           "# TYPE coffer_http_connections_open gauge\n" +
+           line("coffer_http_connections_open", "", static_cast<uint64_t>(connections.load())) +
+           "# HELP coffer_http_connections_refused_total Connections closed at once: over "
+           "--max-connections, or over the per-source limit.\n"
+           "# TYPE coffer_http_connections_refused_total counter\n" +
+           line("coffer_http_connections_refused_total", "{reason=\"max_connections\"}",
+                refused_max.load()) +
+           line("coffer_http_connections_refused_total", "{reason=\"per_source\"}",
+                refused_per_source.load()) +
+           "# HELP coffer_http_accept_failures_total Failed accept calls (e.g. out of "
+           "descriptors); the listener backs off after each.\n"
+           "# TYPE coffer_http_accept_failures_total counter\n" +
+           line("coffer_http_accept_failures_total", "", accept_failures.load()) +
+           "# HELP coffer_http_first_byte_timeouts_total Connections closed for sending nothing "
+           "within the first-byte timeout.\n"
+           "# TYPE coffer_http_first_byte_timeouts_total counter\n" +
+           line("coffer_http_first_byte_timeouts_total", "", first_byte_timeouts.load()) +
+           "# HELP coffer_metrics_unauthorized_total GET /metrics refused for a missing or "
+           "wrong bearer token.\n"
+           "# TYPE coffer_metrics_unauthorized_total counter\n" +
+           line("coffer_metrics_unauthorized_total", "", metrics_unauthorized.load());
+  }
 };
+
+// Sockets are never inherited by programs coffer starts (exec rotation functions).
+void CloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
 template <typename Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Stream stream, std::shared_ptr<ServerShared> shared, bool secure)
-      : stream_(std::move(stream)), shared_(std::move(shared)), secure_(secure) {
-    // The peer address, for aws:SourceIp.
-    boost::system::error_code ec;
-    auto endpoint = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) peer_ip_ = endpoint.address().to_string();
+  // `peer_ip` has already been admitted (ServerShared::AdmitSource); the session releases it.
+  Session(Stream stream, std::shared_ptr<ServerShared> shared, bool secure, std::string peer_ip)
+      : stream_(std::move(stream)),
+        shared_(std::move(shared)),
+        secure_(secure),
+        peer_ip_(std::move(peer_ip)) {}
+
+  ~Session() override {
+    shared_->ReleaseSource(peer_ip_);
+    shared_->connections.fetch_sub(1);
   }
 
-  ~Session() override { shared_->connections.fetch_sub(1); }
-
   void Start() {
+    // A connection that says nothing is closed after the first-byte timeout (a TLS client
+    // speaks first, with its hello).
+    beast::get_lowest_layer(stream_).socket().async_wait(
+        tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec) return self->Close();
+          self->OnFirstByte();
+        });
+    // async_wait is not covered by the stream's timer; this one is.
+    first_byte_timer_.emplace(beast::get_lowest_layer(stream_).get_executor());
+    first_byte_timer_->expires_after(shared_->options.first_byte_timeout);
+    first_byte_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->first_byte_seen_) return;
+      self->shared_->first_byte_timeouts.fetch_add(1);
+      self->Close();
+    });
+  }
+
+  void OnFirstByte() {
+    first_byte_seen_ = true;
+    if (first_byte_timer_) first_byte_timer_->cancel();
+    if (closed_) return;
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       beast::get_lowest_layer(stream_).expires_after(shared_->options.header_timeout);
       stream_.async_handshake(ssl::stream_base::server,
@@ -96,8 +178,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(shared_->options.max_header_bytes));
-    // First byte of a request within the idle timeout; the whole head within the header timeout
-    // (checked on the same timer: a slow head is closed at whichever comes first).
+    // The first request's head within the header timeout (its first byte came within the
+    // first-byte timeout); a later request within the idle timeout of the previous answer.
     beast::get_lowest_layer(stream_).expires_after(first_request_ ? shared_->options.header_timeout
                                                                   : shared_->options.idle_timeout);
     first_request_ = false;
@@ -199,9 +281,23 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       res->result(static_cast<unsigned>(status));
       res->set(http::field::content_type, "application/json");
       res->body() = std::move(body);
-    } else if (req.method() == http::verb::get && target == "/metrics" && shared_->metrics) {
-      res->set(http::field::content_type, "text/plain; version=0.0.4");
-      res->body() = shared_->metrics();
+    } else if (req.method() == http::verb::get && target == "/metrics" &&
+               shared_->options.serve_metrics) {
+      if (!MetricsAuthorized(req)) {
+        shared_->metrics_unauthorized.fetch_add(1);
+        res->result(http::status::unauthorized);
+        res->set(http::field::www_authenticate, "Bearer realm=\"coffer metrics\"");
+        res->set(http::field::content_type, "text/plain");
+        res->body() = "GET /metrics needs Authorization: Bearer <token>.\n";
+      } else {
+        res->set(http::field::content_type, "text/plain; version=0.0.4");
+        res->body() =
+            (shared_->metrics ? shared_->metrics() : std::string()) + shared_->PrometheusText();
+      }
+    } else if (shared_->options.metrics_only) {
+      res->result(http::status::not_found);
+      res->set(http::field::content_type, "text/plain");
+      res->body() = "This listener serves GET /metrics and GET /health only.\n";
     } else {
       // Header names are case-insensitive; SigV4 and the dispatcher want them lowercase.
       lowered_.clear();
@@ -236,6 +332,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Write(res, close);
   }
 
+  bool MetricsAuthorized(const http::request<http::string_body>& req) const {
+    const std::string& token = shared_->options.metrics_token;
+    if (token.empty()) return true;
+    auto given = req[http::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    if (given.size() <= kBearer.size() ||
+        !beast::iequals(given.substr(0, kBearer.size()), kBearer)) {
+      return false;
+    }
+    return crypto::ConstantTimeEquals(
+        std::string_view(given.data() + kBearer.size(), given.size() - kBearer.size()), token);
+  }
+
   void Write(std::shared_ptr<http::response<http::string_body>> res, bool close) {
     beast::get_lowest_layer(stream_).expires_after(shared_->options.body_timeout);
     http::async_write(stream_, *res,
@@ -251,6 +360,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (closed_) return;
     closed_ = true;
     busy_ = false;
+    if (first_byte_timer_) first_byte_timer_->cancel();
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
       beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -274,6 +384,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool first_request_ = true;
   bool busy_ = false;
   bool closed_ = false;
+  bool first_byte_seen_ = false;
+  std::optional<asio::steady_timer> first_byte_timer_;
 };
 
 class BeastHttpServer final : public HttpServer {
@@ -306,6 +418,7 @@ class BeastHttpServer final : public HttpServer {
     if (ec) return Status("InvalidParameter", "invalid listen address '" + o.host + "'");
     tcp::endpoint ep(address, o.port);
     acceptor_.open(ep.protocol(), ec);
+    if (!ec) CloseOnExec(acceptor_.native_handle());
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
@@ -333,6 +446,7 @@ class BeastHttpServer final : public HttpServer {
       if (shared_->stopping.exchange(true)) return;
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_backoff_.cancel();
       std::vector<std::shared_ptr<SessionBase>> sessions;
       {
         std::lock_guard<std::mutex> lock(shared_->sessions_mu);
@@ -366,31 +480,48 @@ class BeastHttpServer final : public HttpServer {
 
   void Accept() {
     acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+      if (shared_->stopping) return;
       if (ec) {
-        if (shared_->stopping) return;
-      } else if (shared_->connections.load() >= shared_->options.max_connections) {
-        beast::error_code ignored;
+        // Out of descriptors (EMFILE/ENFILE) or another failure: accepting again at once would
+        // fail again at once and spin. Back off; open connections keep being served.
+        shared_->accept_failures.fetch_add(1);
+        accept_backoff_.expires_after(std::chrono::milliseconds(100));
+        accept_backoff_.async_wait([this](beast::error_code) {
+          if (!shared_->stopping) Accept();
+        });
+        return;
+      }
+      CloseOnExec(s.native_handle());
+      beast::error_code peer_ec;
+      auto peer = s.remote_endpoint(peer_ec);
+      std::string peer_ip = peer_ec ? std::string() : peer.address().to_string();
+      beast::error_code ignored;
+      if (shared_->connections.load() >= shared_->options.max_connections) {
+        shared_->refused_max.fetch_add(1);
         s.close(ignored);  // over the connection limit: refuse rather than queue
+      } else if (!shared_->AdmitSource(peer_ip)) {
+        shared_->refused_per_source.fetch_add(1);
+        s.close(ignored);  // one address may not take every slot
       } else {
-        s.set_option(tcp::no_delay(true), ec);
+        s.set_option(tcp::no_delay(true), ignored);
         shared_->connections.fetch_add(1);
         std::shared_ptr<SessionBase> session;
         if (tls_) {
           auto sess = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
               beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(s)), ssl_ctx_),
-              shared_, true);
+              shared_, true, std::move(peer_ip));
           session = sess;
           Register(session);
           sess->Start();
         } else {
-          auto sess = std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)),
-                                                                   shared_, false);
+          auto sess = std::make_shared<Session<beast::tcp_stream>>(
+              beast::tcp_stream(std::move(s)), shared_, false, std::move(peer_ip));
           session = sess;
           Register(session);
           sess->Start();
         }
       }
-      if (!shared_->stopping) Accept();
+      Accept();
     });
   }
 
@@ -407,6 +538,7 @@ class BeastHttpServer final : public HttpServer {
   bool tls_ = false;
   uint16_t port_ = 0;
   std::weak_ptr<asio::steady_timer> stop_timer_;
+  asio::steady_timer accept_backoff_{ioc_};
 };
 
 }  // namespace

@@ -2,9 +2,14 @@
 // thread per core, bounded request size, read timeouts and a connection limit.
 //
 // Requests are served on the I/O thread that read them: GET /health and GET /metrics answer
-// directly, every other
-// request goes to the ApiDispatcher. Stop() closes the listener, lets in-flight requests finish
-// and closes idle connections.
+// directly, every other request goes to the ApiDispatcher. Stop() closes the listener, lets
+// in-flight requests finish and closes idle connections.
+//
+// Under a flood: at most max_connections sockets (clamped by the caller to the descriptor
+// limit) and max_connections_per_source from one address; a connection must send its first
+// byte within first_byte_timeout and a complete head within header_timeout; when accept itself
+// fails (out of descriptors) the listener backs off instead of spinning. Every socket is
+// close-on-exec. Refusals and timeouts are counted at /metrics.
 #pragma once
 
 #include <chrono>
@@ -25,10 +30,18 @@ struct HttpServerOptions {
   int io_threads = 0;                   // 0: one per core
   size_t max_body_bytes = 1024 * 1024;  // AWS JSON requests for these services are far smaller
   size_t max_header_bytes = 16 * 1024;
-  std::chrono::seconds header_timeout{30};  // to receive a complete request head
-  std::chrono::seconds body_timeout{30};    // to receive the body after the head
-  std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
+  std::chrono::seconds first_byte_timeout{10};  // a new connection's first byte
+  std::chrono::seconds header_timeout{30};      // to receive a complete request head
+  std::chrono::seconds body_timeout{30};        // to receive the body after the head
+  std::chrono::seconds idle_timeout{60};        // keep-alive connection with no request
   int max_connections = 4096;
+  int max_connections_per_source = 1024;  // open connections from one peer address
+  // GET /metrics: served here unless false (a separate metrics listener serves it instead);
+  // when `metrics_token` is set, only to "Authorization: Bearer <metrics_token>".
+  bool serve_metrics = true;
+  std::string metrics_token;
+  // A listener for GET /metrics and GET /health only (--metrics-listen).
+  bool metrics_only = false;
 };
 
 // Answers GET /health; returns the JSON body and HTTP status.

@@ -14,7 +14,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -314,6 +314,11 @@ CREATE TABLE rotation_runs (
   lease_expires_ms INTEGER NOT NULL,
   started_ms INTEGER NOT NULL,
   last_error TEXT NOT NULL);
+)sql",
+    // v7: events read per account, and pruned by age and count.
+    R"sql(
+CREATE INDEX events_by_account ON events (account, id);
+CREATE INDEX events_by_time ON events (time_ms);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -1627,6 +1632,19 @@ class SqliteTxn : public StoreWriter {
                  "SELECT id, time_ms, account, region, source, detail_type, resources, detail "
                  "FROM events WHERE id > ? ORDER BY id LIMIT ?");
     q.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+    return ReadEvents(q);
+  }
+
+  Result<std::vector<EventRow>> ListAccountEvents(const std::string& account, int64_t after_id,
+                                                  int limit) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT id, time_ms, account, region, source, detail_type, resources, detail "
+                 "FROM events WHERE account = ? AND id > ? ORDER BY id LIMIT ?");
+    q.Bind(1, account).Bind(2, after_id).Bind(3, static_cast<int64_t>(limit));
+    return ReadEvents(q);
+  }
+
+  Result<std::vector<EventRow>> ReadEvents(Query& q) {
     std::vector<EventRow> out;
     while (q.Step()) {
       EventRow e;
@@ -1725,6 +1743,30 @@ class SqliteTxn : public StoreWriter {
                  "INSERT OR IGNORE INTO parameter_notifications (parameter_id, version, "
                  "policy_type) VALUES (?, ?, ?)");
     return q.Bind(1, parameter_id).Bind(2, version).Bind(3, policy_type).Run();
+  }
+
+  Status PruneEvents(EpochMillis older_than, int64_t max_per_account) override {
+    {
+      COFFER_QUERY(q, c_, "DELETE FROM events WHERE time_ms < ?");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, older_than).Run());
+    }
+    // Per account: one tenant's flood never evicts another's events.
+    std::vector<std::pair<std::string, int64_t>> over;
+    {
+      COFFER_QUERY(q, c_,
+                   "SELECT account, COUNT(*) FROM events GROUP BY account HAVING COUNT(*) > ?");
+      q.Bind(1, max_per_account);
+      while (q.Step()) over.emplace_back(q.Text(0), q.Int(1));
+      COFFER_RETURN_IF_ERROR(q.status());
+    }
+    for (const auto& [account, count] : over) {
+      COFFER_QUERY(q, c_,
+                   "DELETE FROM events WHERE account = ? AND id <= (SELECT id FROM events WHERE "
+                   "account = ? ORDER BY id LIMIT 1 OFFSET ?)");
+      COFFER_RETURN_IF_ERROR(
+          q.Bind(1, account).Bind(2, account).Bind(3, count - max_per_account - 1).Run());
+    }
+    return Status::Ok();
   }
 
   Status AppendEvent(const EventRow& e) override {

@@ -368,6 +368,9 @@ class StoreReader {
   virtual Result<bool> NotificationSent(int64_t parameter_id, int64_t version,
                                         const std::string& policy_type) = 0;
   virtual Result<std::vector<EventRow>> ListEvents(int64_t after_id, int limit) = 0;
+  // One account's events after `after_id`, oldest first.
+  virtual Result<std::vector<EventRow>> ListAccountEvents(const std::string& account,
+                                                          int64_t after_id, int limit) = 0;
 
   // Rotation.
   virtual Result<std::optional<RotationFunctionRow>> FindRotationFunction(
@@ -460,6 +463,9 @@ class StoreWriter : public StoreReader {
   virtual Status MarkNotificationSent(int64_t parameter_id, int64_t version,
                                       const std::string& policy_type) = 0;
   virtual Status AppendEvent(const EventRow& event) = 0;
+  // Retention: removes events older than `older_than`, and each account's oldest events
+  // beyond its newest `max_per_account`.
+  virtual Status PruneEvents(EpochMillis older_than, int64_t max_per_account) = 0;
 
   virtual Status PutRotationFunction(const RotationFunctionRow& row) = 0;
   virtual Status DeleteRotationFunction(const std::string& account, const std::string& region,

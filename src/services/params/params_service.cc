@@ -1,7 +1,6 @@
 #include "services/params/params_service.h"
 
 #include <algorithm>
-#include <boost/regex.hpp>
 #include <map>
 #include <set>
 
@@ -9,6 +8,7 @@
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "protocol/json_input.h"
+#include "services/params/allowed_pattern.h"
 #include "services/params/parameter_names.h"
 #include "services/params/parameter_policies.h"
 
@@ -584,29 +584,25 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(parsed_policies, ParsePolicies(*row.policies));
   }
 
+  // The largest value any tier takes, before anything looks at the value's content.
+  if (value->size() > kAdvancedValueBytes) {
+    return Status("ValidationException",
+                  "Advanced tier parameters support a maximum parameter value of 8192 "
+                  "characters.");
+  }
   if (row.allowed_pattern) {
-    // Boost.Regex reports runaway matching as an error rather than exhausting the stack.
-    try {
-      boost::regex re(*row.allowed_pattern);
-      bool matched = false;
-      try {
-        matched = boost::regex_match(*value, re);
-      } catch (const std::runtime_error&) {
-        matched = false;
-      }
-      if (!matched) {
-        return Status(
-            "ParameterPatternMismatchException",
-            "Parameter value, cannot be validated against allowedPattern: " + *row.allowed_pattern);
-      }
-    } catch (const boost::regex_error&) {
-      return Status("InvalidAllowedPatternException",
-                    "The request does not meet the regular expression requirement.");
+    // RE2: linear in the value whatever the pattern (see allowed_pattern.h).
+    COFFER_ASSIGN_OR_RETURN(AllowedPattern pattern, AllowedPattern::Compile(*row.allowed_pattern));
+    if (!pattern.Matches(*value)) {
+      return Status(
+          "ParameterPatternMismatchException",
+          "Parameter value, cannot be validated against allowedPattern: " + *row.allowed_pattern);
     }
   }
   if (row.data_type == "aws:ec2:image") {
-    static const boost::regex kAmi("ami-[0-9a-f]{8}([0-9a-f]{9})?");
-    if (!boost::regex_match(*value, kAmi)) {
+    static const AllowedPattern kAmi =
+        AllowedPattern::Compile("ami-[0-9a-f]{8}([0-9a-f]{9})?").value();
+    if (!kAmi.Matches(*value)) {
       return Status("ValidationException", "Parameter value, " +
                                                std::string("cannot be validated against data type "
                                                            "aws:ec2:image: ") +

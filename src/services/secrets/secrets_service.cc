@@ -401,19 +401,28 @@ Result<SecretRow> SecretsService::AuthorizedSecret(const RequestContext& ctx, co
     return Status::Ok();
   }));
   if (!found) {
-    AuthzCheck check{action, MissingSecretResource(ctx.scope, secret_id)};
-    check.context = std::move(extra);
-    COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
+    COFFER_RETURN_IF_ERROR(AuthorizeMissing(ctx, action, secret_id, std::move(extra)));
     return missing;
   }
-  COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, action, *found, std::move(extra)));
+  COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, action, *found, std::move(extra), secret_id));
   return std::move(*found);
 }
 
+Status SecretsService::AuthorizeMissing(const RequestContext& ctx, const char* action,
+                                        const std::string& secret_id, ConditionKeys extra) {
+  AuthzCheck check{action, MissingSecretResource(ctx.scope, secret_id)};
+  if (auto arn = ParseArn(secret_id)) check.resource_account = arn->account;
+  check.named_as = secret_id;
+  check.context = std::move(extra);
+  return ctx.Authorize(check);
+}
+
 Status SecretsService::AuthorizeOn(const RequestContext& ctx, const char* action,
-                                   const SecretRow& secret, ConditionKeys extra) {
+                                   const SecretRow& secret, ConditionKeys extra,
+                                   const std::string& named_as) {
   AuthzCheck check{action, secret.arn, secret.account,
                    secret.resource_policy ? &*secret.resource_policy : nullptr};
+  check.named_as = named_as;
   check.context = std::move(extra);
   check.context["secretsmanager:secretid"] = {secret.arn};
   AddResourceTagKeys(secret.tags, "secretsmanager", &check.context);
@@ -849,12 +858,11 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
       // Only a caller allowed to read the secret learns which part of it is missing.
       if (read.code() != "InternalFailure") {
         if (secret.arn.empty()) {
-          AuthzCheck check{"secretsmanager:GetSecretValue",
-                           MissingSecretResource(ctx.scope, *secret_id)};
-          check.context = keys;
-          COFFER_RETURN_IF_ERROR(ctx.Authorize(check));
+          COFFER_RETURN_IF_ERROR(
+              AuthorizeMissing(ctx, "secretsmanager:GetSecretValue", *secret_id, keys));
         } else {
-          COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, "secretsmanager:GetSecretValue", secret, keys));
+          COFFER_RETURN_IF_ERROR(
+              AuthorizeOn(ctx, "secretsmanager:GetSecretValue", secret, keys, *secret_id));
         }
       }
       return read;
@@ -866,9 +874,13 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   const SecretVersionRow& version = cached->version;
   keys["secretsmanager:versionid"] = {version.version_id};
   COFFER_RETURN_IF_ERROR(
-      AuthorizeOn(ctx, "secretsmanager:GetSecretValue", secret, std::move(keys)));
-  if (secret.kms_key_id && ctx.authorizer != nullptr) {
+      AuthorizeOn(ctx, "secretsmanager:GetSecretValue", secret, std::move(keys), *secret_id));
+  // The key that sealed this version must let the caller decrypt through Secrets Manager. A
+  // caller of the secret's own account under the AWS managed key always may (no row to read);
+  // a caller from another account never may under it, whatever the resource policy says.
+  if (ctx.authorizer != nullptr && (secret.kms_key_id || ctx.principal.account != secret.account)) {
     COFFER_ASSIGN_OR_RETURN(std::string key_id, Keyring::EnvelopeKeyId(version.envelope));
+    // A key that cannot be loaded cannot open the value either (OpenValue fails below).
     auto key = keyring_->LoadKey(key_id);
     if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", secret.arn));
   }
@@ -1394,9 +1406,14 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
     return Status("InvalidRequestException",
                   "No Lambda rotation function ARN is associated with this secret.");
   }
-  // The function must be registered (coffer's equivalent of a Lambda that grants
-  // secretsmanager.amazonaws.com the right to invoke it).
-  if (!rotation_functions_ || !rotation_functions_(*function_arn)) {
+  // The function must be registered in the secret's own account and region (coffer's
+  // equivalent of a Lambda that grants secretsmanager.amazonaws.com the right to invoke it:
+  // no function of another account ever does, so another tenant's function is never run with
+  // this secret, nor this secret's rotation handed to another tenant's code).
+  const auto function = ParseArn(*function_arn);
+  const bool same_scope = function && function->service == "lambda" &&
+                          function->account == secret.account && function->region == secret.region;
+  if (!same_scope || !rotation_functions_ || !rotation_functions_(*function_arn)) {
     return Status("AccessDeniedException",
                   "Secrets Manager cannot invoke the specified Lambda function. Ensure that the "
                   "function policy grants access to the principal secretsmanager.amazonaws.com.");

@@ -77,8 +77,14 @@ class SecretsService {
   // ResourceNotFoundException only to callers allowed the action on its name, as in AWS.
   Result<SecretRow> AuthorizedSecret(const RequestContext& ctx, const char* action,
                                      const std::string& secret_id, ConditionKeys extra = {});
+  // `named_as` is the SecretId as the request gave it (what a denial names).
   Status AuthorizeOn(const RequestContext& ctx, const char* action, const SecretRow& secret,
-                     ConditionKeys extra = {});
+                     ConditionKeys extra = {}, const std::string& named_as = {});
+  // The check for a SecretId that names no secret: against the ARN it would have, owned by the
+  // account it names, so that a secret of another account that does not exist is refused just
+  // as one that exists.
+  Status AuthorizeMissing(const RequestContext& ctx, const char* action,
+                          const std::string& secret_id, ConditionKeys extra);
   // Secrets Manager uses the secret's KMS key on the caller's behalf: a customer managed key's
   // policy (and the caller's IAM policies, where the key policy delegates to them) must allow
   // `kms_action` through secretsmanager (kms:ViaService).

@@ -285,25 +285,50 @@ Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
   return "<GetSessionTokenResult>" + credentials + "</GetSessionTokenResult>";
 }
 
-Result<StsService::IssuedCredentials> StsService::IssueRoleSession(const std::string& role_arn,
-                                                                   const std::string& session_name,
-                                                                   EpochMillis now,
-                                                                   int64_t duration_seconds) {
+Result<IamEntityRow> ServiceMayAssumeRole(StoreReader& r, const std::string& role_arn,
+                                          const std::string& account,
+                                          std::string_view service_principal,
+                                          const std::string& code) {
   auto arn = ParseArn(role_arn);
   if (!arn || arn->service != "iam" || arn->resource.rfind("role/", 0) != 0) {
-    return Status("AccessDenied", "Not a role ARN: " + role_arn);
+    return Status(code, "The role defined for the function is not a role ARN: " + role_arn);
+  }
+  // A function acts as a role of its own account only: naming another account's role would
+  // hand that account's permissions to whoever controls the function.
+  if (arn->account != account) {
+    return Status(code,
+                  "The role defined for the function must belong to the function's "
+                  "account " +
+                      account + ".");
   }
   const std::string name = arn->resource.substr(arn->resource.rfind('/') + 1);
+  COFFER_ASSIGN_OR_RETURN(auto role, r.FindIamEntity(arn->account, "role", name));
+  const Status cannot(code, "The role defined for the function cannot be assumed by Lambda.");
+  if (!role || role->arn != role_arn) return cannot;
+  auto trust = policy::Policy::Parse(role->trust_policy, policy::PolicyKind::kTrust);
+  if (!trust.ok()) return cannot;
+  policy::RequestFacts facts;
+  facts.action = "sts:AssumeRole";
+  facts.resource = role->arn;
+  facts.service_principal = std::string(service_principal);
+  const policy::StatementEffect effect = (*trust)->Evaluate(facts);
+  if (!effect.allow || effect.deny) return cannot;
+  return std::move(*role);
+}
+
+Result<StsService::IssuedCredentials> StsService::IssueRoleSession(
+    const std::string& role_arn, const std::string& account, std::string_view service_principal,
+    const std::string& session_name, EpochMillis now, int64_t duration_seconds) {
   std::optional<IamEntityRow> role;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(role, r.FindIamEntity(arn->account, "role", name));
+    COFFER_ASSIGN_OR_RETURN(
+        role, ServiceMayAssumeRole(r, role_arn, account, service_principal, "AccessDenied"));
     return Status::Ok();
   }));
-  if (!role) return Status("AccessDenied", "The role " + role_arn + " does not exist.");
   StsSessionRow row;
-  row.account = arn->account;
+  row.account = role->account;
   row.principal_arn =
-      "arn:aws:sts::" + arn->account + ":assumed-role/" + role->name + "/" + session_name;
+      "arn:aws:sts::" + role->account + ":assumed-role/" + role->name + "/" + session_name;
   row.user_id = role->id + ":" + session_name;
   row.principal_type = "AssumedRole";
   row.role_arn = role->arn;

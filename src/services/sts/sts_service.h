@@ -34,9 +34,13 @@ class StsService {
     SecretBytes session_token;
     EpochMillis expires_ms = 0;
   };
-  // A session of `role` for a service acting as it (a rotation function's execution role), as
-  // Lambda obtains for a function. Errors: AccessDenied when the role does not exist.
+  // A session of `role` for the AWS service `service_principal` acting as it (a rotation
+  // function's execution role, assumed by "lambda.amazonaws.com"), as Lambda obtains for a
+  // function. The role is checked again each time (ServiceMayAssumeRole): it must still be a
+  // role of `account` whose trust policy lets the service assume it. Errors: AccessDenied.
   Result<IssuedCredentials> IssueRoleSession(const std::string& role_arn,
+                                             const std::string& account,
+                                             std::string_view service_principal,
                                              const std::string& session_name, EpochMillis now,
                                              int64_t duration_seconds);
 
@@ -59,5 +63,15 @@ class StsService {
 };
 
 std::string XmlEscape(std::string_view s);
+
+// Whether `role_arn` names an existing role of `account` whose trust policy allows the AWS
+// service `service_principal` (e.g. "lambda.amazonaws.com") sts:AssumeRole, as Lambda requires
+// of an execution role. Returns the role. Errors: `code` (InvalidParameterValueException at
+// registration, AccessDenied when credentials are issued) with Lambda's message.
+// https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html
+Result<IamEntityRow> ServiceMayAssumeRole(StoreReader& r, const std::string& role_arn,
+                                          const std::string& account,
+                                          std::string_view service_principal,
+                                          const std::string& code);
 
 }  // namespace coffer::sts

@@ -294,6 +294,15 @@ class SealCase(unittest.TestCase):
             self.assertRegex(proc.stdout, rf"\b{progress} of {threshold}\b")
         return proc
 
+    def unseal_until_not_throttled(self, server, body, timeout=15):
+        """POST /coffer/unseal, repeated while the server throttles passphrase attempts."""
+        deadline = time.monotonic() + timeout
+        while True:
+            resp = self.unseal_http(server, body)
+            if resp.status != 429 or time.monotonic() > deadline:
+                return resp
+            time.sleep(0.2)
+
     def cli_unseal_all(self, server, shares):
         threshold = len(shares)
         for i, share in enumerate(shares, start=1):
@@ -320,12 +329,16 @@ class SealCase(unittest.TestCase):
         self.assertEqual(200, resp.status, resp)
         return resp.json()
 
+    def unseal_status_http(self, server):
+        return server.raw_request("GET", "/coffer/seal-status").json()
+
     def unseal_http(self, server, body):
         return server.raw_request("POST", "/coffer/unseal", body=json.dumps(body),
                                   headers={"Content-Type": "application/json"})
 
     def coffer_signed(self, server, path, key_id=DEFAULT_KEY_ID, secret=DEFAULT_SECRET):
-        return server.signed_request(b"", {}, service="coffer", region=DEFAULT_REGION,
+        return server.signed_request(b"", {"Content-Type": "application/json"}, service="coffer",
+                                     region=DEFAULT_REGION,
                                      key_id=key_id, secret=secret, method="POST", path=path)
 
     def assertStatus(self, server, sealed, type_, threshold, shares, progress):
@@ -777,30 +790,39 @@ class ShamirTest(SealCase):
         self.assertSealed(copy, progress=2)
         self.assertApiSealed(copy, data)
 
-        # A third share from another deployment: the key does not reconstruct.
+        # A third share from another deployment is refused on arrival: it is not one of this
+        # seal's shares, and the progress of the attempt stays as it was.
         other = self.init_dir()
         wrong = self.cli_unseal(copy, other.shares[3])
         self.assertEqual(1, wrong.returncode, describe(wrong))
-        self.assertTrue(wrong.stderr.strip(), describe(wrong))
-        self.assertSealed(copy, progress=0)
-        self.assertStatus(copy, True, "shamir", 3, 5, 0)
+        self.assertIn("InvalidUnsealKeyException", wrong.stderr, describe(wrong))
+        self.assertSealed(copy, progress=2)
+        self.assertStatus(copy, True, "shamir", 3, 5, 2)
         self.assertApiSealed(copy, data)
 
         # The same over HTTP, checking the error type.
-        for progress, n in ((1, 1), (2, 2)):
-            resp = self.unseal_http(copy, {"Share": init.shares[n]})
-            self.assertEqual(200, resp.status, resp)
-            self.assertEqual(progress, resp.json().get("Progress"), resp)
         resp = self.unseal_http(copy, {"Share": other.shares[3]})
         self.assertEqual(400, resp.status, resp)
         self.assertEqual("InvalidUnsealKeyException",
                          sanitize_error_type(resp.json().get("__type")), resp)
         for value in data.plaintexts():
             self.assertNotIn(value, resp.body)
-        self.assertStatus(copy, True, "shamir", 3, 5, 0)
+        self.assertStatus(copy, True, "shamir", 3, 5, 2)
         self.assertHealthSealed(copy)
 
-        # A malformed share is refused without counting; Reset drops what was given.
+        # Nobody outside the attempt resets it; a share of this seal (or the attempt's nonce)
+        # does.
+        resp = self.unseal_http(copy, {"Reset": True})
+        self.assertEqual(400, resp.status, resp)
+        resp = self.unseal_http(copy, {"Reset": True, "Share": other.shares[1]})
+        self.assertEqual(400, resp.status, resp)
+        self.assertStatus(copy, True, "shamir", 3, 5, 2)
+        resp = self.unseal_http(copy, {"Reset": True, "Share": init.shares[5]})
+        self.assertEqual(200, resp.status, resp)
+        self.assertStatus(copy, True, "shamir", 3, 5, 0)
+
+        # A malformed share is refused without counting; Reset with the nonce drops what was
+        # given.
         resp = self.unseal_http(copy, {"Share": "!!not-a-share!!"})
         self.assertEqual(400, resp.status, resp)
         self.assertEqual("InvalidParameterException",
@@ -808,18 +830,20 @@ class ShamirTest(SealCase):
         self.assertStatus(copy, True, "shamir", 3, 5, 0)
         resp = self.unseal_http(copy, {"Share": init.shares[4]})
         self.assertEqual(1, resp.json().get("Progress"), resp)
-        resp = self.unseal_http(copy, {"Reset": True})
+        nonce = resp.json().get("Nonce")
+        self.assertTrue(nonce, resp)
+        self.assertNotIn("Nonce", self.unseal_status_http(copy), "the nonce is not public")
+        resp = self.unseal_http(copy, {"Reset": True, "Nonce": nonce})
         self.assertEqual(200, resp.status, resp)
         self.assertEqual((True, 0), (resp.json().get("Sealed"), resp.json().get("Progress")),
                          resp)
         self.assertSealed(copy, progress=0)
         self.assertApiSealed(copy, data)
 
-        # Another deployment's own three shares do not open this one either.
-        for n in (1, 2):
-            self.cli_unseal_ok(copy, other.shares[n], n, 3)
-        wrong = self.cli_unseal(copy, other.shares[3])
-        self.assertEqual(1, wrong.returncode, describe(wrong))
+        # Another deployment's shares are refused one by one.
+        for n in (1, 2, 3):
+            wrong = self.cli_unseal(copy, other.shares[n])
+            self.assertEqual(1, wrong.returncode, describe(wrong))
         self.assertSealed(copy, progress=0)
 
         # The copy holds the data (it is the same deployment): its own shares open it.
@@ -1096,13 +1120,26 @@ class PassphraseTest(SealCase):
         self.assertEqual(1, proc.returncode, describe(proc))
         self.assertTrue(proc.stderr.strip(), describe(proc))
         self.assertSealed(server, progress=0)
+        # Right after a wrong passphrase the next attempt is throttled (1 s, then 2 s, ...), so
+        # the unauthenticated endpoint cannot be used to guess at PBKDF2's pace.
         resp = self.unseal_http(server, {"Passphrase": wrong})
+        self.assertEqual(429, resp.status, resp)
+        self.assertEqual("ThrottlingException",
+                         sanitize_error_type(resp.json().get("__type")), resp)
+        self.assertStatus(server, True, "passphrase", 1, 1, 0)
+        self.assertApiSealed(server)
+        resp = self.unseal_until_not_throttled(server, {"Passphrase": wrong})
         self.assertEqual(400, resp.status, resp)
         self.assertEqual("InvalidUnsealKeyException",
                          sanitize_error_type(resp.json().get("__type")), resp)
         self.assertStatus(server, True, "passphrase", 1, 1, 0)
         self.assertApiSealed(server)
 
+        resp = self.unseal_until_not_throttled(server, {"Passphrase": passphrase})
+        self.assertEqual(200, resp.status, resp)
+        self.assertUnsealed(server)
+        proc = self.root_operator(server, "seal")
+        self.assertEqual(0, proc.returncode, describe(proc))
         self.cli_unseal_ok(server, passphrase, None, 1)
         self.assertUnsealed(server)
         self.assertStatus(server, False, "passphrase", 1, 1, 0)
