@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -90,6 +91,8 @@ struct ServerFlags {
   std::string metrics_token_file;
   int event_retention_days = 90;
   int max_events_per_account = 100000;
+  bool check_store = false;
+  bool accept_damaged_wal = false;
 };
 
 int RunServer(const ServerFlags& flags) {
@@ -169,6 +172,8 @@ int RunServer(const ServerFlags& flags) {
   coffer::SystemClock clock;
   coffer::BootstrapOptions boot;
   boot.data_dir = flags.data_dir;
+  boot.check_store = flags.check_store;
+  boot.accept_damaged_wal = flags.accept_damaged_wal;
   if (!flags.account_id.empty()) boot.account_id = flags.account_id;
   boot.root_key_id = Env("COFFER_ROOT_ACCESS_KEY_ID");
   if (auto s = Env("COFFER_ROOT_SECRET_ACCESS_KEY")) boot.root_secret = coffer::SecretBytes(*s);
@@ -187,6 +192,9 @@ int RunServer(const ServerFlags& flags) {
     return 1;
   }
   auto& d = deployment.value();
+  if (!d.damage_report.empty()) {
+    std::cerr << "coffer: " << flags.data_dir << "/coffer.db-wal: " << d.damage_report << "\n";
+  }
 
   coffer::CredentialRegistry credentials(d.store.get(), d.keyring.get());
   coffer::secrets::SecretsService secrets(d.store.get(), d.keyring.get(), &clock);
@@ -253,14 +261,23 @@ int RunServer(const ServerFlags& flags) {
              const std::map<std::string, std::string>& p) { return iam.Handle(action, ctx, p); });
   coffer::Keyring* keyring = d.keyring.get();
   // Load balancers take a sealed server out of rotation: 503 until it is unsealed.
-  auto health = [keyring] {
+  coffer::Store* store = d.store.get();
+  auto health = [keyring, store] {
     if (keyring->sealed()) {
       return std::make_pair(503, std::string(R"({"status":"sealed","sealed":true})"));
     }
+    // Degraded: reads are served, writes are refused until the store can write again. Still
+    // 200, since taking the only node out of a load balancer would stop the reads as well.
+    if (std::string problem = store->WriteProblem(); !problem.empty()) {
+      boost::json::object body{{"status", "degraded"},
+                               {"sealed", false},
+                               {"reason", "the store cannot write: " + problem}};
+      return std::make_pair(200, boost::json::serialize(body));
+    }
     return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
   };
-  auto metrics = [&denials, &rotations] {
-    return denials.PrometheusText() + rotations.PrometheusText();
+  auto metrics = [&denials, &rotations, store] {
+    return denials.PrometheusText() + rotations.PrometheusText() + store->PrometheusText();
   };
   auto server = coffer::HttpServer::Create(http, &dispatcher, health, metrics);
   if (!server.ok()) {
@@ -460,6 +477,12 @@ int main(int argc, char** argv) {
                    "Events kept per account; the oldest beyond it are dropped.")
       ->capture_default_str()
       ->check(CLI::Range(100, 100000000));
+  server->add_flag("--check-store", flags.check_store,
+                   "Check the whole database's integrity before serving (reads every page); "
+                   "refuse to start when it is damaged.");
+  server->add_flag("--accept-damaged-wal", flags.accept_damaged_wal,
+                   "Open a store whose write-ahead log lost acknowledged transactions (a copy "
+                   "of the log is kept); without it such a store is refused.");
   server->add_option("--metrics-listen", flags.metrics_listen,
                      "Serve GET /metrics (and /health) on this HOST:PORT only, not on --listen.");
   server->add_option("--metrics-token-file", flags.metrics_token_file,
@@ -528,6 +551,10 @@ int main(int argc, char** argv) {
                     "PEM certificates to verify an https endpoint (default: AWS_CA_BUNDLE, "
                     "else the system's).");
   };
+  std::string check_dir = "./data";
+  auto* check = op->add_subcommand(
+      "check", "Check a data directory: its files, write-ahead log and database integrity.");
+  check->add_option("--data-dir", check_dir, "The data directory.")->capture_default_str();
   auto* status = op->add_subcommand(
       "status", "Show whether the server is sealed (exit 0 unsealed, 2 sealed).");
   add_remote(status);
@@ -612,12 +639,21 @@ int main(int argc, char** argv) {
   }
 
   CLI11_PARSE(app, argc, argv);
-  if (server->parsed()) return RunServer(flags);
+  if (server->parsed()) {
+    try {
+      return RunServer(flags);
+    } catch (const std::exception& e) {
+      // Nothing should throw this far; if it does, say what, rather than abort.
+      std::cerr << "coffer: " << e.what() << "\n";
+      return 1;
+    }
+  }
   if (init->parsed()) {
     umask(077);
     HardenProcess();
     return coffer::cli::RunInit(init_flags);
   }
+  if (check->parsed()) return coffer::cli::RunCheck(check_dir);
   if (status->parsed()) return coffer::cli::RunStatus(remote);
   if (unseal->parsed()) return coffer::cli::RunUnseal(remote);
   if (seal->parsed()) return coffer::cli::RunSeal(remote);

@@ -16,6 +16,8 @@
 #include "core/time_format.h"
 #include "net/http_client.h"
 #include "server/bootstrap.h"
+#include "server/data_dir.h"
+#include "store/sqlite_store.h"
 
 namespace coffer::cli {
 namespace {
@@ -206,6 +208,41 @@ Result<SecretBytes> ReadPassphrase(const std::string& file, bool confirm) {
   }
   if (passphrase.empty()) return Status("InvalidParameter", "the passphrase is empty");
   return passphrase;
+}
+
+int RunCheck(const std::string& data_dir) {
+  auto contents = InspectDataDir(data_dir);
+  if (!contents.ok()) return Fail(contents.status().message());
+  bool damaged = false;
+  auto wal = ScanWal(data_dir + "/" + kWalFile);
+  if (!wal.ok()) return Fail(wal.status().message());
+  const bool wal_damaged =
+      wal->lost_acknowledged() > 0 || (wal->bad_header && wal->dropped_commits > 0);
+  std::cout << kWalFile << ": " << wal->Describe() << (wal_damaged ? " (DAMAGED)" : "") << "\n";
+  damaged |= wal_damaged;
+  if (!contents->store) {
+    std::cout << kStoreFile << ": missing or empty"
+              << (contents->root_key || contents->wal ? " (DAMAGED: its key material is here)" : "")
+              << "\n";
+    damaged |= contents->root_key || contents->wal;
+  } else if (wal_damaged) {
+    // Opening the database would recover the log, dropping the damaged part for good.
+    std::cout << kStoreFile
+              << ": not opened, so the damaged log stays as it is for a restore or inspection\n";
+  } else {
+    auto problems = CheckSqliteIntegrity(data_dir + "/" + kStoreFile);
+    if (!problems.ok()) return Fail(problems.status().message());
+    if (problems->empty()) {
+      std::cout << kStoreFile << ": integrity ok\n";
+    } else {
+      damaged = true;
+      std::cout << kStoreFile << ": " << problems->size() << " problem(s) (DAMAGED)\n";
+      for (const auto& p : *problems) std::cout << "  " << p << "\n";
+    }
+  }
+  std::cout << (damaged ? "coffer: the data directory is damaged; restore it from a backup\n"
+                        : "coffer: the data directory is sound\n");
+  return damaged ? 1 : 0;
 }
 
 int RunInit(const InitFlags& flags) {

@@ -46,6 +46,9 @@ struct FunctionFlags {
 
 // Each returns the process exit code and prints its own messages.
 int RunInit(const InitFlags& flags);
+// `coffer operator check --data-dir DIR`: the files' types, the write-ahead log and SQLite's
+// integrity check, reported; exit 0 when sound, 1 when damaged.
+int RunCheck(const std::string& data_dir);
 int RunStatus(const RemoteFlags& flags);
 int RunUnseal(const RemoteFlags& flags);
 int RunSeal(const RemoteFlags& flags);

@@ -1,6 +1,8 @@
 #include "protocol/api_dispatcher.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <map>
 
 #include "core/arn.h"
@@ -24,9 +26,33 @@ std::string_view Header(const ApiRequest& r, std::string_view name) {
   return {};
 }
 
+// Error messages quote values from the request; a request of a megabyte must not turn into an
+// error of two. Long messages are cut (at a UTF-8 character boundary).
+constexpr size_t kMaxErrorMessageBytes = 2048;
+std::string BoundedMessage(std::string_view message) {
+  if (message.size() <= kMaxErrorMessageBytes) return std::string(message);
+  size_t cut = kMaxErrorMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(message.substr(0, cut)) + "...";
+}
+
+// AWS's JSON protocols, with or without parameters ("; charset=utf-8").
+bool IsAwsJsonContentType(std::string_view type) {
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  auto iequals = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  return iequals(type, "application/x-amz-json-1.1") || iequals(type, "application/x-amz-json-1.0");
+}
+
 }  // namespace
 
-ApiResponse JsonErrorResponse(const Status& s, const std::string& request_id) {
+ApiResponse JsonErrorResponse(const Status& status, const std::string& request_id) {
+  const Status s(status.code(), BoundedMessage(status.message()));
   ApiResponse resp;
   resp.status = HttpStatusForError(s.code());
   resp.content_type = kJsonContentType;
@@ -47,8 +73,8 @@ ApiResponse JsonError(const Status& s, const std::string& request_id) {
 
 ApiResponse QueryError(const Status& status, const std::string& request_id) {
   // The query protocols spell the JSON protocols' AccessDeniedException as AccessDenied.
-  const Status s =
-      status.code() == "AccessDeniedException" ? Status("AccessDenied", status.message()) : status;
+  const Status s(status.code() == "AccessDeniedException" ? "AccessDenied" : status.code(),
+                 BoundedMessage(status.message()));
   ApiResponse resp;
   resp.status = HttpStatusForError(s.code());
   resp.content_type = "text/xml";
@@ -146,6 +172,15 @@ ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
 
 ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_view amz_target,
                                       const std::string& request_id) {
+  // AWS routes a JSON-protocol request by its content type as well as its target: a body of
+  // another type is no operation it knows (Kinesis answers application/octet-stream with
+  // UnknownOperationException), and a form post from a browser page is never an API call.
+  if (!IsAwsJsonContentType(Header(request, "content-type"))) {
+    return JsonError(Status("UnknownOperationException",
+                            "A request with X-Amz-Target must have Content-Type "
+                            "application/x-amz-json-1.1."),
+                     request_id);
+  }
   const EpochMillis now = clock_->NowMillis();
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};

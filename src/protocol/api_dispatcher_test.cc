@@ -129,7 +129,8 @@ TEST_F(ApiDispatcherTest, UnsignedRequestIsRefused) {
   ApiRequest req;
   req.method = "POST";
   req.target = "/";
-  req.headers = {{"host", "x"}, {"x-amz-target", "secretsmanager.ListSecrets"}};
+  req.headers = {{"host", "x"}, {"x-amz-target", "secretsmanager.ListSecrets"},
+                 {"content-type", "application/x-amz-json-1.1"}};
   req.body = "{}";
   auto r = dispatcher_->Handle(req);
   EXPECT_EQ(r.status, 403);

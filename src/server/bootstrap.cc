@@ -133,23 +133,60 @@ class RootKeyFile final : public UnsealKeyFile {
   std::string dir_;
 };
 
+// Refuses a directory coffer must not initialise: one that held a store whose file is gone (its
+// key material is kept, never replaced), and one that holds files that are not coffer's.
+Status RefuseToInitialise(const std::string& dir, const DataDirContents& contents) {
+  if (!contents.store && (contents.root_key || contents.wal)) {
+    return Status("FailedPrecondition",
+                  dir + "/coffer.db is missing or empty, but " +
+                      (contents.root_key ? dir + "/root.key" : dir + "/coffer.db-wal") +
+                      " is there: this directory held a store, and coffer will not start a new "
+                      "one over its key material. Restore coffer.db from a backup of the data "
+                      "directory; to start afresh instead, move the directory away and start "
+                      "on an empty one (or `coffer operator init`).");
+  }
+  // Only an empty directory is initialised: files that are not coffer's mean it was meant for
+  // something else.
+  if (!contents.store && !contents.foreign.empty()) {
+    return Status("FailedPrecondition",
+                  dir + " is not empty (it holds " + contents.foreign.front() +
+                      (contents.foreign.size() > 1
+                           ? " and " + std::to_string(contents.foreign.size() - 1) + " more"
+                           : std::string()) +
+                      ") and has no coffer store: coffer initialises only an empty directory. "
+                      "Choose a new one for --data-dir.");
+  }
+  return Status::Ok();
+}
+
+Status MissingRootKey(const std::string& dir) {
+  return Status("FailedPrecondition",
+                dir + "/root.key is missing: it holds the key that opens " + dir +
+                    "/coffer.db (the file seal), and the store cannot be read without it. "
+                    "Restore root.key from the same backup of the data directory as coffer.db.");
+}
+
 // Opens a file seal with DATA_DIR/root.key, finishing a rekey that committed the store but
 // crashed before renaming root.key.next over it, and dropping a staged key whose rekey never
 // committed.
 Status UnsealFileSeal(const std::string& dir, SealManager& seal) {
   COFFER_ASSIGN_OR_RETURN(auto key, ReadRootKeyFile(dir));
   COFFER_ASSIGN_OR_RETURN(auto staged, ReadRootKeyFile(dir, kStagedRootKeyFile));
-  if (!key && !staged) {
-    return Status("InvalidParameter", dir + "/root.key is missing: the file seal cannot be opened");
-  }
+  if (!key && !staged) return MissingRootKey(dir);
   Status opened =
       key ? seal.UnsealWithKey(*key) : Status("InvalidUnsealKeyException", "no root.key");
   if (opened.ok()) {
     if (staged) ::unlink((dir + "/" + kStagedRootKeyFile).c_str());
     return opened;
   }
-  if (opened.code() != "InvalidUnsealKeyException" || !staged) return opened;
-  COFFER_RETURN_IF_ERROR(seal.UnsealWithKey(*staged));
+  if (opened.code() != "InvalidUnsealKeyException") return opened;
+  if (!staged || !seal.UnsealWithKey(*staged).ok()) {
+    return Status("FailedPrecondition",
+                  dir + "/root.key does not open " + dir +
+                      "/coffer.db: the two come from different data directories (or root.key "
+                      "was replaced). Restore the root.key that was created with this store, "
+                      "from the same backup as coffer.db.");
+  }
   return RootKeyFile(dir).Install();
 }
 
@@ -242,7 +279,48 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
     return IoError("cannot create data directory " + o.data_dir);
   }
   Deployment d;
-  COFFER_ASSIGN_OR_RETURN(d.store, OpenSqliteStore(o.data_dir + "/coffer.db"));
+  COFFER_ASSIGN_OR_RETURN(DataDirContents contents, InspectDataDir(o.data_dir));
+  const std::string& dir = o.data_dir;
+  // Checked before the lock file is created, so that a refused directory is left as it was
+  // found, and again under the lock: another server may have initialised the directory between
+  // the first look and the lock.
+  COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
+  COFFER_ASSIGN_OR_RETURN(d.lock, DataDirLock::Acquire(o.data_dir));
+  COFFER_ASSIGN_OR_RETURN(contents, InspectDataDir(o.data_dir));
+  COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
+  if (contents.wal) {
+    COFFER_ASSIGN_OR_RETURN(WalReport wal, ScanWal(dir + "/" + kWalFile));
+    if (wal.lost_acknowledged() > 0 || (wal.bad_header && wal.dropped_commits > 0)) {
+      if (!o.accept_damaged_wal) {
+        return Status("FailedPrecondition",
+                      dir + "/" + kWalFile + " is damaged: " + wal.Describe() +
+                          ". Nothing was opened. Restore the data directory from a backup, or "
+                          "start with --accept-damaged-wal to open the store without those "
+                          "transactions (a copy of the log is kept beside it).");
+      }
+      const std::string copy =
+          dir + "/" + kWalFile + ".damaged-" + std::to_string(clock->NowMillis());
+      std::ifstream src(dir + "/" + kWalFile, std::ios::binary);
+      std::ofstream dst(copy, std::ios::binary);
+      dst << src.rdbuf();
+      if (!dst) return IoError("cannot keep a copy of the damaged log as " + copy);
+      d.damage_report = wal.Describe() + "; the log was kept as " + copy;
+    } else if (wal.dropped_commits > 0) {
+      d.damage_report = wal.Describe();
+    }
+  }
+  COFFER_ASSIGN_OR_RETURN(d.store, OpenSqliteStore(dir + "/" + kStoreFile));
+  if (o.check_store) {
+    COFFER_ASSIGN_OR_RETURN(std::vector<std::string> problems,
+                            CheckSqliteIntegrity(dir + "/" + kStoreFile));
+    if (!problems.empty()) {
+      std::string list;
+      for (size_t i = 0; i < problems.size() && i < 20; ++i) list += "\n  " + problems[i];
+      return Status("FailedPrecondition", dir + "/coffer.db failed its integrity check (" +
+                                              std::to_string(problems.size()) + " problem(s)):" +
+                                              list + "\nRestore the data directory from a backup.");
+    }
+  }
   d.keyring = std::make_unique<Keyring>(d.store.get(), clock);
   d.seal = std::make_unique<SealManager>(d.store.get(), d.keyring.get());
 
@@ -262,6 +340,18 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
   }
 
   if (!account) {
+    // A root.key beside a store that was never initialised belongs to another store
+    // (initialisation stages its key as root.key.next and renames it only after the store
+    // commits).
+    if (contents.root_key) {
+      return Status("FailedPrecondition",
+                    dir + "/root.key is there but " + dir +
+                        "/coffer.db holds no initialised store: the root key belongs to a store "
+                        "that is gone, and coffer will not replace it. Restore coffer.db from a "
+                        "backup of the data directory; to start afresh, move the directory "
+                        "away and start on an empty one.");
+    }
+    ::unlink((dir + "/" + kStagedRootKeyFile).c_str());  // from an initialisation never committed
     const bool file_seal = o.seal.type == SealType::kFile;
     Status s = d.store->Write([&](StoreWriter& w) -> Status {
       d.account_id = o.account_id.value_or(NewAccountId());
@@ -269,24 +359,26 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
       COFFER_ASSIGN_OR_RETURN(SealInitResult init, SealManager::Initialize(w, o.seal));
       COFFER_RETURN_IF_ERROR(d.seal->Load(&w));
       COFFER_RETURN_IF_ERROR(d.seal->UnsealWithKey(init.unseal_key, &w));
-      if (file_seal) COFFER_RETURN_IF_ERROR(WriteRootKeyFile(o.data_dir, init.unseal_key));
+      if (file_seal) COFFER_RETURN_IF_ERROR(RootKeyFile(o.data_dir).Stage(init.unseal_key));
       d.shares = std::move(init.shares);
       return ProvisionRootAccessKey(w, *d.keyring, o, d.account_id, clock->NowMillis(),
                                     /*generate_if_none=*/true, file_seal, &d);
     });
     if (!s.ok()) {
       d.keyring->Seal();
+      if (file_seal) RootKeyFile(o.data_dir).Discard();
       return s;
     }
+    // The store is committed: its key takes its place (a crash before this rename is finished
+    // at the next start, which opens the store with root.key.next).
+    if (file_seal) COFFER_RETURN_IF_ERROR(RootKeyFile(o.data_dir).Install());
     d.initialized_now = true;
   } else {
     d.account_id = *account;
     if (!seal_type) {
       // A store from before seal types: its material is wrapped by the key in root.key.
       COFFER_ASSIGN_OR_RETURN(auto legacy, ReadRootKeyFile(o.data_dir));
-      if (!legacy) {
-        return Status("InvalidParameter", o.data_dir + "/root.key is missing");
-      }
+      if (!legacy) return MissingRootKey(o.data_dir);
       COFFER_RETURN_IF_ERROR(d.store->Write(
           [&](StoreWriter& w) -> Status { return SealManager::AdoptLegacyFileSeal(w, *legacy); }));
     }

@@ -22,6 +22,7 @@
 #include "core/status.h"
 #include "keyring/keyring.h"
 #include "keyring/seal_manager.h"
+#include "server/data_dir.h"
 #include "store/store.h"
 
 namespace coffer {
@@ -34,9 +35,15 @@ struct BootstrapOptions {
   SealInit seal;                           // for a directory initialised now
   bool must_be_new = false;                // `operator init`: refuse an initialised directory
   std::optional<SecretBytes> passphrase;   // unseals a passphrase seal at open
+  // --check-store: a full integrity check of the database before anything is served.
+  bool check_store = false;
+  // --accept-damaged-wal: open a store whose write-ahead log lost acknowledged transactions
+  // (a copy of the log is kept beside it); without it, such a store is refused.
+  bool accept_damaged_wal = false;
 };
 
 struct Deployment {
+  DataDirLock lock;  // first member: released after everything else is closed
   std::unique_ptr<Store> store;
   std::unique_ptr<Keyring> keyring;
   std::unique_ptr<SealManager> seal;
@@ -45,14 +52,23 @@ struct Deployment {
   bool initialized_now = false;
   std::vector<std::string> shares;  // Shamir seal initialised now: to print once
   std::string credentials_file;     // non-empty when a generated root key was written there
+  // What the write-ahead log check found and accepted (a crash's unacknowledged last write, or
+  // damage accepted with --accept-damaged-wal): to be reported at start, never silently.
+  std::string damage_report;
   // A root access key generated now and not written to a file (passphrase and Shamir seals).
   std::string generated_key_id;
   SecretBytes generated_secret;
 };
 
+// Key material is never replaced implicitly: only an empty directory is initialised. A
+// directory with a root.key but no store (or a store never initialised), a store whose
+// root.key is missing or does not open it, or a write-ahead log without its store, is refused
+// with what is missing and how to recover.
+//
 // Errors: InvalidParameter for bad options, a data dir that belongs to another account or (with
-// must_be_new) one already initialised; InvalidUnsealKeyException for a wrong passphrase;
-// InternalFailure for I/O problems.
+// must_be_new) one already initialised; FailedPrecondition for a directory in use by another
+// process, missing or mismatched key material, or damage; InvalidUnsealKeyException for a wrong
+// passphrase; InternalFailure for I/O problems.
 Result<Deployment> OpenDeployment(const BootstrapOptions& options, const Clock* clock);
 
 }  // namespace coffer

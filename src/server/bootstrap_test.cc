@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -70,6 +71,14 @@ class BootstrapTest : public ::testing::Test {
     return key;
   }
 
+  // A root.key made for another data directory.
+  std::string ReadyKeyFile() {
+    auto o = Options(SealType::kFile);
+    o.data_dir = root_ + "/donor";
+    { EXPECT_TRUE(OpenDeployment(o, &clock_).ok()); }
+    return o.data_dir + "/root.key";
+  }
+
   FakeClock clock_{1700000000000};
   std::string root_;
   std::string dir_;
@@ -101,6 +110,114 @@ TEST_F(BootstrapTest, InitRefusesAnInitialisedDirectory) {
   auto second = OpenDeployment(o, &clock_);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("already initialised"), std::string::npos);
+}
+
+// Key material is never replaced implicitly: each way a data directory can lose half of
+// itself is refused, with the key file left exactly as it was.
+TEST_F(BootstrapTest, AMissingOrEmptyStoreBesideARootKeyIsRefusedAndTheKeyKept) {
+  { ASSERT_TRUE(OpenDeployment(Options(SealType::kFile), &clock_).ok()); }
+  const std::string key_before = [&] {
+    std::ifstream in(dir_ + "/root.key");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }();
+  for (const char* damage : {"missing", "empty"}) {
+    std::filesystem::remove(dir_ + "/coffer.db-wal");
+    std::filesystem::remove(dir_ + "/coffer.db-shm");
+    if (std::string(damage) == "missing") {
+      std::filesystem::rename(dir_ + "/coffer.db", root_ + "/kept.db");
+    } else {
+      std::ofstream(dir_ + "/coffer.db", std::ios::trunc).flush();
+    }
+    auto d = OpenDeployment(Options(SealType::kFile), &clock_);
+    ASSERT_FALSE(d.ok()) << damage;
+    EXPECT_EQ(d.status().code(), "FailedPrecondition");
+    EXPECT_NE(d.status().message().find("coffer.db is missing or empty"), std::string::npos)
+        << d.status().message();
+    EXPECT_NE(d.status().message().find("Restore coffer.db"), std::string::npos);
+    std::ifstream in(dir_ + "/root.key");
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()),
+              key_before)
+        << damage;
+    if (std::string(damage) == "missing") {
+      std::filesystem::rename(root_ + "/kept.db", dir_ + "/coffer.db");
+      // Restored: the store opens with the key it was made with.
+      auto restored = OpenDeployment(Options(SealType::kFile), &clock_);
+      ASSERT_TRUE(restored.ok()) << restored.status().message();
+      EXPECT_FALSE(restored->keyring->sealed());
+    }
+  }
+}
+
+TEST_F(BootstrapTest, AStoreWithoutItsRootKeyOrWithAnotherOneIsRefused) {
+  { ASSERT_TRUE(OpenDeployment(Options(SealType::kFile), &clock_).ok()); }
+  std::filesystem::rename(dir_ + "/root.key", root_ + "/root.key");
+  auto missing = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("root.key is missing"), std::string::npos)
+      << missing.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/root.key"));  // nothing generated in its place
+
+  // Another data directory's key.
+  const std::string other = root_ + "/other";
+  auto o = Options(SealType::kFile);
+  o.data_dir = other;
+  { ASSERT_TRUE(OpenDeployment(o, &clock_).ok()); }
+  std::filesystem::copy_file(other + "/root.key", dir_ + "/root.key");
+  auto mismatch = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.status().code(), "FailedPrecondition");
+  EXPECT_NE(mismatch.status().message().find("root.key does not open"), std::string::npos)
+      << mismatch.status().message();
+}
+
+TEST_F(BootstrapTest, OnlyAnEmptyDirectoryIsInitialised) {
+  ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
+  std::ofstream(dir_ + "/notes.txt") << "not coffer's";
+  auto foreign = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.status().message().find("is not empty (it holds notes.txt)"), std::string::npos)
+      << foreign.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/coffer.db"));
+  std::filesystem::remove(dir_ + "/notes.txt");
+
+  // A root.key with no initialised store is another store's key.
+  std::filesystem::copy_file(ReadyKeyFile(), dir_ + "/root.key");
+  auto orphan = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_FALSE(orphan.ok());
+  EXPECT_EQ(orphan.status().code(), "FailedPrecondition");
+  std::filesystem::remove(dir_ + "/root.key");
+  std::filesystem::remove(dir_ + "/coffer.db");
+
+  // What an initialisation interrupted before its commit leaves (a staged key, a credentials
+  // file) is replaced.
+  std::ofstream(dir_ + "/root.key.next") << "coffer-root-key-v1 " << std::string(64, 'a') << "\n";
+  std::ofstream(dir_ + "/root-credentials") << "[coffer]\n";
+  ::chmod((dir_ + "/root.key.next").c_str(), 0600);
+  auto fresh = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  EXPECT_TRUE(fresh->initialized_now);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/root.key.next"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/root.key"));
+}
+
+TEST_F(BootstrapTest, ASecondOpenOfADirectoryInUseIsRefused) {
+  auto first = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_TRUE(first.ok());
+  auto second = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), "FailedPrecondition");
+  EXPECT_NE(second.status().message().find("in use by another coffer process"), std::string::npos)
+      << second.status().message();
+}
+
+TEST_F(BootstrapTest, ARootKeyThatIsADirectoryIsAClearError) {
+  { ASSERT_TRUE(OpenDeployment(Options(SealType::kFile), &clock_).ok()); }
+  std::filesystem::remove(dir_ + "/root.key");
+  ASSERT_EQ(::mkdir((dir_ + "/root.key").c_str(), 0700), 0);
+  auto d = OpenDeployment(Options(SealType::kFile), &clock_);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("root.key is a directory"), std::string::npos)
+      << d.status().message();
 }
 
 TEST_F(BootstrapTest, PassphraseSealOpensSealedWithoutThePassphraseAndRefusesAWrongOne) {
@@ -138,6 +255,7 @@ TEST_F(BootstrapTest, PassphraseSealOpensSealedWithoutThePassphraseAndRefusesAWr
   ASSERT_TRUE(sealed->seal->UnsealWithPassphrase("correct horse battery staple").ok());
   EXPECT_FALSE(sealed->keyring->sealed());
   sealed->store.reset();
+  sealed->lock = DataDirLock();  // as the process ending would
 
   auto o = Options(SealType::kPassphrase);
   o.passphrase = SecretBytes(std::string_view("wrong"));
@@ -316,6 +434,7 @@ TEST_F(BootstrapTest, RekeyReplacesTheUnsealKeyAndTheOldOnesStopWorking) {
   ASSERT_TRUE(d->seal->Rekey(init, d->key_file.get()).ok());
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/root.key"));
   d->store.reset();
+  d->lock = DataDirLock();
   d = OpenDeployment(Options(SealType::kPassphrase), &clock_);
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(d->keyring->sealed());

@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdio>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -68,6 +70,24 @@ struct ServerShared {
   std::atomic<uint64_t> accept_failures{0};
   std::atomic<uint64_t> first_byte_timeouts{0};
   std::atomic<uint64_t> metrics_unauthorized{0};
+  std::atomic<int> refusals_open{0};  // refused connections still being told so
+  std::atomic<int64_t> refusal_logged_ms{0};
+  std::atomic<uint64_t> refused_since_log{0};
+
+  // One line per minute at most while connections are refused: a flood must not become a
+  // flood of log lines.
+  void LogRefusal(const char* reason) {
+    refused_since_log.fetch_add(1);
+    const int64_t now = SystemClock().NowMillis();
+    int64_t last = refusal_logged_ms.load();
+    if (now - last < 60000 || !refusal_logged_ms.compare_exchange_strong(last, now)) return;
+    std::fprintf(stderr,
+                 "coffer: refusing connections (%s): %d open, --max-connections %d, "
+                 "--max-connections-per-source %d; %llu refused since the last report\n",
+                 reason, connections.load(), options.max_connections,
+                 options.max_connections_per_source,
+                 static_cast<unsigned long long>(refused_since_log.exchange(0)));
+  }
 
   // Takes a connection slot for `source`; false when it already has its share.
   bool AdmitSource(const std::string& source) {
@@ -116,6 +136,63 @@ struct ServerShared {
 
 // Sockets are never inherited by programs coffer starts (exec rotation functions).
 void CloseOnExec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
+
+// A connection refused for a limit is told so, as an overloaded AWS endpoint does (503
+// ServiceUnavailable with Retry-After, which every SDK retries with backoff), then closed
+// gracefully: closing with its request unread would reset the connection and destroy the
+// answer. At most kMaxOpen refusals linger at once, each for at most a second; beyond that a
+// refused connection is simply closed.
+class Refusal : public std::enable_shared_from_this<Refusal> {
+ public:
+  static constexpr int kMaxOpen = 256;
+
+  Refusal(tcp::socket socket, std::shared_ptr<ServerShared> shared)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(std::move(shared)) {
+    shared_->refusals_open.fetch_add(1);
+  }
+  ~Refusal() { shared_->refusals_open.fetch_sub(1); }
+
+  void Start() {
+    static const std::string kResponse = [] {
+      const std::string body =
+          R"({"__type":"ServiceUnavailable","message":"coffer is at its connection limit; )"
+          R"(retry later."})";
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: coffer\r\nRetry-After: 1\r\n"
+             "Content-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: ServiceUnavailable\r\n"
+             "Connection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->Close();
+    });
+    asio::async_write(socket_, asio::buffer(kResponse),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->Close();
+                        self->socket_.shutdown(tcp::socket::shutdown_send, ec);
+                        self->Drain();
+                      });
+  }
+
+ private:
+  void Drain() {
+    socket_.async_read_some(asio::buffer(buffer_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+  void Close() {
+    beast::error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::shared_ptr<ServerShared> shared_;
+  std::array<char, 4096> buffer_;
+};
 
 template <typename Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
@@ -168,13 +245,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void Shutdown() override {
     asio::post(beast::get_lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] {
-      if (!self->busy_) self->Close();
+      if (!self->busy_) self->Finish();
     });
   }
 
  private:
   void ReadHeader() {
-    if (shared_->stopping) return Close();
+    // Bytes of a next request may already be buffered: they are never executed now, and the
+    // connection is closed gracefully so the answer just written still reaches the client.
+    if (shared_->stopping) return Finish();
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(shared_->options.max_header_bytes));
@@ -184,15 +263,32 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                                                   : shared_->options.idle_timeout);
     first_request_ = false;
     busy_ = false;
+    reading_ = true;
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
+    reading_ = false;
+    // Closing (the server stops): whatever arrived is not executed.
+    if (closing_ || closed_) return closing_ ? Drain() : void();
     if (ec) return OnReadError(ec);
     busy_ = true;
     auto& req = parser_->get();
+    // Only chunked, or none: any other coding (identity, gzip, a list) would leave the body's
+    // framing to the next hop's interpretation, the root of request smuggling (RFC 9112 6.1).
+    if (auto te = req[http::field::transfer_encoding]; !te.empty()) {
+      if (!beast::iequals(te, "chunked") || req.count(http::field::transfer_encoding) != 1) {
+        return SendSimple(http::status::not_implemented, "NotImplemented",
+                          "Transfer-Encoding other than chunked is not supported; send "
+                          "Content-Length or chunked.");
+      }
+      if (req.count(http::field::content_length) != 0) {
+        return SendSimple(http::status::bad_request, "BadRequest",
+                          "A request may not carry both Transfer-Encoding and Content-Length.");
+      }
+    }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
       http::async_write(stream_, *cont,
@@ -207,8 +303,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void ReadBody() {
     beast::get_lowest_layer(stream_).expires_after(shared_->options.body_timeout);
+    reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->reading_ = false;
+                       if (self->closed_) return;
+                       if (self->closing_) return self->Drain();
                        if (ec) return self->OnReadError(ec);
                        self->Serve();
                      });
@@ -228,6 +328,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       return Close();
     }
+    if (ec == http::error::bad_transfer_encoding) {  // repeated, or beside Content-Length
+      return SendSimple(http::status::bad_request, "BadRequest",
+                        "The request's Transfer-Encoding is repeated or conflicts with its "
+                        "Content-Length.");
+    }
     // Malformed HTTP framing.
     SendSimple(http::status::bad_request, "BadRequest", "The request is not valid HTTP/1.1.");
   }
@@ -245,15 +350,31 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec) return self->Close();
-                        self->LingeringClose();
+                        self->Finish();
                       });
   }
 
-  // After refusing a request whose body is still arriving, stop sending and read (and discard)
-  // what the client is still sending for a short while, so it sees our reply rather than a reset.
-  void LingeringClose() {
+  // Closes gracefully: stop sending (after what is queued), then read and discard what the
+  // client still sends for a short while. Closing a socket with unread input makes the kernel
+  // send a reset, which destroys an answer still in flight: a client would see its request
+  // fail after it was executed, and retry it. A read in progress is cancelled and ends in
+  // Drain(); what it read is never executed.
+  void Finish() {
+    if (closing_ || closed_) return;
+    closing_ = true;
+    busy_ = false;
+    if (first_byte_timer_) first_byte_timer_->cancel();
     beast::error_code ec;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    if (reading_) {
+      beast::get_lowest_layer(stream_).socket().cancel(ec);
+      return;  // the read's handler drains
+    }
+    Drain();
+  }
+
+  void Drain() {
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
     Discard();
   }
@@ -271,6 +392,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void Serve() {
+    if (closing_ || closed_) return;
     auto& req = parser_->get();
     auto res = std::make_shared<http::response<http::string_body>>(http::status::ok, req.version());
     res->set(http::field::server, "coffer");
@@ -351,7 +473,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                       [self = this->shared_from_this(), res, close](beast::error_code ec, size_t) {
                         // Responses may carry secret values: wipe before freeing.
                         OPENSSL_cleanse(res->body().data(), res->body().size());
-                        if (ec || close) return self->Close();
+                        if (ec) return self->Close();
+                        if (close) return self->Finish();
                         self->ReadHeader();
                       });
   }
@@ -383,6 +506,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   size_t drained_ = 0;
   bool first_request_ = true;
   bool busy_ = false;
+  bool reading_ = false;  // an HTTP read of ours is outstanding
+  bool closing_ = false;  // Finish(): sending is over, input is drained, nothing more is served
   bool closed_ = false;
   bool first_byte_seen_ = false;
   std::optional<asio::steady_timer> first_byte_timer_;
@@ -497,11 +622,13 @@ class BeastHttpServer final : public HttpServer {
       std::string peer_ip = peer_ec ? std::string() : peer.address().to_string();
       beast::error_code ignored;
       if (shared_->connections.load() >= shared_->options.max_connections) {
-        shared_->refused_max.fetch_add(1);
-        s.close(ignored);  // over the connection limit: refuse rather than queue
+        shared_->refused_max.fetch_add(1);  // over the connection limit: refuse, never queue
+        shared_->LogRefusal("max_connections");
+        Refuse(std::move(s));
       } else if (!shared_->AdmitSource(peer_ip)) {
-        shared_->refused_per_source.fetch_add(1);
-        s.close(ignored);  // one address may not take every slot
+        shared_->refused_per_source.fetch_add(1);  // one address may not take every slot
+        shared_->LogRefusal("per_source");
+        Refuse(std::move(s));
       } else {
         s.set_option(tcp::no_delay(true), ignored);
         shared_->connections.fetch_add(1);
@@ -523,6 +650,17 @@ class BeastHttpServer final : public HttpServer {
       }
       Accept();
     });
+  }
+
+  // Over TLS a refusal is a plain close: answering would first take a handshake, the very work
+  // a flood must not be able to demand.
+  void Refuse(tcp::socket s) {
+    beast::error_code ignored;
+    if (tls_ || shared_->refusals_open.load() >= Refusal::kMaxOpen) {
+      s.close(ignored);
+      return;
+    }
+    std::make_shared<Refusal>(std::move(s), shared_)->Start();
   }
 
   void Register(const std::shared_ptr<SessionBase>& s) {

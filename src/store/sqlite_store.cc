@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -323,9 +324,22 @@ CREATE INDEX events_by_time ON events (time_ms);
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
+// The disk, not the request, is at fault: a full or read-only file system, or I/O errors.
+bool IsStorageFault(int extended_code) {
+  const int primary = extended_code & 0xff;
+  return primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY ||
+         primary == SQLITE_CANTOPEN;
+}
+
+// Storage faults are ServiceUnavailable (503), as an AWS endpoint that cannot take a request
+// answers; SDKs retry them. The message names the cause, never request content.
 Status SqlError(sqlite3* db, std::string_view what) {
-  return Status("InternalFailure", std::string("store: ") + std::string(what) + ": " +
-                                       (db ? sqlite3_errmsg(db) : "out of memory"));
+  const std::string detail = db ? sqlite3_errmsg(db) : "out of memory";
+  if (db != nullptr && IsStorageFault(sqlite3_extended_errcode(db))) {
+    return Status("ServiceUnavailable", "coffer cannot use its store (" + detail +
+                                            "); the request was not applied. Retry later.");
+  }
+  return Status("InternalFailure", "store: " + std::string(what) + ": " + detail);
 }
 
 // One SQLite connection with a cache of prepared statements keyed by their SQL text.
@@ -356,6 +370,7 @@ class Connection {
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : "unknown";
       sqlite3_free(err);
+      if (IsStorageFault(sqlite3_extended_errcode(db_))) return SqlError(db_, "exec");
       return Status("InternalFailure", "store: " + msg);
     }
     return Status::Ok();
@@ -1991,12 +2006,14 @@ class SqliteStore final : public Store {
 
   Status Write(const std::function<Status(StoreWriter&)>& fn) override {
     std::lock_guard<std::mutex> lock(write_mu_);
-    COFFER_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    changes_before_ = sqlite3_total_changes64(writer_->db());
+    Status begun = writer_->Exec("BEGIN IMMEDIATE");
+    if (!begun.ok()) return NoteWrite(begun);
     SqliteTxn txn(*writer_);
     Status status = fn(txn);
     if (!status.ok()) {
       (void)writer_->Exec("ROLLBACK");
-      return status;
+      return NoteWrite(status);
     }
     Status commit = writer_->Exec("COMMIT");
     if (!commit.ok()) {
@@ -2004,18 +2021,67 @@ class SqliteStore final : public Store {
     } else {
       committed_writes_.fetch_add(1, std::memory_order_release);
     }
-    return commit;
+    return NoteWrite(commit);
   }
 
   uint64_t CommittedWrites() const override {
     return committed_writes_.load(std::memory_order_acquire);
   }
 
+  std::string WriteProblem() const override {
+    std::lock_guard lock(problem_mu_);
+    return write_problem_;
+  }
+
+  std::string PrometheusText() const override {
+    std::lock_guard lock(problem_mu_);
+    return "# HELP coffer_store_write_failures_total Writes the store could not make (disk full, "
+           "read-only or failing); each was answered ServiceUnavailable.\n"
+           "# TYPE coffer_store_write_failures_total counter\n"
+           "coffer_store_write_failures_total " +
+           std::to_string(write_failures_) +
+           "\n# HELP coffer_store_writable 1 when the store's last write succeeded, 0 while it "
+           "cannot write.\n# TYPE coffer_store_writable gauge\ncoffer_store_writable " +
+           (write_problem_.empty() ? "1" : "0") + "\n";
+  }
+
  private:
+  // Tracks whether the store can write; a change of state is logged once, not per request.
+  Status NoteWrite(Status status) {
+    const bool fault = status.code() == "ServiceUnavailable";
+    if (!fault && !status.ok()) return status;  // the request's own error, not the disk's
+    std::lock_guard lock(problem_mu_);
+    if (fault) {
+      ++write_failures_;
+      if (write_problem_.empty()) {
+        const std::string& m = status.message();
+        const size_t open = m.find('('), close = m.find(')');
+        write_problem_ = open != std::string::npos && close != std::string::npos && close > open
+                             ? m.substr(open + 1, close - open - 1)
+                             : m;
+        std::fprintf(stderr,
+                     "coffer: the store cannot write (%s): writes are answered "
+                     "ServiceUnavailable, reads go on\n",
+                     write_problem_.c_str());
+      }
+    } else if (!write_problem_.empty() &&
+               sqlite3_total_changes64(writer_->db()) != changes_before_) {
+      // Only a commit that wrote something proves the store writes again (an empty one does
+      // not touch the disk).
+      write_problem_.clear();
+      std::fprintf(stderr, "coffer: the store writes again\n");
+    }
+    return status;
+  }
+
   std::string path_;
   std::mutex write_mu_;
   std::unique_ptr<Connection> writer_;
   std::atomic<uint64_t> committed_writes_{0};
+  int64_t changes_before_ = 0;  // under write_mu_
+  mutable std::mutex problem_mu_;
+  std::string write_problem_;
+  uint64_t write_failures_ = 0;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Connection>> readers_;
 };
@@ -2053,6 +2119,22 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   COFFER_ASSIGN_OR_RETURN(auto writer, Connection::Open(path));
   COFFER_RETURN_IF_ERROR(Migrate(*writer));
   return std::unique_ptr<Store>(new SqliteStore(path, std::move(writer)));
+}
+
+Result<std::vector<std::string>> CheckSqliteIntegrity(const std::string& path) {
+  COFFER_ASSIGN_OR_RETURN(auto conn, Connection::Open(path));
+  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn->Prepare("PRAGMA integrity_check(100)"));
+  Query q(*conn, stmt);
+  std::vector<std::string> problems;
+  while (q.Step()) {
+    std::string line = q.Text(0);
+    if (line != "ok") problems.push_back(std::move(line));
+  }
+  if (!q.status().ok()) {
+    // A database too damaged to check at all is one problem, named.
+    problems.push_back(q.status().message());
+  }
+  return problems;
 }
 
 }  // namespace coffer

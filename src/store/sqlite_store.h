@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/store.h"
 
@@ -15,5 +16,10 @@ namespace coffer {
 // Opens (creating if needed) the database at `path` and migrates its schema to the current
 // version. Errors: "InternalFailure" when the file cannot be opened or is from a newer coffer.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+// SQLite's full integrity check (PRAGMA integrity_check) of the database at `path`: every page,
+// index and constraint. Returns the problems found, none when the database is sound. Reads the
+// whole file, so it takes a while on a large store.
+Result<std::vector<std::string>> CheckSqliteIntegrity(const std::string& path);
 
 }  // namespace coffer

@@ -487,6 +487,12 @@ class Store {
   // Increases with every committed write made through this Store. Read caches tag their entries
   // with it: an entry read at counter N is valid while the counter is still N.
   virtual uint64_t CommittedWrites() const = 0;
+
+  // Why the store cannot write at the moment (disk full, read-only, I/O errors), or empty when
+  // its last write succeeded. Writes that fail so return ServiceUnavailable; reads go on.
+  virtual std::string WriteProblem() const { return {}; }
+  // Prometheus text for the store's own counters (failed writes by reason).
+  virtual std::string PrometheusText() const { return {}; }
 };
 
 }  // namespace coffer

@@ -888,16 +888,18 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
       SecretBytes plain,
       OpenValue(*keyring_, ValueContext(secret, version.version_id), version.envelope));
 
-  // LastAccessedDate is kept per day, so only the first read of a day writes.
+  // LastAccessedDate is kept per day, so only the first read of a day writes. The write is
+  // best-effort: a store that cannot write (disk full) must not fail reads; the date is then
+  // recorded by the next read that can write.
   EpochMillis today = TruncateToDay(ctx.now);
   if (secret.last_accessed_ms != today || version.last_accessed_ms != today) {
-    COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+    (void)store_->Write([&](StoreWriter& w) -> Status {
       COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
       if (!fresh) return Status::Ok();
       fresh->last_accessed_ms = today;
       COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
       return w.SetVersionLastAccessed(fresh->id, version.version_id, today);
-    }));
+    });
   }
 
   json::object out{{"ARN", secret.arn}, {"Name", secret.name}, {"VersionId", version.version_id}};

@@ -705,17 +705,22 @@ class ConnectionFloodTest(unittest.TestCase):
             s.bind(("127.0.0.2", 0))
             s.connect(("127.0.0.1", self.server.port))
             flood.append(s)
-        # Beyond its 16, the source's connections are closed at once.
-        closed = 0
+        # Beyond its 16, the source's connections are told 503 with Retry-After (as an
+        # overloaded AWS endpoint answers; SDKs back off and retry) and closed.
+        refused = 0
         for s in flood[16:]:
             s.settimeout(5)
+            reply = b""
             try:
-                closed += s.recv(1) == b""
-            except ConnectionResetError:
-                closed += 1
-            except socket.timeout:
+                while chunk := s.recv(4096):
+                    reply += chunk
+            except (ConnectionResetError, socket.timeout):
                 pass
-        self.assertEqual(24, closed)
+            refused += (reply.startswith(b"HTTP/1.1 503 ") and b"\r\nRetry-After: 1\r\n" in reply
+                        and b'"__type":"ServiceUnavailable"' in reply)
+        self.assertEqual(24, refused)
+        # Logged once, not once per refusal.
+        self.assertEqual(1, self.server.output_text().count("refusing connections (per_source)"))
         # Another source is served meanwhile.
         self.assertEqual(200, self.server.raw_request("GET", "/health").status)
         self.server.client("secretsmanager").list_secrets()

@@ -68,26 +68,34 @@ class ConnectionLimitTest(unittest.TestCase):
             try:
                 conn.request("GET", "/health")
                 resp = conn.getresponse()
-                self.assertEqual(resp.status, 200)
                 resp.read()
-                return conn  # kept alive: it holds one of the server's connection slots
+                if resp.status == 200:
+                    return conn  # kept alive: it holds one of the server's connection slots
+                self.assertEqual(503, resp.status)  # refused: no slot free yet
+                raise ConnectionRefusedError
             except (ConnectionError, http.client.HTTPException):
                 conn.close()
                 self.assertLess(time.monotonic(), deadline, "no connection slot became free")
                 time.sleep(0.05)
 
-    def test_connections_beyond_the_limit_are_closed(self):
+    def test_connections_beyond_the_limit_are_refused(self):
         held = [self._open_served_connection() for _ in range(2)]
         try:
             extra = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
             try:
                 extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = extra.recv(4096)
-            except (ConnectionResetError, BrokenPipeError):
                 data = b""
+                while chunk := extra.recv(4096):
+                    data += chunk
+            except (ConnectionResetError, BrokenPipeError):
+                pass
             finally:
                 extra.close()
-            self.assertEqual(data, b"", "a connection over --max-connections must be refused")
+            # Refused with an answer a client can act on, and the connection closed.
+            self.assertTrue(data.startswith(b"HTTP/1.1 503 "), data[:200])
+            self.assertIn(b"Retry-After: 1", data)
+            self.assertIn(b"Connection: close", data)
+            self.assertNotIn(b'"status":"ok"', data, "the refused request was served")
             # The held connections are still served.
             for conn in held:
                 conn.request("GET", "/health")
