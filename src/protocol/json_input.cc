@@ -129,22 +129,29 @@ std::optional<std::vector<std::string>> JsonInput::StringList(std::string_view m
   const auto* arr = Array(member);
   if (arr == nullptr) return std::nullopt;
   std::vector<std::string> out;
+  bool element_violates = false;
   for (const auto& e : *arr) {
     if (!e.is_string()) {
       TypeError(member, "a list of strings");
       return std::nullopt;
     }
     std::string s(e.get_string());
-    if ((element_rule.min_len && s.size() < *element_rule.min_len) ||
-        (element_rule.max_len && s.size() > *element_rule.max_len)) {
-      AddViolation(member, "'" + s + "'", true,
-                   "Member must satisfy constraint: [Member must have length less than or equal "
-                   "to " +
-                       std::to_string(element_rule.max_len.value_or(0)) +
-                       ", Member must have length greater than or equal to " +
-                       std::to_string(element_rule.min_len.value_or(0)) + "]");
-    }
+    element_violates = element_violates ||
+                       (element_rule.min_len && s.size() < *element_rule.min_len) ||
+                       (element_rule.max_len && s.size() > *element_rule.max_len);
     out.push_back(std::move(s));
+  }
+  if (element_violates) {
+    // One violation for the list, quoting the whole list as AWS does ("[a, b]").
+    std::string shown = "'[";
+    for (size_t i = 0; i < out.size(); ++i) shown += (i ? ", " : "") + out[i];
+    shown += "]'";
+    AddViolation(member, shown, true,
+                 "Member must satisfy constraint: [Member must have length less than or equal "
+                 "to " +
+                     std::to_string(element_rule.max_len.value_or(0)) +
+                     ", Member must have length greater than or equal to " +
+                     std::to_string(element_rule.min_len.value_or(0)) + "]");
   }
   if (max_items && out.size() > *max_items) {
     AddViolation(member, "", false,

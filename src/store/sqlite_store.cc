@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <limits>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -15,7 +16,7 @@
 namespace coffer {
 namespace {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -321,6 +322,15 @@ CREATE TABLE rotation_runs (
 CREATE INDEX events_by_account ON events (account, id);
 CREATE INDEX events_by_time ON events (time_ms);
 )sql",
+    // v8: ListSecrets pages through an index per order; DescribeSecret tells a secret whose
+    // tags were all removed ("Tags": []) from one never tagged (no Tags member).
+    R"sql(
+CREATE INDEX secrets_by_created ON secrets (account, region, created_ms);
+CREATE INDEX secrets_by_changed ON secrets (account, region, last_changed_ms);
+CREATE INDEX secrets_by_accessed ON secrets (account, region, IFNULL(last_accessed_ms, 0));
+ALTER TABLE secrets ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0;
+UPDATE secrets SET tagged = 1 WHERE id IN (SELECT secret_id FROM secret_tags);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -491,6 +501,7 @@ SecretRow ReadSecretRow(const Query& q) {
   r.rotation_rules = q.OptText(15);
   r.last_rotated_ms = q.OptInt(16);
   r.next_rotation_ms = q.OptInt(17);
+  r.tagged = q.Int(18) != 0;
   return r;
 }
 
@@ -515,7 +526,8 @@ std::string NameKey(std::string_view name) { return AsciiLower(name); }
 #define SECRET_SELECT(where)                                                                      \
   "SELECT id, account, region, name, arn, description, kms_key_id, created_ms, last_changed_ms, " \
   "last_accessed_ms, deleted_ms, purge_at_ms, resource_policy, rotation_enabled, "                \
-  "rotation_lambda_arn, rotation_rules, last_rotated_ms, next_rotation_ms FROM secrets " where
+  "rotation_lambda_arn, rotation_rules, last_rotated_ms, next_rotation_ms, tagged FROM "          \
+  "secrets " where
 
 #define ACCESS_KEY_SELECT(where)                                                                \
   "SELECT access_key_id, wrapped_secret, account, principal_arn, user_id, created_ms, status, " \
@@ -596,9 +608,47 @@ class SqliteTxn : public StoreWriter {
     return OneSecret(q);
   }
 
-  Result<std::vector<SecretRow>> ListSecrets(const Scope& scope) override {
-    COFFER_QUERY(q, c_, SECRET_SELECT("WHERE account = ? AND region = ? ORDER BY id"));
+  Result<std::vector<SecretRow>> ListSecretsPage(const Scope& scope,
+                                                 const SecretPageQuery& page) override {
+    // One statement per order and direction, each a range scan of an index on (account, region,
+    // sort key, id): a row-value comparison resumes after the cursor without an OFFSET.
+    // (The plain comparison on the key is implied by the row value, but without it SQLite
+    // does not start the scan of an expression index at the cursor.)
+#define SECRET_PAGE(key)                                                                        \
+  {                                                                                             \
+    SECRET_SELECT("WHERE account = ?1 AND region = ?2 AND (?3 OR purge_at_ms IS NULL) AND " key \
+                  " >= ?4 AND (" key ", id) > (?4, ?5) ORDER BY " key ", id LIMIT ?6"),         \
+        SECRET_SELECT(                                                                          \
+            "WHERE account = ?1 AND region = ?2 AND (?3 OR purge_at_ms IS NULL) AND " key       \
+            " <= ?4 AND (" key ", id) < (?4, ?5) ORDER BY " key " DESC, id DESC LIMIT ?6")      \
+  }
+    static const char* const kSql[4][2] = {
+        SECRET_PAGE("created_ms"), SECRET_PAGE("last_changed_ms"),
+        SECRET_PAGE("IFNULL(last_accessed_ms, 0)"), SECRET_PAGE("name")};
+#undef SECRET_PAGE
+    const int order = static_cast<int>(page.order);
+    COFFER_QUERY(q, c_, kSql[order][page.descending ? 1 : 0]);
     q.Bind(1, scope.account).Bind(2, scope.region);
+    q.Bind(3, static_cast<int64_t>(page.include_deleted));
+    const bool by_name = page.order == SecretOrder::kName;
+    if (page.after) {
+      if (by_name) {
+        q.Bind(4, page.after->name);
+      } else {
+        q.Bind(4, page.after->key);
+      }
+      q.Bind(5, page.after->id);
+    } else if (by_name) {
+      // Names are ASCII, so "" sorts before every name and "\xff" after every name.
+      q.Bind(4, std::string(page.descending ? "\xff" : ""));
+      q.Bind(5, page.descending ? std::numeric_limits<int64_t>::max()
+                                : std::numeric_limits<int64_t>::min());
+    } else {
+      const int64_t edge = page.descending ? std::numeric_limits<int64_t>::max()
+                                           : std::numeric_limits<int64_t>::min();
+      q.Bind(4, edge).Bind(5, edge);
+    }
+    q.Bind(6, static_cast<int64_t>(page.limit));
     return ManySecrets(q);
   }
 
@@ -1136,15 +1186,15 @@ class SqliteTxn : public StoreWriter {
                    "INSERT INTO secrets (account, region, name, arn, description, kms_key_id, "
                    "created_ms, last_changed_ms, last_accessed_ms, deleted_ms, purge_at_ms, "
                    "resource_policy, rotation_enabled, rotation_lambda_arn, rotation_rules, "
-                   "last_rotated_ms, next_rotation_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                   "?, ?, ?, ?, ?, ?)");
+                   "last_rotated_ms, next_rotation_ms, tagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                   "?, ?, ?, ?, ?, ?, ?, ?, ?)");
       q.Bind(1, row->account).Bind(2, row->region).Bind(3, row->name).Bind(4, row->arn);
       q.Bind(5, row->description).Bind(6, row->kms_key_id).Bind(7, row->created_ms);
       q.Bind(8, row->last_changed_ms).Bind(9, row->last_accessed_ms).Bind(10, row->deleted_ms);
       q.Bind(11, row->purge_at_ms).Bind(12, row->resource_policy);
       q.Bind(13, static_cast<int64_t>(row->rotation_enabled)).Bind(14, row->rotation_lambda_arn);
       q.Bind(15, row->rotation_rules).Bind(16, row->last_rotated_ms);
-      q.Bind(17, row->next_rotation_ms);
+      q.Bind(17, row->next_rotation_ms).Bind(18, static_cast<int64_t>(row->tagged));
       COFFER_RETURN_IF_ERROR(q.Run());
     }
     row->id = sqlite3_last_insert_rowid(c_.db());
@@ -1157,12 +1207,13 @@ class SqliteTxn : public StoreWriter {
                    "UPDATE secrets SET description = ?, kms_key_id = ?, last_changed_ms = ?, "
                    "last_accessed_ms = ?, deleted_ms = ?, purge_at_ms = ?, resource_policy = ?, "
                    "rotation_enabled = ?, rotation_lambda_arn = ?, rotation_rules = ?, "
-                   "last_rotated_ms = ?, next_rotation_ms = ? WHERE id = ?");
+                   "last_rotated_ms = ?, next_rotation_ms = ?, tagged = ? WHERE id = ?");
       q.Bind(1, row.description).Bind(2, row.kms_key_id).Bind(3, row.last_changed_ms);
       q.Bind(4, row.last_accessed_ms).Bind(5, row.deleted_ms).Bind(6, row.purge_at_ms);
       q.Bind(7, row.resource_policy).Bind(8, static_cast<int64_t>(row.rotation_enabled));
       q.Bind(9, row.rotation_lambda_arn).Bind(10, row.rotation_rules);
-      q.Bind(11, row.last_rotated_ms).Bind(12, row.next_rotation_ms).Bind(13, row.id);
+      q.Bind(11, row.last_rotated_ms).Bind(12, row.next_rotation_ms);
+      q.Bind(13, static_cast<int64_t>(row.tagged)).Bind(14, row.id);
       COFFER_RETURN_IF_ERROR(q.Run());
     }
     return WriteTags(row.id, row.tags);

@@ -63,6 +63,26 @@ struct SecretRow {
   std::optional<EpochMillis> last_rotated_ms;
   std::optional<EpochMillis> next_rotation_ms;  // start of the next rotation window
   Tags tags;
+  bool tagged = false;  // tags were set at some time: DescribeSecret shows "Tags" even when empty
+};
+
+// The orders ListSecrets can list in. Ties (equal dates) are broken by the store's id, so every
+// order is total and a page can resume exactly where the previous one stopped.
+enum class SecretOrder { kCreated, kLastChanged, kLastAccessed, kName };
+
+// The last secret a page consumed, in the page's order.
+struct SecretCursor {
+  int64_t key = 0;   // the sort key: created, last changed, or last accessed (0 = never)
+  std::string name;  // the sort key of SecretOrder::kName
+  int64_t id = 0;
+};
+
+struct SecretPageQuery {
+  SecretOrder order = SecretOrder::kCreated;
+  bool descending = false;
+  bool include_deleted = false;       // secrets in their recovery window
+  std::optional<SecretCursor> after;  // nullopt: from the first secret
+  int limit = 100;
 };
 
 // A rotation function registered with coffer (what a RotationLambdaARN names).
@@ -265,7 +285,10 @@ class StoreReader {
   // Live names are unique per scope (a secret pending deletion still holds its name).
   virtual Result<std::optional<SecretRow>> FindSecretByName(const Scope& scope,
                                                             const std::string& name) = 0;
-  virtual Result<std::vector<SecretRow>> ListSecrets(const Scope& scope) = 0;
+  // One page of a scope's secrets in `q.order`, resuming after `q.after`: read through an index,
+  // so a page costs the same whether the scope holds a hundred secrets or a hundred thousand.
+  virtual Result<std::vector<SecretRow>> ListSecretsPage(const Scope& scope,
+                                                         const SecretPageQuery& q) = 0;
   // Secrets of every scope whose recovery window ended at or before `now`.
   virtual Result<std::vector<SecretRow>> ListSecretsDueForPurge(EpochMillis now) = 0;
 

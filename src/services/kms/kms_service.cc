@@ -623,6 +623,12 @@ Result<json::object> KmsService::CancelKeyDeletion(const RequestContext& ctx,
 
 namespace {
 Status InvalidAliasName(const std::string& alias) {
+  if (alias.rfind("alias/", 0) != 0) {
+    // AWS's own wording for a name without the prefix.
+    return Status("ValidationException",
+                  "Alias must start with the prefix \"alias/\". Please see "
+                  "http://docs.aws.amazon.com/kms/latest/developerguide/programming-aliases.html");
+  }
   return Status("ValidationException",
                 "1 validation error detected: Value '" + alias +
                     "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "

@@ -19,10 +19,11 @@ bool IsNameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
 }
 
+// AWS's text names only "ssm" here, though "aws" is reserved too (its own message says so).
 constexpr char kInvalidNameMessage[] =
-    "Parameter name: can't be prefixed with \"aws\" or \"ssm\" (case-insensitive). If formed as a "
-    "path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a "
-    "mix of letters, numbers and the following 3 symbols .-_";
+    "Parameter name: can't be prefixed with \"ssm\" (case-insensitive). If formed as a path, it "
+    "can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of "
+    "letters, numbers and the following 3 symbols .-_";
 
 }  // namespace
 
@@ -67,7 +68,8 @@ Status ValidateNewName(const Scope& scope, std::string_view name) {
     return Status("ValidationException", kInvalidNameMessage);
   }
   if (is_path && name[0] != '/') {
-    return Status("ValidationException", "Parameter name must be a fully qualified name.");
+    // A hierarchy must start with "/": "a/b/c" is refused with the sub-path rules.
+    return Status("ValidationException", kInvalidNameMessage);
   }
   if (bare.empty() || bare.back() == '/' || bare.find("//") != std::string_view::npos) {
     return Status("ValidationException", kInvalidNameMessage);

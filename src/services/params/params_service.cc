@@ -103,10 +103,71 @@ struct StringFilter {
   std::vector<std::string> values;
 };
 
+// The model's constraints on ParameterStringFilter, checked for every filter before any other
+// rule, and reported together in one ValidationException as AWS does.
+Status ValidateStringFilterShapes(const std::vector<StringFilter>& filters,
+                                  const std::vector<bool>& has_option) {
+  std::vector<std::string> violations;
+  auto violation = [&](size_t i, const std::string& member, const std::string& shown,
+                       const std::string& constraint) {
+    violations.push_back("Value " + (shown.empty() ? "" : shown + " ") + "at 'parameterFilters." +
+                         std::to_string(i + 1) + ".member." + member +
+                         "' failed to satisfy constraint: " + constraint);
+  };
+  for (size_t i = 0; i < filters.size(); ++i) {
+    const StringFilter& f = filters[i];
+    std::vector<std::string> key_rules;
+    if (f.key.empty()) key_rules.push_back("Member must have length greater than or equal to 1");
+    if (f.key.size() > 132) {
+      key_rules.push_back("Member must have length less than or equal to 132");
+    }
+    // The pattern tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType ('.' is any but a newline).
+    const bool matches_pattern = f.key == "Name" || f.key == "Type" || f.key == "KeyId" ||
+                                 f.key == "Path" || f.key == "Label" || f.key == "Tier" ||
+                                 f.key == "DataType" ||
+                                 (StartsWith(f.key, "tag:") && f.key.size() > 4 &&
+                                  f.key.find_first_of("\n\r", 4) == std::string::npos);
+    if (!matches_pattern) {
+      key_rules.push_back(
+          "Member must satisfy regular expression pattern: "
+          "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType");
+    }
+    if (!key_rules.empty()) {
+      std::string rules = key_rules.size() == 1 ? key_rules[0] : "[" + key_rules[0];
+      for (size_t k = 1; k < key_rules.size(); ++k) rules += ", " + key_rules[k];
+      if (key_rules.size() > 1) rules += "]";
+      violation(i, "key", "'" + f.key.substr(0, 132) + "'", rules);
+    }
+    if (has_option[i] && (f.option.empty() || f.option.size() > 10)) {
+      violation(i, "option", "'" + f.option.substr(0, 64) + "'",
+                f.option.empty() ? "Member must have length greater than or equal to 1"
+                                 : "Member must have length less than or equal to 10");
+    }
+    if (f.values.size() > 50) {
+      violation(i, "values", "", "Member must have length less than or equal to 50");
+    }
+    for (const auto& v : f.values) {
+      if (v.empty() || v.size() > 1024) {
+        violation(i, "values", "",
+                  "[Member must have length less than or equal to 1024, Member must have length "
+                  "greater than or equal to 1]");
+        break;
+      }
+    }
+  }
+  if (violations.empty()) return Status::Ok();
+  std::string msg =
+      std::to_string(violations.size()) +
+      (violations.size() == 1 ? " validation error detected: " : " validation errors detected: ");
+  for (size_t i = 0; i < violations.size(); ++i) msg += (i ? "; " : "") + violations[i];
+  return Status("ValidationException", msg);
+}
+
 Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bool by_path) {
   std::vector<StringFilter> out;
   if (arr == nullptr) return out;
-  std::set<std::string> seen;
+  std::vector<StringFilter> parsed;
+  std::vector<bool> has_option;
   for (const auto& e : *arr) {
     if (!e.is_object())
       return Status("SerializationException", "Expected a ParameterStringFilter.");
@@ -120,6 +181,7 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
     }
     f.key = std::string(key->get_string());
     const auto* option = o.if_contains("Option");
+    has_option.push_back(option && !option->is_null());
     if (option && !option->is_null()) {
       if (!option->is_string()) return Status("SerializationException", "Option is a string.");
       f.option = std::string(option->get_string());
@@ -131,30 +193,11 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
         f.values.emplace_back(v.get_string());
       }
     }
-    bool known = f.key == "Name" || f.key == "Type" || f.key == "KeyId" || f.key == "Path" ||
-                 f.key == "Label" || f.key == "Tier" || f.key == "DataType" ||
-                 (StartsWith(f.key, "tag:") && f.key.size() > 4);
-    if (!known || f.key.size() > 132) {
-      return Status("ValidationException",
-                    "1 validation error detected: Value '" + f.key +
-                        "' at 'parameterFilters.1.member.key' failed to satisfy constraint: "
-                        "Member must satisfy regular expression pattern: "
-                        "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType");
-    }
-    if (f.values.size() > 50) {
-      return Status("ValidationException",
-                    "1 validation error detected: Value at 'parameterFilters.1.member.values' "
-                    "failed to satisfy constraint: Member must have length less than or equal "
-                    "to 50");
-    }
-    for (const auto& v : f.values) {
-      if (v.empty() || v.size() > 1024) {
-        return Status("ValidationException",
-                      "1 validation error detected: Value at 'parameterFilters.1.member.values' "
-                      "failed to satisfy constraint: [Member must have length less than or equal "
-                      "to 1024, Member must have length greater than or equal to 1]");
-      }
-    }
+    parsed.push_back(std::move(f));
+  }
+  COFFER_RETURN_IF_ERROR(ValidateStringFilterShapes(parsed, has_option));
+  std::set<std::string> seen;
+  for (auto& f : parsed) {
     if (by_path && f.key != "Type" && f.key != "KeyId" && f.key != "Label") {
       return Status("InvalidFilterKey", "The following filter key is not valid: " + f.key +
                                             ". Valid filter keys include: [Type, KeyId].");
@@ -782,7 +825,7 @@ Result<json::object> ParamsService::ReadSecretReference(const RequestContext& ct
       return Status("ParameterNotFound",
                     "An error occurred (ParameterNotFound) when referencing Secrets Manager: "
                     "Secret " +
-                        secret_id + " not found.");
+                        std::string(kReferencePrefix) + secret_id + " not found.");
     }
     return got.status();
   }
@@ -847,8 +890,10 @@ Result<json::object> ParamsService::ReadOne(const RequestContext& ctx, const cha
   COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, action, ref.name, tags ? &*tags : nullptr));
   COFFER_RETURN_IF_ERROR(missing);
   COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx, row, version, with_decryption));
+  // A top-level parameter is one parameter under "x" and "/x"; AWS answers with the name as the
+  // caller wrote it (the ARN is the same for both).
   json::object p{
-      {"Name", row.name}, {"Type", version.type}, {"Value", value}, {"Version", version.version}};
+      {"Name", ref.name}, {"Type", version.type}, {"Value", value}, {"Version", version.version}};
   OPENSSL_cleanse(value.data(), value.size());
   if (!ref.selector.empty()) p["Selector"] = ref.selector;
   p["LastModifiedDate"] = Epoch(version.last_modified_ms);

@@ -31,10 +31,28 @@ bool WordPrefixMatch(const std::string& query, const std::vector<std::string>& f
   return true;
 }
 
+// Every word of the query is a prefix of some word of the field; a query without words matches
+// nothing.
+bool AlnumWordsMatch(const std::string& query, const std::string& field) {
+  auto query_words = AlnumWords(query);
+  if (query_words.empty()) return false;
+  auto field_words = AlnumWords(field);
+  for (const auto& q : query_words) {
+    bool found = false;
+    for (const auto& w : field_words) {
+      if (StartsWith(w, q)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
 bool ValueMatches(const SecretRow& s, const std::string& key, const std::string& v) {
-  if (key == "name") return StartsWith(s.name, v);
-  if (key == "description")
-    return s.description && StartsWith(AsciiLower(*s.description), AsciiLower(v));
+  if (key == "name") return AlnumWordsMatch(v, s.name);
+  if (key == "description") return s.description && AlnumWordsMatch(v, *s.description);
   if (key == "tag-key") {
     for (const auto& [k, val] : s.tags) {
       if (StartsWith(k, v)) return true;
@@ -104,6 +122,21 @@ std::vector<std::string> SplitWords(const std::string& text) {
     cur.push_back(static_cast<char>(c));
   }
   flush();
+  return words;
+}
+
+std::vector<std::string> AlnumWords(const std::string& text) {
+  std::vector<std::string> words;
+  std::string cur;
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      cur.push_back(c);
+    } else if (!cur.empty()) {
+      words.push_back(AsciiLower(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) words.push_back(AsciiLower(cur));
   return words;
 }
 

@@ -13,17 +13,32 @@ SecretRow Secret(std::string name, std::optional<std::string> description, Tags 
   return s;
 }
 
-TEST(SecretFilters, NameIsCaseSensitivePrefix) {
+// AWS splits name and description into words of letters and digits and matches each word of the
+// value as a case-insensitive prefix of some word, in any order.
+TEST(SecretFilters, NameMatchesWordPrefixesInAnyOrder) {
   auto s = Secret("mistersmith/aurora/master", std::nullopt);
   EXPECT_TRUE(MatchesFilters(s, {{"name", {"mistersmith/"}}}));
-  EXPECT_FALSE(MatchesFilters(s, {{"name", {"MisterSmith/"}}}));
-  EXPECT_FALSE(MatchesFilters(s, {{"name", {"aurora"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"name", {"MisterSmith/"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"name", {"aurora"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"name", {"mast auro"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"name", {"smith"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"name", {"aurora replica"}}}));
+  // No letter or digit: no word to match.
+  EXPECT_FALSE(MatchesFilters(s, {{"name", {"/"}}}));
 }
 
-TEST(SecretFilters, DescriptionIsCaseInsensitivePrefix) {
+TEST(SecretFilters, DescriptionMatchesWordPrefixes) {
   auto s = Secret("x", "Database credentials");
   EXPECT_TRUE(MatchesFilters(s, {{"description", {"database"}}}));
-  EXPECT_FALSE(MatchesFilters(s, {{"description", {"credentials"}}}));
+  EXPECT_TRUE(MatchesFilters(s, {{"description", {"CRED"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"description", {"base"}}}));
+  EXPECT_FALSE(MatchesFilters(Secret("x", std::nullopt), {{"description", {"database"}}}));
+}
+
+TEST(SecretFilters, FiltersWithTheSameKeyAreAnded) {
+  auto s = Secret("mistersmith/app/jwt", std::nullopt);
+  EXPECT_TRUE(MatchesFilters(s, {{"name", {"app"}}, {"name", {"jwt"}}}));
+  EXPECT_FALSE(MatchesFilters(s, {{"name", {"app"}}, {"name", {"aurora"}}}));
 }
 
 TEST(SecretFilters, TagsAndNegation) {
@@ -51,6 +66,8 @@ TEST(SecretFilters, AllMatchesWordsAcrossAttributes) {
 TEST(SecretFilters, SplitWords) {
   EXPECT_EQ(SplitWords("MyDBPassword2"), (std::vector<std::string>{"my", "db", "password", "2"}));
   EXPECT_EQ(SplitWords("app/jwt-key"), (std::vector<std::string>{"app", "jwt", "key"}));
+  EXPECT_EQ(AlnumWords("Prod-DB password2/"),
+            (std::vector<std::string>{"prod", "db", "password2"}));
 }
 
 TEST(SecretFilters, ValueRules) {

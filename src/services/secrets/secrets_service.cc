@@ -1,8 +1,11 @@
 #include "services/secrets/secrets_service.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "core/arn.h"
 #include "core/ids.h"
@@ -103,6 +106,14 @@ bool IsValidSecretName(const std::string& name) {
     if (!ok) return false;
   }
   return true;
+}
+
+// AWS answers ValidationException for a name outside the allowed characters, on creation and on
+// every read or write that names a secret (seen in Terraform's and the CLI's error output).
+Status InvalidSecretName() {
+  return Status("ValidationException",
+                "Invalid name. Must be a valid name containing alphanumeric characters, or any of "
+                "the following: -/_+=.@!");
 }
 
 struct SecretValue {
@@ -218,6 +229,8 @@ Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& caller_scope, const
     }
     return NotFound();
   }
+  // A name no secret can have is a validation error, not a missing secret, as AWS answers.
+  if (!IsValidSecretName(id)) return InvalidSecretName();
   COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(caller_scope, id));
   if (by_name) return std::move(*by_name);
   return NotFound();
@@ -276,7 +289,8 @@ json::object SecretMetadata(const SecretRow& s, const std::vector<SecretVersionR
   out["LastChangedDate"] = Epoch(s.last_changed_ms);
   if (s.last_accessed_ms) out["LastAccessedDate"] = Epoch(*s.last_accessed_ms);
   if (s.purge_at_ms) out["DeletedDate"] = Epoch(*s.purge_at_ms);
-  if (!s.tags.empty()) out["Tags"] = TagsJson(s.tags);
+  // Once a secret has had tags, AWS keeps the member: "Tags": [] after the last is removed.
+  if (!s.tags.empty() || s.tagged) out["Tags"] = TagsJson(s.tags);
   // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html
   if (s.rotation_enabled || s.rotation_lambda_arn) out["RotationEnabled"] = s.rotation_enabled;
   if (s.rotation_lambda_arn) out["RotationLambdaARN"] = *s.rotation_lambda_arn;
@@ -321,6 +335,105 @@ Result<size_t> DecodePageToken(const std::optional<std::string>& token) {
     offset = offset * 10 + static_cast<size_t>(c - '0');
   }
   return offset;
+}
+
+// A ListSecrets page token: where the page stopped, in the order it was listed in. Bound to the
+// order, the direction and IncludePlannedDeletion, so a token used with others is refused
+// instead of skipping or repeating secrets.
+std::string EncodeSecretCursor(const SecretPageQuery& q, const SecretCursor& c) {
+  return crypto::Base64Encode("coffer-secrets:" + std::to_string(static_cast<int>(q.order)) + ":" +
+                              (q.descending ? "d" : "a") + (q.include_deleted ? "1" : "0") + ":" +
+                              std::to_string(c.key) + ":" + std::to_string(c.id) + ":" + c.name);
+}
+
+Result<std::optional<SecretCursor>> DecodeSecretCursor(const std::optional<std::string>& token,
+                                                       const SecretPageQuery& q) {
+  if (!token) return std::optional<SecretCursor>();
+  const Status invalid("InvalidNextTokenException", "The NextToken value is not valid.");
+  auto raw = crypto::Base64Decode(*token);
+  const std::string expect = "coffer-secrets:" + std::to_string(static_cast<int>(q.order)) + ":" +
+                             (q.descending ? "d" : "a") + (q.include_deleted ? "1" : "0") + ":";
+  if (!raw || raw->rfind(expect, 0) != 0) return invalid;
+  std::string_view rest(*raw);
+  rest.remove_prefix(expect.size());
+  auto number = [&](int64_t* out) {
+    size_t end = rest.find(':');
+    if (end == std::string_view::npos || end == 0 || end > 20) return false;
+    std::string digits(rest.substr(0, end));
+    char* stop = nullptr;
+    errno = 0;
+    long long v = std::strtoll(digits.c_str(), &stop, 10);
+    if (errno != 0 || stop != digits.c_str() + digits.size()) return false;
+    *out = v;
+    rest.remove_prefix(end + 1);
+    return true;
+  };
+  SecretCursor c;
+  if (!number(&c.key) || !number(&c.id) || rest.size() > 512) return invalid;
+  c.name = std::string(rest);
+  return std::optional<SecretCursor>(std::move(c));
+}
+
+SecretCursor CursorAt(const SecretRow& s, SecretOrder order) {
+  SecretCursor c{.key = 0, .name = {}, .id = s.id};
+  switch (order) {
+    case SecretOrder::kCreated:
+      c.key = s.created_ms;
+      break;
+    case SecretOrder::kLastChanged:
+      c.key = s.last_changed_ms;
+      break;
+    case SecretOrder::kLastAccessed:
+      c.key = s.last_accessed_ms.value_or(0);
+      break;
+    case SecretOrder::kName:
+      c.name = s.name;
+      break;
+  }
+  return c;
+}
+
+// At most this many secrets are read for one page. A filter that matches few secrets then ends
+// a page early with a NextToken (as AWS may: a page can be short, even empty, and still have a
+// next one), so no page costs more than this whatever the number of secrets.
+constexpr size_t kMaxSecretsReadPerPage = 2000;
+
+struct SecretPage {
+  std::vector<SecretRow> rows;
+  std::optional<SecretCursor> next;  // where the next page starts, if there may be one
+};
+
+// Reads secrets in q's order from q.after, keeping those that match `filters`, until `limit` are
+// kept and one more match shows there is a next page, or the secrets end, or the read budget is
+// spent.
+Result<SecretPage> ReadSecretPage(StoreReader& r, const Scope& scope, SecretPageQuery q,
+                                  const std::vector<SecretFilter>& filters, size_t limit) {
+  SecretPage page;
+  size_t read = 0;
+  std::optional<SecretCursor> last_kept = q.after;
+  for (;;) {
+    // Without filters every secret read is kept: one more than the page tells whether another
+    // page follows. With filters, read in batches.
+    const size_t want = filters.empty() ? limit - page.rows.size() + 1 : 200;
+    q.limit = static_cast<int>(std::min(want, kMaxSecretsReadPerPage - read));
+    COFFER_ASSIGN_OR_RETURN(auto batch, r.ListSecretsPage(scope, q));
+    for (auto& s : batch) {
+      ++read;
+      q.after = CursorAt(s, q.order);
+      if (!MatchesFilters(s, filters)) continue;
+      if (page.rows.size() == limit) {
+        page.next = last_kept;  // a match beyond the page: the next page starts after the last
+        return page;
+      }
+      last_kept = q.after;
+      page.rows.push_back(std::move(s));
+    }
+    if (batch.size() < static_cast<size_t>(q.limit)) return page;  // no more secrets
+    if (read >= kMaxSecretsReadPerPage) {
+      page.next = q.after;  // budget spent: resume after the last secret read
+      return page;
+    }
+  }
 }
 
 Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
@@ -513,10 +626,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(value_error);
   COFFER_RETURN_IF_ERROR(RequireTokenWithValue(token, value));
   if (!IsValidSecretName(*name)) {
-    // AWS answers ValidationException here (seen in Terraform's and the CLI's error output).
-    return Status("ValidationException",
-                  "Invalid name. Must be a valid name containing alphanumeric characters, or any "
-                  "of the following: -/_+=.@!");
+    return InvalidSecretName();
   }
   if (tags.size() > kMaxTags) {
     return Status("InvalidParameterException", "A secret can have at most 50 tags.");
@@ -553,6 +663,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   row.created_ms = ctx.now;
   row.last_changed_ms = ctx.now;
   row.tags = tags;
+  row.tagged = !tags.empty();
 
   std::string version_id = token.value_or(NewUuid());
   std::string envelope;
@@ -944,20 +1055,16 @@ Result<json::object> SecretsService::BatchGetSecretValue(const RequestContext& c
   if (ids) {
     targets = *ids;
   } else {
-    COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
-    std::vector<SecretRow> matched;
+    SecretPageQuery q;  // by creation date, without secrets pending deletion
+    COFFER_ASSIGN_OR_RETURN(q.after, DecodeSecretCursor(next_token, q));
+    SecretPage page;
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto all, r.ListSecrets(ctx.scope));
-      for (auto& s : all) {
-        if (!s.purge_at_ms && MatchesFilters(s, filters)) matched.push_back(std::move(s));
-      }
+      COFFER_ASSIGN_OR_RETURN(page, ReadSecretPage(r, ctx.scope, q, filters,
+                                                   static_cast<size_t>(max_results.value_or(20))));
       return Status::Ok();
     }));
-    size_t page = static_cast<size_t>(max_results.value_or(20));
-    for (size_t i = offset; i < matched.size() && i < offset + page; ++i) {
-      targets.push_back(matched[i].arn);
-    }
-    if (offset + page < matched.size()) out_token = EncodePageToken(offset + page);
+    for (const auto& s : page.rows) targets.push_back(s.arn);
+    if (page.next) out_token = EncodeSecretCursor(q, *page.next);
   }
 
   json::array values, errors;
@@ -1043,42 +1150,34 @@ Result<json::object> SecretsService::ListSecrets(const RequestContext& ctx,
   }
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(ctx.Authorize({"secretsmanager:ListSecrets", "*"}));
-  COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
+  SecretPageQuery q;
+  const std::string by = sort_by.value_or("created-date");
+  q.order = by == "name"                 ? SecretOrder::kName
+            : by == "last-changed-date"  ? SecretOrder::kLastChanged
+            : by == "last-accessed-date" ? SecretOrder::kLastAccessed
+                                         : SecretOrder::kCreated;
+  q.descending = sort_order.value_or("asc") == "desc";
+  q.include_deleted = include_deleted.value_or(false);
+  COFFER_ASSIGN_OR_RETURN(q.after, DecodeSecretCursor(next_token, q));
 
-  std::vector<SecretRow> matched;
+  SecretPage page;
   std::map<int64_t, std::vector<SecretVersionRow>> versions;
-  size_t page = static_cast<size_t>(max_results.value_or(100));
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto all, r.ListSecrets(ctx.scope));
-    for (auto& s : all) {
-      if (s.purge_at_ms && !include_deleted.value_or(false)) continue;
-      if (MatchesFilters(s, filters)) matched.push_back(std::move(s));
-    }
-    std::string by = sort_by.value_or("created-date");
-    auto key = [&](const SecretRow& s) -> std::pair<int64_t, int64_t> {
-      if (by == "last-accessed-date") return {s.last_accessed_ms.value_or(0), s.id};
-      if (by == "last-changed-date") return {s.last_changed_ms, s.id};
-      return {s.created_ms, s.id};
-    };
-    std::stable_sort(matched.begin(), matched.end(), [&](const SecretRow& a, const SecretRow& b) {
-      if (by == "name") return a.name < b.name;
-      return key(a) < key(b);
-    });
-    if (sort_order.value_or("asc") == "desc") std::reverse(matched.begin(), matched.end());
-    for (size_t i = offset; i < matched.size() && i < offset + page; ++i) {
-      COFFER_ASSIGN_OR_RETURN(versions[matched[i].id], r.ListVersions(matched[i].id));
+    COFFER_ASSIGN_OR_RETURN(page, ReadSecretPage(r, ctx.scope, q, filters,
+                                                 static_cast<size_t>(max_results.value_or(100))));
+    for (const auto& s : page.rows) {
+      COFFER_ASSIGN_OR_RETURN(versions[s.id], r.ListVersions(s.id));
     }
     return Status::Ok();
   }));
 
   json::array list;
-  for (size_t i = offset; i < matched.size() && i < offset + page; ++i) {
+  for (const auto& s : page.rows) {
     // The same members as DescribeSecret, but AWS names the version map differently here.
-    const SecretRow& s = matched[i];
     list.push_back(SecretMetadata(s, versions[s.id], "SecretVersionsToStages"));
   }
   json::object out{{"SecretList", std::move(list)}};
-  if (offset + page < matched.size()) out["NextToken"] = EncodePageToken(offset + page);
+  if (page.next) out["NextToken"] = EncodeSecretCursor(q, *page.next);
   return out;
 }
 
@@ -1129,14 +1228,16 @@ Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
   auto window = in.Int("RecoveryWindowInDays");
   auto force = in.Bool("ForceDeleteWithoutRecovery");
   COFFER_RETURN_IF_ERROR(in.Finish());
+  // AWS checks the window's range first, then the conflict, and both before it looks the secret
+  // up: a bad window is reported even for a secret that does not exist.
+  if (window && (*window < 7 || *window > 30)) {
+    return Status("InvalidParameterException",
+                  "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
+  }
   if (window && force.value_or(false)) {
     return Status("InvalidParameterException",
                   "You can't use ForceDeleteWithoutRecovery in conjunction with "
                   "RecoveryWindowInDays.");
-  }
-  if (window && (*window < 7 || *window > 30)) {
-    return Status("InvalidParameterException",
-                  "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
   }
   {
     ConditionKeys keys;
@@ -1151,11 +1252,15 @@ Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     auto found = ResolveSecret(w, ctx.scope, *secret_id);
     if (!found.ok()) {
-      // With ForceDeleteWithoutRecovery AWS does not report a missing secret.
+      // With ForceDeleteWithoutRecovery AWS does not report a missing secret: it answers as if
+      // it had deleted one, with an ARN of the shape a secret of that name would have had.
       if (!force.value_or(false) || found.status().code() != "ResourceNotFoundException") {
         return found.status();
       }
-      out = {{"Name", *secret_id}, {"DeletionDate", Epoch(ctx.now)}};
+      out = {{"ARN", "arn:aws:secretsmanager:" + ctx.scope.region + ":" + ctx.scope.account +
+                         ":secret:" + *secret_id + "-" + RandomAlphanumeric(6)},
+             {"Name", *secret_id},
+             {"DeletionDate", Epoch(ctx.now)}};
       if (auto arn = ParseArn(*secret_id)) {
         out["ARN"] = *secret_id;
         out["Name"] = arn->resource.substr(arn->resource.find(':') + 1);
@@ -1216,6 +1321,7 @@ Result<json::object> SecretsService::TagResource(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(SecretRow s, ResolveSecret(w, ctx.scope, *secret_id));
     if (s.purge_at_ms) return MarkedForDeletion();
     MergeTags(&s.tags, tags);
+    s.tagged = true;
     if (s.tags.size() > kMaxTags) {
       return Status("InvalidParameterException", "A secret can have at most 50 tags.");
     }

@@ -20,6 +20,13 @@ std::vector<StageChange> StagesForNewVersion(const StageMap& current,
     auto it = current.find(kCurrent);
     if (it != current.end() && it->second != new_version_id) {
       changes.push_back({kPrevious, it->second});
+      // A version promoted from AWSPENDING to AWSCURRENT still holds AWSPENDING; when a new
+      // value replaces it, AWS leaves it AWSPREVIOUS only.
+      auto pending = current.find(kPending);
+      if (pending != current.end() && pending->second == it->second &&
+          std::find(stages.begin(), stages.end(), kPending) == stages.end()) {
+        changes.push_back({kPending, std::nullopt});
+      }
     }
   }
   for (const auto& s : stages) {

@@ -29,6 +29,17 @@ TEST(VersionStages, PendingDoesNotMoveCurrent) {
   EXPECT_EQ(m, (StageMap{{kCurrent, kV1}, {kPrevious, kV2}, {kPending, kV3}}));
 }
 
+TEST(VersionStages, ANewCurrentTakesPendingOffThePromotedVersion) {
+  // V2 was put as AWSPENDING and promoted to AWSCURRENT: it holds both.
+  StageMap m{{kCurrent, kV2}, {kPending, kV2}, {kPrevious, kV1}};
+  m = Apply(m, StagesForNewVersion(m, kV3, {}));
+  EXPECT_EQ(m, (StageMap{{kCurrent, kV3}, {kPrevious, kV2}}));
+  // AWSPENDING on another version (a rotation in progress) stays where it is.
+  StageMap other{{kCurrent, kV1}, {kPending, kV2}};
+  other = Apply(other, StagesForNewVersion(other, kV3, {}));
+  EXPECT_EQ(other, (StageMap{{kCurrent, kV3}, {kPrevious, kV1}, {kPending, kV2}}));
+}
+
 TEST(VersionStages, CustomLabelMovesOffItsOldVersion) {
   StageMap m{{kCurrent, kV1}, {"blue", kV1}};
   m = Apply(m, StagesForNewVersion(m, kV2, {"blue"}));

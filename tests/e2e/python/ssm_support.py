@@ -26,8 +26,13 @@ STANDARD_SIZE_MESSAGE = (
     "larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more "
     "information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/"
     "parameter-store-advanced-parameters.html")
-# Real AWS text (Terraform and CDK users' PutParameter errors for "a/b" style names).
-NOT_FULLY_QUALIFIED_MESSAGE = "Parameter name must be a fully qualified name."
+# Real AWS text for a name outside the rules, also a hierarchy without its leading "/" (quoted in
+# aws/aws-sdk-php#1952 for "smpt/support", dmno-dev/varlock#389 for a path missing its "/", and
+# localstack/localstack#7712 for GetParameter): it names only "ssm".
+INVALID_NAME_MESSAGE = (
+    "Parameter name: can't be prefixed with \"ssm\" (case-insensitive). If formed as a path, it "
+    "can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of "
+    "letters, numbers and the following 3 symbols .-_")
 # Real AWS text (Chef users, reference SSM-21).
 SM_REFERENCE_NEEDS_DECRYPTION = ("WithDecryption flag must be True for retrieving a Secret "
                                  "Manager secret.")

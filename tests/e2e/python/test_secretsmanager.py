@@ -794,7 +794,14 @@ class ListSecretsTest(SecretsManagerTestCase):
             ("name prefix", [("name", [tok])], {a}),
             ("name prefix 2", [("name", [f"zz{tok}"])], {b, c}),
             ("name exact", [("name", [f"zz{tok}-gamma"])], {c}),
-            ("name case-sensitive", [("name", [tok.upper()])], set()),
+            # name and description match by word (runs of letters and digits): each word of
+            # the value a case-insensitive prefix of some word, in any order.
+            ("name words ignore case", [("name", [tok.upper()])], {a}),
+            ("name words in any order", [("name", [f"gam zz{tok}"])], {c}),
+            ("name word inside a word", [("name", [tok[2:]])], set()),
+            ("name without letters or digits", [("tag-key", [common]), ("name", ["-"])], set()),
+            ("same key twice is AND'ed", [("name", [f"zz{tok}"]), ("name", ["beta"])], {b}),
+            ("description words", [("description", ["CACHE secondary"])], {b}),
             ("name values are OR'ed", [("name", [f"{tok}-al", f"zz{tok}-b"])], {a, b}),
             ("description prefix", [("description", [tok])], {a}),
             ("description case-insensitive", [("description", [tok.upper()])], {a}),
@@ -1105,6 +1112,105 @@ class DeleteAndRestoreSecretTest(SecretsManagerTestCase):
     def test_restore_missing(self):
         self.assertClientError("ResourceNotFoundException", self.sm.restore_secret,
                                SecretId=self.new_name("missing"), message=NOT_FOUND_MESSAGE)
+
+
+# =============================================================================================
+class RecordedAwsBehaviourTest(SecretsManagerTestCase):
+    """Behaviours recorded against AWS that coffer once answered differently."""
+
+    INVALID_NAME = ("Invalid name. Must be a valid name containing alphanumeric characters, or "
+                    "any of the following: -/_+=.@!")
+
+    def test_recovery_window_is_checked_first_and_before_the_lookup(self):
+        missing = self.new_name("missing")
+        # The range before the conflict with ForceDeleteWithoutRecovery...
+        self.assertClientError(
+            "InvalidParameterException", self.sm.delete_secret, SecretId=missing,
+            RecoveryWindowInDays=3, ForceDeleteWithoutRecovery=True,
+            message="The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).")
+        # ...and both before the secret is looked up.
+        self.assertClientError(
+            "InvalidParameterException", self.sm.delete_secret, SecretId=missing,
+            RecoveryWindowInDays=7, ForceDeleteWithoutRecovery=True,
+            message="You can't use ForceDeleteWithoutRecovery in conjunction with "
+                    "RecoveryWindowInDays.")
+
+    def test_force_delete_of_a_missing_secret_answers_name_arn_and_date(self):
+        missing = self.new_name("missing")
+        resp = self.sm.delete_secret(SecretId=missing, ForceDeleteWithoutRecovery=True)
+        self.assertEqual(missing, resp["Name"])
+        self.assertRegex(resp["ARN"], rf"^arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:"
+                                      rf"secret:{re.escape(missing)}-[A-Za-z0-9]{{6}}$")
+        self.assertRecent(resp["DeletionDate"])
+
+    def test_reads_of_an_invalid_name_are_validation_errors(self):
+        for op, kwargs in ((self.sm.describe_secret, {}), (self.sm.get_secret_value, {}),
+                           (self.sm.list_secret_version_ids, {}),
+                           (self.sm.get_resource_policy, {})):
+            with self.subTest(op.__name__):
+                self.assertClientError("ValidationException", op, SecretId="no spaces allowed",
+                                       message=self.INVALID_NAME, **kwargs)
+        # A valid name that names nothing is still not found.
+        self.assertClientError("ResourceNotFoundException", self.sm.describe_secret,
+                               SecretId=self.new_name("missing"))
+
+    def test_tags_member_stays_once_a_secret_was_tagged(self):
+        never, _ = self.create(SecretString="x")
+        self.assertNotIn("Tags", self.sm.describe_secret(SecretId=never))
+        tagged, _ = self.create(SecretString="x")
+        self.sm.tag_resource(SecretId=tagged, Tags=[{"Key": "k", "Value": "v"}])
+        self.sm.untag_resource(SecretId=tagged, TagKeys=["k"])
+        self.assertEqual([], self.sm.describe_secret(SecretId=tagged)["Tags"])
+        created_with_tags, _ = self.create(SecretString="x", Tags=[{"Key": "k", "Value": "v"}])
+        self.sm.untag_resource(SecretId=created_with_tags, TagKeys=["k"])
+        self.assertEqual([], self.sm.describe_secret(SecretId=created_with_tags)["Tags"])
+
+    def test_a_new_current_takes_pending_off_the_promoted_version(self):
+        name, first = self.create(SecretString="v1")
+        v1 = first["VersionId"]
+        v2 = self.sm.put_secret_value(SecretId=name, SecretString="v2",
+                                      VersionStages=["AWSPENDING"])["VersionId"]
+        self.sm.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT",
+                                            MoveToVersionId=v2, RemoveFromVersionId=v1)
+        self.assertEqual(["AWSCURRENT", "AWSPENDING"], sorted(self.stages(name)[v2]))
+        v3 = self.sm.put_secret_value(SecretId=name, SecretString="v3")["VersionId"]
+        stages = self.stages(name)
+        self.assertEqual(["AWSCURRENT"], stages[v3])
+        self.assertEqual(["AWSPREVIOUS"], stages[v2])
+        self.assertNotIn(v1, stages)
+
+    def test_pages_follow_every_order_and_a_token_is_bound_to_its_order(self):
+        tag = f"page{letters()}"
+        names = []
+        for i in range(7):
+            name = f"{random.choice('amz')}{letters(8)}"
+            self.create(name=name, SecretString=str(i), Tags=[{"Key": tag, "Value": "1"}])
+            names.append(name)
+        flt = [{"Key": "tag-key", "Values": [tag]}]
+        for sort_by in ("name", "created-date", "last-changed-date", "last-accessed-date"):
+            for order in ("asc", "desc"):
+                with self.subTest(sort_by=sort_by, order=order):
+                    whole = self.sm.list_secrets(Filters=flt, SortBy=sort_by, SortOrder=order)
+                    self.assertNotIn("NextToken", whole)
+                    expected = [e["Name"] for e in whole["SecretList"]]
+                    self.assertEqual(sorted(names), sorted(expected))
+                    if sort_by == "name":
+                        self.assertEqual(sorted(names, reverse=order == "desc"), expected)
+                    paged = []
+                    token = None
+                    while True:
+                        args = dict(Filters=flt, SortBy=sort_by, SortOrder=order, MaxResults=2)
+                        if token:
+                            args["NextToken"] = token
+                        resp = self.sm.list_secrets(**args)
+                        paged += [e["Name"] for e in resp["SecretList"]]
+                        token = resp.get("NextToken")
+                        if not token:
+                            break
+                    self.assertEqual(expected, paged)
+        first = self.sm.list_secrets(Filters=flt, SortBy="name", MaxResults=2)
+        self.assertClientError("InvalidNextTokenException", self.sm.list_secrets, Filters=flt,
+                               SortBy="created-date", MaxResults=2, NextToken=first["NextToken"])
 
 
 # =============================================================================================

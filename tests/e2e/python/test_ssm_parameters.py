@@ -18,7 +18,7 @@ import unittest
 from botocore.exceptions import ClientError
 
 from coffer_server import ACCOUNT_ID, error_code, http_status, sanitize_error_type
-from ssm_support import (NOT_FULLY_QUALIFIED_MESSAGE, ROOT_ARN, STANDARD_SIZE_MESSAGE,
+from ssm_support import (INVALID_NAME_MESSAGE, ROOT_ARN, STANDARD_SIZE_MESSAGE,
                          SSMTestCase, max_versions_message, param_arn, uid)
 
 
@@ -227,7 +227,7 @@ class NameRulesTest(SSMTestCase):
     def test_hierarchical_name_must_start_with_slash(self):
         name = f"e2e-{uid()}/child"
         self.assertClientError("ValidationException", self.ssm.put_parameter, Name=name,
-                               Value="v", Type="String", message=NOT_FULLY_QUALIFIED_MESSAGE)
+                               Value="v", Type="String", message=INVALID_NAME_MESSAGE)
 
     def test_top_level_name_with_and_without_slash_is_one_parameter(self):
         # User guide: "/TestParam1" and "TestParam1" in the same Region are not unique.
@@ -336,6 +336,65 @@ class NameRulesTest(SSMTestCase):
     def test_get_with_inner_space_is_validation_error(self):
         self.assertClientError("ValidationException", self.ssm.get_parameter,
                                Name=f"/e2e-{uid()}/a b")
+
+
+# =============================================================================================
+class RecordedAwsBehaviourTest(SSMTestCase):
+    """Parameter Store behaviours recorded against AWS that coffer once answered differently."""
+
+    def test_a_top_level_parameter_answers_with_the_name_as_asked(self):
+        bare = f"top-{uid()}"
+        self.put(bare, "v")
+        for form in (bare, "/" + bare):
+            with self.subTest(form=form):
+                self.assertEqual(form, self.get(form)["Name"])
+                got = self.ssm.get_parameters(Names=[form])
+                self.assertEqual([form], [p["Name"] for p in got["Parameters"]])
+                self.assertEqual([], got["InvalidParameters"])
+
+    def test_empty_segments_and_a_hierarchy_without_its_slash_are_invalid(self):
+        for bad in (f"/a{uid()}//b", f"a{uid()}/b/c", f"/a{uid()}/b/"):
+            with self.subTest(name=bad):
+                self.assertClientError("ValidationException", self.ssm.put_parameter, Name=bad,
+                                       Value="v", Type="String", message=INVALID_NAME_MESSAGE)
+
+    def test_describe_parameters_reports_every_filter_violation_at_once(self):
+        with self.assertRaises(ClientError) as ctx:
+            self.ssm_raw.describe_parameters(ParameterFilters=[
+                {"Key": "Nope", "Values": ["x"]},
+                {"Key": "Name", "Option": "BeginsWithSomething", "Values": ["x"]},
+                {"Key": "Type", "Values": ["x" * 1025]}])
+        e = ctx.exception
+        self.assertEqual("ValidationException", error_code(e))
+        message = e.response["Error"]["Message"]
+        self.assertTrue(message.startswith("3 validation errors detected: "), message)
+        self.assertIn("Value 'Nope' at 'parameterFilters.1.member.key' failed to satisfy "
+                      "constraint: Member must satisfy regular expression pattern: "
+                      "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType", message)
+        self.assertIn("Value 'BeginsWithSomething' at 'parameterFilters.2.member.option' failed "
+                      "to satisfy constraint: Member must have length less than or equal to 10",
+                      message)
+        self.assertIn("at 'parameterFilters.3.member.values' failed to satisfy constraint",
+                      message)
+
+    def test_label_length_message_quotes_the_whole_list(self):
+        name = self.new_name()
+        self.put(name, "v")
+        long_label = "l" * 101
+        self.assertClientError(
+            "ValidationException", self.ssm_raw.label_parameter_version, Name=name,
+            Labels=["ok", long_label],
+            message=f"1 validation error detected: Value '[ok, {long_label}]' at 'labels' failed "
+                    "to satisfy constraint: Member must satisfy constraint: [Member must have "
+                    "length less than or equal to 100, Member must have length greater than or "
+                    "equal to 1]")
+
+    def test_a_missing_secret_reference_names_the_reference(self):
+        missing = f"/aws/reference/secretsmanager/missing-{uid()}"
+        with self.assertRaises(ClientError) as ctx:
+            self.ssm.get_parameter(Name=missing, WithDecryption=True)
+        self.assertEqual("ParameterNotFound", error_code(ctx.exception))
+        self.assertIn(f"Secret {missing} not found.", ctx.exception.response["Error"]["Message"])
 
 
 # =============================================================================================

@@ -52,6 +52,68 @@ class KeepAliveAndLimitsTest(unittest.TestCase):
         self.assertEqual(self.server.raw_request("GET", "/health").status, 200)
 
 
+class NewEdgesBadInputTest(unittest.TestCase):
+    """Bad input at the edges closed last: every request gets a small 4xx, nothing is lost."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = start_class_server(cls)
+
+    def test_edges_get_a_small_4xx_and_the_store_is_untouched(self):
+        sm = self.server.client("secretsmanager")
+        sm.create_secret(Name="edge-kept", SecretString="kept")
+        json_cases = [
+            # Content types the JSON protocol does not take.
+            ("secretsmanager.GetSecretValue", {"SecretId": "edge-kept"}, "secretsmanager",
+             "text/plain"),
+            ("AmazonSSM.GetParameter", {"Name": "x"}, "ssm", "application/json"),
+            ("TrentService.ListKeys", {}, "kms", ""),
+            # Names no secret, parameter or alias can have.
+            ("secretsmanager.GetSecretValue", {"SecretId": "a b"}, "secretsmanager", None),
+            ("secretsmanager.DeleteSecret", {"SecretId": "a*b", "ForceDeleteWithoutRecovery": True},
+             "secretsmanager", None),
+            ("secretsmanager.DeleteSecret", {"SecretId": "edge-kept", "RecoveryWindowInDays": 99},
+             "secretsmanager", None),
+            ("AmazonSSM.PutParameter", {"Name": "/a//b", "Value": "v", "Type": "String"}, "ssm",
+             None),
+            ("AmazonSSM.PutParameter", {"Name": "a/b/c", "Value": "v", "Type": "String"}, "ssm",
+             None),
+            ("TrentService.CreateAlias", {"AliasName": "x" * 300, "TargetKeyId": "k"}, "kms",
+             None),
+            # Filters and tokens of every wrong shape.
+            ("AmazonSSM.DescribeParameters", {"ParameterFilters": [
+                {"Key": "k" * 200, "Option": "o" * 50, "Values": [""] * 60}]}, "ssm", None),
+            ("secretsmanager.ListSecrets", {"Filters": [{"Key": "name", "Values": ["-"]}] * 11},
+             "secretsmanager", None),
+            ("secretsmanager.ListSecrets", {"NextToken": "Y29mZmVyLXNlY3JldHM6MDphMDp4OjE6"},
+             "secretsmanager", None),
+            ("secretsmanager.ListSecrets", {"SortBy": "name", "NextToken": "A" * 4096},
+             "secretsmanager", None),
+            ("secretsmanager.ListSecrets", {"Filters": [{"Key": "name", "Values": ["\u00e9" * 600]}]},
+             "secretsmanager", None),
+        ]
+        for target, body, service, content_type in json_cases:
+            with self.subTest(target=target, body=str(body)[:80], content_type=content_type):
+                kwargs = {} if content_type is None else {"content_type": content_type}
+                r = self.server.signed_json_request(target, body, service=service, **kwargs)
+                self.assertGreaterEqual(r.status, 400, r.body[:200])
+                self.assertLess(r.status, 500, r.body[:200])
+                self.assertLess(len(r.body), 8192)
+        # Framing edges on raw connections.
+        for raw in (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n",
+                    b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                    b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                    b"Content-Length: 3\r\n\r\n0\r\n\r\n"):
+            with self.subTest(raw=raw[:60]):
+                with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as c:
+                    c.sendall(raw)
+                    data = c.recv(4096)
+                self.assertRegex(data[:12], rb"^HTTP/1\.1 (400|501)", data[:200])
+        self.assertEqual("kept", sm.get_secret_value(SecretId="edge-kept")["SecretString"])
+        self.assertEqual(200, self.server.raw_request("GET", "/health").status)
+
+
 class ConnectionLimitTest(unittest.TestCase):
     """A server of its own, so no other test's connection counts against the limit."""
 
