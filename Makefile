@@ -43,6 +43,7 @@ bench: build
 	@bench/run.sh
 	@bench/params.sh
 	@bench/authz.sh
+	@bench/secrets.sh
 
 format:
 	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i
