@@ -117,7 +117,7 @@ Result<SealInitResult> SealManager::Initialize(StoreWriter& w, const SealInit& i
 }
 
 Result<SealInitResult> SealManager::Rekey(const SealInit& init, UnsealKeyFile* file) {
-  std::lock_guard lock(mu_);
+  std::lock_guard rekey_lock(rekey_mu_);
   if (keyring_->sealed()) {
     return Status("ServiceUnavailableException", "coffer is sealed; unseal it first.");
   }
@@ -146,6 +146,16 @@ Result<SealInitResult> SealManager::Rekey(const SealInit& init, UnsealKeyFile* f
   } else if (file != nullptr) {
     COFFER_RETURN_IF_ERROR(file->Remove());
   }
+  std::string sealed_unseal_key;
+  if (init.type == SealType::kPassphrase) {
+    Status reloaded = store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto text, r.GetMeta(kPassphraseMeta));
+      if (text) sealed_unseal_key = *text;
+      return Status::Ok();
+    });
+    COFFER_RETURN_IF_ERROR(reloaded);
+  }
+  std::lock_guard lock(mu_);
   type_ = init.type;
   shares_ = init.type == SealType::kShamir ? init.shares : 1;
   threshold_ = init.type == SealType::kShamir ? init.threshold : 1;
@@ -154,15 +164,7 @@ Result<SealInitResult> SealManager::Rekey(const SealInit& init, UnsealKeyFile* f
     auto share = DecodeShare(text);
     if (share.ok()) share_digests_.push_back(ShareDigest(*share));
   }
-  sealed_unseal_key_.clear();
-  if (init.type == SealType::kPassphrase) {
-    Status reloaded = store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto text, r.GetMeta(kPassphraseMeta));
-      if (text) sealed_unseal_key_ = *text;
-      return Status::Ok();
-    });
-    COFFER_RETURN_IF_ERROR(reloaded);
-  }
+  sealed_unseal_key_ = std::move(sealed_unseal_key);
   pending_.clear();
   attempt_nonce_.clear();
   passphrase_failures_ = 0;

@@ -147,6 +147,9 @@ class SealManager {
   Store* store_;
   Keyring* keyring_;
   mutable std::mutex mu_;  // serialises unseal attempts (a PBKDF2 run is deliberately slow)
+  // One rekey at a time. Taken before, never while, mu_ is held; mu_ itself is not held across
+  // a rekey's store write, because bootstrap takes mu_ inside a store transaction.
+  std::mutex rekey_mu_;
   SealType type_ = SealType::kFile;
   int shares_ = 1;
   int threshold_ = 1;

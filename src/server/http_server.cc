@@ -152,7 +152,13 @@ class Refusal : public std::enable_shared_from_this<Refusal> {
   }
   ~Refusal() { shared_->refusals_open.fetch_sub(1); }
 
+  // As for a session: the refusal's operations start on its socket's strand.
   void Start() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->Begin(); });
+  }
+
+ private:
+  void Begin() {
     static const std::string kResponse = [] {
       const std::string body =
           R"({"__type":"ServiceUnavailable","message":"coffer is at its connection limit; )"
@@ -174,7 +180,6 @@ class Refusal : public std::enable_shared_from_this<Refusal> {
                       });
   }
 
- private:
   void Drain() {
     socket_.async_read_some(asio::buffer(buffer_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -209,7 +214,22 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     shared_->connections.fetch_sub(1);
   }
 
+  // Called from the acceptor's handler, which is not on this connection's strand: everything
+  // the session does, starting with its first operations and timer, runs on the strand, or a
+  // completion on another I/O thread could race with the start itself.
   void Start() {
+    asio::dispatch(beast::get_lowest_layer(stream_).get_executor(),
+                   [self = this->shared_from_this()] { self->Begin(); });
+  }
+
+  void Shutdown() override {
+    asio::post(beast::get_lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] {
+      if (!self->busy_) self->Finish();
+    });
+  }
+
+ private:
+  void Begin() {
     // A connection that says nothing is closed after the first-byte timeout (a TLS client
     // speaks first, with its hello).
     beast::get_lowest_layer(stream_).socket().async_wait(
@@ -241,12 +261,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     } else {
       ReadHeader();
     }
-  }
-
-  void Shutdown() override {
-    asio::post(beast::get_lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] {
-      if (!self->busy_) self->Finish();
-    });
   }
 
  private:
