@@ -8,8 +8,9 @@
 #include "core/ascii.h"
 #include "core/clock.h"
 #include "core/principal.h"
+#include "core/scope.h"
 #include "core/status.h"
-#include "store/store.h"
+#include "core/tags.h"
 
 namespace coffer {
 

@@ -16,32 +16,11 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/scope.h"
 #include "core/status.h"
+#include "core/tags.h"
 
 namespace coffer {
-
-using Tags = std::vector<std::pair<std::string, std::string>>;  // insertion order kept
-
-// Tag keys are unique: setting an existing key replaces its value in place.
-inline void PutTag(Tags* tags, std::string key, std::string value) {
-  for (auto& tag : *tags) {
-    if (tag.first == key) {
-      tag.second = std::move(value);
-      return;
-    }
-  }
-  tags->emplace_back(std::move(key), std::move(value));
-}
-
-inline void MergeTags(Tags* into, const Tags& add) {
-  for (const auto& [key, value] : add) PutTag(into, key, value);
-}
-
-// Identifies the (account, region) namespace every regional resource lives in.
-struct Scope {
-  std::string account;
-  std::string region;
-};
 
 struct SecretRow {
   int64_t id = 0;  // store-assigned, stable for the secret's life
