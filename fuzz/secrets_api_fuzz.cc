@@ -29,12 +29,16 @@ struct World {
   std::unique_ptr<coffer::secrets::SecretsService> service;
 };
 
+// Every operation SecretsService serves (its operation table), rotation included (with no
+// function registered, RotateSecret is refused after its input is validated).
 constexpr const char* kOperations[] = {
-    "CreateSecret",   "GetSecretValue",   "BatchGetSecretValue",
-    "PutSecretValue", "UpdateSecret",     "UpdateSecretVersionStage",
-    "DescribeSecret", "ListSecrets",      "ListSecretVersionIds",
-    "DeleteSecret",   "RestoreSecret",    "TagResource",
-    "UntagResource",  "GetRandomPassword"};
+    "CreateSecret",      "GetSecretValue",       "BatchGetSecretValue",
+    "PutSecretValue",    "UpdateSecret",         "UpdateSecretVersionStage",
+    "DescribeSecret",    "ListSecrets",          "ListSecretVersionIds",
+    "DeleteSecret",      "RestoreSecret",        "TagResource",
+    "UntagResource",     "GetRandomPassword",    "PutResourcePolicy",
+    "GetResourcePolicy", "DeleteResourcePolicy", "ValidateResourcePolicy",
+    "RotateSecret",      "CancelRotateSecret"};
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "protocol/api_dispatcher.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
@@ -18,6 +20,22 @@ namespace {
 
 constexpr char kJsonContentType[] = "application/x-amz-json-1.1";
 constexpr char kStsNamespace[] = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+// Overwrites every string of a parsed request in place.
+void WipeStrings(json::value& v) {
+  if (v.is_string()) {
+    json::string& s = v.get_string();
+    OPENSSL_cleanse(s.data(), s.size());
+  } else if (v.is_object()) {
+    for (auto& member : v.get_object()) WipeStrings(member.value());
+  } else if (v.is_array()) {
+    for (auto& element : v.get_array()) WipeStrings(element);
+  }
+}
+
+void WipeStrings(json::object& o) {
+  for (auto& member : o) WipeStrings(member.value());
+}
 
 std::string_view Header(const ApiRequest& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
@@ -246,7 +264,9 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
     // could otherwise carry request content.
     result = Status("InternalFailure", "An internal error occurred.");
   }
-  // Request members may have held secret values; wipe the parsed copies.
+  // Request members may have held secret values: overwrite the parsed copies before they are
+  // freed (the request body itself is cleansed by the HTTP server).
+  WipeStrings(input);
   input.clear();
   if (!result.ok()) return JsonError(result.status(), request_id);
   if (authorizer_ != nullptr && !ctx.authorized) {

@@ -101,7 +101,7 @@ struct SecretVersionRow {
   std::optional<EpochMillis> last_accessed_ms;
   std::string kms_key_arn;  // the key whose data key sealed this version
   bool binary = false;      // SecretBinary rather than SecretString
-  std::string envelope;     // sealed value (see keyring/envelope.h); empty when not loaded
+  std::string envelope;     // sealed value (format: keyring/keyring.h); empty when not loaded
   std::vector<std::string> stages;
 };
 
