@@ -11,7 +11,7 @@
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "net/http_client.h"
-#include "rotation/schedule.h"
+#include "services/secrets/rotation_rules.h"
 
 namespace coffer::rotation {
 namespace json = boost::json;
@@ -703,7 +703,8 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
       fresh->last_rotated_ms = done;
       fresh->next_rotation_ms.reset();
       if (fresh->rotation_enabled && fresh->rotation_rules) {
-        auto schedule = Schedule::Parse(RotationRulesFromJson(*fresh->rotation_rules));
+        auto schedule =
+            secrets::Schedule::Parse(secrets::RotationRulesFromJson(*fresh->rotation_rules));
         if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
       }
       return w.UpdateSecret(*fresh);

@@ -13,8 +13,8 @@
 #include "crypto/crypto.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
-#include "rotation/schedule.h"
 #include "services/secrets/random_password.h"
+#include "services/secrets/rotation_rules.h"
 #include "services/secrets/secret_filters.h"
 #include "services/secrets/version_stages.h"
 
@@ -51,9 +51,8 @@ json::value Epoch(EpochMillis ms) {
 }
 
 // The stored RotationRules of a secret, as the schedule reads them.
-rotation::RotationRules RulesOf(const SecretRow& s) {
-  return s.rotation_rules ? rotation::RotationRulesFromJson(*s.rotation_rules)
-                          : rotation::RotationRules{};
+RotationRules RulesOf(const SecretRow& s) {
+  return s.rotation_rules ? RotationRulesFromJson(*s.rotation_rules) : RotationRules{};
 }
 
 // A secret whose value changes by hand counts as rotated: its schedule restarts from now.
@@ -61,7 +60,7 @@ rotation::RotationRules RulesOf(const SecretRow& s) {
 void CountAsRotation(SecretRow* s, EpochMillis now) {
   if (!s->rotation_enabled || !s->rotation_rules) return;
   s->last_rotated_ms = now;
-  auto schedule = rotation::Schedule::Parse(RulesOf(*s));
+  auto schedule = Schedule::Parse(RulesOf(*s));
   if (schedule.ok()) s->next_rotation_ms = schedule->NextWindowStart(now);
 }
 
@@ -1493,19 +1492,19 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
   if (secret.purge_at_ms) return MarkedForDeletion();
 
   std::optional<std::string> rules_text = secret.rotation_rules;
-  std::optional<rotation::Schedule> schedule;
+  std::optional<Schedule> schedule;
   if (rules_in != nullptr) {
     JsonInput r(*rules_in);
-    rotation::RotationRules rules;
+    RotationRules rules;
     rules.automatically_after_days = r.Int("AutomaticallyAfterDays", {.min = 1, .max = 1000});
     rules.schedule_expression = r.String("ScheduleExpression", {.min_len = 1, .max_len = 256});
     rules.duration = r.String("Duration", {.min_len = 2, .max_len = 3});
     COFFER_RETURN_IF_ERROR(r.Finish());
-    COFFER_ASSIGN_OR_RETURN(auto parsed, rotation::Schedule::Parse(rules));
+    COFFER_ASSIGN_OR_RETURN(auto parsed, Schedule::Parse(rules));
     schedule = std::move(parsed);
     rules_text = json::serialize(*rules_in);
   } else if (rules_text) {
-    auto parsed = rotation::Schedule::Parse(RulesOf(secret));
+    auto parsed = Schedule::Parse(RulesOf(secret));
     if (parsed.ok()) schedule = std::move(parsed.value());
   }
   const std::optional<std::string> function_arn =

@@ -1,5 +1,6 @@
-// Rotation schedules: RotateSecret's RotationRules, validated as Secrets Manager validates them,
-// and the rotation windows they define.
+// Rotation rules: RotateSecret's RotationRules, validated as Secrets Manager validates them, and
+// the rotation windows they define. Part of the secret's configuration, so they live with the
+// Secrets Manager service; the rotation engine reads them from here.
 // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html
 //
@@ -22,7 +23,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 
-namespace coffer::rotation {
+namespace coffer::secrets {
 
 struct RotationRules {
   std::optional<int64_t> automatically_after_days;
@@ -55,4 +56,4 @@ class Schedule {
   std::vector<int> years_;  // empty = every year
 };
 
-}  // namespace coffer::rotation
+}  // namespace coffer::secrets

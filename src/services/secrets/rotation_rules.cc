@@ -1,4 +1,4 @@
-#include "rotation/schedule.h"
+#include "services/secrets/rotation_rules.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -6,7 +6,7 @@
 #include <ctime>
 #include <sstream>
 
-namespace coffer::rotation {
+namespace coffer::secrets {
 namespace {
 
 constexpr EpochMillis kHour = 3600 * 1000;
@@ -245,4 +245,4 @@ EpochMillis Schedule::WindowEnd(EpochMillis start) const {
   return end_of_day;
 }
 
-}  // namespace coffer::rotation
+}  // namespace coffer::secrets
