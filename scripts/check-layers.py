@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Fails when a source file includes a module its own module may not depend on.
+
+The allowed dependencies are the table in docs/ARCHITECTURE.md ("Modules"), repeated here as
+ALLOWED; a module may always include itself. Tests (`*_test.cc`, `test_*.cc`) may include
+anything. KNOWN lists the includes that break the layering today and are still to be removed;
+each is reported, none fails the check, and an entry that no longer occurs fails it (so the list
+only shrinks).
+
+Usage: scripts/check-layers.py [SRC_DIR]   (default: src beside this script)
+"""
+
+import os
+import re
+import sys
+
+# protocol/json_input and protocol/aws_errors are the wire plumbing every service uses
+# (library coffer_wire); the rest of protocol/ is the dispatcher and the operator endpoints.
+WIRE = {"protocol/json_input.h", "protocol/json_input.cc", "protocol/aws_errors.h",
+        "protocol/aws_errors.cc"}
+
+ALLOWED = {
+    "core": set(),
+    "crypto": {"core"},
+    "store": {"core"},
+    "wire": {"core"},
+    "net": {"core"},
+    "policy": {"core"},
+    "keyring": {"core", "crypto", "store"},
+    "auth": {"core", "crypto", "keyring", "store"},
+    "authz": {"core", "policy", "store"},
+    "services/secrets": {"core", "crypto", "keyring", "policy", "store", "wire"},
+    "services/params": {"core", "crypto", "keyring", "store", "wire", "services/secrets"},
+    "services/kms": {"core", "crypto", "keyring", "store", "wire"},
+    "services/sts": {"auth", "core", "crypto", "keyring", "policy", "store"},
+    "services/iam": {"auth", "core", "crypto", "keyring", "policy", "store", "wire",
+                     "services/sts"},
+    "rotation": {"core", "crypto", "keyring", "net", "store", "services/secrets",
+                 "services/sts"},
+    "protocol": {"auth", "core", "crypto", "keyring", "net", "store", "wire"},
+    "server": {"auth", "core", "crypto", "keyring", "protocol", "store"},
+    "cli": None,  # the composition root: may include every module
+}
+
+# (file, included header): the dispatcher names the services it routes to, and the operator
+# endpoints call the rotation engine. A service registry and a rotation-function registry
+# remove them.
+KNOWN = {
+    ("protocol/api_dispatcher.h", "services/kms/kms_service.h"),
+    ("protocol/api_dispatcher.h", "services/params/params_service.h"),
+    ("protocol/api_dispatcher.h", "services/secrets/secrets_service.h"),
+    ("protocol/api_dispatcher.cc", "services/sts/sts_service.h"),
+    ("protocol/operator_api.cc", "services/sts/sts_service.h"),
+    ("protocol/operator_api.cc", "rotation/rotation_engine.h"),
+}
+
+
+def module_of(path):
+    if path in WIRE:
+        return "wire"
+    parts = path.split("/")
+    if parts[0] == "services" and len(parts) > 1:
+        return "services/" + parts[1]
+    return parts[0]
+
+
+def main():
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "src")
+    include = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+    broken, seen_known = [], set()
+    for root, _, files in os.walk(src):
+        for name in sorted(files):
+            if not name.endswith((".cc", ".h")):
+                continue
+            if name.endswith("_test.cc") or name.startswith("test_"):
+                continue
+            path = os.path.relpath(os.path.join(root, name), src).replace(os.sep, "/")
+            module = module_of(path)
+            if module not in ALLOWED:
+                broken.append(f"{path}: module '{module}' is not in the layer table")
+                continue
+            allowed = ALLOWED[module]
+            with open(os.path.join(root, name), encoding="utf-8") as f:
+                for line_no, line in enumerate(f, 1):
+                    m = include.match(line)
+                    if not m:
+                        continue
+                    target = m.group(1)
+                    dep = module_of(target)
+                    if allowed is None or dep == module or dep in allowed:
+                        continue
+                    if not os.path.exists(os.path.join(src, target)):
+                        continue  # not one of ours
+                    if (path, target) in KNOWN:
+                        seen_known.add((path, target))
+                        continue
+                    broken.append(f"{path}:{line_no}: {module} may not include {target} ({dep})")
+    for path, target in sorted(KNOWN - seen_known):
+        broken.append(f"{path} no longer includes {target}: remove it from KNOWN")
+    for path, target in sorted(seen_known):
+        print(f"check-layers: known, to be removed: {path} includes {target}")
+    if broken:
+        for line in broken:
+            print(f"check-layers: {line}", file=sys.stderr)
+        return 1
+    print(f"check-layers: every include follows the layer table ({len(seen_known)} known "
+          f"exceptions)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
