@@ -211,7 +211,19 @@ int RunServer(const ServerFlags& flags) {
     authorizer.InvalidateIdentities();
     credentials.Forget();
   });
-  coffer::ApiDispatcher dispatcher(&credentials, &secrets, &params, &kms, &clock);
+  coffer::ApiDispatcher dispatcher(&credentials, &clock);
+  dispatcher.AddJsonService(
+      "secretsmanager", "secretsmanager",
+      [&secrets](std::string_view op, const coffer::RequestContext& ctx,
+                 const boost::json::object& in) { return secrets.Handle(op, ctx, in); });
+  dispatcher.AddJsonService(
+      "AmazonSSM", "ssm",
+      [&params](std::string_view op, const coffer::RequestContext& ctx,
+                const boost::json::object& in) { return params.Handle(op, ctx, in); });
+  dispatcher.AddJsonService(
+      "TrentService", "kms",
+      [&kms](std::string_view op, const coffer::RequestContext& ctx,
+             const boost::json::object& in) { return kms.Handle(op, ctx, in); });
   coffer::OperatorApi operator_api(&credentials, d.seal.get(), d.keyring.get(), d.store.get(),
                                    d.account_id, &clock, d.key_file.get());
   dispatcher.SetOperatorApi(&operator_api);

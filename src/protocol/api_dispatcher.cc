@@ -12,7 +12,7 @@
 #include "core/percent_encoding.h"
 #include "protocol/aws_errors.h"
 #include "protocol/operator_api.h"
-#include "services/sts/sts_service.h"
+#include "protocol/xml.h"
 
 namespace coffer {
 namespace json = boost::json;
@@ -99,9 +99,8 @@ ApiResponse QueryError(const Status& status, const std::string& request_id) {
   resp.headers.emplace_back("x-amzn-RequestId", request_id);
   const char* type = resp.status >= 500 ? "Receiver" : "Sender";
   resp.body = std::string("<ErrorResponse xmlns=\"") + kStsNamespace + "\"><Error><Type>" + type +
-              "</Type><Code>" + sts::XmlEscape(s.code()) + "</Code><Message>" +
-              sts::XmlEscape(s.message()) + "</Message></Error><RequestId>" + request_id +
-              "</RequestId></ErrorResponse>";
+              "</Type><Code>" + XmlEscape(s.code()) + "</Code><Message>" + XmlEscape(s.message()) +
+              "</Message></Error><RequestId>" + request_id + "</RequestId></ErrorResponse>";
   return resp;
 }
 
@@ -212,18 +211,13 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   std::string_view prefix = amz_target.substr(0, dot);
   std::string_view operation =
       dot == std::string_view::npos ? std::string_view() : amz_target.substr(dot + 1);
-  std::string_view signing_service;
-  if (prefix == "secretsmanager") {
-    signing_service = "secretsmanager";
-  } else if (prefix == "AmazonSSM") {
-    signing_service = "ssm";
-  } else if (prefix == "TrentService") {
-    signing_service = "kms";
-  } else {
+  auto service = json_services_.find(prefix);
+  if (service == json_services_.end()) {
     return JsonError(Status("UnknownOperationException",
                             "The target " + std::string(amz_target) + " is not known."),
                      request_id);
   }
+  const std::string& signing_service = service->second.first;
   if (caller.service != signing_service) {
     return JsonError(
         Status("InvalidSignatureException", "Credential should be scoped to correct service: '" +
@@ -252,13 +246,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_);
   Result<json::object> result = Status("InternalFailure", "unreachable");
   try {
-    if (signing_service == "ssm") {
-      result = params_->Handle(operation, ctx, input);
-    } else if (signing_service == "kms") {
-      result = kms_->Handle(operation, ctx, input);
-    } else {
-      result = secrets_->Handle(operation, ctx, input);
-    }
+    result = service->second.second(operation, ctx, input);
   } catch (const std::exception&) {
     // A third-party exception escaping a service is a bug; report it without detail, which
     // could otherwise carry request content.

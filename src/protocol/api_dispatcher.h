@@ -8,6 +8,7 @@
 // Nothing above this layer knows about JSON or XML; nothing below it knows about HTTP.
 #pragma once
 
+#include <boost/json.hpp>
 #include <functional>
 #include <map>
 #include <string>
@@ -17,9 +18,7 @@
 
 #include "auth/sigv4.h"
 #include "core/clock.h"
-#include "services/kms/kms_service.h"
-#include "services/params/params_service.h"
-#include "services/secrets/secrets_service.h"
+#include "core/request_context.h"
 
 namespace coffer {
 
@@ -46,9 +45,17 @@ class OperatorApi;
 
 class ApiDispatcher {
  public:
-  ApiDispatcher(CredentialSource* credentials, secrets::SecretsService* secrets,
-                params::ParamsService* params, kms::KmsService* kms, const Clock* clock)
-      : credentials_(credentials), secrets_(secrets), params_(params), kms_(kms), clock_(clock) {}
+  ApiDispatcher(CredentialSource* credentials, const Clock* clock)
+      : credentials_(credentials), clock_(clock) {}
+
+  // A JSON-protocol service: requests whose X-Amz-Target is "<target_prefix>.<Operation>" and
+  // whose credential is scoped to `signing_service` go to `handler` (e.g. "secretsmanager",
+  // "AmazonSSM" with "ssm", "TrentService" with "kms"). The dispatcher knows no service itself.
+  using JsonHandler = std::function<Result<boost::json::object>(
+      std::string_view operation, const RequestContext& ctx, const boost::json::object& input)>;
+  void AddJsonService(std::string target_prefix, std::string signing_service, JsonHandler handler) {
+    json_services_[std::move(target_prefix)] = {std::move(signing_service), std::move(handler)};
+  }
 
   // Routes /coffer/ paths to `operator_api` and, while it reports sealed, answers every other
   // request with ServiceUnavailable. Call before serving.
@@ -78,13 +85,11 @@ class ApiDispatcher {
   ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id);
 
   CredentialSource* credentials_;
-  secrets::SecretsService* secrets_;
-  params::ParamsService* params_;
-  kms::KmsService* kms_;
   const Clock* clock_;
   OperatorApi* operator_api_ = nullptr;
   const Authorizer* authorizer_ = nullptr;
   std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;
+  std::map<std::string, std::pair<std::string, JsonHandler>, std::less<>> json_services_;
 };
 
 }  // namespace coffer

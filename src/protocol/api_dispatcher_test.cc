@@ -7,6 +7,9 @@
 
 #include "core/time_format.h"
 #include "crypto/crypto.h"
+#include "services/kms/kms_service.h"
+#include "services/params/params_service.h"
+#include "services/secrets/secrets_service.h"
 #include "services/sts/sts_service.h"
 #include "store/sqlite_store.h"
 
@@ -39,8 +42,22 @@ class ApiDispatcherTest : public ::testing::Test {
     params_ = std::make_unique<params::ParamsService>(store_.get(), keyring_.get(), secrets_.get(),
                                                       &clock_);
     kms_ = std::make_unique<kms::KmsService>(store_.get(), keyring_.get(), &clock_);
-    dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, secrets_.get(), params_.get(),
-                                                  kms_.get(), &clock_);
+    dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, &clock_);
+    dispatcher_->AddJsonService(
+        "secretsmanager", "secretsmanager",
+        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+          return secrets_->Handle(op, ctx, in);
+        });
+    dispatcher_->AddJsonService(
+        "AmazonSSM", "ssm",
+        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+          return params_->Handle(op, ctx, in);
+        });
+    dispatcher_->AddJsonService(
+        "TrentService", "kms",
+        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+          return kms_->Handle(op, ctx, in);
+        });
     sts_ = std::make_unique<sts::StsService>(store_.get(), keyring_.get());
     dispatcher_->AddQueryService("sts", "https://sts.amazonaws.com/doc/2011-06-15/",
                                  [this](std::string_view action, const RequestContext& ctx,
@@ -129,7 +146,8 @@ TEST_F(ApiDispatcherTest, UnsignedRequestIsRefused) {
   ApiRequest req;
   req.method = "POST";
   req.target = "/";
-  req.headers = {{"host", "x"}, {"x-amz-target", "secretsmanager.ListSecrets"},
+  req.headers = {{"host", "x"},
+                 {"x-amz-target", "secretsmanager.ListSecrets"},
                  {"content-type", "application/x-amz-json-1.1"}};
   req.body = "{}";
   auto r = dispatcher_->Handle(req);

@@ -14,6 +14,9 @@
 #include "crypto/crypto.h"
 #include "protocol/api_dispatcher.h"
 #include "services/iam/iam_service.h"
+#include "services/kms/kms_service.h"
+#include "services/params/params_service.h"
+#include "services/secrets/secrets_service.h"
 #include "services/sts/sts_service.h"
 #include "store/sqlite_store.h"
 
@@ -79,8 +82,22 @@ class IdentityFlowTest : public ::testing::Test {
       authorizer_->InvalidateIdentities();
       credentials_->Forget();
     });
-    dispatcher_ = std::make_unique<ApiDispatcher>(credentials_.get(), secrets_.get(), params_.get(),
-                                                  kms_.get(), &clock_);
+    dispatcher_ = std::make_unique<ApiDispatcher>(credentials_.get(), &clock_);
+    dispatcher_->AddJsonService(
+        "secretsmanager", "secretsmanager",
+        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+          return secrets_->Handle(op, ctx, in);
+        });
+    dispatcher_->AddJsonService(
+        "AmazonSSM", "ssm",
+        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+          return params_->Handle(op, ctx, in);
+        });
+    dispatcher_->AddJsonService(
+        "TrentService", "kms",
+        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+          return kms_->Handle(op, ctx, in);
+        });
     dispatcher_->SetAuthorizer(authorizer_.get());
     dispatcher_->AddQueryService(
         "sts", "https://sts.amazonaws.com/doc/2011-06-15/",

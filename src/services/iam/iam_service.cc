@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
+#include "protocol/xml.h"
 #include "services/sts/sts_service.h"
 
 namespace coffer::iam {
@@ -352,7 +353,7 @@ struct PageEnd {
 
 std::string PageEndXml(const PageEnd& end) {
   if (!end.truncated) return "<IsTruncated>false</IsTruncated>";
-  return "<IsTruncated>true</IsTruncated><Marker>" + sts::XmlEscape(end.marker) + "</Marker>";
+  return "<IsTruncated>true</IsTruncated><Marker>" + XmlEscape(end.marker) + "</Marker>";
 }
 
 // Keeps the page of `items` the marker and MaxItems select.
@@ -382,7 +383,7 @@ Result<PageEnd> SliceByOffset(std::vector<T>* items, const PageInput& page) {
 
 // ---- XML ------------------------------------------------------------------------------------
 
-std::string X(std::string_view s) { return sts::XmlEscape(s); }
+std::string X(std::string_view s) { return XmlEscape(s); }
 
 void Add(std::string* out, std::string_view element, std::string_view text) {
   *out += '<';

@@ -9,6 +9,7 @@
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "policy/policy.h"
+#include "protocol/xml.h"
 
 namespace coffer::sts {
 namespace {
@@ -66,33 +67,6 @@ std::string Credentials(const std::string& id, std::string_view secret, const st
 }
 
 }  // namespace
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 Result<std::string> StsService::Handle(std::string_view action, const RequestContext& ctx,
                                        const std::map<std::string, std::string>& params) {

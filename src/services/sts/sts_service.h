@@ -62,8 +62,6 @@ class StsService {
   Keyring* keyring_;
 };
 
-std::string XmlEscape(std::string_view s);
-
 // Whether `role_arn` names an existing role of `account` whose trust policy allows the AWS
 // service `service_principal` (e.g. "lambda.amazonaws.com") sts:AssumeRole, as Lambda requires
 // of an execution role. Returns the role. Errors: `code` (InvalidParameterValueException at
