@@ -228,6 +228,9 @@ int RunServer(const ServerFlags& flags) {
                                    d.account_id, &clock, d.key_file.get());
   dispatcher.SetOperatorApi(&operator_api);
   operator_api.SetBeforeListEvents([&denials] { (void)denials.Flush(); });
+  operator_api.SetFunctionRegistrar([&d](coffer::RotationFunctionRow row) {
+    return coffer::rotation::RegisterFunction(*d.store, *d.keyring, std::move(row));
+  });
   dispatcher.SetAuthorizer(&authorizer);
   dispatcher.AddQueryService(
       "sts", "https://sts.amazonaws.com/doc/2011-06-15/",

@@ -10,8 +10,6 @@
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "net/http_client.h"
-#include "rotation/rotation_engine.h"
-#include "services/sts/sts_service.h"
 
 namespace coffer {
 namespace json = boost::json;
@@ -451,16 +449,6 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
                  request_id);
   }
   row.config = json::serialize(config);
-  // An http function's requests are signed with a key the receiver gets once, now.
-  std::string signing_key_hex;
-  if (row.kind == "http") {
-    SecretBytes key = crypto::RandomSecret(32);
-    signing_key_hex = crypto::HexLower(key.data(), key.size());
-    auto wrapped = keyring_->WrapWithStorageKey(
-        rotation::SigningKeyPurpose(row.account, row.region, row.name), signing_key_hex);
-    if (!wrapped.ok()) return Error(wrapped.status(), request_id);
-    row.wrapped_signing_key = std::move(wrapped.value());
-  }
   row.role_arn = text("RoleArn");
   if (row.role_arn.empty() && row.kind != "builtin") {
     // Lambda runs every function as its execution role; without one the function could not
@@ -471,14 +459,6 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
                             row.account + " whose trust policy allows lambda.amazonaws.com."),
                  request_id);
   }
-  if (!row.role_arn.empty()) {
-    Status trusted = store_->Read([&](StoreReader& r) -> Status {
-      return sts::ServiceMayAssumeRole(r, row.role_arn, row.account, rotation::kLambdaPrincipal,
-                                       "InvalidParameterValueException")
-          .status();
-    });
-    if (!trusted.ok()) return Error(trusted, request_id);
-  }
   row.timeout_seconds = 300;
   if (auto* t = in.if_contains("TimeoutSeconds"); t && t->is_int64()) {
     row.timeout_seconds = t->get_int64();
@@ -487,8 +467,13 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     return Error(Status("InvalidParameterException", "TimeoutSeconds must be 1-900."), request_id);
   }
   row.created_ms = clock_->NowMillis();
-  Status s = store_->Write([&](StoreWriter& w) -> Status { return w.PutRotationFunction(row); });
-  if (!s.ok()) return Error(s, request_id);
+  if (!register_function_) {
+    return Error(Status("ServiceUnavailableException", "This server runs no rotation."),
+                 request_id);
+  }
+  auto registered = register_function_(std::move(row));
+  if (!registered.ok()) return Error(registered.status(), request_id);
+  std::string signing_key_hex = std::move(registered.value());
   json::object out{{"FunctionArn", arn}};
   if (!signing_key_hex.empty()) out["SigningKey"] = signing_key_hex;
   ApiResponse resp = JsonBody(200, request_id, out);

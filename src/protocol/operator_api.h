@@ -65,6 +65,15 @@ class OperatorApi {
   // Runs before events are listed (to write what is counted but not yet stored).
   void SetBeforeListEvents(std::function<void()> hook) { before_list_events_ = std::move(hook); }
 
+  // Stores a rotation function whose request this API has parsed and checked, doing what only
+  // the rotation side knows (the execution role's trust, an http function's signing key, returned
+  // hex or ""). The composition root wires it to the rotation module; unset, registering a
+  // function answers that rotation is not available.
+  using FunctionRegistrar = std::function<Result<std::string>(RotationFunctionRow row)>;
+  void SetFunctionRegistrar(FunctionRegistrar registrar) {
+    register_function_ = std::move(registrar);
+  }
+
   static bool IsOperatorPath(std::string_view target);
   bool sealed() const { return keyring_->sealed(); }
 
@@ -93,6 +102,7 @@ class OperatorApi {
   const Clock* clock_;
   UnsealKeyFile* key_file_;
   std::function<void()> before_list_events_;
+  FunctionRegistrar register_function_;
 };
 
 }  // namespace coffer

@@ -94,6 +94,34 @@ std::string SigningKeyPurpose(const std::string& account, const std::string& reg
   return "coffer/rotation-function/" + account + "/" + region + "/" + name;
 }
 
+Result<std::string> RegisterFunction(Store& store, Keyring& keyring, RotationFunctionRow row) {
+  if (!row.role_arn.empty()) {
+    COFFER_RETURN_IF_ERROR(store.Read([&](StoreReader& r) -> Status {
+      return sts::ServiceMayAssumeRole(r, row.role_arn, row.account, kLambdaPrincipal,
+                                       "InvalidParameterValueException")
+          .status();
+    }));
+  }
+  std::string signing_key_hex;
+  if (row.kind == "http") {
+    SecretBytes key = crypto::RandomSecret(32);
+    signing_key_hex = crypto::HexLower(key.data(), key.size());
+    auto wrapped = keyring.WrapWithStorageKey(SigningKeyPurpose(row.account, row.region, row.name),
+                                              signing_key_hex);
+    if (!wrapped.ok()) {
+      OPENSSL_cleanse(signing_key_hex.data(), signing_key_hex.size());
+      return wrapped.status();
+    }
+    row.wrapped_signing_key = std::move(wrapped.value());
+  }
+  Status stored = store.Write([&](StoreWriter& w) -> Status { return w.PutRotationFunction(row); });
+  if (!stored.ok()) {
+    OPENSSL_cleanse(signing_key_hex.data(), signing_key_hex.size());
+    return stored;
+  }
+  return signing_key_hex;
+}
+
 std::string Redact(std::string text, const std::vector<std::string>& values) {
   for (const auto& v : values) {
     if (v.size() < 4) continue;

@@ -138,6 +138,13 @@ class RotationEngine {
 std::string SigningKeyPurpose(const std::string& account, const std::string& region,
                               const std::string& name);
 
+// Registers `row`, whose kind, configuration and timeout the caller has validated: its execution
+// role must be a role of the function's account that trusts lambda.amazonaws.com (checked again
+// whenever credentials are issued), and an http function gets the key its requests are signed
+// with, wrapped under the storage key. Returns that key (hex) this once, or "" for other kinds.
+// Errors: InvalidParameterValueException for the role; the store's and the keyring's.
+Result<std::string> RegisterFunction(Store& store, Keyring& keyring, RotationFunctionRow row);
+
 // "arn:aws:lambda:<region>:<account>:function:<name>[:qualifier]" -> (account, region, name).
 bool ParseFunctionArn(const std::string& arn, std::string* account, std::string* region,
                       std::string* name);
