@@ -1354,9 +1354,13 @@ def _client_has(operation):
     return hasattr(client, operation)
 
 
-@unittest.skipUnless(_client_has("batch_get_secret_value"),
-                     "this botocore has no BatchGetSecretValue")
 class BatchGetSecretValueTest(SecretsManagerTestCase):
+
+    def test_the_installed_botocore_knows_the_operation(self):
+        # The suite's botocore must be one that has BatchGetSecretValue (Debian's 1.29 lacks it):
+        # a missing operation fails here instead of skipping the class.
+        self.assertTrue(_client_has("batch_get_secret_value"),
+                        "this botocore has no BatchGetSecretValue")
 
     def test_by_id_list_with_errors(self):
         n1, c1 = self.create(SecretString="one")
