@@ -7,6 +7,7 @@
 #include "core/arn.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
+#include "keyring/kms_use.h"
 #include "protocol/json_input.h"
 #include "services/params/allowed_pattern.h"
 #include "services/params/parameter_names.h"
@@ -456,14 +457,8 @@ Status ParamsService::AuthorizeParameter(const RequestContext& ctx, const char* 
 Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
                                       const char* kms_action, const std::string& parameter_arn) {
   if (key.manager != "CUSTOMER" || ctx.authorizer == nullptr) return Status::Ok();
-  AuthzCheck check{kms_action, key.arn, key.account, &key.policy, /*key_policy=*/true};
-  check.context["kms:viaservice"] = {"ssm." + ctx.scope.region + ".amazonaws.com"};
-  // The service calls KMS on the caller's behalf.
-  check.context["aws:viaawsservice"] = {"true"};
-  check.context["kms:calleraccount"] = {ctx.principal.account};
-  check.context["kms:encryptioncontext:parameter_arn"] = {parameter_arn};
-  check.context["kms:encryptioncontextkeys"] = {"PARAMETER_ARN"};
-  Status allowed = ctx.Authorize(check);
+  Status allowed =
+      AuthorizeKmsUseForService(ctx, key, kms_action, "ssm", {{"PARAMETER_ARN", parameter_arn}});
   if (allowed.ok() || allowed.code() != "AccessDeniedException") return allowed;
   // Parameter Store passes KMS's AccessDeniedException on, with KMS's message and the suffix
   // naming KMS as the service that refused (as seen from GetParameter in

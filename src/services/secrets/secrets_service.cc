@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
+#include "keyring/kms_use.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
 #include "services/secrets/random_password.h"
@@ -553,14 +554,11 @@ Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRo
     ctx.authorized = true;
     return Status("AccessDeniedException", "Access to KMS is not allowed");
   }
-  AuthzCheck check{kms_action, key.arn, key.account, &key.policy, /*key_policy=*/true};
-  check.context["kms:viaservice"] = {"secretsmanager." + ctx.scope.region + ".amazonaws.com"};
-  // The service calls KMS on the caller's behalf.
-  check.context["aws:viaawsservice"] = {"true"};
-  check.context["kms:calleraccount"] = {ctx.principal.account};
-  check.context["kms:encryptioncontext:secretarn"] = {secret_arn};
-  check.context["kms:encryptioncontextkeys"] = {"SecretARN", "SecretVersionId"};
-  if (!ctx.Authorize(check).ok()) {
+  // The context Secrets Manager encrypts under names the secret and the version; a policy can
+  // pin the secret's ARN (the version id changes with every value, so it is only named).
+  if (!AuthorizeKmsUseForService(ctx, key, kms_action, "secretsmanager",
+                                 {{"SecretARN", secret_arn}, {"SecretVersionId", ""}})
+           .ok()) {
     return Status("AccessDeniedException", "Access to KMS is not allowed");
   }
   return Status::Ok();
