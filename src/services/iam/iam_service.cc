@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
+#include "protocol/page_token.h"
 #include "protocol/xml.h"
 #include "services/sts/sts_service.h"
 
@@ -335,15 +336,12 @@ PageInput ReadPage(QueryInput& in) {
   return page;
 }
 
-std::string EncodeMarker(std::string_view position) {
-  return crypto::Base64Encode("iam:" + std::string(position));
-}
+std::string EncodeMarker(std::string_view position) { return EncodePageToken("iam", position); }
 
 Result<std::string> DecodeMarker(const std::optional<std::string>& marker) {
-  if (!marker) return std::string();
-  auto raw = crypto::Base64Decode(*marker);
-  if (!raw || raw->rfind("iam:", 0) != 0) return InvalidInput("Invalid Marker.");
-  return raw->substr(4);
+  auto position = DecodePageToken("iam", marker);
+  if (!position) return InvalidInput("Invalid Marker.");
+  return std::move(*position);
 }
 
 struct PageEnd {

@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "crypto/crypto.h"
 #include "protocol/json_input.h"
+#include "protocol/page_token.h"
 
 namespace coffer::kms {
 namespace json = boost::json;
@@ -151,14 +152,13 @@ Result<Tags> DecodeKmsTags(const json::array* arr) {
   return tags;
 }
 
-std::string EncodeMarker(const std::string& last) { return crypto::Base64Encode("kms:" + last); }
+std::string EncodeMarker(const std::string& last) { return EncodePageToken("kms", last); }
 Result<std::string> DecodeMarker(const std::optional<std::string>& marker) {
-  if (!marker) return std::string();
-  auto raw = crypto::Base64Decode(*marker);
-  if (!raw || raw->rfind("kms:", 0) != 0) {
+  auto position = DecodePageToken("kms", marker);
+  if (!position) {
     return Status("InvalidMarkerException", "The marker that specifies where to start is invalid.");
   }
-  return raw->substr(4);
+  return std::move(*position);
 }
 
 // kms:EncryptionContext:<context-key> (one per pair) and kms:EncryptionContextKeys. Condition key

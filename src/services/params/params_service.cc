@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "keyring/kms_use.h"
 #include "protocol/json_input.h"
+#include "protocol/page_token.h"
 #include "services/params/allowed_pattern.h"
 #include "services/params/parameter_names.h"
 #include "services/params/parameter_policies.h"
@@ -68,15 +69,14 @@ void TrimName(std::optional<std::string>* name) {
 }
 
 std::string EncodeCursor(const std::string& name_key) {
-  return crypto::Base64Encode("coffer-ssm:" + name_key);
+  return EncodePageToken("coffer-ssm", name_key);
 }
 Result<std::string> DecodeCursor(const std::optional<std::string>& token) {
-  if (!token) return std::string();
-  auto raw = crypto::Base64Decode(*token);
-  if (!raw || !StartsWith(*raw, "coffer-ssm:") || raw->size() == 11) {
+  auto position = DecodePageToken("coffer-ssm", token);
+  if (!position || (token && position->empty())) {
     return Status("InvalidNextToken", "The specified token isn't valid.");
   }
-  return raw->substr(11);
+  return std::move(*position);
 }
 
 json::array PoliciesJson(const std::optional<std::string>& policies, const ParameterRow* row,

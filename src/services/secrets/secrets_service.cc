@@ -14,6 +14,7 @@
 #include "keyring/kms_use.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
+#include "protocol/page_token.h"
 #include "services/secrets/random_password.h"
 #include "services/secrets/rotation_rules.h"
 #include "services/secrets/secret_filters.h"
@@ -315,47 +316,43 @@ json::array StagesJson(const std::vector<std::string>& stages) {
   return a;
 }
 
-// Opaque, always-advancing page token: the offset of the next item.
-std::string EncodePageToken(size_t offset) {
-  return crypto::Base64Encode("coffer-page:" + std::to_string(offset));
+// ListSecretVersionIds' page token: the offset of the next version (a secret has at most about
+// a hundred).
+std::string EncodeOffsetToken(size_t offset) {
+  return EncodePageToken("coffer-page", std::to_string(offset));
 }
-Result<size_t> DecodePageToken(const std::optional<std::string>& token) {
-  if (!token) return size_t{0};
-  auto raw = crypto::Base64Decode(*token);
-  const std::string prefix = "coffer-page:";
-  if (!raw || raw->rfind(prefix, 0) != 0 || raw->size() == prefix.size() ||
-      raw->size() > prefix.size() + 12) {
-    return Status("InvalidNextTokenException", "The NextToken value is not valid.");
-  }
+Result<size_t> DecodeOffsetToken(const std::optional<std::string>& token) {
+  auto position = DecodePageToken("coffer-page", token);
+  const Status invalid("InvalidNextTokenException", "The NextToken value is not valid.");
+  if (!position || (token && position->empty()) || position->size() > 12) return invalid;
   size_t offset = 0;
-  for (char c : raw->substr(prefix.size())) {
-    if (c < '0' || c > '9') {
-      return Status("InvalidNextTokenException", "The NextToken value is not valid.");
-    }
+  for (char c : *position) {
+    if (c < '0' || c > '9') return invalid;
     offset = offset * 10 + static_cast<size_t>(c - '0');
   }
   return offset;
 }
 
-// A ListSecrets page token: where the page stopped, in the order it was listed in. Bound to the
-// order, the direction and IncludePlannedDeletion, so a token used with others is refused
-// instead of skipping or repeating secrets.
+// A ListSecrets page token: where the page stopped, in the order it was listed in. Its scope
+// names the order, the direction and IncludePlannedDeletion, so a token used with others is
+// refused instead of skipping or repeating secrets.
+std::string SecretCursorScope(const SecretPageQuery& q) {
+  return "coffer-secrets:" + std::to_string(static_cast<int>(q.order)) + ":" +
+         (q.descending ? "d" : "a") + (q.include_deleted ? "1" : "0");
+}
+
 std::string EncodeSecretCursor(const SecretPageQuery& q, const SecretCursor& c) {
-  return crypto::Base64Encode("coffer-secrets:" + std::to_string(static_cast<int>(q.order)) + ":" +
-                              (q.descending ? "d" : "a") + (q.include_deleted ? "1" : "0") + ":" +
-                              std::to_string(c.key) + ":" + std::to_string(c.id) + ":" + c.name);
+  return EncodePageToken(SecretCursorScope(q),
+                         std::to_string(c.key) + ":" + std::to_string(c.id) + ":" + c.name);
 }
 
 Result<std::optional<SecretCursor>> DecodeSecretCursor(const std::optional<std::string>& token,
                                                        const SecretPageQuery& q) {
   if (!token) return std::optional<SecretCursor>();
   const Status invalid("InvalidNextTokenException", "The NextToken value is not valid.");
-  auto raw = crypto::Base64Decode(*token);
-  const std::string expect = "coffer-secrets:" + std::to_string(static_cast<int>(q.order)) + ":" +
-                             (q.descending ? "d" : "a") + (q.include_deleted ? "1" : "0") + ":";
-  if (!raw || raw->rfind(expect, 0) != 0) return invalid;
-  std::string_view rest(*raw);
-  rest.remove_prefix(expect.size());
+  auto position = DecodePageToken(SecretCursorScope(q), token);
+  if (!position) return invalid;
+  std::string_view rest(*position);
   auto number = [&](int64_t* out) {
     size_t end = rest.find(':');
     if (end == std::string_view::npos || end == 0 || end > 20) return false;
@@ -1189,7 +1186,7 @@ Result<json::object> SecretsService::ListSecretVersionIds(const RequestContext& 
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(SecretRow s,
                           AuthorizedSecret(ctx, "secretsmanager:ListSecretVersionIds", *secret_id));
-  COFFER_ASSIGN_OR_RETURN(size_t offset, DecodePageToken(next_token));
+  COFFER_ASSIGN_OR_RETURN(size_t offset, DecodeOffsetToken(next_token));
   std::vector<SecretVersionRow> versions;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
@@ -1211,7 +1208,7 @@ Result<json::object> SecretsService::ListSecretVersionIds(const RequestContext& 
     list.push_back(std::move(e));
   }
   json::object out{{"Versions", std::move(list)}};
-  if (offset + page < shown.size()) out["NextToken"] = EncodePageToken(offset + page);
+  if (offset + page < shown.size()) out["NextToken"] = EncodeOffsetToken(offset + page);
   out["ARN"] = s.arn;
   out["Name"] = s.name;
   return out;
