@@ -1,5 +1,6 @@
 #include "services/secrets/secret_filters.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "core/ascii.h"
@@ -11,6 +12,15 @@ bool StartsWith(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
 }
 
+// Every query word is a prefix of some word.
+bool EveryWordPrefixesOne(const std::vector<std::string>& query_words,
+                          const std::vector<std::string>& words) {
+  return std::all_of(query_words.begin(), query_words.end(), [&](const std::string& q) {
+    return std::any_of(words.begin(), words.end(),
+                       [&](const std::string& w) { return StartsWith(w, q); });
+  });
+}
+
 bool WordPrefixMatch(const std::string& query, const std::vector<std::string>& fields) {
   auto query_words = SplitWords(query);
   if (query_words.empty()) return true;
@@ -18,36 +28,14 @@ bool WordPrefixMatch(const std::string& query, const std::vector<std::string>& f
   for (const auto& f : fields) {
     for (auto& w : SplitWords(f)) words.push_back(std::move(w));
   }
-  for (const auto& q : query_words) {
-    bool found = false;
-    for (const auto& w : words) {
-      if (StartsWith(w, q)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return false;
-  }
-  return true;
+  return EveryWordPrefixesOne(query_words, words);
 }
 
 // Every word of the query is a prefix of some word of the field; a query without words matches
 // nothing.
 bool AlnumWordsMatch(const std::string& query, const std::string& field) {
   auto query_words = AlnumWords(query);
-  if (query_words.empty()) return false;
-  auto field_words = AlnumWords(field);
-  for (const auto& q : query_words) {
-    bool found = false;
-    for (const auto& w : field_words) {
-      if (StartsWith(w, q)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return false;
-  }
-  return true;
+  return !query_words.empty() && EveryWordPrefixesOne(query_words, AlnumWords(field));
 }
 
 bool ValueMatches(const SecretRow& s, const std::string& key, const std::string& v) {

@@ -178,6 +178,31 @@ class TenantBoundaryTest(ServerCase):
                                     self.server.account_id)
         self.assertDenied(proc, "register in the operator's account")
 
+    def test_a_tenant_cannot_remove_the_operators_function_or_page_into_its_secrets(self):
+        # The operator's function, registered through the registrar the composition root wires.
+        name = f"op-fn-{uid()}"
+        proc = run_operator(self.server, "register-function", "--name", name, "--kind",
+                            "builtin", "--builtin", "random-api-key")
+        self.assertEqual(0, proc.returncode, describe(proc))
+        self.assertDenied(self.tenant.operator("register-function", "--name", name, "--delete",
+                                               "--account", self.server.account_id),
+                          "delete the operator's function")
+        # Deleting the same name in its own account touches only its own (absent) function.
+        self.tenant.operator("register-function", "--name", name, "--delete")
+        # The operator's function is still there: RotateSecret accepts it.
+        arn = (f"arn:aws:lambda:{DEFAULT_REGION}:{self.server.account_id}:function:{name}")
+        secret = self.sm.create_secret(Name=f"fn-{uid()}", SecretString="x")["ARN"]
+        self.sm.rotate_secret(SecretId=secret, RotationLambdaARN=arn, RotateImmediately=False,
+                              RotationRules={"AutomaticallyAfterDays": 30})
+        # A NextToken of the operator's listing, replayed by the tenant, positions the tenant's
+        # own listing only: no secret of the operator's comes back.
+        prefix = f"pg{uid()}"
+        mine = {self.sm.create_secret(Name=f"{prefix}-{i}", SecretString="x")["Name"]
+                for i in range(3)}
+        token = self.sm.list_secrets(SortBy="name", MaxResults=1)["NextToken"]
+        listed = self.t_sm.list_secrets(SortBy="name", MaxResults=100, NextToken=token)
+        self.assertFalse(mine & {e["Name"] for e in listed["SecretList"]}, listed)
+
     def test_a_function_must_act_as_a_role_of_its_account_that_trusts_lambda(self):
         victim_role = make_role(self.iam, f"admin-{uid()}", ["secretsmanager:*"], "*")
         url = "http://127.0.0.1:9/rotate"
