@@ -124,11 +124,11 @@ def check_store(endpoint, creds, region, total):
     return listed, tiers, hot_listed, verify_s
 
 
-def populate(args):
-    make_request.check_loopback(args.endpoint)
-    creds, region = env_creds()
-    items = layout(args.total)
-    random.Random(20261128).shuffle(items)
+def put_concurrently(items, workers, make_client, put, what, progress_every):
+    """Calls put(client, item) for every item from `workers` threads, each with its own client
+    (and keep-alive connection), printing progress; exits on the first failure. The clock starts
+    once every client exists. Returns ([(done, monotonic) at each tenth of the items, starting
+    with (0, start)], elapsed seconds)."""
     total = len(items)
     lock = threading.Lock()
     state = {"next": 0, "done": 0, "failed": None}
@@ -137,12 +137,11 @@ def populate(args):
     def start_clock():
         marks.append((0, time.monotonic()))
 
-    # The clock starts (in the barrier's action, before any put) once every client exists.
-    ready = threading.Barrier(args.workers + 1, action=start_clock)
+    ready = threading.Barrier(workers + 1, action=start_clock)
 
     def worker():
         try:
-            client = ssm_client(args.endpoint, creds, region)
+            client = make_client()
         except Exception as e:  # noqa: BLE001
             with lock:
                 state["failed"] = state["failed"] or f"creating a client: {e}"
@@ -156,13 +155,12 @@ def populate(args):
             with lock:
                 if state["failed"] or state["next"] >= total:
                     return
-                name, kind, tier, value = items[state["next"]]
+                item = items[state["next"]]
                 state["next"] += 1
             try:
-                out = client.put_parameter(Name=name, Type=kind, Tier=tier, Value=value)
-                if out.get("Version") != 1 or out.get("Tier") != tier:
-                    raise RuntimeError(f"unexpected PutParameter answer for {name}: {out}")
+                put(client, item)
             except Exception as e:  # noqa: BLE001 — any failure stops the population
+                name = item[0] if isinstance(item, tuple) else item
                 with lock:
                     state["failed"] = state["failed"] or f"{name}: {e}"
                 return
@@ -171,30 +169,50 @@ def populate(args):
                 while len(marks) <= state["done"] * 10 // total:  # crossed a tenth
                     marks.append((state["done"], time.monotonic()))
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.workers)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
     for t in threads:
         t.start()
     try:
         ready.wait(timeout=120)
     except threading.BrokenBarrierError:
-        sys.exit(f"the PutParameter workers did not start: {state['failed'] or 'timeout'}")
+        sys.exit(f"the {what} workers did not start: {state['failed'] or 'timeout'}")
     start = marks[0][1]
     last_done, last_t = 0, start
     while any(t.is_alive() for t in threads):
         time.sleep(0.25)
         now = time.monotonic()
-        if now - last_t >= args.progress_every or not any(t.is_alive() for t in threads):
+        if now - last_t >= progress_every or not any(t.is_alive() for t in threads):
             with lock:
                 done = state["done"]
-            print(f"  populate: {done:,}/{total:,} puts, {(done - last_done) / (now - last_t):,.0f}"
-                  f"/s now, {done / (now - start):,.0f}/s overall, {now - start:,.0f} s",
+            rate_now = (done - last_done) / (now - last_t)
+            print(f"  populate: {done:,}/{total:,} {what}, {rate_now:,.0f}/s now, "
+                  f"{done / (now - start):,.0f}/s overall, {now - start:,.0f} s",
                   file=sys.stderr, flush=True)
             last_done, last_t = done, now
     elapsed = time.monotonic() - start
     if state["failed"]:
-        sys.exit(f"PutParameter failed after {state['done']:,} puts: {state['failed']}")
+        sys.exit(f"{what} failed after {state['done']:,}: {state['failed']}")
     if state["done"] != total:
-        sys.exit(f"only {state['done']:,} of {total:,} puts completed")
+        sys.exit(f"only {state['done']:,} of {total:,} {what} calls completed")
+    return marks, elapsed
+
+
+def populate(args):
+    make_request.check_loopback(args.endpoint)
+    creds, region = env_creds()
+    items = layout(args.total)
+    random.Random(20261128).shuffle(items)
+    total = len(items)
+
+    def put(client, item):
+        name, kind, tier, value = item
+        out = client.put_parameter(Name=name, Type=kind, Tier=tier, Value=value)
+        if out.get("Version") != 1 or out.get("Tier") != tier:
+            raise RuntimeError(f"unexpected PutParameter answer for {name}: {out}")
+
+    marks, elapsed = put_concurrently(items, args.workers,
+                                      lambda: ssm_client(args.endpoint, creds, region), put,
+                                      "PutParameter", args.progress_every)
 
     listed, tiers, hot_listed, verify_s = check_store(args.endpoint, creds, region, args.total)
     tenths = []

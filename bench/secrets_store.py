@@ -27,12 +27,10 @@ import json
 import os
 import random
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_request  # noqa: E402  (clears the AWS environment on import)
-from params_store import send_once  # noqa: E402
+from params_store import put_concurrently, send_once  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -70,58 +68,11 @@ def populate(args):
     items = layout(args.total)
     random.Random(20261204).shuffle(items)
     total = len(items)
-    lock = threading.Lock()
-    state = {"next": 0, "done": 0, "failed": None}
-    ready = threading.Barrier(args.workers + 1)
-
-    def worker():
-        try:
-            client = sm_client(args.endpoint, creds, region)
-        except Exception as e:  # noqa: BLE001
-            with lock:
-                state["failed"] = state["failed"] or f"creating a client: {e}"
-            ready.abort()
-            return
-        try:
-            ready.wait()
-        except threading.BrokenBarrierError:
-            return
-        while True:
-            with lock:
-                if state["failed"] or state["next"] >= total:
-                    return
-                name = items[state["next"]]
-                state["next"] += 1
-            try:
-                client.create_secret(Name=name, SecretString=make_request.SECRET_STRING)
-            except Exception as e:  # noqa: BLE001 — any failure stops the population
-                with lock:
-                    state["failed"] = state["failed"] or f"{name}: {e}"
-                return
-            with lock:
-                state["done"] += 1
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.workers)]
-    for t in threads:
-        t.start()
-    try:
-        ready.wait(timeout=120)
-    except threading.BrokenBarrierError:
-        sys.exit(f"the CreateSecret workers did not start: {state['failed'] or 'timeout'}")
-    start = last_t = time.monotonic()
-    last_done = 0
-    while any(t.is_alive() for t in threads):
-        time.sleep(0.25)
-        now = time.monotonic()
-        if now - last_t >= args.progress_every:
-            with lock:
-                done = state["done"]
-            print(f"  populate: {done:,}/{total:,} secrets, {(done - last_done) / (now - last_t):,.0f}"
-                  f"/s now, {done / (now - start):,.0f}/s overall", file=sys.stderr, flush=True)
-            last_done, last_t = done, now
-    elapsed = time.monotonic() - start
-    if state["failed"]:
-        sys.exit(f"CreateSecret failed after {state['done']:,}: {state['failed']}")
+    _, elapsed = put_concurrently(
+        items, args.workers, lambda: sm_client(args.endpoint, creds, region),
+        lambda client, name: client.create_secret(Name=name,
+                                                  SecretString=make_request.SECRET_STRING),
+        "CreateSecret", args.progress_every)
 
     listed = 0
     client = sm_client(args.endpoint, creds, region)
