@@ -10,7 +10,7 @@
 
 #include "crypto/crypto.h"
 #include "services/secrets/secrets_service.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace {
 

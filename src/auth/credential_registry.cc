@@ -20,11 +20,12 @@ Result<bool> SessionIssuerExists(StoreReader& r, const StsSessionRow& session) {
   const std::string unique_id = session.user_id.substr(0, session.user_id.find(':'));
   if (session.principal_type == "AssumedRole") {
     COFFER_ASSIGN_OR_RETURN(
-        auto role, r.FindIamEntity(session.account, "role", IamNameOfArn(session.role_arn)));
+        auto role, r.iam().FindEntity(session.account, "role", IamNameOfArn(session.role_arn)));
     return role.has_value() && role->id == unique_id && role->arn == session.role_arn;
   }
   if (session.principal_type == "User") {
-    COFFER_ASSIGN_OR_RETURN(auto user, r.FindIamEntity(session.account, "user", session.user_name));
+    COFFER_ASSIGN_OR_RETURN(auto user,
+                            r.iam().FindEntity(session.account, "user", session.user_name));
     return user.has_value() && user->id == unique_id;
   }
   return true;  // the account root's GetSessionToken: the account outlives it
@@ -53,12 +54,12 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
   Status s = store_->Read([&](StoreReader& r) -> Status {
     // Temporary credentials are issued with the ASIA prefix; long-term keys never have it.
     if (id.rfind("ASIA", 0) == 0) {
-      COFFER_ASSIGN_OR_RETURN(session, r.FindStsSession(id));
+      COFFER_ASSIGN_OR_RETURN(session, r.credentials().FindSession(id));
       if (session) {
         COFFER_ASSIGN_OR_RETURN(issuer_alive, SessionIssuerExists(r, *session));
       }
     } else {
-      COFFER_ASSIGN_OR_RETURN(row, r.FindAccessKey(id));
+      COFFER_ASSIGN_OR_RETURN(row, r.credentials().FindAccessKey(id));
     }
     return Status::Ok();
   });

@@ -38,16 +38,16 @@ Result<std::shared_ptr<const policy::Policy>> PolicyAuthorizer::Compile(
 Status PolicyAuthorizer::AddManaged(StoreReader& r, const std::string& account,
                                     const std::string& kind, const std::string& owner,
                                     Identity* out) const {
-  COFFER_ASSIGN_OR_RETURN(auto inline_policies, r.ListInlinePolicies(account, kind, owner));
+  COFFER_ASSIGN_OR_RETURN(auto inline_policies, r.iam().ListInlinePolicies(account, kind, owner));
   for (const auto& [name, doc] : inline_policies) {
     auto compiled = Compile(doc, policy::PolicyKind::kIdentity);
     if (compiled.ok()) out->policies.push_back(*compiled);
   }
-  COFFER_ASSIGN_OR_RETURN(auto attached, r.ListAttachedPolicies(account, kind, owner));
+  COFFER_ASSIGN_OR_RETURN(auto attached, r.iam().ListAttachedPolicies(account, kind, owner));
   for (const auto& arn : attached) {
-    COFFER_ASSIGN_OR_RETURN(auto managed, r.FindManagedPolicy(arn));
+    COFFER_ASSIGN_OR_RETURN(auto managed, r.iam().FindManagedPolicy(arn));
     if (!managed) continue;
-    COFFER_ASSIGN_OR_RETURN(auto version, r.GetPolicyVersion(arn, managed->default_version));
+    COFFER_ASSIGN_OR_RETURN(auto version, r.iam().GetPolicyVersion(arn, managed->default_version));
     if (!version) continue;
     auto compiled = Compile(version->document, policy::PolicyKind::kIdentity);
     if (compiled.ok()) out->policies.push_back(*compiled);
@@ -69,14 +69,14 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     if (p.type == "AssumedRole") {
       const std::string& role = p.role_name;
-      COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(p.account, "role", role));
+      COFFER_ASSIGN_OR_RETURN(auto row, r.iam().FindEntity(p.account, "role", role));
       // The role was deleted, or deleted and created again (another unique id): the session
       // belongs to a role that is gone, and nothing is allowed.
       if (!row || row->id != p.user_id.substr(0, p.user_id.find(':'))) return Status::Ok();
       identity->principal_tags = row->tags;
       COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "role", role, identity.get()));
       if (p.temporary) {
-        COFFER_ASSIGN_OR_RETURN(auto session, r.FindStsSession(p.access_key_id));
+        COFFER_ASSIGN_OR_RETURN(auto session, r.credentials().FindSession(p.access_key_id));
         if (session) {
           MergeTags(&identity->principal_tags, session->session_tags);
           identity->has_session_policies = session->has_session_policies;
@@ -88,10 +88,10 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
           std::string arn;
           while (std::getline(arns, arn)) {
             if (arn.empty()) continue;
-            COFFER_ASSIGN_OR_RETURN(auto managed, r.FindManagedPolicy(arn));
+            COFFER_ASSIGN_OR_RETURN(auto managed, r.iam().FindManagedPolicy(arn));
             if (!managed) continue;
             COFFER_ASSIGN_OR_RETURN(auto version,
-                                    r.GetPolicyVersion(arn, managed->default_version));
+                                    r.iam().GetPolicyVersion(arn, managed->default_version));
             if (!version) continue;
             auto compiled = Compile(version->document, policy::PolicyKind::kSession);
             if (compiled.ok()) identity->session.push_back(*compiled);
@@ -99,11 +99,11 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
         }
       }
     } else if (p.type == "IAMUser") {
-      COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(p.account, "user", p.user_name));
+      COFFER_ASSIGN_OR_RETURN(auto row, r.iam().FindEntity(p.account, "user", p.user_name));
       if (!row || row->id != p.user_id) return Status::Ok();
       identity->principal_tags = row->tags;
       COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "user", p.user_name, identity.get()));
-      COFFER_ASSIGN_OR_RETURN(auto groups, r.ListGroupsForUser(p.account, p.user_name));
+      COFFER_ASSIGN_OR_RETURN(auto groups, r.iam().ListGroupsForUser(p.account, p.user_name));
       for (const auto& g : groups) {
         COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "group", g, identity.get()));
       }

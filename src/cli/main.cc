@@ -345,8 +345,8 @@ int RunServer(const ServerFlags& flags) {
       }
       // Event retention: nobody, a flooding caller least, grows the event stream without bound.
       auto pruned = d.store->Write([&](coffer::StoreWriter& w) {
-        return w.PruneEvents(clock.NowMillis() - int64_t{flags.event_retention_days} * 86400000,
-                             flags.max_events_per_account);
+        return w.events().Prune(clock.NowMillis() - int64_t{flags.event_retention_days} * 86400000,
+                                flags.max_events_per_account);
       });
       if (!pruned.ok()) {
         std::cerr << "coffer: event retention failed: " << pruned.message() << "\n";

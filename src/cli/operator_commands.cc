@@ -17,7 +17,7 @@
 #include "net/http_client.h"
 #include "server/bootstrap.h"
 #include "server/data_dir.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer::cli {
 namespace {

@@ -109,7 +109,7 @@ Result<KmsKeyRow> Keyring::LoadKey(const std::string& key_id) {
   }
   std::optional<KmsKeyRow> row;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(row, r.FindKmsKey(key_id));
+    COFFER_ASSIGN_OR_RETURN(row, r.kms().FindKey(key_id));
     return Status::Ok();
   }));
   if (!row) return Status("NotFoundException", "Key '" + key_id + "' does not exist");
@@ -141,17 +141,18 @@ Status Keyring::InitializeRootKeys(StoreWriter& w, const SecretBytes& unseal_key
                                    const SecretBytes* legacy_root_key) {
   LockedKey root = legacy_root_key ? LockedKey(legacy_root_key->Reveal()) : LockedKey::Random();
   LockedKey storage = legacy_root_key ? root.Clone() : LockedKey::Random();
-  COFFER_RETURN_IF_ERROR(w.PutMeta(
+  COFFER_RETURN_IF_ERROR(w.deployment().PutMeta(
       kRootKeyMeta,
       RootKeyMetaValue(1, crypto::AesGcmSeal(unseal_key, RootKeyPurpose(1), root.Reveal()))));
-  return w.PutMeta(kStorageKeyMeta, crypto::Base64Encode(crypto::AesGcmSeal(
-                                        root.Reveal(), kStorageKeyPurpose, storage.Reveal())));
+  return w.deployment().PutMeta(
+      kStorageKeyMeta, crypto::Base64Encode(crypto::AesGcmSeal(root.Reveal(), kStorageKeyPurpose,
+                                                               storage.Reveal())));
 }
 
 std::unique_ptr<Keyring> Keyring::OpenUnsealedForTest(Store* store, const SecretBytes& unseal_key,
                                                       const Clock* clock) {
   Status s = store->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto existing, w.GetMeta(kRootKeyMeta));
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.deployment().GetMeta(kRootKeyMeta));
     if (existing) return Status::Ok();
     return InitializeRootKeys(w, unseal_key);
   });
@@ -164,8 +165,8 @@ std::unique_ptr<Keyring> Keyring::OpenUnsealedForTest(Store* store, const Secret
 Status Keyring::Unseal(const SecretBytes& unseal_key, StoreReader* in_txn) {
   std::optional<std::string> root_meta, storage_meta;
   auto read = [&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(root_meta, r.GetMeta(kRootKeyMeta));
-    COFFER_ASSIGN_OR_RETURN(storage_meta, r.GetMeta(kStorageKeyMeta));
+    COFFER_ASSIGN_OR_RETURN(root_meta, r.deployment().GetMeta(kRootKeyMeta));
+    COFFER_ASSIGN_OR_RETURN(storage_meta, r.deployment().GetMeta(kStorageKeyMeta));
     return Status::Ok();
   };
   COFFER_RETURN_IF_ERROR(in_txn ? read(*in_txn) : store_->Read(read));
@@ -236,7 +237,7 @@ Result<Keyring::RootRotation> Keyring::RotateRoot(int fail_after_rewraps) {
   out.generation = generation + 1;
   bool swapped = false;
   Status s = store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto materials, w.ListAllKeyMaterials());
+    COFFER_ASSIGN_OR_RETURN(auto materials, w.kms().ListAllMaterials());
     for (const auto& m : materials) {
       if (fail_after_rewraps >= 0 && out.rewrapped_materials == fail_after_rewraps) {
         return Status("InternalFailure", "root key rotation interrupted (test)");
@@ -248,14 +249,14 @@ Result<Keyring::RootRotation> Keyring::RotateRoot(int fail_after_rewraps) {
                                              std::to_string(m.version) +
                                              " does not open under the root key");
       }
-      COFFER_RETURN_IF_ERROR(w.UpdateKeyMaterialWrapping(
+      COFFER_RETURN_IF_ERROR(w.kms().UpdateMaterialWrapping(
           m.key_id, m.version, crypto::AesGcmSeal(new_root.Reveal(), purpose, plain->Reveal())));
       ++out.rewrapped_materials;
     }
-    COFFER_RETURN_IF_ERROR(
-        w.PutMeta(kStorageKeyMeta, crypto::Base64Encode(crypto::AesGcmSeal(
-                                       new_root.Reveal(), kStorageKeyPurpose, storage.Reveal()))));
-    COFFER_RETURN_IF_ERROR(w.PutMeta(
+    COFFER_RETURN_IF_ERROR(w.deployment().PutMeta(
+        kStorageKeyMeta, crypto::Base64Encode(crypto::AesGcmSeal(
+                             new_root.Reveal(), kStorageKeyPurpose, storage.Reveal()))));
+    COFFER_RETURN_IF_ERROR(w.deployment().PutMeta(
         kRootKeyMeta,
         RootKeyMetaValue(out.generation,
                          crypto::AesGcmSeal(unseal.Reveal(), RootKeyPurpose(out.generation),
@@ -296,7 +297,7 @@ Status Keyring::ChangeUnsealKey(const SecretBytes& new_unseal_key,
     generation = root_generation_;
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_RETURN_IF_ERROR(w.PutMeta(
+    COFFER_RETURN_IF_ERROR(w.deployment().PutMeta(
         kRootKeyMeta, RootKeyMetaValue(generation, crypto::AesGcmSeal(new_unseal_key.Reveal(),
                                                                       RootKeyPurpose(generation),
                                                                       root.Reveal()))));
@@ -365,12 +366,12 @@ Result<KmsKeyRow> Keyring::ResolveKey(const Scope& scope, const std::string& key
   std::optional<KmsKeyRow> found;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     if (!alias.empty()) {
-      COFFER_ASSIGN_OR_RETURN(auto id, r.KmsKeyIdForAlias(scope, alias));
+      COFFER_ASSIGN_OR_RETURN(auto id, r.kms().KeyIdForAlias(scope, alias));
       if (!id) return Status::Ok();
       key_id = *id;
     }
     if (key_id.empty()) return Status::Ok();
-    COFFER_ASSIGN_OR_RETURN(found, r.FindKmsKey(key_id));
+    COFFER_ASSIGN_OR_RETURN(found, r.kms().FindKey(key_id));
     return Status::Ok();
   }));
   if (found && found->account == scope.account && found->region == scope.region) return *found;
@@ -382,9 +383,9 @@ Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::strin
   KmsKeyRow created;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     // Another request may have created it since our read; writes are serialised.
-    COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(scope, alias));
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(scope, alias));
     if (existing) {
-      COFFER_ASSIGN_OR_RETURN(auto row, w.FindKmsKey(*existing));
+      COFFER_ASSIGN_OR_RETURN(auto row, w.kms().FindKey(*existing));
       if (!row) return Status("InternalFailure", "alias points at a missing key");
       created = *row;
       return Status::Ok();
@@ -407,11 +408,11 @@ Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::strin
     key.rotation_period_days = 365;
     key.next_rotation_ms = key.created_ms + 365 * kMillisPerDay;
     key.policy = DefaultKeyPolicy(scope.account);
-    COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
+    COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
     COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
                             NewKeyMaterial(key.key_id, 1, key.created_ms, ""));
-    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(material));
-    COFFER_RETURN_IF_ERROR(w.PutAlias(scope, alias, key.key_id, key.created_ms));
+    COFFER_RETURN_IF_ERROR(w.kms().InsertMaterial(material));
+    COFFER_RETURN_IF_ERROR(w.kms().PutAlias(scope, alias, key.key_id, key.created_ms));
     created = key;
     return Status::Ok();
   }));
@@ -428,7 +429,7 @@ Result<SecretBytes> Keyring::Material(const std::string& key_id, int version) {
   }
   std::optional<KeyMaterialRow> row;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(row, r.GetKeyMaterial(key_id, version));
+    COFFER_ASSIGN_OR_RETURN(row, r.kms().GetMaterial(key_id, version));
     return Status::Ok();
   }));
   if (!row) return DecryptionFailure();

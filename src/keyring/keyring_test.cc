@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "crypto/crypto.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
 namespace {
@@ -120,7 +120,7 @@ TEST_F(KeyringTest, RotateRootRewrapsMaterialAndKeepsEverythingReadable) {
   std::vector<std::string> before;
   ASSERT_TRUE(store_
                   ->Read([&](StoreReader& r) -> Status {
-                    COFFER_ASSIGN_OR_RETURN(auto materials, r.ListAllKeyMaterials());
+                    COFFER_ASSIGN_OR_RETURN(auto materials, r.kms().ListAllMaterials());
                     for (const auto& m : materials) before.push_back(m.wrapped);
                     return Status::Ok();
                   })
@@ -133,7 +133,7 @@ TEST_F(KeyringTest, RotateRootRewrapsMaterialAndKeepsEverythingReadable) {
   std::vector<std::string> after;
   ASSERT_TRUE(store_
                   ->Read([&](StoreReader& r) -> Status {
-                    COFFER_ASSIGN_OR_RETURN(auto materials, r.ListAllKeyMaterials());
+                    COFFER_ASSIGN_OR_RETURN(auto materials, r.kms().ListAllMaterials());
                     for (const auto& m : materials) after.push_back(m.wrapped);
                     return Status::Ok();
                   })

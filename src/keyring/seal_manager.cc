@@ -20,7 +20,8 @@ constexpr std::chrono::seconds kMaxPassphraseBackoff{60};
 // Records `init`'s seal in `w` for `unseal_key`: type, share counts, share digests, passphrase.
 Status RecordSeal(StoreWriter& w, const SealInit& init, const SecretBytes& unseal_key,
                   SealInitResult* out) {
-  COFFER_RETURN_IF_ERROR(w.PutMeta(kSealTypeMeta, std::string(SealTypeName(init.type))));
+  COFFER_RETURN_IF_ERROR(
+      w.deployment().PutMeta(kSealTypeMeta, std::string(SealTypeName(init.type))));
   // A meta row left from an earlier seal would only confuse: every seal's rows are rewritten.
   std::string passphrase_meta, shamir_meta, digests;
   switch (init.type) {
@@ -42,9 +43,9 @@ Status RecordSeal(StoreWriter& w, const SealInit& init, const SecretBytes& unsea
       break;
     }
   }
-  COFFER_RETURN_IF_ERROR(w.PutMeta(kPassphraseMeta, passphrase_meta));
-  COFFER_RETURN_IF_ERROR(w.PutMeta(kShamirMeta, shamir_meta));
-  return w.PutMeta(kShareDigestsMeta, digests);
+  COFFER_RETURN_IF_ERROR(w.deployment().PutMeta(kPassphraseMeta, passphrase_meta));
+  COFFER_RETURN_IF_ERROR(w.deployment().PutMeta(kShamirMeta, shamir_meta));
+  return w.deployment().PutMeta(kShareDigestsMeta, digests);
 }
 
 Status NotThisSeal(SealType type) {
@@ -149,7 +150,7 @@ Result<SealInitResult> SealManager::Rekey(const SealInit& init, UnsealKeyFile* f
   std::string sealed_unseal_key;
   if (init.type == SealType::kPassphrase) {
     Status reloaded = store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto text, r.GetMeta(kPassphraseMeta));
+      COFFER_ASSIGN_OR_RETURN(auto text, r.deployment().GetMeta(kPassphraseMeta));
       if (text) sealed_unseal_key = *text;
       return Status::Ok();
     });
@@ -172,17 +173,17 @@ Result<SealInitResult> SealManager::Rekey(const SealInit& init, UnsealKeyFile* f
 }
 
 Status SealManager::AdoptLegacyFileSeal(StoreWriter& w, const SecretBytes& root_key_file_key) {
-  COFFER_RETURN_IF_ERROR(w.PutMeta(kSealTypeMeta, "file"));
+  COFFER_RETURN_IF_ERROR(w.deployment().PutMeta(kSealTypeMeta, "file"));
   return Keyring::InitializeRootKeys(w, root_key_file_key, &root_key_file_key);
 }
 
 Status SealManager::Load(StoreReader* in_txn) {
   std::optional<std::string> type, shamir, passphrase, digests;
   auto read = [&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(type, r.GetMeta(kSealTypeMeta));
-    COFFER_ASSIGN_OR_RETURN(shamir, r.GetMeta(kShamirMeta));
-    COFFER_ASSIGN_OR_RETURN(passphrase, r.GetMeta(kPassphraseMeta));
-    COFFER_ASSIGN_OR_RETURN(digests, r.GetMeta(kShareDigestsMeta));
+    COFFER_ASSIGN_OR_RETURN(type, r.deployment().GetMeta(kSealTypeMeta));
+    COFFER_ASSIGN_OR_RETURN(shamir, r.deployment().GetMeta(kShamirMeta));
+    COFFER_ASSIGN_OR_RETURN(passphrase, r.deployment().GetMeta(kPassphraseMeta));
+    COFFER_ASSIGN_OR_RETURN(digests, r.deployment().GetMeta(kShareDigestsMeta));
     return Status::Ok();
   };
   COFFER_RETURN_IF_ERROR(in_txn ? read(*in_txn) : store_->Read(read));

@@ -11,7 +11,7 @@
 #include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
 #include "services/sts/sts_service.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
 namespace {

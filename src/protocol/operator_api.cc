@@ -296,11 +296,11 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
       keyring_->WrapWithStorageKey(CredentialRegistry::SecretPurpose(key_id), secret.Reveal());
   if (!wrapped.ok()) return Error(wrapped.status(), request_id);
   Status s = store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto accounts, w.ListAccounts());
+    COFFER_ASSIGN_OR_RETURN(auto accounts, w.deployment().ListAccounts());
     if (std::find(accounts.begin(), accounts.end(), account) != accounts.end()) {
       return Status("ResourceExistsException", "Account " + account + " already exists.");
     }
-    COFFER_RETURN_IF_ERROR(w.InsertAccount(account, clock_->NowMillis()));
+    COFFER_RETURN_IF_ERROR(w.deployment().InsertAccount(account, clock_->NowMillis()));
     AccessKeyRow row;
     row.access_key_id = key_id;
     row.wrapped_secret = *wrapped;
@@ -308,7 +308,7 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
     row.principal_arn = "arn:aws:iam::" + account + ":root";
     row.user_id = account;
     row.created_ms = clock_->NowMillis();
-    return w.InsertAccessKey(row);
+    return w.credentials().InsertAccessKey(row);
   });
   if (!s.ok()) return Error(s, request_id);
   ApiResponse resp = JsonBody(
@@ -332,7 +332,7 @@ ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCal
   json::array out;
   int64_t last = after;
   Status s = store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto events, r.ListAccountEvents(account, after, 100));
+    COFFER_ASSIGN_OR_RETURN(auto events, r.events().ListForAccount(account, after, 100));
     for (const auto& e : events) {
       last = e.id;
       boost::system::error_code ec;
@@ -378,7 +378,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     }
     bool exists = false;
     Status s = store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto accounts, r.ListAccounts());
+      COFFER_ASSIGN_OR_RETURN(auto accounts, r.deployment().ListAccounts());
       exists = std::find(accounts.begin(), accounts.end(), account) != accounts.end();
       return Status::Ok();
     });
@@ -403,7 +403,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
       "arn:aws:lambda:" + row.region + ":" + row.account + ":function:" + row.name;
   if (auto* del = in.if_contains("Delete"); del && del->is_bool() && del->get_bool()) {
     Status s = store_->Write([&](StoreWriter& w) -> Status {
-      return w.DeleteRotationFunction(row.account, row.region, row.name);
+      return w.rotation().DeleteFunction(row.account, row.region, row.name);
     });
     if (!s.ok()) return Error(s, request_id);
     return JsonBody(200, request_id, json::object{{"FunctionArn", arn}, {"Deleted", true}});

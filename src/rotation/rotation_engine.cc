@@ -114,7 +114,8 @@ Result<std::string> RegisterFunction(Store& store, Keyring& keyring, RotationFun
     }
     row.wrapped_signing_key = std::move(wrapped.value());
   }
-  Status stored = store.Write([&](StoreWriter& w) -> Status { return w.PutRotationFunction(row); });
+  Status stored =
+      store.Write([&](StoreWriter& w) -> Status { return w.rotation().PutFunction(row); });
   if (!stored.ok()) {
     OPENSSL_cleanse(signing_key_hex.data(), signing_key_hex.size());
     return stored;
@@ -234,7 +235,7 @@ bool RotationEngine::FunctionExists(const std::string& lambda_arn) {
   if (!ParseFunctionArn(lambda_arn, &account, &region, &name)) return false;
   std::optional<RotationFunctionRow> row;
   Status s = store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(row, r.FindRotationFunction(account, region, name));
+    COFFER_ASSIGN_OR_RETURN(row, r.rotation().FindFunction(account, region, name));
     return Status::Ok();
   });
   return s.ok() && row.has_value();
@@ -268,7 +269,7 @@ void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
   e.detail_type = "AWS Service Event via CloudTrail";
   e.resources = json::serialize(json::array{json::string(run.secret_arn)});
   e.detail = json::serialize(detail);
-  (void)store_->Write([&](StoreWriter& w) -> Status { return w.AppendEvent(e); });
+  (void)store_->Write([&](StoreWriter& w) -> Status { return w.events().Append(e); });
 }
 
 std::vector<std::string> RotationEngine::SensitiveValues(const RotationRunRow& run) {
@@ -548,14 +549,14 @@ std::string RotationEngine::PrometheusText() const {
 // ("the test creates an AWSPENDING version of the secret and then removes it").
 Status RotationEngine::RemoveTestVersion(const RotationRunRow& run) {
   return store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto version, w.GetVersion(run.secret_id, run.token));
+    COFFER_ASSIGN_OR_RETURN(auto version, w.secrets().GetVersion(run.secret_id, run.token));
     const bool only_pending =
         version &&
         (version->stages.empty() || version->stages == std::vector<std::string>{"AWSPENDING"});
     if (!only_pending) {
       return Status::Ok();
     }
-    return w.DeleteVersion(run.secret_id, run.token);
+    return w.secrets().DeleteVersion(run.secret_id, run.token);
   });
 }
 
@@ -565,7 +566,7 @@ Result<std::vector<RotationRunRow>> RotationEngine::Claim(int limit) {
   if (limit <= 0) return claimed;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     // Scheduled rotations whose window has begun (or passed, after downtime).
-    COFFER_ASSIGN_OR_RETURN(auto due, w.ListSecretsDueForRotation(now, 32));
+    COFFER_ASSIGN_OR_RETURN(auto due, w.secrets().ListDueForRotation(now, 32));
     for (const auto& s : due) {
       RotationRunRow r;
       r.secret_id = s.id;
@@ -581,15 +582,15 @@ Result<std::vector<RotationRunRow>> RotationEngine::Claim(int limit) {
       SecretVersionRow placeholder;
       placeholder.version_id = r.token;
       placeholder.created_ms = now;
-      COFFER_RETURN_IF_ERROR(w.InsertVersion(s.id, placeholder));
-      COFFER_RETURN_IF_ERROR(w.SetStage(s.id, "AWSPENDING", r.token));
-      COFFER_RETURN_IF_ERROR(w.PutRotationRun(r));
+      COFFER_RETURN_IF_ERROR(w.secrets().InsertVersion(s.id, placeholder));
+      COFFER_RETURN_IF_ERROR(w.secrets().SetStage(s.id, "AWSPENDING", r.token));
+      COFFER_RETURN_IF_ERROR(w.rotation().PutRun(r));
     }
-    COFFER_ASSIGN_OR_RETURN(auto runs, w.ListDueRotationRuns(now, limit));
+    COFFER_ASSIGN_OR_RETURN(auto runs, w.rotation().ListDueRuns(now, limit));
     for (auto& r : runs) {
       r.lease_holder = options_.holder_id;
       r.lease_expires_ms = now + kLeaseMs;
-      COFFER_RETURN_IF_ERROR(w.PutRotationRun(r));
+      COFFER_RETURN_IF_ERROR(w.rotation().PutRun(r));
       claimed.push_back(r);
     }
     return Status::Ok();
@@ -659,14 +660,14 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
   std::optional<RotationFunctionRow> function;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(secret,
-                            r.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
+                            r.secrets().FindByArn(Scope{run.account, run.region}, run.secret_arn));
     std::string account, region, name;
     // Only a function of the secret's own account and region may rotate it (RotateSecret
     // refuses others; a configuration stored before that rule is refused here).
     if (secret && secret->rotation_lambda_arn &&
         ParseFunctionArn(*secret->rotation_lambda_arn, &account, &region, &name) &&
         account == run.account && region == run.region) {
-      COFFER_ASSIGN_OR_RETURN(function, r.FindRotationFunction(account, region, name));
+      COFFER_ASSIGN_OR_RETURN(function, r.rotation().FindFunction(account, region, name));
     }
     return Status::Ok();
   }));
@@ -676,7 +677,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
           !secret ? "the secret no longer exists"
                   : "the rotation function is not registered in the secret's account");
     COFFER_RETURN_IF_ERROR(store_->Write(
-        [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
+        [&](StoreWriter& w) -> Status { return w.rotation().DeleteRun(run.secret_id); }));
     return steps;
   }
   const bool test_only = run.mode == "test";
@@ -701,7 +702,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
     run.step = NextStep(run.step);
     COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
       // A CancelRotateSecret meanwhile removed the run: stop without recreating it.
-      COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
+      COFFER_ASSIGN_OR_RETURN(auto current, w.rotation().FindRun(run.secret_id));
       if (!current || current->token != run.token) {
         run.step.clear();
         run.mode = "cancelled";
@@ -709,20 +710,20 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
       }
       if (run.step.empty()) return Status::Ok();
       run.lease_expires_ms = clock_->NowMillis() + kLeaseMs;
-      return w.PutRotationRun(run);
+      return w.rotation().PutRun(run);
     }));
   }
   if (run.mode == "cancelled") return steps;
   const EpochMillis done = clock_->NowMillis();
   if (failed.ok()) {
     COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-      COFFER_RETURN_IF_ERROR(w.DeleteRotationRun(run.secret_id));
+      COFFER_RETURN_IF_ERROR(w.rotation().DeleteRun(run.secret_id));
       if (test_only) return Status::Ok();
-      COFFER_ASSIGN_OR_RETURN(auto fresh,
-                              w.FindSecretByArn(Scope{run.account, run.region}, run.secret_arn));
+      COFFER_ASSIGN_OR_RETURN(
+          auto fresh, w.secrets().FindByArn(Scope{run.account, run.region}, run.secret_arn));
       if (!fresh) return Status::Ok();
       // The rotation is done only if the function moved AWSCURRENT to the new version.
-      COFFER_ASSIGN_OR_RETURN(auto current, w.VersionIdForStage(fresh->id, "AWSCURRENT"));
+      COFFER_ASSIGN_OR_RETURN(auto current, w.secrets().VersionIdForStage(fresh->id, "AWSCURRENT"));
       if (current != run.token) {
         failed = Status("InternalFailure",
                         "finishSecret returned without moving AWSCURRENT to " + run.token);
@@ -735,7 +736,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
             secrets::Schedule::Parse(secrets::RotationRulesFromJson(*fresh->rotation_rules));
         if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
       }
-      return w.UpdateSecret(*fresh);
+      return w.secrets().Update(*fresh);
     }));
     if (failed.ok()) {
       if (test_only) {
@@ -753,9 +754,9 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
     run.lease_holder.clear();
     run.lease_expires_ms = 0;
     COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
+      COFFER_ASSIGN_OR_RETURN(auto current, w.rotation().FindRun(run.secret_id));
       if (!current || current->token != run.token) return Status::Ok();
-      return w.PutRotationRun(run);
+      return w.rotation().PutRun(run);
     }));
     return steps;
   }
@@ -770,7 +771,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
     COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
     Event(run, "TestRotationFailed", run.step, error);
     COFFER_RETURN_IF_ERROR(store_->Write(
-        [&](StoreWriter& w) -> Status { return w.DeleteRotationRun(run.secret_id); }));
+        [&](StoreWriter& w) -> Status { return w.rotation().DeleteRun(run.secret_id); }));
     return steps;
   }
   ++run.attempts;
@@ -782,10 +783,10 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
       done + options_.base_backoff_ms * (int64_t{1} << std::min<int64_t>(run.attempts - 1, 10));
   Event(run, abandon ? "RotationAbandoned" : "RotationFailed", run.step, error);
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto current, w.FindRotationRun(run.secret_id));
+    COFFER_ASSIGN_OR_RETURN(auto current, w.rotation().FindRun(run.secret_id));
     if (!current || current->token != run.token) return Status::Ok();  // cancelled
-    if (abandon) return w.DeleteRotationRun(run.secret_id);
-    return w.PutRotationRun(run);
+    if (abandon) return w.rotation().DeleteRun(run.secret_id);
+    return w.rotation().PutRun(run);
   }));
 
   return steps;

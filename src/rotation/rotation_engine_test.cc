@@ -12,7 +12,7 @@
 #include "core/ids.h"
 #include "crypto/crypto.h"
 #include "rotation/builtin_rotators.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer::rotation {
 namespace {
@@ -62,7 +62,7 @@ class RotationEngineTest : public ::testing::Test {
                         f.config = std::string(R"({"Builtin":")") +
                                    (std::string(name) == "api" ? "random-api-key" : "flaky") +
                                    "\"}";
-                        COFFER_RETURN_IF_ERROR(w.PutRotationFunction(f));
+                        COFFER_RETURN_IF_ERROR(w.rotation().PutFunction(f));
                       }
                       return Status::Ok();
                     })
@@ -101,7 +101,7 @@ class RotationEngineTest : public ::testing::Test {
     std::string arn(d.value().at("ARN").as_string());
     int64_t id = 0;
     (void)store_->Read([&](StoreReader& r) -> Status {
-      auto found = r.FindSecretByArn({kAccount, kRegion}, arn);
+      auto found = r.secrets().FindByArn({kAccount, kRegion}, arn);
       if (found.ok() && found.value().has_value()) id = found.value()->id;
       return Status::Ok();
     });
@@ -113,7 +113,7 @@ class RotationEngineTest : public ::testing::Test {
   std::vector<std::string> EventNames() {
     std::vector<std::string> names;
     (void)store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto events, r.ListEvents(0, 1000));
+      COFFER_ASSIGN_OR_RETURN(auto events, r.events().List(0, 1000));
       for (const auto& e : events) {
         names.emplace_back(json::parse(e.detail).as_object()["eventName"].as_string());
       }
@@ -179,7 +179,7 @@ TEST_F(RotationEngineTest, AFailingStepKeepsAwsCurrentAndSucceedsOnTheNextAttemp
   const int64_t secret_id = SecretId("api-key");
   ASSERT_TRUE(store_
                   ->Read([&](StoreReader& r) -> Status {
-                    COFFER_ASSIGN_OR_RETURN(run, r.FindRotationRun(secret_id));
+                    COFFER_ASSIGN_OR_RETURN(run, r.rotation().FindRun(secret_id));
                     return Status::Ok();
                   })
                   .ok());
@@ -275,11 +275,11 @@ TEST_F(RotationEngineTest, TwoProcessesNeverRunOneRotationTwice) {
   ASSERT_TRUE(store_
                   ->Write([&](StoreWriter& w) -> Status {
                     COFFER_ASSIGN_OR_RETURN(auto runs,
-                                            w.ListDueRotationRuns(clock_.NowMillis(), 10));
+                                            w.rotation().ListDueRuns(clock_.NowMillis(), 10));
                     EXPECT_EQ(runs.size(), 1u);
                     runs[0].lease_holder = "process-b";
                     runs[0].lease_expires_ms = clock_.NowMillis() + 60000;
-                    return w.PutRotationRun(runs[0]);
+                    return w.rotation().PutRun(runs[0]);
                   })
                   .ok());
   EXPECT_EQ(engine_->RunDue().value(), 0);

@@ -12,7 +12,7 @@
 #include "auth/credential_registry.h"
 #include "core/ids.h"
 #include "crypto/crypto.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
 namespace {
@@ -209,14 +209,14 @@ namespace {
 Status ProvisionRootAccessKey(StoreWriter& w, const Keyring& keyring, const BootstrapOptions& o,
                               const std::string& account, EpochMillis now, bool generate_if_none,
                               bool write_credentials_file, Deployment* d) {
-  COFFER_ASSIGN_OR_RETURN(auto keys, w.ListAccessKeys());
+  COFFER_ASSIGN_OR_RETURN(auto keys, w.credentials().ListAccessKeys());
   AccessKeyRow row;
   row.account = account;
   row.principal_arn = "arn:aws:iam::" + account + ":root";
   row.user_id = account;
   row.created_ms = now;
   if (o.root_key_id) {
-    COFFER_ASSIGN_OR_RETURN(auto existing, w.FindAccessKey(*o.root_key_id));
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.credentials().FindAccessKey(*o.root_key_id));
     if (existing) {
       auto stored = keyring.UnwrapWithStorageKey(CredentialRegistry::SecretPurpose(*o.root_key_id),
                                                  existing->wrapped_secret);
@@ -231,7 +231,7 @@ Status ProvisionRootAccessKey(StoreWriter& w, const Keyring& keyring, const Boot
         row.wrapped_secret,
         keyring.WrapWithStorageKey(CredentialRegistry::SecretPurpose(row.access_key_id),
                                    o.root_secret->Reveal()));
-    return w.InsertAccessKey(row);
+    return w.credentials().InsertAccessKey(row);
   }
   if (!keys.empty() || !generate_if_none) return Status::Ok();
   std::string id = NewAccessKeyId();
@@ -255,7 +255,7 @@ Status ProvisionRootAccessKey(StoreWriter& w, const Keyring& keyring, const Boot
     d->generated_key_id = id;
     d->generated_secret = std::move(secret);
   }
-  return w.InsertAccessKey(row);
+  return w.credentials().InsertAccessKey(row);
 }
 
 }  // namespace
@@ -326,8 +326,8 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
 
   std::optional<std::string> account, seal_type;
   COFFER_RETURN_IF_ERROR(d.store->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(account, r.GetMeta("account_id"));
-    COFFER_ASSIGN_OR_RETURN(seal_type, r.GetMeta("seal_type"));
+    COFFER_ASSIGN_OR_RETURN(account, r.deployment().GetMeta("account_id"));
+    COFFER_ASSIGN_OR_RETURN(seal_type, r.deployment().GetMeta("seal_type"));
     return Status::Ok();
   }));
   if (account && o.must_be_new) {
@@ -355,7 +355,7 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
     const bool file_seal = o.seal.type == SealType::kFile;
     Status s = d.store->Write([&](StoreWriter& w) -> Status {
       d.account_id = o.account_id.value_or(NewAccountId());
-      COFFER_RETURN_IF_ERROR(w.PutMeta("account_id", d.account_id));
+      COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("account_id", d.account_id));
       COFFER_ASSIGN_OR_RETURN(SealInitResult init, SealManager::Initialize(w, o.seal));
       COFFER_RETURN_IF_ERROR(d.seal->Load(&w));
       COFFER_RETURN_IF_ERROR(d.seal->UnsealWithKey(init.unseal_key, &w));

@@ -12,7 +12,7 @@
 
 #include "crypto/crypto.h"
 #include "keyring/shamir.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
 namespace {
@@ -337,7 +337,9 @@ TEST_F(BootstrapTest, ShamirSealWithoutDigestsResetsAfterAWrongCombination) {
     ASSERT_TRUE(d.ok());
     shares = d->shares;
     ASSERT_TRUE(
-        d->store->Write([](StoreWriter& w) { return w.PutMeta("seal_share_digests", ""); }).ok());
+        d->store
+            ->Write([](StoreWriter& w) { return w.deployment().PutMeta("seal_share_digests", ""); })
+            .ok());
   }
   std::string foreign;
   {
@@ -461,33 +463,34 @@ TEST_F(BootstrapTest, NoUnwrappedKeyIsOnDiskWithAShamirSeal) {
 
   std::vector<std::string> keys = {std::string(unseal_key.Reveal())};
   auto store = OpenSqliteStore(dir_ + "/coffer.db").value();
-  ASSERT_TRUE(store
-                  ->Read([&](StoreReader& r) -> Status {
-                    auto root_meta = r.GetMeta("root_key").value().value();
-                    int generation = std::stoi(root_meta.substr(0, root_meta.find(' ')));
-                    EXPECT_EQ(generation, 2);
-                    auto wrapped = crypto::Base64Decode(root_meta.substr(root_meta.find(' ') + 1));
-                    auto root = crypto::AesGcmOpen(
-                        unseal_key, "coffer/root-key/" + std::to_string(generation), *wrapped);
-                    EXPECT_TRUE(root.has_value());
-                    if (!root) return Status::Ok();
-                    keys.emplace_back(root->Reveal());
-                    auto storage = crypto::AesGcmOpen(
-                        *root, "coffer/storage-key",
-                        *crypto::Base64Decode(r.GetMeta("storage_key").value().value()));
-                    EXPECT_TRUE(storage.has_value());
-                    if (storage) keys.emplace_back(storage->Reveal());
-                    COFFER_ASSIGN_OR_RETURN(auto materials, r.ListAllKeyMaterials());
-                    EXPECT_EQ(materials.size(), 1u);
-                    for (const auto& m : materials) {
-                      auto material = crypto::AesGcmOpen(
-                          *root, MaterialPurpose(m.key_id, m.version), m.wrapped);
-                      EXPECT_TRUE(material.has_value());
-                      if (material) keys.emplace_back(material->Reveal());
-                    }
-                    return Status::Ok();
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      store
+          ->Read([&](StoreReader& r) -> Status {
+            auto root_meta = r.deployment().GetMeta("root_key").value().value();
+            int generation = std::stoi(root_meta.substr(0, root_meta.find(' ')));
+            EXPECT_EQ(generation, 2);
+            auto wrapped = crypto::Base64Decode(root_meta.substr(root_meta.find(' ') + 1));
+            auto root = crypto::AesGcmOpen(
+                unseal_key, "coffer/root-key/" + std::to_string(generation), *wrapped);
+            EXPECT_TRUE(root.has_value());
+            if (!root) return Status::Ok();
+            keys.emplace_back(root->Reveal());
+            auto storage = crypto::AesGcmOpen(
+                *root, "coffer/storage-key",
+                *crypto::Base64Decode(r.deployment().GetMeta("storage_key").value().value()));
+            EXPECT_TRUE(storage.has_value());
+            if (storage) keys.emplace_back(storage->Reveal());
+            COFFER_ASSIGN_OR_RETURN(auto materials, r.kms().ListAllMaterials());
+            EXPECT_EQ(materials.size(), 1u);
+            for (const auto& m : materials) {
+              auto material =
+                  crypto::AesGcmOpen(*root, MaterialPurpose(m.key_id, m.version), m.wrapped);
+              EXPECT_TRUE(material.has_value());
+              if (material) keys.emplace_back(material->Reveal());
+            }
+            return Status::Ok();
+          })
+          .ok());
   store.reset();
   ASSERT_EQ(keys.size(), 4u);
   const std::string disk = DataDirBytes();
@@ -516,7 +519,7 @@ TEST_F(BootstrapTest, AStoreFromBeforeSealTypesIsAdoptedUnderItsRootKeyFile) {
     auto store = OpenSqliteStore(dir_ + "/coffer.db").value();
     ASSERT_TRUE(store
                     ->Write([&](StoreWriter& w) -> Status {
-                      COFFER_RETURN_IF_ERROR(w.PutMeta("account_id", "123456789012"));
+                      COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("account_id", "123456789012"));
                       KmsKeyRow key;
                       key.key_id = "1234abcd-12ab-34cd-56ef-1234567890ab";
                       key.account = "123456789012";
@@ -525,13 +528,13 @@ TEST_F(BootstrapTest, AStoreFromBeforeSealTypesIsAdoptedUnderItsRootKeyFile) {
                       key.manager = "CUSTOMER";
                       key.state = "Enabled";
                       key.current_material = 1;
-                      COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
+                      COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
                       KeyMaterialRow m;
                       m.key_id = key.key_id;
                       m.version = 1;
                       m.wrapped = crypto::AesGcmSeal(file_key, MaterialPurpose(key.key_id, 1),
                                                      material.Reveal());
-                      return w.InsertKeyMaterial(m);
+                      return w.kms().InsertMaterial(m);
                     })
                     .ok());
   }

@@ -114,7 +114,7 @@ Status DenialAudit::Flush() {
                          {"lastEventTime", FormatIso8601(p.last_ms)}};
         event.detail = json::serialize(detail);
       }
-      COFFER_RETURN_IF_ERROR(w.AppendEvent(event));
+      COFFER_RETURN_IF_ERROR(w.events().Append(event));
     }
     return Status::Ok();
   });

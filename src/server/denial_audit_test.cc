@@ -6,7 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
 namespace {
@@ -28,9 +28,9 @@ class DenialAuditTest : public ::testing::Test {
     EXPECT_TRUE(store_
                     ->Read([&](StoreReader& r) -> Status {
                       if (account.empty()) {
-                        COFFER_ASSIGN_OR_RETURN(out, r.ListEvents(0, 100000));
+                        COFFER_ASSIGN_OR_RETURN(out, r.events().List(0, 100000));
                       } else {
-                        COFFER_ASSIGN_OR_RETURN(out, r.ListAccountEvents(account, 0, 100000));
+                        COFFER_ASSIGN_OR_RETURN(out, r.events().ListForAccount(account, 0, 100000));
                       }
                       return Status::Ok();
                     })
@@ -124,13 +124,14 @@ TEST_F(DenialAuditTest, AFloodOfDenialsWritesBoundedRows) {
   other.detail_type = "Parameter Store Change";
   other.resources = "[]";
   other.detail = "{}";
-  ASSERT_TRUE(store_->Write([&](StoreWriter& w) { return w.AppendEvent(other); }).ok());
-  ASSERT_TRUE(store_->Write([&](StoreWriter& w) { return w.PruneEvents(0, 100); }).ok());
+  ASSERT_TRUE(store_->Write([&](StoreWriter& w) { return w.events().Append(other); }).ok());
+  ASSERT_TRUE(store_->Write([&](StoreWriter& w) { return w.events().Prune(0, 100); }).ok());
   std::vector<EventRow> mallory = Events("210987654321");
   EXPECT_EQ(mallory.size(), 100u);
   EXPECT_EQ(mallory.back().id, events.back().id);  // the newest kept
   EXPECT_EQ(Events("123456789012").size(), 1u);    // another account's events untouched
-  ASSERT_TRUE(store_->Write([&](StoreWriter& w) { return w.PruneEvents(ctx.now + 1, 100); }).ok());
+  ASSERT_TRUE(
+      store_->Write([&](StoreWriter& w) { return w.events().Prune(ctx.now + 1, 100); }).ok());
   EXPECT_TRUE(Events().empty());
 }
 

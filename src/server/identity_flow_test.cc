@@ -18,7 +18,7 @@
 #include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
 #include "services/sts/sts_service.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
 namespace {
@@ -68,7 +68,7 @@ class IdentityFlowTest : public ::testing::Test {
                       row.account = kAccount;
                       row.principal_arn = std::string("arn:aws:iam::") + kAccount + ":root";
                       row.user_id = kAccount;
-                      return w.InsertAccessKey(row);
+                      return w.credentials().InsertAccessKey(row);
                     })
                     .ok());
     credentials_ = std::make_unique<CredentialRegistry>(store_.get(), keyring_.get());

@@ -583,18 +583,18 @@ Status CheckRequestTags(const Tags& tags) {
 
 Result<IamEntityRow> FreshEntity(StoreReader& r, const std::string& account, const EntityKind& kind,
                                  const std::string& name) {
-  COFFER_ASSIGN_OR_RETURN(auto row, r.FindIamEntity(account, kind.kind, name));
+  COFFER_ASSIGN_OR_RETURN(auto row, r.iam().FindEntity(account, kind.kind, name));
   if (!row) return NoSuchEntity(kind, name);
   return std::move(*row);
 }
 
 Status InsertNewEntity(StoreWriter& w, const EntityKind& kind, const IamEntityRow& row) {
-  COFFER_ASSIGN_OR_RETURN(auto existing, w.FindIamEntity(row.account, kind.kind, row.name));
+  COFFER_ASSIGN_OR_RETURN(auto existing, w.iam().FindEntity(row.account, kind.kind, row.name));
   if (existing) {
     return Status("EntityAlreadyExists",
                   std::string(kind.title) + " with name " + row.name + " already exists.");
   }
-  return w.InsertIamEntity(row);
+  return w.iam().InsertEntity(row);
 }
 
 IamEntityRow NewEntity(const RequestContext& ctx, const EntityKind& kind, const std::string& name,
@@ -616,11 +616,12 @@ Status DeleteConflict(const std::string& message) { return Status("DeleteConflic
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUser.html
 Status CheckNothingAttached(StoreReader& r, const EntityKind& kind, const IamEntityRow& row) {
   COFFER_ASSIGN_OR_RETURN(auto inline_policies,
-                          r.ListInlinePolicies(row.account, kind.kind, row.name));
+                          r.iam().ListInlinePolicies(row.account, kind.kind, row.name));
   if (!inline_policies.empty()) {
     return DeleteConflict("Cannot delete entity, must delete policies first.");
   }
-  COFFER_ASSIGN_OR_RETURN(auto attached, r.ListAttachedPolicies(row.account, kind.kind, row.name));
+  COFFER_ASSIGN_OR_RETURN(auto attached,
+                          r.iam().ListAttachedPolicies(row.account, kind.kind, row.name));
   if (!attached.empty()) {
     return DeleteConflict("Cannot delete entity, must detach all policies first.");
   }
@@ -686,7 +687,7 @@ Status VersionNotFound(const std::string& arn, const std::string& version_id) {
 Result<bool> PolicyNameTaken(StoreReader& r, const std::string& account, const std::string& name) {
   std::string after;
   for (;;) {
-    COFFER_ASSIGN_OR_RETURN(auto page, r.ListManagedPolicies(account, "", after, 1000));
+    COFFER_ASSIGN_OR_RETURN(auto page, r.iam().ListManagedPolicies(account, "", after, 1000));
     for (const auto& p : page) {
       if (EqualsIgnoreCase(p.name, name)) return true;
     }
@@ -951,7 +952,7 @@ Result<IamEntityRow> IamService::AuthorizedEntity(const RequestContext& ctx,
                                                   const std::string& name, const Context& context) {
   std::optional<IamEntityRow> row;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(row, r.FindIamEntity(ctx.scope.account, kind.kind, name));
+    COFFER_ASSIGN_OR_RETURN(row, r.iam().FindEntity(ctx.scope.account, kind.kind, name));
     return Status::Ok();
   }));
   AuthzCheck check =
@@ -992,7 +993,7 @@ Result<IamPolicyRow> IamService::AuthorizedPolicy(const RequestContext& ctx,
   std::optional<IamPolicyRow> row;
   if (parts->account == ctx.scope.account) {
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(row, r.FindManagedPolicy(arn));
+      COFFER_ASSIGN_OR_RETURN(row, r.iam().FindManagedPolicy(arn));
       return Status::Ok();
     }));
   }
@@ -1048,15 +1049,16 @@ Result<std::string> IamService::DeleteUser(const RequestContext& ctx, const Para
   COFFER_ASSIGN_OR_RETURN(IamEntityRow user, AuthorizedEntity(ctx, "DeleteUser", kUser, *name));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kUser, *name));
-    COFFER_ASSIGN_OR_RETURN(auto keys, w.ListAccessKeysForUser(fresh.account, fresh.name));
+    COFFER_ASSIGN_OR_RETURN(auto keys,
+                            w.credentials().ListAccessKeysForUser(fresh.account, fresh.name));
     if (!keys.empty())
       return DeleteConflict("Cannot delete entity, must delete access keys first.");
     COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kUser, fresh));
-    COFFER_ASSIGN_OR_RETURN(auto groups, w.ListGroupsForUser(fresh.account, fresh.name));
+    COFFER_ASSIGN_OR_RETURN(auto groups, w.iam().ListGroupsForUser(fresh.account, fresh.name));
     if (!groups.empty()) {
       return DeleteConflict("Cannot delete entity, must remove user from all groups first.");
     }
-    return w.DeleteIamEntity(fresh.account, kUser.kind, fresh.name);
+    return w.iam().DeleteEntity(fresh.account, kUser.kind, fresh.name);
   }));
   return std::string();
 }
@@ -1077,8 +1079,8 @@ Result<std::string> IamService::ListEntities(const RequestContext& ctx, const Pa
   std::vector<IamEntityRow> rows;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(
-        rows, r.ListIamEntities(ctx.scope.account, kind.kind, prefix.value_or("/"), after,
-                                static_cast<int>(page.max_items) + 1));
+        rows, r.iam().ListEntities(ctx.scope.account, kind.kind, prefix.value_or("/"), after,
+                                   static_cast<int>(page.max_items) + 1));
     return Status::Ok();
   }));
   PageEnd end;
@@ -1111,7 +1113,7 @@ Result<std::string> IamService::TagEntity(const RequestContext& ctx, const Param
       return Status("LimitExceeded", std::string("Cannot exceed quota for TagsPer") + kind.title +
                                          ": " + std::to_string(kMaxTags));
     }
-    return w.UpdateIamEntity(fresh);
+    return w.iam().UpdateEntity(fresh);
   }));
   return std::string();
 }
@@ -1134,7 +1136,7 @@ Result<std::string> IamService::UntagEntity(const RequestContext& ctx, const Par
       return std::any_of(keys->begin(), keys->end(),
                          [&](const std::string& k) { return EqualsIgnoreCase(k, tag.first); });
     });
-    return w.UpdateIamEntity(fresh);
+    return w.iam().UpdateEntity(fresh);
   }));
   return std::string();
 }
@@ -1178,12 +1180,13 @@ Result<std::string> IamService::CreateAccessKey(const RequestContext& ctx, const
     if (!owner.name.empty()) {
       COFFER_ASSIGN_OR_RETURN(auto fresh, FreshEntity(w, ctx.scope.account, kUser, owner.name));
     }
-    COFFER_ASSIGN_OR_RETURN(auto keys, w.ListAccessKeysForUser(row.account, row.user_name));
+    COFFER_ASSIGN_OR_RETURN(auto keys,
+                            w.credentials().ListAccessKeysForUser(row.account, row.user_name));
     if (keys.size() >= kMaxAccessKeysPerUser) {
       return Status("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: " +
                                          std::to_string(kMaxAccessKeysPerUser));
     }
-    return w.InsertAccessKey(row);
+    return w.credentials().InsertAccessKey(row);
   }));
   // The only time the secret is ever shown: AWS cannot retrieve it later either.
   std::string key;
@@ -1204,7 +1207,8 @@ Result<std::string> IamService::ListAccessKeys(const RequestContext& ctx, const 
   COFFER_ASSIGN_OR_RETURN(IamEntityRow owner, AuthorizedKeyOwner(ctx, "ListAccessKeys", name));
   std::vector<AccessKeyRow> keys;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(keys, r.ListAccessKeysForUser(ctx.scope.account, owner.name));
+    COFFER_ASSIGN_OR_RETURN(keys,
+                            r.credentials().ListAccessKeysForUser(ctx.scope.account, owner.name));
     return Status::Ok();
   }));
   COFFER_ASSIGN_OR_RETURN(PageEnd end, SliceByOffset(&keys, page));
@@ -1246,9 +1250,9 @@ Result<std::string> IamService::UpdateAccessKey(const RequestContext& ctx, const
   if (*status == "Expired") return InvalidInput("An access key can be made Active or Inactive.");
   COFFER_ASSIGN_OR_RETURN(IamEntityRow owner, AuthorizedKeyOwner(ctx, "UpdateAccessKey", name));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto key, w.FindAccessKey(*id));
+    COFFER_ASSIGN_OR_RETURN(auto key, w.credentials().FindAccessKey(*id));
     if (!KeyBelongsTo(key, owner)) return NoSuchAccessKey(*id);
-    return w.UpdateAccessKeyStatus(*id, *status);
+    return w.credentials().UpdateAccessKeyStatus(*id, *status);
   }));
   return std::string();
 }
@@ -1261,9 +1265,9 @@ Result<std::string> IamService::DeleteAccessKey(const RequestContext& ctx, const
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(IamEntityRow owner, AuthorizedKeyOwner(ctx, "DeleteAccessKey", name));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto key, w.FindAccessKey(*id));
+    COFFER_ASSIGN_OR_RETURN(auto key, w.credentials().FindAccessKey(*id));
     if (!KeyBelongsTo(key, owner)) return NoSuchAccessKey(*id);
-    return w.DeleteAccessKey(*id);
+    return w.credentials().DeleteAccessKey(*id);
   }));
   return std::string();
 }
@@ -1318,7 +1322,7 @@ Result<std::string> IamService::DeleteRole(const RequestContext& ctx, const Para
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kRole, *name));
     COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kRole, fresh));
-    return w.DeleteIamEntity(fresh.account, kRole.kind, fresh.name);
+    return w.iam().DeleteEntity(fresh.account, kRole.kind, fresh.name);
   }));
   return std::string();
 }
@@ -1335,7 +1339,7 @@ Result<std::string> IamService::UpdateAssumeRolePolicy(const RequestContext& ctx
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kRole, *name));
     fresh.trust_policy = *trust;
-    return w.UpdateIamEntity(fresh);
+    return w.iam().UpdateEntity(fresh);
   }));
   return std::string();
 }
@@ -1352,7 +1356,7 @@ Result<std::string> IamService::UpdateRole(const RequestContext& ctx, const Para
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kRole, *name));
     if (description) fresh.description = *description;
     if (max_session) fresh.max_session_seconds = *max_session;
-    return w.UpdateIamEntity(fresh);
+    return w.iam().UpdateEntity(fresh);
   }));
   return ResultXml("UpdateRole", "");
 }
@@ -1382,10 +1386,10 @@ Result<std::string> IamService::GetGroup(const RequestContext& ctx, const Params
   std::vector<IamEntityRow> users;
   PageEnd end;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto members, r.ListGroupMembers(group.account, group.name));
+    COFFER_ASSIGN_OR_RETURN(auto members, r.iam().ListGroupMembers(group.account, group.name));
     COFFER_ASSIGN_OR_RETURN(end, SliceByOffset(&members, page));
     for (const auto& member : members) {
-      COFFER_ASSIGN_OR_RETURN(auto user, r.FindIamEntity(group.account, kUser.kind, member));
+      COFFER_ASSIGN_OR_RETURN(auto user, r.iam().FindEntity(group.account, kUser.kind, member));
       if (user) users.push_back(std::move(*user));
     }
     return Status::Ok();
@@ -1404,12 +1408,12 @@ Result<std::string> IamService::DeleteGroup(const RequestContext& ctx, const Par
   COFFER_ASSIGN_OR_RETURN(IamEntityRow group, AuthorizedEntity(ctx, "DeleteGroup", kGroup, *name));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kGroup, *name));
-    COFFER_ASSIGN_OR_RETURN(auto members, w.ListGroupMembers(fresh.account, fresh.name));
+    COFFER_ASSIGN_OR_RETURN(auto members, w.iam().ListGroupMembers(fresh.account, fresh.name));
     if (!members.empty()) {
       return DeleteConflict("Cannot delete entity, must remove users from group first.");
     }
     COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kGroup, fresh));
-    return w.DeleteIamEntity(fresh.account, kGroup.kind, fresh.name);
+    return w.iam().DeleteEntity(fresh.account, kGroup.kind, fresh.name);
   }));
   return std::string();
 }
@@ -1425,7 +1429,7 @@ Result<std::string> IamService::AddUserToGroup(const RequestContext& ctx, const 
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow g, FreshEntity(w, ctx.scope.account, kGroup, *group_name));
     COFFER_ASSIGN_OR_RETURN(IamEntityRow u, FreshEntity(w, ctx.scope.account, kUser, *user_name));
-    COFFER_ASSIGN_OR_RETURN(auto groups, w.ListGroupsForUser(u.account, u.name));
+    COFFER_ASSIGN_OR_RETURN(auto groups, w.iam().ListGroupsForUser(u.account, u.name));
     for (const auto& existing : groups) {
       if (EqualsIgnoreCase(existing, g.name)) return Status::Ok();  // already a member
     }
@@ -1433,7 +1437,7 @@ Result<std::string> IamService::AddUserToGroup(const RequestContext& ctx, const 
       return Status("LimitExceeded",
                     "Cannot exceed quota for GroupsPerUser: " + std::to_string(kMaxGroupsPerUser));
     }
-    return w.AddUserToGroup(g.account, g.name, u.name);
+    return w.iam().AddUserToGroup(g.account, g.name, u.name);
   }));
   return std::string();
 }
@@ -1449,14 +1453,14 @@ Result<std::string> IamService::RemoveUserFromGroup(const RequestContext& ctx, c
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow g, FreshEntity(w, ctx.scope.account, kGroup, *group_name));
     COFFER_ASSIGN_OR_RETURN(IamEntityRow u, FreshEntity(w, ctx.scope.account, kUser, *user_name));
-    COFFER_ASSIGN_OR_RETURN(auto groups, w.ListGroupsForUser(u.account, u.name));
+    COFFER_ASSIGN_OR_RETURN(auto groups, w.iam().ListGroupsForUser(u.account, u.name));
     bool member = std::any_of(groups.begin(), groups.end(),
                               [&](const std::string& n) { return EqualsIgnoreCase(n, g.name); });
     if (!member) {
       return Status("NoSuchEntity",
                     "The user with name " + u.name + " is not in group " + g.name + ".");
     }
-    return w.RemoveUserFromGroup(g.account, g.name, u.name);
+    return w.iam().RemoveUserFromGroup(g.account, g.name, u.name);
   }));
   return std::string();
 }
@@ -1472,10 +1476,10 @@ Result<std::string> IamService::ListGroupsForUser(const RequestContext& ctx, con
   std::vector<IamEntityRow> groups;
   PageEnd end;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto names, r.ListGroupsForUser(user.account, user.name));
+    COFFER_ASSIGN_OR_RETURN(auto names, r.iam().ListGroupsForUser(user.account, user.name));
     COFFER_ASSIGN_OR_RETURN(end, SliceByOffset(&names, page));
     for (const auto& n : names) {
-      COFFER_ASSIGN_OR_RETURN(auto group, r.FindIamEntity(user.account, kGroup.kind, n));
+      COFFER_ASSIGN_OR_RETURN(auto group, r.iam().FindEntity(user.account, kGroup.kind, n));
       if (group) groups.push_back(std::move(*group));
     }
     return Status::Ok();
@@ -1503,7 +1507,7 @@ Result<std::string> IamService::PutInlinePolicy(const RequestContext& ctx, const
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
     // The quota is on the sum of an entity's inline policies; the one replaced does not count.
     COFFER_ASSIGN_OR_RETURN(auto existing,
-                            w.ListInlinePolicies(fresh.account, kind.kind, fresh.name));
+                            w.iam().ListInlinePolicies(fresh.account, kind.kind, fresh.name));
     size_t total = PolicySize(*document);
     for (const auto& [n, doc] : existing) {
       if (n != *policy_name) total += PolicySize(doc);
@@ -1512,7 +1516,7 @@ Result<std::string> IamService::PutInlinePolicy(const RequestContext& ctx, const
       return Status("LimitExceeded", "Maximum policy size of " + std::to_string(kind.inline_quota) +
                                          " bytes exceeded for " + kind.kind + " " + fresh.name);
     }
-    return w.PutInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name, *document);
+    return w.iam().PutInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name, *document);
   }));
   return std::string();
 }
@@ -1529,7 +1533,7 @@ Result<std::string> IamService::GetInlinePolicy(const RequestContext& ctx, const
   std::optional<std::string> document;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(
-        document, r.GetInlinePolicy(entity.account, kind.kind, entity.name, *policy_name));
+        document, r.iam().GetInlinePolicy(entity.account, kind.kind, entity.name, *policy_name));
     return Status::Ok();
   }));
   if (!document) {
@@ -1555,13 +1559,13 @@ Result<std::string> IamService::DeleteInlinePolicy(const RequestContext& ctx, co
       AuthorizedEntity(ctx, std::string("Delete") + kind.title + "Policy", kind, *owner));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
-    COFFER_ASSIGN_OR_RETURN(auto document,
-                            w.GetInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name));
+    COFFER_ASSIGN_OR_RETURN(
+        auto document, w.iam().GetInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name));
     if (!document) {
       return Status("NoSuchEntity", std::string("The ") + kind.kind + " policy with name " +
                                         *policy_name + " cannot be found.");
     }
-    return w.DeleteInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name);
+    return w.iam().DeleteInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name);
   }));
   return std::string();
 }
@@ -1577,7 +1581,8 @@ Result<std::string> IamService::ListInlinePolicies(const RequestContext& ctx, co
   COFFER_ASSIGN_OR_RETURN(IamEntityRow entity, AuthorizedEntity(ctx, action, kind, *owner));
   std::vector<std::pair<std::string, std::string>> policies;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(policies, r.ListInlinePolicies(entity.account, kind.kind, entity.name));
+    COFFER_ASSIGN_OR_RETURN(policies,
+                            r.iam().ListInlinePolicies(entity.account, kind.kind, entity.name));
     return Status::Ok();
   }));
   COFFER_ASSIGN_OR_RETURN(PageEnd end, SliceByOffset(&policies, page));
@@ -1604,10 +1609,10 @@ Result<std::string> IamService::AttachPolicy(const RequestContext& ctx, const Pa
       AuthorizedEntity(ctx, std::string("Attach") + kind.title + "Policy", kind, *owner, context));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
-    COFFER_ASSIGN_OR_RETURN(auto policy, w.FindManagedPolicy(*arn));
+    COFFER_ASSIGN_OR_RETURN(auto policy, w.iam().FindManagedPolicy(*arn));
     if (!policy || policy->account != ctx.scope.account) return PolicyNotFound(*arn);
     COFFER_ASSIGN_OR_RETURN(auto attached,
-                            w.ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
+                            w.iam().ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
     if (std::find(attached.begin(), attached.end(), *arn) != attached.end()) {
       return Status::Ok();  // attaching again changes nothing, as in AWS
     }
@@ -1615,7 +1620,7 @@ Result<std::string> IamService::AttachPolicy(const RequestContext& ctx, const Pa
       return Status("LimitExceeded", std::string("Cannot exceed quota for ") + kind.attached_quota +
                                          ": " + std::to_string(kMaxAttachedPolicies));
     }
-    return w.AttachPolicy(fresh.account, kind.kind, fresh.name, *arn);
+    return w.iam().AttachPolicy(fresh.account, kind.kind, fresh.name, *arn);
   }));
   return std::string();
 }
@@ -1635,11 +1640,11 @@ Result<std::string> IamService::DetachPolicy(const RequestContext& ctx, const Pa
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
     COFFER_ASSIGN_OR_RETURN(auto attached,
-                            w.ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
+                            w.iam().ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
     if (std::find(attached.begin(), attached.end(), *arn) == attached.end()) {
       return Status("NoSuchEntity", "Policy " + *arn + " was not found.");
     }
-    return w.DetachPolicy(fresh.account, kind.kind, fresh.name, *arn);
+    return w.iam().DetachPolicy(fresh.account, kind.kind, fresh.name, *arn);
   }));
   return std::string();
 }
@@ -1658,7 +1663,8 @@ Result<std::string> IamService::ListAttachedPolicies(const RequestContext& ctx, 
   std::vector<PolicyArnParts> policies;
   std::vector<std::string> arns;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(arns, r.ListAttachedPolicies(entity.account, kind.kind, entity.name));
+    COFFER_ASSIGN_OR_RETURN(arns,
+                            r.iam().ListAttachedPolicies(entity.account, kind.kind, entity.name));
     return Status::Ok();
   }));
   std::erase_if(arns, [&](const std::string& arn) {
@@ -1713,8 +1719,8 @@ Result<std::string> IamService::CreatePolicy(const RequestContext& ctx, const Pa
                                                " already exists. Duplicate names are not "
                                                "allowed.");
     }
-    COFFER_RETURN_IF_ERROR(w.InsertManagedPolicy(row));
-    return w.InsertPolicyVersion({row.arn, 1, *document, now});
+    COFFER_RETURN_IF_ERROR(w.iam().InsertManagedPolicy(row));
+    return w.iam().InsertPolicyVersion({row.arn, 1, *document, now});
   }));
   return ResultXml("CreatePolicy", Wrap("Policy", PolicyXml(row, 0, /*with_description=*/true)));
 }
@@ -1727,7 +1733,7 @@ Result<std::string> IamService::GetPolicy(const RequestContext& ctx, const Param
   COFFER_ASSIGN_OR_RETURN(IamPolicyRow policy, AuthorizedPolicy(ctx, "GetPolicy", *arn));
   int64_t attachments = 0;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(attachments, r.CountPolicyAttachments(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(attachments, r.iam().CountPolicyAttachments(policy.arn));
     return Status::Ok();
   }));
   return ResultXml("GetPolicy",
@@ -1741,17 +1747,17 @@ Result<std::string> IamService::DeletePolicy(const RequestContext& ctx, const Pa
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(IamPolicyRow policy, AuthorizedPolicy(ctx, "DeletePolicy", *arn));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindManagedPolicy(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.iam().FindManagedPolicy(policy.arn));
     if (!fresh) return PolicyNotFound(policy.arn);
-    COFFER_ASSIGN_OR_RETURN(int64_t attachments, w.CountPolicyAttachments(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(int64_t attachments, w.iam().CountPolicyAttachments(policy.arn));
     if (attachments > 0) return DeleteConflict("Cannot delete a policy attached to entities.");
-    COFFER_ASSIGN_OR_RETURN(auto versions, w.ListPolicyVersions(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(auto versions, w.iam().ListPolicyVersions(policy.arn));
     if (versions.size() > 1) {
       return DeleteConflict(
           "This policy has more than one version. Before you delete a policy, you must delete "
           "the policy's versions. The default version is deleted with the policy.");
     }
-    return w.DeleteManagedPolicy(policy.arn);
+    return w.iam().DeleteManagedPolicy(policy.arn);
   }));
   return std::string();
 }
@@ -1784,9 +1790,9 @@ Result<std::string> IamService::ListPolicies(const RequestContext& ctx, const Pa
       for (;;) {
         COFFER_ASSIGN_OR_RETURN(
             auto policies,
-            r.ListManagedPolicies(ctx.scope.account, prefix.value_or("/"), after, batch));
+            r.iam().ListManagedPolicies(ctx.scope.account, prefix.value_or("/"), after, batch));
         for (auto& policy : policies) {
-          COFFER_ASSIGN_OR_RETURN(int64_t count, r.CountPolicyAttachments(policy.arn));
+          COFFER_ASSIGN_OR_RETURN(int64_t count, r.iam().CountPolicyAttachments(policy.arn));
           after = policy.name;
           if (only_attached.value_or(false) && count == 0) continue;
           if (rows.size() == page.max_items) {
@@ -1836,9 +1842,9 @@ Result<std::string> IamService::CreatePolicyVersion(const RequestContext& ctx, c
   IamPolicyVersionRow version;
   bool is_default = false;
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindManagedPolicy(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.iam().FindManagedPolicy(policy.arn));
     if (!fresh) return PolicyNotFound(policy.arn);
-    COFFER_ASSIGN_OR_RETURN(auto versions, w.ListPolicyVersions(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(auto versions, w.iam().ListPolicyVersions(policy.arn));
     if (versions.size() >= kMaxPolicyVersions) {
       return Status("LimitExceeded",
                     "A managed policy can have up to " + std::to_string(kMaxPolicyVersions) +
@@ -1847,13 +1853,13 @@ Result<std::string> IamService::CreatePolicyVersion(const RequestContext& ctx, c
     }
     const EpochMillis now = Now(ctx, clock_);
     version = {fresh->arn, fresh->next_version, *document, now};
-    COFFER_RETURN_IF_ERROR(w.InsertPolicyVersion(version));
+    COFFER_RETURN_IF_ERROR(w.iam().InsertPolicyVersion(version));
     fresh->next_version += 1;
     // UpdateDate is when the newest version was created, default or not.
     fresh->updated_ms = now;
     if (set_default.value_or(false)) fresh->default_version = version.version;
     is_default = fresh->default_version == version.version;
-    return w.UpdateManagedPolicy(*fresh);
+    return w.iam().UpdateManagedPolicy(*fresh);
   }));
   return ResultXml("CreatePolicyVersion",
                    Wrap("PolicyVersion", PolicyVersionXml(version, is_default, false)));
@@ -1870,7 +1876,7 @@ Result<std::string> IamService::GetPolicyVersion(const RequestContext& ctx, cons
   std::optional<IamPolicyVersionRow> version;
   if (number) {
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(version, r.GetPolicyVersion(policy.arn, *number));
+      COFFER_ASSIGN_OR_RETURN(version, r.iam().GetPolicyVersion(policy.arn, *number));
       return Status::Ok();
     }));
   }
@@ -1890,7 +1896,7 @@ Result<std::string> IamService::ListPolicyVersions(const RequestContext& ctx, co
   COFFER_ASSIGN_OR_RETURN(IamPolicyRow policy, AuthorizedPolicy(ctx, "ListPolicyVersions", *arn));
   std::vector<IamPolicyVersionRow> versions;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(versions, r.ListPolicyVersions(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(versions, r.iam().ListPolicyVersions(policy.arn));
     return Status::Ok();
   }));
   COFFER_ASSIGN_OR_RETURN(PageEnd end, SliceByOffset(&versions, page));
@@ -1910,15 +1916,15 @@ Result<std::string> IamService::DeletePolicyVersion(const RequestContext& ctx, c
   COFFER_ASSIGN_OR_RETURN(IamPolicyRow policy, AuthorizedPolicy(ctx, "DeletePolicyVersion", *arn));
   auto number = ParseVersionId(*version_id);
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindManagedPolicy(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.iam().FindManagedPolicy(policy.arn));
     if (!fresh) return PolicyNotFound(policy.arn);
     if (!number) return VersionNotFound(policy.arn, *version_id);
-    COFFER_ASSIGN_OR_RETURN(auto version, w.GetPolicyVersion(policy.arn, *number));
+    COFFER_ASSIGN_OR_RETURN(auto version, w.iam().GetPolicyVersion(policy.arn, *number));
     if (!version) return VersionNotFound(policy.arn, *version_id);
     if (*number == fresh->default_version) {
       return DeleteConflict("Cannot delete the default version of a policy.");
     }
-    return w.DeletePolicyVersion(policy.arn, *number);
+    return w.iam().DeletePolicyVersion(policy.arn, *number);
   }));
   return std::string();
 }
@@ -1934,13 +1940,13 @@ Result<std::string> IamService::SetDefaultPolicyVersion(const RequestContext& ct
                           AuthorizedPolicy(ctx, "SetDefaultPolicyVersion", *arn));
   auto number = ParseVersionId(*version_id);
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindManagedPolicy(policy.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.iam().FindManagedPolicy(policy.arn));
     if (!fresh) return PolicyNotFound(policy.arn);
     if (!number) return VersionNotFound(policy.arn, *version_id);
-    COFFER_ASSIGN_OR_RETURN(auto version, w.GetPolicyVersion(policy.arn, *number));
+    COFFER_ASSIGN_OR_RETURN(auto version, w.iam().GetPolicyVersion(policy.arn, *number));
     if (!version) return VersionNotFound(policy.arn, *version_id);
     fresh->default_version = *number;
-    return w.UpdateManagedPolicy(*fresh);
+    return w.iam().UpdateManagedPolicy(*fresh);
   }));
   return std::string();
 }
@@ -1989,7 +1995,7 @@ Result<std::string> IamService::SimulatePrincipalPolicy(const RequestContext& ct
   std::optional<IamEntityRow> entity;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     if (arn->account != ctx.scope.account) return Status::Ok();
-    COFFER_ASSIGN_OR_RETURN(entity, r.FindIamEntity(ctx.scope.account, kind->kind, name));
+    COFFER_ASSIGN_OR_RETURN(entity, r.iam().FindEntity(ctx.scope.account, kind->kind, name));
     if (!entity || entity->arn != *source) {
       entity.reset();
       return Status::Ok();
@@ -1997,7 +2003,8 @@ Result<std::string> IamService::SimulatePrincipalPolicy(const RequestContext& ct
     // The entity's own policies, then (for a user) those of its groups.
     std::vector<std::pair<const EntityKind*, std::string>> owners = {{kind, entity->name}};
     if (kind == &kUser) {
-      COFFER_ASSIGN_OR_RETURN(auto groups, r.ListGroupsForUser(entity->account, entity->name));
+      COFFER_ASSIGN_OR_RETURN(auto groups,
+                              r.iam().ListGroupsForUser(entity->account, entity->name));
       for (auto& g : groups) owners.emplace_back(&kGroup, std::move(g));
     }
     auto add = [&](const std::string& document, std::string id, std::string type) -> Status {
@@ -2010,18 +2017,19 @@ Result<std::string> IamService::SimulatePrincipalPolicy(const RequestContext& ct
       return Status::Ok();
     };
     for (const auto& [owner_kind, owner] : owners) {
-      COFFER_ASSIGN_OR_RETURN(auto inline_policies,
-                              r.ListInlinePolicies(ctx.scope.account, owner_kind->kind, owner));
+      COFFER_ASSIGN_OR_RETURN(
+          auto inline_policies,
+          r.iam().ListInlinePolicies(ctx.scope.account, owner_kind->kind, owner));
       for (const auto& [policy_name, document] : inline_policies) {
         COFFER_RETURN_IF_ERROR(add(document, policy_name, owner_kind->kind));
       }
-      COFFER_ASSIGN_OR_RETURN(auto attached,
-                              r.ListAttachedPolicies(ctx.scope.account, owner_kind->kind, owner));
+      COFFER_ASSIGN_OR_RETURN(
+          auto attached, r.iam().ListAttachedPolicies(ctx.scope.account, owner_kind->kind, owner));
       for (const auto& policy_arn : attached) {
-        COFFER_ASSIGN_OR_RETURN(auto policy, r.FindManagedPolicy(policy_arn));
+        COFFER_ASSIGN_OR_RETURN(auto policy, r.iam().FindManagedPolicy(policy_arn));
         if (!policy) continue;
         COFFER_ASSIGN_OR_RETURN(auto version,
-                                r.GetPolicyVersion(policy_arn, policy->default_version));
+                                r.iam().GetPolicyVersion(policy_arn, policy->default_version));
         if (!version) continue;
         COFFER_RETURN_IF_ERROR(add(version->document, policy->name, "user-managed"));
       }

@@ -10,7 +10,7 @@
 #include "auth/credential_registry.h"
 #include "core/percent_encoding.h"
 #include "crypto/crypto.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer::iam {
 namespace {
@@ -286,7 +286,7 @@ TEST_F(IamServiceTest, AccessKeyLifecycle) {
   std::optional<AccessKeyRow> row;
   ASSERT_TRUE(store_
                   ->Read([&](StoreReader& r) -> Status {
-                    COFFER_ASSIGN_OR_RETURN(row, r.FindAccessKey(id));
+                    COFFER_ASSIGN_OR_RETURN(row, r.credentials().FindAccessKey(id));
                     return Status::Ok();
                   })
                   .ok());

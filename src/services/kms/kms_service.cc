@@ -303,7 +303,7 @@ Result<KmsKeyRow> KmsService::FindKey(const Scope& caller_scope, const std::stri
     }
     std::optional<std::string> target;
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(target, r.KmsKeyIdForAlias(scope, alias));
+      COFFER_ASSIGN_OR_RETURN(target, r.kms().KeyIdForAlias(scope, alias));
       return Status::Ok();
     }));
     if (!target) {
@@ -340,10 +340,10 @@ Status KmsService::AuthorizeKey(const RequestContext& ctx, const char* action, c
     Tags tags;
     std::vector<KmsAliasRow> aliases;
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(tags, r.GetKmsKeyTags(key.key_id));
+      COFFER_ASSIGN_OR_RETURN(tags, r.kms().GetKeyTags(key.key_id));
       // kms:ResourceAliases: AWS evaluates at most 100 aliases of a key.
-      COFFER_ASSIGN_OR_RETURN(aliases,
-                              r.ListAliases(Scope{key.account, key.region}, key.key_id, "", 100));
+      COFFER_ASSIGN_OR_RETURN(
+          aliases, r.kms().ListAliases(Scope{key.account, key.region}, key.key_id, "", 100));
       return Status::Ok();
     }));
     AddResourceTagKeys(tags, "", &c);
@@ -377,7 +377,7 @@ Result<KmsKeyRow> KmsService::ChangeKey(
                                                          /*allow_alias=*/false, std::move(extra)));
   KmsKeyRow key;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindKmsKey(found.key_id));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.kms().FindKey(found.key_id));
     if (!fresh) return Status("NotFoundException", "Key '" + found.arn + "' does not exist");
     // The permission was granted under the policy read above; a policy changed since then
     // must be evaluated afresh (SDKs retry KMSInternalException).
@@ -387,7 +387,7 @@ Result<KmsKeyRow> KmsService::ChangeKey(
     }
     key = std::move(*fresh);
     COFFER_RETURN_IF_ERROR(change(key, w));
-    return w.UpdateKmsKey(key);
+    return w.kms().UpdateKey(key);
   }));
   return key;
 }
@@ -486,11 +486,11 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
     }
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
+    COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
     COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
                             keyring_->NewKeyMaterial(key.key_id, 1, ctx.now, ""));
-    COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(material));
-    return w.SetKmsKeyTags(key.key_id, tags);
+    COFFER_RETURN_IF_ERROR(w.kms().InsertMaterial(material));
+    return w.kms().SetKeyTags(key.key_id, tags);
   }));
   return json::object{{"KeyMetadata", KeyMetadata(key)}};
 }
@@ -516,7 +516,7 @@ Result<json::object> KmsService::ListKeys(const RequestContext& ctx, const json:
   const int page = static_cast<int>(limit.value_or(100));
   std::vector<KmsKeyRow> keys;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(keys, r.ListKmsKeys(ctx.scope, after, page + 1));
+    COFFER_ASSIGN_OR_RETURN(keys, r.kms().ListKeys(ctx.scope, after, page + 1));
     return Status::Ok();
   }));
   bool truncated = keys.size() > static_cast<size_t>(page);
@@ -662,12 +662,12 @@ Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const js
                           AuthorizedKey(ctx, "kms:CreateAlias", *target, /*allow_alias=*/false));
   if (key.state == "PendingDeletion") return NotUsable(key);
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(ctx.scope, *alias));
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (existing) {
       return Status("AlreadyExistsException",
                     "An alias with the name " + AliasArn(ctx.scope, *alias) + " already exists");
     }
-    return w.PutAlias(ctx.scope, *alias, key.key_id, ctx.now);
+    return w.kms().PutAlias(ctx.scope, *alias, key.key_id, ctx.now);
   }));
   return json::object{};
 }
@@ -686,7 +686,7 @@ Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:UpdateAlias", AliasArn(ctx.scope, *alias)}));
   std::optional<std::string> current;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(current, r.KmsKeyIdForAlias(ctx.scope, *alias));
+    COFFER_ASSIGN_OR_RETURN(current, r.kms().KeyIdForAlias(ctx.scope, *alias));
     return Status::Ok();
   }));
   if (!current) {
@@ -699,12 +699,12 @@ Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const js
                           AuthorizedKey(ctx, "kms:UpdateAlias", *target, /*allow_alias=*/false));
   if (key.state == "PendingDeletion") return NotUsable(key);
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(ctx.scope, *alias));
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (!existing) {
       return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
     }
     if (*existing != *current) return AliasChanged();
-    return w.PutAlias(ctx.scope, *alias, key.key_id, ctx.now);
+    return w.kms().PutAlias(ctx.scope, *alias, key.key_id, ctx.now);
   }));
   return json::object{};
 }
@@ -722,7 +722,7 @@ Result<json::object> KmsService::DeleteAlias(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:DeleteAlias", AliasArn(ctx.scope, *alias)}));
   std::optional<std::string> current;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(current, r.KmsKeyIdForAlias(ctx.scope, *alias));
+    COFFER_ASSIGN_OR_RETURN(current, r.kms().KeyIdForAlias(ctx.scope, *alias));
     return Status::Ok();
   }));
   if (!current) {
@@ -732,12 +732,12 @@ Result<json::object> KmsService::DeleteAlias(const RequestContext& ctx, const js
     COFFER_RETURN_IF_ERROR(AuthorizeKey(ctx, "kms:DeleteAlias", *key));
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto existing, w.KmsKeyIdForAlias(ctx.scope, *alias));
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (!existing) {
       return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
     }
     if (*existing != *current) return AliasChanged();
-    return w.DeleteAlias(ctx.scope, *alias);
+    return w.kms().DeleteAlias(ctx.scope, *alias);
   }));
   return json::object{};
 }
@@ -760,7 +760,7 @@ Result<json::object> KmsService::ListAliases(const RequestContext& ctx, const js
   const int page = static_cast<int>(limit.value_or(50));
   std::vector<KmsAliasRow> aliases;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(aliases, r.ListAliases(ctx.scope, key_id, after, page + 1));
+    COFFER_ASSIGN_OR_RETURN(aliases, r.kms().ListAliases(ctx.scope, key_id, after, page + 1));
     return Status::Ok();
   }));
   bool truncated = aliases.size() > static_cast<size_t>(page);
@@ -1058,7 +1058,7 @@ Result<json::object> KmsService::RotateKeyOnDemand(const RequestContext& ctx,
       ChangeKey(ctx, *key_id, "kms:RotateKeyOnDemand", {}, [&](KmsKeyRow& k, StoreWriter& w) {
         if (k.manager == "AWS") return NotChangeable(k);
         COFFER_RETURN_IF_ERROR(NotUsable(k));
-        COFFER_ASSIGN_OR_RETURN(auto materials, w.ListKeyMaterials(k.key_id));
+        COFFER_ASSIGN_OR_RETURN(auto materials, w.kms().ListMaterials(k.key_id));
         int on_demand = 0;
         for (const auto& m : materials) on_demand += m.rotation_type == "ON_DEMAND";
         if (on_demand >= kMaxOnDemandRotations) {
@@ -1069,7 +1069,7 @@ Result<json::object> KmsService::RotateKeyOnDemand(const RequestContext& ctx,
         COFFER_ASSIGN_OR_RETURN(
             KeyMaterialRow material,
             keyring_->NewKeyMaterial(k.key_id, k.current_material, ctx.now, "ON_DEMAND"));
-        return w.InsertKeyMaterial(material);
+        return w.kms().InsertMaterial(material);
       }));
   return json::object{{"KeyId", key.key_id}};
 }
@@ -1086,7 +1086,7 @@ Result<json::object> KmsService::ListKeyRotations(const RequestContext& ctx,
                                                        /*allow_alias=*/false));
   std::vector<KeyMaterialRow> materials;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(materials, r.ListKeyMaterials(key.key_id));
+    COFFER_ASSIGN_OR_RETURN(materials, r.kms().ListMaterials(key.key_id));
     return Status::Ok();
   }));
   const size_t page = static_cast<size_t>(limit.value_or(100));
@@ -1173,11 +1173,11 @@ Result<json::object> KmsService::TagResource(const RequestContext& ctx, const js
                             if (k.manager == "AWS") return NotChangeable(k);
                             // https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
                             if (k.state == "PendingDeletion") return NotUsable(k);
-                            COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetKmsKeyTags(k.key_id));
+                            COFFER_ASSIGN_OR_RETURN(Tags tags, w.kms().GetKeyTags(k.key_id));
                             MergeTags(&tags, add);
                             if (tags.size() > kMaxTags)
                               return Status("TagException", "A key can have at most 50 tags.");
-                            return w.SetKmsKeyTags(k.key_id, tags);
+                            return w.kms().SetKeyTags(k.key_id, tags);
                           }));
   return json::object{};
 }
@@ -1194,11 +1194,11 @@ Result<json::object> KmsService::UntagResource(const RequestContext& ctx,
                           [&](KmsKeyRow& k, StoreWriter& w) {
                             if (k.manager == "AWS") return NotChangeable(k);
                             if (k.state == "PendingDeletion") return NotUsable(k);
-                            COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetKmsKeyTags(k.key_id));
+                            COFFER_ASSIGN_OR_RETURN(Tags tags, w.kms().GetKeyTags(k.key_id));
                             std::set<std::string> remove(keys->begin(), keys->end());
                             std::erase_if(tags,
                                           [&](const auto& t) { return remove.count(t.first) > 0; });
-                            return w.SetKmsKeyTags(k.key_id, tags);
+                            return w.kms().SetKeyTags(k.key_id, tags);
                           }));
   return json::object{};
 }
@@ -1214,7 +1214,7 @@ Result<json::object> KmsService::ListResourceTags(const RequestContext& ctx,
       KmsKeyRow key, AuthorizedKey(ctx, "kms:ListResourceTags", *key_id, /*allow_alias=*/false));
   Tags tags;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(tags, r.GetKmsKeyTags(key.key_id));
+    COFFER_ASSIGN_OR_RETURN(tags, r.kms().GetKeyTags(key.key_id));
     return Status::Ok();
   }));
   json::array list;
@@ -1228,23 +1228,23 @@ Result<int> KmsService::RunKeyMaintenance() {
   const EpochMillis now = clock_->NowMillis();
   int actions = 0;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto due, w.KmsKeysDueForRotation(now));
+    COFFER_ASSIGN_OR_RETURN(auto due, w.kms().KeysDueForRotation(now));
     for (auto& k : due) {
       if (k.state == "Enabled") {
         ++k.current_material;
         COFFER_ASSIGN_OR_RETURN(
             KeyMaterialRow material,
             keyring_->NewKeyMaterial(k.key_id, k.current_material, now, "AUTOMATIC"));
-        COFFER_RETURN_IF_ERROR(w.InsertKeyMaterial(material));
+        COFFER_RETURN_IF_ERROR(w.kms().InsertMaterial(material));
         ++actions;
       }
       // A disabled key's rotation waits; either way the next date moves on.
       k.next_rotation_ms = now + k.rotation_period_days.value_or(365) * kMillisPerDay;
-      COFFER_RETURN_IF_ERROR(w.UpdateKmsKey(k));
+      COFFER_RETURN_IF_ERROR(w.kms().UpdateKey(k));
     }
-    COFFER_ASSIGN_OR_RETURN(auto doomed, w.KmsKeysDueForDeletion(now));
+    COFFER_ASSIGN_OR_RETURN(auto doomed, w.kms().KeysDueForDeletion(now));
     for (const auto& k : doomed) {
-      COFFER_RETURN_IF_ERROR(w.DeleteKmsKey(k.key_id));
+      COFFER_RETURN_IF_ERROR(w.kms().DeleteKey(k.key_id));
       ++actions;
     }
     return Status::Ok();

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer::kms {
 namespace {

@@ -88,7 +88,7 @@ json::array PoliciesJson(const std::optional<std::string>& policies, const Param
   for (const auto& p : *parsed) {
     std::string status = "Pending";
     if (row && reader && p.type != "Expiration") {
-      auto sent = reader->NotificationSent(row->id, row->version, p.Key());
+      auto sent = reader->parameters().NotificationSent(row->id, row->version, p.Key());
       if (sent.ok() && *sent) status = "Finished";
     }
     out.push_back(
@@ -337,7 +337,7 @@ Result<Tags> DecodeTags(const json::array* arr) {
 // The parameter a write operation names, unless it is missing or already expired.
 Result<ParameterRow> FindLive(StoreReader& r, const Scope& scope, const std::string& name,
                               EpochMillis now, const Status& missing) {
-  COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(scope, NameKey(name)));
+  COFFER_ASSIGN_OR_RETURN(auto found, r.parameters().Find(scope, NameKey(name)));
   if (!found || Expired(*found, now)) return missing;
   return std::move(*found);
 }
@@ -441,9 +441,9 @@ Status ParamsService::AuthorizeParameter(const RequestContext& ctx, const char* 
   if (ctx.authorizer == nullptr) return AuthorizeOn(ctx, action, name, nullptr, std::move(extra));
   std::optional<Tags> tags;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(name)));
+    COFFER_ASSIGN_OR_RETURN(auto found, r.parameters().Find(ctx.scope, NameKey(name)));
     if (!found || Expired(*found, ctx.now)) return Status::Ok();
-    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(found->id));
+    COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(found->id));
     return Status::Ok();
   }));
   return AuthorizeOn(ctx, action, name, tags ? &*tags : nullptr, std::move(extra));
@@ -562,12 +562,12 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
   Tags existing_tags;
   int64_t standard_count = 0, advanced_count = 0;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(existing, r.FindParameter(ctx.scope, name_key));
+    COFFER_ASSIGN_OR_RETURN(existing, r.parameters().Find(ctx.scope, name_key));
     if (existing && ctx.authorizer != nullptr) {
-      COFFER_ASSIGN_OR_RETURN(existing_tags, r.GetParameterTags(existing->id));
+      COFFER_ASSIGN_OR_RETURN(existing_tags, r.parameters().GetTags(existing->id));
     }
-    COFFER_ASSIGN_OR_RETURN(standard_count, r.CountParameters(ctx.scope, "Standard"));
-    COFFER_ASSIGN_OR_RETURN(advanced_count, r.CountParameters(ctx.scope, "Advanced"));
+    COFFER_ASSIGN_OR_RETURN(standard_count, r.parameters().Count(ctx.scope, "Standard"));
+    COFFER_ASSIGN_OR_RETURN(advanced_count, r.parameters().Count(ctx.scope, "Advanced"));
     return Status::Ok();
   }));
   if (existing && Expired(*existing, ctx.now)) existing.reset();  // as good as deleted
@@ -728,9 +728,9 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
 
   int64_t new_version = 0;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindParameter(ctx.scope, name_key));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.parameters().Find(ctx.scope, name_key));
     if (fresh && Expired(*fresh, ctx.now)) {
-      COFFER_RETURN_IF_ERROR(w.DeleteParameter(fresh->id));
+      COFFER_RETURN_IF_ERROR(w.parameters().Delete(fresh->id));
       fresh.reset();
     }
     if (fresh.has_value() != existing.has_value() || (fresh && fresh->type != row.type)) {
@@ -747,12 +747,12 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
       row.name_key = name_key;
       row.parent = ParentPath(name_key);
       row.version = 1;
-      COFFER_RETURN_IF_ERROR(w.InsertParameter(&row));
-      COFFER_RETURN_IF_ERROR(w.SetParameterTags(row.id, tags));
+      COFFER_RETURN_IF_ERROR(w.parameters().Insert(&row));
+      COFFER_RETURN_IF_ERROR(w.parameters().SetTags(row.id, tags));
     } else {
       row.id = fresh->id;
       row.version = fresh->version + 1;
-      COFFER_ASSIGN_OR_RETURN(auto versions, w.ListParameterVersions(row.id));
+      COFFER_ASSIGN_OR_RETURN(auto versions, w.parameters().ListVersions(row.id));
       if (versions.size() >= kMaxVersions) {
         const auto& oldest = versions.front();
         if (!oldest.labels.empty()) {
@@ -764,9 +764,9 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
                             "associated with it. Move the label to another version of the "
                             "parameter, and try again.");
         }
-        COFFER_RETURN_IF_ERROR(w.DeleteParameterVersion(row.id, oldest.version));
+        COFFER_RETURN_IF_ERROR(w.parameters().DeleteVersion(row.id, oldest.version));
       }
-      COFFER_RETURN_IF_ERROR(w.UpdateParameter(row));
+      COFFER_RETURN_IF_ERROR(w.parameters().Update(row));
     }
     ParameterVersionRow v;
     v.version = row.version;
@@ -780,9 +780,9 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
     v.last_modified_ms = row.last_modified_ms;
     v.last_modified_user = row.last_modified_user;
     v.sealed_value = sealed;
-    COFFER_RETURN_IF_ERROR(w.InsertParameterVersion(row.id, v));
+    COFFER_RETURN_IF_ERROR(w.parameters().InsertVersion(row.id, v));
     new_version = row.version;
-    return w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, row, fresh ? "Update" : "Create"));
+    return w.events().Append(ChangeEvent(ctx.scope, ctx.now, row, fresh ? "Update" : "Create"));
   }));
   return json::object{{"Version", new_version}, {"Tier", row.tier}};
 }
@@ -853,27 +853,27 @@ Result<json::object> ParamsService::ReadOne(const RequestContext& ctx, const cha
   std::optional<Tags> tags;  // set when the parameter exists (and someone will look at them)
   Status missing;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(ref.name)));
+    COFFER_ASSIGN_OR_RETURN(auto found, r.parameters().Find(ctx.scope, NameKey(ref.name)));
     if (!found || Expired(*found, ctx.now)) {
       missing = NotFound(ref.name);
       return Status::Ok();
     }
     row = std::move(*found);
     if (ctx.authorizer != nullptr) {
-      COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(row.id));
+      COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(row.id));
     }
     int64_t v = row.version;
     if (ref.version) {
       v = *ref.version;
     } else if (ref.label) {
-      COFFER_ASSIGN_OR_RETURN(auto labelled, r.ParameterVersionForLabel(row.id, *ref.label));
+      COFFER_ASSIGN_OR_RETURN(auto labelled, r.parameters().VersionForLabel(row.id, *ref.label));
       if (!labelled) {
         missing = NotFound(ref.name);
         return Status::Ok();
       }
       v = *labelled;
     }
-    COFFER_ASSIGN_OR_RETURN(auto got, r.GetParameterVersion(row.id, v));
+    COFFER_ASSIGN_OR_RETURN(auto got, r.parameters().GetVersion(row.id, v));
     if (!got) {
       missing = VersionNotFound(row.name, std::to_string(v));
       return Status::Ok();
@@ -993,11 +993,11 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
       std::vector<ParameterRow> batch;
       if (recursive) {
         COFFER_ASSIGN_OR_RETURN(
-            batch,
-            r.ListParametersByPrefix(ctx.scope, path == "/" ? "" : path + "/", cursor, kScanBatch));
+            batch, r.parameters().ListByPrefix(ctx.scope, path == "/" ? "" : path + "/", cursor,
+                                               kScanBatch));
       } else {
         COFFER_ASSIGN_OR_RETURN(batch,
-                                r.ListParametersByParent(ctx.scope, path, cursor, kScanBatch));
+                                r.parameters().ListByParent(ctx.scope, path, cursor, kScanBatch));
       }
       if (batch.empty()) {
         more = false;
@@ -1017,7 +1017,7 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
           if (f.key == "Label") {
             std::optional<int64_t> labelled;
             for (const auto& label : f.values) {
-              COFFER_ASSIGN_OR_RETURN(labelled, r.ParameterVersionForLabel(row.id, label));
+              COFFER_ASSIGN_OR_RETURN(labelled, r.parameters().VersionForLabel(row.id, label));
               if (labelled) break;
             }
             keep = keep && labelled.has_value();
@@ -1025,7 +1025,7 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
           }
         }
         if (!keep) continue;
-        COFFER_ASSIGN_OR_RETURN(auto version, r.GetParameterVersion(row.id, v));
+        COFFER_ASSIGN_OR_RETURN(auto version, r.parameters().GetVersion(row.id, v));
         if (!version) continue;
         bool last_in_batch = &row == &batch.back();
         hits.push_back({std::move(row), std::move(*version)});
@@ -1124,13 +1124,13 @@ Result<json::object> ParamsService::DescribeParameters(const RequestContext& ctx
     while (out_params.size() < page && scanned < kScanBudget) {
       std::vector<ParameterRow> batch;
       if (path_filter && path_filter->option == "OneLevel") {
-        COFFER_ASSIGN_OR_RETURN(
-            batch, r.ListParametersByParent(ctx.scope, path_filter->values[0], cursor, kScanBatch));
+        COFFER_ASSIGN_OR_RETURN(batch, r.parameters().ListByParent(
+                                           ctx.scope, path_filter->values[0], cursor, kScanBatch));
       } else {
         std::string prefix;
         if (path_filter && path_filter->values[0] != "/") prefix = path_filter->values[0] + "/";
         COFFER_ASSIGN_OR_RETURN(batch,
-                                r.ListParametersByPrefix(ctx.scope, prefix, cursor, kScanBatch));
+                                r.parameters().ListByPrefix(ctx.scope, prefix, cursor, kScanBatch));
       }
       if (batch.empty()) {
         more = false;
@@ -1144,7 +1144,7 @@ Result<json::object> ParamsService::DescribeParameters(const RequestContext& ctx
         if (Expired(row, ctx.now)) continue;
         Tags tags;
         if (need_tags) {
-          COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(row.id));
+          COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(row.id));
         }
         bool keep = true;
         for (const auto& f : filters) {
@@ -1220,11 +1220,11 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
   std::vector<ParameterVersionRow> versions;
   std::optional<Tags> tags;  // set when the parameter exists
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(ref.name)));
+    COFFER_ASSIGN_OR_RETURN(auto found, r.parameters().Find(ctx.scope, NameKey(ref.name)));
     if (!found || Expired(*found, ctx.now)) return Status::Ok();
     row = std::move(*found);
-    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(row.id));
-    COFFER_ASSIGN_OR_RETURN(versions, r.ListParameterVersions(row.id));
+    COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(row.id));
+    COFFER_ASSIGN_OR_RETURN(versions, r.parameters().ListVersions(row.id));
     return Status::Ok();
   }));
   COFFER_RETURN_IF_ERROR(
@@ -1278,8 +1278,8 @@ Result<json::object> ParamsService::DeleteParameter(const RequestContext& ctx,
         FindLive(w, ctx.scope, *name, ctx.now,
                  Status("ParameterNotFound", "Parameter " + *name + " not found.")));
 
-    COFFER_RETURN_IF_ERROR(w.DeleteParameter(found.id));
-    return w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, found, "Delete"));
+    COFFER_RETURN_IF_ERROR(w.parameters().Delete(found.id));
+    return w.events().Append(ChangeEvent(ctx.scope, ctx.now, found, "Delete"));
   }));
   return json::object{};
 }
@@ -1307,13 +1307,13 @@ Result<json::object> ParamsService::DeleteParameters(const RequestContext& ctx,
     std::set<std::string> done;
     for (const auto& n : *names) {
       if (!done.insert(n).second) continue;
-      COFFER_ASSIGN_OR_RETURN(auto found, w.FindParameter(ctx.scope, NameKey(n)));
+      COFFER_ASSIGN_OR_RETURN(auto found, w.parameters().Find(ctx.scope, NameKey(n)));
       if (!found || Expired(*found, ctx.now)) {
         invalid.push_back(json::string(n));
         continue;
       }
-      COFFER_RETURN_IF_ERROR(w.DeleteParameter(found->id));
-      COFFER_RETURN_IF_ERROR(w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, *found, "Delete")));
+      COFFER_RETURN_IF_ERROR(w.parameters().Delete(found->id));
+      COFFER_RETURN_IF_ERROR(w.events().Append(ChangeEvent(ctx.scope, ctx.now, *found, "Delete")));
       deleted.push_back(json::string(n));
     }
     return Status::Ok();
@@ -1347,7 +1347,7 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
                  Status("ParameterNotFound", "Parameter " + *name + " not found.")));
 
     labelled_version = version.value_or(found.version);
-    COFFER_ASSIGN_OR_RETURN(auto target, w.GetParameterVersion(found.id, labelled_version));
+    COFFER_ASSIGN_OR_RETURN(auto target, w.parameters().GetVersion(found.id, labelled_version));
     if (!target) return VersionNotFound(found.name, std::to_string(labelled_version));
     std::set<std::string> on_target(target->labels.begin(), target->labels.end());
     std::vector<std::string> valid;
@@ -1366,11 +1366,11 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
                     "another version and try again.");
     }
     for (const auto& l : valid) {
-      COFFER_RETURN_IF_ERROR(w.SetParameterLabel(found.id, l, labelled_version));
+      COFFER_RETURN_IF_ERROR(w.parameters().SetLabel(found.id, l, labelled_version));
     }
     if (!valid.empty()) {
       COFFER_RETURN_IF_ERROR(
-          w.AppendEvent(ChangeEvent(ctx.scope, ctx.now, found, "LabelParameterVersion")));
+          w.events().Append(ChangeEvent(ctx.scope, ctx.now, found, "LabelParameterVersion")));
     }
     return Status::Ok();
   }));
@@ -1396,11 +1396,11 @@ Result<json::object> ParamsService::UnlabelParameterVersion(const RequestContext
         FindLive(w, ctx.scope, *name, ctx.now,
                  Status("ParameterNotFound", "Parameter " + *name + " not found.")));
 
-    COFFER_ASSIGN_OR_RETURN(auto target, w.GetParameterVersion(found.id, *version));
+    COFFER_ASSIGN_OR_RETURN(auto target, w.parameters().GetVersion(found.id, *version));
     if (!target) return VersionNotFound(found.name, std::to_string(*version));
     for (const auto& l : *labels) {
       if (std::find(target->labels.begin(), target->labels.end(), l) != target->labels.end()) {
-        COFFER_RETURN_IF_ERROR(w.RemoveParameterLabel(found.id, l));
+        COFFER_RETURN_IF_ERROR(w.parameters().RemoveLabel(found.id, l));
         target->labels.erase(std::find(target->labels.begin(), target->labels.end(), l));
         removed.push_back(json::string(l));
       } else {
@@ -1447,14 +1447,14 @@ Result<json::object> ParamsService::AddTagsToResource(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(ParameterRow found,
                             FindLive(w, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
 
-    COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetParameterTags(found.id));
+    COFFER_ASSIGN_OR_RETURN(Tags tags, w.parameters().GetTags(found.id));
     MergeTags(&tags, add);
     if (tags.size() > kMaxTags) {
       return Status("TooManyTagsError",
                     "The Targets parameter includes too many tags. Remove one or more tags and "
                     "try the command again.");
     }
-    return w.SetParameterTags(found.id, tags);
+    return w.parameters().SetTags(found.id, tags);
   }));
   return json::object{};
 }
@@ -1473,10 +1473,10 @@ Result<json::object> ParamsService::RemoveTagsFromResource(const RequestContext&
     COFFER_ASSIGN_OR_RETURN(ParameterRow found,
                             FindLive(w, ctx.scope, ref.name, ctx.now, InvalidResourceId()));
 
-    COFFER_ASSIGN_OR_RETURN(Tags tags, w.GetParameterTags(found.id));
+    COFFER_ASSIGN_OR_RETURN(Tags tags, w.parameters().GetTags(found.id));
     std::set<std::string> remove(keys->begin(), keys->end());
     std::erase_if(tags, [&](const auto& t) { return remove.count(t.first) > 0; });
-    return w.SetParameterTags(found.id, tags);
+    return w.parameters().SetTags(found.id, tags);
   }));
   return json::object{};
 }
@@ -1489,9 +1489,9 @@ Result<json::object> ParamsService::ListTagsForResource(const RequestContext& ct
   COFFER_ASSIGN_OR_RETURN(auto ref, ParseOwnReference(ctx, "ssm:ListTagsForResource", id));
   std::optional<Tags> tags;  // set when the parameter exists
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto found, r.FindParameter(ctx.scope, NameKey(ref.name)));
+    COFFER_ASSIGN_OR_RETURN(auto found, r.parameters().Find(ctx.scope, NameKey(ref.name)));
     if (!found || Expired(*found, ctx.now)) return Status::Ok();
-    COFFER_ASSIGN_OR_RETURN(tags, r.GetParameterTags(found->id));
+    COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(found->id));
     return Status::Ok();
   }));
   COFFER_RETURN_IF_ERROR(
@@ -1527,24 +1527,24 @@ Result<int> ParamsService::RunPolicies() {
   };
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     // Expiration: delete, then tell.
-    COFFER_ASSIGN_OR_RETURN(auto expired, w.ListExpiredParameters(now));
+    COFFER_ASSIGN_OR_RETURN(auto expired, w.parameters().ListExpired(now));
     for (const auto& row : expired) {
-      COFFER_RETURN_IF_ERROR(w.DeleteParameter(row.id));
+      COFFER_RETURN_IF_ERROR(w.parameters().Delete(row.id));
       auto policies = ParsePolicies(row.policies.value_or("[]"));
       if (policies.ok()) {
         for (const auto& p : *policies) {
           if (p.type == "Expiration") {
-            COFFER_RETURN_IF_ERROR(w.AppendEvent(
+            COFFER_RETURN_IF_ERROR(w.events().Append(
                 policy_event(row, p, "Expiration policy: the parameter was deleted.")));
           }
         }
       }
       COFFER_RETURN_IF_ERROR(
-          w.AppendEvent(ChangeEvent({row.account, row.region}, now, row, "Delete")));
+          w.events().Append(ChangeEvent({row.account, row.region}, now, row, "Delete")));
       ++actions;
     }
     // Notifications, once per parameter version and policy.
-    COFFER_ASSIGN_OR_RETURN(auto with_policies, w.ListParametersWithPolicies());
+    COFFER_ASSIGN_OR_RETURN(auto with_policies, w.parameters().ListWithPolicies());
     for (const auto& row : with_policies) {
       auto policies = ParsePolicies(*row.policies);
       if (!policies.ok()) continue;
@@ -1564,10 +1564,11 @@ Result<int> ParamsService::RunPolicies() {
               "The parameter has not changed for " + std::to_string(p.amount) + " " + p.unit + ".";
         }
         if (!due) continue;
-        COFFER_ASSIGN_OR_RETURN(bool sent, w.NotificationSent(row.id, row.version, p.Key()));
+        COFFER_ASSIGN_OR_RETURN(bool sent,
+                                w.parameters().NotificationSent(row.id, row.version, p.Key()));
         if (sent) continue;
-        COFFER_RETURN_IF_ERROR(w.AppendEvent(policy_event(row, p, reason)));
-        COFFER_RETURN_IF_ERROR(w.MarkNotificationSent(row.id, row.version, p.Key()));
+        COFFER_RETURN_IF_ERROR(w.events().Append(policy_event(row, p, reason)));
+        COFFER_RETURN_IF_ERROR(w.parameters().MarkNotificationSent(row.id, row.version, p.Key()));
         ++actions;
       }
     }

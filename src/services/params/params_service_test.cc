@@ -9,7 +9,7 @@
 #include <set>
 
 #include "crypto/crypto.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer::params {
 namespace {
@@ -101,7 +101,7 @@ class ParamsServiceTest : public ::testing::Test {
     std::vector<EventRow> out;
     EXPECT_TRUE(store_
                     ->Read([&](StoreReader& r) -> Status {
-                      COFFER_ASSIGN_OR_RETURN(out, r.ListEvents(0, 1000));
+                      COFFER_ASSIGN_OR_RETURN(out, r.events().List(0, 1000));
                       return Status::Ok();
                     })
                     .ok());
@@ -505,11 +505,11 @@ TEST_F(ParamsServiceTest, AuthzCustomerKeyUseGoesThroughTheKeyPolicy) {
   key.policy = Keyring::DefaultKeyPolicy(key.account);
   ASSERT_TRUE(store_
                   ->Write([&](StoreWriter& w) -> Status {
-                    COFFER_RETURN_IF_ERROR(w.InsertKmsKey(key));
+                    COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
                     COFFER_ASSIGN_OR_RETURN(
                         KeyMaterialRow m,
                         keyring_->NewKeyMaterial(key.key_id, 1, key.created_ms, ""));
-                    return w.InsertKeyMaterial(m);
+                    return w.kms().InsertMaterial(m);
                   })
                   .ok());
   FakeAuthorizer authz;

@@ -218,13 +218,13 @@ Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& caller_scope, const
     // own policies) then decide.
     // https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html
     const Scope scope{arn->account, arn->region};
-    COFFER_ASSIGN_OR_RETURN(auto exact, r.FindSecretByArn(scope, id));
+    COFFER_ASSIGN_OR_RETURN(auto exact, r.secrets().FindByArn(scope, id));
     if (exact) return std::move(*exact);
     std::string name = arn->resource.substr(7);
     // An ARN ending in "-" and six characters reads as a complete ARN, so it is never taken as
     // a partial one: that is why AWS advises against names ending that way.
     if (EndsLikeArnSuffix(name)) return NotFound();
-    COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(scope, name));
+    COFFER_ASSIGN_OR_RETURN(auto by_name, r.secrets().FindByName(scope, name));
     if (by_name && by_name->arn.size() == id.size() + 7 && by_name->arn.rfind(id + "-", 0) == 0) {
       return std::move(*by_name);
     }
@@ -232,7 +232,7 @@ Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& caller_scope, const
   }
   // A name no secret can have is a validation error, not a missing secret, as AWS answers.
   if (!IsValidSecretName(id)) return InvalidSecretName();
-  COFFER_ASSIGN_OR_RETURN(auto by_name, r.FindSecretByName(caller_scope, id));
+  COFFER_ASSIGN_OR_RETURN(auto by_name, r.secrets().FindByName(caller_scope, id));
   if (by_name) return std::move(*by_name);
   return NotFound();
 }
@@ -249,7 +249,7 @@ Status RequireTokenWithValue(const std::optional<std::string>& token, const Secr
 
 Result<StageMap> CurrentStages(StoreReader& r, int64_t secret_id,
                                std::vector<SecretVersionRow>* versions_out = nullptr) {
-  COFFER_ASSIGN_OR_RETURN(auto versions, r.ListVersions(secret_id));
+  COFFER_ASSIGN_OR_RETURN(auto versions, r.secrets().ListVersions(secret_id));
   StageMap map;
   for (const auto& v : versions) {
     for (const auto& s : v.stages) map[s] = v.version_id;
@@ -261,9 +261,9 @@ Result<StageMap> CurrentStages(StoreReader& r, int64_t secret_id,
 Status ApplyStageChanges(StoreWriter& w, int64_t secret_id, const std::vector<StageChange>& c) {
   for (const auto& change : c) {
     if (change.version_id) {
-      COFFER_RETURN_IF_ERROR(w.SetStage(secret_id, change.stage, *change.version_id));
+      COFFER_RETURN_IF_ERROR(w.secrets().SetStage(secret_id, change.stage, *change.version_id));
     } else {
-      COFFER_RETURN_IF_ERROR(w.RemoveStage(secret_id, change.stage));
+      COFFER_RETURN_IF_ERROR(w.secrets().RemoveStage(secret_id, change.stage));
     }
   }
   return Status::Ok();
@@ -413,7 +413,7 @@ Result<SecretPage> ReadSecretPage(StoreReader& r, const Scope& scope, SecretPage
     // page follows. With filters, read in batches.
     const size_t want = filters.empty() ? limit - page.rows.size() + 1 : 200;
     q.limit = static_cast<int>(std::min(want, kMaxSecretsReadPerPage - read));
-    COFFER_ASSIGN_OR_RETURN(auto batch, r.ListSecretsPage(scope, q));
+    COFFER_ASSIGN_OR_RETURN(auto batch, r.secrets().ListPage(scope, q));
     for (auto& s : batch) {
       ++read;
       q.after = CursorAt(s, q.order);
@@ -668,7 +668,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
 
   json::object out;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto existing, w.FindSecretByName(ctx.scope, *name));
+    COFFER_ASSIGN_OR_RETURN(auto existing, w.secrets().FindByName(ctx.scope, *name));
     if (existing) {
       if (existing->purge_at_ms) {
         return Status("InvalidRequestException",
@@ -677,7 +677,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
       }
       // A retried CreateSecret (same token, same value) succeeds without a change.
       if (token) {
-        COFFER_ASSIGN_OR_RETURN(auto version, w.GetVersion(existing->id, *token));
+        COFFER_ASSIGN_OR_RETURN(auto version, w.secrets().GetVersion(existing->id, *token));
         if (version) {
           auto plain = keyring_->OpenValue(ValueContext(*existing, *token), version->envelope);
           bool same = value.present && plain.ok() && version->binary == value.binary &&
@@ -695,7 +695,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
       return Status("ResourceExistsException",
                     "The operation failed because the secret " + *name + " already exists.");
     }
-    COFFER_RETURN_IF_ERROR(w.InsertSecret(&row));
+    COFFER_RETURN_IF_ERROR(w.secrets().Insert(&row));
     out = {{"ARN", row.arn}, {"Name", row.name}};
     if (value.present) {
       SecretVersionRow v;
@@ -704,8 +704,8 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
       v.kms_key_arn = key.arn;
       v.binary = value.binary;
       v.envelope = envelope;
-      COFFER_RETURN_IF_ERROR(w.InsertVersion(row.id, v));
-      COFFER_RETURN_IF_ERROR(w.SetStage(row.id, kCurrent, version_id));
+      COFFER_RETURN_IF_ERROR(w.secrets().InsertVersion(row.id, v));
+      COFFER_RETURN_IF_ERROR(w.secrets().SetStage(row.id, kCurrent, version_id));
       out["VersionId"] = version_id;
     }
     return Status::Ok();
@@ -721,11 +721,11 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
                   const std::string& version_id, const SecretValue& value,
                   const std::string& envelope, const std::vector<std::string>& requested_stages,
                   EpochMillis now, std::vector<std::string>* out_stages, bool* created) {
-  COFFER_ASSIGN_OR_RETURN(auto existing, w.GetVersion(secret.id, version_id));
+  COFFER_ASSIGN_OR_RETURN(auto existing, w.secrets().GetVersion(secret.id, version_id));
   if (existing && existing->envelope.empty()) {
     // The version RotateSecret created for the rotation, still without a value: createSecret
     // gives it one.
-    COFFER_RETURN_IF_ERROR(w.DeleteVersion(secret.id, version_id));
+    COFFER_RETURN_IF_ERROR(w.secrets().DeleteVersion(secret.id, version_id));
     existing.reset();
   }
   if (existing) {
@@ -750,7 +750,7 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
   v.kms_key_arn = key.arn;
   v.binary = value.binary;
   v.envelope = envelope;
-  COFFER_RETURN_IF_ERROR(w.InsertVersion(secret.id, v));
+  COFFER_RETURN_IF_ERROR(w.secrets().InsertVersion(secret.id, v));
   auto changes = StagesForNewVersion(stages, version_id, requested_stages);
   COFFER_RETURN_IF_ERROR(ApplyStageChanges(w, secret.id, changes));
   StageMap after = Apply(stages, changes);
@@ -766,7 +766,7 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
     for (const auto& old : versions) {
       if (count <= kMaxVersions) break;
       if (labelled.count(old.version_id) || old.created_ms > now - kYoungVersionMs) continue;
-      COFFER_RETURN_IF_ERROR(w.DeleteVersion(secret.id, old.version_id));
+      COFFER_RETURN_IF_ERROR(w.secrets().DeleteVersion(secret.id, old.version_id));
       --count;
     }
     if (count > kMaxVersions) {
@@ -784,7 +784,7 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
   if (std::find(out_stages->begin(), out_stages->end(), kCurrent) != out_stages->end()) {
     CountAsRotation(&secret, now);
   }
-  COFFER_RETURN_IF_ERROR(w.UpdateSecret(secret));
+  COFFER_RETURN_IF_ERROR(w.secrets().Update(secret));
   *created = true;
   return Status::Ok();
 }
@@ -827,7 +827,7 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
       SealValue(*keyring_, key, ValueContext(secret, version_id), value.bytes.Reveal()));
   std::vector<std::string> result_stages;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.secrets().FindByArn(ScopeOf(secret), secret.arn));
     if (!fresh) return NotFound();
     if (fresh->purge_at_ms) return MarkedForDeletion();
     bool created = false;
@@ -876,13 +876,13 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
                                                 value.bytes.Reveal()));
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.secrets().FindByArn(ScopeOf(secret), secret.arn));
     if (!fresh) return NotFound();
     if (fresh->purge_at_ms) return MarkedForDeletion();
     if (description) fresh->description = description;
     fresh->kms_key_id = new_key_ref;
     fresh->last_changed_ms = ctx.now;
-    COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
+    COFFER_RETURN_IF_ERROR(w.secrets().Update(*fresh));
     if (!value.present) return Status::Ok();
     std::vector<std::string> stages;
     bool created = false;
@@ -926,7 +926,7 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
         vid = *version_id;
       } else {
         std::string stage = version_stage.value_or(kCurrent);
-        COFFER_ASSIGN_OR_RETURN(auto holder, r.VersionIdForStage(secret.id, stage));
+        COFFER_ASSIGN_OR_RETURN(auto holder, r.secrets().VersionIdForStage(secret.id, stage));
         if (!holder) {
           return Status(
               "ResourceNotFoundException",
@@ -934,7 +934,7 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
         }
         vid = *holder;
       }
-      COFFER_ASSIGN_OR_RETURN(auto v, r.GetVersion(secret.id, vid));
+      COFFER_ASSIGN_OR_RETURN(auto v, r.secrets().GetVersion(secret.id, vid));
       if (v && v->envelope.empty()) {
         // A rotation's new version before createSecret has put its value.
         return Status("ResourceNotFoundException",
@@ -999,11 +999,11 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   EpochMillis today = TruncateToDay(ctx.now);
   if (secret.last_accessed_ms != today || version.last_accessed_ms != today) {
     (void)store_->Write([&](StoreWriter& w) -> Status {
-      COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
+      COFFER_ASSIGN_OR_RETURN(auto fresh, w.secrets().FindByArn(ScopeOf(secret), secret.arn));
       if (!fresh) return Status::Ok();
       fresh->last_accessed_ms = today;
-      COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
-      return w.SetVersionLastAccessed(fresh->id, version.version_id, today);
+      COFFER_RETURN_IF_ERROR(w.secrets().Update(*fresh));
+      return w.secrets().SetVersionLastAccessed(fresh->id, version.version_id, today);
     });
   }
 
@@ -1101,7 +1101,7 @@ Result<json::object> SecretsService::UpdateSecretVersionStage(const RequestConte
     COFFER_ASSIGN_OR_RETURN(auto changes, MoveStage(stages, ids, *stage, move_to, remove_from));
     COFFER_RETURN_IF_ERROR(ApplyStageChanges(w, secret.id, changes));
     secret.last_changed_ms = ctx.now;
-    return w.UpdateSecret(secret);
+    return w.secrets().Update(secret);
   }));
   return json::object{{"ARN", secret.arn}, {"Name", secret.name}};
 }
@@ -1116,7 +1116,7 @@ Result<json::object> SecretsService::DescribeSecret(const RequestContext& ctx,
                           AuthorizedSecret(ctx, "secretsmanager:DescribeSecret", *secret_id));
   std::vector<SecretVersionRow> versions;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
+    COFFER_ASSIGN_OR_RETURN(versions, r.secrets().ListVersions(s.id));
     return Status::Ok();
   }));
   return SecretMetadata(s, versions, "VersionIdsToStages");
@@ -1160,7 +1160,7 @@ Result<json::object> SecretsService::ListSecrets(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(page, ReadSecretPage(r, ctx.scope, q, filters,
                                                  static_cast<size_t>(max_results.value_or(100))));
     for (const auto& s : page.rows) {
-      COFFER_ASSIGN_OR_RETURN(versions[s.id], r.ListVersions(s.id));
+      COFFER_ASSIGN_OR_RETURN(versions[s.id], r.secrets().ListVersions(s.id));
     }
     return Status::Ok();
   }));
@@ -1189,7 +1189,7 @@ Result<json::object> SecretsService::ListSecretVersionIds(const RequestContext& 
   COFFER_ASSIGN_OR_RETURN(size_t offset, DecodeOffsetToken(next_token));
   std::vector<SecretVersionRow> versions;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(versions, r.ListVersions(s.id));
+    COFFER_ASSIGN_OR_RETURN(versions, r.secrets().ListVersions(s.id));
     return Status::Ok();
   }));
   std::vector<const SecretVersionRow*> shown;
@@ -1265,14 +1265,14 @@ Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
     out = {{"ARN", s.arn}, {"Name", s.name}};
     if (force.value_or(false)) {
       out["DeletionDate"] = Epoch(ctx.now);
-      return w.DeleteSecret(s.id);
+      return w.secrets().Delete(s.id);
     }
     if (s.purge_at_ms) return MarkedDeleted();
     s.deleted_ms = ctx.now;
     s.purge_at_ms = ctx.now + window.value_or(kDefaultRecoveryDays) * kMillisPerDay;
     s.last_changed_ms = ctx.now;
     out["DeletionDate"] = Epoch(*s.purge_at_ms);
-    return w.UpdateSecret(s);
+    return w.secrets().Update(s);
   }));
   return out;
 }
@@ -1292,7 +1292,7 @@ Result<json::object> SecretsService::RestoreSecret(const RequestContext& ctx,
     s.deleted_ms.reset();
     s.purge_at_ms.reset();
     s.last_changed_ms = ctx.now;
-    return w.UpdateSecret(s);
+    return w.secrets().Update(s);
   }));
   return json::object{{"ARN", s.arn}, {"Name", s.name}};
 }
@@ -1320,7 +1320,7 @@ Result<json::object> SecretsService::TagResource(const RequestContext& ctx,
       return Status("InvalidParameterException", "A secret can have at most 50 tags.");
     }
     s.last_changed_ms = ctx.now;
-    return w.UpdateSecret(s);
+    return w.secrets().Update(s);
   }));
   return json::object{};
 }
@@ -1343,7 +1343,7 @@ Result<json::object> SecretsService::UntagResource(const RequestContext& ctx,
     std::set<std::string> remove(keys->begin(), keys->end());
     std::erase_if(s.tags, [&](const auto& t) { return remove.count(t.first) > 0; });
     s.last_changed_ms = ctx.now;
-    return w.UpdateSecret(s);
+    return w.secrets().Update(s);
   }));
   return json::object{};
 }
@@ -1406,7 +1406,7 @@ Result<json::object> SecretsService::PutResourcePolicy(const RequestContext& ctx
     if (s.purge_at_ms) return MarkedForDeletion();
     s.resource_policy = *text;
     s.last_changed_ms = ctx.now;
-    return w.UpdateSecret(s);
+    return w.secrets().Update(s);
   }));
   return json::object{{"ARN", s.arn}, {"Name", s.name}};
 }
@@ -1438,7 +1438,7 @@ Result<json::object> SecretsService::DeleteResourcePolicy(const RequestContext& 
     if (s.purge_at_ms) return MarkedForDeletion();
     s.resource_policy.reset();
     s.last_changed_ms = ctx.now;
-    return w.UpdateSecret(s);
+    return w.secrets().Update(s);
   }));
   return json::object{{"ARN", s.arn}, {"Name", s.name}};
 }
@@ -1525,12 +1525,12 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
   bool previous_unfinished = false;
 
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.secrets().FindByArn(ScopeOf(secret), secret.arn));
     if (!fresh) return NotFound();
     if (fresh->purge_at_ms) return MarkedForDeletion();
-    COFFER_ASSIGN_OR_RETURN(auto run, w.FindRotationRun(fresh->id));
-    COFFER_ASSIGN_OR_RETURN(auto pending, w.VersionIdForStage(fresh->id, kPending));
-    COFFER_ASSIGN_OR_RETURN(auto current, w.VersionIdForStage(fresh->id, kCurrent));
+    COFFER_ASSIGN_OR_RETURN(auto run, w.rotation().FindRun(fresh->id));
+    COFFER_ASSIGN_OR_RETURN(auto pending, w.secrets().VersionIdForStage(fresh->id, kPending));
+    COFFER_ASSIGN_OR_RETURN(auto current, w.secrets().VersionIdForStage(fresh->id, kCurrent));
     const bool unfinished = pending && pending != current && *pending != version_id;
     if (run || unfinished) {
       // Calling again retries the rotation that is under way now, as AWS does; the retry is
@@ -1538,7 +1538,7 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
       previous_unfinished = true;
       if (!run) return Status::Ok();
       run->next_attempt_ms = ctx.now;
-      return w.PutRotationRun(*run);
+      return w.rotation().PutRun(*run);
     }
     fresh->rotation_enabled = true;
     fresh->rotation_lambda_arn = function_arn;
@@ -1548,19 +1548,19 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
       fresh->next_rotation_ms = schedule->NextWindowStart(fresh->last_rotated_ms.value_or(ctx.now));
     }
     fresh->last_changed_ms = ctx.now;
-    COFFER_RETURN_IF_ERROR(w.UpdateSecret(*fresh));
+    COFFER_RETURN_IF_ERROR(w.secrets().Update(*fresh));
     {
       // As AWS does, the rotation's version exists, labelled AWSPENDING, before createSecret
       // runs (the rotation templates check for it); a RotateImmediately=false test gets one too,
       // removed once testSecret has run.
-      COFFER_ASSIGN_OR_RETURN(auto existing, w.GetVersion(fresh->id, version_id));
+      COFFER_ASSIGN_OR_RETURN(auto existing, w.secrets().GetVersion(fresh->id, version_id));
       if (!existing) {
         SecretVersionRow placeholder;
         placeholder.version_id = version_id;
         placeholder.created_ms = ctx.now;
-        COFFER_RETURN_IF_ERROR(w.InsertVersion(fresh->id, placeholder));
+        COFFER_RETURN_IF_ERROR(w.secrets().InsertVersion(fresh->id, placeholder));
       }
-      COFFER_RETURN_IF_ERROR(w.SetStage(fresh->id, kPending, version_id));
+      COFFER_RETURN_IF_ERROR(w.secrets().SetStage(fresh->id, kPending, version_id));
     }
     RotationRunRow r;
     r.secret_id = fresh->id;
@@ -1573,7 +1573,7 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
     r.step = rotate_now ? "createSecret" : "testSecret";
     r.next_attempt_ms = ctx.now;
     r.started_ms = ctx.now;
-    return w.PutRotationRun(r);
+    return w.rotation().PutRun(r);
   }));
   if (rotation_wake_) rotation_wake_();
   if (previous_unfinished) {
@@ -1596,15 +1596,15 @@ Result<json::object> SecretsService::CancelRotateSecret(const RequestContext& ct
   if (secret.purge_at_ms) return MarkedForDeletion();
   std::optional<std::string> pending;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto fresh, w.FindSecretByArn(ScopeOf(secret), secret.arn));
+    COFFER_ASSIGN_OR_RETURN(auto fresh, w.secrets().FindByArn(ScopeOf(secret), secret.arn));
     if (!fresh) return NotFound();
     // A rotation under way stops here; its AWSPENDING version stays for the operator to judge.
-    COFFER_RETURN_IF_ERROR(w.DeleteRotationRun(fresh->id));
-    COFFER_ASSIGN_OR_RETURN(pending, w.VersionIdForStage(fresh->id, kPending));
+    COFFER_RETURN_IF_ERROR(w.rotation().DeleteRun(fresh->id));
+    COFFER_ASSIGN_OR_RETURN(pending, w.secrets().VersionIdForStage(fresh->id, kPending));
     fresh->rotation_enabled = false;
     fresh->next_rotation_ms.reset();
     fresh->last_changed_ms = ctx.now;
-    return w.UpdateSecret(*fresh);
+    return w.secrets().Update(*fresh);
   }));
   json::object out{{"ARN", secret.arn}, {"Name", secret.name}};
   if (pending) out["VersionId"] = *pending;
@@ -1614,9 +1614,9 @@ Result<json::object> SecretsService::CancelRotateSecret(const RequestContext& ct
 Result<int> SecretsService::PurgeExpired() {
   int purged = 0;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(auto due, w.ListSecretsDueForPurge(clock_->NowMillis()));
+    COFFER_ASSIGN_OR_RETURN(auto due, w.secrets().ListDueForPurge(clock_->NowMillis()));
     for (const auto& s : due) {
-      COFFER_RETURN_IF_ERROR(w.DeleteSecret(s.id));
+      COFFER_RETURN_IF_ERROR(w.secrets().Delete(s.id));
       ++purged;
     }
     return Status::Ok();

@@ -8,7 +8,7 @@
 
 #include "core/ids.h"
 #include "crypto/crypto.h"
-#include "store/sqlite_store.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace coffer::secrets {
 namespace {
@@ -243,22 +243,25 @@ TEST_F(SecretsServiceTest, EnvelopesAreBoundToTheirRow) {
   Ok("CreateSecret", R"({"Name":"a","SecretString":"value-of-a"})");
   Ok("CreateSecret", R"({"Name":"b","SecretString":"value-of-b"})");
   // Copy a's ciphertext into b's row: opening must fail, never return a's value.
-  ASSERT_TRUE(store_
-                  ->Write([&](StoreWriter& w) -> Status {
-                    Scope scope{"123456789012", "us-east-1"};
-                    auto a = w.FindSecretByName(scope, "a").value().value();
-                    auto b = w.FindSecretByName(scope, "b").value().value();
-                    auto va =
-                        w.GetVersion(a.id, w.VersionIdForStage(a.id, "AWSCURRENT").value().value())
-                            .value()
-                            .value();
-                    std::string vb = w.VersionIdForStage(b.id, "AWSCURRENT").value().value();
-                    COFFER_RETURN_IF_ERROR(w.DeleteVersion(b.id, vb));
-                    va.version_id = vb;
-                    COFFER_RETURN_IF_ERROR(w.InsertVersion(b.id, va));
-                    return w.SetStage(b.id, "AWSCURRENT", vb);
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->Write([&](StoreWriter& w) -> Status {
+            Scope scope{"123456789012", "us-east-1"};
+            auto a = w.secrets().FindByName(scope, "a").value().value();
+            auto b = w.secrets().FindByName(scope, "b").value().value();
+            auto va =
+                w.secrets()
+                    .GetVersion(a.id,
+                                w.secrets().VersionIdForStage(a.id, "AWSCURRENT").value().value())
+                    .value()
+                    .value();
+            std::string vb = w.secrets().VersionIdForStage(b.id, "AWSCURRENT").value().value();
+            COFFER_RETURN_IF_ERROR(w.secrets().DeleteVersion(b.id, vb));
+            va.version_id = vb;
+            COFFER_RETURN_IF_ERROR(w.secrets().InsertVersion(b.id, va));
+            return w.secrets().SetStage(b.id, "AWSCURRENT", vb);
+          })
+          .ok());
   auto r = Call("GetSecretValue", R"({"SecretId":"b"})");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), "DecryptionFailure");

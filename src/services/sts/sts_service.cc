@@ -96,7 +96,7 @@ Result<StsService::IssuedCredentials> StsService::IssueSession(StsSessionRow* ro
       keyring_->WrapWithStorageKey(CredentialRegistry::SecretPurpose(row->access_key_id),
                                    out.secret_access_key.Reveal()));
   COFFER_RETURN_IF_ERROR(
-      store_->Write([&](StoreWriter& w) -> Status { return w.InsertStsSession(*row); }));
+      store_->Write([&](StoreWriter& w) -> Status { return w.credentials().InsertSession(*row); }));
   out.access_key_id = row->access_key_id;
   out.expires_ms = row->expires_ms;
   return out;
@@ -177,7 +177,7 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
   std::optional<IamEntityRow> role;
   if (!role_account.empty()) {
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(role, r.FindIamEntity(role_account, "role", role_name));
+      COFFER_ASSIGN_OR_RETURN(role, r.iam().FindEntity(role_account, "role", role_name));
       return Status::Ok();
     }));
   }
@@ -276,7 +276,7 @@ Result<IamEntityRow> ServiceMayAssumeRole(StoreReader& r, const std::string& rol
                       account + ".");
   }
   const std::string name = arn->resource.substr(arn->resource.rfind('/') + 1);
-  COFFER_ASSIGN_OR_RETURN(auto role, r.FindIamEntity(arn->account, "role", name));
+  COFFER_ASSIGN_OR_RETURN(auto role, r.iam().FindEntity(arn->account, "role", name));
   const Status cannot(code, "The role defined for the function cannot be assumed by Lambda.");
   if (!role || role->arn != role_arn) return cannot;
   auto trust = policy::Policy::Parse(role->trust_policy, policy::PolicyKind::kTrust);
@@ -312,8 +312,9 @@ Result<StsService::IssuedCredentials> StsService::IssueRoleSession(
 }
 
 Status StsService::PurgeExpiredSessions(EpochMillis now) {
-  return store_->Write(
-      [&](StoreWriter& w) -> Status { return w.DeleteExpiredStsSessions(now - kMillisPerDay); });
+  return store_->Write([&](StoreWriter& w) -> Status {
+    return w.credentials().DeleteExpiredSessions(now - kMillisPerDay);
+  });
 }
 
 }  // namespace coffer::sts

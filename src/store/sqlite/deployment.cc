@@ -1,0 +1,58 @@
+// SQLite tables of the deployment's accounts and settings (meta).
+#include "store/deployment.h"
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/tables.h"
+
+namespace coffer::sqlite {
+namespace {
+
+class SqliteDeployment final : public DeploymentWriter {
+ public:
+  explicit SqliteDeployment(Connection& conn) : c_(conn) {}
+
+  Result<std::optional<std::string>> GetMeta(const std::string& key) override {
+    COFFER_QUERY(q, c_, "SELECT value FROM meta WHERE key = ?");
+    q.Bind(1, key);
+    if (q.Step()) return std::optional<std::string>(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return std::optional<std::string>();
+  }
+
+  Status PutMeta(const std::string& key, const std::string& value) override {
+    COFFER_QUERY(q, c_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+    return q.Bind(1, key).Bind(2, value).Run();
+  }
+
+  Result<std::vector<std::string>> ListAccounts() override {
+    COFFER_QUERY(q, c_, "SELECT account FROM accounts ORDER BY account");
+    std::vector<std::string> out;
+    while (q.Step()) out.push_back(q.Text(0));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Status InsertAccount(const std::string& account, EpochMillis created_ms) override {
+    COFFER_QUERY(q, c_, "INSERT OR IGNORE INTO accounts (account, created_ms) VALUES (?, ?)");
+    return q.Bind(1, account).Bind(2, created_ms).Run();
+  }
+
+ private:
+  Connection& c_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeploymentWriter> NewSqliteDeployment(Connection& conn) {
+  return std::make_unique<SqliteDeployment>(conn);
+}
+
+}  // namespace coffer::sqlite

@@ -1,0 +1,198 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/connection.h"
+#include "store/sqlite/schema.h"
+#include "store/sqlite/tables.h"
+
+namespace coffer {
+namespace sqlite {
+namespace {
+
+// A connection with its views: the transaction object handed to Read and Write functions. It
+// lives as long as its connection (pooled), so a request builds no views.
+class SqliteTxn final : public StoreWriter {
+ public:
+  static Result<std::unique_ptr<SqliteTxn>> Open(const std::string& path) {
+    COFFER_ASSIGN_OR_RETURN(auto conn, Connection::Open(path));
+    return std::unique_ptr<SqliteTxn>(new SqliteTxn(std::move(conn)));
+  }
+
+  Connection& conn() { return *conn_; }
+
+  DeploymentWriter& deployment() override { return *deployment_; }
+  SecretsWriter& secrets() override { return *secrets_; }
+  ParametersWriter& parameters() override { return *parameters_; }
+  KmsKeysWriter& kms() override { return *kms_; }
+  IamWriter& iam() override { return *iam_; }
+  CredentialsWriter& credentials() override { return *credentials_; }
+  RotationWriter& rotation() override { return *rotation_; }
+  EventsWriter& events() override { return *events_; }
+
+ private:
+  explicit SqliteTxn(std::unique_ptr<Connection> conn)
+      : conn_(std::move(conn)),
+        deployment_(NewSqliteDeployment(*conn_)),
+        secrets_(NewSqliteSecrets(*conn_)),
+        parameters_(NewSqliteParameters(*conn_)),
+        kms_(NewSqliteKmsKeys(*conn_)),
+        iam_(NewSqliteIam(*conn_)),
+        credentials_(NewSqliteCredentials(*conn_)),
+        rotation_(NewSqliteRotation(*conn_)),
+        events_(NewSqliteEvents(*conn_)) {}
+
+  std::unique_ptr<Connection> conn_;  // declared first: the views below use it
+  std::unique_ptr<DeploymentWriter> deployment_;
+  std::unique_ptr<SecretsWriter> secrets_;
+  std::unique_ptr<ParametersWriter> parameters_;
+  std::unique_ptr<KmsKeysWriter> kms_;
+  std::unique_ptr<IamWriter> iam_;
+  std::unique_ptr<CredentialsWriter> credentials_;
+  std::unique_ptr<RotationWriter> rotation_;
+  std::unique_ptr<EventsWriter> events_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, std::unique_ptr<SqliteTxn> writer)
+      : path_(std::move(path)), writer_(std::move(writer)) {}
+
+  Status Read(const std::function<Status(StoreReader&)>& fn) override {
+    std::unique_ptr<SqliteTxn> txn;
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!readers_.empty()) {
+        txn = std::move(readers_.back());
+        readers_.pop_back();
+      }
+    }
+    if (!txn) {
+      COFFER_ASSIGN_OR_RETURN(txn, SqliteTxn::Open(path_));
+    }
+    Status status = txn->conn().Exec("BEGIN");
+    if (status.ok()) {
+      status = fn(*txn);
+      Status end = txn->conn().Exec("COMMIT");  // read-only: COMMIT just ends the snapshot
+      if (status.ok()) status = end;
+    }
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    readers_.push_back(std::move(txn));
+    return status;
+  }
+
+  Status Write(const std::function<Status(StoreWriter&)>& fn) override {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    changes_before_ = sqlite3_total_changes64(writer_->conn().db());
+    Status begun = writer_->conn().Exec("BEGIN IMMEDIATE");
+    if (!begun.ok()) return NoteWrite(begun);
+    Status status = fn(*writer_);
+    if (!status.ok()) {
+      (void)writer_->conn().Exec("ROLLBACK");
+      return NoteWrite(status);
+    }
+    Status commit = writer_->conn().Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)writer_->conn().Exec("ROLLBACK");
+    } else {
+      committed_writes_.fetch_add(1, std::memory_order_release);
+    }
+    return NoteWrite(commit);
+  }
+
+  uint64_t CommittedWrites() const override {
+    return committed_writes_.load(std::memory_order_acquire);
+  }
+
+  std::string WriteProblem() const override {
+    std::lock_guard lock(problem_mu_);
+    return write_problem_;
+  }
+
+  std::string PrometheusText() const override {
+    std::lock_guard lock(problem_mu_);
+    return "# HELP coffer_store_write_failures_total Writes the store could not make (disk full, "
+           "read-only or failing); each was answered ServiceUnavailable.\n"
+           "# TYPE coffer_store_write_failures_total counter\n"
+           "coffer_store_write_failures_total " +
+           std::to_string(write_failures_) +
+           "\n# HELP coffer_store_writable 1 when the store's last write succeeded, 0 while it "
+           "cannot write.\n# TYPE coffer_store_writable gauge\ncoffer_store_writable " +
+           (write_problem_.empty() ? "1" : "0") + "\n";
+  }
+
+ private:
+  // Tracks whether the store can write; a change of state is logged once, not per request.
+  Status NoteWrite(Status status) {
+    const bool fault = status.code() == "ServiceUnavailable";
+    if (!fault && !status.ok()) return status;  // the request's own error, not the disk's
+    std::lock_guard lock(problem_mu_);
+    if (fault) {
+      ++write_failures_;
+      if (write_problem_.empty()) {
+        const std::string& m = status.message();
+        const size_t open = m.find('('), close = m.find(')');
+        write_problem_ = open != std::string::npos && close != std::string::npos && close > open
+                             ? m.substr(open + 1, close - open - 1)
+                             : m;
+        std::fprintf(stderr,
+                     "coffer: the store cannot write (%s): writes are answered "
+                     "ServiceUnavailable, reads go on\n",
+                     write_problem_.c_str());
+      }
+    } else if (!write_problem_.empty() &&
+               sqlite3_total_changes64(writer_->conn().db()) != changes_before_) {
+      // Only a commit that wrote something proves the store writes again (an empty one does
+      // not touch the disk).
+      write_problem_.clear();
+      std::fprintf(stderr, "coffer: the store writes again\n");
+    }
+    return status;
+  }
+
+  std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<SqliteTxn> writer_;  // the one writer connection
+  std::atomic<uint64_t> committed_writes_{0};
+  int64_t changes_before_ = 0;  // under write_mu_
+  mutable std::mutex problem_mu_;
+  std::string write_problem_;
+  uint64_t write_failures_ = 0;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<SqliteTxn>> readers_;  // idle reader connections
+};
+
+}  // namespace
+}  // namespace sqlite
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  COFFER_ASSIGN_OR_RETURN(auto writer, sqlite::SqliteTxn::Open(path));
+  COFFER_RETURN_IF_ERROR(sqlite::Migrate(writer->conn()));
+  return std::unique_ptr<Store>(new sqlite::SqliteStore(path, std::move(writer)));
+}
+
+Result<std::vector<std::string>> CheckSqliteIntegrity(const std::string& path) {
+  COFFER_ASSIGN_OR_RETURN(auto conn, sqlite::Connection::Open(path));
+  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn->Prepare("PRAGMA integrity_check(100)"));
+  sqlite::Query q(*conn, stmt);
+  std::vector<std::string> problems;
+  while (q.Step()) {
+    std::string line = q.Text(0);
+    if (line != "ok") problems.push_back(std::move(line));
+  }
+  if (!q.status().ok()) {
+    // A database too damaged to check at all is one problem, named.
+    problems.push_back(q.status().message());
+  }
+  return problems;
+}
+
+}  // namespace coffer

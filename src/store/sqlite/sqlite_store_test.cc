@@ -1,0 +1,179 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace coffer {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/coffer-store-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/coffer.db";
+    auto s = OpenSqliteStore(path_);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(s.value());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string dir_, path_;
+  std::unique_ptr<Store> store_;
+  Scope scope_{"123456789012", "us-east-1"};
+};
+
+TEST_F(SqliteStoreTest, SecretsVersionsAndStagesPersistAcrossReopen) {
+  SecretRow row;
+  row.account = scope_.account;
+  row.region = scope_.region;
+  row.name = "app/db";
+  row.arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-AbCdEf";
+  row.description = "db";
+  row.created_ms = row.last_changed_ms = 1000;
+  row.tags = {{"b", "2"}, {"a", "1"}};
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    COFFER_RETURN_IF_ERROR(w.secrets().Insert(&row));
+                    SecretVersionRow v;
+                    v.version_id = std::string(32, 'a');
+                    v.created_ms = 1000;
+                    v.kms_key_arn = "k";
+                    v.envelope = std::string("\x01\x00\xff", 3);
+                    COFFER_RETURN_IF_ERROR(w.secrets().InsertVersion(row.id, v));
+                    return w.secrets().SetStage(row.id, "AWSCURRENT", v.version_id);
+                  })
+                  .ok());
+  store_.reset();
+  store_ = std::move(OpenSqliteStore(path_).value());
+
+  ASSERT_TRUE(
+      store_
+          ->Read([&](StoreReader& r) -> Status {
+            COFFER_ASSIGN_OR_RETURN(auto s, r.secrets().FindByName(scope_, "app/db"));
+            EXPECT_TRUE(s);
+            EXPECT_EQ(s->arn, row.arn);
+            EXPECT_EQ(s->description, "db");
+            EXPECT_EQ(s->tags, row.tags);  // order kept
+            COFFER_ASSIGN_OR_RETURN(auto v, r.secrets().GetVersion(s->id, std::string(32, 'a')));
+            EXPECT_TRUE(v);
+            EXPECT_EQ(v->envelope, std::string("\x01\x00\xff", 3));
+            EXPECT_EQ(v->stages, std::vector<std::string>{"AWSCURRENT"});
+            COFFER_ASSIGN_OR_RETURN(
+                auto other, r.secrets().FindByName({"123456789012", "eu-west-1"}, "app/db"));
+            EXPECT_FALSE(other);  // regions are separate namespaces
+            return Status::Ok();
+          })
+          .ok());
+}
+
+TEST_F(SqliteStoreTest, FailedWriteRollsBack) {
+  Status s = store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("k", "v"));
+    return Status("InvalidParameterException", "boom");
+  });
+  EXPECT_EQ(s.code(), "InvalidParameterException");
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto v, r.deployment().GetMeta("k"));
+                    EXPECT_FALSE(v);
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_F(SqliteStoreTest, StageNamesOneVersion) {
+  SecretRow row;
+  row.account = scope_.account;
+  row.region = scope_.region;
+  row.name = "s";
+  row.arn = "arn:s";
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    COFFER_RETURN_IF_ERROR(w.secrets().Insert(&row));
+                    for (char c : {'a', 'b'}) {
+                      SecretVersionRow v;
+                      v.version_id = std::string(32, c);
+                      v.envelope = "x";
+                      COFFER_RETURN_IF_ERROR(w.secrets().InsertVersion(row.id, v));
+                    }
+                    COFFER_RETURN_IF_ERROR(w.secrets().SetStage(row.id, "L", std::string(32, 'a')));
+                    return w.secrets().SetStage(row.id, "L", std::string(32, 'b'));
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto vs, r.secrets().ListVersions(row.id));
+                    EXPECT_EQ(vs.size(), 2u);
+                    EXPECT_TRUE(vs[0].stages.empty());
+                    EXPECT_EQ(vs[1].stages, std::vector<std::string>{"L"});
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+TEST_F(SqliteStoreTest, RefusesNewerSchema) {
+  store_.reset();
+  // Pretend a newer coffer wrote this file.
+  ASSERT_EQ(system(("sqlite3 " + path_ + " 'PRAGMA user_version=99' 2>/dev/null || true").c_str()),
+            0);
+  auto s = OpenSqliteStore(path_);
+  if (s.ok()) GTEST_SKIP() << "sqlite3 shell not installed";
+  EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+}
+
+// The error contract every view states (store/deployment.h): a missing row is an empty
+// result, changing a missing row is a no-op, a duplicate insert fails and rolls the write back.
+TEST_F(SqliteStoreTest, ViewsKeepTheStatedErrorContract) {
+  SecretRow row;
+  row.account = scope_.account;
+  row.region = scope_.region;
+  row.name = "app/one";
+  row.arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/one-AbCdEf";
+  ASSERT_TRUE(store_->Write([&](StoreWriter& w) { return w.secrets().Insert(&row); }).ok());
+
+  SecretRow same_name = row;
+  same_name.arn += "x";
+  Status duplicate = store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("written-before-the-duplicate", "1"));
+    return w.secrets().Insert(&same_name);
+  });
+  EXPECT_EQ(duplicate.code(), "InternalFailure");
+
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    SecretRow missing = row;
+                    missing.id = row.id + 1000;
+                    COFFER_RETURN_IF_ERROR(w.secrets().Update(missing));
+                    COFFER_RETURN_IF_ERROR(w.secrets().Delete(missing.id));
+                    COFFER_RETURN_IF_ERROR(w.parameters().Delete(424242));
+                    return w.credentials().UpdateAccessKeyStatus("AKIANOSUCHKEY0000000",
+                                                                 "Inactive");
+                  })
+                  .ok());
+
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto meta,
+                                            r.deployment().GetMeta("written-before-the-duplicate"));
+                    EXPECT_FALSE(meta) << "a failed write must roll back what it wrote first";
+                    COFFER_ASSIGN_OR_RETURN(auto gone, r.secrets().FindByName(scope_, "app/two"));
+                    EXPECT_FALSE(gone);
+                    COFFER_ASSIGN_OR_RETURN(auto key, r.kms().FindKey("no-such-key"));
+                    EXPECT_FALSE(key);
+                    COFFER_ASSIGN_OR_RETURN(auto versions, r.secrets().ListVersions(row.id + 1000));
+                    EXPECT_TRUE(versions.empty());
+                    COFFER_ASSIGN_OR_RETURN(auto kept, r.secrets().FindByName(scope_, "app/one"));
+                    EXPECT_TRUE(kept && kept->id == row.id);
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
+}  // namespace
+}  // namespace coffer
