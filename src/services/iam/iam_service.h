@@ -28,7 +28,7 @@
 namespace coffer::iam {
 
 // Describes users, roles and groups to the operations they share (inline policies,
-// attachments, tags, listing); defined in iam_service.cc.
+// attachments, tags, listing); defined in iam_common.h.
 struct EntityKind;
 
 class IamService {

@@ -92,6 +92,24 @@ class SecretsService {
   Status AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key, const char* kms_action,
                          const std::string& secret_arn);
 
+  // Whether a change may apply to a secret scheduled for deletion (only RestoreSecret's does).
+  enum class WhenDeleted { kRefuse, kAllow };
+  using SecretChange = std::function<Status(StoreWriter&, SecretRow&)>;
+  // The write half of a change authorized on `authorized`: in one write transaction, reads the
+  // secret again by its ARN and refuses it when it is gone (ResourceNotFoundException), when it
+  // is scheduled for deletion (InvalidRequestException, unless kAllow), or when its resource
+  // policy or tags changed since the authorization read them (InternalServiceError, which SDKs
+  // retry: the permission must be decided afresh); then runs `change` on it, which makes its
+  // own writes. Returns the secret as `change` left it.
+  Result<SecretRow> WriteSecret(const SecretRow& authorized, WhenDeleted when_deleted,
+                                const SecretChange& change);
+  // AuthorizedSecret, then WriteSecret: the whole of an operation that changes a secret and
+  // needs nothing in between (a key, a sealed value).
+  Result<SecretRow> MutateSecret(const RequestContext& ctx, const char* action,
+                                 const std::string& secret_id, ConditionKeys extra,
+                                 const SecretChange& change,
+                                 WhenDeleted when_deleted = WhenDeleted::kRefuse);
+
   Store* store_;
   Keyring* keyring_;
   const Clock* clock_;

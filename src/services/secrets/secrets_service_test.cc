@@ -302,5 +302,80 @@ TEST_F(SecretsServiceTest, ValidationErrors) {
   EXPECT_EQ(Code("CreateSecret", max.c_str()), "OK");
 }
 
+// Allows every call and runs `between` once, while it authorizes the first `action`.
+class OnceAuthorizer : public Authorizer {
+ public:
+  OnceAuthorizer(std::string action, std::function<void()> between)
+      : action_(std::move(action)), between_(std::move(between)) {}
+  Status Authorize(const RequestContext&, const AuthzCheck& check) const override {
+    if (check.action == action_ && between_) std::exchange(between_, nullptr)();
+    return Status::Ok();
+  }
+
+ private:
+  std::string action_;
+  mutable std::function<void()> between_;
+};
+
+// A change is written only under the resource policy and tags it was authorized under; one that
+// changed in between is answered with a retryable error and nothing is written.
+TEST_F(SecretsServiceTest, AChangeAuthorizedUnderAnOlderPolicyIsNotWritten) {
+  Ok("CreateSecret", R"({"Name":"app/raced","SecretString":"v"})");
+  OnceAuthorizer authorizer("secretsmanager:TagResource", [this] {
+    ASSERT_TRUE(store_
+                    ->Write([&](StoreWriter& w) -> Status {
+                      COFFER_ASSIGN_OR_RETURN(
+                          auto s,
+                          w.secrets().FindByName({"123456789012", "us-east-1"}, "app/raced"));
+                      s->resource_policy = R"({"Version":"2012-10-17","Statement":[]})";
+                      return w.secrets().Update(*s);
+                    })
+                    .ok());
+  });
+  RequestContext ctx;
+  ctx.scope = {"123456789012", "us-east-1"};
+  ctx.principal.account = "123456789012";
+  ctx.now = clock_.NowMillis();
+  ctx.authorizer = &authorizer;
+  json::object tag =
+      json::parse(R"({"SecretId":"app/raced","Tags":[{"Key":"k","Value":"v"}]})").as_object();
+  auto raced = service_->Handle("TagResource", ctx, tag);
+  ASSERT_FALSE(raced.ok());
+  EXPECT_EQ(raced.status().code(), "InternalServiceError");
+  auto described = Ok("DescribeSecret", R"({"SecretId":"app/raced"})");
+  EXPECT_FALSE(described.contains("Tags")) << "the raced change must not be written";
+  // The retry is authorized afresh, under the policy now in force, and applies.
+  EXPECT_TRUE(service_->Handle("TagResource", ctx, tag).ok());
+  described = Ok("DescribeSecret", R"({"SecretId":"app/raced"})");
+  EXPECT_EQ(described["Tags"].as_array().size(), 1u);
+}
+
+// A secret deleted and created again under the same name between a request's authorization and
+// its write is a different secret: the change does not reach it.
+TEST_F(SecretsServiceTest, AChangeDoesNotReachASecretRecreatedUnderTheSameName) {
+  Ok("CreateSecret", R"({"Name":"app/reborn","SecretString":"v"})");
+  OnceAuthorizer authorizer("secretsmanager:PutResourcePolicy", [this] {
+    EXPECT_EQ(
+        Code("DeleteSecret", R"({"SecretId":"app/reborn","ForceDeleteWithoutRecovery":true})"),
+        "OK");
+    EXPECT_EQ(Code("CreateSecret", R"({"Name":"app/reborn","SecretString":"w"})"), "OK");
+  });
+  RequestContext ctx;
+  ctx.scope = {"123456789012", "us-east-1"};
+  ctx.principal.account = "123456789012";
+  ctx.now = clock_.NowMillis();
+  ctx.authorizer = &authorizer;
+  auto put = service_->Handle(
+      "PutResourcePolicy", ctx,
+      json::object{{"SecretId", "app/reborn"},
+                   {"ResourcePolicy",
+                    R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*",)"
+                    R"("Action":"secretsmanager:DeleteSecret","Resource":"*"}]})"}});
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.status().code(), "ResourceNotFoundException");
+  auto policy = Ok("GetResourcePolicy", R"({"SecretId":"app/reborn"})");
+  EXPECT_FALSE(policy.contains("ResourcePolicy"));
+}
+
 }  // namespace
 }  // namespace coffer::secrets
