@@ -59,6 +59,28 @@ std::optional<std::string> JsonInput::String(std::string_view member, StringRule
   return s;
 }
 
+std::optional<SecretBytes> JsonInput::Secret(std::string_view member, StringRule rule) {
+  const auto* v = Find(member);
+  if (v == nullptr) {
+    if (rule.required) AddViolation(member, "null", true, "Member must not be null");
+    return std::nullopt;
+  }
+  if (!v->is_string()) {
+    TypeError(member, "a string");
+    return std::nullopt;
+  }
+  const boost::json::string& s = v->get_string();
+  if (rule.min_len && s.size() < *rule.min_len) {
+    AddViolation(
+        member, "", false,
+        "Member must have length greater than or equal to " + std::to_string(*rule.min_len));
+  } else if (rule.max_len && s.size() > *rule.max_len) {
+    AddViolation(member, "", false,
+                 "Member must have length less than or equal to " + std::to_string(*rule.max_len));
+  }
+  return SecretBytes(std::string_view(s.data(), s.size()));
+}
+
 std::optional<int64_t> JsonInput::Int(std::string_view member, IntRule rule) {
   const auto* v = Find(member);
   if (v == nullptr) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/secret_bytes.h"
 #include "core/status.h"
 
 namespace coffer {
@@ -36,6 +37,9 @@ class JsonInput {
 
   bool Has(std::string_view member) const;
   std::optional<std::string> String(std::string_view member, StringRule rule = {});
+  // A secret value: checked as a sensitive String (never echoed) and copied straight from the
+  // parsed body into a buffer that wipes itself, so no std::string copy of it is left behind.
+  std::optional<SecretBytes> Secret(std::string_view member, StringRule rule = {});
   std::optional<int64_t> Int(std::string_view member, IntRule rule = {});
   std::optional<bool> Bool(std::string_view member);
   // Arrays and objects: nullptr when absent (or after a type error).

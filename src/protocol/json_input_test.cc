@@ -49,5 +49,25 @@ TEST(JsonInput, SensitiveValuesAreNotEchoed) {
   EXPECT_EQ(s.message().find("SSS"), std::string::npos);
 }
 
+TEST(JsonInput, SecretsAreReadIntoSecretBytesAndNeverEchoed) {
+  boost::json::object o{{"Value", std::string(70000, 'S')}, {"Other", 7}};
+  JsonInput in(o);
+  auto value = in.Secret("Value", {.required = true, .max_len = 65536});
+  auto missing = in.Secret("Missing", {.required = true});
+  auto wrong_type = in.Secret("Other");
+  ASSERT_TRUE(value);
+  EXPECT_EQ(value->size(), 70000u);
+  EXPECT_FALSE(missing);
+  EXPECT_FALSE(wrong_type);
+  Status s = in.Finish();
+  EXPECT_EQ(s.code(), "SerializationException");  // the type error is reported first
+  JsonInput too_long(o);
+  (void)too_long.Secret("Value", {.max_len = 65536});
+  s = too_long.Finish();
+  EXPECT_EQ(s.code(), "ValidationException");
+  EXPECT_EQ(s.message().find("SSS"), std::string::npos);
+  EXPECT_NE(s.message().find("'value'"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace coffer

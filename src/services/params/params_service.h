@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/request_context.h"
+#include "core/secret_bytes.h"
 #include "core/status.h"
 #include "keyring/keyring.h"
 #include "services/secrets/secrets_service.h"
@@ -77,6 +78,16 @@ class ParamsService {
   // aws:ResourceTag keys. For operations that have not loaded the parameter themselves.
   Status AuthorizeParameter(const RequestContext& ctx, const char* action, const std::string& name,
                             std::map<std::string, std::vector<std::string>> extra = {});
+  // PutParameter's value sealed for the store: a SecureString under its KMS key (authorizing the
+  // implicit kms:Encrypt), any other type under the storage key.
+  Result<std::string> SealParameterValue(const RequestContext& ctx, const ParameterRow& row,
+                                         const std::string& arn, const SecretBytes& value);
+  // PutParameter's write: the parameter (created, or its next version) with the version and a
+  // change event, refused with TooManyUpdates when the parameter appeared, disappeared or changed
+  // type since it was read. Sets row's id, name and version.
+  Status WriteParameterVersion(StoreWriter& w, const RequestContext& ctx, const std::string& name,
+                               bool existed, const Tags& tags, ParameterRow* row,
+                               std::string sealed);
   // The implicit kms:Encrypt / kms:Decrypt that Parameter Store makes on the caller's behalf.
   Status AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key, const char* kms_action,
                          const std::string& parameter_arn);

@@ -1,0 +1,54 @@
+#include "services/params/parameter_tiers.h"
+
+#include "services/params/value_rules.h"
+
+namespace coffer::params {
+
+Result<std::string> ChooseTier(const TierRequest& r) {
+  const bool exists = r.existing_tier.has_value();
+  const bool was_advanced = r.existing_tier == "Advanced";
+  const std::string requested = r.requested.value_or(r.existing_tier.value_or("Standard"));
+  std::string tier = requested;
+  if (requested == "Intelligent-Tiering") {
+    const bool needs_advanced = r.value_bytes > kStandardValueBytes || r.has_policies ||
+                                (!exists && r.standard_count >= kStandardParametersPerRegion);
+    tier = (was_advanced || needs_advanced) ? "Advanced" : "Standard";
+  }
+  if (was_advanced && tier == "Standard") {
+    return Status("ValidationException",
+                  "This parameter uses the advanced-parameter tier. You can't downgrade a "
+                  "parameter from the advanced-parameter tier to the standard-parameter tier. If "
+                  "necessary, you can delete the advanced parameter and recreate it as a standard "
+                  "parameter.");
+  }
+  if (tier == "Standard" && r.value_bytes > kStandardValueBytes) {
+    return Status("ValidationException",
+                  "Standard tier parameters support a maximum parameter value of 4096 "
+                  "characters. To create a larger parameter value, upgrade the parameter to use "
+                  "the advanced-parameter tier. For more information, see "
+                  "https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+                  "parameter-store-advanced-parameters.html");
+  }
+  if (tier == "Advanced" && r.value_bytes > kAdvancedValueBytes) {
+    return Status("ValidationException",
+                  "Advanced tier parameters support a maximum parameter value of 8192 "
+                  "characters.");
+  }
+  if (tier == "Standard" && r.has_policies) {
+    return Status("ValidationException",
+                  "Parameter policies are supported only for parameters in the "
+                  "advanced-parameter tier. Use the advanced-parameter tier or remove the "
+                  "policies.");
+  }
+  const bool becomes_standard = tier == "Standard" && r.existing_tier != "Standard";
+  const bool becomes_advanced = tier == "Advanced" && !was_advanced;
+  if ((becomes_standard && r.standard_count >= kStandardParametersPerRegion) ||
+      (becomes_advanced && r.advanced_count >= kAdvancedParametersPerRegion)) {
+    return Status("ParameterLimitExceeded",
+                  "You have exceeded the number of parameters for this AWS account. Delete one "
+                  "or more parameters and try again.");
+  }
+  return tier;
+}
+
+}  // namespace coffer::params
