@@ -36,6 +36,7 @@ inline constexpr size_t kMaxTags = 50;
 inline constexpr int64_t kDefaultRecoveryDays = 30;
 // What ListSecretVersionIds reports for versions sealed under the AWS-managed key.
 inline constexpr char kDefaultKeyLabel[] = "DefaultEncryptionKey";
+
 Status NotFound();
 
 Status MarkedDeleted();
@@ -131,6 +132,7 @@ SecretCursor CursorAt(const SecretRow& s, SecretOrder order);
 // a page early with a NextToken (as AWS may: a page can be short, even empty, and still have a
 // next one), so no page costs more than this whatever the number of secrets.
 inline constexpr size_t kMaxSecretsReadPerPage = 2000;
+
 struct SecretPage {
   std::vector<SecretRow> rows;
   std::optional<SecretCursor> next;  // where the next page starts, if there may be one
