@@ -36,10 +36,12 @@ unit-asan: build-asan
 	@ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j$(JOBS)
 	@ctest --test-dir $(ASAN_BUILD) -R e2e_boto3 --output-on-failure
 
-# The layer check (scripts/check-layers.sh: includes follow docs/ARCHITECTURE.md's module table)
-# and its own tests, then everything registered with CTest.
+# The layer check (scripts/check-layers.sh: includes follow docs/ARCHITECTURE.md's module table),
+# the size check (scripts/check-size.py: files and functions a reader can hold) and their own
+# tests, then everything registered with CTest.
 test: build unit-asan
 	@scripts/check-layers.sh
+	@python3 scripts/check-size.py
 	@python3 -m unittest discover -s tests/scripts
 	@ctest --test-dir $(BUILD) --output-on-failure
 

@@ -2,8 +2,8 @@
 """Fails when a source file includes a module its own module may not depend on.
 
 The allowed dependencies are the table in docs/ARCHITECTURE.md ("Modules"), repeated here as
-ALLOWED; a module may always include itself. Tests (`*_test.cc`, `test_*.cc`) may include
-anything. KNOWN lists the includes that break the layering today and are still to be removed;
+ALLOWED; a module may always include itself. Tests and their fixtures (`*_test.cc`,
+`*_test_support.h`, `*_test_fixture.h`, `test_*.cc`) may include anything. KNOWN lists the includes that break the layering today and are still to be removed;
 each is reported, none fails the check, and an entry that no longer occurs fails it (so the list
 only shrinks).
 
@@ -19,7 +19,8 @@ import sys
 # page-token codec; the rest of protocol/ is the dispatcher and the operator endpoints.
 WIRE = {"protocol/json_input.h", "protocol/json_input.cc", "protocol/aws_errors.h",
         "protocol/aws_errors.cc", "protocol/xml.h", "protocol/xml.cc", "protocol/page_token.h",
-        "protocol/page_token.cc", "protocol/query_input.h", "protocol/query_input.cc"}
+        "protocol/page_token.cc", "protocol/query_input.h", "protocol/query_input.cc",
+        "protocol/operation_table.h"}
 
 ALLOWED = {
     "core": set(),
@@ -41,7 +42,12 @@ ALLOWED = {
                  "services/sts"},
     "protocol": {"auth", "core", "crypto", "keyring", "net", "store", "wire"},
     "server": {"auth", "core", "crypto", "keyring", "protocol", "store"},
-    "cli": None,  # the composition root: may include every module
+    # The composition root (app/) builds the object graph; the binary (cli/) runs it.
+    "app": {"auth", "authz", "core", "crypto", "keyring", "net", "policy", "protocol",
+            "rotation", "server", "services/iam", "services/kms", "services/params",
+            "services/secrets", "services/sts", "store", "wire"},
+    "cli": None,  # the binary: may include every module
+    "testing": None,  # what unit tests share: may include every module
 }
 
 # (file, included header) pairs that break the table and are still to be removed: none now.
@@ -66,8 +72,8 @@ def main():
         for name in sorted(files):
             if not name.endswith((".cc", ".h")):
                 continue
-            if name.endswith("_test.cc") or name.startswith("test_"):
-                continue
+            if "_test" in name or name.startswith("test_"):
+                continue  # tests and their fixtures (foo_test.cc, foo_test_support.h)
             path = os.path.relpath(os.path.join(root, name), src).replace(os.sep, "/")
             module = module_of(path)
             if module not in ALLOWED:

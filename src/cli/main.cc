@@ -10,32 +10,18 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
-#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
-#include "auth/credential_registry.h"
-#include "authz/policy_authorizer.h"
+#include "app/app.h"
 #include "cli/operator_commands.h"
 #include "crypto/locked_key.h"
-#include "protocol/api_dispatcher.h"
-#include "protocol/operator_api.h"
-#include "rotation/builtin_rotators.h"
-#include "rotation/postgres_rotators.h"
 #include "rotation/process_runner.h"
-#include "rotation/rotation_engine.h"
 #include "server/bootstrap.h"
-#include "server/denial_audit.h"
 #include "server/http_server.h"
-#include "services/iam/iam_service.h"
-#include "services/kms/kms_service.h"
-#include "services/params/params_service.h"
-#include "services/secrets/secrets_service.h"
-#include "services/sts/sts_service.h"
 
 namespace {
 
@@ -95,81 +81,100 @@ struct ServerFlags {
   bool accept_damaged_wal = false;
 };
 
-int RunServer(const ServerFlags& flags) {
-  HardenProcess();
-  // The store holds names, tags and sealed values; keep every file coffer creates private.
-  umask(077);
-  // Signals are taken by a dedicated thread (sigwait), so block them everywhere first.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+// Every connection takes a descriptor: use the hard limit, and never promise more connections
+// than descriptors are left after the store, key files and functions' pipes.
+void FitConnectionsToDescriptors(coffer::HttpServerOptions* http) {
+  struct rlimit nofile {};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    if (nofile.rlim_cur < nofile.rlim_max) {
+      nofile.rlim_cur = nofile.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &nofile);
+      getrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    constexpr rlim_t kReserved = 64;
+    if (nofile.rlim_cur != RLIM_INFINITY &&
+        static_cast<rlim_t>(http->max_connections) + kReserved > nofile.rlim_cur) {
+      const int clamped =
+          nofile.rlim_cur > kReserved + 1 ? static_cast<int>(nofile.rlim_cur - kReserved) : 1;
+      std::cerr << "coffer: --max-connections " << http->max_connections
+                << " exceeds the descriptor limit (" << nofile.rlim_cur << "); using " << clamped
+                << "\n";
+      http->max_connections = clamped;
+    }
+  }
+  http->max_connections_per_source =
+      std::min(http->max_connections_per_source, http->max_connections);
+}
 
-  coffer::HttpServerOptions http;
-  if (!SplitHostPort(flags.listen, &http.host, &http.port)) {
+// The HTTP options of the API listener and, with --metrics-listen, of the metrics-only one
+// (metrics->metrics_only is then true). Returns an exit status: 0, or 2 for bad flags.
+int HttpOptionsFrom(const ServerFlags& flags, coffer::HttpServerOptions* http,
+                    coffer::HttpServerOptions* metrics) {
+  if (!SplitHostPort(flags.listen, &http->host, &http->port)) {
     std::cerr << "coffer: --listen must be HOST:PORT, got '" << flags.listen << "'\n";
     return 2;
   }
-  http.tls_cert_file = flags.tls_cert;
-  http.tls_key_file = flags.tls_key;
-  http.io_threads = flags.io_threads;
-  http.max_connections = flags.max_connections;
-  http.max_connections_per_source = flags.max_connections_per_source;
-  http.first_byte_timeout = std::chrono::seconds(flags.first_byte_timeout_seconds);
-  // Every connection takes a descriptor: use the hard limit, and never promise more
-  // connections than descriptors are left after the store, key files and functions' pipes.
-  {
-    struct rlimit nofile {};
-    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-      if (nofile.rlim_cur < nofile.rlim_max) {
-        nofile.rlim_cur = nofile.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &nofile);
-        getrlimit(RLIMIT_NOFILE, &nofile);
-      }
-      constexpr rlim_t kReserved = 64;
-      if (nofile.rlim_cur != RLIM_INFINITY &&
-          static_cast<rlim_t>(http.max_connections) + kReserved > nofile.rlim_cur) {
-        const int clamped =
-            nofile.rlim_cur > kReserved + 1 ? static_cast<int>(nofile.rlim_cur - kReserved) : 1;
-        std::cerr << "coffer: --max-connections " << http.max_connections
-                  << " exceeds the descriptor limit (" << nofile.rlim_cur << "); using " << clamped
-                  << "\n";
-        http.max_connections = clamped;
-      }
-    }
-  }
-  http.max_connections_per_source = std::min(http.max_connections_per_source, http.max_connections);
+  http->tls_cert_file = flags.tls_cert;
+  http->tls_key_file = flags.tls_key;
+  http->io_threads = flags.io_threads;
+  http->max_connections = flags.max_connections;
+  http->max_connections_per_source = flags.max_connections_per_source;
+  http->first_byte_timeout = std::chrono::seconds(flags.first_byte_timeout_seconds);
+  FitConnectionsToDescriptors(http);
   if (!flags.metrics_token_file.empty()) {
     std::ifstream in(flags.metrics_token_file);
-    std::getline(in, http.metrics_token);
-    while (!http.metrics_token.empty() &&
-           (http.metrics_token.back() == '\r' || http.metrics_token.back() == ' ')) {
-      http.metrics_token.pop_back();
+    std::getline(in, http->metrics_token);
+    while (!http->metrics_token.empty() &&
+           (http->metrics_token.back() == '\r' || http->metrics_token.back() == ' ')) {
+      http->metrics_token.pop_back();
     }
-    if (!in || http.metrics_token.empty()) {
+    if (!in || http->metrics_token.empty()) {
       std::cerr << "coffer: --metrics-token-file: cannot read a token from "
                 << flags.metrics_token_file << "\n";
       return 2;
     }
   }
-  coffer::HttpServerOptions metrics_http;
   if (!flags.metrics_listen.empty()) {
-    if (!SplitHostPort(flags.metrics_listen, &metrics_http.host, &metrics_http.port)) {
+    if (!SplitHostPort(flags.metrics_listen, &metrics->host, &metrics->port)) {
       std::cerr << "coffer: --metrics-listen must be HOST:PORT, got '" << flags.metrics_listen
                 << "'\n";
       return 2;
     }
-    metrics_http.metrics_only = true;
-    metrics_http.io_threads = 1;
-    metrics_http.max_connections = 64;
-    metrics_http.max_connections_per_source = 64;
-    metrics_http.metrics_token = http.metrics_token;
-    http.serve_metrics = false;  // only on the separate address
+    metrics->metrics_only = true;
+    metrics->io_threads = 1;
+    metrics->max_connections = 64;
+    metrics->max_connections_per_source = 64;
+    metrics->metrics_token = http->metrics_token;
+    http->serve_metrics = false;  // only on the separate address
   }
+  return 0;
+}
 
-  coffer::SystemClock clock;
+// The App's options from the flags. Returns an exit status: 0, or 2 for bad flags.
+int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
+  options->rotation.allowed_http_hosts = flags.rotation_http_hosts;
+  options->rotation.max_concurrent = flags.rotation_workers;
+  options->maintenance_interval = std::chrono::seconds(flags.purge_interval_seconds);
+  options->event_retention_days = flags.event_retention_days;
+  options->max_events_per_account = flags.max_events_per_account;
+  if (flags.exec_user.empty()) return 0;
+  auto user = coffer::rotation::LookUpUser(flags.exec_user);
+  if (!user.ok()) {
+    std::cerr << "coffer: --exec-user: " << user.status().message() << "\n";
+    return 2;
+  }
+  if (::geteuid() != 0) {
+    std::cerr << "coffer: --exec-user needs the server to run as root (it switches user for "
+                 "each exec function)\n";
+    return 2;
+  }
+  options->rotation.exec_user = *user;
+  return 0;
+}
+
+// Opens (or initialises) the data directory. Returns an exit status: 0 or 1.
+int OpenDeploymentFrom(const ServerFlags& flags, const coffer::Clock* clock,
+                       coffer::Result<coffer::Deployment>* out) {
   coffer::BootstrapOptions boot;
   boot.data_dir = flags.data_dir;
   boot.check_store = flags.check_store;
@@ -185,214 +190,20 @@ int RunServer(const ServerFlags& flags) {
     }
     boot.passphrase = std::move(passphrase.value());
   }
-  auto deployment = coffer::OpenDeployment(boot, &clock);
+  *out = coffer::OpenDeployment(boot, clock);
   boot.passphrase.reset();
-  if (!deployment.ok()) {
-    std::cerr << "coffer: " << deployment.status().message() << "\n";
+  if (!out->ok()) {
+    std::cerr << "coffer: " << out->status().message() << "\n";
     return 1;
   }
-  auto& d = deployment.value();
-  if (!d.damage_report.empty()) {
-    std::cerr << "coffer: " << flags.data_dir << "/coffer.db-wal: " << d.damage_report << "\n";
+  if (!(*out)->damage_report.empty()) {
+    std::cerr << "coffer: " << flags.data_dir << "/coffer.db-wal: " << (*out)->damage_report
+              << "\n";
   }
+  return 0;
+}
 
-  coffer::CredentialRegistry credentials(d.store.get(), d.keyring.get());
-  coffer::secrets::SecretsService secrets(d.store.get(), d.keyring.get(), &clock);
-  coffer::params::ParamsService params(d.store.get(), d.keyring.get(), &secrets, &clock);
-  coffer::kms::KmsService kms(d.store.get(), d.keyring.get(), &clock);
-  coffer::sts::StsService sts(d.store.get(), d.keyring.get());
-  coffer::PolicyAuthorizer authorizer(d.store.get());
-  coffer::DenialAudit denials(d.store.get());
-  authorizer.SetDenialObserver(
-      [&denials](const coffer::RequestContext& ctx, const coffer::AuthzCheck& check,
-                 const std::string& message) { denials.Record(ctx, check, message); });
-  // IAM changes take effect on the next request: cached policies and credentials are dropped.
-  coffer::iam::IamService iam(d.store.get(), d.keyring.get(), &clock, [&] {
-    authorizer.InvalidateIdentities();
-    credentials.Forget();
-  });
-  coffer::ApiDispatcher dispatcher(&credentials, &clock);
-  dispatcher.AddJsonService(
-      "secretsmanager", "secretsmanager",
-      [&secrets](std::string_view op, const coffer::RequestContext& ctx,
-                 const boost::json::object& in) { return secrets.Handle(op, ctx, in); });
-  dispatcher.AddJsonService(
-      "AmazonSSM", "ssm",
-      [&params](std::string_view op, const coffer::RequestContext& ctx,
-                const boost::json::object& in) { return params.Handle(op, ctx, in); });
-  dispatcher.AddJsonService(
-      "TrentService", "kms",
-      [&kms](std::string_view op, const coffer::RequestContext& ctx,
-             const boost::json::object& in) { return kms.Handle(op, ctx, in); });
-  coffer::OperatorApi operator_api(&credentials, d.seal.get(), d.keyring.get(), d.store.get(),
-                                   d.account_id, &clock, d.key_file.get());
-  dispatcher.SetOperatorApi(&operator_api);
-  operator_api.SetBeforeListEvents([&denials] { (void)denials.Flush(); });
-  operator_api.SetFunctionRegistrar([&d](coffer::RotationFunctionRow row) {
-    return coffer::rotation::RegisterFunction(*d.store, *d.keyring, std::move(row));
-  });
-  dispatcher.SetAuthorizer(&authorizer);
-  dispatcher.AddQueryService(
-      "sts", "https://sts.amazonaws.com/doc/2011-06-15/",
-      [&sts](std::string_view action, const coffer::RequestContext& ctx,
-             const std::map<std::string, std::string>& p) { return sts.Handle(action, ctx, p); });
-  // Rotation: the engine runs in its own thread, woken by RotateSecret and every second.
-  coffer::rotation::EngineOptions rotation_options{.allowed_http_hosts = flags.rotation_http_hosts,
-                                                   .max_concurrent = flags.rotation_workers};
-  if (!flags.exec_user.empty()) {
-    auto user = coffer::rotation::LookUpUser(flags.exec_user);
-    if (!user.ok()) {
-      std::cerr << "coffer: --exec-user: " << user.status().message() << "\n";
-      return 2;
-    }
-    if (::geteuid() != 0) {
-      std::cerr << "coffer: --exec-user needs the server to run as root (it switches user for "
-                   "each exec function)\n";
-      return 2;
-    }
-    rotation_options.exec_user = *user;
-  }
-  coffer::rotation::RotationEngine rotations(d.store.get(), d.keyring.get(), &secrets, &sts,
-                                             &authorizer, &clock, std::move(rotation_options));
-  rotations.RegisterBuiltin("random-api-key", coffer::rotation::NewRandomApiKeyRotator);
-  rotations.RegisterBuiltin("hmac-signing-key", coffer::rotation::NewHmacSigningKeyRotator);
-  rotations.RegisterBuiltin("postgres-single-user",
-                            [] { return coffer::rotation::NewPostgresSingleUserRotator(); });
-  rotations.RegisterBuiltin("postgres-alternating-users",
-                            [] { return coffer::rotation::NewPostgresAlternatingUsersRotator(); });
-  std::mutex rotation_mu;
-  std::condition_variable rotation_cv;
-  bool rotation_wanted = false;
-  secrets.SetRotationHooks(
-      [&rotations](const std::string& arn) { return rotations.FunctionExists(arn); },
-      [&] {
-        std::lock_guard lock(rotation_mu);
-        rotation_wanted = true;
-        rotation_cv.notify_all();
-      });
-  dispatcher.AddQueryService(
-      "iam", "https://iam.amazonaws.com/doc/2010-05-08/",
-      [&iam](std::string_view action, const coffer::RequestContext& ctx,
-             const std::map<std::string, std::string>& p) { return iam.Handle(action, ctx, p); });
-  coffer::Keyring* keyring = d.keyring.get();
-  // Load balancers take a sealed server out of rotation: 503 until it is unsealed.
-  coffer::Store* store = d.store.get();
-  auto health = [keyring, store] {
-    if (keyring->sealed()) {
-      return std::make_pair(503, std::string(R"({"status":"sealed","sealed":true})"));
-    }
-    // Degraded: reads are served, writes are refused until the store can write again. Still
-    // 200, since taking the only node out of a load balancer would stop the reads as well.
-    if (std::string problem = store->WriteProblem(); !problem.empty()) {
-      boost::json::object body{{"status", "degraded"},
-                               {"sealed", false},
-                               {"reason", "the store cannot write: " + problem}};
-      return std::make_pair(200, boost::json::serialize(body));
-    }
-    return std::make_pair(200, std::string(R"({"status":"ok","sealed":false})"));
-  };
-  auto metrics = [&denials, &rotations, store] {
-    return denials.PrometheusText() + rotations.PrometheusText() + store->PrometheusText();
-  };
-  auto server = coffer::HttpServer::Create(http, &dispatcher, health, metrics);
-  if (!server.ok()) {
-    std::cerr << "coffer: " << server.status().message() << "\n";
-    return 1;
-  }
-  std::unique_ptr<coffer::HttpServer> metrics_server;
-  if (metrics_http.metrics_only) {
-    auto created = coffer::HttpServer::Create(metrics_http, &dispatcher, health, metrics);
-    if (!created.ok()) {
-      std::cerr << "coffer: --metrics-listen: " << created.status().message() << "\n";
-      return 1;
-    }
-    metrics_server = std::move(created.value());
-  }
-  std::thread metrics_thread;
-  if (metrics_server) metrics_thread = std::thread([&] { metrics_server->Run(); });
-
-  // Background jobs: purge secrets whose recovery window has ended; apply parameter policies.
-  std::mutex job_mu;
-  std::condition_variable job_cv;
-  bool stopping = false;
-  std::thread purge([&] {
-    std::unique_lock lock(job_mu);
-    while (!job_cv.wait_for(lock, std::chrono::seconds(flags.purge_interval_seconds),
-                            [&] { return stopping; })) {
-      lock.unlock();
-      if (keyring->sealed()) {  // nothing to do until an operator unseals
-        lock.lock();
-        continue;
-      }
-      auto purged = secrets.PurgeExpired();
-      if (!purged.ok()) {
-        std::cerr << "coffer: purge of deleted secrets failed: " << purged.status().message()
-                  << "\n";
-      } else if (purged.value() > 0) {
-        std::cout << "coffer: purged " << purged.value() << " deleted secret(s)" << std::endl;
-      }
-      auto keys = kms.RunKeyMaintenance();
-      if (!keys.ok()) {
-        std::cerr << "coffer: KMS key maintenance failed: " << keys.status().message() << "\n";
-      }
-      auto policies = params.RunPolicies();
-      if (!policies.ok()) {
-        std::cerr << "coffer: parameter policies failed: " << policies.status().message() << "\n";
-      }
-      auto sessions = sts.PurgeExpiredSessions(clock.NowMillis());
-      if (!sessions.ok()) {
-        std::cerr << "coffer: purge of expired sessions failed: " << sessions.message() << "\n";
-      }
-      // Event retention: nobody, a flooding caller least, grows the event stream without bound.
-      auto pruned = d.store->Write([&](coffer::StoreWriter& w) {
-        return w.events().Prune(clock.NowMillis() - int64_t{flags.event_retention_days} * 86400000,
-                                flags.max_events_per_account);
-      });
-      if (!pruned.ok()) {
-        std::cerr << "coffer: event retention failed: " << pruned.message() << "\n";
-      }
-      lock.lock();
-    }
-  });
-
-  bool rotation_stopping = false;
-  std::thread rotation_thread([&] {
-    std::unique_lock lock(rotation_mu);
-    auto last_flush = std::chrono::steady_clock::now();
-    while (!rotation_stopping) {
-      if (std::chrono::steady_clock::now() - last_flush >= std::chrono::seconds(5)) {
-        // Denials are counted in memory and written in aggregate (server/denial_audit.h).
-        lock.unlock();
-        (void)denials.Flush();
-        lock.lock();
-        last_flush = std::chrono::steady_clock::now();
-      }
-      rotation_cv.wait_for(lock, std::chrono::seconds(1),
-                           [&] { return rotation_wanted || rotation_stopping; });
-      if (rotation_stopping) break;
-      rotation_wanted = false;
-      lock.unlock();
-      if (!keyring->sealed()) {
-        coffer::Status dispatched = rotations.Dispatch();
-        if (!dispatched.ok()) {
-          std::cerr << "coffer: rotation pass failed: " << dispatched.message() << "\n";
-        }
-      }
-      lock.lock();
-    }
-  });
-
-  std::thread signal_waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    std::cout << "coffer: shutting down (signal " << sig << ")" << std::endl;
-    (*server)->Stop();
-    if (metrics_server) metrics_server->Stop();
-  });
-
-  std::string scheme = (*server)->tls() ? "https" : "http";
-  std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
-  std::string endpoint = scheme + "://" + host + ":" + std::to_string((*server)->port());
+void PrintBanner(const ServerFlags& flags, const coffer::Deployment& d) {
   std::cout << "coffer: account " << d.account_id << ", data in " << flags.data_dir << "\n";
   if (!d.credentials_file.empty()) {
     std::cout << "coffer: generated the account's root access key; it is in " << d.credentials_file
@@ -407,7 +218,66 @@ int RunServer(const ServerFlags& flags) {
     std::cout << "coffer: sealed (" << coffer::SealTypeName(seal.type)
               << " seal); unseal with `coffer operator unseal`" << std::endl;
   }
-  rotations.set_endpoint(endpoint);
+}
+
+int RunServer(const ServerFlags& flags) {
+  HardenProcess();
+  // The store holds names, tags and sealed values; keep every file coffer creates private.
+  umask(077);
+  // Signals are taken by a dedicated thread (sigwait), so block them everywhere first.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  coffer::HttpServerOptions http, metrics_http;
+  coffer::AppOptions options;
+  if (int rc = HttpOptionsFrom(flags, &http, &metrics_http); rc != 0) return rc;
+  if (int rc = AppOptionsFrom(flags, &options); rc != 0) return rc;
+  coffer::SystemClock clock;
+  coffer::Result<coffer::Deployment> deployment = coffer::Status("Unavailable", "not opened");
+  if (int rc = OpenDeploymentFrom(flags, &clock, &deployment); rc != 0) return rc;
+  coffer::Deployment& d = deployment.value();
+  std::unique_ptr<coffer::App> app = coffer::App::Create(options, &clock,
+                                                         {.store = d.store.get(),
+                                                          .keyring = d.keyring.get(),
+                                                          .seal = d.seal.get(),
+                                                          .key_file = d.key_file.get(),
+                                                          .account_id = d.account_id});
+  auto health = [&app] { return app->Health(); };
+  auto metrics = [&app] { return app->MetricsText(); };
+  auto server = coffer::HttpServer::Create(http, &app->dispatcher(), health, metrics);
+  if (!server.ok()) {
+    std::cerr << "coffer: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<coffer::HttpServer> metrics_server;
+  if (metrics_http.metrics_only) {
+    auto created = coffer::HttpServer::Create(metrics_http, &app->dispatcher(), health, metrics);
+    if (!created.ok()) {
+      std::cerr << "coffer: --metrics-listen: " << created.status().message() << "\n";
+      return 1;
+    }
+    metrics_server = std::move(created.value());
+  }
+  std::thread metrics_thread;
+  if (metrics_server) metrics_thread = std::thread([&] { metrics_server->Run(); });
+  std::thread signal_waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::cout << "coffer: shutting down (signal " << sig << ")" << std::endl;
+    (*server)->Stop();
+    if (metrics_server) metrics_server->Stop();
+  });
+
+  std::string scheme = (*server)->tls() ? "https" : "http";
+  std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
+  std::string endpoint = scheme + "://" + host + ":" + std::to_string((*server)->port());
+  PrintBanner(flags, d);
+  app->rotations().set_endpoint(endpoint);
+  app->jobs().Start();
   if (metrics_server) {
     std::cout << "coffer: metrics on http://" << metrics_http.host << ":" << metrics_server->port()
               << "/metrics" << std::endl;
@@ -419,38 +289,19 @@ int RunServer(const ServerFlags& flags) {
     metrics_server->Stop();
     metrics_thread.join();
   }
-
-  {
-    std::lock_guard lock(job_mu);
-    stopping = true;
-  }
-  job_cv.notify_all();
-  purge.join();
-  {
-    std::lock_guard lock(rotation_mu);
-    rotation_stopping = true;
-  }
-  rotation_cv.notify_all();
-  rotation_thread.join();
-  rotations.Stop();  // running functions are killed; their runs resume at the next start
-  (void)denials.Flush();
+  app->Stop();
   // The signal thread may still be waiting if Run() ended for another reason.
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
   server->reset();
+  app.reset();
   d.store.reset();  // closes the database cleanly (WAL checkpoint)
   std::cout << "coffer: stopped" << std::endl;
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "coffer: a self-hosted secrets service that speaks the AWS Secrets Manager, Parameter "
-      "Store, KMS and STS APIs, so the AWS CLI and SDKs work against it unchanged."};
-  app.require_subcommand(1);
-  ServerFlags flags;
+// `coffer server` and its flags.
+CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
   auto* server = app.add_subcommand("server", "Run the coffer server in the foreground.");
   server
       ->add_option("--listen", flags.listen,
@@ -534,125 +385,181 @@ int main(int argc, char** argv) {
       "`coffer operator init` to choose the passphrase or Shamir seal.\n"
       "SIGTERM or SIGINT stops the server gracefully.");
 
+  return server;
+}
+
+// The `coffer operator ...` subcommands and what their flags fill in.
+struct OperatorCommands {
+  coffer::cli::InitFlags init_flags;
+  coffer::cli::RemoteFlags remote;
+  std::string check_dir = "./data";
+  coffer::cli::InitFlags rekey_flags;
+  std::string new_account_id;
+  coffer::cli::FunctionFlags function_flags;
+  int64_t events_after = 0;
+  CLI::App* init = nullptr;
+  CLI::App* check = nullptr;
+  CLI::App* status = nullptr;
+  CLI::App* unseal = nullptr;
+  CLI::App* seal = nullptr;
+  CLI::App* rotate = nullptr;
+  CLI::App* rekey = nullptr;
+  CLI::App* create_account = nullptr;
+  CLI::App* register_function = nullptr;
+  CLI::App* events = nullptr;
+};
+
+void AddOperatorCommands(CLI::App& app, OperatorCommands& c) {
   auto* op = app.add_subcommand(
       "operator",
       "Initialise, unseal, seal, re-key and rotate the root key; accounts, rotation functions "
       "and events.");
   op->require_subcommand(1);
-  coffer::cli::InitFlags init_flags;
-  auto* init = op->add_subcommand(
+  c.init = op->add_subcommand(
       "init", "Initialise a new data directory and choose how its root key is protected.");
-  init->add_option("--data-dir", init_flags.data_dir, "Directory to initialise.")
+  c.init->add_option("--data-dir", c.init_flags.data_dir, "Directory to initialise.")
       ->capture_default_str();
-  init->add_option("--account-id", init_flags.account_id, "12-digit account id (default: random).");
-  init->add_option("--seal", init_flags.seal,
+  c.init->add_option("--account-id", c.init_flags.account_id,
+                     "12-digit account id (default: random).");
+  c.init
+      ->add_option("--seal", c.init_flags.seal,
                    "file: the unseal key in DATA_DIR/root.key (development); passphrase: sealed "
                    "under a passphrase (PBKDF2-HMAC-SHA256); shamir: split into shares.")
       ->check(CLI::IsMember({"file", "passphrase", "shamir"}))
       ->capture_default_str();
-  init->add_option("--key-shares", init_flags.key_shares, "Shamir: number of shares.")
+  c.init->add_option("--key-shares", c.init_flags.key_shares, "Shamir: number of shares.")
       ->capture_default_str();
-  init->add_option("--key-threshold", init_flags.key_threshold, "Shamir: shares needed to unseal.")
+  c.init
+      ->add_option("--key-threshold", c.init_flags.key_threshold,
+                   "Shamir: shares needed to unseal.")
       ->capture_default_str();
-  init->add_option("--passphrase-file", init_flags.passphrase_file,
-                   "Passphrase seal: file whose first line is the passphrase (else "
-                   "COFFER_PASSPHRASE, else a prompt).");
+  c.init->add_option("--passphrase-file", c.init_flags.passphrase_file,
+                     "Passphrase seal: file whose first line is the passphrase (else "
+                     "COFFER_PASSPHRASE, else a prompt).");
 
-  coffer::cli::RemoteFlags remote;
-  auto add_remote = [&remote](CLI::App* cmd) {
-    cmd->add_option("--endpoint", remote.endpoint,
+  auto add_remote = [&c](CLI::App* cmd) {
+    cmd->add_option("--endpoint", c.remote.endpoint,
                     "The server (default: COFFER_ENDPOINT, else http://127.0.0.1:4600).");
-    cmd->add_option("--ca-bundle", remote.ca_bundle,
+    cmd->add_option("--ca-bundle", c.remote.ca_bundle,
                     "PEM certificates to verify an https endpoint (default: AWS_CA_BUNDLE, "
                     "else the system's).");
   };
-  std::string check_dir = "./data";
-  auto* check = op->add_subcommand(
+  c.check = op->add_subcommand(
       "check", "Check a data directory: its files, write-ahead log and database integrity.");
-  check->add_option("--data-dir", check_dir, "The data directory.")->capture_default_str();
-  auto* status = op->add_subcommand(
-      "status", "Show whether the server is sealed (exit 0 unsealed, 2 sealed).");
-  add_remote(status);
-  auto* unseal = op->add_subcommand(
+  c.check->add_option("--data-dir", c.check_dir, "The data directory.")->capture_default_str();
+  c.status = op->add_subcommand("status",
+                                "Show whether the server is sealed (exit 0 unsealed, 2 sealed).");
+  add_remote(c.status);
+  c.unseal = op->add_subcommand(
       "unseal", "Give the server one Shamir share, or its passphrase, read from standard input.");
-  add_remote(unseal);
-  unseal->add_flag("--reset", remote.reset, "Forget the shares given so far.");
-  unseal->add_option("--share-file", remote.share_file, "Read the share from this file.");
-  unseal->add_option("--passphrase-file", remote.passphrase_file,
-                     "Read the passphrase from this file.");
-  unseal->add_option("--nonce", remote.nonce,
-                     "The nonce this unseal's first share returned: --reset needs it (or "
-                     "--share-file with a share of this server); a share given with another "
-                     "attempt's nonce is refused.");
-  auto* seal = op->add_subcommand(
+  add_remote(c.unseal);
+  c.unseal->add_flag("--reset", c.remote.reset, "Forget the shares given so far.");
+  c.unseal->add_option("--share-file", c.remote.share_file, "Read the share from this file.");
+  c.unseal->add_option("--passphrase-file", c.remote.passphrase_file,
+                       "Read the passphrase from this file.");
+  c.unseal->add_option("--nonce", c.remote.nonce,
+                       "The nonce this unseal's first share returned: --reset needs it (or "
+                       "--share-file with a share of this server); a share given with another "
+                       "attempt's nonce is refused.");
+  c.seal = op->add_subcommand(
       "seal", "Seal the server: it forgets its keys and serves nothing until unsealed.");
-  auto* rotate = op->add_subcommand(
+  c.rotate = op->add_subcommand(
       "rotate-root", "Re-wrap all key material under a new root key (shares stay valid).");
-  coffer::cli::InitFlags rekey_flags;
-  auto* rekey = op->add_subcommand(
+  c.rekey = op->add_subcommand(
       "rekey",
       "Replace the unseal key and the seal: new shares, passphrase or root.key; the old ones no "
       "longer unseal the server.");
-  rekey->add_option("--seal", rekey_flags.seal, "file, passphrase or shamir.")
+  c.rekey->add_option("--seal", c.rekey_flags.seal, "file, passphrase or shamir.")
       ->check(CLI::IsMember({"file", "passphrase", "shamir"}))
       ->required();
-  rekey->add_option("--key-shares", rekey_flags.key_shares, "Shamir: number of shares.")
+  c.rekey->add_option("--key-shares", c.rekey_flags.key_shares, "Shamir: number of shares.")
       ->capture_default_str();
-  rekey
-      ->add_option("--key-threshold", rekey_flags.key_threshold, "Shamir: shares needed to unseal.")
+  c.rekey
+      ->add_option("--key-threshold", c.rekey_flags.key_threshold,
+                   "Shamir: shares needed to unseal.")
       ->capture_default_str();
-  rekey->add_option("--passphrase-file", rekey_flags.passphrase_file,
-                    "Passphrase seal: file whose first line is the new passphrase (else "
-                    "COFFER_PASSPHRASE, else a prompt).");
-  std::string new_account_id;
-  auto* create_account = op->add_subcommand(
+  c.rekey->add_option("--passphrase-file", c.rekey_flags.passphrase_file,
+                      "Passphrase seal: file whose first line is the new passphrase (else "
+                      "COFFER_PASSPHRASE, else a prompt).");
+  c.create_account = op->add_subcommand(
       "create-account",
       "Create another account in this deployment and print its root access key (once).");
-  create_account->add_option("--account-id", new_account_id,
-                             "12-digit id for the new account (default: random).");
-  coffer::cli::FunctionFlags function_flags;
-  auto* register_function =
+  c.create_account->add_option("--account-id", c.new_account_id,
+                               "12-digit id for the new account (default: random).");
+  c.register_function =
       op->add_subcommand("register-function",
                          "Register (or --delete) a rotation function for RotationLambdaARN "
                          "arn:aws:lambda:REGION:ACCOUNT:function:NAME.");
-  register_function->add_option("--name", function_flags.name, "Function name.")->required();
-  register_function->add_option("--kind", function_flags.kind, "exec, http or builtin.")
+  c.register_function->add_option("--name", c.function_flags.name, "Function name.")->required();
+  c.register_function->add_option("--kind", c.function_flags.kind, "exec, http or builtin.")
       ->check(CLI::IsMember({"exec", "http", "builtin"}));
-  register_function->add_option("--url", function_flags.url,
-                                "http: where the Lambda event is POSTed (signed).");
-  register_function->add_option(
-      "--command", function_flags.command,
+  c.register_function->add_option("--url", c.function_flags.url,
+                                  "http: where the Lambda event is POSTed (signed).");
+  c.register_function->add_option(
+      "--command", c.function_flags.command,
       "exec: the program and its arguments; it gets the Lambda event on stdin.");
-  register_function->add_option("--builtin", function_flags.builtin,
-                                "builtin: postgres-single-user, postgres-alternating-users, "
-                                "random-api-key or hmac-signing-key.");
-  register_function->add_option("--role-arn", function_flags.role_arn,
-                                "The execution role the function acts as: a role of the "
-                                "function's account that trusts lambda.amazonaws.com (required "
-                                "for exec and http).");
-  register_function->add_option("--account", function_flags.account,
-                                "Operator: register the function in this account.");
-  register_function
-      ->add_option("--timeout", function_flags.timeout_seconds, "Seconds per step (1-900).")
+  c.register_function->add_option("--builtin", c.function_flags.builtin,
+                                  "builtin: postgres-single-user, postgres-alternating-users, "
+                                  "random-api-key or hmac-signing-key.");
+  c.register_function->add_option("--role-arn", c.function_flags.role_arn,
+                                  "The execution role the function acts as: a role of the "
+                                  "function's account that trusts lambda.amazonaws.com (required "
+                                  "for exec and http).");
+  c.register_function->add_option("--account", c.function_flags.account,
+                                  "Operator: register the function in this account.");
+  c.register_function
+      ->add_option("--timeout", c.function_flags.timeout_seconds, "Seconds per step (1-900).")
       ->capture_default_str();
-  register_function->add_option("--env", function_flags.environment,
-                                "exec: NAME=VALUE added to the function's environment.");
-  register_function->add_flag("--delete", function_flags.remove, "Remove the function.");
-  int64_t events_after = 0;
-  auto* events = op->add_subcommand(
+  c.register_function->add_option("--env", c.function_flags.environment,
+                                  "exec: NAME=VALUE added to the function's environment.");
+  c.register_function->add_flag("--delete", c.function_flags.remove, "Remove the function.");
+  c.events = op->add_subcommand(
       "events", "Print the account's events (rotation, parameter changes, denials) as JSON.");
-  events->add_option("--after", events_after, "Only events after this id.");
-  for (auto* cmd : {seal, rotate, rekey, create_account, register_function, events}) {
+  c.events->add_option("--after", c.events_after, "Only events after this id.");
+  for (auto* cmd : {c.seal, c.rotate, c.rekey, c.create_account, c.register_function, c.events}) {
     add_remote(cmd);
-    cmd->add_option("--profile", remote.profile,
+    cmd->add_option("--profile", c.remote.profile,
                     "Credentials profile (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).");
-    cmd->add_option("--region", remote.region, "Region to sign for.")->capture_default_str();
+    cmd->add_option("--region", c.remote.region, "Region to sign for.")->capture_default_str();
     cmd->footer(
         "Signs with the credentials of an account's root (SigV4, service 'coffer'). seal, "
         "rotate-root, rekey, create-account and exec functions are the deployment operator's: "
         "the root of the deployment's first account.");
   }
+}
 
+// Runs the operator subcommand that was parsed.
+int RunOperatorCommand(const OperatorCommands& c) {
+  if (c.init->parsed()) {
+    umask(077);
+    HardenProcess();
+    return coffer::cli::RunInit(c.init_flags);
+  }
+  if (c.check->parsed()) return coffer::cli::RunCheck(c.check_dir);
+  if (c.status->parsed()) return coffer::cli::RunStatus(c.remote);
+  if (c.unseal->parsed()) return coffer::cli::RunUnseal(c.remote);
+  if (c.seal->parsed()) return coffer::cli::RunSeal(c.remote);
+  if (c.rotate->parsed()) return coffer::cli::RunRotateRoot(c.remote);
+  if (c.rekey->parsed()) return coffer::cli::RunRekey(c.remote, c.rekey_flags);
+  if (c.create_account->parsed()) return coffer::cli::RunCreateAccount(c.remote, c.new_account_id);
+  if (c.events->parsed()) return coffer::cli::RunEvents(c.remote, c.events_after);
+  if (c.register_function->parsed()) {
+    return coffer::cli::RunRegisterFunction(c.remote, c.function_flags);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "coffer: a self-hosted secrets service that speaks the AWS Secrets Manager, Parameter "
+      "Store, KMS and STS APIs, so the AWS CLI and SDKs work against it unchanged."};
+  app.require_subcommand(1);
+  ServerFlags flags;
+  CLI::App* server = AddServerCommand(app, flags);
+  OperatorCommands operator_commands;
+  AddOperatorCommands(app, operator_commands);
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) {
     try {
@@ -663,21 +570,5 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (init->parsed()) {
-    umask(077);
-    HardenProcess();
-    return coffer::cli::RunInit(init_flags);
-  }
-  if (check->parsed()) return coffer::cli::RunCheck(check_dir);
-  if (status->parsed()) return coffer::cli::RunStatus(remote);
-  if (unseal->parsed()) return coffer::cli::RunUnseal(remote);
-  if (seal->parsed()) return coffer::cli::RunSeal(remote);
-  if (rotate->parsed()) return coffer::cli::RunRotateRoot(remote);
-  if (rekey->parsed()) return coffer::cli::RunRekey(remote, rekey_flags);
-  if (create_account->parsed()) return coffer::cli::RunCreateAccount(remote, new_account_id);
-  if (events->parsed()) return coffer::cli::RunEvents(remote, events_after);
-  if (register_function->parsed()) {
-    return coffer::cli::RunRegisterFunction(remote, function_flags);
-  }
-  return 0;
+  return RunOperatorCommand(operator_commands);
 }

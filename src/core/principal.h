@@ -12,7 +12,7 @@ struct Principal {
   std::string arn;            // e.g. arn:aws:iam::123456789012:root
   std::string user_id;        // GetCallerIdentity's UserId
   std::string access_key_id;  // the key that signed the request
-  std::string type;           // "Root", "IAMUser", "AssumedRole"
+  std::string type;           // "Root", "IAMUser", "AssumedRole"; "AWSService" for coffer itself
   std::string user_name;      // IAMUser, or the user behind GetSessionToken credentials
   std::string role_arn;       // AssumedRole: arn:aws:iam::<acct>:role/<path><name>
   std::string role_name;      // AssumedRole

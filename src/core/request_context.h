@@ -66,6 +66,41 @@ class Authorizer {
   virtual Status Authorize(const RequestContext& ctx, const AuthzCheck& check) const = 0;
 };
 
+// Allows every check. For a service's unit tests, which test the service's own rules and not
+// policies, and for coffer's own calls (SystemContext); a server's requests are always decided
+// by the policy authorizer.
+class AllowAllAuthorizer final : public Authorizer {
+ public:
+  Status Authorize(const RequestContext&, const AuthzCheck&) const override {
+    return Status::Ok();
+  }
+};
+
+// What one request asked the authorizer. The dispatcher owns one per request and refuses a
+// successful response from an operation that asked nothing, so no operation can skip
+// authorization unnoticed. One request's thread only.
+class AuthorizationLog {
+ public:
+  void Asked(const AuthzCheck& check, bool allowed) {
+    ++asked_;
+    if (!allowed) ++denied_;
+    (void)check;
+  }
+  // The operation is one AWS serves to every correctly signed caller (GetCallerIdentity,
+  // GetSessionToken): answering it without a check is by design, not an omission.
+  void NeedsNoPermission() { no_permission_needed_ = true; }
+
+  // True when the operation asked at least once or declared it needs no permission.
+  bool answered() const { return asked_ > 0 || no_permission_needed_; }
+  int asked() const { return asked_; }
+  int denied() const { return denied_; }
+
+ private:
+  int asked_ = 0;
+  int denied_ = 0;
+  bool no_permission_needed_ = false;
+};
+
 struct RequestContext {
   Principal principal;
   Scope scope;                    // account of the principal, region of the SigV4 credential scope
@@ -73,15 +108,40 @@ struct RequestContext {
   EpochMillis now = 0;            // one timestamp for the whole request
   std::string source_ip;          // the peer address (aws:SourceIp)
   bool secure_transport = false;  // TLS (aws:SecureTransport)
-  const Authorizer* authorizer = nullptr;  // null: every call is allowed (unit tests)
-  // Set by Authorize(): the dispatcher refuses a successful response from an operation that
-  // never asked, so no operation can skip authorization unnoticed.
-  mutable bool authorized = false;
+  // Decides every check. Null refuses every check (fail closed): there is no implicit
+  // "allow everything" mode.
+  const Authorizer* authorizer = nullptr;
+  // The request's record of what it asked (the dispatcher's); null for calls no dispatcher
+  // serves (unit tests, coffer's own calls).
+  AuthorizationLog* authorization = nullptr;
 
   Status Authorize(const AuthzCheck& check) const {
-    authorized = true;
-    return authorizer == nullptr ? Status::Ok() : authorizer->Authorize(*this, check);
+    Status decided = authorizer != nullptr
+                         ? authorizer->Authorize(*this, check)
+                         : Status("InternalFailure",
+                                  "coffer has no authorizer for this request; it was refused.");
+    if (authorization != nullptr) authorization->Asked(check, decided.ok());
+    return decided;
+  }
+  void NeedsNoPermission() const {
+    if (authorization != nullptr) authorization->NeedsNoPermission();
   }
 };
+
+// coffer acting for itself — a rotation's steps, background jobs — in `scope`: the service
+// principal `service` (e.g. "secretsmanager.amazonaws.com"), allowed everything it asks.
+inline RequestContext SystemContext(const Scope& scope, EpochMillis now,
+                                    const std::string& service) {
+  static const AllowAllAuthorizer kSystem;
+  RequestContext ctx;
+  ctx.principal.type = "AWSService";
+  ctx.principal.account = scope.account;
+  ctx.principal.arn = service;
+  ctx.principal.user_id = service;
+  ctx.scope = scope;
+  ctx.now = now;
+  ctx.authorizer = &kSystem;
+  return ctx;
+}
 
 }  // namespace coffer

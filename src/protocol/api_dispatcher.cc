@@ -145,7 +145,7 @@ void ParseForm(std::string_view s, std::map<std::string, std::string>* out) {
 
 RequestContext ContextFor(const VerifiedCaller& caller, const ApiRequest& request,
                           const std::string& request_id, EpochMillis now,
-                          const Authorizer* authorizer) {
+                          const Authorizer* authorizer, AuthorizationLog* log) {
   RequestContext ctx;
   ctx.principal = caller.credential->principal;
   ctx.scope = Scope{caller.credential->principal.account, caller.region};
@@ -154,6 +154,7 @@ RequestContext ContextFor(const VerifiedCaller& caller, const ApiRequest& reques
   ctx.source_ip = std::string(request.peer_ip);
   ctx.secure_transport = request.secure_transport;
   ctx.authorizer = authorizer;
+  ctx.authorization = log;
   return ctx;
 }
 
@@ -243,7 +244,8 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
     input = std::move(parsed.get_object());
   }
 
-  RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_);
+  AuthorizationLog authorization;
+  RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
   Result<json::object> result = Status("InternalFailure", "unreachable");
   try {
     result = service->second.second(operation, ctx, input);
@@ -257,7 +259,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   WipeStrings(input);
   input.clear();
   if (!result.ok()) return JsonError(result.status(), request_id);
-  if (authorizer_ != nullptr && !ctx.authorized) {
+  if (!authorization.answered()) {
     return JsonError(Unauthorized(amz_target), request_id);
   }
 
@@ -302,7 +304,8 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
                                  caller.service + "'."),
                       request_id);
   }
-  RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_);
+  AuthorizationLog authorization;
+  RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
   const std::string name = action->second;
   Result<std::string> result = Status("InternalFailure", "unreachable");
   try {
@@ -313,7 +316,7 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   // Parameters may have held secrets (a session policy is not one, but an IAM password would be).
   for (auto& [k, v] : params) OPENSSL_cleanse(v.data(), v.size());
   if (!result.ok()) return QueryError(result.status(), request_id);
-  if (authorizer_ != nullptr && !ctx.authorized) {
+  if (!authorization.answered()) {
     return QueryError(Unauthorized(name), request_id);
   }
   ApiResponse resp;

@@ -61,9 +61,10 @@ class ApiDispatcher {
   // request with ServiceUnavailable. Call before serving.
   void SetOperatorApi(OperatorApi* operator_api) { operator_api_ = operator_api; }
 
-  // Every request is then authorized: services ask it before they act, and a successful
-  // response from an operation that never asked is refused (InternalFailure). Call before
-  // serving; without it every call is allowed (unit tests of the services).
+  // The authorizer every request is decided by: services ask it before they act, and a
+  // successful response from an operation that never asked is refused (InternalFailure). Call
+  // before serving; without one every check is refused (fail closed). Tests of the dispatcher
+  // that are not about policies pass an AllowAllAuthorizer.
   void SetAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
 
   // A query-protocol service (STS, IAM) for credentials scoped to `signing_service`: returns the

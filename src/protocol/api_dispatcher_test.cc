@@ -43,6 +43,8 @@ class ApiDispatcherTest : public ::testing::Test {
                                                       &clock_);
     kms_ = std::make_unique<kms::KmsService>(store_.get(), keyring_.get(), &clock_);
     dispatcher_ = std::make_unique<ApiDispatcher>(&creds_, &clock_);
+    // These tests are about the wire protocol, not policies.
+    dispatcher_->SetAuthorizer(&allow_all_);
     dispatcher_->AddJsonService(
         "secretsmanager", "secretsmanager",
         [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
@@ -92,6 +94,7 @@ class ApiDispatcherTest : public ::testing::Test {
   }
 
   FakeClock clock_{1767225600000};
+  AllowAllAuthorizer allow_all_;
   OneKey creds_;
   std::string dir_, auth_, body_;
   std::vector<std::pair<std::string, std::string>> headers_;

@@ -354,6 +354,42 @@ ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCal
 
 // A rotation function, what a RotationLambdaARN names: registered by the account's root for the
 // region the request is signed for.
+namespace {
+
+// The configuration of a function of `kind` from the request: exec's Command (and
+// Environment), builtin's Builtin, http's Url. Errors: InvalidParameterException.
+Result<json::object> FunctionConfig(const json::object& in, const std::string& kind) {
+  json::object config;
+  if (kind == "exec") {
+    auto* command = in.if_contains("Command");
+    if (command == nullptr || !command->is_array() || command->get_array().empty()) {
+      return Status("InvalidParameterException", "An exec function needs a Command list.");
+    }
+    config["Command"] = *command;
+    if (auto* env = in.if_contains("Environment"); env && env->is_object()) {
+      config["Environment"] = *env;
+    }
+  } else if (kind == "builtin") {
+    const std::string builtin = Text(in, "Builtin");
+    if (builtin.empty()) {
+      return Status("InvalidParameterException", "A builtin function needs Builtin.");
+    }
+    config["Builtin"] = builtin;
+  } else if (kind == "http") {
+    const std::string url = Text(in, "Url");
+    if (!net::ParseUrl(url).ok()) {
+      return Status("InvalidParameterException",
+                    "An http function needs a Url (http:// or https://).");
+    }
+    config["Url"] = url;
+  } else {
+    return Status("InvalidParameterException", "Kind must be exec, http or builtin.");
+  }
+  return config;
+}
+
+}  // namespace
+
 ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCaller& caller,
                                      const std::string& request_id) {
   boost::system::error_code ec;
@@ -409,7 +445,6 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     return JsonBody(200, request_id, json::object{{"FunctionArn", arn}, {"Deleted", true}});
   }
   row.kind = text("Kind");
-  json::object config;
   if (row.kind == "exec" && !IsOperator(who)) {
     // An exec function is a program run on the server's host: the operator decides which.
     return Error(Status("AccessDeniedException",
@@ -419,36 +454,9 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
                             "choose. Register an http or builtin function instead."),
                  request_id, 403);
   }
-  if (row.kind == "exec") {
-    auto* command = in.if_contains("Command");
-    if (command == nullptr || !command->is_array() || command->get_array().empty()) {
-      return Error(Status("InvalidParameterException", "An exec function needs a Command list."),
-                   request_id);
-    }
-    config["Command"] = *command;
-    if (auto* env = in.if_contains("Environment"); env && env->is_object()) {
-      config["Environment"] = *env;
-    }
-  } else if (row.kind == "builtin") {
-    const std::string builtin = text("Builtin");
-    if (builtin.empty()) {
-      return Error(Status("InvalidParameterException", "A builtin function needs Builtin."),
-                   request_id);
-    }
-    config["Builtin"] = builtin;
-  } else if (row.kind == "http") {
-    const std::string url = text("Url");
-    if (!net::ParseUrl(url).ok()) {
-      return Error(Status("InvalidParameterException",
-                          "An http function needs a Url (http:// or https://)."),
-                   request_id);
-    }
-    config["Url"] = url;
-  } else {
-    return Error(Status("InvalidParameterException", "Kind must be exec, http or builtin."),
-                 request_id);
-  }
-  row.config = json::serialize(config);
+  auto config = FunctionConfig(in, row.kind);
+  if (!config.ok()) return Error(config.status(), request_id);
+  row.config = json::serialize(*config);
   row.role_arn = text("RoleArn");
   if (row.role_arn.empty() && row.kind != "builtin") {
     // Lambda runs every function as its execution role; without one the function could not

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 namespace coffer::rotation {
@@ -55,6 +56,54 @@ Result<RunAsUser> LookUpUser(const std::string& name) {
   }
   return RunAsUser{pw.pw_uid, pw.pw_gid, pw.pw_dir != nullptr ? pw.pw_dir : "/"};
 }
+
+namespace {
+
+// Writes the event to the child's stdin, stopping early when the child closed it (it does not
+// want the event).
+void WriteInput(int fd, std::string_view input) {
+  size_t written = 0;
+  while (written < input.size()) {
+    ssize_t n = ::write(fd, input.data() + written, input.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+}
+
+// Collects the child's output until it ends, the deadline passes or `spec.stop` is set, and
+// notes which of these happened in `out`.
+void CollectUntilEnd(pid_t pid, int output_fd, const ProcessSpec& spec, ProcessOutcome* out) {
+  const auto deadline = Clock::now() + spec.timeout;
+  bool output_open = true;
+  while (true) {
+    if (spec.stop != nullptr && spec.stop->load(std::memory_order_acquire)) {
+      out->stopped = true;
+      break;
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      out->timed_out = true;
+      break;
+    }
+    const int wait_ms = static_cast<int>(std::min<int64_t>(left, output_open ? 100 : 20));
+    if (output_open) {
+      pollfd p{output_fd, POLLIN, 0};
+      if (::poll(&p, 1, wait_ms) > 0)
+        ReadAvailable(output_fd, spec.max_output, &out->output, &output_open);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    }
+    // The program itself decides when it is done, whatever it left holding its output.
+    if (HasEnded(pid)) {
+      ReadAvailable(output_fd, spec.max_output, &out->output, &output_open);
+      break;
+    }
+  }
+}
+
+}  // namespace
 
 Result<ProcessOutcome> RunProcess(ProcessSpec spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
@@ -126,44 +175,12 @@ Result<ProcessOutcome> RunProcess(ProcessSpec spec) {
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
   // The event is small (well under a pipe's buffer), so this write does not wait for the child.
-  size_t written = 0;
-  while (written < spec.input.size()) {
-    ssize_t n = ::write(in_pipe[1], spec.input.data() + written, spec.input.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // the child closed stdin: it does not want the event
-    written += static_cast<size_t>(n);
-  }
+  WriteInput(in_pipe[1], spec.input);
   ::close(in_pipe[1]);
   ::fcntl(out_pipe[0], F_SETFL, ::fcntl(out_pipe[0], F_GETFL) | O_NONBLOCK);
 
   ProcessOutcome out;
-  const auto deadline = Clock::now() + spec.timeout;
-  bool output_open = true;
-  while (true) {
-    if (spec.stop != nullptr && spec.stop->load(std::memory_order_acquire)) {
-      out.stopped = true;
-      break;
-    }
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      out.timed_out = true;
-      break;
-    }
-    const int wait_ms = static_cast<int>(std::min<int64_t>(left, output_open ? 100 : 20));
-    if (output_open) {
-      pollfd p{out_pipe[0], POLLIN, 0};
-      if (::poll(&p, 1, wait_ms) > 0)
-        ReadAvailable(out_pipe[0], spec.max_output, &out.output, &output_open);
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    }
-    // The program itself decides when it is done, whatever it left holding its output.
-    if (HasEnded(pid)) {
-      ReadAvailable(out_pipe[0], spec.max_output, &out.output, &output_open);
-      break;
-    }
-  }
+  CollectUntilEnd(pid, out_pipe[0], spec, &out);
   // The whole group goes: at the deadline everything in it, after a normal end whatever the
   // program left running.
   ::kill(-pid, SIGKILL);

@@ -68,102 +68,6 @@ void CollectStrings(const json::value& v, bool sensitive_name, std::vector<std::
 
 }  // namespace
 
-bool ParseFunctionArn(const std::string& arn, std::string* account, std::string* region,
-                      std::string* name) {
-  // arn:aws:lambda:<region>:<account>:function:<name>[:qualifier]
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t colon = arn.find(':', start);
-    parts.push_back(arn.substr(start, colon - start));
-    if (colon == std::string::npos) break;
-    start = colon + 1;
-  }
-  if (parts.size() < 7 || parts.size() > 8 || parts[0] != "arn" || parts[2] != "lambda" ||
-      parts[5] != "function" || parts[6].empty()) {
-    return false;
-  }
-  *region = parts[3];
-  *account = parts[4];
-  *name = parts[6];
-  return true;
-}
-
-std::string SigningKeyPurpose(const std::string& account, const std::string& region,
-                              const std::string& name) {
-  return "coffer/rotation-function/" + account + "/" + region + "/" + name;
-}
-
-Result<std::string> RegisterFunction(Store& store, Keyring& keyring, RotationFunctionRow row) {
-  if (!row.role_arn.empty()) {
-    COFFER_RETURN_IF_ERROR(store.Read([&](StoreReader& r) -> Status {
-      return sts::ServiceMayAssumeRole(r, row.role_arn, row.account, kLambdaPrincipal,
-                                       "InvalidParameterValueException")
-          .status();
-    }));
-  }
-  std::string signing_key_hex;
-  if (row.kind == "http") {
-    SecretBytes key = crypto::RandomSecret(32);
-    signing_key_hex = crypto::HexLower(key.data(), key.size());
-    auto wrapped = keyring.WrapWithStorageKey(SigningKeyPurpose(row.account, row.region, row.name),
-                                              signing_key_hex);
-    if (!wrapped.ok()) {
-      OPENSSL_cleanse(signing_key_hex.data(), signing_key_hex.size());
-      return wrapped.status();
-    }
-    row.wrapped_signing_key = std::move(wrapped.value());
-  }
-  Status stored =
-      store.Write([&](StoreWriter& w) -> Status { return w.rotation().PutFunction(row); });
-  if (!stored.ok()) {
-    OPENSSL_cleanse(signing_key_hex.data(), signing_key_hex.size());
-    return stored;
-  }
-  return signing_key_hex;
-}
-
-std::string Redact(std::string text, const std::vector<std::string>& values) {
-  for (const auto& v : values) {
-    if (v.size() < 4) continue;
-    for (size_t pos = text.find(v); pos != std::string::npos; pos = text.find(v, pos)) {
-      text.replace(pos, v.size(), "****");
-      pos += 4;
-    }
-  }
-  return text;
-}
-
-std::vector<std::string> EncodingsOf(const std::string& value) {
-  std::vector<std::string> out = {value};
-  std::string b64 = crypto::Base64Encode(value);
-  out.push_back(b64);
-  std::string unpadded = b64.substr(0, b64.find_last_not_of('=') + 1);
-  out.push_back(unpadded);
-  std::string url = unpadded;
-  for (char& c : url) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  out.push_back(url);
-  std::string hex = crypto::HexLower(reinterpret_cast<const uint8_t*>(value.data()), value.size());
-  out.push_back(hex);
-  for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  out.push_back(hex);
-  std::string quoted = json::serialize(json::string(value));
-  out.push_back(quoted.substr(1, quoted.size() - 2));
-  return out;
-}
-
-std::string ErrorSummary(const std::string& message, const std::string& output,
-                         const std::vector<std::string>& values, size_t max_bytes) {
-  // Redact first, then cut: cutting first could leave part of a value at the edge.
-  std::string text = Redact(message, values);
-  if (!output.empty()) text += "\n" + Redact(output, values);
-  if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
-  return text;
-}
-
 RotationEngine::RotationEngine(Store* store, Keyring* keyring, secrets::SecretsService* secrets,
                                sts::StsService* sts, const Authorizer* authorizer,
                                const Clock* clock, EngineOptions options)
@@ -274,10 +178,9 @@ void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
 
 std::vector<std::string> RotationEngine::SensitiveValues(const RotationRunRow& run) {
   std::vector<std::string> out;
-  RequestContext ctx;  // the service itself: no authorizer
-  ctx.scope = Scope{run.account, run.region};
-  ctx.now = clock_->NowMillis();
-  ctx.principal.account = run.account;
+  // Secrets Manager reading the secret for itself, to know what to redact.
+  const RequestContext ctx = SystemContext(Scope{run.account, run.region}, clock_->NowMillis(),
+                                           "secretsmanager.amazonaws.com");
   for (const char* stage : {"AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"}) {
     auto v = secrets_->Handle("GetSecretValue", ctx,
                               json::object{{"SecretId", run.secret_arn}, {"VersionStage", stage}});
@@ -716,28 +619,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
   if (run.mode == "cancelled") return steps;
   const EpochMillis done = clock_->NowMillis();
   if (failed.ok()) {
-    COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-      COFFER_RETURN_IF_ERROR(w.rotation().DeleteRun(run.secret_id));
-      if (test_only) return Status::Ok();
-      COFFER_ASSIGN_OR_RETURN(
-          auto fresh, w.secrets().FindByArn(Scope{run.account, run.region}, run.secret_arn));
-      if (!fresh) return Status::Ok();
-      // The rotation is done only if the function moved AWSCURRENT to the new version.
-      COFFER_ASSIGN_OR_RETURN(auto current, w.secrets().VersionIdForStage(fresh->id, "AWSCURRENT"));
-      if (current != run.token) {
-        failed = Status("InternalFailure",
-                        "finishSecret returned without moving AWSCURRENT to " + run.token);
-        return Status::Ok();
-      }
-      fresh->last_rotated_ms = done;
-      fresh->next_rotation_ms.reset();
-      if (fresh->rotation_enabled && fresh->rotation_rules) {
-        auto schedule =
-            secrets::Schedule::Parse(secrets::RotationRulesFromJson(*fresh->rotation_rules));
-        if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
-      }
-      return w.secrets().Update(*fresh);
-    }));
+    COFFER_RETURN_IF_ERROR(RecordSuccess(run, done, &failed));
     if (failed.ok()) {
       if (test_only) {
         COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
@@ -760,6 +642,38 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
     }));
     return steps;
   }
+  COFFER_RETURN_IF_ERROR(RecordFailure(std::move(run), failed, std::move(last_log), done));
+
+  return steps;
+}
+
+Status RotationEngine::RecordSuccess(const RotationRunRow& run, EpochMillis done, Status* failed) {
+  return store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_RETURN_IF_ERROR(w.rotation().DeleteRun(run.secret_id));
+    if (run.mode == "test") return Status::Ok();
+    COFFER_ASSIGN_OR_RETURN(auto fresh,
+                            w.secrets().FindByArn(Scope{run.account, run.region}, run.secret_arn));
+    if (!fresh) return Status::Ok();
+    // The rotation is done only if the function moved AWSCURRENT to the new version.
+    COFFER_ASSIGN_OR_RETURN(auto current, w.secrets().VersionIdForStage(fresh->id, "AWSCURRENT"));
+    if (current != run.token) {
+      *failed = Status("InternalFailure",
+                       "finishSecret returned without moving AWSCURRENT to " + run.token);
+      return Status::Ok();
+    }
+    fresh->last_rotated_ms = done;
+    fresh->next_rotation_ms.reset();
+    if (fresh->rotation_enabled && fresh->rotation_rules) {
+      auto schedule =
+          secrets::Schedule::Parse(secrets::RotationRulesFromJson(*fresh->rotation_rules));
+      if (schedule.ok()) fresh->next_rotation_ms = schedule->NextWindowStart(done);
+    }
+    return w.secrets().Update(*fresh);
+  });
+}
+
+Status RotationEngine::RecordFailure(RotationRunRow run, const Status& failed, std::string last_log,
+                                     EpochMillis done) {
   // A failed step: AWSCURRENT has not moved (only finishSecret moves it). Record, back off.
   // What the function printed is kept only as a bounded summary with the secret's values
   // removed in every encoding they are printed in.
@@ -767,12 +681,11 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
   const std::string error = ErrorSummary(failed.message(), last_log, values);
   for (auto& v : values) OPENSSL_cleanse(v.data(), v.size());
   OPENSSL_cleanse(last_log.data(), last_log.size());
-  if (test_only) {
+  if (run.mode == "test") {
     COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
     Event(run, "TestRotationFailed", run.step, error);
-    COFFER_RETURN_IF_ERROR(store_->Write(
-        [&](StoreWriter& w) -> Status { return w.rotation().DeleteRun(run.secret_id); }));
-    return steps;
+    return store_->Write(
+        [&](StoreWriter& w) -> Status { return w.rotation().DeleteRun(run.secret_id); });
   }
   ++run.attempts;
   run.last_error = error;
@@ -782,14 +695,12 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
   run.next_attempt_ms =
       done + options_.base_backoff_ms * (int64_t{1} << std::min<int64_t>(run.attempts - 1, 10));
   Event(run, abandon ? "RotationAbandoned" : "RotationFailed", run.step, error);
-  COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
+  return store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto current, w.rotation().FindRun(run.secret_id));
     if (!current || current->token != run.token) return Status::Ok();  // cancelled
     if (abandon) return w.rotation().DeleteRun(run.secret_id);
     return w.rotation().PutRun(run);
-  }));
-
-  return steps;
+  });
 }
 
 }  // namespace coffer::rotation

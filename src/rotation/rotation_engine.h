@@ -100,6 +100,13 @@ class RotationEngine {
   Result<std::vector<RotationRunRow>> Claim(int limit);
   // Runs one claimed run to success, failure or cancellation; returns the steps run.
   Result<int> Run(RotationRunRow run);
+  // After the last step: removes the run and, unless it was a test, records LastRotatedDate and
+  // the next window — or sets `failed` when finishSecret did not move AWSCURRENT.
+  Status RecordSuccess(const RotationRunRow& run, EpochMillis done, Status* failed);
+  // After a failed step: records the redacted error and backs off, or abandons the run after
+  // max_attempts (a test run is removed with its version).
+  Status RecordFailure(RotationRunRow run, const Status& failed, std::string last_log,
+                       EpochMillis done);
   // Hands `runs` to the workers; `done` (if any) is called after each.
   void Submit(std::vector<RotationRunRow> runs, std::function<void(const Result<int>&)> done);
   void Work();

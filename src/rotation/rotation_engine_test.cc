@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "authz/policy_authorizer.h"
 #include "core/ids.h"
@@ -288,6 +292,81 @@ TEST_F(RotationEngineTest, TwoProcessesNeverRunOneRotationTwice) {
   clock_.Advance(std::chrono::seconds(61));
   EXPECT_EQ(engine_->RunDue().value(), 4);
   EXPECT_NE(Value("AWSCURRENT"), "old-key-0000");
+}
+
+// Counts the steps it runs, per secret, then behaves as random-api-key.
+class CountingRotator final : public RotationFunction {
+ public:
+  CountingRotator(std::mutex* mu, std::map<std::string, int>* steps)
+      : mu_(mu), steps_(steps), inner_(NewRandomApiKeyRotator()) {}
+  Status Invoke(const StepEvent& e, SecretsClient& secrets, std::string* log) override {
+    {
+      std::lock_guard lock(*mu_);
+      ++(*steps_)[e.secret_arn + " " + e.step];
+    }
+    return inner_->Invoke(e, secrets, log);
+  }
+
+ private:
+  std::mutex* mu_;
+  std::map<std::string, int>* steps_;
+  std::unique_ptr<RotationFunction> inner_;
+};
+
+// Two engines (two processes' worth) on one store, passing at the same time from two threads:
+// the leases in the store give every rotation to exactly one of them, so no step of any
+// rotation runs twice and every rotation completes.
+TEST_F(RotationEngineTest, TwoEnginesRacingOnOneStoreRunEachStepOfEachRotationOnce) {
+  std::mutex mu;
+  std::map<std::string, int> steps;
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    RotationFunctionRow f;
+                    f.account = kAccount;
+                    f.region = kRegion;
+                    f.name = "counting";
+                    f.kind = "builtin";
+                    f.config = R"({"Builtin":"counting"})";
+                    return w.rotation().PutFunction(f);
+                  })
+                  .ok());
+  std::vector<std::unique_ptr<RotationEngine>> engines;
+  for (const char* holder : {"process-a", "process-b"}) {
+    engines.push_back(NewEngine(holder));
+    engines.back()->RegisterBuiltin("counting",
+                                    [&] { return std::make_unique<CountingRotator>(&mu, &steps); });
+  }
+  constexpr int kSecrets = 12;
+  for (int i = 0; i < kSecrets; ++i) {
+    const std::string name = "race-" + std::to_string(i);
+    ASSERT_TRUE(Call("CreateSecret", {{"Name", name}, {"SecretString", "old-" + name}}).ok());
+    ASSERT_TRUE(
+        Call("RotateSecret", {{"SecretId", name}, {"RotationLambdaARN", FunctionArn("counting")}})
+            .ok());
+  }
+  std::atomic<int> total_steps{0};
+  std::vector<std::thread> racers;
+  for (auto& engine : engines) {
+    racers.emplace_back([&, e = engine.get()] {
+      for (int pass = 0; pass < 5; ++pass) {
+        auto ran = e->RunDue();
+        EXPECT_TRUE(ran.ok()) << ran.status().message();
+        if (ran.ok()) total_steps += ran.value();
+      }
+    });
+  }
+  for (auto& t : racers) t.join();
+  EXPECT_EQ(total_steps, kSecrets * 4);
+  ASSERT_EQ(steps.size(), static_cast<size_t>(kSecrets * 4));
+  for (const auto& [secret_step, count] : steps) {
+    EXPECT_EQ(count, 1) << secret_step << " ran " << count << " times";
+  }
+  for (int i = 0; i < kSecrets; ++i) {
+    const std::string name = "race-" + std::to_string(i);
+    auto v = Call("GetSecretValue", {{"SecretId", name}});
+    ASSERT_TRUE(v.ok());
+    EXPECT_NE(v->at("SecretString").as_string(), "old-" + name) << name << " was not rotated";
+  }
 }
 
 TEST_F(RotationEngineTest, RotateSecretRefusesUnknownFunctionsBadRulesAndCancelStops) {

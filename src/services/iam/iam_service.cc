@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
+#include "protocol/operation_table.h"
 #include "protocol/page_token.h"
 #include "protocol/xml.h"
 #include "services/iam/iam_common.h"
@@ -36,82 +37,108 @@ Result<std::string> IamService::Handle(std::string_view action, const RequestCon
   // Credentials from GetSessionToken without MFA cannot call IAM.
   // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
   if (ctx.principal.temporary && ctx.principal.type != "AssumedRole") {
-    ctx.authorized = true;
     return Status("InvalidClientTokenId", "The security token included in the request is invalid");
   }
-  using Fn = Result<std::string> (*)(IamService*, const RequestContext&, const Params&);
-#define COFFER_IAM(name, call)                                                            \
-  {                                                                                       \
-    name, [](IamService* s, const RequestContext& c, const Params& p) { return s->call; } \
-  }
-  static const std::map<std::string_view, Fn> kActions = {
-      COFFER_IAM("CreateUser", CreateUser(c, p)),
-      COFFER_IAM("GetUser", GetUser(c, p)),
-      COFFER_IAM("ListUsers", ListEntities(c, p, kUser)),
-      COFFER_IAM("DeleteUser", DeleteUser(c, p)),
-      COFFER_IAM("TagUser", TagEntity(c, p, kUser)),
-      COFFER_IAM("UntagUser", UntagEntity(c, p, kUser)),
-      COFFER_IAM("ListUserTags", ListEntityTags(c, p, kUser)),
-      COFFER_IAM("CreateAccessKey", CreateAccessKey(c, p)),
-      COFFER_IAM("ListAccessKeys", ListAccessKeys(c, p)),
-      COFFER_IAM("UpdateAccessKey", UpdateAccessKey(c, p)),
-      COFFER_IAM("DeleteAccessKey", DeleteAccessKey(c, p)),
-      COFFER_IAM("CreateRole", CreateRole(c, p)),
-      COFFER_IAM("GetRole", GetRole(c, p)),
-      COFFER_IAM("ListRoles", ListEntities(c, p, kRole)),
-      COFFER_IAM("DeleteRole", DeleteRole(c, p)),
-      COFFER_IAM("UpdateAssumeRolePolicy", UpdateAssumeRolePolicy(c, p)),
-      COFFER_IAM("UpdateRole", UpdateRole(c, p)),
-      COFFER_IAM("TagRole", TagEntity(c, p, kRole)),
-      COFFER_IAM("UntagRole", UntagEntity(c, p, kRole)),
-      COFFER_IAM("ListRoleTags", ListEntityTags(c, p, kRole)),
-      COFFER_IAM("CreateGroup", CreateGroup(c, p)),
-      COFFER_IAM("GetGroup", GetGroup(c, p)),
-      COFFER_IAM("ListGroups", ListEntities(c, p, kGroup)),
-      COFFER_IAM("DeleteGroup", DeleteGroup(c, p)),
-      COFFER_IAM("AddUserToGroup", AddUserToGroup(c, p)),
-      COFFER_IAM("RemoveUserFromGroup", RemoveUserFromGroup(c, p)),
-      COFFER_IAM("ListGroupsForUser", ListGroupsForUser(c, p)),
-      COFFER_IAM("PutUserPolicy", PutInlinePolicy(c, p, kUser)),
-      COFFER_IAM("GetUserPolicy", GetInlinePolicy(c, p, kUser)),
-      COFFER_IAM("DeleteUserPolicy", DeleteInlinePolicy(c, p, kUser)),
-      COFFER_IAM("ListUserPolicies", ListInlinePolicies(c, p, kUser)),
-      COFFER_IAM("PutRolePolicy", PutInlinePolicy(c, p, kRole)),
-      COFFER_IAM("GetRolePolicy", GetInlinePolicy(c, p, kRole)),
-      COFFER_IAM("DeleteRolePolicy", DeleteInlinePolicy(c, p, kRole)),
-      COFFER_IAM("ListRolePolicies", ListInlinePolicies(c, p, kRole)),
-      COFFER_IAM("PutGroupPolicy", PutInlinePolicy(c, p, kGroup)),
-      COFFER_IAM("GetGroupPolicy", GetInlinePolicy(c, p, kGroup)),
-      COFFER_IAM("DeleteGroupPolicy", DeleteInlinePolicy(c, p, kGroup)),
-      COFFER_IAM("ListGroupPolicies", ListInlinePolicies(c, p, kGroup)),
-      COFFER_IAM("AttachUserPolicy", AttachPolicy(c, p, kUser)),
-      COFFER_IAM("DetachUserPolicy", DetachPolicy(c, p, kUser)),
-      COFFER_IAM("ListAttachedUserPolicies", ListAttachedPolicies(c, p, kUser)),
-      COFFER_IAM("AttachRolePolicy", AttachPolicy(c, p, kRole)),
-      COFFER_IAM("DetachRolePolicy", DetachPolicy(c, p, kRole)),
-      COFFER_IAM("ListAttachedRolePolicies", ListAttachedPolicies(c, p, kRole)),
-      COFFER_IAM("AttachGroupPolicy", AttachPolicy(c, p, kGroup)),
-      COFFER_IAM("DetachGroupPolicy", DetachPolicy(c, p, kGroup)),
-      COFFER_IAM("ListAttachedGroupPolicies", ListAttachedPolicies(c, p, kGroup)),
-      COFFER_IAM("CreatePolicy", CreatePolicy(c, p)),
-      COFFER_IAM("GetPolicy", GetPolicy(c, p)),
-      COFFER_IAM("DeletePolicy", DeletePolicy(c, p)),
-      COFFER_IAM("ListPolicies", ListPolicies(c, p)),
-      COFFER_IAM("CreatePolicyVersion", CreatePolicyVersion(c, p)),
-      COFFER_IAM("GetPolicyVersion", GetPolicyVersion(c, p)),
-      COFFER_IAM("ListPolicyVersions", ListPolicyVersions(c, p)),
-      COFFER_IAM("DeletePolicyVersion", DeletePolicyVersion(c, p)),
-      COFFER_IAM("SetDefaultPolicyVersion", SetDefaultPolicyVersion(c, p)),
-      COFFER_IAM("SimulateCustomPolicy", SimulateCustomPolicy(c, p)),
-      COFFER_IAM("SimulatePrincipalPolicy", SimulatePrincipalPolicy(c, p)),
+  static const OperationTable<IamService, Params, std::string> kOperations = {
+      {"CreateUser", &IamService::CreateUser},
+      {"GetUser", &IamService::GetUser},
+      {"ListUsers", [](IamService& s, const RequestContext& c,
+                       const Params& p) { return s.ListEntities(c, p, kUser); }},
+      {"DeleteUser", &IamService::DeleteUser},
+      {"TagUser", [](IamService& s, const RequestContext& c,
+                     const Params& p) { return s.TagEntity(c, p, kUser); }},
+      {"UntagUser", [](IamService& s, const RequestContext& c,
+                       const Params& p) { return s.UntagEntity(c, p, kUser); }},
+      {"ListUserTags", [](IamService& s, const RequestContext& c,
+                          const Params& p) { return s.ListEntityTags(c, p, kUser); }},
+      {"CreateAccessKey", &IamService::CreateAccessKey},
+      {"ListAccessKeys", &IamService::ListAccessKeys},
+      {"UpdateAccessKey", &IamService::UpdateAccessKey},
+      {"DeleteAccessKey", &IamService::DeleteAccessKey},
+      {"CreateRole", &IamService::CreateRole},
+      {"GetRole", &IamService::GetRole},
+      {"ListRoles", [](IamService& s, const RequestContext& c,
+                       const Params& p) { return s.ListEntities(c, p, kRole); }},
+      {"DeleteRole", &IamService::DeleteRole},
+      {"UpdateAssumeRolePolicy", &IamService::UpdateAssumeRolePolicy},
+      {"UpdateRole", &IamService::UpdateRole},
+      {"TagRole", [](IamService& s, const RequestContext& c,
+                     const Params& p) { return s.TagEntity(c, p, kRole); }},
+      {"UntagRole", [](IamService& s, const RequestContext& c,
+                       const Params& p) { return s.UntagEntity(c, p, kRole); }},
+      {"ListRoleTags", [](IamService& s, const RequestContext& c,
+                          const Params& p) { return s.ListEntityTags(c, p, kRole); }},
+      {"CreateGroup", &IamService::CreateGroup},
+      {"GetGroup", &IamService::GetGroup},
+      {"ListGroups", [](IamService& s, const RequestContext& c,
+                        const Params& p) { return s.ListEntities(c, p, kGroup); }},
+      {"DeleteGroup", &IamService::DeleteGroup},
+      {"AddUserToGroup", &IamService::AddUserToGroup},
+      {"RemoveUserFromGroup", &IamService::RemoveUserFromGroup},
+      {"ListGroupsForUser", &IamService::ListGroupsForUser},
+      {"PutUserPolicy", [](IamService& s, const RequestContext& c,
+                           const Params& p) { return s.PutInlinePolicy(c, p, kUser); }},
+      {"GetUserPolicy", [](IamService& s, const RequestContext& c,
+                           const Params& p) { return s.GetInlinePolicy(c, p, kUser); }},
+      {"DeleteUserPolicy", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.DeleteInlinePolicy(c, p, kUser); }},
+      {"ListUserPolicies", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.ListInlinePolicies(c, p, kUser); }},
+      {"PutRolePolicy", [](IamService& s, const RequestContext& c,
+                           const Params& p) { return s.PutInlinePolicy(c, p, kRole); }},
+      {"GetRolePolicy", [](IamService& s, const RequestContext& c,
+                           const Params& p) { return s.GetInlinePolicy(c, p, kRole); }},
+      {"DeleteRolePolicy", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.DeleteInlinePolicy(c, p, kRole); }},
+      {"ListRolePolicies", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.ListInlinePolicies(c, p, kRole); }},
+      {"PutGroupPolicy", [](IamService& s, const RequestContext& c,
+                            const Params& p) { return s.PutInlinePolicy(c, p, kGroup); }},
+      {"GetGroupPolicy", [](IamService& s, const RequestContext& c,
+                            const Params& p) { return s.GetInlinePolicy(c, p, kGroup); }},
+      {"DeleteGroupPolicy", [](IamService& s, const RequestContext& c,
+                               const Params& p) { return s.DeleteInlinePolicy(c, p, kGroup); }},
+      {"ListGroupPolicies", [](IamService& s, const RequestContext& c,
+                               const Params& p) { return s.ListInlinePolicies(c, p, kGroup); }},
+      {"AttachUserPolicy", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.AttachPolicy(c, p, kUser); }},
+      {"DetachUserPolicy", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.DetachPolicy(c, p, kUser); }},
+      {"ListAttachedUserPolicies",
+       [](IamService& s, const RequestContext& c, const Params& p) {
+         return s.ListAttachedPolicies(c, p, kUser);
+       }},
+      {"AttachRolePolicy", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.AttachPolicy(c, p, kRole); }},
+      {"DetachRolePolicy", [](IamService& s, const RequestContext& c,
+                              const Params& p) { return s.DetachPolicy(c, p, kRole); }},
+      {"ListAttachedRolePolicies",
+       [](IamService& s, const RequestContext& c, const Params& p) {
+         return s.ListAttachedPolicies(c, p, kRole);
+       }},
+      {"AttachGroupPolicy", [](IamService& s, const RequestContext& c,
+                               const Params& p) { return s.AttachPolicy(c, p, kGroup); }},
+      {"DetachGroupPolicy", [](IamService& s, const RequestContext& c,
+                               const Params& p) { return s.DetachPolicy(c, p, kGroup); }},
+      {"ListAttachedGroupPolicies",
+       [](IamService& s, const RequestContext& c, const Params& p) {
+         return s.ListAttachedPolicies(c, p, kGroup);
+       }},
+      {"CreatePolicy", &IamService::CreatePolicy},
+      {"GetPolicy", &IamService::GetPolicy},
+      {"DeletePolicy", &IamService::DeletePolicy},
+      {"ListPolicies", &IamService::ListPolicies},
+      {"CreatePolicyVersion", &IamService::CreatePolicyVersion},
+      {"GetPolicyVersion", &IamService::GetPolicyVersion},
+      {"ListPolicyVersions", &IamService::ListPolicyVersions},
+      {"DeletePolicyVersion", &IamService::DeletePolicyVersion},
+      {"SetDefaultPolicyVersion", &IamService::SetDefaultPolicyVersion},
+      {"SimulateCustomPolicy", &IamService::SimulateCustomPolicy},
+      {"SimulatePrincipalPolicy", &IamService::SimulatePrincipalPolicy},
   };
-#undef COFFER_IAM
-  auto it = kActions.find(action);
-  if (it == kActions.end()) {
-    return Status("InvalidAction", "Could not find operation " + std::string(action) +
-                                       " for version 2010-05-08 in coffer's IAM.");
-  }
-  return it->second(this, ctx, params);
+  if (auto answer = kOperations.Run(*this, action, ctx, params)) return std::move(*answer);
+  return Status("InvalidAction", "Could not find operation " + std::string(action) +
+                                     " for version 2010-05-08 in coffer's IAM.");
 }
 
 Status IamService::Commit(const std::function<Status(StoreWriter&)>& fn) {

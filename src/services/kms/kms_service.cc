@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "crypto/crypto.h"
 #include "protocol/json_input.h"
+#include "protocol/operation_table.h"
 #include "protocol/page_token.h"
 #include "services/kms/kms_common.h"
 
@@ -18,7 +19,7 @@ KmsService::KmsService(Store* store, Keyring* keyring, const Clock* clock)
 
 Result<json::object> KmsService::Handle(std::string_view operation, const RequestContext& ctx,
                                         const json::object& input) {
-  static const std::map<std::string_view, Handler> kHandlers = {
+  static const OperationTable<KmsService, json::object, json::object> kOperations = {
       {"CreateKey", &KmsService::CreateKey},
       {"DescribeKey", &KmsService::DescribeKey},
       {"ListKeys", &KmsService::ListKeys},
@@ -74,10 +75,7 @@ Result<json::object> KmsService::Handle(std::string_view operation, const Reques
                                                         "UpdatePrimaryRegion",
                                                         "Verify",
                                                         "VerifyMac"};
-  auto it = kHandlers.find(operation);
-  if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
-  // Refused before anything is read or changed, so there is nothing to authorize.
-  ctx.authorized = true;
+  if (auto answer = kOperations.Run(*this, operation, ctx, input)) return std::move(*answer);
   if (kNotServed.count(operation)) {
     return Status("UnsupportedOperationException", "coffer's KMS serves symmetric keys only; " +
                                                        std::string(operation) +
@@ -152,21 +150,19 @@ Status KmsService::AuthorizeKey(const RequestContext& ctx, const char* action, c
   c["kms:keyusage"] = {"ENCRYPT_DECRYPT"};
   c["kms:keyorigin"] = {"AWS_KMS"};
   c["kms:multiregion"] = {"false"};
-  if (ctx.authorizer != nullptr) {  // without an authorizer nobody reads them
-    Tags tags;
-    std::vector<KmsAliasRow> aliases;
-    COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(tags, r.kms().GetKeyTags(key.key_id));
-      // kms:ResourceAliases: AWS evaluates at most 100 aliases of a key.
-      COFFER_ASSIGN_OR_RETURN(
-          aliases, r.kms().ListAliases(Scope{key.account, key.region}, key.key_id, "", 100));
-      return Status::Ok();
-    }));
-    AddResourceTagKeys(tags, "", &c);
-    if (!aliases.empty()) {
-      auto& names = c["kms:resourcealiases"];
-      for (const auto& a : aliases) names.push_back(a.alias);
-    }
+  Tags tags;
+  std::vector<KmsAliasRow> aliases;
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(tags, r.kms().GetKeyTags(key.key_id));
+    // kms:ResourceAliases: AWS evaluates at most 100 aliases of a key.
+    COFFER_ASSIGN_OR_RETURN(
+        aliases, r.kms().ListAliases(Scope{key.account, key.region}, key.key_id, "", 100));
+    return Status::Ok();
+  }));
+  AddResourceTagKeys(tags, "", &c);
+  if (!aliases.empty()) {
+    auto& names = c["kms:resourcealiases"];
+    for (const auto& a : aliases) names.push_back(a.alias);
   }
   return ctx.Authorize(check);
 }

@@ -41,8 +41,6 @@ class KmsService {
   Result<int> RunKeyMaintenance();
 
  private:
-  using Handler = Result<boost::json::object> (KmsService::*)(const RequestContext&,
-                                                              const boost::json::object&);
 #define COFFER_KMS_OP(name) \
   Result<boost::json::object> name(const RequestContext&, const boost::json::object&);
   COFFER_KMS_OP(CreateKey)

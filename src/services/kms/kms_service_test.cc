@@ -12,70 +12,32 @@
 
 #include "crypto/crypto.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/service_test_support.h"
 
 namespace coffer::kms {
 namespace {
 
 namespace json = boost::json;
 
-// Records every check it is asked and denies the actions in `deny`.
-class FakeAuthorizer : public Authorizer {
- public:
-  struct Check {
-    std::string action;
-    std::string resource;
-    std::string resource_account;
-    std::optional<std::string> resource_policy;  // nullopt: no resource policy was given
-    bool key_policy = false;
-    std::map<std::string, std::vector<std::string>> context;
-  };
+using FakeAuthorizer = test_support::RecordingAuthorizer;
 
-  Status Authorize(const RequestContext&, const AuthzCheck& c) const override {
-    checks.push_back(
-        {c.action, c.resource, c.resource_account,
-         c.resource_policy ? std::optional<std::string>(*c.resource_policy) : std::nullopt,
-         c.key_policy, c.context});
-    if (deny.count(c.action)) {
-      return Status("AccessDeniedException",
-                    "User: arn:aws:iam::123456789012:user/u is not "
-                    "authorized to perform: " +
-                        c.action + " on resource: " + c.resource);
-    }
-    return Status::Ok();
-  }
-
-  // The checks asked for `action`, in order.
-  std::vector<Check> For(const std::string& action) const {
-    std::vector<Check> out;
-    for (const auto& c : checks) {
-      if (c.action == action) out.push_back(c);
-    }
-    return out;
-  }
-
-  std::set<std::string> deny;
-  mutable std::vector<Check> checks;
-};
-
-class KmsServiceTest : public ::testing::Test {
+class KmsServiceTest : public test_support::StoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-kms-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
-    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
+    StoreTest::SetUp();
     kms_ = std::make_unique<KmsService>(store_.get(), keyring_.get(), &clock_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Result<json::object> Call(std::string_view op, const json::object& body) {
     RequestContext ctx;
+    AuthorizationLog authorization;
+    ctx.authorization = &authorization;
     ctx.scope = {"123456789012", "us-east-1"};
     ctx.principal.account = "123456789012";
     ctx.now = clock_.NowMillis();
     ctx.authorizer = authorizer_;
     auto out = kms_->Handle(op, ctx, body);
-    last_authorized_ = ctx.authorized;
+    last_authorized_ = authorization.answered();
     return out;
   }
   json::object Ok(std::string_view op, const json::object& body) {
@@ -104,13 +66,9 @@ class KmsServiceTest : public ::testing::Test {
     return *crypto::Base64Decode(out->at("Plaintext").as_string());
   }
 
-  FakeClock clock_{1767225600000};
-  std::string dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<KmsService> kms_;
-  const Authorizer* authorizer_ = nullptr;  // null: every call is allowed
-  bool last_authorized_ = false;            // ctx.authorized after the last Call
+  const Authorizer* authorizer_ = &allow_all_;  // or a test's FakeAuthorizer (Install())
+  bool last_authorized_ = false;                // whether the last Call() asked (or needed not to)
 };
 
 TEST_F(KmsServiceTest, EncryptDecryptBindsContextAndKey) {
@@ -506,11 +464,14 @@ TEST_F(KmsAuthzTest, EveryServedOperationAsksBeforeItSucceeds) {
               true)
         << op << " asked " << authz_.checks.front().action;
   }
-  // Operations coffer refuses are marked as answered, with nothing to authorize.
+  // Operations coffer refuses are refused without a question (the dispatcher passes errors on;
+  // only a success must have asked).
+  authz_.checks.clear();
   EXPECT_EQ(Code("Sign", {}), "UnsupportedOperationException");
-  EXPECT_TRUE(last_authorized_);
+  EXPECT_FALSE(last_authorized_);
   EXPECT_EQ(Code("NoSuchOperation", {}), "UnknownOperationException");
-  EXPECT_TRUE(last_authorized_);
+  EXPECT_FALSE(last_authorized_);
+  EXPECT_TRUE(authz_.checks.empty());
 }
 
 }  // namespace

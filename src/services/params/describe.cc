@@ -17,6 +17,77 @@
 
 namespace coffer::params {
 
+namespace {
+
+// The older ParametersFilter: keys Name, Type, KeyId; values must match exactly, except Name,
+// which matches by prefix.
+Result<std::vector<StringFilter>> DecodeLegacyFilters(const json::array& old_filters) {
+  std::vector<StringFilter> filters;
+  for (const auto& e : old_filters) {
+    if (!e.is_object()) return Status("SerializationException", "Expected a ParametersFilter.");
+    StringFilter f;
+    const auto* key = e.get_object().if_contains("Key");
+    const auto* values = e.get_object().if_contains("Values");
+    if (key == nullptr || !key->is_string() ||
+        (key->get_string() != "Name" && key->get_string() != "Type" &&
+         key->get_string() != "KeyId")) {
+      return Status("ValidationException",
+                    "1 validation error detected: Value at 'filters.1.member.key' failed to "
+                    "satisfy constraint: Member must satisfy enum value set: [Name, Type, "
+                    "KeyId]");
+    }
+    f.key = std::string(key->get_string());
+    f.option = f.key == "Name" ? "BeginsWith" : "Equals";
+    if (values == nullptr || !values->is_array() || values->get_array().empty()) {
+      return Status("InvalidFilterValue",
+                    "The following filter values are missing : null for filter key " + f.key + ".");
+    }
+    for (const auto& v : values->get_array()) {
+      if (!v.is_string()) return Status("SerializationException", "Values are strings.");
+      f.values.emplace_back(v.get_string());
+    }
+    filters.push_back(std::move(f));
+  }
+  return filters;
+}
+
+// Whether a parameter passes every filter of a DescribeParameters request.
+bool MatchesFilters(const ParameterRow& row, const Tags& tags,
+                    const std::vector<StringFilter>& filters) {
+  bool keep = true;
+  for (const auto& f : filters) {
+    if (f.key == "Name") {
+      keep = keep && (MatchValue(row.name, f) || MatchValue(row.name_key, f) ||
+                      MatchValue("/" + row.name_key, f));
+    } else if (f.key == "Type") {
+      keep = keep && MatchValue(row.type, f);
+    } else if (f.key == "KeyId") {
+      keep = keep && row.type == "SecureString" && MatchValue(KeyIdOf(row), f);
+    } else if (f.key == "Tier") {
+      keep = keep && MatchValue(row.tier, f);
+    } else if (f.key == "DataType") {
+      keep = keep && MatchValue(row.data_type, f);
+    } else if (f.key == "Path") {
+      bool any = false;
+      for (const auto& p : f.values) {
+        any = any || (f.option == "OneLevel" ? row.parent == p
+                                             : p == "/" || StartsWith(row.name_key, p + "/"));
+      }
+      keep = keep && any;
+    } else if (StartsWith(f.key, "tag:")) {
+      std::string tag_key = f.key.substr(4);
+      bool any = false;
+      for (const auto& t : tags) {
+        if (t.first == tag_key && (f.values.empty() || MatchValue(t.second, f))) any = true;
+      }
+      keep = keep && any;
+    }
+  }
+  return keep;
+}
+
+}  // namespace
+
 // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html
 Result<json::object> ParamsService::DescribeParameters(const RequestContext& ctx,
                                                        const json::object& body) {
@@ -33,34 +104,7 @@ Result<json::object> ParamsService::DescribeParameters(const RequestContext& ctx
   }
   std::vector<StringFilter> filters;
   if (old_filters) {
-    // The older ParametersFilter: keys Name, Type, KeyId; values must match exactly, except
-    // Name, which matches by prefix.
-    for (const auto& e : *old_filters) {
-      if (!e.is_object()) return Status("SerializationException", "Expected a ParametersFilter.");
-      StringFilter f;
-      const auto* key = e.get_object().if_contains("Key");
-      const auto* values = e.get_object().if_contains("Values");
-      if (key == nullptr || !key->is_string() ||
-          (key->get_string() != "Name" && key->get_string() != "Type" &&
-           key->get_string() != "KeyId")) {
-        return Status("ValidationException",
-                      "1 validation error detected: Value at 'filters.1.member.key' failed to "
-                      "satisfy constraint: Member must satisfy enum value set: [Name, Type, "
-                      "KeyId]");
-      }
-      f.key = std::string(key->get_string());
-      f.option = f.key == "Name" ? "BeginsWith" : "Equals";
-      if (values == nullptr || !values->is_array() || values->get_array().empty()) {
-        return Status(
-            "InvalidFilterValue",
-            "The following filter values are missing : null for filter key " + f.key + ".");
-      }
-      for (const auto& v : values->get_array()) {
-        if (!v.is_string()) return Status("SerializationException", "Values are strings.");
-        f.values.emplace_back(v.get_string());
-      }
-      filters.push_back(std::move(f));
-    }
+    COFFER_ASSIGN_OR_RETURN(filters, DecodeLegacyFilters(*old_filters));
   } else {
     COFFER_ASSIGN_OR_RETURN(filters, DecodeStringFilters(filters_arr, /*by_path=*/false));
   }
@@ -106,36 +150,7 @@ Result<json::object> ParamsService::DescribeParameters(const RequestContext& ctx
         if (need_tags) {
           COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(row.id));
         }
-        bool keep = true;
-        for (const auto& f : filters) {
-          if (f.key == "Name") {
-            keep = keep && (MatchValue(row.name, f) || MatchValue(row.name_key, f) ||
-                            MatchValue("/" + row.name_key, f));
-          } else if (f.key == "Type") {
-            keep = keep && MatchValue(row.type, f);
-          } else if (f.key == "KeyId") {
-            keep = keep && row.type == "SecureString" && MatchValue(KeyIdOf(row), f);
-          } else if (f.key == "Tier") {
-            keep = keep && MatchValue(row.tier, f);
-          } else if (f.key == "DataType") {
-            keep = keep && MatchValue(row.data_type, f);
-          } else if (f.key == "Path") {
-            bool any = false;
-            for (const auto& p : f.values) {
-              any = any || (f.option == "OneLevel" ? row.parent == p
-                                                   : p == "/" || StartsWith(row.name_key, p + "/"));
-            }
-            keep = keep && any;
-          } else if (StartsWith(f.key, "tag:")) {
-            std::string tag_key = f.key.substr(4);
-            bool any = false;
-            for (const auto& t : tags) {
-              if (t.first == tag_key && (f.values.empty() || MatchValue(t.second, f))) any = true;
-            }
-            keep = keep && any;
-          }
-        }
-        if (!keep) continue;
+        if (!MatchesFilters(row, tags, filters)) continue;
         out_params.push_back(Metadata(ctx.scope, row, &r));
         if (out_params.size() == page) {
           more = more || i + 1 < batch.size();

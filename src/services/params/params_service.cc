@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "keyring/kms_use.h"
 #include "protocol/json_input.h"
+#include "protocol/operation_table.h"
 #include "protocol/page_token.h"
 #include "services/params/allowed_pattern.h"
 #include "services/params/parameter_names.h"
@@ -23,7 +24,7 @@ ParamsService::ParamsService(Store* store, Keyring* keyring, secrets::SecretsSer
 
 Result<json::object> ParamsService::Handle(std::string_view operation, const RequestContext& ctx,
                                            const json::object& input) {
-  static const std::map<std::string_view, Handler> kHandlers = {
+  static const OperationTable<ParamsService, json::object, json::object> kOperations = {
       {"PutParameter", &ParamsService::PutParameter},
       {"GetParameter", &ParamsService::GetParameter},
       {"GetParameters", &ParamsService::GetParameters},
@@ -41,10 +42,8 @@ Result<json::object> ParamsService::Handle(std::string_view operation, const Req
   static const std::set<std::string_view> kSsmOperations = {
 #include "services/params/ssm_operations.inc"
   };
-  auto it = kHandlers.find(operation);
-  if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
+  if (auto answer = kOperations.Run(*this, operation, ctx, input)) return std::move(*answer);
   // Neither answer needs a permission: they reveal nothing and change nothing.
-  ctx.authorized = true;
   if (kSsmOperations.count(operation)) {
     // Documents, commands, sessions, ...: SSM, but outside Parameter Store.
     return Status("UnsupportedOperationException",
@@ -57,7 +56,6 @@ Result<json::object> ParamsService::Handle(std::string_view operation, const Req
 
 Status ParamsService::AuthorizeParameter(const RequestContext& ctx, const char* action,
                                          const std::string& name, ConditionKeys extra) {
-  if (ctx.authorizer == nullptr) return AuthorizeOn(ctx, action, name, nullptr, std::move(extra));
   std::optional<Tags> tags;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto found, r.parameters().Find(ctx.scope, NameKey(name)));
@@ -75,7 +73,7 @@ Status ParamsService::AuthorizeParameter(const RequestContext& ctx, const char* 
 // https://docs.aws.amazon.com/systems-manager/latest/userguide/secure-string-parameter-kms-encryption.html
 Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
                                       const char* kms_action, const std::string& parameter_arn) {
-  if (key.manager != "CUSTOMER" || ctx.authorizer == nullptr) return Status::Ok();
+  if (key.manager != "CUSTOMER") return Status::Ok();
   Status allowed =
       AuthorizeKmsUseForService(ctx, key, kms_action, "ssm", {{"PARAMETER_ARN", parameter_arn}});
   if (allowed.ok() || allowed.code() != "AccessDeniedException") return allowed;
@@ -104,12 +102,10 @@ Result<std::string> ParamsService::RevealValue(const RequestContext& ctx, const 
   if (v.type == "SecureString") {
     // Without WithDecryption AWS returns the ciphertext blob, base64-encoded.
     if (!with_decryption) return crypto::Base64Encode(v.sealed_value);
-    if (ctx.authorizer != nullptr) {
-      // The key that sealed this version (the parameter may have moved to another key since).
-      auto key_id = Keyring::EnvelopeKeyId(v.sealed_value);
-      auto key = key_id.ok() ? keyring_->LoadKey(*key_id) : Result<KmsKeyRow>(key_id.status());
-      if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", arn));
-    }
+    // The key that sealed this version (the parameter may have moved to another key since).
+    auto key_id = Keyring::EnvelopeKeyId(v.sealed_value);
+    auto key = key_id.ok() ? keyring_->LoadKey(*key_id) : Result<KmsKeyRow>(key_id.status());
+    if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", arn));
     auto plain = keyring_->OpenValue(context, v.sealed_value);
     if (!plain.ok()) {
       return Status("InvalidKeyId", "The KMS key of this parameter cannot decrypt its value. " +

@@ -39,8 +39,6 @@ class ParamsService {
   Result<int> RunPolicies();
 
  private:
-  using Handler = Result<boost::json::object> (ParamsService::*)(const RequestContext&,
-                                                                 const boost::json::object&);
   Result<boost::json::object> PutParameter(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> GetParameter(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> GetParameters(const RequestContext&, const boost::json::object&);

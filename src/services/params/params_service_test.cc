@@ -10,68 +10,30 @@
 
 #include "crypto/crypto.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/service_test_support.h"
 
 namespace coffer::params {
 namespace {
 
 namespace json = boost::json;
 
-// Records every question and denies the actions (or "action resource" pairs) in `deny`.
-class FakeAuthorizer : public Authorizer {
- public:
-  struct Check {
-    std::string action;
-    std::string resource;
-    std::string resource_account;
-    std::optional<std::string> resource_policy;
-    bool key_policy = false;
-    std::map<std::string, std::vector<std::string>> context;
-  };
-  Status Authorize(const RequestContext& ctx, const AuthzCheck& c) const override {
-    Check rec{c.action, c.resource, c.resource_account, std::nullopt, c.key_policy, c.context};
-    if (c.resource_policy != nullptr) rec.resource_policy = *c.resource_policy;
-    checks.push_back(std::move(rec));
-    if (deny.count(c.action) || deny.count(c.action + " " + c.resource)) {
-      return Status("AccessDeniedException", "User: " + ctx.principal.arn +
-                                                 " is not authorized to perform: " + c.action +
-                                                 " on resource: " + c.resource);
-    }
-    return Status::Ok();
-  }
-  // (action, resource) of every check since the last Clear().
-  std::vector<std::pair<std::string, std::string>> Asked() const {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& c : checks) out.emplace_back(c.action, c.resource);
-    return out;
-  }
-  const Check* Find(const std::string& action) const {
-    for (const auto& c : checks) {
-      if (c.action == action) return &c;
-    }
-    return nullptr;
-  }
-
-  mutable std::vector<Check> checks;
-  std::set<std::string> deny;
-};
+using FakeAuthorizer = test_support::RecordingAuthorizer;
 
 constexpr char kArnPrefix[] = "arn:aws:ssm:us-east-1:123456789012:parameter/";
 
-class ParamsServiceTest : public ::testing::Test {
+class ParamsServiceTest : public test_support::StoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-params-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
-    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
+    StoreTest::SetUp();
     secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
     params_ =
         std::make_unique<ParamsService>(store_.get(), keyring_.get(), secrets_.get(), &clock_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Result<json::object> Call(std::string_view op, const std::string& body) {
     RequestContext ctx;
+    AuthorizationLog authorization;
+    ctx.authorization = &authorization;
     ctx.scope = {"123456789012", "us-east-1"};
     ctx.principal.account = "123456789012";
     ctx.principal.arn = "arn:aws:iam::123456789012:root";
@@ -79,7 +41,7 @@ class ParamsServiceTest : public ::testing::Test {
     ctx.request_id = "00000000-0000-4000-8000-000000000001";
     ctx.authorizer = authorizer_;
     auto r = params_->Handle(op, ctx, json::parse(body).as_object());
-    last_authorized_ = ctx.authorized;
+    last_authorized_ = authorization.answered();
     return r;
   }
   json::object Ok(std::string_view op, const std::string& body) {
@@ -108,14 +70,10 @@ class ParamsServiceTest : public ::testing::Test {
     return out;
   }
 
-  FakeClock clock_{1767225600000};  // 2026-01-01T00:00:00Z
-  std::string dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<secrets::SecretsService> secrets_;
   std::unique_ptr<ParamsService> params_;
-  const Authorizer* authorizer_ = nullptr;  // what Call() puts in the context
-  bool last_authorized_ = false;            // whether the last Call() asked (or needed not to)
+  const Authorizer* authorizer_ = &allow_all_;  // or a test's FakeAuthorizer (Install())
+  bool last_authorized_ = false;                // whether the last Call() asked (or needed not to)
 };
 
 TEST_F(ParamsServiceTest, PutGetOverwriteAndHistory) {
@@ -313,7 +271,9 @@ TEST_F(ParamsServiceTest, ExpirationDeletesAndNotificationsFireOnce) {
 
 TEST_F(ParamsServiceTest, SecretsManagerReference) {
   RequestContext ctx;
+  ctx.authorizer = &allow_all_;
   ctx.scope = {"123456789012", "us-east-1"};
+  ctx.principal.account = "123456789012";
   ASSERT_TRUE(
       secrets_
           ->Handle(
@@ -421,13 +381,13 @@ TEST_F(ParamsServiceTest, AuthzEveryOperationAsksWithItsActionAndResource) {
           {"ssm:DeleteParameters", std::string(kArnPrefix) + "top"}});
   expect("DeleteParameter", R"({"Name":"/app/db"})", {{"ssm:DeleteParameter", arn}});
 
-  // Operations coffer does not serve, or that do not exist, reveal nothing: no question, but the
-  // dispatcher must not see them as unauthorized.
+  // Operations coffer does not serve, or that do not exist, reveal nothing: they are refused
+  // without a question (the dispatcher passes errors on; only a success must have asked).
   authz.checks.clear();
   EXPECT_EQ(Code("SendCommand", "{}"), "UnsupportedOperationException");
-  EXPECT_TRUE(last_authorized_);
+  EXPECT_FALSE(last_authorized_);
   EXPECT_EQ(Code("NoSuchOperation", "{}"), "UnknownOperationException");
-  EXPECT_TRUE(last_authorized_);
+  EXPECT_FALSE(last_authorized_);
   EXPECT_TRUE(authz.checks.empty());
 }
 
@@ -460,7 +420,7 @@ TEST_F(ParamsServiceTest, AuthzDenialStopsPutFromWritingAndGetFromRevealing) {
   authz.deny = {"ssm:DeleteParameters"};
   EXPECT_EQ(Code("DeleteParameters", R"({"Names":["/other","/secret"]})"), "AccessDeniedException");
 
-  authorizer_ = nullptr;
+  authorizer_ = &allow_all_;  // look behind the denials: nothing was written or revealed
   EXPECT_EQ(Value("/secret"), "first-value");
   EXPECT_EQ(Value("/other"), "o");
   EXPECT_EQ(Code("GetParameter", R"({"Name":"/new"})"), "ParameterNotFound");
@@ -566,7 +526,9 @@ TEST_F(ParamsServiceTest, AuthzCustomerKeyUseGoesThroughTheKeyPolicy) {
 
 TEST_F(ParamsServiceTest, AuthzSecretsManagerReferenceAsksBothServices) {
   RequestContext ctx;
+  ctx.authorizer = &allow_all_;
   ctx.scope = {"123456789012", "us-east-1"};
+  ctx.principal.account = "123456789012";
   ASSERT_TRUE(
       secrets_
           ->Handle(

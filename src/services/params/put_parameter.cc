@@ -168,7 +168,7 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
   PutContext now;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& reader) -> Status {
     COFFER_ASSIGN_OR_RETURN(now.existing, reader.parameters().Find(ctx.scope, name_key));
-    if (now.existing && ctx.authorizer != nullptr) {
+    if (now.existing) {
       COFFER_ASSIGN_OR_RETURN(now.existing_tags, reader.parameters().GetTags(now.existing->id));
     }
     COFFER_ASSIGN_OR_RETURN(now.standard_count, reader.parameters().Count(ctx.scope, "Standard"));

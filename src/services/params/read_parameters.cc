@@ -90,9 +90,7 @@ Result<json::object> ParamsService::ReadOne(const RequestContext& ctx, const cha
       return Status::Ok();
     }
     row = std::move(*found);
-    if (ctx.authorizer != nullptr) {
-      COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(row.id));
-    }
+    COFFER_ASSIGN_OR_RETURN(tags, r.parameters().GetTags(row.id));
     int64_t v = row.version;
     if (ref.version) {
       v = *ref.version;

@@ -14,6 +14,7 @@
 #include "keyring/kms_use.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
+#include "protocol/operation_table.h"
 #include "protocol/page_token.h"
 #include "services/secrets/random_password.h"
 #include "services/secrets/rotation_rules.h"
@@ -70,14 +71,12 @@ Status SecretsService::AuthorizeOn(const RequestContext& ctx, const char* action
 
 Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
                                        const char* kms_action, const std::string& secret_arn) {
-  if (ctx.authorizer == nullptr) return Status::Ok();
   // An AWS managed key's policy lets every principal of its account use it through the service
   // that owns it (Secrets Manager has already authorized the call itself) and no one else: a
   // secret under aws/secretsmanager cannot be shared with another account.
   // https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html
   if (key.manager == "AWS") {
     if (key.account == ctx.principal.account) return Status::Ok();
-    ctx.authorized = true;
     return Status("AccessDeniedException", "Access to KMS is not allowed");
   }
   // The context Secrets Manager encrypts under names the secret and the version; a policy can
@@ -90,8 +89,7 @@ Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRo
   return Status::Ok();
 }
 
-Result<SecretRow> SecretsService::WriteSecret(const SecretRow& authorized,
-                                              WhenDeleted when_deleted,
+Result<SecretRow> SecretsService::WriteSecret(const SecretRow& authorized, WhenDeleted when_deleted,
                                               const SecretChange& change) {
   if (authorized.purge_at_ms && when_deleted == WhenDeleted::kRefuse) return MarkedForDeletion();
   SecretRow secret;
@@ -124,7 +122,7 @@ SecretsService::SecretsService(Store* store, Keyring* keyring, const Clock* cloc
 
 Result<json::object> SecretsService::Handle(std::string_view operation, const RequestContext& ctx,
                                             const json::object& input) {
-  static const std::map<std::string_view, Handler> kHandlers = {
+  static const OperationTable<SecretsService, json::object, json::object> kOperations = {
       {"CreateSecret", &SecretsService::CreateSecret},
       {"GetSecretValue", &SecretsService::GetSecretValue},
       {"BatchGetSecretValue", &SecretsService::BatchGetSecretValue},
@@ -149,10 +147,8 @@ Result<json::object> SecretsService::Handle(std::string_view operation, const Re
   // Operations of the API that coffer does not serve yet: a clear client error, never a retry.
   static const std::set<std::string_view> kNotYetServed = {
       "ReplicateSecretToRegions", "RemoveRegionsFromReplication", "StopReplicationToReplica"};
-  auto it = kHandlers.find(operation);
-  if (it != kHandlers.end()) return (this->*(it->second))(ctx, input);
+  if (auto answer = kOperations.Run(*this, operation, ctx, input)) return std::move(*answer);
   if (kNotYetServed.count(operation)) {
-    ctx.authorized = true;  // refused before anything is read or changed
     return Status("InvalidRequestException", "coffer does not support " + std::string(operation) +
                                                  " yet; see the feature table in coffer's README.");
   }

@@ -44,8 +44,6 @@ class SecretsService {
   Result<int> PurgeExpired();
 
  private:
-  using Handler = Result<boost::json::object> (SecretsService::*)(const RequestContext&,
-                                                                  const boost::json::object&);
   Result<boost::json::object> CreateSecret(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> GetSecretValue(const RequestContext&, const boost::json::object&);
   Result<boost::json::object> BatchGetSecretValue(const RequestContext&,

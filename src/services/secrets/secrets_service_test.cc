@@ -9,31 +9,24 @@
 #include "core/ids.h"
 #include "crypto/crypto.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/service_test_support.h"
 
 namespace coffer::secrets {
 namespace {
 
 namespace json = boost::json;
 
-class SecretsServiceTest : public ::testing::Test {
+class SecretsServiceTest : public test_support::StoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/coffer-secrets-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
-    keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
+    StoreTest::SetUp();
     service_ = std::make_unique<SecretsService>(store_.get(), keyring_.get(), &clock_);
-  }
-  void TearDown() override {
-    service_.reset();
-    keyring_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   Result<json::object> Call(std::string_view op, const char* body,
                             const std::string& region = "us-east-1") {
     RequestContext ctx;
+    ctx.authorizer = &allow_all_;
     ctx.scope = {"123456789012", region};
     ctx.principal.account = "123456789012";
     ctx.now = clock_.NowMillis();
@@ -55,10 +48,6 @@ class SecretsServiceTest : public ::testing::Test {
     return r.ok() ? "OK" : r.status().code();
   }
 
-  FakeClock clock_{1767225600000};  // 2026-01-01T00:00:00Z
-  std::string dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<SecretsService> service_;
 };
 
@@ -290,6 +279,7 @@ TEST_F(SecretsServiceTest, ValidationErrors) {
   EXPECT_EQ(Code("Frobnicate", "{}"), "UnknownOperationException");
   // A raw request with a value but without the token the SDKs generate.
   RequestContext ctx;
+  ctx.authorizer = &allow_all_;
   ctx.scope = {"123456789012", "us-east-1"};
   auto raw = service_->Handle("CreateSecret", ctx,
                               json::parse(R"({"Name":"raw","SecretString":"v"})").as_object());

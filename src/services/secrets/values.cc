@@ -170,20 +170,70 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
       std::string envelope,
       SealValue(*keyring_, key, ValueContext(secret, version_id), value.bytes.Reveal()));
   std::vector<std::string> result_stages;
-  COFFER_RETURN_IF_ERROR(WriteSecret(secret, WhenDeleted::kRefuse,
-                                     [&](StoreWriter& w, SecretRow& fresh) -> Status {
-                                       bool created = false;
-                                       return AddVersion(
-                                           w, *keyring_, fresh, key, version_id, value, envelope,
-                                           stages.value_or(std::vector<std::string>{}), ctx.now,
-                                           &result_stages, &created);
-                                     })
-                             .status());
+  COFFER_RETURN_IF_ERROR(
+      WriteSecret(secret, WhenDeleted::kRefuse, [&](StoreWriter& w, SecretRow& fresh) -> Status {
+        bool created = false;
+        return AddVersion(w, *keyring_, fresh, key, version_id, value, envelope,
+                          stages.value_or(std::vector<std::string>{}), ctx.now, &result_stages,
+                          &created);
+      }).status());
   return json::object{{"ARN", secret.arn},
                       {"Name", secret.name},
                       {"VersionId", version_id},
                       {"VersionStages", StagesJson(result_stages)}};
 }
+
+namespace {
+
+// GetSecretValue's read: the secret SecretId names and the version VersionId / VersionStage
+// select (AWSCURRENT when neither is given), into `out`. out->secret is filled as soon as the
+// secret is found, so a caller can authorize against it even when the version is missing.
+Status ReadRequestedVersion(StoreReader& r, const Scope& scope, const std::string& secret_id,
+                            const std::optional<std::string>& version_id,
+                            const std::optional<std::string>& version_stage,
+                            CachedSecretVersion* out) {
+  SecretRow& secret = out->secret;
+  COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, scope, secret_id));
+  if (secret.purge_at_ms) return MarkedDeleted();
+  std::string vid;
+  if (version_id) {
+    vid = *version_id;
+  } else {
+    std::string stage = version_stage.value_or(kCurrent);
+    COFFER_ASSIGN_OR_RETURN(auto holder, r.secrets().VersionIdForStage(secret.id, stage));
+    if (!holder) {
+      return Status(
+          "ResourceNotFoundException",
+          "Secrets Manager can't find the specified secret value for staging label: " + stage);
+    }
+    vid = *holder;
+  }
+  COFFER_ASSIGN_OR_RETURN(auto v, r.secrets().GetVersion(secret.id, vid));
+  if (v && v->envelope.empty()) {
+    // A rotation's new version before createSecret has put its value.
+    return Status("ResourceNotFoundException",
+                  version_id ? "Secrets Manager can't find the specified secret value for "
+                               "VersionId: " +
+                                   vid
+                             : "Secrets Manager can't find the specified secret value for "
+                               "staging label: " +
+                                   version_stage.value_or(kCurrent));
+  }
+  if (!v) {
+    return Status("ResourceNotFoundException",
+                  "Secrets Manager can't find the specified secret value for VersionId: " + vid);
+  }
+  if (version_stage &&
+      std::find(v->stages.begin(), v->stages.end(), *version_stage) == v->stages.end()) {
+    return Status("InvalidRequestException",
+                  "You provided a VersionStage that is not associated to the provided "
+                  "VersionId.");
+  }
+  out->version = std::move(*v);
+  return Status::Ok();
+}
+
+}  // namespace
 
 // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
 Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
@@ -209,46 +259,8 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   if (!cached) {
     auto fresh = std::make_shared<CachedSecretVersion>();
     SecretRow& secret = fresh->secret;
-    Status read = store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(secret, ResolveSecret(r, ctx.scope, *secret_id));
-      if (secret.purge_at_ms) return MarkedDeleted();
-      std::string vid;
-      if (version_id) {
-        vid = *version_id;
-      } else {
-        std::string stage = version_stage.value_or(kCurrent);
-        COFFER_ASSIGN_OR_RETURN(auto holder, r.secrets().VersionIdForStage(secret.id, stage));
-        if (!holder) {
-          return Status(
-              "ResourceNotFoundException",
-              "Secrets Manager can't find the specified secret value for staging label: " + stage);
-        }
-        vid = *holder;
-      }
-      COFFER_ASSIGN_OR_RETURN(auto v, r.secrets().GetVersion(secret.id, vid));
-      if (v && v->envelope.empty()) {
-        // A rotation's new version before createSecret has put its value.
-        return Status("ResourceNotFoundException",
-                      version_id ? "Secrets Manager can't find the specified secret value for "
-                                   "VersionId: " +
-                                       vid
-                                 : "Secrets Manager can't find the specified secret value for "
-                                   "staging label: " +
-                                       version_stage.value_or(kCurrent));
-      }
-      if (!v) {
-        return Status(
-            "ResourceNotFoundException",
-            "Secrets Manager can't find the specified secret value for VersionId: " + vid);
-      }
-      if (version_stage &&
-          std::find(v->stages.begin(), v->stages.end(), *version_stage) == v->stages.end()) {
-        return Status("InvalidRequestException",
-                      "You provided a VersionStage that is not associated to the provided "
-                      "VersionId.");
-      }
-      fresh->version = std::move(*v);
-      return Status::Ok();
+    Status read = store_->Read([&](StoreReader& r) {
+      return ReadRequestedVersion(r, ctx.scope, *secret_id, version_id, version_stage, fresh.get());
     });
     if (!read.ok()) {
       // Only a caller allowed to read the secret learns which part of it is missing.
@@ -274,7 +286,7 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
   // The key that sealed this version must let the caller decrypt through Secrets Manager. A
   // caller of the secret's own account under the AWS managed key always may (no row to read);
   // a caller from another account never may under it, whatever the resource policy says.
-  if (ctx.authorizer != nullptr && (secret.kms_key_id || ctx.principal.account != secret.account)) {
+  if (secret.kms_key_id || ctx.principal.account != secret.account) {
     COFFER_ASSIGN_OR_RETURN(std::string key_id, Keyring::EnvelopeKeyId(version.envelope));
     // A key that cannot be loaded cannot open the value either (OpenValue fails below).
     auto key = keyring_->LoadKey(key_id);
@@ -382,15 +394,17 @@ Result<json::object> SecretsService::UpdateSecretVersionStage(const RequestConte
       MutateSecret(ctx, "secretsmanager:UpdateSecretVersionStage", *secret_id,
                    {{"secretsmanager:versionstage", {*stage}}},
                    [&](StoreWriter& w, SecretRow& secret) -> Status {
-    std::vector<SecretVersionRow> versions;
-    COFFER_ASSIGN_OR_RETURN(StageMap stages, CurrentStages(w, secret.id, &versions));
-    std::set<std::string> ids;
-    for (const auto& v : versions) ids.insert(v.version_id);
-    COFFER_ASSIGN_OR_RETURN(auto changes, MoveStage(stages, ids, *stage, move_to, remove_from));
-    COFFER_RETURN_IF_ERROR(ApplyStageChanges(w, secret.id, changes));
-    secret.last_changed_ms = ctx.now;
-    return w.secrets().Update(secret);
-  }));
+                     std::vector<SecretVersionRow> versions;
+                     COFFER_ASSIGN_OR_RETURN(StageMap stages,
+                                             CurrentStages(w, secret.id, &versions));
+                     std::set<std::string> ids;
+                     for (const auto& v : versions) ids.insert(v.version_id);
+                     COFFER_ASSIGN_OR_RETURN(auto changes,
+                                             MoveStage(stages, ids, *stage, move_to, remove_from));
+                     COFFER_RETURN_IF_ERROR(ApplyStageChanges(w, secret.id, changes));
+                     secret.last_changed_ms = ctx.now;
+                     return w.secrets().Update(secret);
+                   }));
   return json::object{{"ARN", secret.arn}, {"Name", secret.name}};
 }
 

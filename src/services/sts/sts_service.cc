@@ -9,6 +9,7 @@
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "policy/policy.h"
+#include "protocol/operation_table.h"
 #include "protocol/xml.h"
 
 namespace coffer::sts {
@@ -68,18 +69,23 @@ std::string Credentials(const std::string& id, std::string_view secret, const st
 
 }  // namespace
 
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+// Needs no permission and never fails for a correctly signed request.
+Result<std::string> StsService::GetCallerIdentity(const RequestContext& ctx, const Params&) {
+  ctx.NeedsNoPermission();
+  return "<GetCallerIdentityResult><UserId>" + XmlEscape(ctx.principal.user_id) +
+         "</UserId><Account>" + XmlEscape(ctx.principal.account) + "</Account><Arn>" +
+         XmlEscape(ctx.principal.arn) + "</Arn></GetCallerIdentityResult>";
+}
+
 Result<std::string> StsService::Handle(std::string_view action, const RequestContext& ctx,
-                                       const std::map<std::string, std::string>& params) {
-  // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
-  // Needs no permission and never fails for a correctly signed request.
-  if (action == "GetCallerIdentity") {
-    ctx.authorized = true;
-    return "<GetCallerIdentityResult><UserId>" + XmlEscape(ctx.principal.user_id) +
-           "</UserId><Account>" + XmlEscape(ctx.principal.account) + "</Account><Arn>" +
-           XmlEscape(ctx.principal.arn) + "</Arn></GetCallerIdentityResult>";
-  }
-  if (action == "AssumeRole") return AssumeRole(ctx, params);
-  if (action == "GetSessionToken") return GetSessionToken(ctx, params);
+                                       const Params& params) {
+  static const OperationTable<StsService, Params, std::string> kOperations = {
+      {"GetCallerIdentity", &StsService::GetCallerIdentity},
+      {"AssumeRole", &StsService::AssumeRole},
+      {"GetSessionToken", &StsService::GetSessionToken},
+  };
+  if (auto answer = kOperations.Run(*this, action, ctx, params)) return std::move(*answer);
   return Status("InvalidAction", "Could not find operation " + std::string(action) +
                                      " for version 2011-06-15 in coffer's STS.");
 }
@@ -108,6 +114,48 @@ Result<std::string> StsService::Issue(StsSessionRow* row) {
                      std::string(creds.session_token.Reveal()), creds.expires_ms);
 }
 
+namespace {
+
+// AssumeRole's session policies (inline and managed) and session tags, into `row`.
+Status ReadSessionPoliciesAndTags(const std::map<std::string, std::string>& params,
+                                  StsSessionRow* row) {
+  if (auto policy_text = Param(params, "Policy")) {
+    if (policy_text->size() > kMaxSessionPolicyChars) {
+      return Status("PackedPolicyTooLarge",
+                    "Packed policy consumes more than 100 percent of the allotted size.");
+    }
+    auto parsed = policy::Policy::Parse(*policy_text, policy::PolicyKind::kSession);
+    if (!parsed.ok()) return Status("MalformedPolicyDocument", parsed.status().message());
+    row->session_policy = *policy_text;
+    row->has_session_policies = true;
+  }
+  for (size_t i = 1;; ++i) {
+    auto arn = Param(params, "PolicyArns.member." + std::to_string(i) + ".arn");
+    if (!arn) break;
+    if (i > kMaxPolicyArns) {
+      return ValidationError(
+          "Value at 'policyArns' failed to satisfy constraint: Member must "
+          "have length less than or equal to 10");
+    }
+    row->session_policy_arns += *arn + "\n";
+    row->has_session_policies = true;
+  }
+  for (size_t i = 1;; ++i) {
+    const std::string base = "Tags.member." + std::to_string(i);
+    auto key = Param(params, base + ".Key");
+    if (!key) break;
+    if (i > kMaxSessionTags) {
+      return ValidationError(
+          "Value at 'tags' failed to satisfy constraint: Member must have "
+          "length less than or equal to 50");
+    }
+    PutTag(&row->session_tags, *key, Param(params, base + ".Value").value_or(""));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 // https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
 Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
                                            const std::map<std::string, std::string>& params) {
@@ -130,40 +178,8 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
         "Value at 'externalId' failed to satisfy constraint: Member must have "
         "length between 2 and 1224");
   }
-  // Session policies: inline and managed.
   StsSessionRow row;
-  if (auto policy_text = Param(params, "Policy")) {
-    if (policy_text->size() > kMaxSessionPolicyChars) {
-      return Status("PackedPolicyTooLarge",
-                    "Packed policy consumes more than 100 percent of the allotted size.");
-    }
-    auto parsed = policy::Policy::Parse(*policy_text, policy::PolicyKind::kSession);
-    if (!parsed.ok()) return Status("MalformedPolicyDocument", parsed.status().message());
-    row.session_policy = *policy_text;
-    row.has_session_policies = true;
-  }
-  for (size_t i = 1;; ++i) {
-    auto arn = Param(params, "PolicyArns.member." + std::to_string(i) + ".arn");
-    if (!arn) break;
-    if (i > kMaxPolicyArns) {
-      return ValidationError(
-          "Value at 'policyArns' failed to satisfy constraint: Member must "
-          "have length less than or equal to 10");
-    }
-    row.session_policy_arns += *arn + "\n";
-    row.has_session_policies = true;
-  }
-  for (size_t i = 1;; ++i) {
-    const std::string base = "Tags.member." + std::to_string(i);
-    auto key = Param(params, base + ".Key");
-    if (!key) break;
-    if (i > kMaxSessionTags) {
-      return ValidationError(
-          "Value at 'tags' failed to satisfy constraint: Member must have "
-          "length less than or equal to 50");
-    }
-    PutTag(&row.session_tags, *key, Param(params, base + ".Value").value_or(""));
-  }
+  COFFER_RETURN_IF_ERROR(ReadSessionPoliciesAndTags(params, &row));
 
   // The root user cannot assume roles.
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use.html
@@ -240,7 +256,7 @@ Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
                                                 const std::map<std::string, std::string>& params) {
   const Principal& caller = ctx.principal;
   // GetSessionToken needs no permission; it is refused to temporary credentials.
-  ctx.authorized = true;
+  ctx.NeedsNoPermission();
   if (caller.temporary) {
     return Status("AccessDenied", "Cannot call GetSessionToken with session credentials");
   }

@@ -49,10 +49,10 @@ class StsService {
   Status PurgeExpiredSessions(EpochMillis now);
 
  private:
-  Result<std::string> AssumeRole(const RequestContext& ctx,
-                                 const std::map<std::string, std::string>& params);
-  Result<std::string> GetSessionToken(const RequestContext& ctx,
-                                      const std::map<std::string, std::string>& params);
+  using Params = std::map<std::string, std::string>;
+  Result<std::string> GetCallerIdentity(const RequestContext& ctx, const Params& params);
+  Result<std::string> AssumeRole(const RequestContext& ctx, const Params& params);
+  Result<std::string> GetSessionToken(const RequestContext& ctx, const Params& params);
   // Issues credentials for `row` (filled but for the key, secret and token) and stores it.
   Result<IssuedCredentials> IssueSession(StsSessionRow* row);
   // The same, answered as the <Credentials> element.

@@ -7,17 +7,11 @@
 
 #include <filesystem>
 
+#include "app/app.h"
 #include "auth/credential_registry.h"
-#include "authz/policy_authorizer.h"
 #include "core/percent_encoding.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
-#include "protocol/api_dispatcher.h"
-#include "services/iam/iam_service.h"
-#include "services/kms/kms_service.h"
-#include "services/params/params_service.h"
-#include "services/secrets/secrets_service.h"
-#include "services/sts/sts_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
@@ -71,42 +65,8 @@ class IdentityFlowTest : public ::testing::Test {
                       return w.credentials().InsertAccessKey(row);
                     })
                     .ok());
-    credentials_ = std::make_unique<CredentialRegistry>(store_.get(), keyring_.get());
-    authorizer_ = std::make_unique<PolicyAuthorizer>(store_.get());
-    secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
-    params_ = std::make_unique<params::ParamsService>(store_.get(), keyring_.get(), secrets_.get(),
-                                                      &clock_);
-    kms_ = std::make_unique<kms::KmsService>(store_.get(), keyring_.get(), &clock_);
-    sts_ = std::make_unique<sts::StsService>(store_.get(), keyring_.get());
-    iam_ = std::make_unique<iam::IamService>(store_.get(), keyring_.get(), &clock_, [this] {
-      authorizer_->InvalidateIdentities();
-      credentials_->Forget();
-    });
-    dispatcher_ = std::make_unique<ApiDispatcher>(credentials_.get(), &clock_);
-    dispatcher_->AddJsonService(
-        "secretsmanager", "secretsmanager",
-        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
-          return secrets_->Handle(op, ctx, in);
-        });
-    dispatcher_->AddJsonService(
-        "AmazonSSM", "ssm",
-        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
-          return params_->Handle(op, ctx, in);
-        });
-    dispatcher_->AddJsonService(
-        "TrentService", "kms",
-        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
-          return kms_->Handle(op, ctx, in);
-        });
-    dispatcher_->SetAuthorizer(authorizer_.get());
-    dispatcher_->AddQueryService(
-        "sts", "https://sts.amazonaws.com/doc/2011-06-15/",
-        [this](std::string_view a, const RequestContext& c,
-               const std::map<std::string, std::string>& p) { return sts_->Handle(a, c, p); });
-    dispatcher_->AddQueryService(
-        "iam", "https://iam.amazonaws.com/doc/2010-05-08/",
-        [this](std::string_view a, const RequestContext& c,
-               const std::map<std::string, std::string>& p) { return iam_->Handle(a, c, p); });
+    // The graph the server runs, built where the server builds it.
+    app_ = App::Create({}, &clock_, {.store = store_.get(), .keyring = keyring_.get()});
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -129,7 +89,7 @@ class IdentityFlowTest : public ::testing::Test {
     for (auto& [k, v] : headers) r.headers.emplace_back(k, v);
     r.headers.emplace_back("authorization", auth);
     r.body = body;
-    return dispatcher_->Handle(r);
+    return app_->dispatcher().Handle(r);
   }
   ApiResponse Query(const Creds& c, const std::string& service,
                     std::map<std::string, std::string> params) {
@@ -141,14 +101,7 @@ class IdentityFlowTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
-  std::unique_ptr<CredentialRegistry> credentials_;
-  std::unique_ptr<PolicyAuthorizer> authorizer_;
-  std::unique_ptr<secrets::SecretsService> secrets_;
-  std::unique_ptr<params::ParamsService> params_;
-  std::unique_ptr<kms::KmsService> kms_;
-  std::unique_ptr<sts::StsService> sts_;
-  std::unique_ptr<iam::IamService> iam_;
-  std::unique_ptr<ApiDispatcher> dispatcher_;
+  std::unique_ptr<App> app_;
   Creds root_{kRootKey, kRootSecret, ""};
 };
 

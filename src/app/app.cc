@@ -1,0 +1,170 @@
+#include "app/app.h"
+
+#include <boost/json.hpp>
+#include <iostream>
+
+#include "rotation/builtin_rotators.h"
+#include "rotation/postgres_rotators.h"
+
+namespace coffer {
+namespace {
+
+constexpr char kRotationJob[] = "rotation scheduler";
+constexpr int64_t kDayMs = 86400000;
+
+// Runs every task of a pass, logging each failure, so one failing task does not starve the
+// others.
+Status RunAll(std::initializer_list<std::pair<const char*, std::function<Status()>>> tasks) {
+  for (const auto& [name, task] : tasks) {
+    Status done = task();
+    if (!done.ok()) std::cerr << "coffer: " << name << " failed: " << done.message() << "\n";
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<App> App::Create(const AppOptions& options, const Clock* clock,
+                                 const AppFoundation& foundation) {
+  std::unique_ptr<App> app(new App(options, clock, foundation));
+  app->AddServices();
+  app->AddJobs();
+  return app;
+}
+
+App::App(const AppOptions& options, const Clock* clock, const AppFoundation& foundation)
+    : options_(options),
+      clock_(clock),
+      foundation_(foundation),
+      credentials_(foundation.store, foundation.keyring),
+      authorizer_(foundation.store),
+      denials_(foundation.store),
+      secrets_(foundation.store, foundation.keyring, clock),
+      params_(foundation.store, foundation.keyring, &secrets_, clock),
+      kms_(foundation.store, foundation.keyring, clock),
+      sts_(foundation.store, foundation.keyring),
+      // IAM changes take effect on the next request: cached policies and credentials are dropped.
+      iam_(foundation.store, foundation.keyring, clock,
+           [this] {
+             authorizer_.InvalidateIdentities();
+             credentials_.Forget();
+           }),
+      dispatcher_(&credentials_, clock),
+      rotations_(foundation.store, foundation.keyring, &secrets_, &sts_, &authorizer_, clock,
+                 options.rotation),
+      jobs_([keyring = foundation.keyring] { return keyring->sealed(); }) {}
+
+App::~App() { Stop(); }
+
+void App::AddServices() {
+  authorizer_.SetDenialObserver(
+      [this](const RequestContext& ctx, const AuthzCheck& check, const std::string& message) {
+        denials_.Record(ctx, check, message);
+      });
+  dispatcher_.SetAuthorizer(&authorizer_);
+  dispatcher_.AddJsonService(
+      "secretsmanager", "secretsmanager",
+      [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+        return secrets_.Handle(op, ctx, in);
+      });
+  dispatcher_.AddJsonService(
+      "AmazonSSM", "ssm",
+      [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+        return params_.Handle(op, ctx, in);
+      });
+  dispatcher_.AddJsonService(
+      "TrentService", "kms",
+      [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+        return kms_.Handle(op, ctx, in);
+      });
+  dispatcher_.AddQueryService(
+      "sts", "https://sts.amazonaws.com/doc/2011-06-15/",
+      [this](std::string_view action, const RequestContext& ctx,
+             const std::map<std::string, std::string>& p) { return sts_.Handle(action, ctx, p); });
+  dispatcher_.AddQueryService(
+      "iam", "https://iam.amazonaws.com/doc/2010-05-08/",
+      [this](std::string_view action, const RequestContext& ctx,
+             const std::map<std::string, std::string>& p) { return iam_.Handle(action, ctx, p); });
+  if (foundation_.seal != nullptr) {
+    operator_api_ = std::make_unique<OperatorApi>(
+        &credentials_, foundation_.seal, foundation_.keyring, foundation_.store,
+        foundation_.account_id, clock_, foundation_.key_file);
+    operator_api_->SetBeforeListEvents([this] { (void)denials_.Flush(); });
+    operator_api_->SetFunctionRegistrar([this](RotationFunctionRow row) {
+      return rotation::RegisterFunction(*foundation_.store, *foundation_.keyring, std::move(row));
+    });
+    dispatcher_.SetOperatorApi(operator_api_.get());
+  }
+  rotations_.RegisterBuiltin("random-api-key", rotation::NewRandomApiKeyRotator);
+  rotations_.RegisterBuiltin("hmac-signing-key", rotation::NewHmacSigningKeyRotator);
+  rotations_.RegisterBuiltin("postgres-single-user",
+                             [] { return rotation::NewPostgresSingleUserRotator(); });
+  rotations_.RegisterBuiltin("postgres-alternating-users",
+                             [] { return rotation::NewPostgresAlternatingUsersRotator(); });
+  secrets_.SetRotationHooks(
+      [this](const std::string& arn) { return rotations_.FunctionExists(arn); },
+      [this] { jobs_.Wake(kRotationJob); });
+}
+
+void App::AddJobs() {
+  jobs_.Add("maintenance", options_.maintenance_interval, [this] {
+    return RunAll({
+        {"purge of deleted secrets",
+         [this]() -> Status {
+           COFFER_ASSIGN_OR_RETURN(int purged, secrets_.PurgeExpired());
+           if (purged > 0) std::cout << "coffer: purged " << purged << " deleted secret(s)\n";
+           return Status::Ok();
+         }},
+        {"KMS key maintenance", [this] { return kms_.RunKeyMaintenance().status(); }},
+        {"parameter policies", [this] { return params_.RunPolicies().status(); }},
+        {"purge of expired sessions",
+         [this] { return sts_.PurgeExpiredSessions(clock_->NowMillis()); }},
+        // Retention: nobody, a flooding caller least, grows the event stream without bound.
+        {"event retention",
+         [this] {
+           return foundation_.store->Write([&](StoreWriter& w) {
+             return w.events().Prune(
+                 clock_->NowMillis() - int64_t{options_.event_retention_days} * kDayMs,
+                 options_.max_events_per_account);
+           });
+         }},
+    });
+  });
+  // Woken by RotateSecret, and every second for scheduled rotations and retries.
+  jobs_.Add(kRotationJob, std::chrono::seconds(1), [this] { return rotations_.Dispatch(); });
+  // Denials are counted in memory and written in aggregate (server/denial_audit.h).
+  jobs_.Add(
+      "denial audit flush", std::chrono::seconds(5), [this] { return denials_.Flush(); },
+      BackgroundJobs::WhileSealed::kRun);
+}
+
+std::pair<int, std::string> App::Health() const {
+  // Load balancers take a sealed server out of rotation: 503 until it is unsealed.
+  if (foundation_.keyring->sealed()) {
+    return {503, R"({"status":"sealed","sealed":true})"};
+  }
+  // Degraded: reads are served, writes are refused until the store can write again. Still 200,
+  // since taking the only node out of a load balancer would stop the reads as well.
+  if (std::string problem = foundation_.store->WriteProblem(); !problem.empty()) {
+    boost::json::object body{{"status", "degraded"},
+                             {"sealed", false},
+                             {"reason", "the store cannot write: " + problem}};
+    return {200, boost::json::serialize(body)};
+  }
+  return {200, R"({"status":"ok","sealed":false})"};
+}
+
+std::string App::MetricsText() const {
+  return denials_.PrometheusText() + rotations_.PrometheusText() +
+         foundation_.store->PrometheusText();
+}
+
+void App::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  jobs_.Stop();
+  rotations_.Stop();  // running functions are killed; their runs resume at the next start
+  (void)denials_.Flush();
+}
+
+}  // namespace coffer

@@ -1,0 +1,100 @@
+// App: coffer's composition root. One place builds the object graph a coffer process serves
+// requests with — credentials, the policy authorizer and denial audit, the five services, the
+// dispatcher and the operator endpoints, the rotation engine with its built-in functions — and
+// the background jobs that keep it. The server binary, the end-to-end unit tests and the fuzz
+// targets all build it here, so what they test is what runs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "app/background_jobs.h"
+#include "auth/credential_registry.h"
+#include "authz/policy_authorizer.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "keyring/keyring.h"
+#include "keyring/root_key_seal.h"
+#include "keyring/seal_manager.h"
+#include "protocol/api_dispatcher.h"
+#include "protocol/operator_api.h"
+#include "rotation/rotation_engine.h"
+#include "server/denial_audit.h"
+#include "services/iam/iam_service.h"
+#include "services/kms/kms_service.h"
+#include "services/params/params_service.h"
+#include "services/secrets/secrets_service.h"
+#include "services/sts/sts_service.h"
+#include "store/store.h"
+
+namespace coffer {
+
+struct AppOptions {
+  rotation::EngineOptions rotation;
+  // How often deleted secrets are purged, KMS keys rotated and deleted, parameter policies
+  // applied, expired sessions removed and old events pruned (--purge-interval).
+  std::chrono::milliseconds maintenance_interval = std::chrono::seconds(60);
+  int event_retention_days = 90;            // --event-retention-days
+  int64_t max_events_per_account = 100000;  // --max-events-per-account
+};
+
+// What the app runs on: a deployment opened by server/bootstrap, or a test's store and keyring.
+// Without `seal` the operator endpoints (/coffer/*) are not served.
+struct AppFoundation {
+  Store* store = nullptr;
+  Keyring* keyring = nullptr;
+  SealManager* seal = nullptr;
+  UnsealKeyFile* key_file = nullptr;
+  std::string account_id;  // the deployment's operator account
+};
+
+class App {
+ public:
+  // Builds the graph; every pointer must outlive the App. Nothing runs until jobs().Start().
+  static std::unique_ptr<App> Create(const AppOptions& options, const Clock* clock,
+                                     const AppFoundation& foundation);
+  ~App();  // Stop()s
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  ApiDispatcher& dispatcher() { return dispatcher_; }
+  BackgroundJobs& jobs() { return jobs_; }
+  rotation::RotationEngine& rotations() { return rotations_; }
+  CredentialRegistry& credentials() { return credentials_; }
+
+  // GET /health: 503 while sealed; 200 "degraded" while the store cannot write.
+  std::pair<int, std::string> Health() const;
+  // GET /metrics: every component's Prometheus text.
+  std::string MetricsText() const;
+
+  // Stops the jobs, kills running rotation functions (their runs resume at the next start) and
+  // writes the denials still counted in memory. Idempotent.
+  void Stop();
+
+ private:
+  App(const AppOptions& options, const Clock* clock, const AppFoundation& foundation);
+  void AddServices();
+  void AddJobs();
+
+  AppOptions options_;
+  const Clock* clock_;
+  AppFoundation foundation_;
+  CredentialRegistry credentials_;
+  PolicyAuthorizer authorizer_;
+  DenialAudit denials_;
+  secrets::SecretsService secrets_;
+  params::ParamsService params_;
+  kms::KmsService kms_;
+  sts::StsService sts_;
+  iam::IamService iam_;
+  ApiDispatcher dispatcher_;
+  std::unique_ptr<OperatorApi> operator_api_;
+  rotation::RotationEngine rotations_;
+  BackgroundJobs jobs_;
+  bool stopped_ = false;
+};
+
+}  // namespace coffer

@@ -1,0 +1,105 @@
+#include "app/background_jobs.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace coffer {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Polls `done` for up to 10 s (a loaded machine is slow, never wrong).
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 1000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+TEST(BackgroundJobs, RunsEachJobEveryPeriodAndWakesOneOnDemand) {
+  BackgroundJobs jobs;
+  std::atomic<int> frequent{0}, rare{0};
+  jobs.Add("frequent", 10ms, [&] {
+    ++frequent;
+    return Status::Ok();
+  });
+  jobs.Add("rare", std::chrono::hours(1), [&] {
+    ++rare;
+    return Status::Ok();
+  });
+  jobs.Start();
+  EXPECT_TRUE(Eventually([&] { return frequent >= 3; }));
+  EXPECT_EQ(rare, 0) << "an hour has not passed";
+  jobs.Wake("rare");
+  EXPECT_TRUE(Eventually([&] { return rare == 1; }));
+  jobs.Stop();
+  const int after_stop = frequent;
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(frequent, after_stop) << "no pass after Stop()";
+}
+
+TEST(BackgroundJobs, PausedJobsWaitWhileJobsThatNeedNoKeyGoOn) {
+  std::atomic<bool> sealed{true};
+  BackgroundJobs jobs([&] { return sealed.load(); });
+  std::atomic<int> needs_keys{0}, needs_none{0};
+  jobs.Add("needs keys", 10ms, [&] {
+    ++needs_keys;
+    return Status::Ok();
+  });
+  jobs.Add(
+      "needs none", 10ms,
+      [&] {
+        ++needs_none;
+        return Status::Ok();
+      },
+      BackgroundJobs::WhileSealed::kRun);
+  jobs.Start();
+  EXPECT_TRUE(Eventually([&] { return needs_none >= 3; }));
+  EXPECT_EQ(needs_keys, 0);
+  sealed = false;
+  EXPECT_TRUE(Eventually([&] { return needs_keys >= 1; }));
+}
+
+TEST(BackgroundJobs, AFailingJobRunsAgainAtItsNextPeriod) {
+  BackgroundJobs jobs;
+  std::atomic<int> attempts{0};
+  jobs.Add("flaky", 10ms, [&] {
+    ++attempts;
+    return Status("ServiceUnavailable", "the disk is full");
+  });
+  jobs.Start();
+  EXPECT_TRUE(Eventually([&] { return attempts >= 3; }));
+}
+
+TEST(BackgroundJobs, StopIsIdempotentAndAJobNeverStartedNeverRuns) {
+  std::atomic<int> runs{0};
+  {
+    BackgroundJobs never_started;
+    never_started.Add("job", 1ms, [&] {
+      ++runs;
+      return Status::Ok();
+    });
+    never_started.Stop();
+    never_started.Stop();
+    never_started.Start();  // after Stop(): the job must not run
+    std::this_thread::sleep_for(30ms);
+  }
+  EXPECT_EQ(runs, 0);
+  BackgroundJobs started;
+  started.Add("job", 1ms, [&] {
+    ++runs;
+    return Status::Ok();
+  });
+  started.Start();
+  EXPECT_TRUE(Eventually([&] { return runs >= 1; }));
+  started.Stop();
+  started.Stop();
+}
+
+}  // namespace
+}  // namespace coffer
