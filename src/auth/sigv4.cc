@@ -315,62 +315,56 @@ std::string SigningKey(std::string_view secret, std::string_view date, std::stri
   return std::string(to_sv(sig));
 }
 
-std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
-                                                    CredentialSource& credentials,
-                                                    EpochMillis now) {
-  std::string_view path = request.target;
-  std::string_view raw_query;
-  if (size_t q = request.target.find('?'); q != std::string_view::npos) {
-    path = request.target.substr(0, q);
-    raw_query = request.target.substr(q + 1);
-  }
+namespace {
 
-  SignatureClaim claim;
+// The signature's claims, from the Authorization header or from a presigned URL's query.
+std::optional<AuthError> ReadClaim(const SigV4Request& request, std::string_view raw_query,
+                                   SignatureClaim* claim) {
   std::string_view authorization = HeaderValue(request, "authorization");
   if (HasHeader(request, "authorization")) {
-    if (auto err = ParseAuthorizationHeader(authorization, &claim)) return *err;
-    claim.amz_date = std::string(HeaderValue(request, "x-amz-date"));
-    if (claim.amz_date.empty()) {
+    if (auto err = ParseAuthorizationHeader(authorization, claim)) return *err;
+    claim->amz_date = std::string(HeaderValue(request, "x-amz-date"));
+    if (claim->amz_date.empty()) {
       // botocore and the AWS docs allow the HTTP Date header instead of X-Amz-Date.
       if (auto t = ParseHttpDate(Trim(HeaderValue(request, "date")))) {
-        claim.amz_date = FormatAmzDate(*t);
+        claim->amz_date = FormatAmzDate(*t);
       }
     }
-    claim.security_token = std::string(HeaderValue(request, "x-amz-security-token"));
+    claim->security_token = std::string(HeaderValue(request, "x-amz-security-token"));
   } else {
     bool has_signature = false;
     std::string algorithm, credential, expires;
     for (auto& p : ParseQuery(raw_query)) {
       if (p.name == "X-Amz-Signature") {
-        claim.signature = p.value;
+        claim->signature = p.value;
         has_signature = true;
       } else if (p.name == "X-Amz-Algorithm") {
         algorithm = p.value;
       } else if (p.name == "X-Amz-Credential") {
         credential = p.value;
       } else if (p.name == "X-Amz-Date") {
-        claim.amz_date = p.value;
+        claim->amz_date = p.value;
       } else if (p.name == "X-Amz-Expires") {
         expires = p.value;
       } else if (p.name == "X-Amz-SignedHeaders") {
-        claim.signed_headers = p.value;
+        claim->signed_headers = p.value;
       } else if (p.name == "X-Amz-Security-Token") {
-        claim.security_token = p.value;
+        claim->security_token = p.value;
       }
     }
     if (!has_signature && algorithm.empty()) {
       return Fail(AuthFailure::kMissing, "Request is missing Authentication Token");
     }
-    if (algorithm != kAlgorithm || credential.empty() || claim.signed_headers.empty() ||
-        claim.amz_date.empty() || !has_signature) {
+    if (algorithm != kAlgorithm || credential.empty() || claim->signed_headers.empty() ||
+        claim->amz_date.empty() || !has_signature) {
       return Fail(AuthFailure::kIncomplete,
                   "AWS query-string parameters must include 'X-Amz-Algorithm', "
                   "'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-SignedHeaders' and "
                   "'X-Amz-Date'. Only AWS4-HMAC-SHA256 is supported.");
     }
-    if (auto err = ParseCredentialScope(credential, &claim)) return *err;
-    claim.presigned = true;
-    claim.expires_seconds = 900;
+    if (auto err = ParseCredentialScope(credential, claim)) return *err;
+    claim->presigned = true;
+    claim->expires_seconds = 900;
     if (!expires.empty()) {
       char* end = nullptr;
       long long v = std::strtoll(expires.c_str(), &end, 10);
@@ -378,16 +372,15 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
         return Fail(AuthFailure::kIncomplete,
                     "X-Amz-Expires must be a number of seconds between 1 and 604800.");
       }
-      claim.expires_seconds = v;
+      claim->expires_seconds = v;
     }
   }
+  return std::nullopt;
+}
 
-  auto credential = credentials.Find(claim.access_key_id);
-  if (!credential) {
-    return Fail(AuthFailure::kUnknownKey, "The security token included in the request is invalid.");
-  }
-
-  // Credential scope date and request time.
+// The request's time against its credential scope's date and against `now`: AWS's 5-minute
+// skew, or a presigned URL's expiry.
+std::optional<AuthError> CheckRequestTime(const SignatureClaim& claim, EpochMillis now) {
   auto request_time = ParseAmzDate(claim.amz_date);
   if (!request_time) {
     return Fail(AuthFailure::kIncomplete,
@@ -426,9 +419,13 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
                       FormatAmzDate(now + kMaxSkewMs) + " (" + FormatAmzDate(now) + " + 5 min.)");
     }
   }
+  return std::nullopt;
+}
 
-  // Signed headers: lowercase, sorted, unique, including host.
-  auto names = Split(claim.signed_headers, ';');
+// Signed headers: lowercase, sorted, unique, including host, and covering X-Amz-Target and
+// Content-Type when they are sent.
+std::optional<AuthError> CheckSignedHeaders(const SigV4Request& request,
+                                            const std::vector<std::string_view>& names) {
   bool has_host = false;
   for (size_t i = 0; i < names.size(); ++i) {
     std::string_view n = names[i];
@@ -462,17 +459,21 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
       }
     }
   }
+  return std::nullopt;
+}
 
-  // Payload hash candidates.
-  std::vector<std::string> payload_hashes;
+// The payload hashes a valid signature may have been computed over: the body's, or
+// UNSIGNED-PAYLOAD where an unsigned body is acceptable (presigned URLs, TLS).
+std::optional<AuthError> PayloadHashes(const SigV4Request& request, const SignatureClaim& claim,
+                                       std::vector<std::string>* hashes) {
   std::string body_hash = crypto::HexLower(crypto::Sha256(request.body));
   if (claim.presigned) {
     // A presigned URL cannot know its body; UNSIGNED-PAYLOAD stands for it. A body that nothing
     // signed is acceptable only where TLS protects it, as in the header form.
     if (request.body.empty() || request.secure_transport) {
-      payload_hashes = {std::string(kUnsignedPayload), body_hash};
+      *hashes = {std::string(kUnsignedPayload), body_hash};
     } else {
-      payload_hashes = {body_hash};
+      *hashes = {body_hash};
     }
   } else if (HasHeader(request, "x-amz-content-sha256")) {
     std::string declared(Trim(HeaderValue(request, "x-amz-content-sha256")));
@@ -486,10 +487,41 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
       return Fail(AuthFailure::kBadSignature,
                   "The provided 'x-amz-content-sha256' header does not match what was computed.");
     }
-    payload_hashes = {declared};
+    *hashes = {declared};
   } else {
-    payload_hashes = {body_hash};
+    *hashes = {body_hash};
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
+                                                    CredentialSource& credentials,
+                                                    EpochMillis now) {
+  std::string_view path = request.target;
+  std::string_view raw_query;
+  if (size_t q = request.target.find('?'); q != std::string_view::npos) {
+    path = request.target.substr(0, q);
+    raw_query = request.target.substr(q + 1);
+  }
+
+  SignatureClaim claim;
+  if (auto err = ReadClaim(request, raw_query, &claim)) return *err;
+
+  auto credential = credentials.Find(claim.access_key_id);
+  if (!credential) {
+    return Fail(AuthFailure::kUnknownKey, "The security token included in the request is invalid.");
+  }
+
+  if (auto err = CheckRequestTime(claim, now)) return *err;
+
+  // Signed headers: lowercase, sorted, unique, including host.
+  auto names = Split(claim.signed_headers, ';');
+  if (auto err = CheckSignedHeaders(request, names)) return *err;
+
+  std::vector<std::string> payload_hashes;
+  if (auto err = PayloadHashes(request, claim, &payload_hashes)) return *err;
 
   std::string canonical_prefix;
   canonical_prefix += request.method;

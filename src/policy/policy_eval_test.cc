@@ -345,6 +345,11 @@ TEST(PolicyEval, PrincipalAndNotPrincipal) {
        .identity = {Allow("*")},
        .resource_policy = ResourceDeny(Aws(kCarol)),
        .want = Verdict::kAllow},
+  });
+}
+
+TEST(PolicyEval, NotPrincipal) {
+  RunCases({
       {.rule = "IAM UG NotPrincipal: Deny with NotPrincipal does not deny the listed principal",
        .identity = {Allow("*")},
        .resource_policy =

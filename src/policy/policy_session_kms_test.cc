@@ -237,6 +237,12 @@ TEST(PolicyEval, KmsKeyPolicies) {
        .principal_arn = kSession,
        .role_arn = kRole,
        .want = Verdict::kAllow},
+  });
+}
+
+// Keys used across accounts, under conditions, through a service, and within session policies.
+TEST(PolicyEval, KmsKeyPoliciesAcrossAccountsAndServices) {
+  RunCases({
       {.rule = "KMS DG external accounts: the key policy trusting the account plus an IAM "
                "policy there grants",
        .identity = {Allow(kDecrypt)},

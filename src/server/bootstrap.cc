@@ -260,7 +260,10 @@ Status ProvisionRootAccessKey(StoreWriter& w, const Keyring& keyring, const Boot
 
 }  // namespace
 
-Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock) {
+namespace {
+
+// The options' own rules, before anything on disk is looked at.
+Status CheckOptions(const BootstrapOptions& o) {
   if (o.account_id && !IsValidAccountId(*o.account_id)) {
     return Status("InvalidParameter", "--account-id must be 12 digits");
   }
@@ -275,6 +278,123 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
   if (o.root_secret && o.root_secret->empty()) {
     return Status("InvalidParameter", "COFFER_ROOT_SECRET_ACCESS_KEY must not be empty");
   }
+  return Status::Ok();
+}
+
+// What the write-ahead log check found and accepted ("" when the log is sound): a crash's
+// unacknowledged last write is reported; lost acknowledged transactions refuse the start unless
+// `accept_damaged_wal`, and then the log is copied aside first.
+Result<std::string> CheckWal(const std::string& dir, bool accept_damaged_wal, const Clock* clock) {
+  COFFER_ASSIGN_OR_RETURN(WalReport wal, ScanWal(dir + "/" + kWalFile));
+  if (wal.lost_acknowledged() > 0 || (wal.bad_header && wal.dropped_commits > 0)) {
+    if (!accept_damaged_wal) {
+      return Status("FailedPrecondition",
+                    dir + "/" + kWalFile + " is damaged: " + wal.Describe() +
+                        ". Nothing was opened. Restore the data directory from a backup, or "
+                        "start with --accept-damaged-wal to open the store without those "
+                        "transactions (a copy of the log is kept beside it).");
+    }
+    const std::string copy =
+        dir + "/" + kWalFile + ".damaged-" + std::to_string(clock->NowMillis());
+    std::ifstream src(dir + "/" + kWalFile, std::ios::binary);
+    std::ofstream dst(copy, std::ios::binary);
+    dst << src.rdbuf();
+    if (!dst) return IoError("cannot keep a copy of the damaged log as " + copy);
+    return wal.Describe() + "; the log was kept as " + copy;
+  } else if (wal.dropped_commits > 0) {
+    return wal.Describe();
+  }
+  return std::string();
+}
+
+// SQLite's full integrity check of the store; FailedPrecondition naming the problems.
+Status CheckStoreIntegrity(const std::string& dir) {
+  COFFER_ASSIGN_OR_RETURN(std::vector<std::string> problems,
+                          CheckSqliteIntegrity(dir + "/" + kStoreFile));
+  if (!problems.empty()) {
+    std::string list;
+    for (size_t i = 0; i < problems.size() && i < 20; ++i) list += "\n  " + problems[i];
+    return Status("FailedPrecondition", dir + "/coffer.db failed its integrity check (" +
+                                            std::to_string(problems.size()) + " problem(s)):" +
+                                            list + "\nRestore the data directory from a backup.");
+  }
+  return Status::Ok();
+}
+
+// A new deployment in an empty directory: account id, seal, root keys and the root access key
+// in one store transaction; the file seal's key staged before and put in place after it commits.
+Status InitialiseDeployment(const BootstrapOptions& o, const Clock* clock,
+                            const DataDirContents& contents, Deployment* d) {
+  const std::string& dir = o.data_dir;
+  // A root.key beside a store that was never initialised belongs to another store
+  // (initialisation stages its key as root.key.next and renames it only after the store
+  // commits).
+  if (contents.root_key) {
+    return Status("FailedPrecondition",
+                  dir + "/root.key is there but " + dir +
+                      "/coffer.db holds no initialised store: the root key belongs to a store "
+                      "that is gone, and coffer will not replace it. Restore coffer.db from a "
+                      "backup of the data directory; to start afresh, move the directory "
+                      "away and start on an empty one.");
+  }
+  ::unlink((dir + "/" + kStagedRootKeyFile).c_str());  // from an initialisation never committed
+  const bool file_seal = o.seal.type == SealType::kFile;
+  Status s = d->store->Write([&](StoreWriter& w) -> Status {
+    d->account_id = o.account_id.value_or(NewAccountId());
+    COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("account_id", d->account_id));
+    COFFER_ASSIGN_OR_RETURN(SealInitResult init, SealManager::Initialize(w, o.seal));
+    COFFER_RETURN_IF_ERROR(d->seal->Load(&w));
+    COFFER_RETURN_IF_ERROR(d->seal->UnsealWithKey(init.unseal_key, &w));
+    if (file_seal) COFFER_RETURN_IF_ERROR(RootKeyFile(o.data_dir).Stage(init.unseal_key));
+    d->shares = std::move(init.shares);
+    return ProvisionRootAccessKey(w, *d->keyring, o, d->account_id, clock->NowMillis(),
+                                  /*generate_if_none=*/true, file_seal, d);
+  });
+  if (!s.ok()) {
+    d->keyring->Seal();
+    if (file_seal) RootKeyFile(o.data_dir).Discard();
+    return s;
+  }
+  // The store is committed: its key takes its place (a crash before this rename is finished
+  // at the next start, which opens the store with root.key.next).
+  if (file_seal) COFFER_RETURN_IF_ERROR(RootKeyFile(o.data_dir).Install());
+  d->initialized_now = true;
+  return Status::Ok();
+}
+
+// An initialised deployment: its seal loaded (a store from before seal types adopts the file
+// seal), unsealed when the seal allows it now, and the root access key provisioned.
+Status OpenInitialisedDeployment(const BootstrapOptions& o, const Clock* clock,
+                                 const std::string& account,
+                                 const std::optional<std::string>& seal_type, Deployment* d) {
+  d->account_id = account;
+  if (!seal_type) {
+    // A store from before seal types: its material is wrapped by the key in root.key.
+    COFFER_ASSIGN_OR_RETURN(auto legacy, ReadRootKeyFile(o.data_dir));
+    if (!legacy) return MissingRootKey(o.data_dir);
+    COFFER_RETURN_IF_ERROR(d->store->Write(
+        [&](StoreWriter& w) -> Status { return SealManager::AdoptLegacyFileSeal(w, *legacy); }));
+  }
+  COFFER_RETURN_IF_ERROR(d->seal->Load());
+  if (d->seal->type() == SealType::kFile) {
+    COFFER_RETURN_IF_ERROR(UnsealFileSeal(o.data_dir, *d->seal));
+  } else if (d->seal->type() == SealType::kPassphrase && o.passphrase) {
+    COFFER_RETURN_IF_ERROR(d->seal->UnsealWithPassphrase(o.passphrase->Reveal()));
+  }
+  if (!d->keyring->sealed()) {
+    const bool file_seal = d->seal->type() == SealType::kFile;
+    COFFER_RETURN_IF_ERROR(d->store->Write([&](StoreWriter& w) -> Status {
+      return ProvisionRootAccessKey(w, *d->keyring, o, d->account_id, clock->NowMillis(), file_seal,
+                                    file_seal, d);
+    }));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock) {
+  COFFER_RETURN_IF_ERROR(CheckOptions(o));
   if (::mkdir(o.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return IoError("cannot create data directory " + o.data_dir);
   }
@@ -289,38 +409,10 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
   COFFER_ASSIGN_OR_RETURN(contents, InspectDataDir(o.data_dir));
   COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
   if (contents.wal) {
-    COFFER_ASSIGN_OR_RETURN(WalReport wal, ScanWal(dir + "/" + kWalFile));
-    if (wal.lost_acknowledged() > 0 || (wal.bad_header && wal.dropped_commits > 0)) {
-      if (!o.accept_damaged_wal) {
-        return Status("FailedPrecondition",
-                      dir + "/" + kWalFile + " is damaged: " + wal.Describe() +
-                          ". Nothing was opened. Restore the data directory from a backup, or "
-                          "start with --accept-damaged-wal to open the store without those "
-                          "transactions (a copy of the log is kept beside it).");
-      }
-      const std::string copy =
-          dir + "/" + kWalFile + ".damaged-" + std::to_string(clock->NowMillis());
-      std::ifstream src(dir + "/" + kWalFile, std::ios::binary);
-      std::ofstream dst(copy, std::ios::binary);
-      dst << src.rdbuf();
-      if (!dst) return IoError("cannot keep a copy of the damaged log as " + copy);
-      d.damage_report = wal.Describe() + "; the log was kept as " + copy;
-    } else if (wal.dropped_commits > 0) {
-      d.damage_report = wal.Describe();
-    }
+    COFFER_ASSIGN_OR_RETURN(d.damage_report, CheckWal(dir, o.accept_damaged_wal, clock));
   }
   COFFER_ASSIGN_OR_RETURN(d.store, OpenSqliteStore(dir + "/" + kStoreFile));
-  if (o.check_store) {
-    COFFER_ASSIGN_OR_RETURN(std::vector<std::string> problems,
-                            CheckSqliteIntegrity(dir + "/" + kStoreFile));
-    if (!problems.empty()) {
-      std::string list;
-      for (size_t i = 0; i < problems.size() && i < 20; ++i) list += "\n  " + problems[i];
-      return Status("FailedPrecondition", dir + "/coffer.db failed its integrity check (" +
-                                              std::to_string(problems.size()) + " problem(s)):" +
-                                              list + "\nRestore the data directory from a backup.");
-    }
-  }
+  if (o.check_store) COFFER_RETURN_IF_ERROR(CheckStoreIntegrity(dir));
   d.keyring = std::make_unique<Keyring>(d.store.get(), clock);
   d.seal = std::make_unique<SealManager>(d.store.get(), d.keyring.get());
 
@@ -340,61 +432,9 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
   }
 
   if (!account) {
-    // A root.key beside a store that was never initialised belongs to another store
-    // (initialisation stages its key as root.key.next and renames it only after the store
-    // commits).
-    if (contents.root_key) {
-      return Status("FailedPrecondition",
-                    dir + "/root.key is there but " + dir +
-                        "/coffer.db holds no initialised store: the root key belongs to a store "
-                        "that is gone, and coffer will not replace it. Restore coffer.db from a "
-                        "backup of the data directory; to start afresh, move the directory "
-                        "away and start on an empty one.");
-    }
-    ::unlink((dir + "/" + kStagedRootKeyFile).c_str());  // from an initialisation never committed
-    const bool file_seal = o.seal.type == SealType::kFile;
-    Status s = d.store->Write([&](StoreWriter& w) -> Status {
-      d.account_id = o.account_id.value_or(NewAccountId());
-      COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("account_id", d.account_id));
-      COFFER_ASSIGN_OR_RETURN(SealInitResult init, SealManager::Initialize(w, o.seal));
-      COFFER_RETURN_IF_ERROR(d.seal->Load(&w));
-      COFFER_RETURN_IF_ERROR(d.seal->UnsealWithKey(init.unseal_key, &w));
-      if (file_seal) COFFER_RETURN_IF_ERROR(RootKeyFile(o.data_dir).Stage(init.unseal_key));
-      d.shares = std::move(init.shares);
-      return ProvisionRootAccessKey(w, *d.keyring, o, d.account_id, clock->NowMillis(),
-                                    /*generate_if_none=*/true, file_seal, &d);
-    });
-    if (!s.ok()) {
-      d.keyring->Seal();
-      if (file_seal) RootKeyFile(o.data_dir).Discard();
-      return s;
-    }
-    // The store is committed: its key takes its place (a crash before this rename is finished
-    // at the next start, which opens the store with root.key.next).
-    if (file_seal) COFFER_RETURN_IF_ERROR(RootKeyFile(o.data_dir).Install());
-    d.initialized_now = true;
+    COFFER_RETURN_IF_ERROR(InitialiseDeployment(o, clock, contents, &d));
   } else {
-    d.account_id = *account;
-    if (!seal_type) {
-      // A store from before seal types: its material is wrapped by the key in root.key.
-      COFFER_ASSIGN_OR_RETURN(auto legacy, ReadRootKeyFile(o.data_dir));
-      if (!legacy) return MissingRootKey(o.data_dir);
-      COFFER_RETURN_IF_ERROR(d.store->Write(
-          [&](StoreWriter& w) -> Status { return SealManager::AdoptLegacyFileSeal(w, *legacy); }));
-    }
-    COFFER_RETURN_IF_ERROR(d.seal->Load());
-    if (d.seal->type() == SealType::kFile) {
-      COFFER_RETURN_IF_ERROR(UnsealFileSeal(o.data_dir, *d.seal));
-    } else if (d.seal->type() == SealType::kPassphrase && o.passphrase) {
-      COFFER_RETURN_IF_ERROR(d.seal->UnsealWithPassphrase(o.passphrase->Reveal()));
-    }
-    if (!d.keyring->sealed()) {
-      const bool file_seal = d.seal->type() == SealType::kFile;
-      COFFER_RETURN_IF_ERROR(d.store->Write([&](StoreWriter& w) -> Status {
-        return ProvisionRootAccessKey(w, *d.keyring, o, d.account_id, clock->NowMillis(), file_seal,
-                                      file_seal, &d);
-      }));
-    }
+    COFFER_RETURN_IF_ERROR(OpenInitialisedDeployment(o, clock, *account, seal_type, &d));
   }
 
   d.key_file = std::make_unique<RootKeyFile>(o.data_dir);
