@@ -20,7 +20,7 @@ import sys
 WIRE = {"protocol/json_input.h", "protocol/json_input.cc", "protocol/aws_errors.h",
         "protocol/aws_errors.cc", "protocol/xml.h", "protocol/xml.cc", "protocol/page_token.h",
         "protocol/page_token.cc", "protocol/query_input.h", "protocol/query_input.cc",
-        "protocol/operation_table.h"}
+        "protocol/operation_table.h", "protocol/json_tags.h", "protocol/json_tags.cc"}
 
 ALLOWED = {
     "core": set(),

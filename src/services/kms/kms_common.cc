@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "crypto/crypto.h"
 #include "protocol/json_input.h"
+#include "protocol/json_tags.h"
 #include "protocol/page_token.h"
 
 namespace coffer::kms {
@@ -121,25 +122,17 @@ Status NotUsable(const KmsKeyRow& k) {
 }
 
 Result<Tags> DecodeKmsTags(const json::array* arr) {
-  Tags tags;
-  if (arr == nullptr) return tags;
-  for (const auto& e : *arr) {
-    if (!e.is_object()) return Status("SerializationException", "Expected a Tag structure.");
-    const auto* k = e.get_object().if_contains("TagKey");
-    const auto* v = e.get_object().if_contains("TagValue");
-    if (k == nullptr || !k->is_string() || v == nullptr || !v->is_string()) {
-      return Status("TagException", "Each tag needs a TagKey and a TagValue.");
-    }
-    std::string key(k->get_string()), value(v->get_string());
-    if (key.empty() || key.size() > 128 || value.size() > 256) {
-      return Status("TagException", "Tag keys are 1-128 and values 0-256 characters.");
-    }
-    if (key.rfind("aws:", 0) == 0) {
-      return Status("TagException", "Tag keys beginning with aws: are reserved.");
-    }
-    PutTag(&tags, std::move(key), std::move(value));
-  }
-  return tags;
+  static const Status kBadSize("TagException", "Tag keys are 1-128 and values 0-256 characters.");
+  static const TagListFormat kKeyTags{
+      .key_member = "TagKey",
+      .value_member = "TagValue",
+      .later_replaces_earlier = true,
+      .missing_member = Status("TagException", "Each tag needs a TagKey and a TagValue."),
+      .bad_key_size = kBadSize,
+      .bad_value_size = kBadSize,
+      .reserved_prefix = Status("TagException", "Tag keys beginning with aws: are reserved."),
+  };
+  return DecodeTagList(arr, kKeyTags);
 }
 
 std::string EncodeMarker(const std::string& last) { return EncodePageToken("kms", last); }

@@ -10,6 +10,7 @@
 #include "keyring/keyring.h"
 #include "keyring/kms_use.h"
 #include "protocol/json_input.h"
+#include "protocol/json_tags.h"
 #include "protocol/page_token.h"
 #include "services/params/allowed_pattern.h"
 #include "services/params/parameter_names.h"
@@ -271,41 +272,23 @@ json::object Metadata(const Scope& scope, const ParameterRow& r, StoreReader* re
   return m;
 }
 
-Status ValidateTag(const std::string& key, const std::string& value) {
-  auto ok_chars = [](const std::string& s) {
-    for (unsigned char c : s) {
-      bool ok = c >= 0x80 || std::isalnum(c) || c == ' ' || c == '_' || c == '.' || c == ':' ||
-                c == '/' || c == '=' || c == '+' || c == '-' || c == '@';
-      if (!ok) return false;
-    }
-    return true;
-  };
-  if (key.empty() || key.size() > 128 || value.size() > 256 || !ok_chars(key) || !ok_chars(value)) {
-    return Status("ValidationException",
-                  "1 validation error detected: Value at 'tags.member' failed to satisfy "
-                  "constraint: a tag key is 1-128 and a value 0-256 characters of letters, "
-                  "numbers, spaces and _.:/=+-@");
-  }
-  return Status::Ok();
-}
-
 Result<Tags> DecodeTags(const json::array* arr) {
-  Tags tags;
-  if (arr == nullptr) return tags;
-  for (const auto& e : *arr) {
-    if (!e.is_object()) return Status("SerializationException", "Expected a Tag structure.");
-    const auto* k = e.get_object().if_contains("Key");
-    const auto* v = e.get_object().if_contains("Value");
-    if (k == nullptr || !k->is_string() || v == nullptr || !v->is_string()) {
-      return Status("ValidationException",
-                    "1 validation error detected: Value null at 'tags.member.key' failed to "
-                    "satisfy constraint: Member must not be null");
-    }
-    std::string key(k->get_string()), value(v->get_string());
-    COFFER_RETURN_IF_ERROR(ValidateTag(key, value));
-    PutTag(&tags, std::move(key), std::move(value));
-  }
-  return tags;
+  static const Status kBadTag(
+      "ValidationException",
+      "1 validation error detected: Value at 'tags.member' failed to satisfy constraint: a tag "
+      "key is 1-128 and a value 0-256 characters of letters, numbers, spaces and _.:/=+-@");
+  static const TagListFormat kParameterTags{
+      .later_replaces_earlier = true,
+      .aws_prefix_reserved = false,
+      .tag_characters_only = true,
+      .missing_member = Status("ValidationException",
+                               "1 validation error detected: Value null at 'tags.member.key' "
+                               "failed to satisfy constraint: Member must not be null"),
+      .bad_key_size = kBadTag,
+      .bad_value_size = kBadTag,
+      .bad_characters = kBadTag,
+  };
+  return DecodeTagList(arr, kParameterTags);
 }
 
 Result<ParameterRow> FindLive(StoreReader& r, const Scope& scope, const std::string& name,

@@ -78,7 +78,6 @@ std::string KeyIdOf(const ParameterRow& row);
 json::object Metadata(const Scope& scope, const ParameterRow& r, StoreReader* reader);
 
 // Tag rules of SSM: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Tag.html
-Status ValidateTag(const std::string& key, const std::string& value);
 
 Result<Tags> DecodeTags(const json::array* arr);
 

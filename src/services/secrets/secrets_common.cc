@@ -14,6 +14,7 @@
 #include "keyring/kms_use.h"
 #include "policy/policy.h"
 #include "protocol/json_input.h"
+#include "protocol/json_tags.h"
 #include "protocol/page_token.h"
 #include "services/secrets/random_password.h"
 #include "services/secrets/rotation_rules.h"
@@ -137,33 +138,20 @@ SecretValue DecodeValue(JsonInput& in, Status* error) {
 }
 
 Status DecodeTags(JsonInput& in, const char* member, bool required, Tags* out) {
-  const json::array* arr = in.Array(member, required);
-  if (arr == nullptr) return Status::Ok();
-  for (const auto& e : *arr) {
-    if (!e.is_object()) return Status("SerializationException", "Expected a Tag structure.");
-    const auto& o = e.get_object();
-    const auto* k = o.if_contains("Key");
-    const auto* v = o.if_contains("Value");
-    if ((k && !k->is_string() && !k->is_null()) || (v && !v->is_string() && !v->is_null())) {
-      return Status("SerializationException", "Tag Key and Value must be strings.");
-    }
-    std::string key = (k && k->is_string()) ? std::string(k->get_string()) : "";
-    std::string value = (v && v->is_string()) ? std::string(v->get_string()) : "";
-    if (key.empty() || key.size() > 128) {
-      return Status("InvalidParameterException",
-                    "A tag key must be between 1 and 128 characters long.");
-    }
-    if (value.size() > 256) {
-      return Status("InvalidParameterException",
-                    "A tag value must be at most 256 characters long.");
-    }
-    // https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html: "aws:" is reserved.
-    if (key.rfind("aws:", 0) == 0) {
-      return Status("InvalidParameterException",
-                    "Invalid tag key. Tag keys that start with 'aws:' are reserved for AWS use.");
-    }
-    out->emplace_back(std::move(key), std::move(value));
-  }
+  // https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html: "aws:" is reserved.
+  static const TagListFormat kSecretTags{
+      .null_means_empty = true,
+      .bad_key_size = Status("InvalidParameterException",
+                             "A tag key must be between 1 and 128 characters long."),
+      .bad_value_size =
+          Status("InvalidParameterException", "A tag value must be at most 256 characters long."),
+      .reserved_prefix =
+          Status("InvalidParameterException",
+                 "Invalid tag key. Tag keys that start with 'aws:' are reserved for AWS use."),
+  };
+  const json::array* list = in.Array(member, required);
+  if (list == nullptr) return Status::Ok();
+  COFFER_ASSIGN_OR_RETURN(*out, DecodeTagList(list, kSecretTags));
   return Status::Ok();
 }
 
