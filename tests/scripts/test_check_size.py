@@ -1,24 +1,14 @@
 """scripts/check-size.py fails on a file or a function past its limit, counts what a reader
 reads (not string contents or comments), and passes on the real tree."""
 import os
-import subprocess
-import sys
 import tempfile
 import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(ROOT, "scripts", "check-size.py")
+from source_tree import ROOT, run_check, write
 
 
 def run(src):
-    return subprocess.run([sys.executable, SCRIPT, src], capture_output=True, text=True)
-
-
-def write(src, path, text):
-    full = os.path.join(src, path)
-    os.makedirs(os.path.dirname(full), exist_ok=True)
-    with open(full, "w") as f:
-        f.write(text)
+    return run_check("check-size.py", src)
 
 
 def function(name, body_lines):
