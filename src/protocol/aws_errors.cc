@@ -12,7 +12,8 @@ int HttpStatusForError(std::string_view code) {
   // IAM's query-protocol errors carry their own statuses.
   // https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html
   if (code == "NoSuchEntity") return 404;
-  if (code == "EntityAlreadyExists" || code == "DeleteConflict" || code == "LimitExceeded") {
+  if (code == "EntityAlreadyExists" || code == "DeleteConflict" || code == "LimitExceeded" ||
+      code == "ConcurrentModification") {
     return 409;
   }
   if (code == "MissingAuthenticationTokenException" || code == "MissingAuthenticationToken" ||

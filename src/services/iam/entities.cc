@@ -47,17 +47,16 @@ Result<std::string> IamService::TagEntity(const RequestContext& ctx, const Param
   COFFER_RETURN_IF_ERROR(CheckRequestTags(*tags));
   Context context;
   AddRequestTagKeys(*tags, &context);
-  COFFER_ASSIGN_OR_RETURN(IamEntityRow row, AuthorizedEntity(ctx, std::string("Tag") + kind.title,
-                                                             kind, *name, context));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *name));
-    for (const auto& [key, value] : *tags) PutTagIgnoreCase(&fresh.tags, key, value);
-    if (fresh.tags.size() > kMaxTags) {
-      return Status("LimitExceeded", std::string("Cannot exceed quota for TagsPer") + kind.title +
-                                         ": " + std::to_string(kMaxTags));
-    }
-    return w.iam().UpdateEntity(fresh);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, std::string("Tag") + kind.title, kind, *name, context,
+      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        for (const auto& [key, value] : *tags) PutTagIgnoreCase(&fresh.tags, key, value);
+        if (fresh.tags.size() > kMaxTags) {
+          return Status("LimitExceeded", std::string("Cannot exceed quota for TagsPer") +
+                                             kind.title + ": " + std::to_string(kMaxTags));
+        }
+        return w.iam().UpdateEntity(fresh);
+      }));
   return std::string();
 }
 
@@ -71,16 +70,15 @@ Result<std::string> IamService::UntagEntity(const RequestContext& ctx, const Par
   COFFER_RETURN_IF_ERROR(in.Finish());
   Context context;
   if (!keys->empty()) context["aws:tagkeys"] = *keys;
-  COFFER_ASSIGN_OR_RETURN(IamEntityRow row, AuthorizedEntity(ctx, std::string("Untag") + kind.title,
-                                                             kind, *name, context));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *name));
-    std::erase_if(fresh.tags, [&](const auto& tag) {
-      return std::any_of(keys->begin(), keys->end(),
-                         [&](const std::string& k) { return EqualsIgnoreCase(k, tag.first); });
-    });
-    return w.iam().UpdateEntity(fresh);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, std::string("Untag") + kind.title, kind, *name, context,
+      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        std::erase_if(fresh.tags, [&](const auto& tag) {
+          return std::any_of(keys->begin(), keys->end(),
+                             [&](const std::string& k) { return EqualsIgnoreCase(k, tag.first); });
+        });
+        return w.iam().UpdateEntity(fresh);
+      }));
   return std::string();
 }
 

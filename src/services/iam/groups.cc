@@ -51,16 +51,15 @@ Result<std::string> IamService::DeleteGroup(const RequestContext& ctx, const Par
   QueryInput in(p);
   auto name = in.String("GroupName", NameRule(kGroup.max_name));
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(IamEntityRow group, AuthorizedEntity(ctx, "DeleteGroup", kGroup, *name));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kGroup, *name));
-    COFFER_ASSIGN_OR_RETURN(auto members, w.iam().ListGroupMembers(fresh.account, fresh.name));
-    if (!members.empty()) {
-      return DeleteConflict("Cannot delete entity, must remove users from group first.");
-    }
-    COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kGroup, fresh));
-    return w.iam().DeleteEntity(fresh.account, kGroup.kind, fresh.name);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, "DeleteGroup", kGroup, *name, {}, [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        COFFER_ASSIGN_OR_RETURN(auto members, w.iam().ListGroupMembers(fresh.account, fresh.name));
+        if (!members.empty()) {
+          return DeleteConflict("Cannot delete entity, must remove users from group first.");
+        }
+        COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kGroup, fresh));
+        return w.iam().DeleteEntity(fresh.account, kGroup.kind, fresh.name);
+      }));
   return std::string();
 }
 

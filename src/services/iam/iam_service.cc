@@ -147,6 +147,24 @@ Status IamService::Commit(const std::function<Status(StoreWriter&)>& fn) {
   return Status::Ok();
 }
 
+Status IamService::ChangeEntity(const RequestContext& ctx, const std::string& action,
+                                const EntityKind& kind, const std::string& name,
+                                const Context& context,
+                                const std::function<Status(StoreWriter&, IamEntityRow&)>& change) {
+  COFFER_ASSIGN_OR_RETURN(IamEntityRow authorized,
+                          AuthorizedEntity(ctx, action, kind, name, context));
+  return Commit([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, name));
+    // The permission was granted for the entity as read above (its id and resource tags); one
+    // deleted and created again, or retagged, since then must be authorized afresh.
+    if (fresh.id != authorized.id || fresh.tags != authorized.tags) {
+      return Status("ConcurrentModification",
+                    "The entity changed while the request was served; retry the request.");
+    }
+    return change(w, fresh);
+  });
+}
+
 Result<IamEntityRow> IamService::AuthorizedEntity(const RequestContext& ctx,
                                                   const std::string& action, const EntityKind& kind,
                                                   const std::string& name, const Context& context) {

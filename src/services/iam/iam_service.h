@@ -130,6 +130,14 @@ class IamService {
                                         const std::string& arn);
   // Runs a write transaction and, once it committed, tells the authorizer.
   Status Commit(const std::function<Status(StoreWriter&)>& fn);
+  // AuthorizedEntity, then one committed write in which `change` gets the entity as it is now
+  // and makes its own writes: the sequence of every operation that changes one user, role or
+  // group. NoSuchEntity when it went in between; ConcurrentModification (409: retry the request)
+  // when it was recreated or retagged since it was authorized.
+  Status ChangeEntity(const RequestContext& ctx, const std::string& action, const EntityKind& kind,
+                      const std::string& name,
+                      const std::map<std::string, std::vector<std::string>>& context,
+                      const std::function<Status(StoreWriter&, IamEntityRow&)>& change);
 
   Store* store_;
   Keyring* keyring_;

@@ -1,6 +1,9 @@
 // IAM: users, names and paths, paging, access keys, roles, malformed documents.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <utility>
+
 #include "services/iam/iam_test_fixture.h"
 
 namespace coffer::iam::test_support {
@@ -266,6 +269,60 @@ TEST_F(IamServiceTest, MalformedPolicyDocumentsAreRefused) {
   EXPECT_EQ(Code("CreatePolicyVersion", {{"PolicyArn", arn}, {"PolicyDocument", "{}"}}),
             "MalformedPolicyDocument");
   EXPECT_EQ(identity_changes_, 3);  // the role, the user, the policy: nothing else was written
+}
+
+// Allows every check and runs `between` once, while it authorizes `action`.
+class OnceAuthorizer final : public Authorizer {
+ public:
+  OnceAuthorizer(std::string action, std::function<void()> between)
+      : action_(std::move(action)), between_(std::move(between)) {}
+  Status Authorize(const RequestContext&, const AuthzCheck& check) const override {
+    if (check.action == action_ && between_) std::exchange(between_, nullptr)();
+    return Status::Ok();
+  }
+
+ private:
+  std::string action_;
+  mutable std::function<void()> between_;
+};
+
+// A change is written only to the entity it was authorized on: a role deleted and created again
+// under its name in between is another role, and the request is refused for a retry.
+TEST_F(IamServiceTest, AChangeDoesNotReachARoleRecreatedSinceItWasAuthorized) {
+  Ok("CreateRole", {{"RoleName", "app"}, {"AssumeRolePolicyDocument", kTrust}});
+  OnceAuthorizer recreate("iam:UpdateRole", [this] {
+    ASSERT_TRUE(store_
+                    ->Write([](StoreWriter& w) -> Status {
+                      COFFER_ASSIGN_OR_RETURN(auto role,
+                                              w.iam().FindEntity(kAccount, "role", "app"));
+                      COFFER_RETURN_IF_ERROR(w.iam().DeleteEntity(kAccount, "role", "app"));
+                      role->id = "AROARECREATED0000001";
+                      return w.iam().InsertEntity(*role);
+                    })
+                    .ok());
+  });
+  RequestContext ctx;
+  ctx.principal = root_;
+  ctx.scope = {kAccount, "us-west-2"};
+  ctx.now = clock_.NowMillis();
+  ctx.authorizer = &recreate;
+  auto out = iam_->Handle("UpdateRole", ctx,
+                          {{"Action", "UpdateRole"},
+                           {"Version", "2010-05-08"},
+                           {"RoleName", "app"},
+                           {"Description", "authorized for the old role"}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), "ConcurrentModification");
+  EXPECT_EQ(Ok("GetRole", {{"RoleName", "app"}}).find("authorized for the old role"),
+            std::string::npos);
+  // The retry is authorized for the role that exists now and applies.
+  EXPECT_TRUE(iam_->Handle("UpdateRole", ctx,
+                           {{"Action", "UpdateRole"},
+                            {"Version", "2010-05-08"},
+                            {"RoleName", "app"},
+                            {"Description", "authorized afresh"}})
+                  .ok());
+  EXPECT_EQ(First(Ok("GetRole", {{"RoleName", "app"}}), "Description"), "authorized afresh");
 }
 
 }  // namespace

@@ -17,24 +17,24 @@ Result<std::string> IamService::PutInlinePolicy(const RequestContext& ctx, const
   auto document = in.String("PolicyDocument", DocumentRule());
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(auto parsed, ParseDocument(*document, policy::PolicyKind::kIdentity));
-  COFFER_ASSIGN_OR_RETURN(
-      IamEntityRow entity,
-      AuthorizedEntity(ctx, std::string("Put") + kind.title + "Policy", kind, *owner));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
-    // The quota is on the sum of an entity's inline policies; the one replaced does not count.
-    COFFER_ASSIGN_OR_RETURN(auto existing,
-                            w.iam().ListInlinePolicies(fresh.account, kind.kind, fresh.name));
-    size_t total = PolicySize(*document);
-    for (const auto& [n, doc] : existing) {
-      if (n != *policy_name) total += PolicySize(doc);
-    }
-    if (total > kind.inline_quota) {
-      return Status("LimitExceeded", "Maximum policy size of " + std::to_string(kind.inline_quota) +
-                                         " bytes exceeded for " + kind.kind + " " + fresh.name);
-    }
-    return w.iam().PutInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name, *document);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, std::string("Put") + kind.title + "Policy", kind, *owner, {},
+      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        // The quota is on the sum of an entity's inline policies; the one replaced does not count.
+        COFFER_ASSIGN_OR_RETURN(auto existing,
+                                w.iam().ListInlinePolicies(fresh.account, kind.kind, fresh.name));
+        size_t total = PolicySize(*document);
+        for (const auto& [n, doc] : existing) {
+          if (n != *policy_name) total += PolicySize(doc);
+        }
+        if (total > kind.inline_quota) {
+          return Status("LimitExceeded", "Maximum policy size of " +
+                                             std::to_string(kind.inline_quota) +
+                                             " bytes exceeded for " + kind.kind + " " + fresh.name);
+        }
+        return w.iam().PutInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name,
+                                       *document);
+      }));
   return std::string();
 }
 
@@ -71,19 +71,17 @@ Result<std::string> IamService::DeleteInlinePolicy(const RequestContext& ctx, co
   auto owner = in.String(kind.name_param, NameRule(&kind == &kUser ? size_t{128} : kind.max_name));
   auto policy_name = in.String("PolicyName", NameRule(128));
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(
-      IamEntityRow entity,
-      AuthorizedEntity(ctx, std::string("Delete") + kind.title + "Policy", kind, *owner));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
-    COFFER_ASSIGN_OR_RETURN(
-        auto document, w.iam().GetInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name));
-    if (!document) {
-      return Status("NoSuchEntity", std::string("The ") + kind.kind + " policy with name " +
-                                        *policy_name + " cannot be found.");
-    }
-    return w.iam().DeleteInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, std::string("Delete") + kind.title + "Policy", kind, *owner, {},
+      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        COFFER_ASSIGN_OR_RETURN(auto document, w.iam().GetInlinePolicy(fresh.account, kind.kind,
+                                                                       fresh.name, *policy_name));
+        if (!document) {
+          return Status("NoSuchEntity", std::string("The ") + kind.kind + " policy with name " +
+                                            *policy_name + " cannot be found.");
+        }
+        return w.iam().DeleteInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name);
+      }));
   return std::string();
 }
 

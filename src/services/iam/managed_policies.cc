@@ -20,24 +20,23 @@ Result<std::string> IamService::AttachPolicy(const RequestContext& ctx, const Pa
   // iam:PolicyARN lets a policy say which policies may be attached.
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html
   Context context{{"iam:policyarn", {*arn}}};
-  COFFER_ASSIGN_OR_RETURN(
-      IamEntityRow entity,
-      AuthorizedEntity(ctx, std::string("Attach") + kind.title + "Policy", kind, *owner, context));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
-    COFFER_ASSIGN_OR_RETURN(auto policy, w.iam().FindManagedPolicy(*arn));
-    if (!policy || policy->account != ctx.scope.account) return PolicyNotFound(*arn);
-    COFFER_ASSIGN_OR_RETURN(auto attached,
-                            w.iam().ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
-    if (std::find(attached.begin(), attached.end(), *arn) != attached.end()) {
-      return Status::Ok();  // attaching again changes nothing, as in AWS
-    }
-    if (attached.size() >= kMaxAttachedPolicies) {
-      return Status("LimitExceeded", std::string("Cannot exceed quota for ") + kind.attached_quota +
-                                         ": " + std::to_string(kMaxAttachedPolicies));
-    }
-    return w.iam().AttachPolicy(fresh.account, kind.kind, fresh.name, *arn);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, std::string("Attach") + kind.title + "Policy", kind, *owner, context,
+      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        COFFER_ASSIGN_OR_RETURN(auto policy, w.iam().FindManagedPolicy(*arn));
+        if (!policy || policy->account != ctx.scope.account) return PolicyNotFound(*arn);
+        COFFER_ASSIGN_OR_RETURN(auto attached,
+                                w.iam().ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
+        if (std::find(attached.begin(), attached.end(), *arn) != attached.end()) {
+          return Status::Ok();  // attaching again changes nothing, as in AWS
+        }
+        if (attached.size() >= kMaxAttachedPolicies) {
+          return Status("LimitExceeded", std::string("Cannot exceed quota for ") +
+                                             kind.attached_quota + ": " +
+                                             std::to_string(kMaxAttachedPolicies));
+        }
+        return w.iam().AttachPolicy(fresh.account, kind.kind, fresh.name, *arn);
+      }));
   return std::string();
 }
 
@@ -50,18 +49,16 @@ Result<std::string> IamService::DetachPolicy(const RequestContext& ctx, const Pa
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (!ParsePolicyArn(*arn)) return NotValidArn(*arn);
   Context context{{"iam:policyarn", {*arn}}};
-  COFFER_ASSIGN_OR_RETURN(
-      IamEntityRow entity,
-      AuthorizedEntity(ctx, std::string("Detach") + kind.title + "Policy", kind, *owner, context));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kind, *owner));
-    COFFER_ASSIGN_OR_RETURN(auto attached,
-                            w.iam().ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
-    if (std::find(attached.begin(), attached.end(), *arn) == attached.end()) {
-      return Status("NoSuchEntity", "Policy " + *arn + " was not found.");
-    }
-    return w.iam().DetachPolicy(fresh.account, kind.kind, fresh.name, *arn);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, std::string("Detach") + kind.title + "Policy", kind, *owner, context,
+      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        COFFER_ASSIGN_OR_RETURN(auto attached,
+                                w.iam().ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
+        if (std::find(attached.begin(), attached.end(), *arn) == attached.end()) {
+          return Status("NoSuchEntity", "Policy " + *arn + " was not found.");
+        }
+        return w.iam().DetachPolicy(fresh.account, kind.kind, fresh.name, *arn);
+      }));
   return std::string();
 }
 

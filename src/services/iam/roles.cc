@@ -53,12 +53,11 @@ Result<std::string> IamService::DeleteRole(const RequestContext& ctx, const Para
   QueryInput in(p);
   auto name = in.String("RoleName", NameRule(kRole.max_name));
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(IamEntityRow role, AuthorizedEntity(ctx, "DeleteRole", kRole, *name));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kRole, *name));
-    COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kRole, fresh));
-    return w.iam().DeleteEntity(fresh.account, kRole.kind, fresh.name);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, "DeleteRole", kRole, *name, {}, [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kRole, fresh));
+        return w.iam().DeleteEntity(fresh.account, kRole.kind, fresh.name);
+      }));
   return std::string();
 }
 
@@ -69,13 +68,11 @@ Result<std::string> IamService::UpdateAssumeRolePolicy(const RequestContext& ctx
   auto trust = in.String("PolicyDocument", DocumentRule());
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_RETURN_IF_ERROR(CheckTrustDocument(*trust));
-  COFFER_ASSIGN_OR_RETURN(IamEntityRow role,
-                          AuthorizedEntity(ctx, "UpdateAssumeRolePolicy", kRole, *name));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kRole, *name));
-    fresh.trust_policy = *trust;
-    return w.iam().UpdateEntity(fresh);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(ctx, "UpdateAssumeRolePolicy", kRole, *name, {},
+                                      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+                                        fresh.trust_policy = *trust;
+                                        return w.iam().UpdateEntity(fresh);
+                                      }));
   return std::string();
 }
 
@@ -86,13 +83,12 @@ Result<std::string> IamService::UpdateRole(const RequestContext& ctx, const Para
   auto description = in.String("Description", DescriptionRule());
   auto max_session = in.Int("MaxSessionDuration", 3600, 43200);
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(IamEntityRow role, AuthorizedEntity(ctx, "UpdateRole", kRole, *name));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kRole, *name));
-    if (description) fresh.description = *description;
-    if (max_session) fresh.max_session_seconds = *max_session;
-    return w.iam().UpdateEntity(fresh);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(ctx, "UpdateRole", kRole, *name, {},
+                                      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+                                        if (description) fresh.description = *description;
+                                        if (max_session) fresh.max_session_seconds = *max_session;
+                                        return w.iam().UpdateEntity(fresh);
+                                      }));
   return ResultXml("UpdateRole", "");
 }
 

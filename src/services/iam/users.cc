@@ -50,20 +50,19 @@ Result<std::string> IamService::DeleteUser(const RequestContext& ctx, const Para
   QueryInput in(p);
   auto name = in.String("UserName", NameRule(128));
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(IamEntityRow user, AuthorizedEntity(ctx, "DeleteUser", kUser, *name));
-  COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
-    COFFER_ASSIGN_OR_RETURN(IamEntityRow fresh, FreshEntity(w, ctx.scope.account, kUser, *name));
-    COFFER_ASSIGN_OR_RETURN(auto keys,
-                            w.credentials().ListAccessKeysForUser(fresh.account, fresh.name));
-    if (!keys.empty())
-      return DeleteConflict("Cannot delete entity, must delete access keys first.");
-    COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kUser, fresh));
-    COFFER_ASSIGN_OR_RETURN(auto groups, w.iam().ListGroupsForUser(fresh.account, fresh.name));
-    if (!groups.empty()) {
-      return DeleteConflict("Cannot delete entity, must remove user from all groups first.");
-    }
-    return w.iam().DeleteEntity(fresh.account, kUser.kind, fresh.name);
-  }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(
+      ctx, "DeleteUser", kUser, *name, {}, [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+        COFFER_ASSIGN_OR_RETURN(auto keys,
+                                w.credentials().ListAccessKeysForUser(fresh.account, fresh.name));
+        if (!keys.empty())
+          return DeleteConflict("Cannot delete entity, must delete access keys first.");
+        COFFER_RETURN_IF_ERROR(CheckNothingAttached(w, kUser, fresh));
+        COFFER_ASSIGN_OR_RETURN(auto groups, w.iam().ListGroupsForUser(fresh.account, fresh.name));
+        if (!groups.empty()) {
+          return DeleteConflict("Cannot delete entity, must remove user from all groups first.");
+        }
+        return w.iam().DeleteEntity(fresh.account, kUser.kind, fresh.name);
+      }));
   return std::string();
 }
 
