@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,22 @@ class RecordingAuthorizer : public Authorizer {
 
   std::set<std::string> deny;
   mutable std::vector<Check> checks;
+};
+
+// Allows every check and runs `between` once, while it authorizes the first check of `action`:
+// makes the race between a request's authorization and its write deterministic.
+class OnceAuthorizer final : public Authorizer {
+ public:
+  OnceAuthorizer(std::string action, std::function<void()> between)
+      : action_(std::move(action)), between_(std::move(between)) {}
+  Status Authorize(const RequestContext&, const AuthzCheck& check) const override {
+    if (check.action == action_ && between_) std::exchange(between_, nullptr)();
+    return Status::Ok();
+  }
+
+ private:
+  std::string action_;
+  mutable std::function<void()> between_;
 };
 
 // A fresh store and keyring per test. Subclasses that override SetUp call StoreTest::SetUp()

@@ -271,26 +271,11 @@ TEST_F(IamServiceTest, MalformedPolicyDocumentsAreRefused) {
   EXPECT_EQ(identity_changes_, 3);  // the role, the user, the policy: nothing else was written
 }
 
-// Allows every check and runs `between` once, while it authorizes `action`.
-class OnceAuthorizer final : public Authorizer {
- public:
-  OnceAuthorizer(std::string action, std::function<void()> between)
-      : action_(std::move(action)), between_(std::move(between)) {}
-  Status Authorize(const RequestContext&, const AuthzCheck& check) const override {
-    if (check.action == action_ && between_) std::exchange(between_, nullptr)();
-    return Status::Ok();
-  }
-
- private:
-  std::string action_;
-  mutable std::function<void()> between_;
-};
-
 // A change is written only to the entity it was authorized on: a role deleted and created again
 // under its name in between is another role, and the request is refused for a retry.
 TEST_F(IamServiceTest, AChangeDoesNotReachARoleRecreatedSinceItWasAuthorized) {
   Ok("CreateRole", {{"RoleName", "app"}, {"AssumeRolePolicyDocument", kTrust}});
-  OnceAuthorizer recreate("iam:UpdateRole", [this] {
+  ::coffer::test_support::OnceAuthorizer recreate("iam:UpdateRole", [this] {
     ASSERT_TRUE(store_
                     ->Write([](StoreWriter& w) -> Status {
                       COFFER_ASSIGN_OR_RETURN(auto role,

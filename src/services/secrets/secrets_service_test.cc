@@ -292,26 +292,11 @@ TEST_F(SecretsServiceTest, ValidationErrors) {
   EXPECT_EQ(Code("CreateSecret", max.c_str()), "OK");
 }
 
-// Allows every call and runs `between` once, while it authorizes the first `action`.
-class OnceAuthorizer : public Authorizer {
- public:
-  OnceAuthorizer(std::string action, std::function<void()> between)
-      : action_(std::move(action)), between_(std::move(between)) {}
-  Status Authorize(const RequestContext&, const AuthzCheck& check) const override {
-    if (check.action == action_ && between_) std::exchange(between_, nullptr)();
-    return Status::Ok();
-  }
-
- private:
-  std::string action_;
-  mutable std::function<void()> between_;
-};
-
 // A change is written only under the resource policy and tags it was authorized under; one that
 // changed in between is answered with a retryable error and nothing is written.
 TEST_F(SecretsServiceTest, AChangeAuthorizedUnderAnOlderPolicyIsNotWritten) {
   Ok("CreateSecret", R"({"Name":"app/raced","SecretString":"v"})");
-  OnceAuthorizer authorizer("secretsmanager:TagResource", [this] {
+  test_support::OnceAuthorizer authorizer("secretsmanager:TagResource", [this] {
     ASSERT_TRUE(store_
                     ->Write([&](StoreWriter& w) -> Status {
                       COFFER_ASSIGN_OR_RETURN(
@@ -344,7 +329,7 @@ TEST_F(SecretsServiceTest, AChangeAuthorizedUnderAnOlderPolicyIsNotWritten) {
 // its write is a different secret: the change does not reach it.
 TEST_F(SecretsServiceTest, AChangeDoesNotReachASecretRecreatedUnderTheSameName) {
   Ok("CreateSecret", R"({"Name":"app/reborn","SecretString":"v"})");
-  OnceAuthorizer authorizer("secretsmanager:PutResourcePolicy", [this] {
+  test_support::OnceAuthorizer authorizer("secretsmanager:PutResourcePolicy", [this] {
     EXPECT_EQ(
         Code("DeleteSecret", R"({"SecretId":"app/reborn","ForceDeleteWithoutRecovery":true})"),
         "OK");
