@@ -71,9 +71,7 @@ class Authorizer {
 // by the policy authorizer.
 class AllowAllAuthorizer final : public Authorizer {
  public:
-  Status Authorize(const RequestContext&, const AuthzCheck&) const override {
-    return Status::Ok();
-  }
+  Status Authorize(const RequestContext&, const AuthzCheck&) const override { return Status::Ok(); }
 };
 
 // What one request asked the authorizer. The dispatcher owns one per request and refuses a
@@ -81,11 +79,7 @@ class AllowAllAuthorizer final : public Authorizer {
 // authorization unnoticed. One request's thread only.
 class AuthorizationLog {
  public:
-  void Asked(const AuthzCheck& check, bool allowed) {
-    ++asked_;
-    if (!allowed) ++denied_;
-    (void)check;
-  }
+  void Asked() { ++asked_; }
   // The operation is one AWS serves to every correctly signed caller (GetCallerIdentity,
   // GetSessionToken): answering it without a check is by design, not an omission.
   void NeedsNoPermission() { no_permission_needed_ = true; }
@@ -93,11 +87,9 @@ class AuthorizationLog {
   // True when the operation asked at least once or declared it needs no permission.
   bool answered() const { return asked_ > 0 || no_permission_needed_; }
   int asked() const { return asked_; }
-  int denied() const { return denied_; }
 
  private:
   int asked_ = 0;
-  int denied_ = 0;
   bool no_permission_needed_ = false;
 };
 
@@ -120,7 +112,7 @@ struct RequestContext {
                          ? authorizer->Authorize(*this, check)
                          : Status("InternalFailure",
                                   "coffer has no authorizer for this request; it was refused.");
-    if (authorization != nullptr) authorization->Asked(check, decided.ok());
+    if (authorization != nullptr) authorization->Asked();
     return decided;
   }
   void NeedsNoPermission() const {

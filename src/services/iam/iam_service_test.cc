@@ -1,9 +1,6 @@
 // IAM: users, names and paths, paging, access keys, roles, malformed documents.
 #include <gtest/gtest.h>
 
-#include <functional>
-#include <utility>
-
 #include "services/iam/iam_test_fixture.h"
 
 namespace coffer::iam::test_support {

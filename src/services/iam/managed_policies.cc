@@ -9,16 +9,28 @@
 
 namespace coffer::iam {
 
+namespace {
+
+// Attach*Policy's and Detach*Policy's input: the entity and a valid policy ARN. iam:PolicyARN
+// then lets a policy say which policies may be attached.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html
+Status ReadAttachment(const std::map<std::string, std::string>& p, const EntityKind& kind,
+                      std::optional<std::string>* owner, std::optional<std::string>* arn) {
+  QueryInput in(p);
+  *owner = in.String(kind.name_param, NameRule(kind.max_name));
+  *arn = in.String("PolicyArn", ArnRule());
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  if (!ParsePolicyArn(**arn)) return NotValidArn(**arn);
+  return Status::Ok();
+}
+
+}  // namespace
+
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachUserPolicy.html
 Result<std::string> IamService::AttachPolicy(const RequestContext& ctx, const Params& p,
                                              const EntityKind& kind) {
-  QueryInput in(p);
-  auto owner = in.String(kind.name_param, NameRule(kind.max_name));
-  auto arn = in.String("PolicyArn", ArnRule());
-  COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!ParsePolicyArn(*arn)) return NotValidArn(*arn);
-  // iam:PolicyARN lets a policy say which policies may be attached.
-  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html
+  std::optional<std::string> owner, arn;
+  COFFER_RETURN_IF_ERROR(ReadAttachment(p, kind, &owner, &arn));
   Context context{{"iam:policyarn", {*arn}}};
   COFFER_RETURN_IF_ERROR(ChangeEntity(
       ctx, std::string("Attach") + kind.title + "Policy", kind, *owner, context,
@@ -43,11 +55,8 @@ Result<std::string> IamService::AttachPolicy(const RequestContext& ctx, const Pa
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_DetachUserPolicy.html
 Result<std::string> IamService::DetachPolicy(const RequestContext& ctx, const Params& p,
                                              const EntityKind& kind) {
-  QueryInput in(p);
-  auto owner = in.String(kind.name_param, NameRule(kind.max_name));
-  auto arn = in.String("PolicyArn", ArnRule());
-  COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!ParsePolicyArn(*arn)) return NotValidArn(*arn);
+  std::optional<std::string> owner, arn;
+  COFFER_RETURN_IF_ERROR(ReadAttachment(p, kind, &owner, &arn));
   Context context{{"iam:policyarn", {*arn}}};
   COFFER_RETURN_IF_ERROR(ChangeEntity(
       ctx, std::string("Detach") + kind.title + "Policy", kind, *owner, context,

@@ -28,6 +28,17 @@ Status InvalidAliasName(const std::string& alias) {
 }
 
 // An alias moved to another key between the permission check and the write.
+// CreateAlias's and UpdateAlias's input: a valid alias name and the key it is to name.
+Status ReadAliasAndTarget(const json::object& body, std::optional<std::string>* alias,
+                          std::optional<std::string>* target) {
+  JsonInput in(body);
+  *alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
+  *target = in.String("TargetKeyId", {.required = true, .min_len = 1, .max_len = 2048});
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  if (!IsValidAliasName(**alias)) return InvalidAliasName(**alias);
+  return Status::Ok();
+}
+
 Status AliasChanged() {
   return Status("KMSInternalException",
                 "The alias changed while the request was served; retry the request.");
@@ -39,11 +50,8 @@ Status AliasChanged() {
 // https://docs.aws.amazon.com/kms/latest/developerguide/alias-access.html
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
 Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const json::object& body) {
-  JsonInput in(body);
-  auto alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
-  auto target = in.String("TargetKeyId", {.required = true, .min_len = 1, .max_len = 2048});
-  COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!IsValidAliasName(*alias)) return InvalidAliasName(*alias);
+  std::optional<std::string> alias, target;
+  COFFER_RETURN_IF_ERROR(ReadAliasAndTarget(body, &alias, &target));
   if (alias->rfind("alias/aws/", 0) == 0) {
     return Status("NotAuthorizedException",
                   "Cannot create alias with prefix 'alias/aws/': it is reserved for AWS managed "
@@ -67,11 +75,8 @@ Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const js
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_UpdateAlias.html
 // kms:UpdateAlias on the alias, on the key it points to now and on the key it will point to.
 Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const json::object& body) {
-  JsonInput in(body);
-  auto alias = in.String("AliasName", {.required = true, .min_len = 1, .max_len = 256});
-  auto target = in.String("TargetKeyId", {.required = true, .min_len = 1, .max_len = 2048});
-  COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!IsValidAliasName(*alias)) return InvalidAliasName(*alias);
+  std::optional<std::string> alias, target;
+  COFFER_RETURN_IF_ERROR(ReadAliasAndTarget(body, &alias, &target));
   if (alias->rfind("alias/aws/", 0) == 0) {
     return Status("NotAuthorizedException", "Aliases beginning with 'alias/aws/' are reserved.");
   }

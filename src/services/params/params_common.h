@@ -78,7 +78,6 @@ std::string KeyIdOf(const ParameterRow& row);
 json::object Metadata(const Scope& scope, const ParameterRow& r, StoreReader* reader);
 
 // Tag rules of SSM: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Tag.html
-
 Result<Tags> DecodeTags(const json::array* arr);
 
 // The parameter a write operation names, unless it is missing or already expired.
