@@ -164,6 +164,70 @@ class TenantBoundaryTest(ServerCase):
         self.assertFalse(status["Sealed"])
         self.sm.list_secrets()
 
+    def test_a_tenant_reaches_no_operator_action_presigned_or_through_a_session(self):
+        host = f"127.0.0.1:{self.server.port}"
+        # Presigned (query) authentication instead of the Authorization header.
+        for path in ("/coffer/seal", "/coffer/accounts", "/coffer/rotate-root"):
+            req = AWSRequest(method="POST", url=f"http://{host}{path}", data=b"{}",
+                             headers={"Host": host, "Content-Type": "application/json"})
+            SigV4QueryAuth(Credentials(self.tenant.key_id, self.tenant.secret), "coffer",
+                           DEFAULT_REGION, expires=300).add_auth(req)
+            prepared = req.prepare()
+            target = prepared.url.split(host, 1)[1]
+            resp = self.server.raw_request("POST", target, body=b"{}",
+                                           headers=dict(prepared.headers.items()))
+            self.assertEqual(403, resp.status, f"{path}: {resp}")
+            self.assertIn(b"AccessDenied", resp.body, path)
+        # A session of the tenant's own role is not its root either.
+        role = self.t_iam.create_role(
+            RoleName=f"admin-{uid()}", AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{self.tenant.account}:root"},
+                    "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+        self.t_iam.put_role_policy(RoleName=role.rsplit("/", 1)[1], PolicyName="all",
+                                   PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                       {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        user = f"u-{uid()}"
+        self.t_iam.create_user(UserName=user)
+        self.t_iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}]}))
+        key = self.t_iam.create_access_key(UserName=user)["AccessKey"]
+        sts = self.server.client("sts", key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        creds = sts.assume_role(RoleArn=role, RoleSessionName="climb")["Credentials"]
+        req = AWSRequest(method="POST", url=f"http://{host}/coffer/seal", data=b"{}",
+                         headers={"Host": host, "Content-Type": "application/json"})
+        SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"],
+                              creds["SessionToken"]), "coffer", DEFAULT_REGION).add_auth(req)
+        resp = self.server.raw_request("POST", "/coffer/seal", body=b"{}",
+                                       headers=dict(req.prepare().headers.items()))
+        self.assertEqual(403, resp.status, resp)
+        self.assertFalse(self.server.raw_request("GET", "/coffer/seal-status").json()["Sealed"])
+
+    def test_a_tenant_cannot_change_the_operators_secret_by_its_arn(self):
+        name = f"op-only-{uid()}"
+        arn = self.sm.create_secret(Name=name, SecretString="operator value")["ARN"]
+        attempts = [
+            lambda: self.t_sm.tag_resource(SecretId=arn, Tags=[{"Key": "owner", "Value": "t"}]),
+            lambda: self.t_sm.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"AWS": self.tenant.account},
+                    "Action": "secretsmanager:*", "Resource": "*"}]})),
+            lambda: self.t_sm.update_secret_version_stage(SecretId=arn,
+                                                         VersionStage="AWSCURRENT"),
+            lambda: self.t_sm.put_secret_value(SecretId=arn, SecretString="tenant value"),
+        ]
+        for attempt in attempts:
+            with self.assertRaises(ClientError) as caught:
+                attempt()
+            self.assertEqual("AccessDeniedException", error_code(caught.exception))
+        described = self.sm.describe_secret(SecretId=arn)
+        self.assertNotIn("Tags", described)
+        self.assertNotIn("ResourcePolicy", self.sm.get_resource_policy(SecretId=arn))
+        self.assertEqual("operator value",
+                         self.sm.get_secret_value(SecretId=arn)["SecretString"])
+
     def test_a_tenant_cannot_run_programs_on_the_host(self):
         marker = os.path.join(tempfile.gettempdir(), f"coffer-pwned-{uid()}")
         role = make_role(self.t_iam, f"exec-{uid()}", ROTATION_ACTIONS, "*")
