@@ -154,7 +154,12 @@ expect_aws_error "decrypt with a missing context pair" InvalidCiphertextExceptio
 expect_aws_error "decrypt without the context" InvalidCiphertextException \
   "${KMS[@]}" decrypt --ciphertext-blob "fileb://$W/ctx.bin"
 cp "$W/ctx.bin" "$W/tampered.bin"
-printf '\x00' | dd of="$W/tampered.bin" bs=1 seek=$(($(stat -c %s "$W/ctx.bin") - 1)) conv=notrunc status=none
+# Flip every bit of the last byte: writing a fixed byte would change nothing when the
+# ciphertext already ends in it (one run in 256).
+last_byte=$(tail -c 1 "$W/ctx.bin" | od -An -tu1 | tr -d ' ')
+printf "\\$(printf '%03o' $((last_byte ^ 0xff)))" |
+  dd of="$W/tampered.bin" bs=1 seek=$(($(stat -c %s "$W/ctx.bin") - 1)) conv=notrunc status=none
+cmp -s "$W/ctx.bin" "$W/tampered.bin" && fail "the tampered copy differs from the ciphertext" "cmp found no difference"
 expect_aws_error "decrypt of a tampered ciphertext" InvalidCiphertextException \
   "${KMS[@]}" decrypt --ciphertext-blob "fileb://$W/tampered.bin" --encryption-context app=coffer,env=test
 head -c 4097 /dev/zero >"$W/big.bin"
