@@ -14,11 +14,10 @@ import os
 import re
 import sys
 
-# protocol/json_input and protocol/aws_errors are the wire plumbing every service uses
+# protocol/json_input and its siblings are the wire plumbing every service uses
 # (library coffer_wire), with the query protocol's input reader and XML escaping and the
 # page-token codec; the rest of protocol/ is the dispatcher and the operator endpoints.
-WIRE = {"protocol/json_input.h", "protocol/json_input.cc", "protocol/aws_errors.h",
-        "protocol/aws_errors.cc", "protocol/xml.h", "protocol/xml.cc", "protocol/page_token.h",
+WIRE = {"protocol/json_input.h", "protocol/json_input.cc", "protocol/xml.h", "protocol/xml.cc", "protocol/page_token.h",
         "protocol/page_token.cc", "protocol/query_input.h", "protocol/query_input.cc",
         "protocol/operation_table.h", "protocol/json_tags.h", "protocol/json_tags.cc"}
 

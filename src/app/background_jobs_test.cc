@@ -70,7 +70,7 @@ TEST(BackgroundJobs, AFailingJobRunsAgainAtItsNextPeriod) {
   std::atomic<int> attempts{0};
   jobs.Add("flaky", 10ms, [&] {
     ++attempts;
-    return Status("ServiceUnavailable", "the disk is full");
+    return Status(ErrorCode::kServiceUnavailable, "the disk is full");
   });
   jobs.Start();
   EXPECT_TRUE(Eventually([&] { return attempts >= 3; }));

@@ -185,7 +185,7 @@ Status PolicyAuthorizer::Authorize(const RequestContext& ctx, const AuthzCheck& 
     message = decision.Message(facts);
   }
   if (on_denial_) on_denial_(ctx, check, message);
-  return Status("AccessDeniedException", std::move(message));
+  return Status(ErrorCode::kAccessDeniedException, std::move(message));
 }
 
 }  // namespace coffer

@@ -69,10 +69,12 @@ class PolicyAuthorizerTest : public test_support::StoreTest {
 };
 
 TEST_F(PolicyAuthorizerTest, AUserIsAllowedOnlyWhatItsPoliciesAllow) {
-  EXPECT_EQ(Ask(user_, "secretsmanager:GetSecretValue", kSecret).code(), "AccessDeniedException");
+  EXPECT_EQ(Ask(user_, "secretsmanager:GetSecretValue", kSecret).code(),
+            ErrorCode::kAccessDeniedException);
   ASSERT_TRUE(PutUserPolicy(Allow("secretsmanager:GetSecretValue", kSecret)).ok());
   EXPECT_TRUE(Ask(user_, "secretsmanager:GetSecretValue", kSecret).ok());
-  EXPECT_EQ(Ask(user_, "secretsmanager:DeleteSecret", kSecret).code(), "AccessDeniedException");
+  EXPECT_EQ(Ask(user_, "secretsmanager:DeleteSecret", kSecret).code(),
+            ErrorCode::kAccessDeniedException);
   ASSERT_EQ(denials_.size(), 2u) << "every denial is reported to the observer";
   EXPECT_NE(denials_[1].find("is not authorized to perform: secretsmanager:DeleteSecret"),
             std::string::npos);
@@ -90,7 +92,8 @@ TEST_F(PolicyAuthorizerTest, IdentitiesAreCachedUntilInvalidated) {
   EXPECT_TRUE(Ask(user_, "secretsmanager:GetSecretValue", kSecret).ok());
   // ...until IAM says it changed, as IamService does after every committed write.
   authorizer_->InvalidateIdentities();
-  EXPECT_EQ(Ask(user_, "secretsmanager:GetSecretValue", kSecret).code(), "AccessDeniedException");
+  EXPECT_EQ(Ask(user_, "secretsmanager:GetSecretValue", kSecret).code(),
+            ErrorCode::kAccessDeniedException);
 }
 
 TEST_F(PolicyAuthorizerTest, AResourcePolicyDenyOverridesTheRootAndAnAllow) {
@@ -104,10 +107,10 @@ TEST_F(PolicyAuthorizerTest, AResourcePolicyDenyOverridesTheRootAndAnAllow) {
       R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*",)"
       R"("Action":"secretsmanager:DeleteSecret","Resource":"*"}]})";
   EXPECT_EQ(Ask(root, "secretsmanager:DeleteSecret", kSecret, &deny).code(),
-            "AccessDeniedException");
+            ErrorCode::kAccessDeniedException);
   ASSERT_TRUE(PutUserPolicy(Allow("secretsmanager:*", "*")).ok());
   EXPECT_EQ(Ask(user_, "secretsmanager:DeleteSecret", kSecret, &deny).code(),
-            "AccessDeniedException");
+            ErrorCode::kAccessDeniedException);
   EXPECT_TRUE(Ask(user_, "secretsmanager:GetSecretValue", kSecret, &deny).ok());
 }
 
@@ -119,7 +122,7 @@ TEST_F(PolicyAuthorizerTest, CompiledPoliciesAreSharedAndMalformedOnesRefused) {
   EXPECT_EQ(first->get(), second->get()) << "one compiled policy per text";
   auto bad = authorizer_->Compile("{not json", policy::PolicyKind::kIdentity);
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().code(), "MalformedPolicyDocument");
+  EXPECT_EQ(bad.status().code(), ErrorCode::kMalformedPolicyDocument);
 }
 
 }  // namespace

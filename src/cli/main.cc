@@ -237,7 +237,8 @@ int RunServer(const ServerFlags& flags) {
   if (int rc = HttpOptionsFrom(flags, &http, &metrics_http); rc != 0) return rc;
   if (int rc = AppOptionsFrom(flags, &options); rc != 0) return rc;
   coffer::SystemClock clock;
-  coffer::Result<coffer::Deployment> deployment = coffer::Status("Unavailable", "not opened");
+  coffer::Result<coffer::Deployment> deployment =
+      coffer::Status(coffer::ErrorCode::kInternalFailure, "not opened");
   if (int rc = OpenDeploymentFrom(flags, &clock, &deployment); rc != 0) return rc;
   coffer::Deployment& d = deployment.value();
   std::unique_ptr<coffer::App> app = coffer::App::Create(options, &clock,

@@ -38,7 +38,7 @@ void TrimLineEnd(std::string* s) {
 // The first line of a file, without its line end.
 Result<SecretBytes> ReadFirstLine(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status("InvalidParameter", "cannot read " + path);
+  if (!in) return Status(ErrorCode::kInvalidParameter, "cannot read " + path);
   std::string line;
   std::getline(in, line);
   TrimLineEnd(&line);
@@ -64,7 +64,7 @@ Result<SecretBytes> ReadStdinLine(const std::string& prompt) {
     ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     std::cerr << "\n";
   }
-  if (!got) return Status("InvalidParameter", "nothing to read on standard input");
+  if (!got) return Status(ErrorCode::kInvalidParameter, "nothing to read on standard input");
   TrimLineEnd(&line);
   SecretBytes out(line);
   OPENSSL_cleanse(line.data(), line.size());
@@ -122,7 +122,7 @@ Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::strin
       token = Env("AWS_SESSION_TOKEN").value_or("");
     }
     if (key_id.empty() || secret.empty()) {
-      return Status("InvalidParameter",
+      return Status(ErrorCode::kInvalidParameter,
                     "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give "
                     "--profile");
     }
@@ -142,7 +142,8 @@ Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::strin
   }
   auto reply = net::Send(url, call);
   if (!reply.ok()) {
-    return Status("InternalFailure", "cannot reach the server: " + reply.status().message());
+    return Status(ErrorCode::kInternalFailure,
+                  "cannot reach the server: " + reply.status().message());
   }
   return Reply{reply->status, std::move(reply->body)};
 }
@@ -173,11 +174,12 @@ int Fail(const std::string& message) {
 Result<json::object> CallForObject(const RemoteFlags& flags, http::verb method,
                                    const std::string& path, const std::string& body, bool sign) {
   COFFER_ASSIGN_OR_RETURN(Reply reply, Call(flags, method, path, body, sign));
-  if (reply.status != 200) return Status("InternalFailure", ErrorText(reply));
+  if (reply.status != 200) return Status(ErrorCode::kInternalFailure, ErrorText(reply));
   boost::system::error_code ec;
   json::value v = json::parse(reply.body, ec);
   OPENSSL_cleanse(reply.body.data(), reply.body.size());
-  if (ec || !v.is_object()) return Status("InternalFailure", "unexpected reply from the server");
+  if (ec || !v.is_object())
+    return Status(ErrorCode::kInternalFailure, "unexpected reply from the server");
   return std::move(v.get_object());
 }
 
@@ -198,15 +200,15 @@ Result<SecretBytes> ReadPassphrase(const std::string& file, bool confirm) {
     if (confirm) {
       COFFER_ASSIGN_OR_RETURN(SecretBytes again, ReadStdinLine("Passphrase again: "));
       if (again.Reveal() != passphrase.Reveal()) {
-        return Status("InvalidParameter", "the passphrases differ");
+        return Status(ErrorCode::kInvalidParameter, "the passphrases differ");
       }
     }
   } else {
-    return Status("InvalidParameter",
+    return Status(ErrorCode::kInvalidParameter,
                   "no passphrase: give --passphrase-file, set COFFER_PASSPHRASE, or run on a "
                   "terminal to be prompted");
   }
-  if (passphrase.empty()) return Status("InvalidParameter", "the passphrase is empty");
+  if (passphrase.empty()) return Status(ErrorCode::kInvalidParameter, "the passphrase is empty");
   return passphrase;
 }
 

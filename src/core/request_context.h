@@ -110,7 +110,7 @@ struct RequestContext {
   Status Authorize(const AuthzCheck& check) const {
     Status decided = authorizer != nullptr
                          ? authorizer->Authorize(*this, check)
-                         : Status("InternalFailure",
+                         : Status(ErrorCode::kInternalFailure,
                                   "coffer has no authorizer for this request; it was refused.");
     if (authorization != nullptr) authorization->Asked();
     return decided;

@@ -1,33 +1,39 @@
 // Status and Result<T>: how every fallible call in coffer reports failure.
 //
-// A Status carries an AWS error code (the wire `__type`, e.g. "ResourceNotFoundException") and a
-// human-readable message. Only the protocol layer knows how a code is put on the wire (HTTP
-// status, JSON or XML shape); everything below it just returns Status. Messages must never
-// contain secret material.
+// A Status carries an AWS error code (core/error_code.h: the wire `__type`, e.g.
+// ResourceNotFoundException) and a human-readable message. Only the protocol layer knows how a code
+// is put on the wire (HTTP status, JSON or XML shape); everything below it just returns Status.
+// Messages must never contain secret material.
 #pragma once
 
 #include <cassert>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
+
+#include "core/error_code.h"
 
 namespace coffer {
 
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(std::string code, std::string message)
-      : code_(std::move(code)), message_(std::move(message)) {}
+  Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {
+    assert(code != ErrorCode::kOk);
+  }
 
   static Status Ok() { return Status(); }
 
-  bool ok() const { return code_.empty(); }
-  const std::string& code() const { return code_; }
+  bool ok() const { return code_ == ErrorCode::kOk; }
+  ErrorCode code() const { return code_; }
+  // The code as AWS spells it on the wire.
+  std::string_view code_name() const { return ErrorCodeName(code_); }
   const std::string& message() const { return message_; }
 
  private:
-  std::string code_;  // empty means OK
+  ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
 };
 

@@ -21,7 +21,7 @@ std::string RootKeyPurpose(int generation) {
 }
 
 Status SealedError() {
-  return Status("ServiceUnavailableException",
+  return Status(ErrorCode::kServiceUnavailableException,
                 "coffer is sealed; unseal it with `coffer operator unseal`.");
 }
 
@@ -46,7 +46,7 @@ bool ParseRootKeyMeta(const std::string& text, int* generation, std::string* wra
 }
 
 Status DecryptionFailure() {
-  return Status("DecryptionFailure",
+  return Status(ErrorCode::kDecryptionFailure,
                 "Secrets Manager can't decrypt the protected secret text using the provided KMS "
                 "key.");
 }
@@ -91,9 +91,10 @@ Result<KeyMaterialRow> Keyring::NewKeyMaterial(const std::string& key_id, int ve
 }
 
 Status Keyring::UsableForCrypto(const KmsKeyRow& key) {
-  if (key.state == "Disabled") return Status("DisabledException", key.arn + " is disabled.");
+  if (key.state == "Disabled")
+    return Status(ErrorCode::kDisabledException, key.arn + " is disabled.");
   if (key.state == "PendingDeletion") {
-    return Status("KMSInvalidStateException", key.arn + " is pending deletion.");
+    return Status(ErrorCode::kKMSInvalidStateException, key.arn + " is pending deletion.");
   }
   return Status::Ok();
 }
@@ -112,7 +113,7 @@ Result<KmsKeyRow> Keyring::LoadKey(const std::string& key_id) {
     COFFER_ASSIGN_OR_RETURN(row, r.kms().FindKey(key_id));
     return Status::Ok();
   }));
-  if (!row) return Status("NotFoundException", "Key '" + key_id + "' does not exist");
+  if (!row) return Status(ErrorCode::kNotFoundException, "Key '" + key_id + "' does not exist");
   std::unique_lock lock(mu_);
   if (keys_epoch_ != epoch) {
     keys_.clear();
@@ -174,16 +175,16 @@ Status Keyring::Unseal(const SecretBytes& unseal_key, StoreReader* in_txn) {
   std::string wrapped_root;
   auto wrapped_storage = storage_meta ? crypto::Base64Decode(*storage_meta) : std::nullopt;
   if (!root_meta || !ParseRootKeyMeta(*root_meta, &generation, &wrapped_root) || !wrapped_storage) {
-    return Status("InternalFailure", "the store holds no valid root key");
+    return Status(ErrorCode::kInternalFailure, "the store holds no valid root key");
   }
   auto root = crypto::AesGcmOpen(unseal_key, RootKeyPurpose(generation), wrapped_root);
   if (!root || root->size() != LockedKey::kSize) {
-    return Status("InvalidUnsealKeyException",
+    return Status(ErrorCode::kInvalidUnsealKeyException,
                   "The unseal key does not open this store's root key.");
   }
   auto storage = crypto::AesGcmOpen(*root, kStorageKeyPurpose, *wrapped_storage);
   if (!storage || storage->size() != LockedKey::kSize) {
-    return Status("InternalFailure", "the storage key does not open under the root key");
+    return Status(ErrorCode::kInternalFailure, "the storage key does not open under the root key");
   }
   std::unique_lock lock(mu_);
   unseal_key_ = LockedKey(unseal_key.Reveal());
@@ -240,14 +241,14 @@ Result<Keyring::RootRotation> Keyring::RotateRoot(int fail_after_rewraps) {
     COFFER_ASSIGN_OR_RETURN(auto materials, w.kms().ListAllMaterials());
     for (const auto& m : materials) {
       if (fail_after_rewraps >= 0 && out.rewrapped_materials == fail_after_rewraps) {
-        return Status("InternalFailure", "root key rotation interrupted (test)");
+        return Status(ErrorCode::kInternalFailure, "root key rotation interrupted (test)");
       }
       const std::string purpose = MaterialPurpose(m.key_id, m.version);
       auto plain = crypto::AesGcmOpen(old_root.Reveal(), purpose, m.wrapped);
       if (!plain) {
-        return Status("InternalFailure", "key material " + m.key_id + "/" +
-                                             std::to_string(m.version) +
-                                             " does not open under the root key");
+        return Status(ErrorCode::kInternalFailure, "key material " + m.key_id + "/" +
+                                                       std::to_string(m.version) +
+                                                       " does not open under the root key");
       }
       COFFER_RETURN_IF_ERROR(w.kms().UpdateMaterialWrapping(
           m.key_id, m.version, crypto::AesGcmSeal(new_root.Reveal(), purpose, plain->Reveal())));
@@ -321,7 +322,7 @@ Result<SecretBytes> Keyring::UnwrapWithStorageKey(std::string_view purpose,
   if (storage_key_.empty()) return SealedError();
   auto plain = crypto::AesGcmOpen(storage_key_.Reveal(), purpose, wrapped);
   if (!plain) {
-    return Status("InternalFailure", "stored bytes do not open under the storage key");
+    return Status(ErrorCode::kInternalFailure, "stored bytes do not open under the storage key");
   }
   return std::move(*plain);
 }
@@ -335,14 +336,15 @@ Result<SecretBytes> Keyring::UnwrapMaterial(const KeyMaterialRow& row) const {
     plain = crypto::AesGcmOpen(previous_root_key_.Reveal(), purpose, row.wrapped);
   }
   if (!plain || plain->size() != LockedKey::kSize) {
-    return Status("InternalFailure", "stored key material does not open under the root key");
+    return Status(ErrorCode::kInternalFailure,
+                  "stored key material does not open under the root key");
   }
   return std::move(*plain);
 }
 
 Result<KmsKeyRow> Keyring::ResolveKey(const Scope& scope, const std::string& key_ref,
                                       const std::string& managed_service,
-                                      const std::string& not_found_code) {
+                                      ErrorCode not_found_code) {
   const std::string managed_alias = "alias/aws/" + managed_service;
   std::string alias;
   std::string key_id;
@@ -386,7 +388,7 @@ Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::strin
     COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(scope, alias));
     if (existing) {
       COFFER_ASSIGN_OR_RETURN(auto row, w.kms().FindKey(*existing));
-      if (!row) return Status("InternalFailure", "alias points at a missing key");
+      if (!row) return Status(ErrorCode::kInternalFailure, "alias points at a missing key");
       created = *row;
       return Status::Ok();
     }

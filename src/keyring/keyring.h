@@ -97,8 +97,7 @@ class Keyring {
   // alias name ("alias/x") or alias ARN; empty means the AWS-managed key `alias/aws/<service>`,
   // which is created on first use. Errors: `not_found_code` when no such key exists in scope.
   Result<KmsKeyRow> ResolveKey(const Scope& scope, const std::string& key_ref,
-                               const std::string& managed_service,
-                               const std::string& not_found_code);
+                               const std::string& managed_service, ErrorCode not_found_code);
 
   // Seals plaintext under a fresh data key wrapped by the key's current material (read afresh,
   // so a rotation or a state change is seen). Errors: DisabledException,

@@ -31,30 +31,35 @@ class KeyringTest : public ::testing::Test {
 };
 
 TEST_F(KeyringTest, ManagedKeyIsCreatedOnceAndReachableByEveryName) {
-  auto k1 = keyring_->ResolveKey(scope_, "", "secretsmanager", "NotFound");
+  auto k1 = keyring_->ResolveKey(scope_, "", "secretsmanager", ErrorCode::kNotFoundException);
   ASSERT_TRUE(k1.ok());
   EXPECT_EQ(k1->manager, "AWS");
-  auto k2 = keyring_->ResolveKey(scope_, "alias/aws/secretsmanager", "secretsmanager", "NotFound");
-  auto k3 = keyring_->ResolveKey(scope_, k1->arn, "secretsmanager", "NotFound");
-  auto k4 = keyring_->ResolveKey(scope_, k1->key_id, "secretsmanager", "NotFound");
+  auto k2 = keyring_->ResolveKey(scope_, "alias/aws/secretsmanager", "secretsmanager",
+                                 ErrorCode::kNotFoundException);
+  auto k3 = keyring_->ResolveKey(scope_, k1->arn, "secretsmanager", ErrorCode::kNotFoundException);
+  auto k4 =
+      keyring_->ResolveKey(scope_, k1->key_id, "secretsmanager", ErrorCode::kNotFoundException);
   auto k5 =
       keyring_->ResolveKey(scope_, "arn:aws:kms:us-east-1:123456789012:alias/aws/secretsmanager",
-                           "secretsmanager", "NotFound");
+                           "secretsmanager", ErrorCode::kNotFoundException);
   for (auto* k : {&k2, &k3, &k4, &k5}) {
     ASSERT_TRUE(k->ok());
     EXPECT_EQ((*k)->key_id, k1->key_id);
   }
   // Another region has its own key.
-  auto other = keyring_->ResolveKey({"123456789012", "eu-west-1"}, "", "secretsmanager", "NF");
+  auto other = keyring_->ResolveKey({"123456789012", "eu-west-1"}, "", "secretsmanager",
+                                    ErrorCode::kNotFoundException);
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->key_id, k1->key_id);
-  auto missing = keyring_->ResolveKey(scope_, "alias/nope", "secretsmanager", "EncryptionFailure");
+  auto missing =
+      keyring_->ResolveKey(scope_, "alias/nope", "secretsmanager", ErrorCode::kEncryptionFailure);
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), "EncryptionFailure");
+  EXPECT_EQ(missing.status().code(), ErrorCode::kEncryptionFailure);
 }
 
 TEST_F(KeyringTest, EnvelopeRoundTripAndContextBinding) {
-  auto key = keyring_->ResolveKey(scope_, "", "secretsmanager", "NF").value();
+  auto key =
+      keyring_->ResolveKey(scope_, "", "secretsmanager", ErrorCode::kNotFoundException).value();
   auto env = keyring_->SealValue(key, "ctx-a", "the plaintext value");
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(env->find("plaintext"), std::string::npos);
@@ -63,7 +68,7 @@ TEST_F(KeyringTest, EnvelopeRoundTripAndContextBinding) {
   EXPECT_EQ(opened->Reveal(), "the plaintext value");
   auto moved = keyring_->OpenValue("ctx-b", *env);
   ASSERT_FALSE(moved.ok());
-  EXPECT_EQ(moved.status().code(), "DecryptionFailure");
+  EXPECT_EQ(moved.status().code(), ErrorCode::kDecryptionFailure);
   for (size_t i = 0; i < env->size(); i += 7) {
     std::string bad = *env;
     bad[i] ^= 0x10;
@@ -73,11 +78,12 @@ TEST_F(KeyringTest, EnvelopeRoundTripAndContextBinding) {
 }
 
 TEST_F(KeyringTest, AnotherUnsealKeyCannotUnseal) {
-  auto key = keyring_->ResolveKey(scope_, "", "secretsmanager", "NF").value();
+  auto key =
+      keyring_->ResolveKey(scope_, "", "secretsmanager", ErrorCode::kNotFoundException).value();
   auto env = keyring_->SealValue(key, "ctx", "v").value();
   Keyring wrong(store_.get(), &clock_);
   Status s = wrong.Unseal(crypto::RandomSecret(32));
-  EXPECT_EQ(s.code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidUnsealKeyException);
   EXPECT_TRUE(wrong.sealed());
   auto r = wrong.OpenValue("ctx", env);
   ASSERT_FALSE(r.ok());
@@ -88,7 +94,8 @@ TEST_F(KeyringTest, AnotherUnsealKeyCannotUnseal) {
 }
 
 TEST_F(KeyringTest, SealedKeyringRefusesEveryKeyOperationAndForgetsCachedMaterial) {
-  auto key = keyring_->ResolveKey(scope_, "", "secretsmanager", "NF").value();
+  auto key =
+      keyring_->ResolveKey(scope_, "", "secretsmanager", ErrorCode::kNotFoundException).value();
   auto env = keyring_->SealValue(key, "ctx", "v").value();
   auto wrapped = keyring_->WrapWithStorageKey("p", "small secret").value();
   ASSERT_TRUE(keyring_->OpenValue("ctx", env).ok());  // material now cached
@@ -98,12 +105,15 @@ TEST_F(KeyringTest, SealedKeyringRefusesEveryKeyOperationAndForgetsCachedMateria
   EXPECT_TRUE(keyring_->sealed());
   EXPECT_EQ(listened, 1);
   EXPECT_FALSE(keyring_->OpenValue("ctx", env).ok());
-  EXPECT_EQ(keyring_->SealValue(key, "ctx", "v").status().code(), "ServiceUnavailableException");
-  EXPECT_EQ(keyring_->WrapWithStorageKey("p", "x").status().code(), "ServiceUnavailableException");
+  EXPECT_EQ(keyring_->SealValue(key, "ctx", "v").status().code(),
+            ErrorCode::kServiceUnavailableException);
+  EXPECT_EQ(keyring_->WrapWithStorageKey("p", "x").status().code(),
+            ErrorCode::kServiceUnavailableException);
   EXPECT_EQ(keyring_->UnwrapWithStorageKey("p", wrapped).status().code(),
-            "ServiceUnavailableException");
-  EXPECT_EQ(keyring_->NewKeyMaterial("k", 1, 0, "").status().code(), "ServiceUnavailableException");
-  EXPECT_EQ(keyring_->RotateRoot().status().code(), "ServiceUnavailableException");
+            ErrorCode::kServiceUnavailableException);
+  EXPECT_EQ(keyring_->NewKeyMaterial("k", 1, 0, "").status().code(),
+            ErrorCode::kServiceUnavailableException);
+  EXPECT_EQ(keyring_->RotateRoot().status().code(), ErrorCode::kServiceUnavailableException);
   ASSERT_TRUE(keyring_->Unseal(root_).ok());
   EXPECT_EQ(keyring_->OpenValue("ctx", env).value().Reveal(), "v");
   EXPECT_EQ(keyring_->UnwrapWithStorageKey("p", wrapped).value().Reveal(), "small secret");
@@ -113,7 +123,8 @@ TEST_F(KeyringTest, RotateRootRewrapsMaterialAndKeepsEverythingReadable) {
   std::vector<std::string> envelopes;
   std::vector<KmsKeyRow> keys;
   for (const char* service : {"secretsmanager", "ssm"}) {
-    keys.push_back(keyring_->ResolveKey(scope_, "", service, "NF").value());
+    keys.push_back(
+        keyring_->ResolveKey(scope_, "", service, ErrorCode::kNotFoundException).value());
     envelopes.push_back(keyring_->SealValue(keys.back(), "ctx", service).value());
   }
   auto wrapped = keyring_->WrapWithStorageKey("p", "small secret").value();
@@ -141,8 +152,8 @@ TEST_F(KeyringTest, RotateRootRewrapsMaterialAndKeepsEverythingReadable) {
   ASSERT_EQ(after.size(), before.size());
   for (size_t i = 0; i < after.size(); ++i) EXPECT_NE(after[i], before[i]);
   // Material written after the rotation is under the new root key too.
-  keys.push_back(
-      keyring_->ResolveKey(scope_, "", "other", "NF").value());  // creates alias/aws/other
+  keys.push_back(keyring_->ResolveKey(scope_, "", "other", ErrorCode::kNotFoundException)
+                     .value());  // creates alias/aws/other
   envelopes.push_back(keyring_->SealValue(keys.back(), "ctx", "other").value());
 
   // A new process: the same unseal key opens the rotated root key; nothing is cached.
@@ -158,7 +169,7 @@ TEST_F(KeyringTest, RotateRootRewrapsMaterialAndKeepsEverythingReadable) {
 TEST_F(KeyringTest, InterruptedRotateRootLeavesThePreviousRootKeyInForce) {
   std::vector<std::string> envelopes;
   for (const char* service : {"a", "b", "c"}) {
-    auto key = keyring_->ResolveKey(scope_, "", service, "NF").value();
+    auto key = keyring_->ResolveKey(scope_, "", service, ErrorCode::kNotFoundException).value();
     envelopes.push_back(keyring_->SealValue(key, "ctx", service).value());
   }
   auto failed = keyring_->RotateRoot(/*fail_after_rewraps=*/2);

@@ -43,7 +43,7 @@ Result<SecretBytes> UnsealRootKeyWithPassphrase(std::string_view sealed_text,
   std::string header, kdf, iterations_text, salt_b64, sealed_b64;
   in >> header >> kdf >> iterations_text >> salt_b64 >> sealed_b64;
   auto malformed = [] {
-    return Status("InvalidParameter", "not a coffer passphrase-sealed root key");
+    return Status(ErrorCode::kInvalidParameter, "not a coffer passphrase-sealed root key");
   };
   if (header != kHeader || kdf != kKdf) return malformed();
   char* end = nullptr;
@@ -56,7 +56,7 @@ Result<SecretBytes> UnsealRootKeyWithPassphrase(std::string_view sealed_text,
   if (!salt || !sealed) return malformed();
   SecretBytes kek = DeriveKey(passphrase, *salt, static_cast<int>(iterations));
   auto root = crypto::AesGcmOpen(kek, kAad, *sealed);
-  if (!root) return Status("Sealed", "the passphrase does not unseal this root key");
+  if (!root) return Status(ErrorCode::kSealed, "the passphrase does not unseal this root key");
   return std::move(*root);
 }
 

@@ -17,19 +17,19 @@ TEST(RootKeySeal, RoundTripAndWrongPassphrase) {
   EXPECT_EQ(back->Reveal(), root.Reveal());
   auto wrong = UnsealRootKeyWithPassphrase(sealed, "Tr0ub4dor&3");
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.status().code(), "Sealed");
+  EXPECT_EQ(wrong.status().code(), ErrorCode::kSealed);
   // A fresh salt each time.
   EXPECT_NE(SealRootKeyWithPassphrase(root, "p", 1000), SealRootKeyWithPassphrase(root, "p", 1000));
 }
 
 TEST(RootKeySeal, MalformedInputs) {
-  EXPECT_EQ(UnsealRootKeyWithPassphrase("", "p").status().code(), "InvalidParameter");
+  EXPECT_EQ(UnsealRootKeyWithPassphrase("", "p").status().code(), ErrorCode::kInvalidParameter);
   EXPECT_EQ(
       UnsealRootKeyWithPassphrase("coffer-sealed-root-v1 pbkdf2-sha256 x a b", "p").status().code(),
-      "InvalidParameter");
+      ErrorCode::kInvalidParameter);
   EXPECT_EQ(
       UnsealRootKeyWithPassphrase("coffer-sealed-root-v1 scrypt 10 YQ== YQ==", "p").status().code(),
-      "InvalidParameter");
+      ErrorCode::kInvalidParameter);
 }
 
 }  // namespace

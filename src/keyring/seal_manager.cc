@@ -29,7 +29,7 @@ Status RecordSeal(StoreWriter& w, const SealInit& init, const SecretBytes& unsea
       break;
     case SealType::kPassphrase:
       if (init.passphrase.empty()) {
-        return Status("InvalidParameter", "the passphrase must not be empty");
+        return Status(ErrorCode::kInvalidParameter, "the passphrase must not be empty");
       }
       passphrase_meta = SealRootKeyWithPassphrase(unseal_key, init.passphrase.Reveal());
       break;
@@ -49,7 +49,7 @@ Status RecordSeal(StoreWriter& w, const SealInit& init, const SecretBytes& unsea
 }
 
 Status NotThisSeal(SealType type) {
-  return Status("InvalidRequestException",
+  return Status(ErrorCode::kInvalidRequestException,
                 "This server uses the " + std::string(SealTypeName(type)) + " seal.");
 }
 
@@ -71,7 +71,7 @@ Result<SealType> ParseSealType(std::string_view name) {
   if (name == "file") return SealType::kFile;
   if (name == "passphrase") return SealType::kPassphrase;
   if (name == "shamir") return SealType::kShamir;
-  return Status("InvalidParameter",
+  return Status(ErrorCode::kInvalidParameter,
                 "seal must be file, passphrase or shamir, not '" + std::string(name) + "'");
 }
 
@@ -91,7 +91,7 @@ Result<ShamirShare> DecodeShare(std::string_view text) {
   auto raw = crypto::Base64Decode(text);
   if (!raw || raw->size() < 2 || static_cast<uint8_t>((*raw)[0]) == 0) {
     if (raw) OPENSSL_cleanse(raw->data(), raw->size());
-    return Status("InvalidParameterException", "The text given is not an unseal share.");
+    return Status(ErrorCode::kInvalidParameterException, "The text given is not an unseal share.");
   }
   ShamirShare share;
   share.x = static_cast<uint8_t>((*raw)[0]);
@@ -120,18 +120,19 @@ Result<SealInitResult> SealManager::Initialize(StoreWriter& w, const SealInit& i
 Result<SealInitResult> SealManager::Rekey(const SealInit& init, UnsealKeyFile* file) {
   std::lock_guard rekey_lock(rekey_mu_);
   if (keyring_->sealed()) {
-    return Status("ServiceUnavailableException", "coffer is sealed; unseal it first.");
+    return Status(ErrorCode::kServiceUnavailableException, "coffer is sealed; unseal it first.");
   }
   if (init.type == SealType::kShamir &&
       (init.threshold < 1 || init.threshold > init.shares || init.shares > 255)) {
-    return Status("InvalidParameter",
+    return Status(ErrorCode::kInvalidParameter,
                   "the threshold must be between 1 and the number of shares, at most 255");
   }
   SealInitResult out;
   out.unseal_key = crypto::RandomSecret(crypto::kAesKeyBytes);
   const bool to_file = init.type == SealType::kFile;
   if (to_file) {
-    if (file == nullptr) return Status("InvalidParameter", "this server keeps no key file");
+    if (file == nullptr)
+      return Status(ErrorCode::kInvalidParameter, "this server keeps no key file");
     COFFER_RETURN_IF_ERROR(file->Stage(out.unseal_key));
   }
   Status changed = keyring_->ChangeUnsealKey(
@@ -187,7 +188,7 @@ Status SealManager::Load(StoreReader* in_txn) {
     return Status::Ok();
   };
   COFFER_RETURN_IF_ERROR(in_txn ? read(*in_txn) : store_->Read(read));
-  if (!type) return Status("InternalFailure", "the store records no seal");
+  if (!type) return Status(ErrorCode::kInternalFailure, "the store records no seal");
   COFFER_ASSIGN_OR_RETURN(SealType parsed, ParseSealType(*type));
   std::lock_guard lock(mu_);
   type_ = parsed;
@@ -195,12 +196,13 @@ Status SealManager::Load(StoreReader* in_txn) {
   if (parsed == SealType::kShamir) {
     if (!shamir || std::sscanf(shamir->c_str(), "%d %d", &shares_, &threshold_) != 2 ||
         threshold_ < 1 || threshold_ > shares_ || shares_ > 255) {
-      return Status("InternalFailure", "the store's Shamir seal configuration is damaged");
+      return Status(ErrorCode::kInternalFailure,
+                    "the store's Shamir seal configuration is damaged");
     }
   }
   if (parsed == SealType::kPassphrase) {
     if (!passphrase || passphrase->empty()) {
-      return Status("InternalFailure", "the store holds no passphrase-sealed key");
+      return Status(ErrorCode::kInternalFailure, "the store holds no passphrase-sealed key");
     }
     sealed_unseal_key_ = *passphrase;
   }
@@ -261,7 +263,7 @@ Status SealManager::UnsealWithPassphrase(std::string_view passphrase) {
     const auto wait =
         std::chrono::duration_cast<std::chrono::seconds>(next_passphrase_attempt_ - now).count() +
         1;
-    return Status("ThrottlingException",
+    return Status(ErrorCode::kThrottlingException,
                   "Too many failed unseal attempts; try again in " + std::to_string(wait) + " s.");
   }
   auto key = UnsealRootKeyWithPassphrase(sealed_unseal_key_, passphrase);
@@ -271,7 +273,8 @@ Status SealManager::UnsealWithPassphrase(std::string_view passphrase) {
         std::chrono::seconds(int64_t{1} << std::min(passphrase_failures_ - 1, 6)),
         kMaxPassphraseBackoff);
     next_passphrase_attempt_ = std::chrono::steady_clock::now() + backoff;
-    return Status("InvalidUnsealKeyException", "The passphrase does not unseal this server.");
+    return Status(ErrorCode::kInvalidUnsealKeyException,
+                  "The passphrase does not unseal this server.");
   }
   passphrase_failures_ = 0;
   return AfterUnseal(keyring_->Unseal(*key));
@@ -285,22 +288,22 @@ Status SealManager::SubmitShare(std::string_view share_text, std::string_view no
   if (!keyring_->sealed()) return Status::Ok();
   if (!share_digests_.empty() && std::find(share_digests_.begin(), share_digests_.end(),
                                            ShareDigest(share)) == share_digests_.end()) {
-    return Status("InvalidUnsealKeyException",
+    return Status(ErrorCode::kInvalidUnsealKeyException,
                   "This share is not one of this server's unseal shares; nothing changed.");
   }
   // A share that names an attempt must name this one: it was meant for another (e.g. one that
   // was reset), and is not silently mixed into this one.
   if (!pending_.empty() && !nonce.empty() && !crypto::ConstantTimeEquals(nonce, attempt_nonce_)) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "This share names another unseal attempt (its Nonce is not the current "
                   "attempt's); nothing changed.");
   }
   for (const auto& p : pending_) {
     if (p.x == share.x) {
-      return Status("InvalidParameterException", "This share was already given.");
+      return Status(ErrorCode::kInvalidParameterException, "This share was already given.");
     }
     if (p.y.size() != share.y.size()) {
-      return Status("InvalidParameterException",
+      return Status(ErrorCode::kInvalidParameterException,
                     "This share does not belong with the shares already given.");
     }
   }
@@ -312,8 +315,8 @@ Status SealManager::SubmitShare(std::string_view share_text, std::string_view no
   pending_.clear();
   attempt_nonce_.clear();
   Status unsealed = key.ok() ? keyring_->Unseal(*key) : key.status();
-  if (!unsealed.ok() && unsealed.code() == "InvalidUnsealKeyException") {
-    return Status("InvalidUnsealKeyException",
+  if (!unsealed.ok() && unsealed.code() == ErrorCode::kInvalidUnsealKeyException) {
+    return Status(ErrorCode::kInvalidUnsealKeyException,
                   "The shares given do not rebuild the unseal key; progress was reset. Give " +
                       std::to_string(threshold_) + " shares of this server's seal.");
   }
@@ -332,7 +335,7 @@ Status SealManager::ResetProgress(std::string_view nonce, std::string_view share
                                           ShareDigest(*share)) != share_digests_.end();
   }
   if (!participant) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "Only a participant may reset the unseal under way: give its Nonce, or one of "
                   "this server's shares.");
   }

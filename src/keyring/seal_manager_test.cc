@@ -55,10 +55,11 @@ TEST(SealManager, AnyThresholdOfSharesUnsealsAndProgressIsCounted) {
   ASSERT_TRUE(d.seal->SubmitShare(d.result.shares[4], "", &nonce).ok());
   EXPECT_FALSE(nonce.empty());
   EXPECT_EQ(d.seal->status().progress, 1);
-  EXPECT_EQ(d.seal->SubmitShare(d.result.shares[4], nonce).code(), "InvalidParameterException")
+  EXPECT_EQ(d.seal->SubmitShare(d.result.shares[4], nonce).code(),
+            ErrorCode::kInvalidParameterException)
       << "a share given twice";
   EXPECT_EQ(d.seal->SubmitShare(d.result.shares[1], "another-attempt").code(),
-            "InvalidParameterException");
+            ErrorCode::kInvalidParameterException);
   EXPECT_EQ(d.seal->status().progress, 1) << "refused shares change nothing";
   ASSERT_TRUE(d.seal->SubmitShare(d.result.shares[1], nonce).ok());
   EXPECT_TRUE(d.keyring->sealed());
@@ -72,13 +73,15 @@ TEST(SealManager, AnyThresholdOfSharesUnsealsAndProgressIsCounted) {
 TEST(SealManager, AShareOfAnotherSealIsRefusedAndAResetNeedsTheAttempt) {
   SealedDeployment d(Shamir(3, 2));
   SealedDeployment other(Shamir(3, 2));
-  EXPECT_EQ(d.seal->SubmitShare(other.result.shares[0]).code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(d.seal->SubmitShare(other.result.shares[0]).code(),
+            ErrorCode::kInvalidUnsealKeyException);
   EXPECT_EQ(d.seal->status().progress, 0);
   std::string nonce;
   ASSERT_TRUE(d.seal->SubmitShare(d.result.shares[0], "", &nonce).ok());
   // Someone outside the attempt cannot reset it: neither a wrong nonce nor a foreign share.
-  EXPECT_EQ(d.seal->ResetProgress("not-the-nonce").code(), "InvalidParameterException");
-  EXPECT_EQ(d.seal->ResetProgress("", other.result.shares[1]).code(), "InvalidParameterException");
+  EXPECT_EQ(d.seal->ResetProgress("not-the-nonce").code(), ErrorCode::kInvalidParameterException);
+  EXPECT_EQ(d.seal->ResetProgress("", other.result.shares[1]).code(),
+            ErrorCode::kInvalidParameterException);
   EXPECT_EQ(d.seal->status().progress, 1);
   ASSERT_TRUE(d.seal->ResetProgress(nonce).ok());
   EXPECT_EQ(d.seal->status().progress, 0);
@@ -88,17 +91,17 @@ TEST(SealManager, APassphraseSealThrottlesWrongPassphrases) {
   SealInit init{.type = SealType::kPassphrase};
   init.passphrase = SecretBytes(std::string_view("correct horse battery staple"));
   SealedDeployment d(init);
-  EXPECT_EQ(d.seal->UnsealWithPassphrase("wrong").code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(d.seal->UnsealWithPassphrase("wrong").code(), ErrorCode::kInvalidUnsealKeyException);
   EXPECT_EQ(d.seal->UnsealWithPassphrase("correct horse battery staple").code(),
-            "ThrottlingException")
+            ErrorCode::kThrottlingException)
       << "the next attempt waits its back-off, even with the right passphrase";
-  EXPECT_EQ(d.seal->SubmitShare("c2hhcmU=").code(), "InvalidRequestException")
+  EXPECT_EQ(d.seal->SubmitShare("c2hhcmU=").code(), ErrorCode::kInvalidRequestException)
       << "shares are for the Shamir seal";
   // The back-off after one failure is a second (steady time, not injectable): poll for it.
-  Status unsealed = Status("Pending", "");
+  Status unsealed = Status(ErrorCode::kThrottlingException, "not tried yet");
   for (int i = 0; i < 100 && !unsealed.ok(); ++i) {
     unsealed = d.seal->UnsealWithPassphrase("correct horse battery staple");
-    if (unsealed.code() != "ThrottlingException") break;
+    if (unsealed.code() != ErrorCode::kThrottlingException) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(unsealed.ok()) << unsealed.code() << ": " << unsealed.message();
@@ -113,7 +116,7 @@ TEST(SealManager, BadShareCountsAndAnEmptyPassphraseAreRefusedAtInitialisation) 
        {Shamir(3, 4), Shamir(1, 0), SealInit{.type = SealType::kPassphrase}}) {
     Status s =
         store->Write([&](StoreWriter& w) { return SealManager::Initialize(w, bad).status(); });
-    EXPECT_EQ(s.code(), "InvalidParameter");
+    EXPECT_EQ(s.code(), ErrorCode::kInvalidParameter);
   }
   store.reset();
   std::filesystem::remove_all(dir);

@@ -35,7 +35,7 @@ uint8_t Inverse(uint8_t a) {
 
 Result<std::vector<ShamirShare>> SplitSecret(const SecretBytes& secret, int shares, int threshold) {
   if (secret.empty() || threshold < 1 || shares < threshold || shares > 255) {
-    return Status("InvalidParameter", "Shamir needs 1 <= threshold <= shares <= 255.");
+    return Status(ErrorCode::kInvalidParameter, "Shamir needs 1 <= threshold <= shares <= 255.");
   }
   std::vector<ShamirShare> out(static_cast<size_t>(shares));
   for (int i = 0; i < shares; ++i) {
@@ -57,11 +57,11 @@ Result<std::vector<ShamirShare>> SplitSecret(const SecretBytes& secret, int shar
 }
 
 Result<SecretBytes> CombineShares(const std::vector<ShamirShare>& shares) {
-  if (shares.empty()) return Status("InvalidParameter", "No shares given.");
+  if (shares.empty()) return Status(ErrorCode::kInvalidParameter, "No shares given.");
   std::set<uint8_t> xs;
   for (const auto& s : shares) {
     if (s.x == 0 || !xs.insert(s.x).second || s.y.size() != shares[0].y.size()) {
-      return Status("InvalidParameter", "Shares must be distinct and of one length.");
+      return Status(ErrorCode::kInvalidParameter, "Shares must be distinct and of one length.");
     }
   }
   SecretBytes secret(shares[0].y.size());

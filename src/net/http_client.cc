@@ -44,13 +44,14 @@ Result<HttpReply> Exchange(asio::io_context& io, Stream& stream,
   beast::error_code ec;
   http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
   RunOne(io, lowest, cancel);
-  if (ec) return Status("InternalFailure", "sending the request failed: " + ec.message());
+  if (ec) return Status(ErrorCode::kInternalFailure, "sending the request failed: " + ec.message());
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(max_body);
   http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
   RunOne(io, lowest, cancel);
-  if (ec) return Status("InternalFailure", "reading the response failed: " + ec.message());
+  if (ec)
+    return Status(ErrorCode::kInternalFailure, "reading the response failed: " + ec.message());
   auto res = parser.release();
   return HttpReply{static_cast<int>(res.result_int()), std::move(res.body())};
 }
@@ -66,7 +67,8 @@ Result<Url> ParseUrl(const std::string& url) {
     u.tls = true;
     rest = url.substr(8);
   } else {
-    return Status("InvalidParameter", "a URL must start with http:// or https://: " + url);
+    return Status(ErrorCode::kInvalidParameter,
+                  "a URL must start with http:// or https://: " + url);
   }
   size_t slash = rest.find('/');
   u.path = slash == std::string::npos ? "/" : rest.substr(slash);
@@ -74,7 +76,8 @@ Result<Url> ParseUrl(const std::string& url) {
   u.host_header = rest;
   if (!rest.empty() && rest.front() == '[') {
     size_t close = rest.find(']');
-    if (close == std::string::npos) return Status("InvalidParameter", "bad IPv6 URL: " + url);
+    if (close == std::string::npos)
+      return Status(ErrorCode::kInvalidParameter, "bad IPv6 URL: " + url);
     u.host = rest.substr(1, close - 1);
     if (close + 1 < rest.size() && rest[close + 1] == ':') u.port = rest.substr(close + 2);
   } else {
@@ -82,7 +85,7 @@ Result<Url> ParseUrl(const std::string& url) {
     u.host = rest.substr(0, colon);
     if (colon != std::string::npos) u.port = rest.substr(colon + 1);
   }
-  if (u.host.empty()) return Status("InvalidParameter", "the URL has no host: " + url);
+  if (u.host.empty()) return Status(ErrorCode::kInvalidParameter, "the URL has no host: " + url);
   if (u.port.empty()) u.port = u.tls ? "443" : "80";
   return u;
 }
@@ -113,7 +116,7 @@ Result<HttpReply> Send(const Url& url, const HttpCall& call) {
       stream.expires_at(deadline);
       stream.async_connect(addresses, [&](beast::error_code e, auto) { ec = e; });
       RunOne(io, stream, call.cancel);
-      if (ec) return Status("InternalFailure", "cannot connect: " + ec.message());
+      if (ec) return Status(ErrorCode::kInternalFailure, "cannot connect: " + ec.message());
       CloseOnExec(stream.socket().native_handle());
       return Exchange(io, stream, req, call.max_response_bytes, call.cancel);
     }
@@ -131,14 +134,14 @@ Result<HttpReply> Send(const Url& url, const HttpCall& call) {
     beast::get_lowest_layer(stream).async_connect(addresses,
                                                   [&](beast::error_code e, auto) { ec = e; });
     RunOne(io, beast::get_lowest_layer(stream), call.cancel);
-    if (ec) return Status("InternalFailure", "cannot connect: " + ec.message());
+    if (ec) return Status(ErrorCode::kInternalFailure, "cannot connect: " + ec.message());
     CloseOnExec(beast::get_lowest_layer(stream).socket().native_handle());
     stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
     RunOne(io, beast::get_lowest_layer(stream), call.cancel);
-    if (ec) return Status("InternalFailure", "TLS handshake failed: " + ec.message());
+    if (ec) return Status(ErrorCode::kInternalFailure, "TLS handshake failed: " + ec.message());
     return Exchange(io, stream, req, call.max_response_bytes, call.cancel);
   } catch (const std::exception& e) {
-    return Status("InternalFailure",
+    return Status(ErrorCode::kInternalFailure,
                   std::string("cannot reach ") + url.host_header + ": " + e.what());
   }
 }

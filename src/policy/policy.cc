@@ -16,8 +16,9 @@ namespace coffer::policy {
 namespace json = boost::json;
 namespace {
 
-Status Malformed(const std::string& message) { return Status("MalformedPolicyDocument", message); }
-
+Status Malformed(const std::string& message) {
+  return Status(ErrorCode::kMalformedPolicyDocument, message);
+}
 
 // ---- policy variables ---------------------------------------------------------------------
 

@@ -241,7 +241,7 @@ inline void RunParseCases(const std::vector<ParseCase>& cases) {
       EXPECT_TRUE(parsed.ok()) << parsed.status().code() << ": " << parsed.status().message();
     } else {
       ASSERT_FALSE(parsed.ok());
-      EXPECT_EQ(parsed.status().code(), "MalformedPolicyDocument");
+      EXPECT_EQ(parsed.status().code(), ErrorCode::kMalformedPolicyDocument);
       EXPECT_FALSE(parsed.status().message().empty());
     }
   }

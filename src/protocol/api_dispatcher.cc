@@ -10,7 +10,6 @@
 #include "core/arn.h"
 #include "core/ids.h"
 #include "core/percent_encoding.h"
-#include "protocol/aws_errors.h"
 #include "protocol/operator_api.h"
 #include "protocol/xml.h"
 
@@ -72,14 +71,14 @@ bool IsAwsJsonContentType(std::string_view type) {
 ApiResponse JsonErrorResponse(const Status& status, const std::string& request_id) {
   const Status s(status.code(), BoundedMessage(status.message()));
   ApiResponse resp;
-  resp.status = HttpStatusForError(s.code());
+  resp.status = ErrorCodeHttpStatus(s.code());
   resp.content_type = kJsonContentType;
   resp.headers.emplace_back("x-amzn-RequestId", request_id);
-  resp.headers.emplace_back("x-amzn-ErrorType", s.code());
+  resp.headers.emplace_back("x-amzn-ErrorType", s.code_name());
   // Secrets Manager models its error member as "Message", KMS and SSM as "message"; botocore
   // reads either, so both are sent.
   resp.body = json::serialize(
-      json::object{{"__type", s.code()}, {"message", s.message()}, {"Message", s.message()}});
+      json::object{{"__type", s.code_name()}, {"message", s.message()}, {"Message", s.message()}});
   return resp;
 }
 
@@ -91,16 +90,18 @@ ApiResponse JsonError(const Status& s, const std::string& request_id) {
 
 ApiResponse QueryError(const Status& status, const std::string& request_id) {
   // The query protocols spell the JSON protocols' AccessDeniedException as AccessDenied.
-  const Status s(status.code() == "AccessDeniedException" ? "AccessDenied" : status.code(),
-                 BoundedMessage(status.message()));
+  const Status s(
+      status.code() == ErrorCode::kAccessDeniedException ? ErrorCode::kAccessDenied : status.code(),
+      BoundedMessage(status.message()));
   ApiResponse resp;
-  resp.status = HttpStatusForError(s.code());
+  resp.status = ErrorCodeHttpStatus(s.code());
   resp.content_type = "text/xml";
   resp.headers.emplace_back("x-amzn-RequestId", request_id);
   const char* type = resp.status >= 500 ? "Receiver" : "Sender";
   resp.body = std::string("<ErrorResponse xmlns=\"") + kStsNamespace + "\"><Error><Type>" + type +
-              "</Type><Code>" + XmlEscape(s.code()) + "</Code><Message>" + XmlEscape(s.message()) +
-              "</Message></Error><RequestId>" + request_id + "</RequestId></ErrorResponse>";
+              "</Type><Code>" + XmlEscape(s.code_name()) + "</Code><Message>" +
+              XmlEscape(s.message()) + "</Message></Error><RequestId>" + request_id +
+              "</RequestId></ErrorResponse>";
   return resp;
 }
 
@@ -110,18 +111,22 @@ Status AuthStatus(const AuthError& e, Protocol p) {
   const bool j = p == Protocol::kJson;
   switch (e.failure) {
     case AuthFailure::kMissing:
-      return Status(j ? "MissingAuthenticationTokenException" : "MissingAuthenticationToken",
+      return Status(j ? ErrorCode::kMissingAuthenticationTokenException
+                      : ErrorCode::kMissingAuthenticationToken,
                     e.message);
     case AuthFailure::kIncomplete:
-      return Status(j ? "IncompleteSignatureException" : "IncompleteSignature", e.message);
+      return Status(j ? ErrorCode::kIncompleteSignatureException : ErrorCode::kIncompleteSignature,
+                    e.message);
     case AuthFailure::kUnknownKey:
-      return Status(j ? "UnrecognizedClientException" : "InvalidClientTokenId", e.message);
+      return Status(j ? ErrorCode::kUnrecognizedClientException : ErrorCode::kInvalidClientTokenId,
+                    e.message);
     case AuthFailure::kBadSignature:
-      return Status(j ? "InvalidSignatureException" : "SignatureDoesNotMatch", e.message);
+      return Status(j ? ErrorCode::kInvalidSignatureException : ErrorCode::kSignatureDoesNotMatch,
+                    e.message);
     case AuthFailure::kExpiredToken:
-      return Status(j ? "ExpiredTokenException" : "ExpiredToken", e.message);
+      return Status(j ? ErrorCode::kExpiredTokenException : ErrorCode::kExpiredToken, e.message);
   }
-  return Status("InternalFailure", "unknown authentication failure");
+  return Status(ErrorCode::kInternalFailure, "unknown authentication failure");
 }
 
 void ParseForm(std::string_view s, std::map<std::string, std::string>* out) {
@@ -161,8 +166,8 @@ RequestContext ContextFor(const VerifiedCaller& caller, const ApiRequest& reques
 // An operation that succeeded without asking the authorizer is a defect in coffer; refusing it
 // keeps a missing check from ever becoming an open door.
 Status Unauthorized(std::string_view operation) {
-  return Status("InternalFailure", "coffer did not authorize " + std::string(operation) +
-                                       "; the request was refused.");
+  return Status(ErrorCode::kInternalFailure, "coffer did not authorize " + std::string(operation) +
+                                                 "; the request was refused.");
 }
 
 }  // namespace
@@ -180,9 +185,9 @@ ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
         "coffer is sealed; no request can be served until an operator unseals it "
         "(coffer operator unseal).";
     if (!target.empty()) {
-      return JsonError(Status("ServiceUnavailableException", message), request_id);
+      return JsonError(Status(ErrorCode::kServiceUnavailableException, message), request_id);
     }
-    return QueryError(Status("ServiceUnavailable", message), request_id);
+    return QueryError(Status(ErrorCode::kServiceUnavailable, message), request_id);
   }
   if (!target.empty()) return HandleJson(request, target, request_id);
   return HandleQuery(request, request_id);
@@ -194,7 +199,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   // another type is no operation it knows (Kinesis answers application/octet-stream with
   // UnknownOperationException), and a form post from a browser page is never an API call.
   if (!IsAwsJsonContentType(Header(request, "content-type"))) {
-    return JsonError(Status("UnknownOperationException",
+    return JsonError(Status(ErrorCode::kUnknownOperationException,
                             "A request with X-Amz-Target must have Content-Type "
                             "application/x-amz-json-1.1."),
                      request_id);
@@ -214,20 +219,20 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
       dot == std::string_view::npos ? std::string_view() : amz_target.substr(dot + 1);
   auto service = json_services_.find(prefix);
   if (service == json_services_.end()) {
-    return JsonError(Status("UnknownOperationException",
+    return JsonError(Status(ErrorCode::kUnknownOperationException,
                             "The target " + std::string(amz_target) + " is not known."),
                      request_id);
   }
   const std::string& signing_service = service->second.first;
   if (caller.service != signing_service) {
-    return JsonError(
-        Status("InvalidSignatureException", "Credential should be scoped to correct service: '" +
-                                                std::string(signing_service) + "'. "),
-        request_id);
+    return JsonError(Status(ErrorCode::kInvalidSignatureException,
+                            "Credential should be scoped to correct service: '" +
+                                std::string(signing_service) + "'. "),
+                     request_id);
   }
   if (!IsValidRegionName(caller.region)) {
     return JsonError(
-        Status("InvalidSignatureException",
+        Status(ErrorCode::kInvalidSignatureException,
                "Credential should be scoped to a valid region, not '" + caller.region + "'. "),
         request_id);
   }
@@ -237,22 +242,23 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
     boost::system::error_code ec;
     json::value parsed = json::parse(request.body, ec);
     if (ec || !parsed.is_object()) {
-      return JsonError(Status("SerializationException", ec ? "The request body is not valid JSON."
-                                                           : "Start of structure or map expected."),
-                       request_id);
+      return JsonError(
+          Status(ErrorCode::kSerializationException, ec ? "The request body is not valid JSON."
+                                                        : "Start of structure or map expected."),
+          request_id);
     }
     input = std::move(parsed.get_object());
   }
 
   AuthorizationLog authorization;
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
-  Result<json::object> result = Status("InternalFailure", "unreachable");
+  Result<json::object> result = Status(ErrorCode::kInternalFailure, "unreachable");
   try {
     result = service->second.second(operation, ctx, input);
   } catch (const std::exception&) {
     // A third-party exception escaping a service is a bug; report it without detail, which
     // could otherwise carry request content.
-    result = Status("InternalFailure", "An internal error occurred.");
+    result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
   }
   // Request members may have held secret values: overwrite the parsed copies before they are
   // freed (the request body itself is cleansed by the HTTP server).
@@ -294,11 +300,12 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   }
   auto action = params.find("Action");
   if (action == params.end() || action->second.empty()) {
-    return QueryError(Status("MissingAction", "Request is missing Action parameter."), request_id);
+    return QueryError(Status(ErrorCode::kMissingAction, "Request is missing Action parameter."),
+                      request_id);
   }
   auto service = query_services_.find(caller.service);
   if (service == query_services_.end()) {
-    return QueryError(Status("InvalidAction",
+    return QueryError(Status(ErrorCode::kInvalidAction,
                              "coffer serves the query protocol for STS and IAM; the credential "
                              "scope names '" +
                                  caller.service + "'."),
@@ -307,11 +314,11 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   AuthorizationLog authorization;
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
   const std::string name = action->second;
-  Result<std::string> result = Status("InternalFailure", "unreachable");
+  Result<std::string> result = Status(ErrorCode::kInternalFailure, "unreachable");
   try {
     result = service->second.second(name, ctx, params);
   } catch (const std::exception&) {
-    result = Status("InternalFailure", "An internal error occurred.");
+    result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
   }
   // Parameters may have held secrets (a session policy is not one, but an IAM password would be).
   for (auto& [k, v] : params) OPENSSL_cleanse(v.data(), v.size());

@@ -20,7 +20,7 @@ bool JsonInput::Has(std::string_view member) const { return Find(member) != null
 void JsonInput::TypeError(std::string_view member, std::string_view expected) {
   if (!serialization_error_) {
     serialization_error_ =
-        Status("SerializationException",
+        Status(ErrorCode::kSerializationException,
                "Expected " + std::string(expected) + " for member '" + std::string(member) + "'.");
   }
 }
@@ -192,7 +192,7 @@ Status JsonInput::Finish() const {
     if (i) msg += "; ";
     msg += violations_[i];
   }
-  return Status("ValidationException", msg);
+  return Status(ErrorCode::kValidationException, msg);
 }
 
 }  // namespace coffer

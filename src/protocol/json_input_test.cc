@@ -23,7 +23,7 @@ TEST(JsonInput, WrongTypeIsSerializationException) {
   auto o = Parse(R"({"Name":5})");
   JsonInput in(o);
   EXPECT_FALSE(in.String("Name"));
-  EXPECT_EQ(in.Finish().code(), "SerializationException");
+  EXPECT_EQ(in.Finish().code(), ErrorCode::kSerializationException);
 }
 
 TEST(JsonInput, CollectsValidationErrorsAwsStyle) {
@@ -32,7 +32,7 @@ TEST(JsonInput, CollectsValidationErrorsAwsStyle) {
   (void)in.String("SecretId", {.required = true});
   (void)in.Int("PasswordLength", {.min = 1, .max = 4096});
   Status s = in.Finish();
-  EXPECT_EQ(s.code(), "ValidationException");
+  EXPECT_EQ(s.code(), ErrorCode::kValidationException);
   EXPECT_EQ(s.message(),
             "2 validation errors detected: Value null at 'secretId' failed to satisfy "
             "constraint: Member must not be null; Value '5000' at 'passwordLength' failed to "
@@ -45,7 +45,7 @@ TEST(JsonInput, SensitiveValuesAreNotEchoed) {
   JsonInput in(o);
   (void)in.String("SecretString", {.max_len = 65536, .sensitive = true});
   Status s = in.Finish();
-  EXPECT_EQ(s.code(), "ValidationException");
+  EXPECT_EQ(s.code(), ErrorCode::kValidationException);
   EXPECT_EQ(s.message().find("SSS"), std::string::npos);
 }
 
@@ -60,11 +60,11 @@ TEST(JsonInput, SecretsAreReadIntoSecretBytesAndNeverEchoed) {
   EXPECT_FALSE(missing);
   EXPECT_FALSE(wrong_type);
   Status s = in.Finish();
-  EXPECT_EQ(s.code(), "SerializationException");  // the type error is reported first
+  EXPECT_EQ(s.code(), ErrorCode::kSerializationException);  // the type error is reported first
   JsonInput too_long(o);
   (void)too_long.Secret("Value", {.max_len = 65536});
   s = too_long.Finish();
-  EXPECT_EQ(s.code(), "ValidationException");
+  EXPECT_EQ(s.code(), ErrorCode::kValidationException);
   EXPECT_EQ(s.message().find("SSS"), std::string::npos);
   EXPECT_NE(s.message().find("'value'"), std::string::npos) << s.message();
 }

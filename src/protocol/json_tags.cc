@@ -25,14 +25,15 @@ Result<Tags> DecodeTagList(const boost::json::array* list, const TagListFormat& 
   Tags tags;
   if (list == nullptr) return tags;
   for (const auto& e : *list) {
-    if (!e.is_object()) return Status("SerializationException", "Expected a Tag structure.");
+    if (!e.is_object())
+      return Status(ErrorCode::kSerializationException, "Expected a Tag structure.");
     const auto* k = e.get_object().if_contains(format.key_member);
     const auto* v = e.get_object().if_contains(format.value_member);
     const bool key_given = k != nullptr && k->is_string();
     const bool value_given = v != nullptr && v->is_string();
     if (format.null_means_empty) {
       if ((k && !key_given && !k->is_null()) || (v && !value_given && !v->is_null())) {
-        return Status("SerializationException", "Tag Key and Value must be strings.");
+        return Status(ErrorCode::kSerializationException, "Tag Key and Value must be strings.");
       }
     } else if (!key_given || !value_given) {
       return format.missing_member;

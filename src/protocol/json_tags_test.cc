@@ -10,32 +10,32 @@ namespace json = boost::json;
 const TagListFormat kStrict{
     .later_replaces_earlier = true,
     .tag_characters_only = true,
-    .missing_member = Status("Missing", "m"),
-    .bad_key_size = Status("KeySize", "k"),
-    .bad_value_size = Status("ValueSize", "v"),
-    .reserved_prefix = Status("Reserved", "r"),
-    .bad_characters = Status("Characters", "c"),
+    .missing_member = Status(ErrorCode::kInvalidParameterException, "m"),
+    .bad_key_size = Status(ErrorCode::kValidationException, "k"),
+    .bad_value_size = Status(ErrorCode::kInvalidRequestException, "v"),
+    .reserved_prefix = Status(ErrorCode::kTagException, "r"),
+    .bad_characters = Status(ErrorCode::kInvalidInput, "c"),
 };
 
 std::string Code(const char* list, const TagListFormat& format) {
   json::value v = json::parse(list);
   auto tags = DecodeTagList(&v.as_array(), format);
-  return tags.ok() ? "OK" : tags.status().code();
+  return tags.ok() ? "OK" : std::string(tags.status().code_name());
 }
 
 TEST(DecodeTagList, EachRuleAnswersWithTheServicesOwnError) {
   EXPECT_EQ(Code(R"([{"Key":"team","Value":"a"}])", kStrict), "OK");
-  EXPECT_EQ(Code(R"([{"Key":"team"}])", kStrict), "Missing");
-  EXPECT_EQ(Code(R"([{"Key":7,"Value":"a"}])", kStrict), "Missing");
-  EXPECT_EQ(Code(R"([{"Key":"","Value":"a"}])", kStrict), "KeySize");
+  EXPECT_EQ(Code(R"([{"Key":"team"}])", kStrict), "InvalidParameterException");
+  EXPECT_EQ(Code(R"([{"Key":7,"Value":"a"}])", kStrict), "InvalidParameterException");
+  EXPECT_EQ(Code(R"([{"Key":"","Value":"a"}])", kStrict), "ValidationException");
   EXPECT_EQ(
       Code(("[{\"Key\":\"" + std::string(129, 'k') + "\",\"Value\":\"a\"}]").c_str(), kStrict),
-      "KeySize");
+      "ValidationException");
   EXPECT_EQ(
       Code(("[{\"Key\":\"k\",\"Value\":\"" + std::string(257, 'v') + "\"}]").c_str(), kStrict),
-      "ValueSize");
-  EXPECT_EQ(Code(R"([{"Key":"aws:owner","Value":"a"}])", kStrict), "Reserved");
-  EXPECT_EQ(Code(R"([{"Key":"a#b","Value":"a"}])", kStrict), "Characters");
+      "InvalidRequestException");
+  EXPECT_EQ(Code(R"([{"Key":"aws:owner","Value":"a"}])", kStrict), "TagException");
+  EXPECT_EQ(Code(R"([{"Key":"a#b","Value":"a"}])", kStrict), "InvalidInput");
   EXPECT_EQ(Code(R"(["not an object"])", kStrict), "SerializationException");
 }
 

@@ -55,7 +55,7 @@ Result<json::object> ParseBody(const ApiRequest& request) {
   boost::system::error_code ec;
   json::value parsed = json::parse(request.body, ec);
   if (ec || !parsed.is_object()) {
-    return Status("SerializationException", "The request body is not a JSON object.");
+    return Status(ErrorCode::kSerializationException, "The request body is not a JSON object.");
   }
   return std::move(parsed.get_object());
 }
@@ -94,26 +94,28 @@ Status OperatorApi::Authorize(const ApiRequest& request, Caller who,
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
-    return Status(err->failure == AuthFailure::kMissing      ? "MissingAuthenticationTokenException"
-                  : err->failure == AuthFailure::kUnknownKey ? "UnrecognizedClientException"
-                                                             : "InvalidSignatureException",
-                  err->message);
+    return Status(
+        err->failure == AuthFailure::kMissing      ? ErrorCode::kMissingAuthenticationTokenException
+        : err->failure == AuthFailure::kUnknownKey ? ErrorCode::kUnrecognizedClientException
+                                                   : ErrorCode::kInvalidSignatureException,
+        err->message);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
   if (caller.service != "coffer") {
-    return Status("InvalidSignatureException",
+    return Status(ErrorCode::kInvalidSignatureException,
                   "Credential should be scoped to correct service: 'coffer'. ");
   }
   const Principal& p = caller.credential->principal;
   if (p.arn != "arn:aws:iam::" + p.account + ":root" || p.temporary) {
-    return Status("AccessDeniedException", "User: " + p.arn +
-                                               " is not authorized to perform this operator "
-                                               "action: only an account's root may.");
+    return Status(ErrorCode::kAccessDeniedException,
+                  "User: " + p.arn +
+                      " is not authorized to perform this operator "
+                      "action: only an account's root may.");
   }
   *verified_caller = caller;
   if (who == Caller::kOperator && !IsOperator(p)) {
     // Another tenant learns nothing about who the operator is.
-    return Status("AccessDeniedException",
+    return Status(ErrorCode::kAccessDeniedException,
                   "User: " + p.arn +
                       " is not authorized to perform this operator action: only the deployment "
                       "operator may.");
@@ -130,10 +132,10 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
   const std::string_view path = PathOf(request.target);
   if (path == "/coffer/events") {
     if (request.method != "GET") {
-      return Error(Status("MethodNotAllowed", "Use GET."), request_id, 405);
+      return Error(Status(ErrorCode::kMethodNotAllowed, "Use GET."), request_id, 405);
     }
     if (keyring_->sealed()) {
-      return Error(Status("ServiceUnavailableException",
+      return Error(Status(ErrorCode::kServiceUnavailableException,
                           "coffer is sealed; unseal it with `coffer operator unseal`."),
                    request_id);
     }
@@ -145,20 +147,21 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
   }
   if (path == "/coffer/seal-status") {
     if (request.method != "GET") {
-      return Error(Status("MethodNotAllowed", "Use GET."), request_id, 405);
+      return Error(Status(ErrorCode::kMethodNotAllowed, "Use GET."), request_id, 405);
     }
     return SealStatusResponse(request_id);
   }
   if (path != "/coffer/unseal" && path != "/coffer/seal" && path != "/coffer/rotate-root" &&
       path != "/coffer/rekey" && path != "/coffer/accounts" && path != "/coffer/functions") {
-    return Error(Status("UnknownOperationException", "No operator endpoint " + std::string(path)),
-                 request_id, 404);
+    return Error(
+        Status(ErrorCode::kUnknownOperationException, "No operator endpoint " + std::string(path)),
+        request_id, 404);
   }
   if (request.method != "POST") {
-    return Error(Status("MethodNotAllowed", "Use POST."), request_id, 405);
+    return Error(Status(ErrorCode::kMethodNotAllowed, "Use POST."), request_id, 405);
   }
   if (!IsJsonContentType(Header(request, "content-type"))) {
-    return Error(Status("UnsupportedMediaTypeException",
+    return Error(Status(ErrorCode::kUnsupportedMediaTypeException,
                         "Operator endpoints take a JSON body: send Content-Type: "
                         "application/json."),
                  request_id, 415);
@@ -168,7 +171,7 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
 
   if (keyring_->sealed()) {
     if (path == "/coffer/seal") return SealStatusResponse(request_id);
-    return Error(Status("ServiceUnavailableException",
+    return Error(Status(ErrorCode::kServiceUnavailableException,
                         "coffer is sealed; unseal it with `coffer operator unseal`."),
                  request_id);
   }
@@ -210,10 +213,10 @@ ApiResponse OperatorApi::Unseal(const ApiRequest& request, const std::string& re
     s = seal_->UnsealWithPassphrase(
         std::string_view(passphrase->get_string().data(), passphrase->get_string().size()));
   } else {
-    s = Status("InvalidParameterException", "Give one of Share, Passphrase or Reset.");
+    s = Status(ErrorCode::kInvalidParameterException, "Give one of Share, Passphrase or Reset.");
   }
   Wipe(&input);
-  if (!s.ok()) return Error(s, request_id, s.code() == "ThrottlingException" ? 429 : 0);
+  if (!s.ok()) return Error(s, request_id, s.code() == ErrorCode::kThrottlingException ? 429 : 0);
   ApiResponse resp = SealStatusResponse(request_id);
   // The nonce goes only to whoever gave a share of the attempt: the operators pass it on.
   if (!attempt_nonce.empty() && seal_->status().sealed) {
@@ -235,8 +238,9 @@ ApiResponse OperatorApi::Rekey(const ApiRequest& request, const std::string& req
   auto type = ParseSealType(Text(in, "Seal"));
   if (!type.ok()) {
     Wipe(&in);
-    return Error(Status("InvalidParameterException", "Seal must be file, passphrase or shamir."),
-                 request_id);
+    return Error(
+        Status(ErrorCode::kInvalidParameterException, "Seal must be file, passphrase or shamir."),
+        request_id);
   }
   SealInit init;
   init.type = *type;
@@ -251,7 +255,8 @@ ApiResponse OperatorApi::Rekey(const ApiRequest& request, const std::string& req
   auto rekeyed = seal_->Rekey(init, key_file_);
   if (!rekeyed.ok()) {
     Status s = rekeyed.status();
-    if (s.code() == "InvalidParameter") s = Status("InvalidParameterException", s.message());
+    if (s.code() == ErrorCode::kInvalidParameter)
+      s = Status(ErrorCode::kInvalidParameterException, s.message());
     return Error(s, request_id);
   }
   json::array shares;
@@ -275,12 +280,13 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
     boost::system::error_code ec;
     json::value parsed = json::parse(request.body, ec);
     if (ec || !parsed.is_object()) {
-      return Error(Status("SerializationException", "The request body is not a JSON object."),
-                   request_id);
+      return Error(
+          Status(ErrorCode::kSerializationException, "The request body is not a JSON object."),
+          request_id);
     }
     if (const auto* id = parsed.get_object().if_contains("AccountId")) {
       if (!id->is_string()) {
-        return Error(Status("InvalidParameterException", "AccountId must be a string."),
+        return Error(Status(ErrorCode::kInvalidParameterException, "AccountId must be a string."),
                      request_id);
       }
       account = std::string(id->get_string());
@@ -288,7 +294,8 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
   }
   if (account.empty()) account = NewAccountId();
   if (!IsValidAccountId(account)) {
-    return Error(Status("InvalidParameterException", "AccountId must be 12 digits."), request_id);
+    return Error(Status(ErrorCode::kInvalidParameterException, "AccountId must be 12 digits."),
+                 request_id);
   }
   const std::string key_id = NewAccessKeyId();
   SecretBytes secret = NewSecretAccessKey();
@@ -298,7 +305,7 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
   Status s = store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto accounts, w.deployment().ListAccounts());
     if (std::find(accounts.begin(), accounts.end(), account) != accounts.end()) {
-      return Status("ResourceExistsException", "Account " + account + " already exists.");
+      return Status(ErrorCode::kResourceExistsException, "Account " + account + " already exists.");
     }
     COFFER_RETURN_IF_ERROR(w.deployment().InsertAccount(account, clock_->NowMillis()));
     AccessKeyRow row;
@@ -363,7 +370,8 @@ Result<json::object> FunctionConfig(const json::object& in, const std::string& k
   if (kind == "exec") {
     auto* command = in.if_contains("Command");
     if (command == nullptr || !command->is_array() || command->get_array().empty()) {
-      return Status("InvalidParameterException", "An exec function needs a Command list.");
+      return Status(ErrorCode::kInvalidParameterException,
+                    "An exec function needs a Command list.");
     }
     config["Command"] = *command;
     if (auto* env = in.if_contains("Environment"); env && env->is_object()) {
@@ -372,18 +380,18 @@ Result<json::object> FunctionConfig(const json::object& in, const std::string& k
   } else if (kind == "builtin") {
     const std::string builtin = Text(in, "Builtin");
     if (builtin.empty()) {
-      return Status("InvalidParameterException", "A builtin function needs Builtin.");
+      return Status(ErrorCode::kInvalidParameterException, "A builtin function needs Builtin.");
     }
     config["Builtin"] = builtin;
   } else if (kind == "http") {
     const std::string url = Text(in, "Url");
     if (!net::ParseUrl(url).ok()) {
-      return Status("InvalidParameterException",
+      return Status(ErrorCode::kInvalidParameterException,
                     "An http function needs a Url (http:// or https://).");
     }
     config["Url"] = url;
   } else {
-    return Status("InvalidParameterException", "Kind must be exec, http or builtin.");
+    return Status(ErrorCode::kInvalidParameterException, "Kind must be exec, http or builtin.");
   }
   return config;
 }
@@ -395,8 +403,9 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   boost::system::error_code ec;
   json::value parsed = json::parse(request.body, ec);
   if (ec || !parsed.is_object()) {
-    return Error(Status("SerializationException", "The request body is not a JSON object."),
-                 request_id);
+    return Error(
+        Status(ErrorCode::kSerializationException, "The request body is not a JSON object."),
+        request_id);
   }
   const json::object& in = parsed.get_object();
   auto text = [&](const char* name) { return Text(in, name); };
@@ -407,7 +416,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   // The operator may register a function in any account; an account's root only in its own.
   if (const std::string account = text("Account"); !account.empty() && account != who.account) {
     if (!IsOperator(who)) {
-      return Error(Status("AccessDeniedException",
+      return Error(Status(ErrorCode::kAccessDeniedException,
                           "User: " + who.arn +
                               " is not authorized to register functions in another account."),
                    request_id, 403);
@@ -420,8 +429,9 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     });
     if (!s.ok()) return Error(s, request_id);
     if (!exists) {
-      return Error(Status("InvalidParameterException", "No account " + account + " exists."),
-                   request_id);
+      return Error(
+          Status(ErrorCode::kInvalidParameterException, "No account " + account + " exists."),
+          request_id);
     }
     row.account = account;
   }
@@ -431,7 +441,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
                             return std::isalnum(c) || c == '-' || c == '_';
                           });
   if (!valid_name) {
-    return Error(Status("InvalidParameterException",
+    return Error(Status(ErrorCode::kInvalidParameterException,
                         "Name must be 1-64 letters, digits, hyphens or underscores."),
                  request_id);
   }
@@ -447,7 +457,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   row.kind = text("Kind");
   if (row.kind == "exec" && !IsOperator(who)) {
     // An exec function is a program run on the server's host: the operator decides which.
-    return Error(Status("AccessDeniedException",
+    return Error(Status(ErrorCode::kAccessDeniedException,
                         "User: " + who.arn +
                             " is not authorized to register exec functions: they run programs "
                             "on the server's host, which only the deployment operator may "
@@ -461,7 +471,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   if (row.role_arn.empty() && row.kind != "builtin") {
     // Lambda runs every function as its execution role; without one the function could not
     // call Secrets Manager at all.
-    return Error(Status("InvalidParameterValueException",
+    return Error(Status(ErrorCode::kInvalidParameterValueException,
                         "An " + row.kind +
                             " function needs an execution role (RoleArn): a role of account " +
                             row.account + " whose trust policy allows lambda.amazonaws.com."),
@@ -472,11 +482,12 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     row.timeout_seconds = t->get_int64();
   }
   if (row.timeout_seconds < 1 || row.timeout_seconds > 900) {
-    return Error(Status("InvalidParameterException", "TimeoutSeconds must be 1-900."), request_id);
+    return Error(Status(ErrorCode::kInvalidParameterException, "TimeoutSeconds must be 1-900."),
+                 request_id);
   }
   row.created_ms = clock_->NowMillis();
   if (!register_function_) {
-    return Error(Status("ServiceUnavailableException", "This server runs no rotation."),
+    return Error(Status(ErrorCode::kServiceUnavailableException, "This server runs no rotation."),
                  request_id);
   }
   auto registered = register_function_(std::move(row));

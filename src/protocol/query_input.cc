@@ -100,11 +100,11 @@ bool Matches(Pattern p, std::string_view s) {
 }
 
 Status EnumError(const char* member, const std::string& value, const char* values) {
-  return Status("ValidationError", "1 validation error detected: Value '" + value + "' at '" +
-                                       member +
-                                       "' failed to satisfy constraint: Member must satisfy "
-                                       "enum value set: " +
-                                       values);
+  return Status(ErrorCode::kValidationError,
+                "1 validation error detected: Value '" + value + "' at '" + member +
+                    "' failed to satisfy constraint: Member must satisfy "
+                    "enum value set: " +
+                    values);
 }
 
 }  // namespace coffer

@@ -163,9 +163,9 @@ class QueryInput {
   }
   void Fail(const std::string& at, const std::string& constraint) {
     if (error_) return;
-    error_ =
-        Status("ValidationError", "1 validation error detected: " + at +
-                                      " failed to satisfy constraint: Member must " + constraint);
+    error_ = Status(ErrorCode::kValidationError, "1 validation error detected: " + at +
+                                                     " failed to satisfy constraint: Member must " +
+                                                     constraint);
   }
 
   const std::map<std::string, std::string>& params_;

@@ -60,7 +60,7 @@ class GeneratedValueRotator final : public RotationFunction {
     }
     if (e.step == "testSecret") {
       auto found = Version(secrets, e, "AWSPENDING", e.token);
-      if (!found.ok() && found.status().code() == "ResourceNotFoundException") {
+      if (!found.ok() && found.status().code() == ErrorCode::kResourceNotFoundException) {
         // RotateImmediately=false tests the configuration before any value is pending: the
         // function can read the secret, which is all there is to test.
         COFFER_RETURN_IF_ERROR(Version(secrets, e, "AWSCURRENT").status());
@@ -75,13 +75,14 @@ class GeneratedValueRotator final : public RotationFunction {
       }
       if (current.ok() && current->if_contains("SecretString") &&
           current->at("SecretString") == pending.at("SecretString")) {
-        return Status("InvalidRequestException", "testSecret: the pending value is unchanged");
+        return Status(ErrorCode::kInvalidRequestException,
+                      "testSecret: the pending value is unchanged");
       }
       *log += "testSecret: AWSPENDING holds a new value\n";
       return Status::Ok();
     }
     if (e.step == "finishSecret") return FinishSecret(e, secrets, log);
-    return Status("InvalidParameterException", "Invalid step parameter " + e.step);
+    return Status(ErrorCode::kInvalidParameterException, "Invalid step parameter " + e.step);
   }
 
  private:

@@ -112,7 +112,7 @@ TEST_F(PostgresAlternatingUsersRotatorTest, WrongMasterPasswordFailsAndCreatesNo
   std::string log;
   Status s = Rotate(*fn, sm, arn, token, &log);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.code(), "ValueError");
+  EXPECT_EQ(s.code(), ErrorCode::kValueError);
   EXPECT_TRUE(Contains(
       s.message(), "Unable to log into database using credentials in master secret " + master_arn));
   EXPECT_TRUE(HasNone(s.message(), {master_password, password, "not-the-master-password"}));
@@ -162,7 +162,7 @@ TEST(PostgresRotatorPreambleTest, ChecksTheVersionBeforeAnyStep) {
   std::string log;
 
   Status unknown = RunStep(*fn, sm, "createSecret", arn, NewUuid(), &log);
-  EXPECT_EQ(unknown.code(), "ValueError");
+  EXPECT_EQ(unknown.code(), ErrorCode::kValueError);
   EXPECT_TRUE(Contains(unknown.message(), "has no stage for rotation of secret " + arn));
 
   const std::string previous = sm.Put(arn, secret, {kCurrent});
@@ -190,25 +190,25 @@ TEST(PostgresRotatorPreambleTest, RejectsSecretsThatAreNotPostgres) {
   std::string log;
   struct Case {
     json::object secret;
-    std::string code;
+    ErrorCode code;
     std::string message;
   };
   std::vector<Case> cases = {
       {{{"engine", "mysql"}, {"host", "h"}, {"username", "u"}, {"password", "p"}},
-       "KeyError",
+       ErrorCode::kKeyError,
        "Database engine must be set to 'postgres'"},
       {{{"engine", "postgres"}, {"username", "u"}, {"password", "p"}},
-       "KeyError",
+       ErrorCode::kKeyError,
        "host key is missing"},
       {{{"engine", "postgres"}, {"host", "h"}, {"username", "u"}},
-       "KeyError",
+       ErrorCode::kKeyError,
        "password key is missing"},
       {{{"engine", "aurora-postgresql"},
         {"host", "h"},
         {"username", "u"},
         {"password", "p"},
         {"port", "not-a-port"}},
-       "ValueError",
+       ErrorCode::kValueError,
        "must be a number from 1 to 65535"},
   };
   for (const Case& c : cases) {

@@ -28,8 +28,10 @@ constexpr std::string_view kCloneSuffix = "_clone";
 constexpr size_t kMaxIdentifierLength = 63;
 constexpr std::string_view kRedacted = "*****";
 
-Status ValueError(std::string message) { return Status("ValueError", std::move(message)); }
-Status KeyError(std::string message) { return Status("KeyError", std::move(message)); }
+Status ValueError(std::string message) {
+  return Status(ErrorCode::kValueError, std::move(message));
+}
+Status KeyError(std::string message) { return Status(ErrorCode::kKeyError, std::move(message)); }
 
 void Wipe(std::string& s) {
   if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
@@ -425,7 +427,7 @@ class PostgresRotator : public RotationFunction {
       AppendLog(step.log, "createSecret: version " + token + " of " + arn + " already exists");
       return Status::Ok();
     }
-    if (pending.status().code() != "ResourceNotFoundException") return pending.status();
+    if (pending.status().code() != ErrorCode::kResourceNotFoundException) return pending.status();
 
     if (scheme_ == Scheme::kAlternatingUsers) {
       COFFER_ASSIGN_OR_RETURN(std::string other, AlternateUsername(current.username));
@@ -486,8 +488,8 @@ class PostgresRotator : public RotationFunction {
     std::optional<DbSecret> previous;
     if (auto p = GetDbSecret(step.secrets, arn, kPrevious); p.ok()) {
       previous = std::move(p).value();
-    } else if (p.status().code() != "ResourceNotFoundException" &&
-               p.status().code() != "KeyError") {
+    } else if (p.status().code() != ErrorCode::kResourceNotFoundException &&
+               p.status().code() != ErrorCode::kKeyError) {
       return p.status();
     }
     COFFER_ASSIGN_OR_RETURN(DbSecret current, GetDbSecret(step.secrets, arn, kCurrent));

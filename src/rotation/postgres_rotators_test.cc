@@ -141,7 +141,7 @@ TEST_F(PostgresSingleUserRotatorTest, FailedSetSecretLeavesAwsCurrentAndTheDatab
   const std::string pending_password = sm.StringAt(arn, kPending, "password");
   Status set = RunStep(*fn, sm, "setSecret", arn, token, &log);
   ASSERT_FALSE(set.ok());
-  EXPECT_EQ(set.code(), "ValueError");
+  EXPECT_EQ(set.code(), ErrorCode::kValueError);
   EXPECT_TRUE(Contains(set.message(),
                        "Unable to log into database with previous, current, or pending secret of "
                        "secret arn " +

@@ -3,8 +3,6 @@
 // the tests start (rotation/test_postgres.h).
 #pragma once
 
-#include "rotation/postgres_rotators.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "rotation/postgres_rotators.h"
 #include "rotation/test_postgres.h"
 
 namespace coffer::rotation::test_support {
@@ -108,12 +107,12 @@ class FakeSecretsManager : public SecretsClient {
     }
     auto id = input.if_contains("SecretId");
     if (id == nullptr || !id->is_string()) {
-      return Status("InvalidParameterException", "SecretId is required.");
+      return Status(ErrorCode::kInvalidParameterException, "SecretId is required.");
     }
     std::string arn(id->get_string());
     auto found = secrets_.find(arn);
     if (found == secrets_.end()) {
-      return Status("ResourceNotFoundException",
+      return Status(ErrorCode::kResourceNotFoundException,
                     "Secrets Manager can't find the specified secret.");
     }
     Secret& s = found->second;
@@ -143,7 +142,7 @@ class FakeSecretsManager : public SecretsClient {
         auto holder = s.stages.find(stage.value_or(kCurrent));
         if (holder == s.stages.end()) {
           return Status(
-              "ResourceNotFoundException",
+              ErrorCode::kResourceNotFoundException,
               "Secrets Manager can't find the specified secret value for staging label: " +
                   stage.value_or(kCurrent));
         }
@@ -152,7 +151,7 @@ class FakeSecretsManager : public SecretsClient {
       auto value = s.values.find(*version);
       if (value == s.values.end() || !value->second) {
         return Status(
-            "ResourceNotFoundException",
+            ErrorCode::kResourceNotFoundException,
             "Secrets Manager can't find the specified secret value for VersionId: " + *version);
       }
       json::array labels;
@@ -163,7 +162,7 @@ class FakeSecretsManager : public SecretsClient {
         has_stage |= label == *stage;
       }
       if (!has_stage) {
-        return Status("InvalidRequestException",
+        return Status(ErrorCode::kInvalidRequestException,
                       "You provided a VersionStage that is not associated to the provided "
                       "VersionId.");
       }
@@ -175,10 +174,10 @@ class FakeSecretsManager : public SecretsClient {
     if (operation == "PutSecretValue") {
       std::string version = str("ClientRequestToken").value_or(NewUuid());
       std::optional<std::string> text = str("SecretString");
-      if (!text) return Status("InvalidParameterException", "SecretString is required.");
+      if (!text) return Status(ErrorCode::kInvalidParameterException, "SecretString is required.");
       auto& value = s.values[version];
       if (value && *value != *text) {
-        return Status("ResourceExistsException",
+        return Status(ErrorCode::kResourceExistsException,
                       "You can't modify an existing version, you can only create a new version.");
       }
       value = *text;
@@ -194,17 +193,17 @@ class FakeSecretsManager : public SecretsClient {
       std::optional<std::string> stage = str("VersionStage");
       std::optional<std::string> move_to = str("MoveToVersionId");
       std::optional<std::string> remove_from = str("RemoveFromVersionId");
-      if (!stage) return Status("InvalidParameterException", "VersionStage is required.");
+      if (!stage) return Status(ErrorCode::kInvalidParameterException, "VersionStage is required.");
       auto holder = s.stages.find(*stage);
       if (holder != s.stages.end() && holder->second != move_to.value_or("") &&
           holder->second != remove_from.value_or("")) {
-        return Status("InvalidParameterException",
+        return Status(ErrorCode::kInvalidParameterException,
                       "The parameter RemoveFromVersionId doesn't match the version that holds "
                       "the staging label.");
       }
       if (move_to) {
         if (!s.values.contains(*move_to)) {
-          return Status("ResourceNotFoundException", "The version doesn't exist.");
+          return Status(ErrorCode::kResourceNotFoundException, "The version doesn't exist.");
         }
         MoveStage(s, *stage, *move_to);
       } else if (holder != s.stages.end()) {
@@ -212,7 +211,8 @@ class FakeSecretsManager : public SecretsClient {
       }
       return json::object{{"ARN", arn}};
     }
-    return Status("InvalidAction", "The fake does not implement " + std::string(operation));
+    return Status(ErrorCode::kInvalidAction,
+                  "The fake does not implement " + std::string(operation));
   }
 
  private:
@@ -240,14 +240,14 @@ inline std::string SecretArn(const std::string& name) {
 }
 
 inline Status RunStep(RotationFunction& fn, SecretsClient& sm, const std::string& step,
-               const std::string& arn, const std::string& token, std::string* log) {
+                      const std::string& arn, const std::string& token, std::string* log) {
   StepEvent event{.step = step, .secret_arn = arn, .token = token, .rotation_token = "rt-1"};
   return fn.Invoke(event, sm, log);
 }
 
 // The four steps in order, as the engine runs them; stops at the first failure.
 inline Status Rotate(RotationFunction& fn, SecretsClient& sm, const std::string& arn,
-              const std::string& token, std::string* log) {
+                     const std::string& token, std::string* log) {
   for (const char* step : {"createSecret", "setSecret", "testSecret", "finishSecret"}) {
     Status s = RunStep(fn, sm, step, arn, token, log);
     if (!s.ok()) return s;
@@ -266,7 +266,7 @@ inline ::testing::AssertionResult Contains(const std::string& text, const std::s
 }
 
 inline ::testing::AssertionResult HasNone(const std::string& text,
-                                   std::initializer_list<std::string> secrets) {
+                                          std::initializer_list<std::string> secrets) {
   for (const std::string& secret : secrets) {
     if (!secret.empty() && text.find(secret) != std::string::npos) {
       return ::testing::AssertionFailure() << "a password appears in:\n" << text;

@@ -52,7 +52,7 @@ Result<RunAsUser> LookUpUser(const std::string& name) {
   struct passwd* found = nullptr;
   std::vector<char> buf(16384);
   if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return Status("InvalidParameter", "there is no user named '" + name + "'");
+    return Status(ErrorCode::kInvalidParameter, "there is no user named '" + name + "'");
   }
   return RunAsUser{pw.pw_uid, pw.pw_gid, pw.pw_dir != nullptr ? pw.pw_dir : "/"};
 }
@@ -107,7 +107,7 @@ void CollectUntilEnd(pid_t pid, int output_fd, const ProcessSpec& spec, ProcessO
 
 Result<ProcessOutcome> RunProcess(ProcessSpec spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
-    return Status("InternalFailure", "no program to run");
+    return Status(ErrorCode::kInternalFailure, "no program to run");
   }
   // The program is found before fork: between fork and exec a child of a multithreaded process
   // may only make async-signal-safe calls, which a PATH search (execvpe) is not.
@@ -134,17 +134,17 @@ Result<ProcessOutcome> RunProcess(ProcessSpec spec) {
 
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0) {
-    return Status("InternalFailure", std::string("pipe: ") + std::strerror(errno));
+    return Status(ErrorCode::kInternalFailure, std::string("pipe: ") + std::strerror(errno));
   }
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
     ::close(in_pipe[0]);
     ::close(in_pipe[1]);
-    return Status("InternalFailure", std::string("pipe: ") + std::strerror(errno));
+    return Status(ErrorCode::kInternalFailure, std::string("pipe: ") + std::strerror(errno));
   }
   const pid_t pid = ::fork();
   if (pid < 0) {
     for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1]}) ::close(fd);
-    return Status("InternalFailure", std::string("fork: ") + std::strerror(errno));
+    return Status(ErrorCode::kInternalFailure, std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
     // The child: async-signal-safe calls only.

@@ -210,7 +210,7 @@ std::vector<std::string> RotationEngine::SensitiveValues(const RotationRunRow& r
 Result<sts::StsService::IssuedCredentials> RotationEngine::RoleCredentials(
     const RotationFunctionRow& function) {
   if (function.role_arn.empty()) {
-    return Status("AccessDenied",
+    return Status(ErrorCode::kAccessDenied,
                   "The function has no execution role; register it again with --role-arn.");
   }
   return sts_->IssueRoleSession(function.role_arn, function.account, kLambdaPrincipal,
@@ -230,13 +230,13 @@ RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& funct
     }
   }
   if (command == nullptr || command->empty()) {
-    out.status = Status("InternalFailure", "the exec function has no Command");
+    out.status = Status(ErrorCode::kInternalFailure, "the exec function has no Command");
     return out;
   }
   ProcessSpec spec;
   for (const auto& a : *command) {
     if (!a.is_string()) {
-      out.status = Status("InternalFailure", "Command must be a list of strings");
+      out.status = Status(ErrorCode::kInternalFailure, "Command must be a list of strings");
       return out;
     }
     spec.argv.emplace_back(a.get_string());
@@ -288,15 +288,16 @@ RotationEngine::Outcome RotationEngine::RunExec(const RotationFunctionRow& funct
   }
   out.log = std::move(ran->output);
   if (ran->timed_out) {
-    out.status = Status("InternalFailure", "the rotation function timed out after " +
-                                               std::to_string(function.timeout_seconds) + " s");
+    out.status =
+        Status(ErrorCode::kInternalFailure, "the rotation function timed out after " +
+                                                std::to_string(function.timeout_seconds) + " s");
   } else if (ran->stopped) {
-    out.status = Status("InternalFailure",
+    out.status = Status(ErrorCode::kInternalFailure,
                         "the rotation function was stopped: coffer is "
                         "shutting down");
   } else if (!ran->exited || ran->exit_status != 0) {
-    out.status = Status("InternalFailure", "the rotation function failed (exit status " +
-                                               std::to_string(ran->exit_status) + ")");
+    out.status = Status(ErrorCode::kInternalFailure, "the rotation function failed (exit status " +
+                                                         std::to_string(ran->exit_status) + ")");
   }
   return out;
 }
@@ -323,7 +324,7 @@ RotationEngine::Outcome RotationEngine::RunHttp(const RotationFunctionRow& funct
   const auto& allowed = options_.allowed_http_hosts;
   if (!net::IsLoopbackHost(url->host) &&
       std::find(allowed.begin(), allowed.end(), url->host) == allowed.end()) {
-    out.status = Status("AccessDeniedException",
+    out.status = Status(ErrorCode::kAccessDeniedException,
                         "rotation functions may only be on loopback or on hosts the server "
                         "allows (--rotation-http-host): " +
                             url->host);
@@ -371,7 +372,7 @@ RotationEngine::Outcome RotationEngine::RunHttp(const RotationFunctionRow& funct
   }
   out.log = reply->body.substr(0, kMaxCapturedOutput);
   if (reply->status < 200 || reply->status > 299) {
-    out.status = Status("InternalFailure",
+    out.status = Status(ErrorCode::kInternalFailure,
                         "the rotation function answered HTTP " + std::to_string(reply->status));
   }
   return out;
@@ -384,7 +385,7 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
   if (function.kind == "http") return RunHttp(function, event);
   Outcome out;
   if (function.kind != "builtin") {
-    out.status = Status("InternalFailure", "unknown function kind " + function.kind);
+    out.status = Status(ErrorCode::kInternalFailure, "unknown function kind " + function.kind);
     return out;
   }
   boost::system::error_code ec;
@@ -397,7 +398,7 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
   }
   auto it = builtins_.find(builtin);
   if (it == builtins_.end()) {
-    out.status = Status("InternalFailure", "no built-in rotator named '" + builtin + "'");
+    out.status = Status(ErrorCode::kInternalFailure, "no built-in rotator named '" + builtin + "'");
     return out;
   }
   // The function acts as its execution role, authorized like any caller.
@@ -417,7 +418,7 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
     Status trusted = store_->Read([&](StoreReader& r) -> Status {
       COFFER_ASSIGN_OR_RETURN(
           role, sts::ServiceMayAssumeRole(r, function.role_arn, function.account, kLambdaPrincipal,
-                                          "AccessDenied"));
+                                          ErrorCode::kAccessDenied));
       return Status::Ok();
     });
     if (!trusted.ok()) {
@@ -657,7 +658,7 @@ Status RotationEngine::RecordSuccess(const RotationRunRow& run, EpochMillis done
     // The rotation is done only if the function moved AWSCURRENT to the new version.
     COFFER_ASSIGN_OR_RETURN(auto current, w.secrets().VersionIdForStage(fresh->id, "AWSCURRENT"));
     if (current != run.token) {
-      *failed = Status("InternalFailure",
+      *failed = Status(ErrorCode::kInternalFailure,
                        "finishSecret returned without moving AWSCURRENT to " + run.token);
       return Status::Ok();
     }

@@ -32,7 +32,7 @@ class FlakyRotator final : public RotationFunction {
   explicit FlakyRotator(bool* fail) : fail_(fail), inner_(NewRandomApiKeyRotator()) {}
   Status Invoke(const StepEvent& e, SecretsClient& secrets, std::string* log) override {
     if (e.step == "setSecret" && *fail_) {
-      return Status("ConnectionRefused", "the provider refused the new key");
+      return Status(ErrorCode::kServiceUnavailableException, "the provider refused the new key");
     }
     return inner_->Invoke(e, secrets, log);
   }
@@ -195,7 +195,7 @@ TEST_F(RotationEngineTest, AFailingStepKeepsAwsCurrentAndSucceedsOnTheNextAttemp
   // Not retried before the backoff; another RotateSecret says a rotation is under way.
   EXPECT_EQ(engine_->RunDue().value(), 0);
   auto again = Call("RotateSecret", {{"SecretId", "api-key"}});
-  EXPECT_EQ(again.status().code(), "InvalidRequestException");
+  EXPECT_EQ(again.status().code(), ErrorCode::kInvalidRequestException);
   EXPECT_NE(again.status().message().find("previous rotation isn't complete"), std::string::npos);
   fail_ = false;
   // ... and that call asked for the retry now: it resumes at setSecret.
@@ -375,15 +375,15 @@ TEST_F(RotationEngineTest, RotateSecretRefusesUnknownFunctionsBadRulesAndCancelS
       Call("RotateSecret", {{"SecretId", "api-key"}, {"RotationLambdaARN", FunctionArn("missing")}})
           .status()
           .code(),
-      "AccessDeniedException");
+      ErrorCode::kAccessDeniedException);
   EXPECT_EQ(Call("RotateSecret", {{"SecretId", "api-key"}}).status().code(),
-            "InvalidRequestException");
+            ErrorCode::kInvalidRequestException);
   EXPECT_EQ(Call("RotateSecret", {{"SecretId", "api-key"},
                                   {"RotationLambdaARN", FunctionArn("api")},
                                   {"RotationRules", {{"ScheduleExpression", "rate(1 minute)"}}}})
                 .status()
                 .code(),
-            "InvalidParameterException");
+            ErrorCode::kInvalidParameterException);
   ASSERT_TRUE(Call("RotateSecret", {{"SecretId", "api-key"},
                                     {"RotationLambdaARN", FunctionArn("api")},
                                     {"RotationRules", {{"ScheduleExpression", "rate(10 days)"}}}})
@@ -397,7 +397,7 @@ TEST_F(RotationEngineTest, RotateSecretRefusesUnknownFunctionsBadRulesAndCancelS
   EXPECT_EQ(Value("AWSCURRENT"), "old-key-0000");
   ASSERT_TRUE(Call("DeleteSecret", {{"SecretId", "api-key"}}).ok());
   EXPECT_EQ(Call("RotateSecret", {{"SecretId", "api-key"}}).status().code(),
-            "InvalidRequestException");
+            ErrorCode::kInvalidRequestException);
 }
 
 }  // namespace

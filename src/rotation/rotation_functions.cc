@@ -44,7 +44,7 @@ Result<std::string> RegisterFunction(Store& store, Keyring& keyring, RotationFun
   if (!row.role_arn.empty()) {
     COFFER_RETURN_IF_ERROR(store.Read([&](StoreReader& r) -> Status {
       return sts::ServiceMayAssumeRole(r, row.role_arn, row.account, kLambdaPrincipal,
-                                       "InvalidParameterValueException")
+                                       ErrorCode::kInvalidParameterValueException)
           .status();
     }));
   }

@@ -32,7 +32,9 @@ namespace fs = std::filesystem;
 
 constexpr const char* kServerUser = "postgres";
 
-Status Error(std::string message) { return Status("InternalFailure", std::move(message)); }
+Status Error(std::string message) {
+  return Status(ErrorCode::kInternalFailure, std::move(message));
+}
 
 bool IsExecutable(const fs::path& p) { return ::access(p.c_str(), X_OK) == 0; }
 
@@ -156,7 +158,7 @@ Result<PgConnection> Connect(const std::string& host, int port, std::string_view
                           nullptr};
   PgConnection conn(PQconnectdbParams(keywords, values, 0));
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return Status("LoginFailed", Trimmed(PQerrorMessage(conn.get())));
+    return Status(ErrorCode::kInternalFailure, Trimmed(PQerrorMessage(conn.get())));
   }
   return conn;
 }
@@ -165,7 +167,7 @@ Result<PgResult> Exec(PGconn* conn, std::string_view sql) {
   PgResult result(PQexec(conn, std::string(sql).c_str()));
   ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    return Status("QueryFailed", Trimmed(PQerrorMessage(conn)));
+    return Status(ErrorCode::kInternalFailure, Trimmed(PQerrorMessage(conn)));
   }
   return result;
 }

@@ -22,7 +22,7 @@ constexpr char kStagedRootKeyFile[] = "root.key.next";  // a rekey's new key, be
 constexpr char kRootKeyHeader[] = "coffer-root-key-v1 ";
 
 Status IoError(const std::string& what) {
-  return Status("InternalFailure", what + ": " + std::strerror(errno));
+  return Status(ErrorCode::kInternalFailure, what + ": " + std::strerror(errno));
 }
 
 void SyncDirectory(const std::string& dir) {
@@ -68,7 +68,7 @@ Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
     return std::optional<SecretBytes>();
   }
   if ((st.st_mode & 077) != 0) {
-    return Status("InvalidParameter",
+    return Status(ErrorCode::kInvalidParameter,
                   path + " must not be readable by group or others (chmod 600)");
   }
   std::ifstream in(path);
@@ -76,7 +76,8 @@ Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
   std::string hex;
   if (text.rfind(kRootKeyHeader, 0) == 0) hex = text.substr(std::strlen(kRootKeyHeader), 64);
   OPENSSL_cleanse(text.data(), text.size());
-  if (hex.size() != 64) return Status("InternalFailure", path + " is not a coffer root key file");
+  if (hex.size() != 64)
+    return Status(ErrorCode::kInternalFailure, path + " is not a coffer root key file");
   SecretBytes key(crypto::kAesKeyBytes);
   for (size_t i = 0; i < 32; ++i) {
     auto nib = [](char c) -> int {
@@ -85,7 +86,8 @@ Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
       return -1;
     };
     int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return Status("InternalFailure", path + " is not a coffer root key file");
+    if (hi < 0 || lo < 0)
+      return Status(ErrorCode::kInternalFailure, path + " is not a coffer root key file");
     key.data()[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
   OPENSSL_cleanse(hex.data(), hex.size());
@@ -137,7 +139,7 @@ class RootKeyFile final : public UnsealKeyFile {
 // key material is kept, never replaced), and one that holds files that are not coffer's.
 Status RefuseToInitialise(const std::string& dir, const DataDirContents& contents) {
   if (!contents.store && (contents.root_key || contents.wal)) {
-    return Status("FailedPrecondition",
+    return Status(ErrorCode::kFailedPrecondition,
                   dir + "/coffer.db is missing or empty, but " +
                       (contents.root_key ? dir + "/root.key" : dir + "/coffer.db-wal") +
                       " is there: this directory held a store, and coffer will not start a new "
@@ -148,7 +150,7 @@ Status RefuseToInitialise(const std::string& dir, const DataDirContents& content
   // Only an empty directory is initialised: files that are not coffer's mean it was meant for
   // something else.
   if (!contents.store && !contents.foreign.empty()) {
-    return Status("FailedPrecondition",
+    return Status(ErrorCode::kFailedPrecondition,
                   dir + " is not empty (it holds " + contents.foreign.front() +
                       (contents.foreign.size() > 1
                            ? " and " + std::to_string(contents.foreign.size() - 1) + " more"
@@ -160,7 +162,7 @@ Status RefuseToInitialise(const std::string& dir, const DataDirContents& content
 }
 
 Status MissingRootKey(const std::string& dir) {
-  return Status("FailedPrecondition",
+  return Status(ErrorCode::kFailedPrecondition,
                 dir + "/root.key is missing: it holds the key that opens " + dir +
                     "/coffer.db (the file seal), and the store cannot be read without it. "
                     "Restore root.key from the same backup of the data directory as coffer.db.");
@@ -174,14 +176,14 @@ Status UnsealFileSeal(const std::string& dir, SealManager& seal) {
   COFFER_ASSIGN_OR_RETURN(auto staged, ReadRootKeyFile(dir, kStagedRootKeyFile));
   if (!key && !staged) return MissingRootKey(dir);
   Status opened =
-      key ? seal.UnsealWithKey(*key) : Status("InvalidUnsealKeyException", "no root.key");
+      key ? seal.UnsealWithKey(*key) : Status(ErrorCode::kInvalidUnsealKeyException, "no root.key");
   if (opened.ok()) {
     if (staged) ::unlink((dir + "/" + kStagedRootKeyFile).c_str());
     return opened;
   }
-  if (opened.code() != "InvalidUnsealKeyException") return opened;
+  if (opened.code() != ErrorCode::kInvalidUnsealKeyException) return opened;
   if (!staged || !seal.UnsealWithKey(*staged).ok()) {
-    return Status("FailedPrecondition",
+    return Status(ErrorCode::kFailedPrecondition,
                   dir + "/root.key does not open " + dir +
                       "/coffer.db: the two come from different data directories (or root.key "
                       "was replaced). Restore the root.key that was created with this store, "
@@ -221,7 +223,7 @@ Status ProvisionRootAccessKey(StoreWriter& w, const Keyring& keyring, const Boot
       auto stored = keyring.UnwrapWithStorageKey(CredentialRegistry::SecretPurpose(*o.root_key_id),
                                                  existing->wrapped_secret);
       if (!stored.ok() || !crypto::ConstantTimeEquals(stored->Reveal(), o.root_secret->Reveal())) {
-        return Status("InvalidParameter",
+        return Status(ErrorCode::kInvalidParameter,
                       "COFFER_ROOT_ACCESS_KEY_ID names an existing key with a different secret");
       }
       return Status::Ok();
@@ -265,18 +267,19 @@ namespace {
 // The options' own rules, before anything on disk is looked at.
 Status CheckOptions(const BootstrapOptions& o) {
   if (o.account_id && !IsValidAccountId(*o.account_id)) {
-    return Status("InvalidParameter", "--account-id must be 12 digits");
+    return Status(ErrorCode::kInvalidParameter, "--account-id must be 12 digits");
   }
   if (o.root_key_id.has_value() != o.root_secret.has_value()) {
     return Status(
-        "InvalidParameter",
+        ErrorCode::kInvalidParameter,
         "set both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY, or neither");
   }
   if (o.root_key_id && !IsValidAccessKeyId(*o.root_key_id)) {
-    return Status("InvalidParameter", "COFFER_ROOT_ACCESS_KEY_ID must be 1-128 letters and digits");
+    return Status(ErrorCode::kInvalidParameter,
+                  "COFFER_ROOT_ACCESS_KEY_ID must be 1-128 letters and digits");
   }
   if (o.root_secret && o.root_secret->empty()) {
-    return Status("InvalidParameter", "COFFER_ROOT_SECRET_ACCESS_KEY must not be empty");
+    return Status(ErrorCode::kInvalidParameter, "COFFER_ROOT_SECRET_ACCESS_KEY must not be empty");
   }
   return Status::Ok();
 }
@@ -288,7 +291,7 @@ Result<std::string> CheckWal(const std::string& dir, bool accept_damaged_wal, co
   COFFER_ASSIGN_OR_RETURN(WalReport wal, ScanWal(dir + "/" + kWalFile));
   if (wal.lost_acknowledged() > 0 || (wal.bad_header && wal.dropped_commits > 0)) {
     if (!accept_damaged_wal) {
-      return Status("FailedPrecondition",
+      return Status(ErrorCode::kFailedPrecondition,
                     dir + "/" + kWalFile + " is damaged: " + wal.Describe() +
                         ". Nothing was opened. Restore the data directory from a backup, or "
                         "start with --accept-damaged-wal to open the store without those "
@@ -314,9 +317,10 @@ Status CheckStoreIntegrity(const std::string& dir) {
   if (!problems.empty()) {
     std::string list;
     for (size_t i = 0; i < problems.size() && i < 20; ++i) list += "\n  " + problems[i];
-    return Status("FailedPrecondition", dir + "/coffer.db failed its integrity check (" +
-                                            std::to_string(problems.size()) + " problem(s)):" +
-                                            list + "\nRestore the data directory from a backup.");
+    return Status(ErrorCode::kFailedPrecondition,
+                  dir + "/coffer.db failed its integrity check (" +
+                      std::to_string(problems.size()) + " problem(s)):" + list +
+                      "\nRestore the data directory from a backup.");
   }
   return Status::Ok();
 }
@@ -330,7 +334,7 @@ Status InitialiseDeployment(const BootstrapOptions& o, const Clock* clock,
   // (initialisation stages its key as root.key.next and renames it only after the store
   // commits).
   if (contents.root_key) {
-    return Status("FailedPrecondition",
+    return Status(ErrorCode::kFailedPrecondition,
                   dir + "/root.key is there but " + dir +
                       "/coffer.db holds no initialised store: the root key belongs to a store "
                       "that is gone, and coffer will not replace it. Restore coffer.db from a "
@@ -423,11 +427,11 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
     return Status::Ok();
   }));
   if (account && o.must_be_new) {
-    return Status("InvalidParameter",
+    return Status(ErrorCode::kInvalidParameter,
                   o.data_dir + " is already initialised (account " + *account + ")");
   }
   if (account && o.account_id && *o.account_id != *account) {
-    return Status("InvalidParameter",
+    return Status(ErrorCode::kInvalidParameter,
                   "the data directory belongs to account " + *account + ", not " + *o.account_id);
   }
 

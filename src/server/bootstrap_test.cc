@@ -54,7 +54,7 @@ class BootstrapTest : public ::testing::Test {
   // that the store holds key material of every kind.
   void UseKeys(Deployment& d) {
     Scope scope{"123456789012", "us-east-1"};
-    auto key = d.keyring->ResolveKey(scope, "", "secretsmanager", "NF");
+    auto key = d.keyring->ResolveKey(scope, "", "secretsmanager", ErrorCode::kNotFoundException);
     ASSERT_TRUE(key.ok());
     ASSERT_TRUE(d.keyring->SealValue(*key, "ctx", "value").ok());
   }
@@ -130,7 +130,7 @@ TEST_F(BootstrapTest, AMissingOrEmptyStoreBesideARootKeyIsRefusedAndTheKeyKept) 
     }
     auto d = OpenDeployment(Options(SealType::kFile), &clock_);
     ASSERT_FALSE(d.ok()) << damage;
-    EXPECT_EQ(d.status().code(), "FailedPrecondition");
+    EXPECT_EQ(d.status().code(), ErrorCode::kFailedPrecondition);
     EXPECT_NE(d.status().message().find("coffer.db is missing or empty"), std::string::npos)
         << d.status().message();
     EXPECT_NE(d.status().message().find("Restore coffer.db"), std::string::npos);
@@ -165,7 +165,7 @@ TEST_F(BootstrapTest, AStoreWithoutItsRootKeyOrWithAnotherOneIsRefused) {
   std::filesystem::copy_file(other + "/root.key", dir_ + "/root.key");
   auto mismatch = OpenDeployment(Options(SealType::kFile), &clock_);
   ASSERT_FALSE(mismatch.ok());
-  EXPECT_EQ(mismatch.status().code(), "FailedPrecondition");
+  EXPECT_EQ(mismatch.status().code(), ErrorCode::kFailedPrecondition);
   EXPECT_NE(mismatch.status().message().find("root.key does not open"), std::string::npos)
       << mismatch.status().message();
 }
@@ -184,7 +184,7 @@ TEST_F(BootstrapTest, OnlyAnEmptyDirectoryIsInitialised) {
   std::filesystem::copy_file(ReadyKeyFile(), dir_ + "/root.key");
   auto orphan = OpenDeployment(Options(SealType::kFile), &clock_);
   ASSERT_FALSE(orphan.ok());
-  EXPECT_EQ(orphan.status().code(), "FailedPrecondition");
+  EXPECT_EQ(orphan.status().code(), ErrorCode::kFailedPrecondition);
   std::filesystem::remove(dir_ + "/root.key");
   std::filesystem::remove(dir_ + "/coffer.db");
 
@@ -205,7 +205,7 @@ TEST_F(BootstrapTest, ASecondOpenOfADirectoryInUseIsRefused) {
   ASSERT_TRUE(first.ok());
   auto second = OpenDeployment(Options(SealType::kFile), &clock_);
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), "FailedPrecondition");
+  EXPECT_EQ(second.status().code(), ErrorCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("in use by another coffer process"), std::string::npos)
       << second.status().message();
 }
@@ -236,21 +236,23 @@ TEST_F(BootstrapTest, PassphraseSealOpensSealedWithoutThePassphraseAndRefusesAWr
   ASSERT_TRUE(sealed.ok());
   EXPECT_TRUE(sealed->keyring->sealed());
   EXPECT_EQ(sealed->seal->status().type, SealType::kPassphrase);
-  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("wrong").code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("wrong").code(),
+            ErrorCode::kInvalidUnsealKeyException);
   EXPECT_TRUE(sealed->keyring->sealed());
-  EXPECT_EQ(sealed->seal->SubmitShare("AQID").code(), "InvalidRequestException");
+  EXPECT_EQ(sealed->seal->SubmitShare("AQID").code(), ErrorCode::kInvalidRequestException);
   // A wrong passphrase makes the next attempt wait (1 s, doubling with each failure), so the
   // unauthenticated endpoint cannot be used to guess at PBKDF2's pace.
   EXPECT_EQ(sealed->seal->UnsealWithPassphrase("correct horse battery staple").code(),
-            "ThrottlingException");
+            ErrorCode::kThrottlingException);
   EXPECT_TRUE(sealed->keyring->sealed());
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("wrong again").code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(sealed->seal->UnsealWithPassphrase("wrong again").code(),
+            ErrorCode::kInvalidUnsealKeyException);
   EXPECT_EQ(sealed->seal->UnsealWithPassphrase("correct horse battery staple").code(),
-            "ThrottlingException");  // now 2 s
+            ErrorCode::kThrottlingException);  // now 2 s
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_EQ(sealed->seal->UnsealWithPassphrase("correct horse battery staple").code(),
-            "ThrottlingException");
+            ErrorCode::kThrottlingException);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   ASSERT_TRUE(sealed->seal->UnsealWithPassphrase("correct horse battery staple").ok());
   EXPECT_FALSE(sealed->keyring->sealed());
@@ -261,7 +263,7 @@ TEST_F(BootstrapTest, PassphraseSealOpensSealedWithoutThePassphraseAndRefusesAWr
   o.passphrase = SecretBytes(std::string_view("wrong"));
   auto wrong = OpenDeployment(o, &clock_);
   ASSERT_FALSE(wrong.ok());
-  EXPECT_EQ(wrong.status().code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(wrong.status().code(), ErrorCode::kInvalidUnsealKeyException);
   o.passphrase = SecretBytes(std::string_view("correct horse battery staple"));
   auto right = OpenDeployment(o, &clock_);
   ASSERT_TRUE(right.ok());
@@ -279,12 +281,12 @@ TEST_F(BootstrapTest, ShamirSealNeedsThresholdSharesFromOneAttempt) {
   auto d = OpenDeployment(Options(SealType::kShamir), &clock_);
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->keyring->sealed());
-  EXPECT_EQ(d->seal->SubmitShare("not a share!").code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->SubmitShare("not a share!").code(), ErrorCode::kInvalidParameterException);
   std::string nonce;
   ASSERT_TRUE(d->seal->SubmitShare(shares[0], "", &nonce).ok());
   EXPECT_FALSE(nonce.empty());
   EXPECT_EQ(d->seal->status().progress, 1);
-  EXPECT_EQ(d->seal->SubmitShare(shares[0], nonce).code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->SubmitShare(shares[0], nonce).code(), ErrorCode::kInvalidParameterException);
   EXPECT_TRUE(d->keyring->sealed());
 
   // A share of another deployment is refused on arrival and changes nothing.
@@ -297,14 +299,14 @@ TEST_F(BootstrapTest, ShamirSealNeedsThresholdSharesFromOneAttempt) {
     ASSERT_TRUE(other.ok());
     foreign = other->shares[1];
   }
-  EXPECT_EQ(d->seal->SubmitShare(foreign, nonce).code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(d->seal->SubmitShare(foreign, nonce).code(), ErrorCode::kInvalidUnsealKeyException);
   EXPECT_EQ(d->seal->status().progress, 1);
 
   // A share meant for another attempt is refused; nobody outside the attempt resets it.
-  EXPECT_EQ(d->seal->SubmitShare(shares[2], "guess").code(), "InvalidParameterException");
-  EXPECT_EQ(d->seal->ResetProgress("").code(), "InvalidParameterException");
-  EXPECT_EQ(d->seal->ResetProgress("guess").code(), "InvalidParameterException");
-  EXPECT_EQ(d->seal->ResetProgress("", foreign).code(), "InvalidParameterException");
+  EXPECT_EQ(d->seal->SubmitShare(shares[2], "guess").code(), ErrorCode::kInvalidParameterException);
+  EXPECT_EQ(d->seal->ResetProgress("").code(), ErrorCode::kInvalidParameterException);
+  EXPECT_EQ(d->seal->ResetProgress("guess").code(), ErrorCode::kInvalidParameterException);
+  EXPECT_EQ(d->seal->ResetProgress("", foreign).code(), ErrorCode::kInvalidParameterException);
   EXPECT_EQ(d->seal->status().progress, 1);
   EXPECT_TRUE(d->keyring->sealed());
 
@@ -353,7 +355,7 @@ TEST_F(BootstrapTest, ShamirSealWithoutDigestsResetsAfterAWrongCombination) {
   ASSERT_TRUE(d.ok());
   std::string nonce;
   ASSERT_TRUE(d->seal->SubmitShare(shares[0], "", &nonce).ok());
-  EXPECT_EQ(d->seal->SubmitShare(foreign, nonce).code(), "InvalidUnsealKeyException");
+  EXPECT_EQ(d->seal->SubmitShare(foreign, nonce).code(), ErrorCode::kInvalidUnsealKeyException);
   EXPECT_TRUE(d->keyring->sealed());
   EXPECT_EQ(d->seal->status().progress, 0);
   ASSERT_TRUE(d->seal->SubmitShare(shares[2], "", &nonce).ok());
@@ -407,7 +409,7 @@ TEST_F(BootstrapTest, RekeyReplacesTheUnsealKeyAndTheOldOnesStopWorking) {
     ASSERT_TRUE(d.ok()) << d.status().message();
     EXPECT_TRUE(d->keyring->sealed());  // the stale root.key is not the seal any more
     auto legacy = ReadFileKeyForTest(dir_ + "/root.key");
-    EXPECT_EQ(d->seal->UnsealWithKey(legacy).code(), "InvalidUnsealKeyException");
+    EXPECT_EQ(d->seal->UnsealWithKey(legacy).code(), ErrorCode::kInvalidUnsealKeyException);
     std::string nonce;
     ASSERT_TRUE(d->seal->SubmitShare(shares[2], "", &nonce).ok());
     ASSERT_TRUE(d->seal->SubmitShare(shares[0], nonce).ok());

@@ -16,7 +16,7 @@ namespace coffer {
 namespace {
 
 Status IoError(const std::string& what) {
-  return Status("InternalFailure", what + ": " + std::strerror(errno));
+  return Status(ErrorCode::kInternalFailure, what + ": " + std::strerror(errno));
 }
 
 const char* TypeName(mode_t mode) {
@@ -80,7 +80,7 @@ Result<DataDirLock> DataDirLock::Acquire(const std::string& dir) {
       errno = err;
       return IoError("cannot lock " + path);
     }
-    return Status("FailedPrecondition",
+    return Status(ErrorCode::kFailedPrecondition,
                   dir + " is in use by another coffer process" +
                       (holder.empty() ? std::string() : " (pid " + holder + ")") +
                       ": a data directory is served by one server at a time. Stop that "
@@ -98,9 +98,10 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) return IoError("cannot read data directory " + dir);
   if (!S_ISDIR(st.st_mode)) {
-    return Status("InvalidParameter", dir + " is " + TypeName(st.st_mode) +
-                                          ", not a directory: --data-dir names the directory "
-                                          "that holds coffer's store.");
+    return Status(ErrorCode::kInvalidParameter,
+                  dir + " is " + TypeName(st.st_mode) +
+                      ", not a directory: --data-dir names the directory "
+                      "that holds coffer's store.");
   }
   static const std::set<std::string> kOwn = {
       kStoreFile,   kWalFile,        "coffer.db-shm",    "coffer.db-journal",
@@ -127,7 +128,7 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
     const std::string path = dir + "/" + name;
     if (::stat(path.c_str(), &st) != 0) return IoError("cannot stat " + path);
     if (!S_ISREG(st.st_mode)) {
-      return Status("InvalidParameter",
+      return Status(ErrorCode::kInvalidParameter,
                     path + " is " + TypeName(st.st_mode) +
                         ", where coffer keeps a file: move it away (or restore the file from a "
                         "backup of the data directory) and start again.");

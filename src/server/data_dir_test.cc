@@ -56,7 +56,7 @@ TEST_F(DataDirTest, ASecondLockOnTheSameDirectoryIsRefusedAndNamesTheHolder) {
     ASSERT_TRUE(first.ok()) << first.status().message();
     auto second = DataDirLock::Acquire(dir_);
     ASSERT_FALSE(second.ok());
-    EXPECT_EQ(second.status().code(), "FailedPrecondition");
+    EXPECT_EQ(second.status().code(), ErrorCode::kFailedPrecondition);
     EXPECT_NE(second.status().message().find("pid " + std::to_string(getpid())), std::string::npos)
         << second.status().message();
   }
@@ -67,7 +67,7 @@ TEST_F(DataDirTest, AnEntryOfTheWrongTypeIsNamed) {
   ASSERT_EQ(mkdir((dir_ + "/root.key").c_str(), 0700), 0);
   auto contents = InspectDataDir(dir_);
   ASSERT_FALSE(contents.ok());
-  EXPECT_EQ(contents.status().code(), "InvalidParameter");
+  EXPECT_EQ(contents.status().code(), ErrorCode::kInvalidParameter);
   EXPECT_NE(contents.status().message().find("root.key is a directory"), std::string::npos)
       << contents.status().message();
   Write(dir_ + "/file", "x");

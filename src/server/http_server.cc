@@ -540,21 +540,22 @@ class BeastHttpServer final : public HttpServer {
     const auto& o = shared_->options;
     if (!o.tls_cert_file.empty() || !o.tls_key_file.empty()) {
       if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
-        return Status("InvalidParameter", "TLS needs both --tls-cert and --tls-key");
+        return Status(ErrorCode::kInvalidParameter, "TLS needs both --tls-cert and --tls-key");
       }
       beast::error_code ec;
       ssl_ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                            ssl::context::no_tlsv1_1);
       ssl_ctx_.use_certificate_chain_file(o.tls_cert_file, ec);
-      if (ec) return Status("InvalidParameter", "cannot load TLS certificate: " + ec.message());
+      if (ec)
+        return Status(ErrorCode::kInvalidParameter, "cannot load TLS certificate: " + ec.message());
       ssl_ctx_.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
-      if (ec) return Status("InvalidParameter", "cannot load TLS key: " + ec.message());
+      if (ec) return Status(ErrorCode::kInvalidParameter, "cannot load TLS key: " + ec.message());
       tls_ = true;
     }
     beast::error_code ec;
     auto address = asio::ip::make_address(o.host, ec);
-    if (ec) return Status("InvalidParameter", "invalid listen address '" + o.host + "'");
+    if (ec) return Status(ErrorCode::kInvalidParameter, "invalid listen address '" + o.host + "'");
     tcp::endpoint ep(address, o.port);
     acceptor_.open(ep.protocol(), ec);
     if (!ec) CloseOnExec(acceptor_.native_handle());
@@ -562,8 +563,8 @@ class BeastHttpServer final : public HttpServer {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return Status("InvalidParameter", "cannot listen on " + o.host + ":" +
-                                            std::to_string(o.port) + ": " + ec.message());
+      return Status(ErrorCode::kInvalidParameter, "cannot listen on " + o.host + ":" +
+                                                      std::to_string(o.port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();

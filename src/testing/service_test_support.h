@@ -43,9 +43,9 @@ class RecordingAuthorizer : public Authorizer {
     if (c.resource_policy != nullptr) rec.resource_policy = *c.resource_policy;
     checks.push_back(std::move(rec));
     if (deny.count(c.action) || deny.count(c.action + " " + c.resource)) {
-      return Status("AccessDeniedException", "User: " + ctx.principal.arn +
-                                                 " is not authorized to perform: " + c.action +
-                                                 " on resource: " + c.resource);
+      return Status(ErrorCode::kAccessDeniedException,
+                    "User: " + ctx.principal.arn + " is not authorized to perform: " + c.action +
+                        " on resource: " + c.resource);
     }
     return Status::Ok();
   }

@@ -38,8 +38,8 @@ Result<std::string> IamService::CreateAccessKey(const RequestContext& ctx, const
     COFFER_ASSIGN_OR_RETURN(auto keys,
                             w.credentials().ListAccessKeysForUser(row.account, row.user_name));
     if (keys.size() >= kMaxAccessKeysPerUser) {
-      return Status("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: " +
-                                         std::to_string(kMaxAccessKeysPerUser));
+      return Status(ErrorCode::kLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: " +
+                                                   std::to_string(kMaxAccessKeysPerUser));
     }
     return w.credentials().InsertAccessKey(row);
   }));
@@ -85,7 +85,7 @@ Rule AccessKeyIdRule() {
 }
 // A key is found only through the user (or root) it belongs to, as in AWS.
 Status NoSuchAccessKey(const std::string& id) {
-  return Status("NoSuchEntity", "The Access Key with id " + id + " cannot be found.");
+  return Status(ErrorCode::kNoSuchEntity, "The Access Key with id " + id + " cannot be found.");
 }
 bool KeyBelongsTo(const std::optional<AccessKeyRow>& key, const IamEntityRow& owner) {
   return key && key->account == owner.account && key->user_name == owner.name;

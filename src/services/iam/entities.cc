@@ -47,16 +47,18 @@ Result<std::string> IamService::TagEntity(const RequestContext& ctx, const Param
   COFFER_RETURN_IF_ERROR(CheckRequestTags(*tags));
   Context context;
   AddRequestTagKeys(*tags, &context);
-  COFFER_RETURN_IF_ERROR(ChangeEntity(
-      ctx, std::string("Tag") + kind.title, kind, *name, context,
-      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
-        for (const auto& [key, value] : *tags) PutTagIgnoreCase(&fresh.tags, key, value);
-        if (fresh.tags.size() > kMaxTags) {
-          return Status("LimitExceeded", std::string("Cannot exceed quota for TagsPer") +
-                                             kind.title + ": " + std::to_string(kMaxTags));
-        }
-        return w.iam().UpdateEntity(fresh);
-      }));
+  COFFER_RETURN_IF_ERROR(ChangeEntity(ctx, std::string("Tag") + kind.title, kind, *name, context,
+                                      [&](StoreWriter& w, IamEntityRow& fresh) -> Status {
+                                        for (const auto& [key, value] : *tags)
+                                          PutTagIgnoreCase(&fresh.tags, key, value);
+                                        if (fresh.tags.size() > kMaxTags) {
+                                          return Status(
+                                              ErrorCode::kLimitExceeded,
+                                              std::string("Cannot exceed quota for TagsPer") +
+                                                  kind.title + ": " + std::to_string(kMaxTags));
+                                        }
+                                        return w.iam().UpdateEntity(fresh);
+                                      }));
   return std::string();
 }
 

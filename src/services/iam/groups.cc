@@ -79,7 +79,7 @@ Result<std::string> IamService::AddUserToGroup(const RequestContext& ctx, const 
       if (EqualsIgnoreCase(existing, g.name)) return Status::Ok();  // already a member
     }
     if (groups.size() >= kMaxGroupsPerUser) {
-      return Status("LimitExceeded",
+      return Status(ErrorCode::kLimitExceeded,
                     "Cannot exceed quota for GroupsPerUser: " + std::to_string(kMaxGroupsPerUser));
     }
     return w.iam().AddUserToGroup(g.account, g.name, u.name);
@@ -102,7 +102,7 @@ Result<std::string> IamService::RemoveUserFromGroup(const RequestContext& ctx, c
     bool member = std::any_of(groups.begin(), groups.end(),
                               [&](const std::string& n) { return EqualsIgnoreCase(n, g.name); });
     if (!member) {
-      return Status("NoSuchEntity",
+      return Status(ErrorCode::kNoSuchEntity,
                     "The user with name " + u.name + " is not in group " + g.name + ".");
     }
     return w.iam().RemoveUserFromGroup(g.account, g.name, u.name);

@@ -34,7 +34,9 @@ Rule DocumentRule(bool required) {
 
 Rule ArnRule(bool required) { return {.required = required, .min_len = 20, .max_len = 2048}; }
 
-Status InvalidInput(std::string message) { return Status("InvalidInput", std::move(message)); }
+Status InvalidInput(std::string message) {
+  return Status(ErrorCode::kInvalidInput, std::move(message));
+}
 
 PageInput ReadPage(QueryInput& in) {
   PageInput page;
@@ -188,11 +190,11 @@ Status PolicyNotFound(const std::string& arn) {
         " coffer has no AWS managed policies: create a customer managed policy with the "
         "document you need and use its ARN.";
   }
-  return Status("NoSuchEntity", message);
+  return Status(ErrorCode::kNoSuchEntity, message);
 }
 
 Status NoSuchEntity(const EntityKind& kind, const std::string& name) {
-  return Status("NoSuchEntity",
+  return Status(ErrorCode::kNoSuchEntity,
                 std::string("The ") + kind.kind + " with name " + name + " cannot be found.");
 }
 
@@ -249,7 +251,7 @@ Result<IamEntityRow> FreshEntity(StoreReader& r, const std::string& account, con
 Status InsertNewEntity(StoreWriter& w, const EntityKind& kind, const IamEntityRow& row) {
   COFFER_ASSIGN_OR_RETURN(auto existing, w.iam().FindEntity(row.account, kind.kind, row.name));
   if (existing) {
-    return Status("EntityAlreadyExists",
+    return Status(ErrorCode::kEntityAlreadyExists,
                   std::string(kind.title) + " with name " + row.name + " already exists.");
   }
   return w.iam().InsertEntity(row);
@@ -268,7 +270,9 @@ IamEntityRow NewEntity(const RequestContext& ctx, const EntityKind& kind, const 
   return row;
 }
 
-Status DeleteConflict(const std::string& message) { return Status("DeleteConflict", message); }
+Status DeleteConflict(const std::string& message) {
+  return Status(ErrorCode::kDeleteConflict, message);
+}
 
 Status CheckNothingAttached(StoreReader& r, const EntityKind& kind, const IamEntityRow& row) {
   COFFER_ASSIGN_OR_RETURN(auto inline_policies,
@@ -298,14 +302,14 @@ size_t PolicySize(std::string_view document) {
 Result<std::shared_ptr<const policy::Policy>> ParseDocument(const std::string& document,
                                                             policy::PolicyKind kind) {
   auto parsed = policy::Policy::Parse(document, kind);
-  if (!parsed.ok()) return Status("MalformedPolicyDocument", parsed.status().message());
+  if (!parsed.ok()) return Status(ErrorCode::kMalformedPolicyDocument, parsed.status().message());
   return std::move(parsed.value());
 }
 
 Status CheckManagedDocument(const std::string& document) {
   COFFER_ASSIGN_OR_RETURN(auto parsed, ParseDocument(document, policy::PolicyKind::kIdentity));
   if (PolicySize(document) > kManagedPolicyQuota) {
-    return Status("LimitExceeded",
+    return Status(ErrorCode::kLimitExceeded,
                   "Cannot exceed quota for PolicySize: " + std::to_string(kManagedPolicyQuota));
   }
   return Status::Ok();
@@ -314,7 +318,7 @@ Status CheckManagedDocument(const std::string& document) {
 Status CheckTrustDocument(const std::string& document) {
   COFFER_ASSIGN_OR_RETURN(auto parsed, ParseDocument(document, policy::PolicyKind::kTrust));
   if (PolicySize(document) > kTrustPolicyQuota) {
-    return Status("LimitExceeded",
+    return Status(ErrorCode::kLimitExceeded,
                   "Cannot exceed quota for ACLSizePerRole: " + std::to_string(kTrustPolicyQuota));
   }
   return Status::Ok();
@@ -329,8 +333,8 @@ std::optional<int64_t> ParseVersionId(const std::string& id) {
 }
 
 Status VersionNotFound(const std::string& arn, const std::string& version_id) {
-  return Status("NoSuchEntity", "Policy " + arn + " version " + version_id +
-                                    " does not exist or is not attachable.");
+  return Status(ErrorCode::kNoSuchEntity, "Policy " + arn + " version " + version_id +
+                                              " does not exist or is not attachable.");
 }
 
 Result<bool> PolicyNameTaken(StoreReader& r, const std::string& account, const std::string& name) {

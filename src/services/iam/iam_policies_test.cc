@@ -29,7 +29,7 @@ TEST_F(IamServiceTest, InlinePolicies) {
   ASSERT_LT(big.size(), 2048u);
   auto too_big =
       Call("PutUserPolicy", {{"UserName", "gina"}, {"PolicyName", "big"}, {"PolicyDocument", big}});
-  EXPECT_EQ(too_big.status().code(), "LimitExceeded");
+  EXPECT_EQ(too_big.status().code(), ErrorCode::kLimitExceeded);
   EXPECT_EQ(too_big.status().message(), "Maximum policy size of 2048 bytes exceeded for user gina");
   // Replacing a policy does not count the one it replaces; roles have room for more.
   Ok("PutUserPolicy", {{"UserName", "gina"}, {"PolicyName", "read"}, {"PolicyDocument", big}});
@@ -77,7 +77,7 @@ TEST_F(IamServiceTest, ManagedPolicyVersions) {
   }
   auto sixth =
       Call("CreatePolicyVersion", {{"PolicyArn", arn}, {"PolicyDocument", AllowPolicy("kms:*")}});
-  EXPECT_EQ(sixth.status().code(), "LimitExceeded");
+  EXPECT_EQ(sixth.status().code(), ErrorCode::kLimitExceeded);
   EXPECT_EQ(All(Ok("ListPolicyVersions", {{"PolicyArn", arn}}), "VersionId"),
             (std::vector<std::string>{"v5", "v4", "v3", "v2", "v1"}));
 
@@ -97,7 +97,7 @@ TEST_F(IamServiceTest, ManagedPolicyVersions) {
             "NoSuchEntity");
 
   auto default_delete = Call("DeletePolicyVersion", {{"PolicyArn", arn}, {"VersionId", "v3"}});
-  EXPECT_EQ(default_delete.status().code(), "DeleteConflict");
+  EXPECT_EQ(default_delete.status().code(), ErrorCode::kDeleteConflict);
   EXPECT_EQ(default_delete.status().message(), "Cannot delete the default version of a policy.");
   EXPECT_EQ(Code("DeletePolicy", {{"PolicyArn", arn}}), "DeleteConflict");  // versions remain
   for (const char* v : {"v1", "v2", "v4"}) {
@@ -146,7 +146,7 @@ TEST_F(IamServiceTest, AttachingManagedPolicies) {
   auto aws_managed =
       Call("AttachUserPolicy",
            {{"UserName", "hal"}, {"PolicyArn", "arn:aws:iam::aws:policy/ReadOnlyAccess"}});
-  EXPECT_EQ(aws_managed.status().code(), "NoSuchEntity");
+  EXPECT_EQ(aws_managed.status().code(), ErrorCode::kNoSuchEntity);
   EXPECT_NE(aws_managed.status().message().find("coffer has no AWS managed policies"),
             std::string::npos);
   EXPECT_EQ(Code("AttachUserPolicy",

@@ -37,7 +37,8 @@ Result<std::string> IamService::Handle(std::string_view action, const RequestCon
   // Credentials from GetSessionToken without MFA cannot call IAM.
   // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
   if (ctx.principal.temporary && ctx.principal.type != "AssumedRole") {
-    return Status("InvalidClientTokenId", "The security token included in the request is invalid");
+    return Status(ErrorCode::kInvalidClientTokenId,
+                  "The security token included in the request is invalid");
   }
   static const OperationTable<IamService, Params, std::string> kOperations = {
       {"CreateUser", &IamService::CreateUser},
@@ -137,8 +138,8 @@ Result<std::string> IamService::Handle(std::string_view action, const RequestCon
       {"SimulatePrincipalPolicy", &IamService::SimulatePrincipalPolicy},
   };
   if (auto answer = kOperations.Run(*this, action, ctx, params)) return std::move(*answer);
-  return Status("InvalidAction", "Could not find operation " + std::string(action) +
-                                     " for version 2010-05-08 in coffer's IAM.");
+  return Status(ErrorCode::kInvalidAction, "Could not find operation " + std::string(action) +
+                                               " for version 2010-05-08 in coffer's IAM.");
 }
 
 Status IamService::Commit(const std::function<Status(StoreWriter&)>& fn) {
@@ -158,7 +159,7 @@ Status IamService::ChangeEntity(const RequestContext& ctx, const std::string& ac
     // The permission was granted for the entity as read above (its id and resource tags); one
     // deleted and created again, or retagged, since then must be authorized afresh.
     if (fresh.id != authorized.id || fresh.tags != authorized.tags) {
-      return Status("ConcurrentModification",
+      return Status(ErrorCode::kConcurrentModification,
                     "The entity changed while the request was served; retry the request.");
     }
     return change(w, fresh);
@@ -200,7 +201,8 @@ Result<IamEntityRow> IamService::AuthorizedKeyOwner(const RequestContext& ctx,
   if (ctx.principal.type == "IAMUser" && !ctx.principal.user_name.empty()) {
     return AuthorizedEntity(ctx, action, kUser, ctx.principal.user_name);
   }
-  return Status("ValidationError", "Must specify userName when calling with non-User credentials");
+  return Status(ErrorCode::kValidationError,
+                "Must specify userName when calling with non-User credentials");
 }
 
 Result<IamPolicyRow> IamService::AuthorizedPolicy(const RequestContext& ctx,

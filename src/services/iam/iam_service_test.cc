@@ -51,7 +51,7 @@ TEST_F(IamServiceTest, GetUserWithoutNameDescribesTheCaller) {
   session.type = "AssumedRole";
   session.arn = "arn:aws:sts::123456789012:assumed-role/r/s";
   auto refused = CallAs(session, "GetUser", {});
-  EXPECT_EQ(refused.status().code(), "ValidationError");
+  EXPECT_EQ(refused.status().code(), ErrorCode::kValidationError);
   EXPECT_EQ(refused.status().message(),
             "Must specify userName when calling with non-User credentials");
 }
@@ -144,7 +144,7 @@ TEST_F(IamServiceTest, AccessKeyLifecycle) {
   // Two keys per user.
   std::string second = First(Ok("CreateAccessKey", {{"UserName", "dave"}}), "AccessKeyId");
   auto third = Call("CreateAccessKey", {{"UserName", "dave"}});
-  EXPECT_EQ(third.status().code(), "LimitExceeded");
+  EXPECT_EQ(third.status().code(), ErrorCode::kLimitExceeded);
   EXPECT_EQ(third.status().message(), "Cannot exceed quota for AccessKeysPerUser: 2");
 
   EXPECT_EQ(
@@ -167,7 +167,7 @@ TEST_F(IamServiceTest, AccessKeyLifecycle) {
   EXPECT_EQ(Code("DeleteAccessKey", {{"AccessKeyId", id}}), "NoSuchEntity");  // root's keys
 
   auto conflict = Call("DeleteUser", {{"UserName", "dave"}});
-  EXPECT_EQ(conflict.status().code(), "DeleteConflict");
+  EXPECT_EQ(conflict.status().code(), ErrorCode::kDeleteConflict);
   EXPECT_EQ(conflict.status().message(), "Cannot delete entity, must delete access keys first.");
   EXPECT_EQ(conflict.status().message().find(secret), std::string::npos);
   Ok("DeleteAccessKey", {{"UserName", "dave"}, {"AccessKeyId", id}});
@@ -294,7 +294,7 @@ TEST_F(IamServiceTest, AChangeDoesNotReachARoleRecreatedSinceItWasAuthorized) {
                            {"RoleName", "app"},
                            {"Description", "authorized for the old role"}});
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.status().code(), "ConcurrentModification");
+  EXPECT_EQ(out.status().code(), ErrorCode::kConcurrentModification);
   EXPECT_EQ(Ok("GetRole", {{"RoleName", "app"}}).find("authorized for the old role"),
             std::string::npos);
   // The retry is authorized for the role that exists now and applies.

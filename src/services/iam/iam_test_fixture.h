@@ -27,7 +27,7 @@ class RecordingAuthorizer final : public Authorizer {
   Status Authorize(const RequestContext&, const AuthzCheck& check) const override {
     checks.push_back(check);
     if (denied.count(check.action)) {
-      return Status("AccessDenied", "not authorized to perform: " + check.action);
+      return Status(ErrorCode::kAccessDenied, "not authorized to perform: " + check.action);
     }
     return Status::Ok();
   }
@@ -125,7 +125,7 @@ class IamServiceTest : public ::coffer::test_support::StoreTest {
   }
   std::string Code(std::string_view action, Params params) {
     auto r = Call(action, std::move(params));
-    return r.ok() ? "OK" : r.status().code();
+    return r.ok() ? "OK" : std::string(r.status().code_name());
   }
   std::string Message(std::string_view action, Params params) {
     auto r = Call(action, std::move(params));

@@ -43,9 +43,9 @@ Result<std::string> IamService::AttachPolicy(const RequestContext& ctx, const Pa
           return Status::Ok();  // attaching again changes nothing, as in AWS
         }
         if (attached.size() >= kMaxAttachedPolicies) {
-          return Status("LimitExceeded", std::string("Cannot exceed quota for ") +
-                                             kind.attached_quota + ": " +
-                                             std::to_string(kMaxAttachedPolicies));
+          return Status(ErrorCode::kLimitExceeded, std::string("Cannot exceed quota for ") +
+                                                       kind.attached_quota + ": " +
+                                                       std::to_string(kMaxAttachedPolicies));
         }
         return w.iam().AttachPolicy(fresh.account, kind.kind, fresh.name, *arn);
       }));
@@ -64,7 +64,7 @@ Result<std::string> IamService::DetachPolicy(const RequestContext& ctx, const Pa
         COFFER_ASSIGN_OR_RETURN(auto attached,
                                 w.iam().ListAttachedPolicies(fresh.account, kind.kind, fresh.name));
         if (std::find(attached.begin(), attached.end(), *arn) == attached.end()) {
-          return Status("NoSuchEntity", "Policy " + *arn + " was not found.");
+          return Status(ErrorCode::kNoSuchEntity, "Policy " + *arn + " was not found.");
         }
         return w.iam().DetachPolicy(fresh.account, kind.kind, fresh.name, *arn);
       }));
@@ -135,9 +135,9 @@ Result<std::string> IamService::CreatePolicy(const RequestContext& ctx, const Pa
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(bool taken, PolicyNameTaken(w, row.account, row.name));
     if (taken) {
-      return Status("EntityAlreadyExists", "A policy called " + row.name +
-                                               " already exists. Duplicate names are not "
-                                               "allowed.");
+      return Status(ErrorCode::kEntityAlreadyExists, "A policy called " + row.name +
+                                                         " already exists. Duplicate names are not "
+                                                         "allowed.");
     }
     COFFER_RETURN_IF_ERROR(w.iam().InsertManagedPolicy(row));
     return w.iam().InsertPolicyVersion({row.arn, 1, *document, now});
@@ -266,7 +266,7 @@ Result<std::string> IamService::CreatePolicyVersion(const RequestContext& ctx, c
     if (!fresh) return PolicyNotFound(policy.arn);
     COFFER_ASSIGN_OR_RETURN(auto versions, w.iam().ListPolicyVersions(policy.arn));
     if (versions.size() >= kMaxPolicyVersions) {
-      return Status("LimitExceeded",
+      return Status(ErrorCode::kLimitExceeded,
                     "A managed policy can have up to " + std::to_string(kMaxPolicyVersions) +
                         " versions. Before you create a new version, you must delete an "
                         "existing version.");

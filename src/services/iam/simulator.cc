@@ -37,7 +37,7 @@ Result<std::vector<SimulatedPolicy>> ParseInputPolicies(const std::vector<std::s
     const std::string id = list_name + "." + std::to_string(i + 1);
     auto parsed = policy::Policy::Parse(documents[i], policy::PolicyKind::kIdentity);
     if (!parsed.ok()) {
-      return Status("MalformedPolicyDocument", id + ": " + parsed.status().message());
+      return Status(ErrorCode::kMalformedPolicyDocument, id + ": " + parsed.status().message());
     }
     out.push_back({std::move(parsed.value()), id, "none"});
   }
@@ -75,7 +75,8 @@ Status ReadSimulation(QueryInput& in, bool policies_required, Simulation* sim) {
   if (resource_policy) {
     auto parsed = policy::Policy::Parse(*resource_policy, policy::PolicyKind::kResource);
     if (!parsed.ok()) {
-      return Status("MalformedPolicyDocument", "ResourcePolicy: " + parsed.status().message());
+      return Status(ErrorCode::kMalformedPolicyDocument,
+                    "ResourcePolicy: " + parsed.status().message());
     }
     sim->resource_policy = SimulatedPolicy{std::move(parsed.value()), "ResourcePolicy", "resource"};
   }
@@ -222,7 +223,7 @@ Result<std::string> IamService::SimulatePrincipalPolicy(const RequestContext& ct
     auto add = [&](const std::string& document, std::string id, std::string type) -> Status {
       auto parsed = policy::Policy::Parse(document, policy::PolicyKind::kIdentity);
       if (!parsed.ok()) {
-        return Status("PolicyEvaluation",
+        return Status(ErrorCode::kPolicyEvaluation,
                       "Stored policy " + id + " no longer parses: " + parsed.status().message());
       }
       gathered.push_back({std::move(parsed.value()), std::move(id), std::move(type)});

@@ -17,11 +17,11 @@ namespace {
 Status InvalidAliasName(const std::string& alias) {
   if (alias.rfind("alias/", 0) != 0) {
     // AWS's own wording for a name without the prefix.
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Alias must start with the prefix \"alias/\". Please see "
                   "http://docs.aws.amazon.com/kms/latest/developerguide/programming-aliases.html");
   }
-  return Status("ValidationException",
+  return Status(ErrorCode::kValidationException,
                 "1 validation error detected: Value '" + alias +
                     "' at 'aliasName' failed to satisfy constraint: Member must satisfy regular "
                     "expression pattern: ^alias/[a-zA-Z0-9/_-]+$");
@@ -40,7 +40,7 @@ Status ReadAliasAndTarget(const json::object& body, std::optional<std::string>* 
 }
 
 Status AliasChanged() {
-  return Status("KMSInternalException",
+  return Status(ErrorCode::kKMSInternalException,
                 "The alias changed while the request was served; retry the request.");
 }
 }  // namespace
@@ -53,7 +53,7 @@ Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const js
   std::optional<std::string> alias, target;
   COFFER_RETURN_IF_ERROR(ReadAliasAndTarget(body, &alias, &target));
   if (alias->rfind("alias/aws/", 0) == 0) {
-    return Status("NotAuthorizedException",
+    return Status(ErrorCode::kNotAuthorizedException,
                   "Cannot create alias with prefix 'alias/aws/': it is reserved for AWS managed "
                   "keys.");
   }
@@ -64,7 +64,7 @@ Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (existing) {
-      return Status("AlreadyExistsException",
+      return Status(ErrorCode::kAlreadyExistsException,
                     "An alias with the name " + AliasArn(ctx.scope, *alias) + " already exists");
     }
     return w.kms().PutAlias(ctx.scope, *alias, key.key_id, ctx.now);
@@ -78,7 +78,8 @@ Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const js
   std::optional<std::string> alias, target;
   COFFER_RETURN_IF_ERROR(ReadAliasAndTarget(body, &alias, &target));
   if (alias->rfind("alias/aws/", 0) == 0) {
-    return Status("NotAuthorizedException", "Aliases beginning with 'alias/aws/' are reserved.");
+    return Status(ErrorCode::kNotAuthorizedException,
+                  "Aliases beginning with 'alias/aws/' are reserved.");
   }
   COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:UpdateAlias", AliasArn(ctx.scope, *alias)}));
   std::optional<std::string> current;
@@ -87,7 +88,8 @@ Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const js
     return Status::Ok();
   }));
   if (!current) {
-    return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
+    return Status(ErrorCode::kNotFoundException,
+                  "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
   }
   if (auto old_key = keyring_->LoadKey(*current); old_key.ok()) {
     COFFER_RETURN_IF_ERROR(AuthorizeKey(ctx, "kms:UpdateAlias", *old_key));
@@ -98,7 +100,8 @@ Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (!existing) {
-      return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
+      return Status(ErrorCode::kNotFoundException,
+                    "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
     }
     if (*existing != *current) return AliasChanged();
     return w.kms().PutAlias(ctx.scope, *alias, key.key_id, ctx.now);
@@ -114,7 +117,8 @@ Result<json::object> KmsService::DeleteAlias(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (!IsValidAliasName(*alias)) return InvalidAliasName(*alias);
   if (alias->rfind("alias/aws/", 0) == 0) {
-    return Status("NotAuthorizedException", "Aliases beginning with 'alias/aws/' are reserved.");
+    return Status(ErrorCode::kNotAuthorizedException,
+                  "Aliases beginning with 'alias/aws/' are reserved.");
   }
   COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:DeleteAlias", AliasArn(ctx.scope, *alias)}));
   std::optional<std::string> current;
@@ -123,7 +127,8 @@ Result<json::object> KmsService::DeleteAlias(const RequestContext& ctx, const js
     return Status::Ok();
   }));
   if (!current) {
-    return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
+    return Status(ErrorCode::kNotFoundException,
+                  "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
   }
   if (auto key = keyring_->LoadKey(*current); key.ok()) {
     COFFER_RETURN_IF_ERROR(AuthorizeKey(ctx, "kms:DeleteAlias", *key));
@@ -131,7 +136,8 @@ Result<json::object> KmsService::DeleteAlias(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (!existing) {
-      return Status("NotFoundException", "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
+      return Status(ErrorCode::kNotFoundException,
+                    "Alias " + AliasArn(ctx.scope, *alias) + " is not found.");
     }
     if (*existing != *current) return AliasChanged();
     return w.kms().DeleteAlias(ctx.scope, *alias);

@@ -40,7 +40,7 @@ Result<json::object> KmsService::Encrypt(const RequestContext& ctx, const json::
 
 namespace {
 Status InvalidCiphertext() {
-  return Status("InvalidCiphertextException",
+  return Status(ErrorCode::kInvalidCiphertextException,
                 "The ciphertext is invalid, was not produced by this deployment, or does not "
                 "match the encryption context.");
 }
@@ -62,7 +62,7 @@ Result<KmsKeyRow> KmsService::CiphertextKey(const RequestContext& ctx, const cha
     COFFER_ASSIGN_OR_RETURN(KmsKeyRow named, AuthorizedKey(ctx, action, *key_ref,
                                                            /*allow_alias=*/true, std::move(extra)));
     if (named.key_id != key->key_id) {
-      return Status("IncorrectKeyException",
+      return Status(ErrorCode::kIncorrectKeyException,
                     "The key ID in the request does not identify a CMK that can perform this "
                     "operation.");
     }
@@ -98,7 +98,8 @@ Result<json::object> KmsService::Decrypt(const RequestContext& ctx, const json::
                           CiphertextKey(ctx, "kms:Decrypt", key_ref, blob, std::move(keys)));
   auto plain = keyring_->OpenValue(EncryptionContextAad(context), blob);
   if (!plain.ok()) {
-    return plain.status().code() == "DecryptionFailure" ? InvalidCiphertext() : plain.status();
+    return plain.status().code() == ErrorCode::kDecryptionFailure ? InvalidCiphertext()
+                                                                  : plain.status();
   }
   COFFER_RETURN_IF_ERROR(DryRun(in));
   return json::object{{"KeyId", key.arn},
@@ -139,7 +140,8 @@ Result<json::object> KmsService::ReEncrypt(const RequestContext& ctx, const json
 
   auto plain = keyring_->OpenValue(EncryptionContextAad(source_ctx), blob);
   if (!plain.ok()) {
-    return plain.status().code() == "DecryptionFailure" ? InvalidCiphertext() : plain.status();
+    return plain.status().code() == ErrorCode::kDecryptionFailure ? InvalidCiphertext()
+                                                                  : plain.status();
   }
   COFFER_RETURN_IF_ERROR(NotUsable(dest));
   COFFER_RETURN_IF_ERROR(DryRun(in));
@@ -162,7 +164,8 @@ Result<json::object> KmsService::DataKey(const RequestContext& ctx, const json::
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(auto context, DecodeContext(in, "EncryptionContext"));
   if (number.has_value() == spec.has_value()) {
-    return Status("ValidationException", "Please specify either number of bytes or key spec.");
+    return Status(ErrorCode::kValidationException,
+                  "Please specify either number of bytes or key spec.");
   }
   size_t bytes = 0;
   if (spec) {
@@ -171,7 +174,7 @@ Result<json::object> KmsService::DataKey(const RequestContext& ctx, const json::
     } else if (*spec == "AES_128") {
       bytes = 16;
     } else {
-      return Status("ValidationException",
+      return Status(ErrorCode::kValidationException,
                     "1 validation error detected: Value '" + *spec +
                         "' at 'keySpec' failed to satisfy constraint: Member must satisfy enum "
                         "value set: [AES_256, AES_128]");
@@ -218,7 +221,7 @@ Result<json::object> KmsService::GenerateRandom(const RequestContext& ctx,
   (void)in.String("CustomKeyStoreId");
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (!number) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy "
                   "constraint: Member must not be null");
   }

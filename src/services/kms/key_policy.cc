@@ -21,7 +21,7 @@ Result<json::object> KmsService::GetKeyPolicy(const RequestContext& ctx, const j
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           AuthorizedKey(ctx, "kms:GetKeyPolicy", *key_id, /*allow_alias=*/false));
   if (name && *name != "default") {
-    return Status("NotFoundException", "No such policy exists: " + *name);
+    return Status(ErrorCode::kNotFoundException, "No such policy exists: " + *name);
   }
   return json::object{{"Policy", key.policy}, {"PolicyName", "default"}};
 }
@@ -34,7 +34,7 @@ Result<json::object> KmsService::PutKeyPolicy(const RequestContext& ctx, const j
   auto bypass_lockout = in.Bool("BypassPolicyLockoutSafetyCheck");
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (name && *name != "default") {
-    return Status("NotFoundException", "No such policy exists: " + *name);
+    return Status(ErrorCode::kNotFoundException, "No such policy exists: " + *name);
   }
   COFFER_RETURN_IF_ERROR(ValidatePolicy(*policy));
   ConditionKeys keys;

@@ -83,7 +83,7 @@ Result<json::object> KmsService::RotateKeyOnDemand(const RequestContext& ctx,
         int on_demand = 0;
         for (const auto& m : materials) on_demand += m.rotation_type == "ON_DEMAND";
         if (on_demand >= kMaxOnDemandRotations) {
-          return Status("LimitExceededException",
+          return Status(ErrorCode::kLimitExceededException,
                         "The key has reached the limit of 10 on-demand rotations.");
         }
         ++k.current_material;

@@ -53,7 +53,7 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   static const std::set<std::string> kOrigins = {"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM",
                                                  "EXTERNAL_KEY_STORE"};
   auto enum_error = [](const char* member, const std::string& value) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value '" + value + "' at '" + member +
                       "' failed to satisfy constraint: Member must satisfy enum value set");
   };
@@ -65,12 +65,13 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   if ((usage && *usage != "ENCRYPT_DECRYPT") || (spec && *spec != kAlgorithm) ||
       (cmk_spec && *cmk_spec != kAlgorithm) || (origin && *origin != "AWS_KMS") ||
       multi_region.value_or(false)) {
-    return Status("UnsupportedOperationException",
+    return Status(ErrorCode::kUnsupportedOperationException,
                   "coffer creates SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT keys with Origin AWS_KMS in "
                   "one region only.");
   }
   COFFER_ASSIGN_OR_RETURN(Tags tags, DecodeKmsTags(tags_arr));
-  if (tags.size() > kMaxTags) return Status("TagException", "A key can have at most 50 tags.");
+  if (tags.size() > kMaxTags)
+    return Status(ErrorCode::kTagException, "A key can have at most 50 tags.");
   if (policy) COFFER_RETURN_IF_ERROR(ValidatePolicy(*policy));
   KmsKeyRow key;
   key.key_id = NewUuid();
@@ -199,7 +200,7 @@ Result<json::object> KmsService::ScheduleKeyDeletion(const RequestContext& ctx,
   auto window = in.Int("PendingWindowInDays");
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (window && (*window < 7 || *window > 30)) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value '" + std::to_string(*window) +
                       "' at 'pendingWindowInDays' failed to satisfy constraint: Member must have "
                       "value between 7 and 30");
@@ -232,7 +233,7 @@ Result<json::object> KmsService::CancelKeyDeletion(const RequestContext& ctx,
       auto key,
       ChangeKey(ctx, *key_id, "kms:CancelKeyDeletion", {}, [&](KmsKeyRow& k, StoreWriter&) {
         if (k.state != "PendingDeletion") {
-          return Status("KMSInvalidStateException", k.arn + " is not pending deletion.");
+          return Status(ErrorCode::kKMSInvalidStateException, k.arn + " is not pending deletion.");
         }
         // A cancelled deletion leaves the key disabled, as in AWS.
         k.state = "Disabled";
@@ -251,18 +252,20 @@ Result<json::object> KmsService::TagResource(const RequestContext& ctx, const js
   COFFER_ASSIGN_OR_RETURN(Tags add, DecodeKmsTags(tags_arr));
   ConditionKeys keys;
   AddRequestTagKeys(add, &keys);
-  COFFER_ASSIGN_OR_RETURN(
-      auto key, ChangeKey(ctx, *key_id, "kms:TagResource", std::move(keys),
-                          [&](KmsKeyRow& k, StoreWriter& w) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            // https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
-                            if (k.state == "PendingDeletion") return NotUsable(k);
-                            COFFER_ASSIGN_OR_RETURN(Tags tags, w.kms().GetKeyTags(k.key_id));
-                            MergeTags(&tags, add);
-                            if (tags.size() > kMaxTags)
-                              return Status("TagException", "A key can have at most 50 tags.");
-                            return w.kms().SetKeyTags(k.key_id, tags);
-                          }));
+  COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:TagResource", std::move(keys),
+                                              [&](KmsKeyRow& k, StoreWriter& w) {
+                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                // https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+                                                if (k.state == "PendingDeletion")
+                                                  return NotUsable(k);
+                                                COFFER_ASSIGN_OR_RETURN(
+                                                    Tags tags, w.kms().GetKeyTags(k.key_id));
+                                                MergeTags(&tags, add);
+                                                if (tags.size() > kMaxTags)
+                                                  return Status(ErrorCode::kTagException,
+                                                                "A key can have at most 50 tags.");
+                                                return w.kms().SetKeyTags(k.key_id, tags);
+                                              }));
   return json::object{};
 }
 

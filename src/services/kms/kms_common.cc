@@ -52,10 +52,11 @@ Result<std::string> DecodeBlob(JsonInput& in, const char* member, bool required,
   if (!text) return std::string();
   auto bytes = crypto::Base64Decode(*text);
   OPENSSL_cleanse(text->data(), text->size());
-  if (!bytes) return Status("SerializationException", std::string(member) + " is not base64.");
+  if (!bytes)
+    return Status(ErrorCode::kSerializationException, std::string(member) + " is not base64.");
   if (bytes->empty() || bytes->size() > max) {
     OPENSSL_cleanse(bytes->data(), bytes->size());
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value at '" + LowerFirst(member) +
                       "' failed to satisfy constraint: Member must have length between 1 and " +
                       std::to_string(max));
@@ -70,7 +71,8 @@ Result<std::map<std::string, std::string>> DecodeContext(JsonInput& in, const ch
   if (o == nullptr) return ctx;
   for (const auto& [k, v] : *o) {
     if (!v.is_string()) {
-      return Status("SerializationException", "Encryption context values must be strings.");
+      return Status(ErrorCode::kSerializationException,
+                    "Encryption context values must be strings.");
     }
     ctx[std::string(k)] = std::string(v.get_string());
   }
@@ -81,7 +83,7 @@ Status CheckAlgorithm(JsonInput& in, const char* member) {
   auto alg = in.String(member);
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (alg && *alg != kAlgorithm) {
-    return Status("InvalidKeyUsageException",
+    return Status(ErrorCode::kInvalidKeyUsageException,
                   "coffer's keys are symmetric: the only encryption algorithm is "
                   "SYMMETRIC_DEFAULT.");
   }
@@ -92,7 +94,7 @@ Status ValidatePolicy(const std::string& policy) {
   boost::system::error_code ec;
   json::value v = json::parse(policy, ec);
   if (ec || !v.is_object() || !v.get_object().contains("Statement")) {
-    return Status("MalformedPolicyDocumentException",
+    return Status(ErrorCode::kMalformedPolicyDocumentException,
                   "The new key policy will not allow you to update the key policy in the future.");
   }
   return Status::Ok();
@@ -102,35 +104,37 @@ Status DryRun(JsonInput& in) {
   auto dry = in.Bool("DryRun");
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (dry.value_or(false)) {
-    return Status("DryRunOperationException",
+    return Status(ErrorCode::kDryRunOperationException,
                   "The request would have succeeded, but the DryRun option is set.");
   }
   return Status::Ok();
 }
 
 Status NotChangeable(const KmsKeyRow& k) {
-  return Status("UnsupportedOperationException",
+  return Status(ErrorCode::kUnsupportedOperationException,
                 k.arn + " is an AWS managed key: it cannot be changed, disabled or deleted.");
 }
 
 Status NotUsable(const KmsKeyRow& k) {
-  if (k.state == "Disabled") return Status("DisabledException", k.arn + " is disabled.");
+  if (k.state == "Disabled") return Status(ErrorCode::kDisabledException, k.arn + " is disabled.");
   if (k.state == "PendingDeletion") {
-    return Status("KMSInvalidStateException", k.arn + " is pending deletion.");
+    return Status(ErrorCode::kKMSInvalidStateException, k.arn + " is pending deletion.");
   }
   return Status::Ok();
 }
 
 Result<Tags> DecodeKmsTags(const json::array* arr) {
-  static const Status kBadSize("TagException", "Tag keys are 1-128 and values 0-256 characters.");
+  static const Status kBadSize(ErrorCode::kTagException,
+                               "Tag keys are 1-128 and values 0-256 characters.");
   static const TagListFormat kKeyTags{
       .key_member = "TagKey",
       .value_member = "TagValue",
       .later_replaces_earlier = true,
-      .missing_member = Status("TagException", "Each tag needs a TagKey and a TagValue."),
+      .missing_member = Status(ErrorCode::kTagException, "Each tag needs a TagKey and a TagValue."),
       .bad_key_size = kBadSize,
       .bad_value_size = kBadSize,
-      .reserved_prefix = Status("TagException", "Tag keys beginning with aws: are reserved."),
+      .reserved_prefix =
+          Status(ErrorCode::kTagException, "Tag keys beginning with aws: are reserved."),
   };
   return DecodeTagList(arr, kKeyTags);
 }
@@ -140,7 +144,8 @@ std::string EncodeMarker(const std::string& last) { return EncodePageToken("kms"
 Result<std::string> DecodeMarker(const std::optional<std::string>& marker) {
   auto position = DecodePageToken("kms", marker);
   if (!position) {
-    return Status("InvalidMarkerException", "The marker that specifies where to start is invalid.");
+    return Status(ErrorCode::kInvalidMarkerException,
+                  "The marker that specifies where to start is invalid.");
   }
   return std::move(*position);
 }

@@ -77,11 +77,11 @@ Result<json::object> KmsService::Handle(std::string_view operation, const Reques
                                                         "VerifyMac"};
   if (auto answer = kOperations.Run(*this, operation, ctx, input)) return std::move(*answer);
   if (kNotServed.count(operation)) {
-    return Status("UnsupportedOperationException", "coffer's KMS serves symmetric keys only; " +
-                                                       std::string(operation) +
-                                                       " is not supported.");
+    return Status(ErrorCode::kUnsupportedOperationException,
+                  "coffer's KMS serves symmetric keys only; " + std::string(operation) +
+                      " is not supported.");
   }
-  return Status("UnknownOperationException",
+  return Status(ErrorCode::kUnknownOperationException,
                 "The operation TrentService." + std::string(operation) + " is not known.");
 }
 
@@ -91,7 +91,7 @@ Result<KmsKeyRow> KmsService::FindKey(const Scope& caller_scope, const std::stri
   Scope scope = caller_scope;
   if (auto arn = ParseArn(ref)) {
     if (arn->service != "kms" || arn->region != caller_scope.region) {
-      return Status("NotFoundException", "Key '" + ref + "' does not exist");
+      return Status(ErrorCode::kNotFoundException, "Key '" + ref + "' does not exist");
     }
     // Another account's key is named by its key or alias ARN; its key policy then decides.
     // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html
@@ -108,12 +108,13 @@ Result<KmsKeyRow> KmsService::FindKey(const Scope& caller_scope, const std::stri
   }
   if (!alias.empty()) {
     if (!allow_alias) {
-      return Status("NotFoundException", "Invalid keyId '" + ref + "': use a key id or key ARN.");
+      return Status(ErrorCode::kNotFoundException,
+                    "Invalid keyId '" + ref + "': use a key id or key ARN.");
     }
     // AWS-managed keys come into being the first time anything names them.
     if (alias.rfind("alias/aws/", 0) == 0 && alias.size() > 10 &&
         alias.find('/', 10) == std::string::npos) {
-      return keyring_->ResolveKey(scope, alias, alias.substr(10), "NotFoundException");
+      return keyring_->ResolveKey(scope, alias, alias.substr(10), ErrorCode::kNotFoundException);
     }
     std::optional<std::string> target;
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
@@ -121,13 +122,15 @@ Result<KmsKeyRow> KmsService::FindKey(const Scope& caller_scope, const std::stri
       return Status::Ok();
     }));
     if (!target) {
-      return Status("NotFoundException", "Alias " + AliasArn(scope, alias) + " is not found.");
+      return Status(ErrorCode::kNotFoundException,
+                    "Alias " + AliasArn(scope, alias) + " is not found.");
     }
     key_id = *target;
   }
   auto key = keyring_->LoadKey(key_id);
   if (!key.ok() || key->account != scope.account || key->region != scope.region) {
-    return Status("NotFoundException", "Key '" + KeyArn(scope, key_id) + "' does not exist");
+    return Status(ErrorCode::kNotFoundException,
+                  "Key '" + KeyArn(scope, key_id) + "' does not exist");
   }
   return std::move(key.value());
 }
@@ -190,11 +193,12 @@ Result<KmsKeyRow> KmsService::ChangeKey(
   KmsKeyRow key;
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto fresh, w.kms().FindKey(found.key_id));
-    if (!fresh) return Status("NotFoundException", "Key '" + found.arn + "' does not exist");
+    if (!fresh)
+      return Status(ErrorCode::kNotFoundException, "Key '" + found.arn + "' does not exist");
     // The permission was granted under the policy read above; a policy changed since then
     // must be evaluated afresh (SDKs retry KMSInternalException).
     if (fresh->policy != found.policy) {
-      return Status("KMSInternalException",
+      return Status(ErrorCode::kKMSInternalException,
                     "The key policy changed while the request was served; retry the request.");
     }
     key = std::move(*fresh);

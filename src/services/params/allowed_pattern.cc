@@ -98,7 +98,7 @@ Result<AllowedPattern> AllowedPattern::Compile(std::string_view pattern) {
   options.set_max_mem(kMaxProgramBytes);
   auto re = std::make_unique<re2::RE2>(ToRe2Syntax(pattern), options);
   if (!re->ok()) {
-    return Status("InvalidAllowedPatternException",
+    return Status(ErrorCode::kInvalidAllowedPatternException,
                   "The request does not meet the regular expression requirement.");
   }
   return AllowedPattern(std::move(re));

@@ -42,7 +42,7 @@ TEST(AllowedPattern, RefusesConstructsThatNeedBacktracking) {
                               "a{1001}", "((a{100}){100}){100}", "\\h"}) {
     auto p = AllowedPattern::Compile(pattern);
     ASSERT_FALSE(p.ok()) << pattern;
-    EXPECT_EQ(p.status().code(), "InvalidAllowedPatternException") << pattern;
+    EXPECT_EQ(p.status().code(), ErrorCode::kInvalidAllowedPatternException) << pattern;
   }
 }
 

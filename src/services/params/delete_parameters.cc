@@ -29,7 +29,7 @@ Result<json::object> ParamsService::DeleteParameter(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(
         ParameterRow found,
         FindLive(w, ctx.scope, *name, ctx.now,
-                 Status("ParameterNotFound", "Parameter " + *name + " not found.")));
+                 Status(ErrorCode::kParameterNotFound, "Parameter " + *name + " not found.")));
 
     COFFER_RETURN_IF_ERROR(w.parameters().Delete(found.id));
     return w.events().Append(ChangeEvent(ctx.scope, ctx.now, found, "Delete"));
@@ -45,7 +45,7 @@ Result<json::object> ParamsService::DeleteParameters(const RequestContext& ctx,
   if (!names) in.Array("Names", /*required=*/true);
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (names->empty() || names->size() > 10) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value at 'names' failed to satisfy constraint: "
                   "Member must have length less than or equal to 10 and greater than or equal "
                   "to 1");

@@ -24,14 +24,15 @@ namespace {
 Result<std::vector<StringFilter>> DecodeLegacyFilters(const json::array& old_filters) {
   std::vector<StringFilter> filters;
   for (const auto& e : old_filters) {
-    if (!e.is_object()) return Status("SerializationException", "Expected a ParametersFilter.");
+    if (!e.is_object())
+      return Status(ErrorCode::kSerializationException, "Expected a ParametersFilter.");
     StringFilter f;
     const auto* key = e.get_object().if_contains("Key");
     const auto* values = e.get_object().if_contains("Values");
     if (key == nullptr || !key->is_string() ||
         (key->get_string() != "Name" && key->get_string() != "Type" &&
          key->get_string() != "KeyId")) {
-      return Status("ValidationException",
+      return Status(ErrorCode::kValidationException,
                     "1 validation error detected: Value at 'filters.1.member.key' failed to "
                     "satisfy constraint: Member must satisfy enum value set: [Name, Type, "
                     "KeyId]");
@@ -39,11 +40,11 @@ Result<std::vector<StringFilter>> DecodeLegacyFilters(const json::array& old_fil
     f.key = std::string(key->get_string());
     f.option = f.key == "Name" ? "BeginsWith" : "Equals";
     if (values == nullptr || !values->is_array() || values->get_array().empty()) {
-      return Status("InvalidFilterValue",
+      return Status(ErrorCode::kInvalidFilterValue,
                     "The following filter values are missing : null for filter key " + f.key + ".");
     }
     for (const auto& v : values->get_array()) {
-      if (!v.is_string()) return Status("SerializationException", "Values are strings.");
+      if (!v.is_string()) return Status(ErrorCode::kSerializationException, "Values are strings.");
       f.values.emplace_back(v.get_string());
     }
     filters.push_back(std::move(f));
@@ -99,7 +100,7 @@ Result<json::object> ParamsService::DescribeParameters(const RequestContext& ctx
   bool shared = in.Bool("Shared").value_or(false);
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (old_filters && filters_arr) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "You can use either Filters or ParameterFilters in a single request.");
   }
   std::vector<StringFilter> filters;
@@ -183,12 +184,12 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
   if (next_token) {
     auto raw = crypto::Base64Decode(*next_token);
     if (!raw || !StartsWith(*raw, "coffer-ssm-v:")) {
-      return Status("InvalidNextToken", "The specified token isn't valid.");
+      return Status(ErrorCode::kInvalidNextToken, "The specified token isn't valid.");
     }
     try {
       after_version = std::stoll(raw->substr(13));
     } catch (...) {
-      return Status("InvalidNextToken", "The specified token isn't valid.");
+      return Status(ErrorCode::kInvalidNextToken, "The specified token isn't valid.");
     }
   }
   ParameterRow row;

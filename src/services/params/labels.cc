@@ -28,7 +28,7 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
   if (!labels) in.Array("Labels", /*required=*/true);
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (labels->empty()) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value '[]' at 'labels' failed to satisfy "
                   "constraint: Member must have length greater than or equal to 1");
   }
@@ -39,7 +39,7 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
     COFFER_ASSIGN_OR_RETURN(
         ParameterRow found,
         FindLive(w, ctx.scope, *name, ctx.now,
-                 Status("ParameterNotFound", "Parameter " + *name + " not found.")));
+                 Status(ErrorCode::kParameterNotFound, "Parameter " + *name + " not found.")));
 
     labelled_version = version.value_or(found.version);
     COFFER_ASSIGN_OR_RETURN(auto target, w.parameters().GetVersion(found.id, labelled_version));
@@ -56,7 +56,7 @@ Result<json::object> ParamsService::LabelParameterVersion(const RequestContext& 
     size_t after = on_target.size();
     for (const auto& l : valid) after += on_target.count(l) ? 0 : 1;
     if (after > kMaxLabelsPerVersion) {
-      return Status("ParameterVersionLabelLimitExceeded",
+      return Status(ErrorCode::kParameterVersionLabelLimitExceeded,
                     "A parameter version can have maximum 10 labels.Move one or more labels to "
                     "another version and try again.");
     }
@@ -89,7 +89,7 @@ Result<json::object> ParamsService::UnlabelParameterVersion(const RequestContext
     COFFER_ASSIGN_OR_RETURN(
         ParameterRow found,
         FindLive(w, ctx.scope, *name, ctx.now,
-                 Status("ParameterNotFound", "Parameter " + *name + " not found.")));
+                 Status(ErrorCode::kParameterNotFound, "Parameter " + *name + " not found.")));
 
     COFFER_ASSIGN_OR_RETURN(auto target, w.parameters().GetVersion(found.id, *version));
     if (!target) return VersionNotFound(found.name, std::to_string(*version));

@@ -49,7 +49,7 @@ std::string ParameterArn(const Scope& scope, std::string_view name) {
 
 Status ValidateNewName(const Scope& scope, std::string_view name) {
   if (name.empty()) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value '' at 'name' failed to satisfy constraint: "
                   "Member must have length greater than or equal to 1");
   }
@@ -57,28 +57,29 @@ Status ValidateNewName(const Scope& scope, std::string_view name) {
   bool is_path = bare.find('/') != std::string_view::npos;
   if (StartsWithIgnoreCase(bare, "aws") || StartsWithIgnoreCase(bare, "ssm")) {
     if (is_path && StartsWithIgnoreCase(name, "/aws")) {
-      return Status("AccessDeniedException",
+      return Status(ErrorCode::kAccessDeniedException,
                     "No access to reserved parameter name: " + std::string(name) + ".");
     }
     if (!is_path) {
-      return Status("ValidationException",
+      return Status(ErrorCode::kValidationException,
                     "Parameter name: can't be prefixed with \"aws\" or \"ssm\" "
                     "(case-insensitive).");
     }
-    return Status("ValidationException", kInvalidNameMessage);
+    return Status(ErrorCode::kValidationException, kInvalidNameMessage);
   }
   if (is_path && name[0] != '/') {
     // A hierarchy must start with "/": "a/b/c" is refused with the sub-path rules.
-    return Status("ValidationException", kInvalidNameMessage);
+    return Status(ErrorCode::kValidationException, kInvalidNameMessage);
   }
   if (bare.empty() || bare.back() == '/' || bare.find("//") != std::string_view::npos) {
-    return Status("ValidationException", kInvalidNameMessage);
+    return Status(ErrorCode::kValidationException, kInvalidNameMessage);
   }
   for (char c : bare) {
-    if (c != '/' && !IsNameChar(c)) return Status("ValidationException", kInvalidNameMessage);
+    if (c != '/' && !IsNameChar(c))
+      return Status(ErrorCode::kValidationException, kInvalidNameMessage);
   }
   if (ParameterArn(scope, "").size() + bare.size() > kMaxNameWithArnPrefix) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Parameter name: the name, together with the ARN prefix "
                   "arn:aws:ssm:<region>:<account>:parameter/, can be at most 1011 characters "
                   "long.");
@@ -86,7 +87,7 @@ Status ValidateNewName(const Scope& scope, std::string_view name) {
   size_t levels = 1;
   for (char c : bare) levels += (c == '/');
   if (levels > kMaxHierarchyLevels) {
-    return Status("HierarchyLevelLimitExceededException",
+    return Status(ErrorCode::kHierarchyLevelLimitExceededException,
                   "A hierarchy can have a maximum of 15 levels. For more information, see "
                   "Requirements and constraints for parameter names in the AWS Systems Manager "
                   "User Guide.");
@@ -96,7 +97,7 @@ Status ValidateNewName(const Scope& scope, std::string_view name) {
 
 Result<std::string> NormalizePath(std::string_view path) {
   auto invalid = [] {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "The parameter doesn't meet the parameter name requirements. The parameter name "
                   "must begin with a forward slash \"/\". It can't be prefixed with \"aws\" or "
                   "\"ssm\" (case-insensitive). It must use only letters, numbers, or the "
@@ -121,10 +122,10 @@ Result<ParameterReference> ParseReference(const Scope& scope, std::string_view i
   if (input.rfind("arn:", 0) == 0) {
     auto arn = ParseArn(input);
     if (!arn || arn->service != "ssm" || arn->resource.rfind("parameter", 0) != 0) {
-      return Status("ValidationException", "Invalid ARN: " + std::string(input));
+      return Status(ErrorCode::kValidationException, "Invalid ARN: " + std::string(input));
     }
     if (arn->account != scope.account || arn->region != scope.region) {
-      return Status("ParameterNotFound", "");
+      return Status(ErrorCode::kParameterNotFound, "");
     }
     rest = std::string_view(input).substr(input.size() - arn->resource.size() + 9);  // "parameter"
     // "parameter/a/b" names "/a/b"; "parameter/foo" names "foo" (one level, either spelling).
@@ -133,7 +134,8 @@ Result<ParameterReference> ParseReference(const Scope& scope, std::string_view i
   size_t colon = rest.find(':');
   std::string_view name_part = rest.substr(0, colon);
   for (char c : name_part) {
-    if (c != '/' && !IsNameChar(c)) return Status("ValidationException", kInvalidNameMessage);
+    if (c != '/' && !IsNameChar(c))
+      return Status(ErrorCode::kValidationException, kInvalidNameMessage);
   }
   if (colon == std::string_view::npos) {
     ref.name = std::string(rest);
@@ -142,7 +144,7 @@ Result<ParameterReference> ParseReference(const Scope& scope, std::string_view i
   std::string_view selector = rest.substr(colon + 1);
   ref.name = std::string(rest.substr(0, colon));
   if (selector.empty() || selector.find(':') != std::string_view::npos) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Invalid parameter name. Please ensure that the selector is a version number or "
                   "a label.");
   }

@@ -21,22 +21,23 @@ TEST(ParameterNames, KeysParentsAndArns) {
 TEST(ParameterNames, Validation) {
   EXPECT_TRUE(ValidateNewName(kScope, "/mistersmith/production/config/api_base_url").ok());
   EXPECT_TRUE(ValidateNewName(kScope, "plain.name-1_x").ok());
-  EXPECT_EQ(ValidateNewName(kScope, "a/b").code(), "ValidationException");
-  EXPECT_EQ(ValidateNewName(kScope, "/a//b").code(), "ValidationException");
-  EXPECT_EQ(ValidateNewName(kScope, "/a/b/").code(), "ValidationException");
-  EXPECT_EQ(ValidateNewName(kScope, "/a b").code(), "ValidationException");
-  EXPECT_EQ(ValidateNewName(kScope, "awsfoo").code(), "ValidationException");
-  EXPECT_EQ(ValidateNewName(kScope, "/SSM/x").code(), "ValidationException");
-  EXPECT_EQ(ValidateNewName(kScope, "/aws/x").code(), "AccessDeniedException");
+  EXPECT_EQ(ValidateNewName(kScope, "a/b").code(), ErrorCode::kValidationException);
+  EXPECT_EQ(ValidateNewName(kScope, "/a//b").code(), ErrorCode::kValidationException);
+  EXPECT_EQ(ValidateNewName(kScope, "/a/b/").code(), ErrorCode::kValidationException);
+  EXPECT_EQ(ValidateNewName(kScope, "/a b").code(), ErrorCode::kValidationException);
+  EXPECT_EQ(ValidateNewName(kScope, "awsfoo").code(), ErrorCode::kValidationException);
+  EXPECT_EQ(ValidateNewName(kScope, "/SSM/x").code(), ErrorCode::kValidationException);
+  EXPECT_EQ(ValidateNewName(kScope, "/aws/x").code(), ErrorCode::kAccessDeniedException);
   std::string fifteen, sixteen;
   for (int i = 0; i < 15; ++i) fifteen += "/l" + std::to_string(i);
   sixteen = fifteen + "/x";
   EXPECT_TRUE(ValidateNewName(kScope, fifteen).ok());
-  EXPECT_EQ(ValidateNewName(kScope, sixteen).code(), "HierarchyLevelLimitExceededException");
+  EXPECT_EQ(ValidateNewName(kScope, sixteen).code(),
+            ErrorCode::kHierarchyLevelLimitExceededException);
   // 1011 characters including "arn:aws:ssm:us-east-1:123456789012:parameter/" (45).
   EXPECT_TRUE(ValidateNewName(kScope, "/" + std::string(1011 - 45, 'n')).ok());
   EXPECT_EQ(ValidateNewName(kScope, "/" + std::string(1012 - 45, 'n')).code(),
-            "ValidationException");
+            ErrorCode::kValidationException);
 }
 
 TEST(ParameterNames, Paths) {
@@ -61,10 +62,10 @@ TEST(ParameterNames, References) {
   EXPECT_EQ(arn.version, 2);
   auto top = ParseReference(kScope, "arn:aws:ssm:us-east-1:123456789012:parameter/foo").value();
   EXPECT_EQ(top.name, "foo");
-  EXPECT_EQ(ParseReference(kScope, "/a:b:c").status().code(), "ValidationException");
+  EXPECT_EQ(ParseReference(kScope, "/a:b:c").status().code(), ErrorCode::kValidationException);
   EXPECT_EQ(
       ParseReference(kScope, "arn:aws:ssm:eu-west-1:123456789012:parameter/x").status().code(),
-      "ParameterNotFound");
+      ErrorCode::kParameterNotFound);
 }
 
 TEST(ParameterNames, Labels) {

@@ -11,7 +11,7 @@ namespace json = boost::json;
 namespace {
 
 Status BadAttribute(const std::string& type, const std::string& why) {
-  return Status("InvalidPolicyAttributeException",
+  return Status(ErrorCode::kInvalidPolicyAttributeException,
                 "A policy attribute or its value is invalid for policy type " + type + ": " + why);
 }
 
@@ -99,20 +99,20 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
   boost::system::error_code ec;
   json::value parsed = json::parse(text, ec);
   if (!ec && parsed.is_object()) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Invalid policies input: the Policies value must be a JSON array of policy "
                   "objects, for example [{\"Type\":\"Expiration\",\"Version\":\"1.0\","
                   "\"Attributes\":{\"Timestamp\":\"2030-01-01T00:00:00.000Z\"}}].");
   }
   if (ec || !parsed.is_array()) {
-    return Status("InvalidPolicyTypeException",
+    return Status(ErrorCode::kInvalidPolicyTypeException,
                   "The policy type is not supported. Parameter Store supports the following "
                   "policy types: Expiration, ExpirationNotification, and NoChangeNotification. "
                   "Policies must be a JSON array of policy objects.");
   }
   const auto& arr = parsed.get_array();
   if (arr.size() > kMaxPolicies) {
-    return Status("PoliciesLimitExceededException",
+    return Status(ErrorCode::kPoliciesLimitExceededException,
                   "You specified more than the maximum number of allowed policies for the "
                   "parameter. The maximum is 10.");
   }
@@ -120,12 +120,12 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
   bool has_expiration = false, has_expiration_notification = false;
   for (const auto& item : arr) {
     if (!item.is_object()) {
-      return Status("InvalidPolicyTypeException", "Each policy must be a JSON object.");
+      return Status(ErrorCode::kInvalidPolicyTypeException, "Each policy must be a JSON object.");
     }
     const auto& o = item.get_object();
     const auto* type = o.if_contains("Type");
     if (type == nullptr || !type->is_string()) {
-      return Status("InvalidPolicyTypeException", "A policy is missing its Type.");
+      return Status(ErrorCode::kInvalidPolicyTypeException, "A policy is missing its Type.");
     }
     ParameterPolicy p;
     p.type = std::string(type->get_string());
@@ -141,7 +141,7 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
     const auto& attrs = attrs_v->get_object();
     if (p.type == "Expiration") {
       if (has_expiration) {
-        return Status("IncompatiblePolicyException",
+        return Status(ErrorCode::kIncompatiblePolicyException,
                       "There is a conflict in the policies specified for this parameter. You "
                       "can't, for example, specify two Expiration policies for a parameter.");
       }
@@ -173,14 +173,14 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
         return BadAttribute(p.type, std::string("only ") + amount_key + " and Unit are allowed.");
       }
     } else {
-      return Status("InvalidPolicyTypeException",
+      return Status(ErrorCode::kInvalidPolicyTypeException,
                     "The policy type is not supported. Parameter Store supports the following "
                     "policy types: Expiration, ExpirationNotification, and NoChangeNotification.");
     }
     out.push_back(std::move(p));
   }
   if (has_expiration_notification && !has_expiration) {
-    return Status("IncompatiblePolicyException",
+    return Status(ErrorCode::kIncompatiblePolicyException,
                   "An ExpirationNotification policy needs an Expiration policy on the same "
                   "parameter.");
   }

@@ -20,22 +20,22 @@ TEST(ParameterPolicies, ParsesTheDocumentedExamples) {
 
 TEST(ParameterPolicies, Errors) {
   EXPECT_EQ(ParsePolicies(R"([{"Type":"Nope","Version":"1.0","Attributes":{}}])").status().code(),
-            "InvalidPolicyTypeException");
+            ErrorCode::kInvalidPolicyTypeException);
   EXPECT_EQ(
       ParsePolicies(R"([{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"soon"}}])")
           .status()
           .code(),
-      "InvalidPolicyAttributeException");
+      ErrorCode::kInvalidPolicyAttributeException);
   EXPECT_EQ(
       ParsePolicies(
           R"([{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"3","Unit":"Weeks"}}])")
           .status()
           .code(),
-      "InvalidPolicyAttributeException");
+      ErrorCode::kInvalidPolicyAttributeException);
   std::string two =
       R"({"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-01-01T00:00:00Z"}})";
   EXPECT_EQ(ParsePolicies("[" + two + "," + two + "]").status().code(),
-            "IncompatiblePolicyException");
+            ErrorCode::kIncompatiblePolicyException);
   std::string many = "[";
   for (int i = 0; i < 11; ++i) {
     many +=
@@ -43,7 +43,7 @@ TEST(ParameterPolicies, Errors) {
         R"({"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"1","Unit":"Days"}})";
   }
   many += "]";
-  EXPECT_EQ(ParsePolicies(many).status().code(), "PoliciesLimitExceededException");
+  EXPECT_EQ(ParsePolicies(many).status().code(), ErrorCode::kPoliciesLimitExceededException);
 }
 
 TEST(ParameterPolicies, Timestamps) {

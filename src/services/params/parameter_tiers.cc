@@ -15,14 +15,14 @@ Result<std::string> ChooseTier(const TierRequest& r) {
     tier = (was_advanced || needs_advanced) ? "Advanced" : "Standard";
   }
   if (was_advanced && tier == "Standard") {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "This parameter uses the advanced-parameter tier. You can't downgrade a "
                   "parameter from the advanced-parameter tier to the standard-parameter tier. If "
                   "necessary, you can delete the advanced parameter and recreate it as a standard "
                   "parameter.");
   }
   if (tier == "Standard" && r.value_bytes > kStandardValueBytes) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Standard tier parameters support a maximum parameter value of 4096 "
                   "characters. To create a larger parameter value, upgrade the parameter to use "
                   "the advanced-parameter tier. For more information, see "
@@ -30,12 +30,12 @@ Result<std::string> ChooseTier(const TierRequest& r) {
                   "parameter-store-advanced-parameters.html");
   }
   if (tier == "Advanced" && r.value_bytes > kAdvancedValueBytes) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Advanced tier parameters support a maximum parameter value of 8192 "
                   "characters.");
   }
   if (tier == "Standard" && r.has_policies) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Parameter policies are supported only for parameters in the "
                   "advanced-parameter tier. Use the advanced-parameter tier or remove the "
                   "policies.");
@@ -44,7 +44,7 @@ Result<std::string> ChooseTier(const TierRequest& r) {
   const bool becomes_advanced = tier == "Advanced" && !was_advanced;
   if ((becomes_standard && r.standard_count >= kStandardParametersPerRegion) ||
       (becomes_advanced && r.advanced_count >= kAdvancedParametersPerRegion)) {
-    return Status("ParameterLimitExceeded",
+    return Status(ErrorCode::kParameterLimitExceeded,
                   "You have exceeded the number of parameters for this AWS account. Delete one "
                   "or more parameters and try again.");
   }

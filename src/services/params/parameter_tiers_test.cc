@@ -7,7 +7,7 @@ namespace {
 
 std::string Tier(const TierRequest& r) {
   auto t = ChooseTier(r);
-  return t.ok() ? t.value() : t.status().code();
+  return t.ok() ? t.value() : std::string(t.status().code_name());
 }
 
 TEST(ChooseTier, NewParametersAreStandardUnlessAskedOtherwise) {

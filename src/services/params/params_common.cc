@@ -25,13 +25,13 @@ json::value Epoch(EpochMillis ms) {
 
 Status NotFound(const std::string& name) {
   (void)name;  // AWS answers GetParameter's ParameterNotFound with an empty message.
-  return Status("ParameterNotFound", "");
+  return Status(ErrorCode::kParameterNotFound, "");
 }
 
 Status VersionNotFound(const std::string& name, const std::string& version) {
-  return Status("ParameterVersionNotFound", "Systems Manager could not find version " + version +
-                                                " of " + name +
-                                                ". Verify the version and try again.");
+  return Status(ErrorCode::kParameterVersionNotFound, "Systems Manager could not find version " +
+                                                          version + " of " + name +
+                                                          ". Verify the version and try again.");
 }
 
 std::string ValueContext(const std::string& arn) {
@@ -59,7 +59,7 @@ std::string EncodeCursor(const std::string& name_key) {
 Result<std::string> DecodeCursor(const std::optional<std::string>& token) {
   auto position = DecodePageToken("coffer-ssm", token);
   if (!position || (token && position->empty())) {
-    return Status("InvalidNextToken", "The specified token isn't valid.");
+    return Status(ErrorCode::kInvalidNextToken, "The specified token isn't valid.");
   }
   return std::move(*position);
 }
@@ -137,7 +137,7 @@ Status ValidateStringFilterShapes(const std::vector<StringFilter>& filters,
       std::to_string(violations.size()) +
       (violations.size() == 1 ? " validation error detected: " : " validation errors detected: ");
   for (size_t i = 0; i < violations.size(); ++i) msg += (i ? "; " : "") + violations[i];
-  return Status("ValidationException", msg);
+  return Status(ErrorCode::kValidationException, msg);
 }
 
 Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bool by_path) {
@@ -147,12 +147,12 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
   std::vector<bool> has_option;
   for (const auto& e : *arr) {
     if (!e.is_object())
-      return Status("SerializationException", "Expected a ParameterStringFilter.");
+      return Status(ErrorCode::kSerializationException, "Expected a ParameterStringFilter.");
     const auto& o = e.get_object();
     StringFilter f;
     const auto* key = o.if_contains("Key");
     if (key == nullptr || !key->is_string()) {
-      return Status("ValidationException",
+      return Status(ErrorCode::kValidationException,
                     "1 validation error detected: Value null at 'parameterFilters.member.key' "
                     "failed to satisfy constraint: Member must not be null");
     }
@@ -160,13 +160,15 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
     const auto* option = o.if_contains("Option");
     has_option.push_back(option && !option->is_null());
     if (option && !option->is_null()) {
-      if (!option->is_string()) return Status("SerializationException", "Option is a string.");
+      if (!option->is_string())
+        return Status(ErrorCode::kSerializationException, "Option is a string.");
       f.option = std::string(option->get_string());
     }
     const auto* values = o.if_contains("Values");
     if (values && values->is_array()) {
       for (const auto& v : values->get_array()) {
-        if (!v.is_string()) return Status("SerializationException", "Values are strings.");
+        if (!v.is_string())
+          return Status(ErrorCode::kSerializationException, "Values are strings.");
         f.values.emplace_back(v.get_string());
       }
     }
@@ -176,16 +178,17 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
   std::set<std::string> seen;
   for (auto& f : parsed) {
     if (by_path && f.key != "Type" && f.key != "KeyId" && f.key != "Label") {
-      return Status("InvalidFilterKey", "The following filter key is not valid: " + f.key +
-                                            ". Valid filter keys include: [Type, KeyId].");
+      return Status(ErrorCode::kInvalidFilterKey,
+                    "The following filter key is not valid: " + f.key +
+                        ". Valid filter keys include: [Type, KeyId].");
     }
     if (!by_path && f.key == "Label") {
-      return Status("InvalidFilterKey",
+      return Status(ErrorCode::kInvalidFilterKey,
                     "The following filter key is not valid: Label. Valid filter keys include: "
                     "[Path, Name, Type, KeyId, Tier].");
     }
     if (seen.count(f.key)) {
-      return Status("InvalidFilterKey",
+      return Status(ErrorCode::kInvalidFilterKey,
                     "The following filter is duplicated in the request: " + f.key +
                         ". A request can contain only one occurrence of a "
                         "specific filter.");
@@ -194,12 +197,12 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
     if (f.key == "Path") {
       if (f.option.empty()) f.option = "OneLevel";
       if (f.option != "Recursive" && f.option != "OneLevel") {
-        return Status("InvalidFilterOption",
+        return Status(ErrorCode::kInvalidFilterOption,
                       "The following filter option is not valid: " + f.option +
                           ". Valid options include: [Recursive, OneLevel].");
       }
       if (f.values.empty()) {
-        return Status("InvalidFilterValue",
+        return Status(ErrorCode::kInvalidFilterValue,
                       "The following filter values are missing : null for filter key Path.");
       }
       for (auto& v : f.values) {
@@ -213,15 +216,16 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
     bool option_ok = f.option == "Equals" || (!label_key && f.option == "BeginsWith") ||
                      (f.key == "Name" && f.option == "Contains");
     if (!option_ok) {
-      return Status("InvalidFilterOption", "The following filter option is not valid: " + f.option +
-                                               ". Valid options include: [" +
-                                               (label_key         ? "Equals"
-                                                : f.key == "Name" ? "BeginsWith, Equals, Contains"
-                                                                  : "BeginsWith, Equals") +
-                                               "].");
+      return Status(ErrorCode::kInvalidFilterOption,
+                    "The following filter option is not valid: " + f.option +
+                        ". Valid options include: [" +
+                        (label_key         ? "Equals"
+                         : f.key == "Name" ? "BeginsWith, Equals, Contains"
+                                           : "BeginsWith, Equals") +
+                        "].");
     }
     if (!StartsWith(f.key, "tag:") && f.values.empty()) {
-      return Status("InvalidFilterValue",
+      return Status(ErrorCode::kInvalidFilterValue,
                     "The following filter values are missing : null for filter key " + f.key + ".");
     }
     auto check_enum = [&](const std::vector<std::string>& allowed) -> Status {
@@ -229,8 +233,9 @@ Result<std::vector<StringFilter>> DecodeStringFilters(const json::array* arr, bo
         if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
           std::string list;
           for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-          return Status("InvalidFilterValue", "The following filter value is not valid: " + v +
-                                                  ". Valid values include: [" + list + "].");
+          return Status(ErrorCode::kInvalidFilterValue,
+                        "The following filter value is not valid: " + v +
+                            ". Valid values include: [" + list + "].");
         }
       }
       return Status::Ok();
@@ -274,14 +279,14 @@ json::object Metadata(const Scope& scope, const ParameterRow& r, StoreReader* re
 
 Result<Tags> DecodeTags(const json::array* arr) {
   static const Status kBadTag(
-      "ValidationException",
+      ErrorCode::kValidationException,
       "1 validation error detected: Value at 'tags.member' failed to satisfy constraint: a tag "
       "key is 1-128 and a value 0-256 characters of letters, numbers, spaces and _.:/=+-@");
   static const TagListFormat kParameterTags{
       .later_replaces_earlier = true,
       .aws_prefix_reserved = false,
       .tag_characters_only = true,
-      .missing_member = Status("ValidationException",
+      .missing_member = Status(ErrorCode::kValidationException,
                                "1 validation error detected: Value null at 'tags.member.key' "
                                "failed to satisfy constraint: Member must not be null"),
       .bad_key_size = kBadTag,
@@ -299,7 +304,8 @@ Result<ParameterRow> FindLive(StoreReader& r, const Scope& scope, const std::str
 }
 
 Status InvalidResourceId() {
-  return Status("InvalidResourceId", "The resource ID isn't valid. Verify the ID and try again.");
+  return Status(ErrorCode::kInvalidResourceId,
+                "The resource ID isn't valid. Verify the ID and try again.");
 }
 
 EventRow ChangeEvent(const Scope& scope, EpochMillis now, const ParameterRow& row,
@@ -328,7 +334,7 @@ Status AuthorizeOn(const RequestContext& ctx, const char* action, const std::str
 Result<ParameterReference> ParseOwnReference(const RequestContext& ctx, const char* action,
                                              const std::string& input) {
   auto ref = ParseReference(ctx.scope, input);
-  if (ref.ok() || ref.status().code() != "ParameterNotFound") return ref;
+  if (ref.ok() || ref.status().code() != ErrorCode::kParameterNotFound) return ref;
   if (auto arn = ParseArn(input)) {
     std::string resource = arn->resource.substr(0, arn->resource.find(':'));  // no selector
     AuthzCheck check{
@@ -346,7 +352,7 @@ Result<std::string> TaggedParameterName(JsonInput& in) {
   TrimName(&id);
   COFFER_RETURN_IF_ERROR(in.Finish());
   if (*type != "Parameter") {
-    return Status("InvalidResourceType",
+    return Status(ErrorCode::kInvalidResourceType,
                   "The resource type isn't valid. coffer supports tags on resources of type "
                   "Parameter.");
   }

@@ -46,11 +46,11 @@ Result<json::object> ParamsService::Handle(std::string_view operation, const Req
   // Neither answer needs a permission: they reveal nothing and change nothing.
   if (kSsmOperations.count(operation)) {
     // Documents, commands, sessions, ...: SSM, but outside Parameter Store.
-    return Status("UnsupportedOperationException",
+    return Status(ErrorCode::kUnsupportedOperationException,
                   "coffer serves the Parameter Store operations of SSM only; " +
                       std::string(operation) + " is not supported.");
   }
-  return Status("UnknownOperationException",
+  return Status(ErrorCode::kUnknownOperationException,
                 "The operation AmazonSSM." + std::string(operation) + " is not known.");
 }
 
@@ -76,7 +76,7 @@ Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow
   if (key.manager != "CUSTOMER") return Status::Ok();
   Status allowed =
       AuthorizeKmsUseForService(ctx, key, kms_action, "ssm", {{"PARAMETER_ARN", parameter_arn}});
-  if (allowed.ok() || allowed.code() != "AccessDeniedException") return allowed;
+  if (allowed.ok() || allowed.code() != ErrorCode::kAccessDeniedException) return allowed;
   // Parameter Store passes KMS's AccessDeniedException on, with KMS's message and the suffix
   // naming KMS as the service that refused (as seen from GetParameter in
   // github.com/tryolabs/aws-workshop/issues/6). KMS's Decrypt message does not name the key.
@@ -88,7 +88,7 @@ Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow
                 "resource-based policies allow access, or a resource-based policy explicitly "
                 "denies access"
           : allowed.message();
-  return Status("AccessDeniedException",
+  return Status(ErrorCode::kAccessDeniedException,
                 message +
                     " (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; "
                     "Request ID: " +
@@ -108,13 +108,15 @@ Result<std::string> ParamsService::RevealValue(const RequestContext& ctx, const 
     if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", arn));
     auto plain = keyring_->OpenValue(context, v.sealed_value);
     if (!plain.ok()) {
-      return Status("InvalidKeyId", "The KMS key of this parameter cannot decrypt its value. " +
-                                        plain.status().message());
+      return Status(
+          ErrorCode::kInvalidKeyId,
+          "The KMS key of this parameter cannot decrypt its value. " + plain.status().message());
     }
     return std::string(plain->Reveal());
   }
   auto plain = keyring_->UnwrapWithStorageKey(context, v.sealed_value);
-  if (!plain.ok()) return Status("InternalServerError", "A stored value could not be read.");
+  if (!plain.ok())
+    return Status(ErrorCode::kInternalServerError, "A stored value could not be read.");
   return std::string(plain->Reveal());
 }
 

@@ -51,7 +51,7 @@ class ParamsServiceTest : public test_support::StoreTest {
   }
   std::string Code(std::string_view op, const std::string& body) {
     auto r = Call(op, body);
-    return r.ok() ? "OK" : r.status().code();
+    return r.ok() ? "OK" : std::string(r.status().code_name());
   }
   std::string Value(const std::string& name) {
     return std::string(
@@ -142,7 +142,7 @@ TEST_F(ParamsServiceTest, VersionLimitAndLabels) {
   }
   auto r = Call("PutParameter", R"({"Name":"/v","Overwrite":true,"Value":"101"})");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "ParameterMaxVersionLimitExceeded");
+  EXPECT_EQ(r.status().code(), ErrorCode::kParameterMaxVersionLimitExceeded);
   EXPECT_NE(r.status().message().find("Version 1, the oldest version, can't be deleted"),
             std::string::npos);
   // Move the label: the oldest can go now.
@@ -409,7 +409,7 @@ TEST_F(ParamsServiceTest, AuthzDenialStopsPutFromWritingAndGetFromRevealing) {
   authz.deny = {"ssm:GetParameter"};
   auto got = Call("GetParameter", R"({"Name":"/secret","WithDecryption":true})");
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.status().code(), "AccessDeniedException");
+  EXPECT_EQ(got.status().code(), ErrorCode::kAccessDeniedException);
   EXPECT_EQ(got.status().message().find("first-value"), std::string::npos);
   EXPECT_EQ(Code("GetParameter", R"({"Name":"/missing"})"), "AccessDeniedException");
   EXPECT_EQ(Code("GetParameter", R"({"Name":"/secret:7"})"), "AccessDeniedException");
@@ -481,7 +481,7 @@ TEST_F(ParamsServiceTest, AuthzCustomerKeyUseGoesThroughTheKeyPolicy) {
       R"({"Name":"/db/pw","Value":"s3cret","Type":"SecureString","KeyId":")" + key.key_id + R"("})";
   auto denied = Call("PutParameter", put);
   ASSERT_FALSE(denied.ok());
-  EXPECT_EQ(denied.status().code(), "AccessDeniedException");
+  EXPECT_EQ(denied.status().code(), ErrorCode::kAccessDeniedException);
   EXPECT_NE(denied.status().message().find("(Service: AWSKMS;"), std::string::npos);
   EXPECT_EQ(Code("GetParameter", R"({"Name":"/db/pw"})"), "ParameterNotFound");  // not written
 
@@ -507,7 +507,7 @@ TEST_F(ParamsServiceTest, AuthzCustomerKeyUseGoesThroughTheKeyPolicy) {
   authz.deny = {"kms:Decrypt"};
   auto got = Call("GetParameter", R"({"Name":"/db/pw","WithDecryption":true})");
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.status().code(), "AccessDeniedException");
+  EXPECT_EQ(got.status().code(), ErrorCode::kAccessDeniedException);
   EXPECT_NE(got.status().message().find("kms:Decrypt"), std::string::npos);
   EXPECT_EQ(got.status().message().find("s3cret"), std::string::npos);
   EXPECT_EQ(Code("GetParameter", R"({"Name":"/db/pw"})"), "OK");  // the ciphertext needs no key

@@ -54,19 +54,19 @@ Result<PutRequest> DecodePutRequest(const json::object& body, const Scope& scope
   r.name = std::move(*name);
   r.value = std::move(*value);
   if (r.value.empty()) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "1 validation error detected: Value '' at 'value' failed to satisfy "
                   "constraint: Member must have length greater than or equal to 1.");
   }
   if (r.overwrite && tags && !tags->empty()) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "Invalid request: tags and overwrite can't be used together. To create a "
                   "parameter with tags, please remove overwrite flag. To update tags for an "
                   "existing parameter, please use AddTagsToResource or RemoveTagsFromResource.");
   }
   COFFER_ASSIGN_OR_RETURN(r.tags, DecodeTags(tags));
   if (r.tags.size() > kMaxTags) {
-    return Status("TooManyTagsError",
+    return Status(ErrorCode::kTooManyTagsError,
                   "The Targets parameter includes too many tags. Remove one or more tags and try "
                   "the command again.");
   }
@@ -90,13 +90,13 @@ Status SettleAttributes(const PutRequest& r, const std::optional<ParameterRow>& 
   *row = existing.value_or(ParameterRow{});
   const std::string type = r.type.value_or(row->type);
   if (existing && type != existing->type) {
-    return Status("HierarchyTypeMismatchException",
+    return Status(ErrorCode::kHierarchyTypeMismatchException,
                   "Parameter Store does not support changing a parameter type in a hierarchy. "
                   "For example, you can't change a parameter from a String type to a "
                   "SecureString type. You must create a new, unique parameter.");
   }
   if (r.key_id && type != "SecureString") {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "KeyId is only supported for parameters of type SecureString.");
   }
   row->type = type;
@@ -148,7 +148,7 @@ Status MakeRoomForVersion(StoreWriter& w, const ParameterRow& row) {
   if (versions.size() < kMaxVersions) return Status::Ok();
   const auto& oldest = versions.front();
   if (!oldest.labels.empty()) {
-    return Status("ParameterMaxVersionLimitExceeded",
+    return Status(ErrorCode::kParameterMaxVersionLimitExceeded,
                   "You attempted to create a new version of " + row.name +
                       " by calling the PutParameter API with the overwrite flag. Version " +
                       std::to_string(oldest.version) +
@@ -187,12 +187,12 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
                                        std::move(keys)));
   }
   if (now.existing && !r.overwrite) {
-    return Status("ParameterAlreadyExists",
+    return Status(ErrorCode::kParameterAlreadyExists,
                   "The parameter already exists. To overwrite this value, set the overwrite "
                   "option in the request to true.");
   }
   if (!now.existing && !r.type) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "A parameter type is required when you create a parameter.");
   }
   ParameterRow row;
@@ -224,13 +224,14 @@ Result<std::string> ParamsService::SealParameterValue(const RequestContext& ctx,
   if (row.type != "SecureString") {
     return keyring_->WrapWithStorageKey(ValueContext(arn), value.Reveal());
   }
-  COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
-                          keyring_->ResolveKey(ctx.scope, *row.key_id, "ssm", "InvalidKeyId"));
+  COFFER_ASSIGN_OR_RETURN(
+      KmsKeyRow key, keyring_->ResolveKey(ctx.scope, *row.key_id, "ssm", ErrorCode::kInvalidKeyId));
   COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:Encrypt", arn));
   auto sealed = keyring_->SealValue(key, ValueContext(arn), value.Reveal());
   if (!sealed.ok()) {
-    return Status("InvalidKeyId", "The KMS key " + *row.key_id +
-                                      " can't encrypt the parameter: " + sealed.status().message());
+    return Status(ErrorCode::kInvalidKeyId,
+                  "The KMS key " + *row.key_id +
+                      " can't encrypt the parameter: " + sealed.status().message());
   }
   return std::move(sealed.value());
 }
@@ -245,7 +246,7 @@ Status ParamsService::WriteParameterVersion(StoreWriter& w, const RequestContext
     fresh.reset();
   }
   if (fresh.has_value() != existed || (fresh && fresh->type != row->type)) {
-    return Status("TooManyUpdates",
+    return Status(ErrorCode::kTooManyUpdates,
                   "There are concurrent updates for the resource that you are trying to "
                   "modify. Please try again.");
   }

@@ -23,7 +23,7 @@ Result<json::object> ParamsService::ReadSecretReference(const RequestContext& ct
                                                         bool with_decryption) {
   // https://docs.aws.amazon.com/systems-manager/latest/userguide/integration-ps-secretsmanager.html
   if (!with_decryption) {
-    return Status("ValidationException",
+    return Status(ErrorCode::kValidationException,
                   "WithDecryption flag must be True for retrieving a Secret Manager secret.");
   }
   std::string rest = name.substr(std::string(kReferencePrefix).size());
@@ -47,8 +47,8 @@ Result<json::object> ParamsService::ReadSecretReference(const RequestContext& ct
   COFFER_RETURN_IF_ERROR(AuthorizeOn(ctx, action, kReferencePrefix + secret_id, nullptr));
   auto got = secrets_->Handle("GetSecretValue", ctx, request);
   if (!got.ok()) {
-    if (got.status().code() == "ResourceNotFoundException") {
-      return Status("ParameterNotFound",
+    if (got.status().code() == ErrorCode::kResourceNotFoundException) {
+      return Status(ErrorCode::kParameterNotFound,
                     "An error occurred (ParameterNotFound) when referencing Secrets Manager: "
                     "Secret " +
                         std::string(kReferencePrefix) + secret_id + " not found.");
@@ -150,7 +150,7 @@ Result<json::object> ParamsService::GetParameters(const RequestContext& ctx,
     std::string list;
     for (const auto& n : *names) list += (list.empty() ? "" : ", ") + n;
     return Status(
-        "ValidationException",
+        ErrorCode::kValidationException,
         "1 validation error detected: Value '[" + list +
             "]' at 'names' failed to satisfy constraint: Member must have length " +
             (names->empty() ? "greater than or equal to 1." : "less than or equal to 10."));
@@ -169,8 +169,8 @@ Result<json::object> ParamsService::GetParameters(const RequestContext& ctx,
     auto p = ReadOne(ctx, "ssm:GetParameters", n, with_decryption);
     if (p.ok()) {
       found.push_back(std::move(p.value()));
-    } else if (p.status().code() == "ParameterNotFound" ||
-               p.status().code() == "ParameterVersionNotFound") {
+    } else if (p.status().code() == ErrorCode::kParameterNotFound ||
+               p.status().code() == ErrorCode::kParameterVersionNotFound) {
       invalid.push_back(json::string(n));
     } else {
       return p.status();

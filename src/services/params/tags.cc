@@ -38,7 +38,7 @@ Result<json::object> ParamsService::AddTagsToResource(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(Tags tags, w.parameters().GetTags(found.id));
     MergeTags(&tags, add);
     if (tags.size() > kMaxTags) {
-      return Status("TooManyTagsError",
+      return Status(ErrorCode::kTooManyTagsError,
                     "The Targets parameter includes too many tags. Remove one or more tags and "
                     "try the command again.");
     }

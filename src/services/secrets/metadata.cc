@@ -50,7 +50,7 @@ Result<json::object> SecretsService::UpdateSecret(const RequestContext& ctx,
   if (kms_key_id) new_key_ref = kms_key_id->empty() ? std::nullopt : kms_key_id;
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           keyring_->ResolveKey(ScopeOf(secret), new_key_ref.value_or(""),
-                                               "secretsmanager", "EncryptionFailure"));
+                                               "secretsmanager", ErrorCode::kEncryptionFailure));
   std::string version_id = token.value_or(NewUuid());
   std::string envelope;
   if (value.present) {
@@ -155,11 +155,11 @@ Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
   // AWS checks the window's range first, then the conflict, and both before it looks the secret
   // up: a bad window is reported even for a secret that does not exist.
   if (window && (*window < 7 || *window > 30)) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
   }
   if (window && force.value_or(false)) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "You can't use ForceDeleteWithoutRecovery in conjunction with "
                   "RecoveryWindowInDays.");
   }
@@ -168,7 +168,7 @@ Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
     if (window) keys["secretsmanager:recoverywindowindays"] = {std::to_string(*window)};
     if (force) keys["secretsmanager:forcedeletewithoutrecovery"] = {*force ? "true" : "false"};
     auto allowed = AuthorizedSecret(ctx, "secretsmanager:DeleteSecret", *secret_id, keys);
-    if (!allowed.ok() && allowed.status().code() != "ResourceNotFoundException") {
+    if (!allowed.ok() && allowed.status().code() != ErrorCode::kResourceNotFoundException) {
       return allowed.status();
     }
   }
@@ -178,7 +178,8 @@ Result<json::object> SecretsService::DeleteSecret(const RequestContext& ctx,
     if (!found.ok()) {
       // With ForceDeleteWithoutRecovery AWS does not report a missing secret: it answers as if
       // it had deleted one, with an ARN of the shape a secret of that name would have had.
-      if (!force.value_or(false) || found.status().code() != "ResourceNotFoundException") {
+      if (!force.value_or(false) ||
+          found.status().code() != ErrorCode::kResourceNotFoundException) {
         return found.status();
       }
       out = {{"ARN", "arn:aws:secretsmanager:" + ctx.scope.region + ":" + ctx.scope.account +
@@ -237,15 +238,18 @@ Result<json::object> SecretsService::TagResource(const RequestContext& ctx,
   ConditionKeys keys;
   AddRequestTagKeys(tags, &keys);
   COFFER_RETURN_IF_ERROR(MutateSecret(ctx, "secretsmanager:TagResource", *secret_id,
-                                      std::move(keys), [&](StoreWriter& w, SecretRow& s) -> Status {
-    MergeTags(&s.tags, tags);
-    s.tagged = true;
-    if (s.tags.size() > kMaxTags) {
-      return Status("InvalidParameterException", "A secret can have at most 50 tags.");
-    }
-    s.last_changed_ms = ctx.now;
-    return w.secrets().Update(s);
-  }).status());
+                                      std::move(keys),
+                                      [&](StoreWriter& w, SecretRow& s) -> Status {
+                                        MergeTags(&s.tags, tags);
+                                        s.tagged = true;
+                                        if (s.tags.size() > kMaxTags) {
+                                          return Status(ErrorCode::kInvalidParameterException,
+                                                        "A secret can have at most 50 tags.");
+                                        }
+                                        s.last_changed_ms = ctx.now;
+                                        return w.secrets().Update(s);
+                                      })
+                             .status());
   return json::object{};
 }
 
@@ -258,14 +262,16 @@ Result<json::object> SecretsService::UntagResource(const RequestContext& ctx,
   auto keys = in.StringList("TagKeys", {.min_len = 1, .max_len = 128});
   COFFER_RETURN_IF_ERROR(in.Finish());
   (void)keys_arr;
-  COFFER_RETURN_IF_ERROR(MutateSecret(ctx, "secretsmanager:UntagResource", *secret_id,
-                                      {{"aws:tagkeys", *keys}},
-                                      [&](StoreWriter& w, SecretRow& s) -> Status {
-    std::set<std::string> remove(keys->begin(), keys->end());
-    std::erase_if(s.tags, [&](const auto& t) { return remove.count(t.first) > 0; });
-    s.last_changed_ms = ctx.now;
-    return w.secrets().Update(s);
-  }).status());
+  COFFER_RETURN_IF_ERROR(
+      MutateSecret(ctx, "secretsmanager:UntagResource", *secret_id, {{"aws:tagkeys", *keys}},
+                   [&](StoreWriter& w, SecretRow& s) -> Status {
+                     std::set<std::string> remove(keys->begin(), keys->end());
+                     std::erase_if(s.tags,
+                                   [&](const auto& t) { return remove.count(t.first) > 0; });
+                     s.last_changed_ms = ctx.now;
+                     return w.secrets().Update(s);
+                   })
+          .status());
   return json::object{};
 }
 

@@ -37,11 +37,11 @@ Result<SecretBytes> GenerateRandomPassword(const PasswordOptions& o) {
   add_class(o.exclude_punctuation, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~");
   add_class(!o.include_space, " ");
   if (classes.empty()) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "The password can't be generated because every character type is excluded.");
   }
   if (o.require_each_included_type && o.length < static_cast<int64_t>(classes.size())) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "Password length is too short based on the required types.");
   }
   std::string all;

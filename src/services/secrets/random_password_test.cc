@@ -63,7 +63,7 @@ TEST(RandomPassword, Errors) {
       none.exclude_lowercase = true;
   auto q = GenerateRandomPassword(none);
   ASSERT_FALSE(q.ok());
-  EXPECT_EQ(q.status().code(), "InvalidParameterException");
+  EXPECT_EQ(q.status().code(), ErrorCode::kInvalidParameterException);
 }
 
 }  // namespace

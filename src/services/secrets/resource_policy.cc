@@ -31,14 +31,13 @@ Result<json::object> SecretsService::PutResourcePolicy(const RequestContext& ctx
   auto text = in.String("ResourcePolicy", {.required = true, .min_len = 1, .max_len = 20480});
   auto block_public = in.Bool("BlockPublicPolicy");
   COFFER_RETURN_IF_ERROR(in.Finish());
-  COFFER_ASSIGN_OR_RETURN(
-      SecretRow authorized,
-      AuthorizedSecret(
-          ctx, "secretsmanager:PutResourcePolicy", *secret_id,
-          {{"secretsmanager:blockpublicpolicy", {block_public.value_or(false) ? "true" : "false"}}}));
+  COFFER_ASSIGN_OR_RETURN(SecretRow authorized,
+                          AuthorizedSecret(ctx, "secretsmanager:PutResourcePolicy", *secret_id,
+                                           {{"secretsmanager:blockpublicpolicy",
+                                             {block_public.value_or(false) ? "true" : "false"}}}));
   COFFER_ASSIGN_OR_RETURN(auto parsed, ParseResourcePolicy(*text));
   if (block_public.value_or(false) && parsed->GrantsPublicAccess()) {
-    return Status("PublicPolicyException",
+    return Status(ErrorCode::kPublicPolicyException,
                   "This resource policy will grant public access to the secret.");
   }
   COFFER_ASSIGN_OR_RETURN(SecretRow s, WriteSecret(authorized, WhenDeleted::kRefuse,

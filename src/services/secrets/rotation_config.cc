@@ -59,7 +59,7 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
   const std::optional<std::string> function_arn =
       lambda_arn ? lambda_arn : secret.rotation_lambda_arn;
   if (!function_arn) {
-    return Status("InvalidRequestException",
+    return Status(ErrorCode::kInvalidRequestException,
                   "No Lambda rotation function ARN is associated with this secret.");
   }
   // The function must be registered in the secret's own account and region (coffer's
@@ -70,7 +70,7 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
   const bool same_scope = function && function->service == "lambda" &&
                           function->account == secret.account && function->region == secret.region;
   if (!same_scope || !rotation_functions_ || !rotation_functions_(*function_arn)) {
-    return Status("AccessDeniedException",
+    return Status(ErrorCode::kAccessDeniedException,
                   "Secrets Manager cannot invoke the specified Lambda function. Ensure that the "
                   "function policy grants access to the principal secretsmanager.amazonaws.com.");
   }
@@ -129,7 +129,7 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(WriteSecret(secret, WhenDeleted::kRefuse, configure).status());
   if (rotation_wake_) rotation_wake_();
   if (previous_unfinished) {
-    return Status("InvalidRequestException",
+    return Status(ErrorCode::kInvalidRequestException,
                   "A previous rotation isn't complete. That rotation will be reattempted.");
   }
   json::object out{{"ARN", secret.arn}, {"Name", secret.name}};

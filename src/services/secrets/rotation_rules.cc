@@ -11,7 +11,9 @@ namespace {
 
 constexpr EpochMillis kHour = 3600 * 1000;
 
-Status Invalid(const std::string& message) { return Status("InvalidParameterException", message); }
+Status Invalid(const std::string& message) {
+  return Status(ErrorCode::kInvalidParameterException, message);
+}
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;

@@ -35,7 +35,7 @@ TEST(ScheduleTest, WindowsFollowAwsRules) {
         RotationRules{.schedule_expression = "rate(6 hours)", .duration = "7h"},
         RotationRules{.schedule_expression = "cron(0 22 * * ? *)", .duration = "4h"},
         RotationRules{.automatically_after_days = 1, .duration = "25h"}, RotationRules{}}) {
-    EXPECT_EQ(Schedule::Parse(bad).status().code(), "InvalidParameterException");
+    EXPECT_EQ(Schedule::Parse(bad).status().code(), ErrorCode::kInvalidParameterException);
   }
 }
 

@@ -24,16 +24,17 @@
 namespace coffer::secrets {
 
 Status NotFound() {
-  return Status("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+  return Status(ErrorCode::kResourceNotFoundException,
+                "Secrets Manager can't find the specified secret.");
 }
 
 Status MarkedDeleted() {
-  return Status("InvalidRequestException",
+  return Status(ErrorCode::kInvalidRequestException,
                 "You tried to perform the operation on a secret that's currently marked deleted.");
 }
 
 Status MarkedForDeletion() {
-  return Status("InvalidRequestException",
+  return Status(ErrorCode::kInvalidRequestException,
                 "You can't perform this operation on the secret because it was marked for "
                 "deletion.");
 }
@@ -66,8 +67,8 @@ Result<SecretBytes> OpenValue(Keyring& keyring, const std::string& context,
   auto plain = keyring.OpenValue(context, envelope);
   if (plain.ok()) return std::move(plain.value());
   std::string why =
-      plain.status().code() == "DecryptionFailure" ? "" : " " + plain.status().message();
-  return Status("DecryptionFailure",
+      plain.status().code() == ErrorCode::kDecryptionFailure ? "" : " " + plain.status().message();
+  return Status(ErrorCode::kDecryptionFailure,
                 "Secrets Manager can't decrypt the protected secret text using the provided KMS "
                 "key." +
                     why);
@@ -77,7 +78,7 @@ Result<std::string> SealValue(Keyring& keyring, const KmsKeyRow& key, const std:
                               std::string_view plaintext) {
   auto sealed = keyring.SealValue(key, context, plaintext);
   if (sealed.ok()) return std::move(sealed.value());
-  return Status("EncryptionFailure",
+  return Status(ErrorCode::kEncryptionFailure,
                 "Secrets Manager can't encrypt the protected secret text using the provided KMS "
                 "key. " +
                     sealed.status().message());
@@ -93,7 +94,7 @@ bool IsValidSecretName(const std::string& name) {
 }
 
 Status InvalidSecretName() {
-  return Status("ValidationException",
+  return Status(ErrorCode::kValidationException,
                 "Invalid name. Must be a valid name containing alphanumeric characters, or any of "
                 "the following: -/_+=.@!");
 }
@@ -103,7 +104,7 @@ SecretValue DecodeValue(JsonInput& in, Status* error) {
   auto str = in.String("SecretString", {.sensitive = true});
   auto bin = in.String("SecretBinary", {.sensitive = true});
   if (str && bin) {
-    *error = Status("InvalidParameterException",
+    *error = Status(ErrorCode::kInvalidParameterException,
                     "You can't specify both a binary secret value and a string secret value in "
                     "the same secret.");
     return v;
@@ -121,7 +122,7 @@ SecretValue DecodeValue(JsonInput& in, Status* error) {
     auto decoded = crypto::Base64Decode(*bin);
     OPENSSL_cleanse(bin->data(), bin->size());
     if (!decoded) {
-      *error = Status("SerializationException", "SecretBinary must be base64-encoded.");
+      *error = Status(ErrorCode::kSerializationException, "SecretBinary must be base64-encoded.");
       return v;
     }
     v.present = true;
@@ -141,12 +142,12 @@ Status DecodeTags(JsonInput& in, const char* member, bool required, Tags* out) {
   // https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html: "aws:" is reserved.
   static const TagListFormat kSecretTags{
       .null_means_empty = true,
-      .bad_key_size = Status("InvalidParameterException",
+      .bad_key_size = Status(ErrorCode::kInvalidParameterException,
                              "A tag key must be between 1 and 128 characters long."),
-      .bad_value_size =
-          Status("InvalidParameterException", "A tag value must be at most 256 characters long."),
+      .bad_value_size = Status(ErrorCode::kInvalidParameterException,
+                               "A tag value must be at most 256 characters long."),
       .reserved_prefix =
-          Status("InvalidParameterException",
+          Status(ErrorCode::kInvalidParameterException,
                  "Invalid tag key. Tag keys that start with 'aws:' are reserved for AWS use."),
   };
   const json::array* list = in.Array(member, required);
@@ -198,7 +199,7 @@ Result<SecretRow> ResolveSecret(StoreReader& r, const Scope& caller_scope, const
 
 Status RequireTokenWithValue(const std::optional<std::string>& token, const SecretValue& value) {
   if (value.present && !token) {
-    return Status("InvalidRequestException",
+    return Status(ErrorCode::kInvalidRequestException,
                   "You must provide a ClientRequestToken value. We recommend a UUID-type value.");
   }
   return Status::Ok();
@@ -277,7 +278,7 @@ std::string EncodeOffsetToken(size_t offset) {
 
 Result<size_t> DecodeOffsetToken(const std::optional<std::string>& token) {
   auto position = DecodePageToken("coffer-page", token);
-  const Status invalid("InvalidNextTokenException", "The NextToken value is not valid.");
+  const Status invalid(ErrorCode::kInvalidNextTokenException, "The NextToken value is not valid.");
   if (!position || (token && position->empty()) || position->size() > 12) return invalid;
   size_t offset = 0;
   for (char c : *position) {
@@ -300,7 +301,7 @@ std::string EncodeSecretCursor(const SecretPageQuery& q, const SecretCursor& c) 
 Result<std::optional<SecretCursor>> DecodeSecretCursor(const std::optional<std::string>& token,
                                                        const SecretPageQuery& q) {
   if (!token) return std::optional<SecretCursor>();
-  const Status invalid("InvalidNextTokenException", "The NextToken value is not valid.");
+  const Status invalid(ErrorCode::kInvalidNextTokenException, "The NextToken value is not valid.");
   auto position = DecodePageToken(SecretCursorScope(q), token);
   if (!position) return invalid;
   std::string_view rest(*position);
@@ -380,13 +381,14 @@ Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
     return filters;
   }
   for (const auto& e : *arr) {
-    if (!e.is_object()) return Status("SerializationException", "Expected a Filter structure.");
+    if (!e.is_object())
+      return Status(ErrorCode::kSerializationException, "Expected a Filter structure.");
     const auto& o = e.get_object();
     SecretFilter f;
     const auto* key = o.if_contains("Key");
     if (key && !key->is_null()) {
       if (!key->is_string())
-        return Status("SerializationException", "Filter Key must be a string.");
+        return Status(ErrorCode::kSerializationException, "Filter Key must be a string.");
       f.key = std::string(key->get_string());
     }
     if (!IsFilterKey(f.key)) {
@@ -398,19 +400,20 @@ Result<std::vector<SecretFilter>> DecodeFilters(JsonInput& in) {
     const auto* values = o.if_contains("Values");
     if (values && values->is_array()) {
       for (const auto& v : values->get_array()) {
-        if (!v.is_string()) return Status("SerializationException", "Filter values are strings.");
+        if (!v.is_string())
+          return Status(ErrorCode::kSerializationException, "Filter values are strings.");
         f.values.emplace_back(v.get_string());
       }
     } else if (values && !values->is_null()) {
-      return Status("SerializationException", "Filter Values must be a list.");
+      return Status(ErrorCode::kSerializationException, "Filter Values must be a list.");
     }
     if (f.values.empty() || f.values.size() > 10) {
-      return Status("InvalidParameterException",
+      return Status(ErrorCode::kInvalidParameterException,
                     "Filter " + f.key + " must have between 1 and 10 values.");
     }
     for (const auto& v : f.values) {
       if (!IsValidFilterValue(v)) {
-        return Status("InvalidParameterException",
+        return Status(ErrorCode::kInvalidParameterException,
                       "Invalid filter value '" + v +
                           "'. Values can contain letters, digits, "
                           "spaces and :_@/+=.-! and be at most 512 characters long.");
@@ -442,7 +445,7 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
     bool same = plain.ok() && existing->binary == value.binary &&
                 crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
     if (!same) {
-      return Status("ResourceExistsException",
+      return Status(ErrorCode::kResourceExistsException,
                     "You can't use ClientRequestToken " + version_id +
                         " because that value is already in use for a version of secret " +
                         secret.arn + ".");
@@ -479,7 +482,7 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
       --count;
     }
     if (count > kMaxVersions) {
-      return Status("LimitExceededException",
+      return Status(ErrorCode::kLimitExceededException,
                     "The request failed because it would exceed the quota of about 100 versions "
                     "per secret. Versions without staging labels are removed once they are 24 "
                     "hours old.");
@@ -500,13 +503,13 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
 
 Result<std::shared_ptr<const policy::Policy>> ParseResourcePolicy(const std::string& text) {
   if (text.empty() || text.size() > kMaxResourcePolicyChars) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "1 validation error detected: Value at 'resourcePolicy' failed to satisfy "
                   "constraint: Member must have length between 1 and 20480");
   }
   auto parsed = policy::Policy::Parse(text, policy::PolicyKind::kResource);
   if (!parsed.ok()) {
-    return Status("MalformedPolicyDocumentException",
+    return Status(ErrorCode::kMalformedPolicyDocumentException,
                   "This resource policy contains a syntax error: " + parsed.status().message());
   }
   return parsed;

@@ -33,7 +33,7 @@ Result<SecretRow> SecretsService::AuthorizedSecret(const RequestContext& ctx, co
     auto s = ResolveSecret(r, ctx.scope, secret_id);
     if (s.ok()) {
       found = std::move(s.value());
-    } else if (s.status().code() == "ResourceNotFoundException") {
+    } else if (s.status().code() == ErrorCode::kResourceNotFoundException) {
       missing = s.status();
     } else {
       return s.status();
@@ -77,14 +77,14 @@ Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRo
   // https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html
   if (key.manager == "AWS") {
     if (key.account == ctx.principal.account) return Status::Ok();
-    return Status("AccessDeniedException", "Access to KMS is not allowed");
+    return Status(ErrorCode::kAccessDeniedException, "Access to KMS is not allowed");
   }
   // The context Secrets Manager encrypts under names the secret and the version; a policy can
   // pin the secret's ARN (the version id changes with every value, so it is only named).
   if (!AuthorizeKmsUseForService(ctx, key, kms_action, "secretsmanager",
                                  {{"SecretARN", secret_arn}, {"SecretVersionId", ""}})
            .ok()) {
-    return Status("AccessDeniedException", "Access to KMS is not allowed");
+    return Status(ErrorCode::kAccessDeniedException, "Access to KMS is not allowed");
   }
   return Status::Ok();
 }
@@ -98,7 +98,7 @@ Result<SecretRow> SecretsService::WriteSecret(const SecretRow& authorized, WhenD
     if (!fresh) return NotFound();
     if (fresh->purge_at_ms && when_deleted == WhenDeleted::kRefuse) return MarkedForDeletion();
     if (fresh->resource_policy != authorized.resource_policy || fresh->tags != authorized.tags) {
-      return Status("InternalServiceError",
+      return Status(ErrorCode::kInternalServiceError,
                     "The secret's resource policy or tags changed while the request was served; "
                     "retry the request.");
     }
@@ -149,10 +149,11 @@ Result<json::object> SecretsService::Handle(std::string_view operation, const Re
       "ReplicateSecretToRegions", "RemoveRegionsFromReplication", "StopReplicationToReplica"};
   if (auto answer = kOperations.Run(*this, operation, ctx, input)) return std::move(*answer);
   if (kNotYetServed.count(operation)) {
-    return Status("InvalidRequestException", "coffer does not support " + std::string(operation) +
-                                                 " yet; see the feature table in coffer's README.");
+    return Status(ErrorCode::kInvalidRequestException,
+                  "coffer does not support " + std::string(operation) +
+                      " yet; see the feature table in coffer's README.");
   }
-  return Status("UnknownOperationException",
+  return Status(ErrorCode::kUnknownOperationException,
                 "The operation secretsmanager." + std::string(operation) + " is not known.");
 }
 

@@ -45,7 +45,7 @@ class SecretsServiceTest : public test_support::StoreTest {
   }
   std::string Code(std::string_view op, const char* body) {
     auto r = Call(op, body);
-    return r.ok() ? "OK" : r.status().code();
+    return r.ok() ? "OK" : std::string(r.status().code_name());
   }
 
   std::unique_ptr<SecretsService> service_;
@@ -92,7 +92,7 @@ TEST_F(SecretsServiceTest, RegionsAreSeparate) {
   Ok("CreateSecret", R"({"Name":"x","SecretString":"v"})");
   auto r = Call("GetSecretValue", R"({"SecretId":"x"})", "eu-west-1");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "ResourceNotFoundException");
+  EXPECT_EQ(r.status().code(), ErrorCode::kResourceNotFoundException);
 }
 
 TEST_F(SecretsServiceTest, PutSecretValueMovesStagesAndIsIdempotent) {
@@ -187,7 +187,7 @@ TEST_F(SecretsServiceTest, OldDeprecatedVersionsArePrunedBeyondTheQuota) {
       ASSERT_TRUE(r.ok()) << i;
     } else if (!r.ok()) {
       // Versions younger than 24 hours are kept, so the quota is reached.
-      EXPECT_EQ(r.status().code(), "LimitExceededException");
+      EXPECT_EQ(r.status().code(), ErrorCode::kLimitExceededException);
       break;
     }
   }
@@ -253,7 +253,7 @@ TEST_F(SecretsServiceTest, EnvelopesAreBoundToTheirRow) {
           .ok());
   auto r = Call("GetSecretValue", R"({"SecretId":"b"})");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "DecryptionFailure");
+  EXPECT_EQ(r.status().code(), ErrorCode::kDecryptionFailure);
 }
 
 TEST_F(SecretsServiceTest, NoPlaintextInTheDatabaseFiles) {
@@ -284,7 +284,7 @@ TEST_F(SecretsServiceTest, ValidationErrors) {
   auto raw = service_->Handle("CreateSecret", ctx,
                               json::parse(R"({"Name":"raw","SecretString":"v"})").as_object());
   ASSERT_FALSE(raw.ok());
-  EXPECT_EQ(raw.status().code(), "InvalidRequestException");
+  EXPECT_EQ(raw.status().code(), ErrorCode::kInvalidRequestException);
   EXPECT_EQ(Code("RotateSecret", R"({"SecretId":"x"})"), "ResourceNotFoundException");
   std::string big = R"({"Name":"big","SecretString":")" + std::string(65537, 'x') + "\"}";
   EXPECT_EQ(Code("CreateSecret", big.c_str()), "ValidationException");
@@ -316,7 +316,7 @@ TEST_F(SecretsServiceTest, AChangeAuthorizedUnderAnOlderPolicyIsNotWritten) {
       json::parse(R"({"SecretId":"app/raced","Tags":[{"Key":"k","Value":"v"}]})").as_object();
   auto raced = service_->Handle("TagResource", ctx, tag);
   ASSERT_FALSE(raced.ok());
-  EXPECT_EQ(raced.status().code(), "InternalServiceError");
+  EXPECT_EQ(raced.status().code(), ErrorCode::kInternalServiceError);
   auto described = Ok("DescribeSecret", R"({"SecretId":"app/raced"})");
   EXPECT_FALSE(described.contains("Tags")) << "the raced change must not be written";
   // The retry is authorized afresh, under the policy now in force, and applies.
@@ -347,7 +347,7 @@ TEST_F(SecretsServiceTest, AChangeDoesNotReachASecretRecreatedUnderTheSameName) 
                     R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*",)"
                     R"("Action":"secretsmanager:DeleteSecret","Resource":"*"}]})"}});
   ASSERT_FALSE(put.ok());
-  EXPECT_EQ(put.status().code(), "ResourceNotFoundException");
+  EXPECT_EQ(put.status().code(), ErrorCode::kResourceNotFoundException);
   auto policy = Ok("GetResourcePolicy", R"({"SecretId":"app/reborn"})");
   EXPECT_FALSE(policy.contains("ResourcePolicy"));
 }

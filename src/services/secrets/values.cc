@@ -45,10 +45,10 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
     return InvalidSecretName();
   }
   if (tags.size() > kMaxTags) {
-    return Status("InvalidParameterException", "A secret can have at most 50 tags.");
+    return Status(ErrorCode::kInvalidParameterException, "A secret can have at most 50 tags.");
   }
   if (replicas && !replicas->empty()) {
-    return Status("InvalidRequestException",
+    return Status(ErrorCode::kInvalidRequestException,
                   "coffer does not support replication yet; see the feature table in coffer's "
                   "README.");
   }
@@ -67,7 +67,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
   }
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           keyring_->ResolveKey(ctx.scope, kms_key_id.value_or(""), "secretsmanager",
-                                               "EncryptionFailure"));
+                                               ErrorCode::kEncryptionFailure));
   if (value.present) {
     COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:GenerateDataKey", row.arn));
   }
@@ -93,7 +93,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
     COFFER_ASSIGN_OR_RETURN(auto existing, w.secrets().FindByName(ctx.scope, *name));
     if (existing) {
       if (existing->purge_at_ms) {
-        return Status("InvalidRequestException",
+        return Status(ErrorCode::kInvalidRequestException,
                       "You can't create this secret because a secret with this name is already "
                       "scheduled for deletion.");
       }
@@ -105,7 +105,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
           bool same = value.present && plain.ok() && version->binary == value.binary &&
                       crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
           if (!same) {
-            return Status("ResourceExistsException",
+            return Status(ErrorCode::kResourceExistsException,
                           "You can't use ClientRequestToken " + *token +
                               " because that value is already in use for a version of secret " +
                               existing->arn + ".");
@@ -114,7 +114,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
           return Status::Ok();
         }
       }
-      return Status("ResourceExistsException",
+      return Status(ErrorCode::kResourceExistsException,
                     "The operation failed because the secret " + *name + " already exists.");
     }
     COFFER_RETURN_IF_ERROR(w.secrets().Insert(&row));
@@ -153,7 +153,7 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
     COFFER_RETURN_IF_ERROR(in.Finish());
   }
   if (!value.present) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "You must provide either SecretString or SecretBinary.");
   }
   COFFER_RETURN_IF_ERROR(RequireTokenWithValue(token, value));
@@ -163,7 +163,7 @@ Result<json::object> SecretsService::PutSecretValue(const RequestContext& ctx,
   if (secret.purge_at_ms) return MarkedForDeletion();
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           keyring_->ResolveKey(ScopeOf(secret), secret.kms_key_id.value_or(""),
-                                               "secretsmanager", "EncryptionFailure"));
+                                               "secretsmanager", ErrorCode::kEncryptionFailure));
   COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:GenerateDataKey", secret.arn));
   std::string version_id = token.value_or(NewUuid());
   COFFER_ASSIGN_OR_RETURN(
@@ -203,7 +203,7 @@ Status ReadRequestedVersion(StoreReader& r, const Scope& scope, const std::strin
     COFFER_ASSIGN_OR_RETURN(auto holder, r.secrets().VersionIdForStage(secret.id, stage));
     if (!holder) {
       return Status(
-          "ResourceNotFoundException",
+          ErrorCode::kResourceNotFoundException,
           "Secrets Manager can't find the specified secret value for staging label: " + stage);
     }
     vid = *holder;
@@ -211,7 +211,7 @@ Status ReadRequestedVersion(StoreReader& r, const Scope& scope, const std::strin
   COFFER_ASSIGN_OR_RETURN(auto v, r.secrets().GetVersion(secret.id, vid));
   if (v && v->envelope.empty()) {
     // A rotation's new version before createSecret has put its value.
-    return Status("ResourceNotFoundException",
+    return Status(ErrorCode::kResourceNotFoundException,
                   version_id ? "Secrets Manager can't find the specified secret value for "
                                "VersionId: " +
                                    vid
@@ -220,12 +220,12 @@ Status ReadRequestedVersion(StoreReader& r, const Scope& scope, const std::strin
                                    version_stage.value_or(kCurrent));
   }
   if (!v) {
-    return Status("ResourceNotFoundException",
+    return Status(ErrorCode::kResourceNotFoundException,
                   "Secrets Manager can't find the specified secret value for VersionId: " + vid);
   }
   if (version_stage &&
       std::find(v->stages.begin(), v->stages.end(), *version_stage) == v->stages.end()) {
-    return Status("InvalidRequestException",
+    return Status(ErrorCode::kInvalidRequestException,
                   "You provided a VersionStage that is not associated to the provided "
                   "VersionId.");
   }
@@ -264,7 +264,7 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
     });
     if (!read.ok()) {
       // Only a caller allowed to read the secret learns which part of it is missing.
-      if (read.code() != "InternalFailure") {
+      if (read.code() != ErrorCode::kInternalFailure) {
         if (secret.arn.empty()) {
           COFFER_RETURN_IF_ERROR(
               AuthorizeMissing(ctx, "secretsmanager:GetSecretValue", *secret_id, keys));
@@ -332,16 +332,17 @@ Result<json::object> SecretsService::BatchGetSecretValue(const RequestContext& c
   bool has_filters = in.Has("Filters");
   COFFER_RETURN_IF_ERROR(in.Finish());
   if ((ids.has_value()) == has_filters) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "Either 'SecretIdList' or 'Filters' must be provided, but not both.");
   }
   if (max_results && !has_filters) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is "
                   "provided.");
   }
   if (ids && ids->empty()) {
-    return Status("InvalidParameterException", "SecretIdList must contain between 1 and 20 ids.");
+    return Status(ErrorCode::kInvalidParameterException,
+                  "SecretIdList must contain between 1 and 20 ids.");
   }
   // Each secret is then authorized for GetSecretValue on its own; a filter needs ListSecrets.
   COFFER_RETURN_IF_ERROR(ctx.Authorize({"secretsmanager:BatchGetSecretValue", "*"}));
@@ -370,8 +371,9 @@ Result<json::object> SecretsService::BatchGetSecretValue(const RequestContext& c
     if (r.ok()) {
       values.push_back(std::move(r.value()));
     } else {
-      errors.push_back(json::object{
-          {"SecretId", id}, {"ErrorCode", r.status().code()}, {"Message", r.status().message()}});
+      errors.push_back(json::object{{"SecretId", id},
+                                    {"ErrorCode", r.status().code_name()},
+                                    {"Message", r.status().message()}});
     }
   }
   json::object out{{"SecretValues", std::move(values)}};

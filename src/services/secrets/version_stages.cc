@@ -42,27 +42,27 @@ Result<std::vector<StageChange>> MoveStage(const StageMap& current,
                                            const std::optional<std::string>& move_to,
                                            const std::optional<std::string>& remove_from) {
   if (move_to && !versions.count(*move_to)) {
-    return Status("InvalidParameterException", "Not a valid version: " + *move_to);
+    return Status(ErrorCode::kInvalidParameterException, "Not a valid version: " + *move_to);
   }
   if (remove_from && !versions.count(*remove_from)) {
-    return Status("InvalidParameterException", "Not a valid version: " + *remove_from);
+    return Status(ErrorCode::kInvalidParameterException, "Not a valid version: " + *remove_from);
   }
   auto holder = current.find(stage);
   std::optional<std::string> held_by;
   if (holder != current.end()) held_by = holder->second;
 
   if (remove_from && held_by != remove_from) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "Version stage " + stage + " not found in version " + *remove_from);
   }
   if (move_to && held_by && *held_by != *move_to && !remove_from) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "The parameter RemoveFromVersionId can't be empty. Staging label " + stage +
                       " is currently attached to version " + *held_by +
                       ", so you must explicitly reference that version in RemoveFromVersionId.");
   }
   if (!move_to && !remove_from) {
-    return Status("InvalidParameterException",
+    return Status(ErrorCode::kInvalidParameterException,
                   "You must specify either MoveToVersionId or RemoveFromVersionId.");
   }
 
@@ -70,9 +70,9 @@ Result<std::vector<StageChange>> MoveStage(const StageMap& current,
     size_t labels_on_target = 0;
     for (const auto& [s, v] : current) labels_on_target += (v == *move_to);
     if (labels_on_target >= kMaxStagesPerVersion) {
-      return Status("LimitExceededException", "A version can have at most " +
-                                                  std::to_string(kMaxStagesPerVersion) +
-                                                  " staging labels.");
+      return Status(ErrorCode::kLimitExceededException, "A version can have at most " +
+                                                            std::to_string(kMaxStagesPerVersion) +
+                                                            " staging labels.");
     }
   }
 
@@ -81,7 +81,7 @@ Result<std::vector<StageChange>> MoveStage(const StageMap& current,
     // AWSCURRENT can move but not disappear: a secret always has a current version once it has
     // any value.
     if (!move_to) {
-      return Status("InvalidParameterException",
+      return Status(ErrorCode::kInvalidParameterException,
                     "You can only move staging label AWSCURRENT to a different secret version. "
                     "It can't be completely removed.");
     }

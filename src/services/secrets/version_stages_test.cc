@@ -51,7 +51,7 @@ TEST(VersionStages, MovingCurrentRequiresRemoveFrom) {
   std::set<std::string> versions{kV1, kV2};
   auto r = MoveStage(m, versions, kCurrent, kV2, std::nullopt);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "InvalidParameterException");
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidParameterException);
   EXPECT_EQ(r.status().message(),
             "The parameter RemoveFromVersionId can't be empty. Staging label AWSCURRENT is "
             "currently attached to version " +
@@ -86,7 +86,7 @@ TEST(VersionStages, CurrentCannotBeRemovedOutright) {
   StageMap m{{kCurrent, kV1}};
   auto r = MoveStage(m, {kV1}, kCurrent, std::nullopt, kV1);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "InvalidParameterException");
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidParameterException);
 }
 
 TEST(VersionStages, MovingCurrentBackClearsPreviousFromTarget) {
@@ -101,7 +101,7 @@ TEST(VersionStages, AtMostTwentyLabelsPerVersion) {
   for (int i = 0; i < 19; ++i) m["l" + std::to_string(i)] = kV1;
   auto r = MoveStage(m, {kV1}, "one-too-many", kV1, std::nullopt);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "LimitExceededException");
+  EXPECT_EQ(r.status().code(), ErrorCode::kLimitExceededException);
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ std::optional<std::string> Param(const std::map<std::string, std::string>& param
 }
 
 Status ValidationError(const std::string& message) {
-  return Status("ValidationError", "1 validation error detected: " + message);
+  return Status(ErrorCode::kValidationError, "1 validation error detected: " + message);
 }
 
 // RoleSessionName, tag keys: [\w+=,.@-]
@@ -45,7 +45,7 @@ Result<int64_t> Duration(const std::map<std::string, std::string>& params, int64
   char* end = nullptr;
   long long v = std::strtoll(text->c_str(), &end, 10);
   if (text->empty() || *end != '\0') {
-    return Status("ValidationError", "DurationSeconds must be a number");
+    return Status(ErrorCode::kValidationError, "DurationSeconds must be a number");
   }
   if (v < kMinDurationSeconds) {
     return ValidationError("Value '" + *text +
@@ -53,7 +53,7 @@ Result<int64_t> Duration(const std::map<std::string, std::string>& params, int64
                            "value greater than or equal to 900");
   }
   if (v > max_s) {
-    return Status("ValidationError",
+    return Status(ErrorCode::kValidationError,
                   "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
                   "role.");
   }
@@ -86,8 +86,8 @@ Result<std::string> StsService::Handle(std::string_view action, const RequestCon
       {"GetSessionToken", &StsService::GetSessionToken},
   };
   if (auto answer = kOperations.Run(*this, action, ctx, params)) return std::move(*answer);
-  return Status("InvalidAction", "Could not find operation " + std::string(action) +
-                                     " for version 2011-06-15 in coffer's STS.");
+  return Status(ErrorCode::kInvalidAction, "Could not find operation " + std::string(action) +
+                                               " for version 2011-06-15 in coffer's STS.");
 }
 
 Result<StsService::IssuedCredentials> StsService::IssueSession(StsSessionRow* row) {
@@ -121,11 +121,11 @@ Status ReadSessionPoliciesAndTags(const std::map<std::string, std::string>& para
                                   StsSessionRow* row) {
   if (auto policy_text = Param(params, "Policy")) {
     if (policy_text->size() > kMaxSessionPolicyChars) {
-      return Status("PackedPolicyTooLarge",
+      return Status(ErrorCode::kPackedPolicyTooLarge,
                     "Packed policy consumes more than 100 percent of the allotted size.");
     }
     auto parsed = policy::Policy::Parse(*policy_text, policy::PolicyKind::kSession);
-    if (!parsed.ok()) return Status("MalformedPolicyDocument", parsed.status().message());
+    if (!parsed.ok()) return Status(ErrorCode::kMalformedPolicyDocument, parsed.status().message());
     row->session_policy = *policy_text;
     row->has_session_policies = true;
   }
@@ -211,14 +211,14 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
   AddRequestTagKeys(row.session_tags, &check.context);
   Status allowed = ctx.Authorize(check);
   if (caller.type == "Root" && !caller.temporary) {
-    return Status("AccessDenied", "Roles may not be assumed by root accounts.");
+    return Status(ErrorCode::kAccessDenied, "Roles may not be assumed by root accounts.");
   }
   if (!allowed.ok()) return allowed;
   if (!role || role->arn != *role_arn) {
-    return Status("AccessDenied", "User: " + caller.arn +
-                                      " is not authorized to perform: sts:AssumeRole on "
-                                      "resource: " +
-                                      *role_arn);
+    return Status(ErrorCode::kAccessDenied, "User: " + caller.arn +
+                                                " is not authorized to perform: sts:AssumeRole on "
+                                                "resource: " +
+                                                *role_arn);
   }
 
   // Role chaining: a role session assuming a role gets at most one hour.
@@ -227,7 +227,7 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
   int64_t max_s = chained ? kChainedMaxSeconds : role->max_session_seconds;
   if (chained && params.count("DurationSeconds") &&
       std::atoll(params.at("DurationSeconds").c_str()) > kChainedMaxSeconds) {
-    return Status("ValidationError",
+    return Status(ErrorCode::kValidationError,
                   "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                   "assumed by role chaining.");
   }
@@ -258,7 +258,7 @@ Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
   // GetSessionToken needs no permission; it is refused to temporary credentials.
   ctx.NeedsNoPermission();
   if (caller.temporary) {
-    return Status("AccessDenied", "Cannot call GetSessionToken with session credentials");
+    return Status(ErrorCode::kAccessDenied, "Cannot call GetSessionToken with session credentials");
   }
   const bool root = caller.type == "Root";
   COFFER_ASSIGN_OR_RETURN(int64_t duration,
@@ -277,8 +277,7 @@ Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
 
 Result<IamEntityRow> ServiceMayAssumeRole(StoreReader& r, const std::string& role_arn,
                                           const std::string& account,
-                                          std::string_view service_principal,
-                                          const std::string& code) {
+                                          std::string_view service_principal, ErrorCode code) {
   auto arn = ParseArn(role_arn);
   if (!arn || arn->service != "iam" || arn->resource.rfind("role/", 0) != 0) {
     return Status(code, "The role defined for the function is not a role ARN: " + role_arn);
@@ -311,8 +310,8 @@ Result<StsService::IssuedCredentials> StsService::IssueRoleSession(
     const std::string& session_name, EpochMillis now, int64_t duration_seconds) {
   std::optional<IamEntityRow> role;
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    COFFER_ASSIGN_OR_RETURN(
-        role, ServiceMayAssumeRole(r, role_arn, account, service_principal, "AccessDenied"));
+    COFFER_ASSIGN_OR_RETURN(role, ServiceMayAssumeRole(r, role_arn, account, service_principal,
+                                                       ErrorCode::kAccessDenied));
     return Status::Ok();
   }));
   StsSessionRow row;

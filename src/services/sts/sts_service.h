@@ -69,7 +69,6 @@ class StsService {
 // https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html
 Result<IamEntityRow> ServiceMayAssumeRole(StoreReader& r, const std::string& role_arn,
                                           const std::string& account,
-                                          std::string_view service_principal,
-                                          const std::string& code);
+                                          std::string_view service_principal, ErrorCode code);
 
 }  // namespace coffer::sts

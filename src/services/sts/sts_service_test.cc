@@ -106,7 +106,7 @@ TEST_F(StsServiceTest, AssumeRoleAsksTheTrustPolicyAndIssuesASessionOfTheRole) {
 TEST_F(StsServiceTest, AssumeRoleRefusesBadInputRootAndUnknownRoles) {
   auto code = [&](const Principal& who, std::map<std::string, std::string> params) {
     auto out = Call(who, "AssumeRole", std::move(params), &allow_all_);
-    return out.ok() ? std::string("OK") : out.status().code();
+    return out.ok() ? std::string("OK") : std::string(out.status().code_name());
   };
   EXPECT_EQ(code(user_, {{"RoleArn", kRoleArn}, {"RoleSessionName", "x"}}), "ValidationError");
   EXPECT_EQ(code(user_, {{"RoleArn", kRoleArn}, {"RoleSessionName", "bad name"}}),
@@ -147,7 +147,7 @@ TEST_F(StsServiceTest, GetSessionTokenIsRefusedToTemporaryCredentials) {
   AuthorizationLog log;
   auto out = Call(session, "GetSessionToken", {}, &recording_, &log);
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.status().code(), "AccessDenied");
+  EXPECT_EQ(out.status().code(), ErrorCode::kAccessDenied);
   auto fresh = Call(user_, "GetSessionToken", {{"DurationSeconds", "900"}}, &recording_, &log);
   ASSERT_TRUE(fresh.ok()) << fresh.status().message();
   EXPECT_EQ(Between(*fresh, "AccessKeyId").rfind("ASIA", 0), 0u);
@@ -181,7 +181,7 @@ TEST_F(StsServiceTest, ExpiredSessionsArePurgedADayAfterTheyExpire) {
 TEST_F(StsServiceTest, UnknownActionsAreInvalid) {
   auto out = Call(user_, "DecodeAuthorizationMessage", {}, &allow_all_);
   ASSERT_FALSE(out.ok());
-  EXPECT_EQ(out.status().code(), "InvalidAction");
+  EXPECT_EQ(out.status().code(), ErrorCode::kInvalidAction);
 }
 
 }  // namespace

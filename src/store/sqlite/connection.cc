@@ -11,10 +11,11 @@ bool IsStorageFault(int extended_code) {
 Status SqlError(sqlite3* db, std::string_view what) {
   const std::string detail = db ? sqlite3_errmsg(db) : "out of memory";
   if (db != nullptr && IsStorageFault(sqlite3_extended_errcode(db))) {
-    return Status("ServiceUnavailable", "coffer cannot use its store (" + detail +
-                                            "); the request was not applied. Retry later.");
+    return Status(
+        ErrorCode::kServiceUnavailable,
+        "coffer cannot use its store (" + detail + "); the request was not applied. Retry later.");
   }
-  return Status("InternalFailure", "store: " + std::string(what) + ": " + detail);
+  return Status(ErrorCode::kInternalFailure, "store: " + std::string(what) + ": " + detail);
 }
 
 Connection::~Connection() {
@@ -43,7 +44,7 @@ Status Connection::Exec(const char* sql) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
     if (IsStorageFault(sqlite3_extended_errcode(db_))) return SqlError(db_, "exec");
-    return Status("InternalFailure", "store: " + msg);
+    return Status(ErrorCode::kInternalFailure, "store: " + msg);
   }
   return Status::Ok();
 }

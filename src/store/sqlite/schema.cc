@@ -336,9 +336,10 @@ Status Migrate(Connection& conn) {
     COFFER_RETURN_IF_ERROR(q.status());
   }
   if (version > kSchemaVersion) {
-    return Status("InternalFailure", "store: database schema version " + std::to_string(version) +
-                                         " is newer than this coffer supports (" +
-                                         std::to_string(kSchemaVersion) + ")");
+    return Status(ErrorCode::kInternalFailure, "store: database schema version " +
+                                                   std::to_string(version) +
+                                                   " is newer than this coffer supports (" +
+                                                   std::to_string(kSchemaVersion) + ")");
   }
   for (int v = version; v < kSchemaVersion; ++v) {
     COFFER_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));

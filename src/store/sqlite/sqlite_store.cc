@@ -132,7 +132,7 @@ class SqliteStore final : public Store {
  private:
   // Tracks whether the store can write; a change of state is logged once, not per request.
   Status NoteWrite(Status status) {
-    const bool fault = status.code() == "ServiceUnavailable";
+    const bool fault = status.code() == ErrorCode::kServiceUnavailable;
     if (!fault && !status.ok()) return status;  // the request's own error, not the disk's
     std::lock_guard lock(problem_mu_);
     if (fault) {

@@ -75,9 +75,9 @@ TEST_F(SqliteStoreTest, SecretsVersionsAndStagesPersistAcrossReopen) {
 TEST_F(SqliteStoreTest, FailedWriteRollsBack) {
   Status s = store_->Write([&](StoreWriter& w) -> Status {
     COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("k", "v"));
-    return Status("InvalidParameterException", "boom");
+    return Status(ErrorCode::kInvalidParameterException, "boom");
   });
-  EXPECT_EQ(s.code(), "InvalidParameterException");
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidParameterException);
   ASSERT_TRUE(store_
                   ->Read([&](StoreReader& r) -> Status {
                     COFFER_ASSIGN_OR_RETURN(auto v, r.deployment().GetMeta("k"));
@@ -143,7 +143,7 @@ TEST_F(SqliteStoreTest, ViewsKeepTheStatedErrorContract) {
     COFFER_RETURN_IF_ERROR(w.deployment().PutMeta("written-before-the-duplicate", "1"));
     return w.secrets().Insert(&same_name);
   });
-  EXPECT_EQ(duplicate.code(), "InternalFailure");
+  EXPECT_EQ(duplicate.code(), ErrorCode::kInternalFailure);
 
   ASSERT_TRUE(store_
                   ->Write([&](StoreWriter& w) -> Status {

@@ -1,0 +1,35 @@
+#include "core/error_code.h"
+
+#include <ostream>
+
+namespace coffer {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk:
+      return "";
+#define COFFER_ERROR_CODE_NAME(name, http_status) \
+  case ErrorCode::k##name:                        \
+    return #name;
+      COFFER_ERROR_CODES(COFFER_ERROR_CODE_NAME)
+#undef COFFER_ERROR_CODE_NAME
+  }
+  return "InternalFailure";  // unreachable: the switch names every enumerator
+}
+
+int ErrorCodeHttpStatus(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk:
+      return 200;
+#define COFFER_ERROR_CODE_STATUS(name, http_status) \
+  case ErrorCode::k##name:                          \
+    return http_status;
+      COFFER_ERROR_CODES(COFFER_ERROR_CODE_STATUS)
+#undef COFFER_ERROR_CODE_STATUS
+  }
+  return 500;
+}
+
+std::ostream& operator<<(std::ostream& out, ErrorCode code) { return out << ErrorCodeName(code); }
+
+}  // namespace coffer
