@@ -1,36 +1,81 @@
-// libFuzzer target: every Secrets Manager operation fed arbitrary JSON bodies, against a real
-// SQLite store in a temporary directory. The first byte picks the operation.
+// libFuzzer target: arbitrary JSON bodies for every Secrets Manager operation, sent as signed
+// requests through the graph the server runs (App::Create: dispatcher, SigV4, the policy
+// authorizer, the services) against a real SQLite store in a temporary directory. The first byte
+// picks the operation; its top bit also runs the purge of deleted secrets after the call.
 #include <stdlib.h>
 
-#include <boost/json.hpp>
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "app/app.h"
+#include "auth/sigv4.h"
+#include "core/time_format.h"
 #include "crypto/crypto.h"
-#include "services/secrets/secrets_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace {
 
+constexpr char kAccount[] = "123456789012";
+constexpr char kRootKey[] = "AKIAFUZZROOT00000000";
+constexpr char kRootSecret[] = "fuzz-root-secret-access-key-0000000000000";
+
 struct World {
   World() {
     char tmpl[] = "/tmp/coffer-fuzz-XXXXXX";
-    std::string dir = mkdtemp(tmpl);
+    const std::string dir = mkdtemp(tmpl);
     store = std::move(coffer::OpenSqliteStore(dir + "/coffer.db").value());
     keyring =
         coffer::Keyring::OpenUnsealedForTest(store.get(), coffer::crypto::RandomSecret(32), &clock);
-    service = std::make_unique<coffer::secrets::SecretsService>(store.get(), keyring.get(), &clock);
+    coffer::Status root = store->Write([&](coffer::StoreWriter& w) -> coffer::Status {
+      coffer::AccessKeyRow row;
+      row.access_key_id = kRootKey;
+      row.wrapped_secret =
+          keyring
+              ->WrapWithStorageKey(coffer::CredentialRegistry::SecretPurpose(kRootKey), kRootSecret)
+              .value();
+      row.account = kAccount;
+      row.principal_arn = std::string("arn:aws:iam::") + kAccount + ":root";
+      row.user_id = kAccount;
+      return w.credentials().InsertAccessKey(row);
+    });
+    if (!root.ok()) abort();
+    app = coffer::App::Create({}, &clock, {.store = store.get(), .keyring = keyring.get()});
   }
+
+  // The request a client signed with the account's root key.
+  coffer::ApiRequest Signed(const std::string& operation, std::string body) const {
+    const std::string date = coffer::FormatAmzDate(clock.NowMillis());
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"content-type", "application/x-amz-json-1.1"},
+        {"host", "127.0.0.1:4600"},
+        {"x-amz-date", date},
+        {"x-amz-target", "secretsmanager." + operation}};
+    std::sort(headers.begin(), headers.end());
+    const std::string auth = coffer::SignRequest("POST", "/", headers, body, kRootKey, kRootSecret,
+                                                 date, "us-east-1", "secretsmanager");
+    coffer::ApiRequest r;
+    r.method = "POST";
+    r.target = "/";
+    for (auto& [k, v] : headers) r.headers.emplace_back(k, v);
+    r.headers.emplace_back("authorization", auth);
+    r.body = std::move(body);
+    return r;
+  }
+
   coffer::FakeClock clock{1767225600000};
   std::unique_ptr<coffer::Store> store;
   std::unique_ptr<coffer::Keyring> keyring;
-  std::unique_ptr<coffer::secrets::SecretsService> service;
+  std::unique_ptr<coffer::App> app;
 };
 
-// Every operation SecretsService serves (its operation table), rotation included (with no
-// function registered, RotateSecret is refused after its input is validated).
+// Every operation Secrets Manager serves, rotation included (with no function registered,
+// RotateSecret is refused after its input is validated).
 constexpr const char* kOperations[] = {
     "CreateSecret",      "GetSecretValue",       "BatchGetSecretValue",
     "PutSecretValue",    "UpdateSecret",         "UpdateSecretVersionStage",
@@ -46,19 +91,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
   if (size < 1) return 0;
   const char* op = kOperations[data[0] % std::size(kOperations)];
-  boost::system::error_code ec;
-  boost::json::value body =
-      boost::json::parse(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), ec);
-  if (ec || !body.is_object()) return 0;
-  // The target is the service's handling of input, not policies: every check is allowed.
-  static const coffer::AllowAllAuthorizer kAllowAll;
-  coffer::RequestContext ctx;
-  ctx.authorizer = &kAllowAll;
-  ctx.scope = {"123456789012", "us-east-1"};
-  ctx.principal.account = "123456789012";
-  ctx.now = world.clock.NowMillis();
-  (void)world.service->Handle(op, ctx, body.as_object());
+  const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
+  coffer::ApiResponse response = world.app->dispatcher().Handle(world.Signed(op, body));
+  // No input may make the service fail on its own side.
+  if (response.status >= 500 && response.status != 503) abort();
   world.clock.Advance(std::chrono::hours(1));
-  if (data[0] & 0x80) (void)world.service->PurgeExpired();
+  if (data[0] & 0x80) (void)world.app->jobs().RunEachOnce();
   return 0;
 }

@@ -49,7 +49,7 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
              authorizer_.InvalidateIdentities();
              credentials_.Forget();
            }),
-      dispatcher_(&credentials_, clock),
+      dispatcher_(&credentials_, clock, foundation.signature_clock),
       rotations_(foundation.store, foundation.keyring, &secrets_, &sts_, &authorizer_, clock,
                  options.rotation),
       jobs_([keyring = foundation.keyring] { return keyring->sealed(); }) {}
@@ -88,7 +88,7 @@ void App::AddServices() {
   if (foundation_.seal != nullptr) {
     operator_api_ = std::make_unique<OperatorApi>(
         &credentials_, foundation_.seal, foundation_.keyring, foundation_.store,
-        foundation_.account_id, clock_, foundation_.key_file);
+        foundation_.account_id, clock_, foundation_.key_file, foundation_.signature_clock);
     operator_api_->SetBeforeListEvents([this] { (void)denials_.Flush(); });
     operator_api_->SetFunctionRegistrar([this](RotationFunctionRow row) {
       return rotation::RegisterFunction(*foundation_.store, *foundation_.keyring, std::move(row));

@@ -49,6 +49,9 @@ struct AppFoundation {
   SealManager* seal = nullptr;
   UnsealKeyFile* key_file = nullptr;
   std::string account_id;  // the deployment's operator account
+  // The real clock request signatures are dated against, when the app's clock is offset from it
+  // (OffsetClock); null means the app's clock.
+  const Clock* signature_clock = nullptr;
 };
 
 class App {

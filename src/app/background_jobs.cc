@@ -26,6 +26,16 @@ void BackgroundJobs::Wake(const std::string& name) {
   cv_.notify_all();
 }
 
+Status BackgroundJobs::RunEachOnce() {
+  Status first;
+  for (const auto& job : jobs_) {
+    if (job->while_sealed == WhileSealed::kPause && paused_ && paused_()) continue;
+    Status s = job->pass();
+    if (!s.ok() && first.ok()) first = std::move(s);
+  }
+  return first;
+}
+
 void BackgroundJobs::Start() {
   {
     std::lock_guard lock(mu_);

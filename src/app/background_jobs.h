@@ -38,6 +38,10 @@ class BackgroundJobs {
   // wake that comes while the job is running makes it run once more.
   void Wake(const std::string& name);
 
+  // Runs every job's pass once on the calling thread, in the order added, and returns the first
+  // failure. For a caller that drives time itself (the fuzz targets); not while started.
+  Status RunEachOnce();
+
   // Starts every job's thread; does nothing after Stop().
   void Start();
   // Idempotent.

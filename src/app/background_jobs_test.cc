@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace coffer {
 namespace {
@@ -99,6 +101,28 @@ TEST(BackgroundJobs, StopIsIdempotentAndAJobNeverStartedNeverRuns) {
   EXPECT_TRUE(Eventually([&] { return runs >= 1; }));
   started.Stop();
   started.Stop();
+}
+
+TEST(BackgroundJobs, RunEachOnceRunsEveryUnpausedPassOnTheCallersThread) {
+  bool sealed = true;
+  std::vector<std::string> ran;
+  BackgroundJobs jobs([&] { return sealed; });
+  jobs.Add("needs-key", 1h, [&] {
+    ran.push_back("needs-key");
+    return Status(ErrorCode::kServiceUnavailable, "disk full");
+  });
+  jobs.Add(
+      "no-key", 1h,
+      [&] {
+        ran.push_back("no-key");
+        return Status::Ok();
+      },
+      BackgroundJobs::WhileSealed::kRun);
+  EXPECT_TRUE(jobs.RunEachOnce().ok());
+  EXPECT_EQ(ran, (std::vector<std::string>{"no-key"}));
+  sealed = false;
+  EXPECT_EQ(jobs.RunEachOnce().code(), ErrorCode::kServiceUnavailable);
+  EXPECT_EQ(ran, (std::vector<std::string>{"no-key", "needs-key", "no-key"}));
 }
 
 }  // namespace

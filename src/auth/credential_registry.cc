@@ -18,14 +18,14 @@ Result<bool> SessionIssuerExists(StoreReader& r, const StsSessionRow& session) {
   // user's "AIDA..."); a role or user deleted and created again under the same name has
   // another.
   const std::string unique_id = session.user_id.substr(0, session.user_id.find(':'));
-  if (session.principal_type == "AssumedRole") {
-    COFFER_ASSIGN_OR_RETURN(
-        auto role, r.iam().FindEntity(session.account, "role", IamNameOfArn(session.role_arn)));
+  if (session.principal_type == SessionPrincipal::kAssumedRole) {
+    COFFER_ASSIGN_OR_RETURN(auto role, r.iam().FindEntity(session.account, IamEntityKind::kRole,
+                                                          IamNameOfArn(session.role_arn)));
     return role.has_value() && role->id == unique_id && role->arn == session.role_arn;
   }
-  if (session.principal_type == "User") {
-    COFFER_ASSIGN_OR_RETURN(auto user,
-                            r.iam().FindEntity(session.account, "user", session.user_name));
+  if (session.principal_type == SessionPrincipal::kUser) {
+    COFFER_ASSIGN_OR_RETURN(
+        auto user, r.iam().FindEntity(session.account, IamEntityKind::kUser, session.user_name));
     return user.has_value() && user->id == unique_id;
   }
   return true;  // the account root's GetSessionToken: the account outlives it
@@ -68,7 +68,7 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
   cred->principal.access_key_id = id;
   if (row) {
     // An inactive key is refused like an unknown one, as IAM does.
-    if (row->status != "Active") return nullptr;
+    if (row->status != AccessKeyStatus::kActive) return nullptr;
     auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), row->wrapped_secret);
     if (!secret.ok()) return nullptr;
     cred->secret_access_key = std::move(secret.value());
@@ -76,7 +76,7 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
     cred->principal.arn = row->principal_arn;
     cred->principal.user_id = row->user_id;
     cred->principal.user_name = row->user_name;
-    cred->principal.type = row->user_name.empty() ? "Root" : "IAMUser";
+    cred->principal.type = row->user_name.empty() ? PrincipalType::kRoot : PrincipalType::kIamUser;
   } else if (session) {
     auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), session->wrapped_secret);
     if (!secret.ok()) return nullptr;
@@ -91,9 +91,10 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
     cred->principal.role_arn = session->role_arn;
     cred->principal.role_name = IamNameOfArn(session->role_arn);
     cred->principal.chain_depth = session->chain_depth;
-    cred->principal.type = session->principal_type == "AssumedRole" ? "AssumedRole"
-                           : session->principal_type == "Root"      ? "Root"
-                                                                    : "IAMUser";
+    cred->principal.type =
+        session->principal_type == SessionPrincipal::kAssumedRole ? PrincipalType::kAssumedRole
+        : session->principal_type == SessionPrincipal::kRoot      ? PrincipalType::kRoot
+                                                                  : PrincipalType::kIamUser;
   } else {
     return nullptr;
   }

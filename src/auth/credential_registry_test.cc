@@ -20,7 +20,7 @@ class CredentialRegistryTest : public test_support::StoreTest {
     registry_ = std::make_unique<CredentialRegistry>(store_.get(), keyring_.get());
     ASSERT_TRUE(Write([&](StoreWriter& w) -> Status {
                   IamEntityRow user;
-                  user.kind = "user";
+                  user.kind = IamEntityKind::kUser;
                   user.account = kAccount;
                   user.name = "ci";
                   user.id = "AIDAUSER000000000001";
@@ -49,7 +49,7 @@ TEST_F(CredentialRegistryTest, FindsAUsersKeyWithItsPrincipalAndSecret) {
   auto cred = registry_->Find(kUserKey);
   ASSERT_NE(cred, nullptr);
   EXPECT_EQ(cred->secret_access_key.Reveal(), kUserSecret);
-  EXPECT_EQ(cred->principal.type, "IAMUser");
+  EXPECT_EQ(cred->principal.type, PrincipalType::kIamUser);
   EXPECT_EQ(cred->principal.user_name, "ci");
   EXPECT_EQ(cred->principal.account, kAccount);
   EXPECT_FALSE(cred->principal.temporary);
@@ -61,13 +61,13 @@ TEST_F(CredentialRegistryTest, FindsAUsersKeyWithItsPrincipalAndSecret) {
 TEST_F(CredentialRegistryTest, AnInactiveOrDeletedKeyIsRefusedOnceTheCacheIsForgotten) {
   ASSERT_NE(registry_->Find(kUserKey), nullptr);
   ASSERT_TRUE(Write([](StoreWriter& w) {
-                return w.credentials().UpdateAccessKeyStatus(kUserKey, "Inactive");
+                return w.credentials().UpdateAccessKeyStatus(kUserKey, AccessKeyStatus::kInactive);
               }).ok());
   EXPECT_NE(registry_->Find(kUserKey), nullptr) << "cached until IAM says it changed";
   registry_->Forget();
   EXPECT_EQ(registry_->Find(kUserKey), nullptr);
   ASSERT_TRUE(Write([](StoreWriter& w) {
-                return w.credentials().UpdateAccessKeyStatus(kUserKey, "Active");
+                return w.credentials().UpdateAccessKeyStatus(kUserKey, AccessKeyStatus::kActive);
               }).ok());
   registry_->Forget();
   EXPECT_NE(registry_->Find(kUserKey), nullptr);
@@ -81,7 +81,7 @@ TEST_F(CredentialRegistryTest, ASessionIsBoundToTheUniqueIdOfTheRoleItWasIssuedF
   auto put_role = [&](const std::string& id) {
     return Write([&](StoreWriter& w) -> Status {
       IamEntityRow role;
-      role.kind = "role";
+      role.kind = IamEntityKind::kRole;
       role.account = kAccount;
       role.name = "app";
       role.id = id;
@@ -99,7 +99,7 @@ TEST_F(CredentialRegistryTest, ASessionIsBoundToTheUniqueIdOfTheRoleItWasIssuedF
                 s.account = kAccount;
                 s.principal_arn = "arn:aws:sts::123456789012:assumed-role/app/build";
                 s.user_id = "AROAFIRST00000000001:build";
-                s.principal_type = "AssumedRole";
+                s.principal_type = SessionPrincipal::kAssumedRole;
                 s.role_arn = role_arn;
                 s.created_ms = clock_.NowMillis();
                 s.expires_ms = clock_.NowMillis() + 3600 * 1000;
@@ -108,13 +108,14 @@ TEST_F(CredentialRegistryTest, ASessionIsBoundToTheUniqueIdOfTheRoleItWasIssuedF
   auto cred = registry_->Find(session_key);
   ASSERT_NE(cred, nullptr);
   EXPECT_TRUE(cred->principal.temporary);
-  EXPECT_EQ(cred->principal.type, "AssumedRole");
+  EXPECT_EQ(cred->principal.type, PrincipalType::kAssumedRole);
   EXPECT_EQ(cred->principal.role_name, "app");
   EXPECT_EQ(cred->session_token_sha256, "ab12");
   ASSERT_TRUE(cred->expires_ms.has_value());
   // The role deleted and created again under its name is another role: the session is gone.
-  ASSERT_TRUE(
-      Write([](StoreWriter& w) { return w.iam().DeleteEntity(kAccount, "role", "app"); }).ok());
+  ASSERT_TRUE(Write([](StoreWriter& w) {
+                return w.iam().DeleteEntity(kAccount, IamEntityKind::kRole, "app");
+              }).ok());
   ASSERT_TRUE(put_role("AROASECOND0000000001").ok());
   registry_->Forget();
   EXPECT_EQ(registry_->Find(session_key), nullptr);

@@ -497,8 +497,8 @@ std::optional<AuthError> PayloadHashes(const SigV4Request& request, const Signat
 }  // namespace
 
 std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
-                                                    CredentialSource& credentials,
-                                                    EpochMillis now) {
+                                                    CredentialSource& credentials, EpochMillis now,
+                                                    EpochMillis signature_now) {
   std::string_view path = request.target;
   std::string_view raw_query;
   if (size_t q = request.target.find('?'); q != std::string_view::npos) {
@@ -514,7 +514,7 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
     return Fail(AuthFailure::kUnknownKey, "The security token included in the request is invalid.");
   }
 
-  if (auto err = CheckRequestTime(claim, now)) return *err;
+  if (auto err = CheckRequestTime(claim, signature_now)) return *err;
 
   // Signed headers: lowercase, sorted, unique, including host.
   auto names = Split(claim.signed_headers, ';');

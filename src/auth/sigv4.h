@@ -70,8 +70,18 @@ struct VerifiedCaller {
   bool payload_signed = true;
 };
 
+// `now` is coffer's clock, which credential expiry is checked against; `signature_now` is the
+// real time the request's X-Amz-Date must be within 5 minutes of (or its presigned expiry after).
+// They differ only on a server whose clock is offset (--clock-offset-seconds).
 std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
-                                                    CredentialSource& credentials, EpochMillis now);
+                                                    CredentialSource& credentials, EpochMillis now,
+                                                    EpochMillis signature_now);
+// Both times the same: the usual case.
+inline std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
+                                                           CredentialSource& credentials,
+                                                           EpochMillis now) {
+  return VerifySigV4(request, credentials, now, now);
+}
 
 // Makes every thread drop (and wipe) its cached signing keys before it verifies again; called
 // when coffer seals, so nothing derived from a secret access key outlives the unsealed state.

@@ -35,9 +35,8 @@ Result<std::shared_ptr<const policy::Policy>> PolicyAuthorizer::Compile(
   return compiled;
 }
 
-Status PolicyAuthorizer::AddManaged(StoreReader& r, const std::string& account,
-                                    const std::string& kind, const std::string& owner,
-                                    Identity* out) const {
+Status PolicyAuthorizer::AddManaged(StoreReader& r, const std::string& account, IamEntityKind kind,
+                                    const std::string& owner, Identity* out) const {
   COFFER_ASSIGN_OR_RETURN(auto inline_policies, r.iam().ListInlinePolicies(account, kind, owner));
   for (const auto& [name, doc] : inline_policies) {
     auto compiled = Compile(doc, policy::PolicyKind::kIdentity);
@@ -67,14 +66,14 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
   }
   auto identity = std::make_shared<Identity>();
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-    if (p.type == "AssumedRole") {
+    if (p.type == PrincipalType::kAssumedRole) {
       const std::string& role = p.role_name;
-      COFFER_ASSIGN_OR_RETURN(auto row, r.iam().FindEntity(p.account, "role", role));
+      COFFER_ASSIGN_OR_RETURN(auto row, r.iam().FindEntity(p.account, IamEntityKind::kRole, role));
       // The role was deleted, or deleted and created again (another unique id): the session
       // belongs to a role that is gone, and nothing is allowed.
       if (!row || row->id != p.user_id.substr(0, p.user_id.find(':'))) return Status::Ok();
       identity->principal_tags = row->tags;
-      COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "role", role, identity.get()));
+      COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, IamEntityKind::kRole, role, identity.get()));
       if (p.temporary) {
         COFFER_ASSIGN_OR_RETURN(auto session, r.credentials().FindSession(p.access_key_id));
         if (session) {
@@ -98,14 +97,16 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
           }
         }
       }
-    } else if (p.type == "IAMUser") {
-      COFFER_ASSIGN_OR_RETURN(auto row, r.iam().FindEntity(p.account, "user", p.user_name));
+    } else if (p.type == PrincipalType::kIamUser) {
+      COFFER_ASSIGN_OR_RETURN(auto row,
+                              r.iam().FindEntity(p.account, IamEntityKind::kUser, p.user_name));
       if (!row || row->id != p.user_id) return Status::Ok();
       identity->principal_tags = row->tags;
-      COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "user", p.user_name, identity.get()));
+      COFFER_RETURN_IF_ERROR(
+          AddManaged(r, p.account, IamEntityKind::kUser, p.user_name, identity.get()));
       COFFER_ASSIGN_OR_RETURN(auto groups, r.iam().ListGroupsForUser(p.account, p.user_name));
       for (const auto& g : groups) {
-        COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, "group", g, identity.get()));
+        COFFER_RETURN_IF_ERROR(AddManaged(r, p.account, IamEntityKind::kGroup, g, identity.get()));
       }
     }
     return Status::Ok();
@@ -130,12 +131,14 @@ Status PolicyAuthorizer::Authorize(const RequestContext& ctx, const AuthzCheck& 
   // Global condition keys.
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
   auto& c = facts.context;
-  const bool root = p.type == "Root";
-  c["aws:principalarn"] = {p.type == "AssumedRole" ? p.role_arn : p.arn};
+  const bool root = p.type == PrincipalType::kRoot;
+  c["aws:principalarn"] = {p.type == PrincipalType::kAssumedRole ? p.role_arn : p.arn};
   c["aws:principalaccount"] = {p.account};
-  c["aws:principaltype"] = {root ? "Account" : p.type == "AssumedRole" ? "AssumedRole" : "User"};
+  c["aws:principaltype"] = {root                                    ? "Account"
+                            : p.type == PrincipalType::kAssumedRole ? "AssumedRole"
+                                                                    : "User"};
   c["aws:userid"] = {p.user_id};
-  if (p.type == "IAMUser") c["aws:username"] = {p.user_name};
+  if (p.type == PrincipalType::kIamUser) c["aws:username"] = {p.user_name};
   c["aws:currenttime"] = {FormatIso8601(ctx.now)};
   c["aws:epochtime"] = {std::to_string(ctx.now / 1000)};
   c["aws:securetransport"] = {ctx.secure_transport ? "true" : "false"};

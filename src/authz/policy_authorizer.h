@@ -52,7 +52,7 @@ class PolicyAuthorizer final : public Authorizer {
     Tags principal_tags;
   };
   Result<std::shared_ptr<const Identity>> LoadIdentity(const Principal& p) const;
-  Status AddManaged(StoreReader& r, const std::string& account, const std::string& kind,
+  Status AddManaged(StoreReader& r, const std::string& account, IamEntityKind kind,
                     const std::string& owner, Identity* out) const;
 
   Store* store_;

@@ -30,7 +30,7 @@ class PolicyAuthorizerTest : public test_support::StoreTest {
     ASSERT_TRUE(store_
                     ->Write([&](StoreWriter& w) {
                       IamEntityRow user;
-                      user.kind = "user";
+                      user.kind = IamEntityKind::kUser;
                       user.account = kAccount;
                       user.name = "ci";
                       user.id = "AIDAUSER000000000001";
@@ -40,7 +40,7 @@ class PolicyAuthorizerTest : public test_support::StoreTest {
                     .ok());
     user_.account = kAccount;
     user_.arn = "arn:aws:iam::123456789012:user/ci";
-    user_.type = "IAMUser";
+    user_.type = PrincipalType::kIamUser;
     user_.user_name = "ci";
     user_.user_id = "AIDAUSER000000000001";
   }
@@ -57,7 +57,7 @@ class PolicyAuthorizerTest : public test_support::StoreTest {
   }
   Status PutUserPolicy(const std::string& document) {
     Status s = store_->Write([&](StoreWriter& w) {
-      return w.iam().PutInlinePolicy(kAccount, "user", "ci", "p", document);
+      return w.iam().PutInlinePolicy(kAccount, IamEntityKind::kUser, "ci", "p", document);
     });
     authorizer_->InvalidateIdentities();
     return s;
@@ -86,7 +86,7 @@ TEST_F(PolicyAuthorizerTest, IdentitiesAreCachedUntilInvalidated) {
   // Changed behind the authorizer's back: the cached identity still answers...
   ASSERT_TRUE(store_
                   ->Write([](StoreWriter& w) {
-                    return w.iam().DeleteInlinePolicy(kAccount, "user", "ci", "p");
+                    return w.iam().DeleteInlinePolicy(kAccount, IamEntityKind::kUser, "ci", "p");
                   })
                   .ok());
   EXPECT_TRUE(Ask(user_, "secretsmanager:GetSecretValue", kSecret).ok());
@@ -100,7 +100,7 @@ TEST_F(PolicyAuthorizerTest, AResourcePolicyDenyOverridesTheRootAndAnAllow) {
   Principal root;
   root.account = kAccount;
   root.arn = "arn:aws:iam::123456789012:root";
-  root.type = "Root";
+  root.type = PrincipalType::kRoot;
   root.user_id = kAccount;
   EXPECT_TRUE(Ask(root, "secretsmanager:DeleteSecret", kSecret).ok());
   const std::string deny =

@@ -67,6 +67,7 @@ struct ServerFlags {
   int io_threads = 0;
   int max_connections = 4096;
   int purge_interval_seconds = 60;
+  int64_t clock_offset_seconds = 0;
   std::string passphrase_file;
   std::vector<std::string> rotation_http_hosts;
   std::string exec_user;
@@ -236,7 +237,8 @@ int RunServer(const ServerFlags& flags) {
   coffer::AppOptions options;
   if (int rc = HttpOptionsFrom(flags, &http, &metrics_http); rc != 0) return rc;
   if (int rc = AppOptionsFrom(flags, &options); rc != 0) return rc;
-  coffer::SystemClock clock;
+  coffer::SystemClock real_clock;
+  coffer::OffsetClock clock(&real_clock, flags.clock_offset_seconds * 1000);
   coffer::Result<coffer::Deployment> deployment =
       coffer::Status(coffer::ErrorCode::kInternalFailure, "not opened");
   if (int rc = OpenDeploymentFrom(flags, &clock, &deployment); rc != 0) return rc;
@@ -246,7 +248,8 @@ int RunServer(const ServerFlags& flags) {
                                                           .keyring = d.keyring.get(),
                                                           .seal = d.seal.get(),
                                                           .key_file = d.key_file.get(),
-                                                          .account_id = d.account_id});
+                                                          .account_id = d.account_id,
+                                                          .signature_clock = &real_clock});
   auto health = [&app] { return app->Health(); };
   auto metrics = [&app] { return app->MetricsText(); };
   auto server = coffer::HttpServer::Create(http, &app->dispatcher(), health, metrics);
@@ -361,6 +364,13 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
                    "has ended.")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  server
+      ->add_option("--clock-offset-seconds", flags.clock_offset_seconds,
+                   "Run coffer's clock this many seconds ahead (or behind, if negative) of the "
+                   "system's, to try deletion windows, rotation schedules and expirations on a "
+                   "real server. Request signatures are still checked against the real time. "
+                   "Not for production.")
+      ->check(CLI::Range(int64_t{-3650} * 86400, int64_t{3650} * 86400));
   server->add_option("--passphrase-file", flags.passphrase_file,
                      "File whose first line is the passphrase of a passphrase-sealed data "
                      "directory; the server then starts unsealed. Also: COFFER_PASSPHRASE.");

@@ -38,6 +38,20 @@ class FakeClock final : public Clock {
   std::atomic<EpochMillis> now_;
 };
 
+// Another clock moved by a fixed offset: `coffer server --clock-offset-seconds` runs the services
+// and background jobs this far ahead (or behind), so deletion windows, rotation schedules and
+// expirations can be tried on a real server across a restart. Request signatures are still checked
+// against the real clock, which is the one clients sign with.
+class OffsetClock final : public Clock {
+ public:
+  OffsetClock(const Clock* base, EpochMillis offset_ms) : base_(base), offset_ms_(offset_ms) {}
+  EpochMillis NowMillis() const override { return base_->NowMillis() + offset_ms_; }
+
+ private:
+  const Clock* base_;
+  EpochMillis offset_ms_;
+};
+
 constexpr EpochMillis kMillisPerDay = 24LL * 3600 * 1000;
 
 }  // namespace coffer

@@ -126,7 +126,7 @@ inline RequestContext SystemContext(const Scope& scope, EpochMillis now,
                                     const std::string& service) {
   static const AllowAllAuthorizer kSystem;
   RequestContext ctx;
-  ctx.principal.type = "AWSService";
+  ctx.principal.type = PrincipalType::kAwsService;
   ctx.principal.account = scope.account;
   ctx.principal.arn = service;
   ctx.principal.user_id = service;

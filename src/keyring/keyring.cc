@@ -74,7 +74,7 @@ std::string Keyring::DefaultKeyPolicy(const std::string& account) {
 
 Result<KeyMaterialRow> Keyring::NewKeyMaterial(const std::string& key_id, int version,
                                                EpochMillis now,
-                                               const std::string& rotation_type) const {
+                                               MaterialOrigin rotation_type) const {
   LockedKey material = LockedKey::Random();
   KeyMaterialRow m;
   m.key_id = key_id;
@@ -91,9 +91,9 @@ Result<KeyMaterialRow> Keyring::NewKeyMaterial(const std::string& key_id, int ve
 }
 
 Status Keyring::UsableForCrypto(const KmsKeyRow& key) {
-  if (key.state == "Disabled")
+  if (key.state == KeyState::kDisabled)
     return Status(ErrorCode::kDisabledException, key.arn + " is disabled.");
-  if (key.state == "PendingDeletion") {
+  if (key.state == KeyState::kPendingDeletion) {
     return Status(ErrorCode::kKMSInvalidStateException, key.arn + " is pending deletion.");
   }
   return Status::Ok();
@@ -397,8 +397,8 @@ Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::strin
     key.account = scope.account;
     key.region = scope.region;
     key.arn = "arn:aws:kms:" + scope.region + ":" + scope.account + ":key/" + key.key_id;
-    key.manager = "AWS";
-    key.state = "Enabled";
+    key.manager = KeyManager::kAws;
+    key.state = KeyState::kEnabled;
     key.description = "Default key that protects my " +
                       alias.substr(std::string("alias/aws/").size()) +
                       " data when no other key is defined";
@@ -411,8 +411,8 @@ Result<KmsKeyRow> Keyring::CreateManagedKey(const Scope& scope, const std::strin
     key.next_rotation_ms = key.created_ms + 365 * kMillisPerDay;
     key.policy = DefaultKeyPolicy(scope.account);
     COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
-    COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
-                            NewKeyMaterial(key.key_id, 1, key.created_ms, ""));
+    COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material, NewKeyMaterial(key.key_id, 1, key.created_ms,
+                                                                    MaterialOrigin::kCreated));
     COFFER_RETURN_IF_ERROR(w.kms().InsertMaterial(material));
     COFFER_RETURN_IF_ERROR(w.kms().PutAlias(scope, alias, key.key_id, key.created_ms));
     created = key;

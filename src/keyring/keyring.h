@@ -119,7 +119,7 @@ class Keyring {
   // inside the Write() that inserts it: RotateRoot relies on writes being serialised to see
   // every material. Errors: ServiceUnavailableException when sealed.
   Result<KeyMaterialRow> NewKeyMaterial(const std::string& key_id, int version, EpochMillis now,
-                                        const std::string& rotation_type) const;
+                                        MaterialOrigin rotation_type) const;
 
   // The default key policy AWS gives a key: the account's root may use it, and IAM policies
   // decide for everyone else.

@@ -33,7 +33,7 @@ class KeyringTest : public ::testing::Test {
 TEST_F(KeyringTest, ManagedKeyIsCreatedOnceAndReachableByEveryName) {
   auto k1 = keyring_->ResolveKey(scope_, "", "secretsmanager", ErrorCode::kNotFoundException);
   ASSERT_TRUE(k1.ok());
-  EXPECT_EQ(k1->manager, "AWS");
+  EXPECT_EQ(k1->manager, KeyManager::kAws);
   auto k2 = keyring_->ResolveKey(scope_, "alias/aws/secretsmanager", "secretsmanager",
                                  ErrorCode::kNotFoundException);
   auto k3 = keyring_->ResolveKey(scope_, k1->arn, "secretsmanager", ErrorCode::kNotFoundException);
@@ -111,7 +111,7 @@ TEST_F(KeyringTest, SealedKeyringRefusesEveryKeyOperationAndForgetsCachedMateria
             ErrorCode::kServiceUnavailableException);
   EXPECT_EQ(keyring_->UnwrapWithStorageKey("p", wrapped).status().code(),
             ErrorCode::kServiceUnavailableException);
-  EXPECT_EQ(keyring_->NewKeyMaterial("k", 1, 0, "").status().code(),
+  EXPECT_EQ(keyring_->NewKeyMaterial("k", 1, 0, MaterialOrigin::kCreated).status().code(),
             ErrorCode::kServiceUnavailableException);
   EXPECT_EQ(keyring_->RotateRoot().status().code(), ErrorCode::kServiceUnavailableException);
   ASSERT_TRUE(keyring_->Unseal(root_).ok());

@@ -207,7 +207,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   const EpochMillis now = clock_->NowMillis();
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};
-  auto verified = VerifySigV4(sig, *credentials_, now);
+  auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
     return JsonError(AuthStatus(*err, Protocol::kJson), request_id);
   }
@@ -280,7 +280,7 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   const EpochMillis now = clock_->NowMillis();
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};
-  auto verified = VerifySigV4(sig, *credentials_, now);
+  auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
     return QueryError(AuthStatus(*err, Protocol::kQuery), request_id);
   }

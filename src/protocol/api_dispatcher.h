@@ -45,8 +45,13 @@ class OperatorApi;
 
 class ApiDispatcher {
  public:
-  ApiDispatcher(CredentialSource* credentials, const Clock* clock)
-      : credentials_(credentials), clock_(clock) {}
+  // `clock` is the request's "now" (RequestContext::now, credential expiry); `signature_clock`,
+  // when given, is the real clock signatures are dated against (see OffsetClock).
+  ApiDispatcher(CredentialSource* credentials, const Clock* clock,
+                const Clock* signature_clock = nullptr)
+      : credentials_(credentials),
+        clock_(clock),
+        signature_clock_(signature_clock ? signature_clock : clock) {}
 
   // A JSON-protocol service: requests whose X-Amz-Target is "<target_prefix>.<Operation>" and
   // whose credential is scoped to `signing_service` go to `handler` (e.g. "secretsmanager",
@@ -87,6 +92,7 @@ class ApiDispatcher {
 
   CredentialSource* credentials_;
   const Clock* clock_;
+  const Clock* signature_clock_;
   OperatorApi* operator_api_ = nullptr;
   const Authorizer* authorizer_ = nullptr;
   std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;

@@ -26,7 +26,7 @@ class OneKey : public CredentialSource {
     auto c = std::make_shared<Credential>();
     c->secret_access_key = SecretBytes(std::string_view(kSecret));
     c->principal = {"123456789012", "arn:aws:iam::123456789012:root", "123456789012", kAkid,
-                    "Root"};
+                    PrincipalType::kRoot};
     return c;
   }
 };

@@ -92,7 +92,8 @@ Status OperatorApi::Authorize(const ApiRequest& request, Caller who,
                               VerifiedCaller* verified_caller) {
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};
-  auto verified = VerifySigV4(sig, *credentials_, clock_->NowMillis());
+  auto verified =
+      VerifySigV4(sig, *credentials_, clock_->NowMillis(), signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
     return Status(
         err->failure == AuthFailure::kMissing      ? ErrorCode::kMissingAuthenticationTokenException
@@ -365,9 +366,9 @@ namespace {
 
 // The configuration of a function of `kind` from the request: exec's Command (and
 // Environment), builtin's Builtin, http's Url. Errors: InvalidParameterException.
-Result<json::object> FunctionConfig(const json::object& in, const std::string& kind) {
+Result<json::object> FunctionConfig(const json::object& in, RotationFunctionKind kind) {
   json::object config;
-  if (kind == "exec") {
+  if (kind == RotationFunctionKind::kExec) {
     auto* command = in.if_contains("Command");
     if (command == nullptr || !command->is_array() || command->get_array().empty()) {
       return Status(ErrorCode::kInvalidParameterException,
@@ -377,21 +378,19 @@ Result<json::object> FunctionConfig(const json::object& in, const std::string& k
     if (auto* env = in.if_contains("Environment"); env && env->is_object()) {
       config["Environment"] = *env;
     }
-  } else if (kind == "builtin") {
+  } else if (kind == RotationFunctionKind::kBuiltin) {
     const std::string builtin = Text(in, "Builtin");
     if (builtin.empty()) {
       return Status(ErrorCode::kInvalidParameterException, "A builtin function needs Builtin.");
     }
     config["Builtin"] = builtin;
-  } else if (kind == "http") {
+  } else {
     const std::string url = Text(in, "Url");
     if (!net::ParseUrl(url).ok()) {
       return Status(ErrorCode::kInvalidParameterException,
                     "An http function needs a Url (http:// or https://).");
     }
     config["Url"] = url;
-  } else {
-    return Status(ErrorCode::kInvalidParameterException, "Kind must be exec, http or builtin.");
   }
   return config;
 }
@@ -454,8 +453,16 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     if (!s.ok()) return Error(s, request_id);
     return JsonBody(200, request_id, json::object{{"FunctionArn", arn}, {"Deleted", true}});
   }
-  row.kind = text("Kind");
-  if (row.kind == "exec" && !IsOperator(who)) {
+  const std::string kind_name = text("Kind");
+  const std::optional<RotationFunctionKind> kind =
+      ValueNamed(kRotationFunctionKindNames, kind_name);
+  if (!kind) {
+    return Error(
+        Status(ErrorCode::kInvalidParameterException, "Kind must be exec, http or builtin."),
+        request_id);
+  }
+  row.kind = *kind;
+  if (row.kind == RotationFunctionKind::kExec && !IsOperator(who)) {
     // An exec function is a program run on the server's host: the operator decides which.
     return Error(Status(ErrorCode::kAccessDeniedException,
                         "User: " + who.arn +
@@ -468,11 +475,11 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   if (!config.ok()) return Error(config.status(), request_id);
   row.config = json::serialize(*config);
   row.role_arn = text("RoleArn");
-  if (row.role_arn.empty() && row.kind != "builtin") {
+  if (row.role_arn.empty() && row.kind != RotationFunctionKind::kBuiltin) {
     // Lambda runs every function as its execution role; without one the function could not
     // call Secrets Manager at all.
     return Error(Status(ErrorCode::kInvalidParameterValueException,
-                        "An " + row.kind +
+                        "An " + kind_name +
                             " function needs an execution role (RoleArn): a role of account " +
                             row.account + " whose trust policy allows lambda.amazonaws.com."),
                  request_id);

@@ -52,14 +52,17 @@ namespace coffer {
 class OperatorApi {
  public:
   // `key_file` keeps the file seal's key for rekeys (may be null: no rekey to the file seal).
+  // `signature_clock` as for ApiDispatcher.
   OperatorApi(CredentialSource* credentials, SealManager* seal, Keyring* keyring, Store* store,
-              std::string operator_account, const Clock* clock, UnsealKeyFile* key_file = nullptr)
+              std::string operator_account, const Clock* clock, UnsealKeyFile* key_file = nullptr,
+              const Clock* signature_clock = nullptr)
       : credentials_(credentials),
         seal_(seal),
         keyring_(keyring),
         store_(store),
         operator_account_(std::move(operator_account)),
         clock_(clock),
+        signature_clock_(signature_clock ? signature_clock : clock),
         key_file_(key_file) {}
 
   // Runs before events are listed (to write what is counted but not yet stored).
@@ -100,6 +103,7 @@ class OperatorApi {
   Store* store_;
   std::string operator_account_;
   const Clock* clock_;
+  const Clock* signature_clock_;
   UnsealKeyFile* key_file_;
   std::function<void()> before_list_events_;
   FunctionRegistrar register_function_;

@@ -381,13 +381,9 @@ RotationEngine::Outcome RotationEngine::RunHttp(const RotationFunctionRow& funct
 RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
                                                 const RotationFunctionRow& function,
                                                 const StepEvent& event) {
-  if (function.kind == "exec") return RunExec(function, event);
-  if (function.kind == "http") return RunHttp(function, event);
+  if (function.kind == RotationFunctionKind::kExec) return RunExec(function, event);
+  if (function.kind == RotationFunctionKind::kHttp) return RunHttp(function, event);
   Outcome out;
-  if (function.kind != "builtin") {
-    out.status = Status(ErrorCode::kInternalFailure, "unknown function kind " + function.kind);
-    return out;
-  }
   boost::system::error_code ec;
   json::value config = json::parse(function.config, ec);
   std::string builtin;
@@ -411,7 +407,7 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
   if (function.role_arn.empty()) {
     ctx.principal.arn = "arn:aws:iam::" + run.account + ":root";
     ctx.principal.user_id = run.account;
-    ctx.principal.type = "Root";
+    ctx.principal.type = PrincipalType::kRoot;
   } else {
     // As for the other kinds: still a role of the function's account that trusts Lambda.
     std::optional<IamEntityRow> role;
@@ -428,7 +424,7 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
     ctx.principal.arn =
         "arn:aws:sts::" + run.account + ":assumed-role/" + role->name + "/" + function.name;
     ctx.principal.user_id = role->id + ":" + function.name;
-    ctx.principal.type = "AssumedRole";
+    ctx.principal.type = PrincipalType::kAssumedRole;
     ctx.principal.role_arn = role->arn;
     ctx.principal.role_name = role->name;
   }
@@ -478,7 +474,7 @@ Result<std::vector<RotationRunRow>> RotationEngine::Claim(int limit) {
       r.account = s.account;
       r.region = s.region;
       r.token = NewUuid();
-      r.mode = "rotate";
+      r.mode = RotationRunMode::kRotate;
       r.step = kSteps[0];
       r.next_attempt_ms = now;
       r.started_ms = now;
@@ -584,7 +580,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
         [&](StoreWriter& w) -> Status { return w.rotation().DeleteRun(run.secret_id); }));
     return steps;
   }
-  const bool test_only = run.mode == "test";
+  const bool test_only = run.mode == RotationRunMode::kTest;
   if (run.attempts == 0 && run.step == (test_only ? "testSecret" : kSteps[0])) {
     Event(run, test_only ? "TestRotationStarted" : "RotationStarted", run.step, "");
   }
@@ -609,7 +605,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
       COFFER_ASSIGN_OR_RETURN(auto current, w.rotation().FindRun(run.secret_id));
       if (!current || current->token != run.token) {
         run.step.clear();
-        run.mode = "cancelled";
+        run.mode = RotationRunMode::kCancelled;
         return Status::Ok();
       }
       if (run.step.empty()) return Status::Ok();
@@ -617,7 +613,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
       return w.rotation().PutRun(run);
     }));
   }
-  if (run.mode == "cancelled") return steps;
+  if (run.mode == RotationRunMode::kCancelled) return steps;
   const EpochMillis done = clock_->NowMillis();
   if (failed.ok()) {
     COFFER_RETURN_IF_ERROR(RecordSuccess(run, done, &failed));
@@ -651,7 +647,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
 Status RotationEngine::RecordSuccess(const RotationRunRow& run, EpochMillis done, Status* failed) {
   return store_->Write([&](StoreWriter& w) -> Status {
     COFFER_RETURN_IF_ERROR(w.rotation().DeleteRun(run.secret_id));
-    if (run.mode == "test") return Status::Ok();
+    if (run.mode == RotationRunMode::kTest) return Status::Ok();
     COFFER_ASSIGN_OR_RETURN(auto fresh,
                             w.secrets().FindByArn(Scope{run.account, run.region}, run.secret_arn));
     if (!fresh) return Status::Ok();
@@ -682,7 +678,7 @@ Status RotationEngine::RecordFailure(RotationRunRow run, const Status& failed, s
   const std::string error = ErrorSummary(failed.message(), last_log, values);
   for (auto& v : values) OPENSSL_cleanse(v.data(), v.size());
   OPENSSL_cleanse(last_log.data(), last_log.size());
-  if (run.mode == "test") {
+  if (run.mode == RotationRunMode::kTest) {
     COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
     Event(run, "TestRotationFailed", run.step, error);
     return store_->Write(

@@ -62,7 +62,7 @@ class RotationEngineTest : public ::testing::Test {
                         f.account = kAccount;
                         f.region = kRegion;
                         f.name = name;
-                        f.kind = "builtin";
+                        f.kind = RotationFunctionKind::kBuiltin;
                         f.config = std::string(R"({"Builtin":")") +
                                    (std::string(name) == "api" ? "random-api-key" : "flaky") +
                                    "\"}";
@@ -73,7 +73,7 @@ class RotationEngineTest : public ::testing::Test {
                     .ok());
     root_.principal.account = kAccount;
     root_.principal.arn = std::string("arn:aws:iam::") + kAccount + ":root";
-    root_.principal.type = "Root";
+    root_.principal.type = PrincipalType::kRoot;
     root_.scope = {kAccount, kRegion};
     root_.authorizer = authorizer_.get();
   }
@@ -325,7 +325,7 @@ TEST_F(RotationEngineTest, TwoEnginesRacingOnOneStoreRunEachStepOfEachRotationOn
                     f.account = kAccount;
                     f.region = kRegion;
                     f.name = "counting";
-                    f.kind = "builtin";
+                    f.kind = RotationFunctionKind::kBuiltin;
                     f.config = R"({"Builtin":"counting"})";
                     return w.rotation().PutFunction(f);
                   })

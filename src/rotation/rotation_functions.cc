@@ -49,7 +49,7 @@ Result<std::string> RegisterFunction(Store& store, Keyring& keyring, RotationFun
     }));
   }
   std::string signing_key_hex;
-  if (row.kind == "http") {
+  if (row.kind == RotationFunctionKind::kHttp) {
     SecretBytes key = crypto::RandomSecret(32);
     signing_key_hex = crypto::HexLower(key.data(), key.size());
     auto wrapped = keyring.WrapWithStorageKey(SigningKeyPurpose(row.account, row.region, row.name),

@@ -527,8 +527,8 @@ TEST_F(BootstrapTest, AStoreFromBeforeSealTypesIsAdoptedUnderItsRootKeyFile) {
                       key.account = "123456789012";
                       key.region = "us-east-1";
                       key.arn = "arn:aws:kms:us-east-1:123456789012:key/" + key.key_id;
-                      key.manager = "CUSTOMER";
-                      key.state = "Enabled";
+                      key.manager = KeyManager::kCustomer;
+                      key.state = KeyState::kEnabled;
                       key.current_material = 1;
                       COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
                       KeyMaterialRow m;

@@ -17,13 +17,13 @@ EventRow DenialAudit::EventFor(const RequestContext& ctx, const AuthzCheck& chec
                                     ? check.action
                                     : check.action.substr(check.action.find(':') + 1);
   const Principal& p = ctx.principal;
-  json::object identity{{"type", p.type == "Root" ? "Root" : p.type},
+  json::object identity{{"type", PrincipalTypeName(p.type)},
                         {"principalId", p.user_id},
                         {"arn", p.arn},
                         {"accountId", p.account},
                         {"accessKeyId", p.access_key_id}};
   if (!p.user_name.empty()) identity["userName"] = p.user_name;
-  if (p.type == "AssumedRole") {
+  if (p.type == PrincipalType::kAssumedRole) {
     identity["sessionContext"] =
         json::object{{"sessionIssuer", json::object{{"type", "Role"},
                                                     {"arn", p.role_arn},

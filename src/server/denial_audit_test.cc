@@ -47,7 +47,7 @@ TEST_F(DenialAuditTest, CountsPerServiceAndRecordsTheCallAsCloudTrailWould) {
   RequestContext ctx;
   ctx.principal.account = "123456789012";
   ctx.principal.arn = "arn:aws:iam::123456789012:user/bob";
-  ctx.principal.type = "IAMUser";
+  ctx.principal.type = PrincipalType::kIamUser;
   ctx.principal.user_name = "bob";
   ctx.principal.access_key_id = "AKIABOBBOBBOBBOBBOB1";
   ctx.scope = {"123456789012", "eu-west-1"};
@@ -90,7 +90,7 @@ TEST_F(DenialAuditTest, AFloodOfDenialsWritesBoundedRows) {
   RequestContext ctx;
   ctx.principal.account = "210987654321";
   ctx.principal.arn = "arn:aws:iam::210987654321:user/mallory";
-  ctx.principal.type = "IAMUser";
+  ctx.principal.type = PrincipalType::kIamUser;
   ctx.scope = {"210987654321", "us-east-1"};
   ctx.now = 1767225600000;
   for (int i = 0; i < 50000; ++i) {

@@ -9,14 +9,24 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/enum_names.h"
 #include "core/status.h"
 #include "core/tags.h"
 
 namespace coffer {
 
+// The kinds of IAM identity coffer keeps in one table (stored as "user", "role", "group").
+enum class IamEntityKind { kUser, kRole, kGroup };
+inline constexpr EnumName<IamEntityKind> kIamEntityKindNames[] = {{IamEntityKind::kUser, "user"},
+                                                                  {IamEntityKind::kRole, "role"},
+                                                                  {IamEntityKind::kGroup, "group"}};
+inline std::string_view IamEntityKindName(IamEntityKind k) {
+  return NameOf(kIamEntityKindNames, k);
+}
+
 // An IAM user, role or group.
 struct IamEntityRow {
-  std::string kind;  // "user", "role" or "group"
+  IamEntityKind kind = IamEntityKind::kUser;
   std::string account;
   std::string name;  // unique per account and kind, case-insensitively
   std::string id;    // AIDA... / AROA... / AGPA...
@@ -55,20 +65,20 @@ class IamReader {
   virtual ~IamReader() = default;
 
   virtual Result<std::optional<IamEntityRow>> FindEntity(const std::string& account,
-                                                         const std::string& kind,
+                                                         IamEntityKind kind,
                                                          const std::string& name) = 0;
   // Ordered by name (case-folded), strictly after `after`; `path_prefix` filters.
   virtual Result<std::vector<IamEntityRow>> ListEntities(const std::string& account,
-                                                         const std::string& kind,
+                                                         IamEntityKind kind,
                                                          const std::string& path_prefix,
                                                          const std::string& after, int limit) = 0;
   virtual Result<std::optional<std::string>> GetInlinePolicy(const std::string& account,
-                                                             const std::string& kind,
+                                                             IamEntityKind kind,
                                                              const std::string& owner,
                                                              const std::string& policy_name) = 0;
   // (name, document) pairs ordered by name.
   virtual Result<std::vector<std::pair<std::string, std::string>>> ListInlinePolicies(
-      const std::string& account, const std::string& kind, const std::string& owner) = 0;
+      const std::string& account, IamEntityKind kind, const std::string& owner) = 0;
   virtual Result<std::optional<IamPolicyRow>> FindManagedPolicy(const std::string& arn) = 0;
   virtual Result<std::vector<IamPolicyRow>> ListManagedPolicies(const std::string& account,
                                                                 const std::string& path_prefix,
@@ -78,7 +88,7 @@ class IamReader {
                                                                       int64_t version) = 0;
   virtual Result<std::vector<IamPolicyVersionRow>> ListPolicyVersions(const std::string& arn) = 0;
   virtual Result<std::vector<std::string>> ListAttachedPolicies(const std::string& account,
-                                                                const std::string& kind,
+                                                                IamEntityKind kind,
                                                                 const std::string& owner) = 0;
   virtual Result<int64_t> CountPolicyAttachments(const std::string& arn) = 0;
   virtual Result<std::vector<std::string>> ListGroupsForUser(const std::string& account,
@@ -93,13 +103,13 @@ class IamWriter : public IamReader {
   // Updates path-independent attributes: description, trust policy, max session, tags.
   virtual Status UpdateEntity(const IamEntityRow& row) = 0;
   // Removes the entity with its inline policies, attachments and group memberships.
-  virtual Status DeleteEntity(const std::string& account, const std::string& kind,
+  virtual Status DeleteEntity(const std::string& account, IamEntityKind kind,
                               const std::string& name) = 0;
   // Creates the inline policy or replaces its document.
-  virtual Status PutInlinePolicy(const std::string& account, const std::string& kind,
+  virtual Status PutInlinePolicy(const std::string& account, IamEntityKind kind,
                                  const std::string& owner, const std::string& policy_name,
                                  const std::string& document) = 0;
-  virtual Status DeleteInlinePolicy(const std::string& account, const std::string& kind,
+  virtual Status DeleteInlinePolicy(const std::string& account, IamEntityKind kind,
                                     const std::string& owner, const std::string& policy_name) = 0;
   virtual Status InsertManagedPolicy(const IamPolicyRow& row) = 0;
   virtual Status UpdateManagedPolicy(const IamPolicyRow& row) = 0;
@@ -108,9 +118,9 @@ class IamWriter : public IamReader {
   virtual Status InsertPolicyVersion(const IamPolicyVersionRow& row) = 0;
   virtual Status DeletePolicyVersion(const std::string& arn, int64_t version) = 0;
   // Attaching an attached policy again, or adding a member twice, changes nothing.
-  virtual Status AttachPolicy(const std::string& account, const std::string& kind,
+  virtual Status AttachPolicy(const std::string& account, IamEntityKind kind,
                               const std::string& owner, const std::string& policy_arn) = 0;
-  virtual Status DetachPolicy(const std::string& account, const std::string& kind,
+  virtual Status DetachPolicy(const std::string& account, IamEntityKind kind,
                               const std::string& owner, const std::string& policy_arn) = 0;
   virtual Status AddUserToGroup(const std::string& account, const std::string& group,
                                 const std::string& user) = 0;

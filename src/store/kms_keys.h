@@ -7,19 +7,37 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/enum_names.h"
 #include "core/scope.h"
 #include "core/status.h"
 #include "core/tags.h"
 
 namespace coffer {
 
+// Who manages a key: AWS managed keys (alias/aws/<service>, created on first use) cannot be
+// changed by callers; customer managed keys can.
+// https://docs.aws.amazon.com/kms/latest/APIReference/API_KeyMetadata.html
+enum class KeyManager { kAws, kCustomer };
+inline constexpr EnumName<KeyManager> kKeyManagerNames[] = {{KeyManager::kAws, "AWS"},
+                                                            {KeyManager::kCustomer, "CUSTOMER"}};
+inline std::string_view KeyManagerName(KeyManager m) { return NameOf(kKeyManagerNames, m); }
+
+// The key states coffer uses (KMS's KeyState enum also has states for imported and multi-Region
+// keys, which coffer does not create).
+enum class KeyState { kEnabled, kDisabled, kPendingDeletion };
+inline constexpr EnumName<KeyState> kKeyStateNames[] = {
+    {KeyState::kEnabled, "Enabled"},
+    {KeyState::kDisabled, "Disabled"},
+    {KeyState::kPendingDeletion, "PendingDeletion"}};
+inline std::string_view KeyStateName(KeyState s) { return NameOf(kKeyStateNames, s); }
+
 struct KmsKeyRow {
   std::string key_id;  // UUID
   std::string account;
   std::string region;
   std::string arn;
-  std::string manager;  // "AWS" or "CUSTOMER"
-  std::string state;    // "Enabled", "Disabled", "PendingDeletion"
+  KeyManager manager = KeyManager::kCustomer;
+  KeyState state = KeyState::kEnabled;
   std::string description;
   EpochMillis created_ms = 0;
   int current_material = 1;
@@ -38,12 +56,23 @@ struct KmsAliasRow {
   EpochMillis updated_ms = 0;
 };
 
+// How a key material version came to be: the key's first material, or a rotation (the
+// RotationType ListKeyRotations reports).
+enum class MaterialOrigin { kCreated, kAutomaticRotation, kOnDemandRotation };
+inline constexpr EnumName<MaterialOrigin> kMaterialOriginNames[] = {
+    {MaterialOrigin::kCreated, ""},
+    {MaterialOrigin::kAutomaticRotation, "AUTOMATIC"},
+    {MaterialOrigin::kOnDemandRotation, "ON_DEMAND"}};
+inline std::string_view MaterialOriginName(MaterialOrigin o) {
+  return NameOf(kMaterialOriginNames, o);
+}
+
 struct KeyMaterialRow {
   std::string key_id;
   int version = 0;
   std::string wrapped;  // material sealed under the root key
   EpochMillis created_ms = 0;
-  std::string rotation_type;  // "" for the first material, else "AUTOMATIC" or "ON_DEMAND"
+  MaterialOrigin rotation_type = MaterialOrigin::kCreated;
 };
 
 class KmsKeysReader {

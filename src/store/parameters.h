@@ -10,11 +10,31 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/enum_names.h"
 #include "core/scope.h"
 #include "core/status.h"
 #include "core/tags.h"
 
 namespace coffer {
+
+// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Parameter.html
+enum class ParameterType { kString, kStringList, kSecureString };
+inline constexpr EnumName<ParameterType> kParameterTypeNames[] = {
+    {ParameterType::kString, "String"},
+    {ParameterType::kStringList, "StringList"},
+    {ParameterType::kSecureString, "SecureString"}};
+inline std::string_view ParameterTypeName(ParameterType t) {
+  return NameOf(kParameterTypeNames, t);
+}
+
+// The tier a parameter is stored in (a request may also ask for Intelligent-Tiering, which picks
+// one of these).
+enum class ParameterTier { kStandard, kAdvanced };
+inline constexpr EnumName<ParameterTier> kParameterTierNames[] = {
+    {ParameterTier::kStandard, "Standard"}, {ParameterTier::kAdvanced, "Advanced"}};
+inline std::string_view ParameterTierName(ParameterTier t) {
+  return NameOf(kParameterTierNames, t);
+}
 
 // A parameter's current state (its latest version's attributes).
 struct ParameterRow {
@@ -24,8 +44,8 @@ struct ParameterRow {
   std::string name;      // as created ("/a/b", "foo" or "/foo")
   std::string name_key;  // identity: a one-level name without its leading '/'
   std::string parent;    // the path one level up ("/a" for "/a/b"; "/" for top-level names)
-  std::string type;      // String | StringList | SecureString
-  std::string tier;      // Standard | Advanced
+  ParameterType type = ParameterType::kString;
+  ParameterTier tier = ParameterTier::kStandard;
   std::string data_type;
   std::optional<std::string> key_id;  // SecureString: the KMS key as named by the caller
   std::optional<std::string> description;
@@ -39,8 +59,8 @@ struct ParameterRow {
 
 struct ParameterVersionRow {
   int64_t version = 0;
-  std::string type;
-  std::string tier;
+  ParameterType type = ParameterType::kString;
+  ParameterTier tier = ParameterTier::kStandard;
   std::string data_type;
   std::optional<std::string> key_id;
   std::optional<std::string> description;
@@ -65,7 +85,7 @@ class ParametersReader {
   virtual Result<std::vector<ParameterRow>> ListByPrefix(const Scope& scope,
                                                          const std::string& prefix,
                                                          const std::string& after, int limit) = 0;
-  virtual Result<int64_t> Count(const Scope& scope, const std::string& tier) = 0;
+  virtual Result<int64_t> Count(const Scope& scope, ParameterTier tier) = 0;
   virtual Result<std::optional<ParameterVersionRow>> GetVersion(int64_t parameter_id,
                                                                 int64_t version) = 0;
   // Oldest first, with values and labels.

@@ -7,15 +7,38 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/enum_names.h"
 #include "core/status.h"
 
 namespace coffer {
+
+// How a rotation function runs: a program on the server's host, an HTTP endpoint, or one of
+// coffer's built-in rotators.
+enum class RotationFunctionKind { kExec, kHttp, kBuiltin };
+inline constexpr EnumName<RotationFunctionKind> kRotationFunctionKindNames[] = {
+    {RotationFunctionKind::kExec, "exec"},
+    {RotationFunctionKind::kHttp, "http"},
+    {RotationFunctionKind::kBuiltin, "builtin"}};
+inline std::string_view RotationFunctionKindName(RotationFunctionKind k) {
+  return NameOf(kRotationFunctionKindNames, k);
+}
+
+// What a rotation run does: rotate (RotateImmediately, the default), only test the function's
+// steps (RotateImmediately=false), or stop because the secret's rotation was cancelled.
+enum class RotationRunMode { kRotate, kTest, kCancelled };
+inline constexpr EnumName<RotationRunMode> kRotationRunModeNames[] = {
+    {RotationRunMode::kRotate, "rotate"},
+    {RotationRunMode::kTest, "test"},
+    {RotationRunMode::kCancelled, "cancelled"}};
+inline std::string_view RotationRunModeName(RotationRunMode m) {
+  return NameOf(kRotationRunModeNames, m);
+}
 
 struct RotationFunctionRow {
   std::string account;
   std::string region;
   std::string name;
-  std::string kind;      // "exec", "http" or "builtin"
+  RotationFunctionKind kind = RotationFunctionKind::kExec;
   std::string config;    // JSON: exec {"Command":[...], "Environment":{...}}, http {"Url":...},
                          // builtin {"Builtin": "postgres-single-user" | ...}
   std::string role_arn;  // the execution role the function acts as
@@ -30,8 +53,8 @@ struct RotationRunRow {
   std::string secret_arn;
   std::string account;
   std::string region;
-  std::string token;                // the version being rotated in
-  std::string mode;                 // "rotate" or "test" (RotateImmediately=false)
+  std::string token;  // the version being rotated in
+  RotationRunMode mode = RotationRunMode::kRotate;
   std::string step;                 // the next step to run
   int64_t attempts = 0;             // failed attempts so far
   EpochMillis next_attempt_ms = 0;  // not before

@@ -24,7 +24,7 @@ Result<std::string> IamService::CreateAccessKey(const RequestContext& ctx, const
   row.principal_arn = owner.arn;
   row.user_id = owner.id;
   row.created_ms = Now(ctx, clock_);
-  row.status = "Active";
+  row.status = AccessKeyStatus::kActive;
   row.user_name = owner.name;
   SecretBytes secret = NewSecretAccessKey();
   COFFER_ASSIGN_OR_RETURN(
@@ -47,7 +47,7 @@ Result<std::string> IamService::CreateAccessKey(const RequestContext& ctx, const
   std::string key;
   if (!owner.name.empty()) Add(&key, "UserName", owner.name);
   Add(&key, "AccessKeyId", row.access_key_id);
-  Add(&key, "Status", row.status);
+  Add(&key, "Status", std::string(AccessKeyStatusName(row.status)));
   Add(&key, "SecretAccessKey", secret.Reveal());
   Add(&key, "CreateDate", Date(row.created_ms));
   return ResultXml("CreateAccessKey", Wrap("AccessKey", key));
@@ -72,7 +72,7 @@ Result<std::string> IamService::ListAccessKeys(const RequestContext& ctx, const 
     std::string m;
     if (!k.user_name.empty()) Add(&m, "UserName", k.user_name);
     Add(&m, "AccessKeyId", k.access_key_id);
-    Add(&m, "Status", k.status);
+    Add(&m, "Status", std::string(AccessKeyStatusName(k.status)));
     Add(&m, "CreateDate", Date(k.created_ms));
     members += Wrap("member", m);
   }
@@ -99,15 +99,16 @@ Result<std::string> IamService::UpdateAccessKey(const RequestContext& ctx, const
   auto id = in.String("AccessKeyId", AccessKeyIdRule());
   auto status = in.String("Status", {.required = true});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  if (*status != "Active" && *status != "Inactive" && *status != "Expired") {
-    return EnumError("status", *status, "[Active, Inactive, Expired]");
+  const std::optional<AccessKeyStatus> new_status = ValueNamed(kAccessKeyStatusNames, *status);
+  if (!new_status) {
+    if (*status != "Expired") return EnumError("status", *status, "[Active, Inactive, Expired]");
+    return InvalidInput("An access key can be made Active or Inactive.");
   }
-  if (*status == "Expired") return InvalidInput("An access key can be made Active or Inactive.");
   COFFER_ASSIGN_OR_RETURN(IamEntityRow owner, AuthorizedKeyOwner(ctx, "UpdateAccessKey", name));
   COFFER_RETURN_IF_ERROR(Commit([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto key, w.credentials().FindAccessKey(*id));
     if (!KeyBelongsTo(key, owner)) return NoSuchAccessKey(*id);
-    return w.credentials().UpdateAccessKeyStatus(*id, *status);
+    return w.credentials().UpdateAccessKeyStatus(*id, *new_status);
   }));
   return std::string();
 }

@@ -159,7 +159,7 @@ std::string RootArn(const std::string& account) { return "arn:aws:iam::" + accou
 
 std::string EntityArn(const std::string& account, const EntityKind& kind, const std::string& path,
                       const std::string& name) {
-  return "arn:aws:iam::" + account + ":" + kind.kind + path + name;
+  return "arn:aws:iam::" + account + ":" + std::string(IamEntityKindName(kind.kind)) + path + name;
 }
 
 std::string ManagedPolicyArn(const std::string& account, const std::string& path,
@@ -194,8 +194,9 @@ Status PolicyNotFound(const std::string& arn) {
 }
 
 Status NoSuchEntity(const EntityKind& kind, const std::string& name) {
-  return Status(ErrorCode::kNoSuchEntity,
-                std::string("The ") + kind.kind + " with name " + name + " cannot be found.");
+  return Status(ErrorCode::kNoSuchEntity, std::string("The ") +
+                                              std::string(IamEntityKindName(kind.kind)) +
+                                              " with name " + name + " cannot be found.");
 }
 
 Status NoBoundaries() {
@@ -212,7 +213,7 @@ AuthzCheck Check(std::string action, std::string resource) {
 }
 
 void AddResourceTagContext(const IamEntityRow& row, ConditionKeys* context) {
-  if (row.kind != "group") AddResourceTagKeys(row.tags, "", context);
+  if (row.kind != IamEntityKind::kGroup) AddResourceTagKeys(row.tags, "", context);
 }
 
 void PutTagIgnoreCase(Tags* tags, const std::string& key, const std::string& value) {

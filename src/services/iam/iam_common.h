@@ -25,7 +25,7 @@ namespace coffer::iam {
 // Describes users, roles and groups to the operations they share (inline policies,
 // attachments, tags, listing).
 struct EntityKind {
-  const char* kind;            // the store's kind: "user", "role" or "group"
+  IamEntityKind kind;
   const char* title;           // "User": spells action names (iam:PutUserPolicy) and elements
   const char* name_param;      // "UserName"
   size_t max_name;             // longest name the model allows for this kind
@@ -38,10 +38,12 @@ using Context = ConditionKeys;
 
 // Quotas are AWS's defaults.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
-inline constexpr EntityKind kUser{"user", "User", "UserName", 64, "AIDA", 2048, "PoliciesPerUser"};
-inline constexpr EntityKind kRole{"role", "Role", "RoleName", 64, "AROA", 10240, "PoliciesPerRole"};
-inline constexpr EntityKind kGroup{"group", "Group", "GroupName",       128,
-                                   "AGPA",  5120,    "PoliciesPerGroup"};
+inline constexpr EntityKind kUser{IamEntityKind::kUser, "User", "UserName", 64, "AIDA", 2048,
+                                  "PoliciesPerUser"};
+inline constexpr EntityKind kRole{IamEntityKind::kRole, "Role", "RoleName", 64, "AROA", 10240,
+                                  "PoliciesPerRole"};
+inline constexpr EntityKind kGroup{IamEntityKind::kGroup, "Group", "GroupName", 128, "AGPA", 5120,
+                                   "PoliciesPerGroup"};
 inline constexpr size_t kMaxTags = 50;
 inline constexpr size_t kMaxAccessKeysPerUser = 2;
 inline constexpr size_t kMaxPolicyVersions = 5;

@@ -36,7 +36,7 @@ Result<std::string> IamService::Handle(std::string_view action, const RequestCon
                                        const std::map<std::string, std::string>& params) {
   // Credentials from GetSessionToken without MFA cannot call IAM.
   // https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
-  if (ctx.principal.temporary && ctx.principal.type != "AssumedRole") {
+  if (ctx.principal.temporary && ctx.principal.type != PrincipalType::kAssumedRole) {
     return Status(ErrorCode::kInvalidClientTokenId,
                   "The security token included in the request is invalid");
   }
@@ -189,16 +189,16 @@ Result<IamEntityRow> IamService::AuthorizedKeyOwner(const RequestContext& ctx,
   if (user_name) return AuthorizedEntity(ctx, action, kUser, *user_name);
   // Without UserName the caller means itself.
   // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateAccessKey.html
-  if (ctx.principal.type == "Root") {
+  if (ctx.principal.type == PrincipalType::kRoot) {
     COFFER_RETURN_IF_ERROR(ctx.Authorize(Check("iam:" + action, RootArn(ctx.scope.account))));
     IamEntityRow root;
-    root.kind = "user";
+    root.kind = IamEntityKind::kUser;
     root.account = ctx.scope.account;
     root.id = ctx.scope.account;
     root.arn = RootArn(ctx.scope.account);
     return root;
   }
-  if (ctx.principal.type == "IAMUser" && !ctx.principal.user_name.empty()) {
+  if (ctx.principal.type == PrincipalType::kIamUser && !ctx.principal.user_name.empty()) {
     return AuthorizedEntity(ctx, action, kUser, ctx.principal.user_name);
   }
   return Status(ErrorCode::kValidationError,

@@ -48,7 +48,7 @@ TEST_F(IamServiceTest, GetUserWithoutNameDescribesTheCaller) {
 
   Principal session;
   session.account = kAccount;
-  session.type = "AssumedRole";
+  session.type = PrincipalType::kAssumedRole;
   session.arn = "arn:aws:sts::123456789012:assumed-role/r/s";
   auto refused = CallAs(session, "GetUser", {});
   EXPECT_EQ(refused.status().code(), ErrorCode::kValidationError);
@@ -275,9 +275,10 @@ TEST_F(IamServiceTest, AChangeDoesNotReachARoleRecreatedSinceItWasAuthorized) {
   ::coffer::test_support::OnceAuthorizer recreate("iam:UpdateRole", [this] {
     ASSERT_TRUE(store_
                     ->Write([](StoreWriter& w) -> Status {
-                      COFFER_ASSIGN_OR_RETURN(auto role,
-                                              w.iam().FindEntity(kAccount, "role", "app"));
-                      COFFER_RETURN_IF_ERROR(w.iam().DeleteEntity(kAccount, "role", "app"));
+                      COFFER_ASSIGN_OR_RETURN(
+                          auto role, w.iam().FindEntity(kAccount, IamEntityKind::kRole, "app"));
+                      COFFER_RETURN_IF_ERROR(
+                          w.iam().DeleteEntity(kAccount, IamEntityKind::kRole, "app"));
                       role->id = "AROARECREATED0000001";
                       return w.iam().InsertEntity(*role);
                     })

@@ -95,7 +95,7 @@ class IamServiceTest : public ::coffer::test_support::StoreTest {
     root_.account = kAccount;
     root_.arn = std::string("arn:aws:iam::") + kAccount + ":root";
     root_.user_id = kAccount;
-    root_.type = "Root";
+    root_.type = PrincipalType::kRoot;
   }
 
   Result<std::string> CallAs(const Principal& principal, std::string_view action, Params params) {
@@ -139,7 +139,7 @@ class IamServiceTest : public ::coffer::test_support::StoreTest {
     p.arn = First(created, "Arn");
     p.user_id = First(created, "UserId");
     p.access_key_id = "AKIAEXAMPLE";
-    p.type = "IAMUser";
+    p.type = PrincipalType::kIamUser;
     p.user_name = First(created, "UserName");
     return p;
   }

@@ -30,7 +30,8 @@ Result<std::string> IamService::PutInlinePolicy(const RequestContext& ctx, const
         if (total > kind.inline_quota) {
           return Status(ErrorCode::kLimitExceeded,
                         "Maximum policy size of " + std::to_string(kind.inline_quota) +
-                            " bytes exceeded for " + kind.kind + " " + fresh.name);
+                            " bytes exceeded for " + std::string(IamEntityKindName(kind.kind)) +
+                            " " + fresh.name);
         }
         return w.iam().PutInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name,
                                        *document);
@@ -54,8 +55,9 @@ Result<std::string> IamService::GetInlinePolicy(const RequestContext& ctx, const
     return Status::Ok();
   }));
   if (!document) {
-    return Status(ErrorCode::kNoSuchEntity, std::string("The ") + kind.kind + " policy with name " +
-                                                *policy_name + " cannot be found.");
+    return Status(ErrorCode::kNoSuchEntity,
+                  std::string("The ") + std::string(IamEntityKindName(kind.kind)) +
+                      " policy with name " + *policy_name + " cannot be found.");
   }
   std::string out;
   Add(&out, kind.name_param, entity.name);
@@ -77,9 +79,9 @@ Result<std::string> IamService::DeleteInlinePolicy(const RequestContext& ctx, co
         COFFER_ASSIGN_OR_RETURN(auto document, w.iam().GetInlinePolicy(fresh.account, kind.kind,
                                                                        fresh.name, *policy_name));
         if (!document) {
-          return Status(ErrorCode::kNoSuchEntity, std::string("The ") + kind.kind +
-                                                      " policy with name " + *policy_name +
-                                                      " cannot be found.");
+          return Status(ErrorCode::kNoSuchEntity,
+                        std::string("The ") + std::string(IamEntityKindName(kind.kind)) +
+                            " policy with name " + *policy_name + " cannot be found.");
         }
         return w.iam().DeleteInlinePolicy(fresh.account, kind.kind, fresh.name, *policy_name);
       }));

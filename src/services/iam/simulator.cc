@@ -234,7 +234,8 @@ Result<std::string> IamService::SimulatePrincipalPolicy(const RequestContext& ct
           auto inline_policies,
           r.iam().ListInlinePolicies(ctx.scope.account, owner_kind->kind, owner));
       for (const auto& [policy_name, document] : inline_policies) {
-        COFFER_RETURN_IF_ERROR(add(document, policy_name, owner_kind->kind));
+        COFFER_RETURN_IF_ERROR(
+            add(document, policy_name, std::string(IamEntityKindName(owner_kind->kind))));
       }
       COFFER_ASSIGN_OR_RETURN(
           auto attached, r.iam().ListAttachedPolicies(ctx.scope.account, owner_kind->kind, owner));

@@ -33,7 +33,7 @@ Result<std::string> IamService::GetUser(const RequestContext& ctx, const Params&
   QueryInput in(p);
   auto name = in.String("UserName", NameRule(128, /*required=*/false));
   COFFER_RETURN_IF_ERROR(in.Finish());
-  if (!name && ctx.principal.type == "Root") {
+  if (!name && ctx.principal.type == PrincipalType::kRoot) {
     // The account root is no IAM user: AWS describes it by the account id and root ARN only.
     COFFER_RETURN_IF_ERROR(ctx.Authorize(Check("iam:GetUser", RootArn(ctx.scope.account))));
     std::string user;

@@ -60,7 +60,7 @@ Result<json::object> KmsService::CreateAlias(const RequestContext& ctx, const js
   COFFER_RETURN_IF_ERROR(ctx.Authorize({"kms:CreateAlias", AliasArn(ctx.scope, *alias)}));
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           AuthorizedKey(ctx, "kms:CreateAlias", *target, /*allow_alias=*/false));
-  if (key.state == "PendingDeletion") return NotUsable(key);
+  if (key.state == KeyState::kPendingDeletion) return NotUsable(key);
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (existing) {
@@ -96,7 +96,7 @@ Result<json::object> KmsService::UpdateAlias(const RequestContext& ctx, const js
   }
   COFFER_ASSIGN_OR_RETURN(KmsKeyRow key,
                           AuthorizedKey(ctx, "kms:UpdateAlias", *target, /*allow_alias=*/false));
-  if (key.state == "PendingDeletion") return NotUsable(key);
+  if (key.state == KeyState::kPendingDeletion) return NotUsable(key);
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto existing, w.kms().KeyIdForAlias(ctx.scope, *alias));
     if (!existing) {

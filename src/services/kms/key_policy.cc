@@ -43,7 +43,8 @@ Result<json::object> KmsService::PutKeyPolicy(const RequestContext& ctx, const j
   }
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:PutKeyPolicy", std::move(keys),
                                               [&](KmsKeyRow& k, StoreWriter&) {
-                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                if (k.manager == KeyManager::kAws)
+                                                  return NotChangeable(k);
                                                 k.policy = *policy;
                                                 return Status::Ok();
                                               }));

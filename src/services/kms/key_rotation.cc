@@ -25,7 +25,7 @@ Result<json::object> KmsService::EnableKeyRotation(const RequestContext& ctx,
   COFFER_ASSIGN_OR_RETURN(
       auto key, ChangeKey(ctx, *key_id, "kms:EnableKeyRotation", std::move(keys),
                           [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.manager == "AWS") return NotChangeable(k);
+                            if (k.manager == KeyManager::kAws) return NotChangeable(k);
                             COFFER_RETURN_IF_ERROR(NotUsable(k));
                             k.rotation_enabled = true;
                             k.rotation_period_days = period.value_or(365);
@@ -42,7 +42,8 @@ Result<json::object> KmsService::DisableKeyRotation(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:DisableKeyRotation", {},
                                               [&](KmsKeyRow& k, StoreWriter&) {
-                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                if (k.manager == KeyManager::kAws)
+                                                  return NotChangeable(k);
                                                 COFFER_RETURN_IF_ERROR(NotUsable(k));
                                                 k.rotation_enabled = false;
                                                 k.next_rotation_ms.reset();
@@ -77,19 +78,20 @@ Result<json::object> KmsService::RotateKeyOnDemand(const RequestContext& ctx,
   COFFER_ASSIGN_OR_RETURN(
       auto key,
       ChangeKey(ctx, *key_id, "kms:RotateKeyOnDemand", {}, [&](KmsKeyRow& k, StoreWriter& w) {
-        if (k.manager == "AWS") return NotChangeable(k);
+        if (k.manager == KeyManager::kAws) return NotChangeable(k);
         COFFER_RETURN_IF_ERROR(NotUsable(k));
         COFFER_ASSIGN_OR_RETURN(auto materials, w.kms().ListMaterials(k.key_id));
         int on_demand = 0;
-        for (const auto& m : materials) on_demand += m.rotation_type == "ON_DEMAND";
+        for (const auto& m : materials)
+          on_demand += m.rotation_type == MaterialOrigin::kOnDemandRotation;
         if (on_demand >= kMaxOnDemandRotations) {
           return Status(ErrorCode::kLimitExceededException,
                         "The key has reached the limit of 10 on-demand rotations.");
         }
         ++k.current_material;
-        COFFER_ASSIGN_OR_RETURN(
-            KeyMaterialRow material,
-            keyring_->NewKeyMaterial(k.key_id, k.current_material, ctx.now, "ON_DEMAND"));
+        COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
+                                keyring_->NewKeyMaterial(k.key_id, k.current_material, ctx.now,
+                                                         MaterialOrigin::kOnDemandRotation));
         return w.kms().InsertMaterial(material);
       }));
   return json::object{{"KeyId", key.key_id}};
@@ -116,14 +118,14 @@ Result<json::object> KmsService::ListKeyRotations(const RequestContext& ctx,
   bool truncated = false;
   int last = 0;
   for (const auto& m : materials) {
-    if (m.version <= after_version || m.rotation_type.empty()) continue;
+    if (m.version <= after_version || m.rotation_type == MaterialOrigin::kCreated) continue;
     if (rotations.size() == page) {
       truncated = true;
       break;
     }
     rotations.push_back(json::object{{"KeyId", key.key_id},
                                      {"RotationDate", Epoch(m.created_ms)},
-                                     {"RotationType", m.rotation_type}});
+                                     {"RotationType", MaterialOriginName(m.rotation_type)}});
     last = m.version;
   }
   json::object out{{"Rotations", std::move(rotations)}, {"Truncated", truncated}};

@@ -78,8 +78,8 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   key.account = ctx.scope.account;
   key.region = ctx.scope.region;
   key.arn = KeyArn(ctx.scope, key.key_id);
-  key.manager = "CUSTOMER";
-  key.state = "Enabled";
+  key.manager = KeyManager::kCustomer;
+  key.state = KeyState::kEnabled;
   key.description = description.value_or("");
   key.created_ms = ctx.now;
   key.current_material = 1;
@@ -110,8 +110,9 @@ Result<json::object> KmsService::CreateKey(const RequestContext& ctx, const json
   }
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
-    COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
-                            keyring_->NewKeyMaterial(key.key_id, 1, ctx.now, ""));
+    COFFER_ASSIGN_OR_RETURN(
+        KeyMaterialRow material,
+        keyring_->NewKeyMaterial(key.key_id, 1, ctx.now, MaterialOrigin::kCreated));
     COFFER_RETURN_IF_ERROR(w.kms().InsertMaterial(material));
     return w.kms().SetKeyTags(key.key_id, tags);
   }));
@@ -159,8 +160,9 @@ Result<json::object> KmsService::UpdateKeyDescription(const RequestContext& ctx,
   COFFER_RETURN_IF_ERROR(in.Finish());
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:UpdateKeyDescription", {},
                                               [&](KmsKeyRow& k, StoreWriter&) {
-                                                if (k.manager == "AWS") return NotChangeable(k);
-                                                if (k.state == "PendingDeletion")
+                                                if (k.manager == KeyManager::kAws)
+                                                  return NotChangeable(k);
+                                                if (k.state == KeyState::kPendingDeletion)
                                                   return NotUsable(k);
                                                 k.description = *description;
                                                 return Status::Ok();
@@ -169,15 +171,15 @@ Result<json::object> KmsService::UpdateKeyDescription(const RequestContext& ctx,
 }
 
 Result<json::object> KmsService::SetKeyState(const RequestContext& ctx, const json::object& body,
-                                             const char* state) {
+                                             KeyState state) {
   JsonInput in(body);
   auto key_id = in.String("KeyId", {.required = true, .min_len = 1, .max_len = 2048});
   COFFER_RETURN_IF_ERROR(in.Finish());
-  const char* action = std::string_view(state) == "Enabled" ? "kms:EnableKey" : "kms:DisableKey";
+  const char* action = state == KeyState::kEnabled ? "kms:EnableKey" : "kms:DisableKey";
   COFFER_ASSIGN_OR_RETURN(auto key,
                           ChangeKey(ctx, *key_id, action, {}, [&](KmsKeyRow& k, StoreWriter&) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            if (k.state == "PendingDeletion") return NotUsable(k);
+                            if (k.manager == KeyManager::kAws) return NotChangeable(k);
+                            if (k.state == KeyState::kPendingDeletion) return NotUsable(k);
                             k.state = state;
                             return Status::Ok();
                           }));
@@ -185,11 +187,11 @@ Result<json::object> KmsService::SetKeyState(const RequestContext& ctx, const js
 }
 
 Result<json::object> KmsService::EnableKey(const RequestContext& ctx, const json::object& body) {
-  return SetKeyState(ctx, body, "Enabled");
+  return SetKeyState(ctx, body, KeyState::kEnabled);
 }
 
 Result<json::object> KmsService::DisableKey(const RequestContext& ctx, const json::object& body) {
-  return SetKeyState(ctx, body, "Disabled");
+  return SetKeyState(ctx, body, KeyState::kDisabled);
 }
 
 // https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
@@ -209,10 +211,11 @@ Result<json::object> KmsService::ScheduleKeyDeletion(const RequestContext& ctx,
   if (window) keys["kms:schedulekeydeletionpendingwindowindays"] = {std::to_string(*window)};
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:ScheduleKeyDeletion",
                                               std::move(keys), [&](KmsKeyRow& k, StoreWriter&) {
-                                                if (k.manager == "AWS") return NotChangeable(k);
-                                                if (k.state == "PendingDeletion")
+                                                if (k.manager == KeyManager::kAws)
+                                                  return NotChangeable(k);
+                                                if (k.state == KeyState::kPendingDeletion)
                                                   return NotUsable(k);
-                                                k.state = "PendingDeletion";
+                                                k.state = KeyState::kPendingDeletion;
                                                 k.pending_window_days = window.value_or(30);
                                                 k.deletion_ms = ctx.now + *k.pending_window_days *
                                                                               kMillisPerDay;
@@ -220,7 +223,7 @@ Result<json::object> KmsService::ScheduleKeyDeletion(const RequestContext& ctx,
                                               }));
   return json::object{{"KeyId", key.arn},
                       {"DeletionDate", Epoch(*key.deletion_ms)},
-                      {"KeyState", key.state},
+                      {"KeyState", KeyStateName(key.state)},
                       {"PendingWindowInDays", *key.pending_window_days}};
 }
 
@@ -232,11 +235,11 @@ Result<json::object> KmsService::CancelKeyDeletion(const RequestContext& ctx,
   COFFER_ASSIGN_OR_RETURN(
       auto key,
       ChangeKey(ctx, *key_id, "kms:CancelKeyDeletion", {}, [&](KmsKeyRow& k, StoreWriter&) {
-        if (k.state != "PendingDeletion") {
+        if (k.state != KeyState::kPendingDeletion) {
           return Status(ErrorCode::kKMSInvalidStateException, k.arn + " is not pending deletion.");
         }
         // A cancelled deletion leaves the key disabled, as in AWS.
-        k.state = "Disabled";
+        k.state = KeyState::kDisabled;
         k.deletion_ms.reset();
         k.pending_window_days.reset();
         return Status::Ok();
@@ -254,9 +257,10 @@ Result<json::object> KmsService::TagResource(const RequestContext& ctx, const js
   AddRequestTagKeys(add, &keys);
   COFFER_ASSIGN_OR_RETURN(auto key, ChangeKey(ctx, *key_id, "kms:TagResource", std::move(keys),
                                               [&](KmsKeyRow& k, StoreWriter& w) {
-                                                if (k.manager == "AWS") return NotChangeable(k);
+                                                if (k.manager == KeyManager::kAws)
+                                                  return NotChangeable(k);
                                                 // https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
-                                                if (k.state == "PendingDeletion")
+                                                if (k.state == KeyState::kPendingDeletion)
                                                   return NotUsable(k);
                                                 COFFER_ASSIGN_OR_RETURN(
                                                     Tags tags, w.kms().GetKeyTags(k.key_id));
@@ -279,8 +283,8 @@ Result<json::object> KmsService::UntagResource(const RequestContext& ctx,
   COFFER_ASSIGN_OR_RETURN(
       auto key, ChangeKey(ctx, *key_id, "kms:UntagResource", {{"aws:tagkeys", *keys}},
                           [&](KmsKeyRow& k, StoreWriter& w) {
-                            if (k.manager == "AWS") return NotChangeable(k);
-                            if (k.state == "PendingDeletion") return NotUsable(k);
+                            if (k.manager == KeyManager::kAws) return NotChangeable(k);
+                            if (k.state == KeyState::kPendingDeletion) return NotUsable(k);
                             COFFER_ASSIGN_OR_RETURN(Tags tags, w.kms().GetKeyTags(k.key_id));
                             std::set<std::string> remove(keys->begin(), keys->end());
                             std::erase_if(tags,

@@ -31,14 +31,14 @@ json::object KeyMetadata(const KmsKeyRow& k) {
                  {"KeyId", k.key_id},
                  {"Arn", k.arn},
                  {"CreationDate", Epoch(k.created_ms)},
-                 {"Enabled", k.state == "Enabled"},
+                 {"Enabled", k.state == KeyState::kEnabled},
                  {"Description", k.description},
                  {"KeyUsage", "ENCRYPT_DECRYPT"},
-                 {"KeyState", k.state}};
+                 {"KeyState", KeyStateName(k.state)}};
   if (k.deletion_ms) m["DeletionDate"] = Epoch(*k.deletion_ms);
   if (k.pending_window_days) m["PendingDeletionWindowInDays"] = *k.pending_window_days;
   m["Origin"] = "AWS_KMS";
-  m["KeyManager"] = k.manager;
+  m["KeyManager"] = KeyManagerName(k.manager);
   m["CustomerMasterKeySpec"] = kAlgorithm;
   m["KeySpec"] = kAlgorithm;
   m["EncryptionAlgorithms"] = json::array{kAlgorithm};
@@ -116,8 +116,9 @@ Status NotChangeable(const KmsKeyRow& k) {
 }
 
 Status NotUsable(const KmsKeyRow& k) {
-  if (k.state == "Disabled") return Status(ErrorCode::kDisabledException, k.arn + " is disabled.");
-  if (k.state == "PendingDeletion") {
+  if (k.state == KeyState::kDisabled)
+    return Status(ErrorCode::kDisabledException, k.arn + " is disabled.");
+  if (k.state == KeyState::kPendingDeletion) {
     return Status(ErrorCode::kKMSInvalidStateException, k.arn + " is pending deletion.");
   }
   return Status::Ok();

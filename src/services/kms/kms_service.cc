@@ -214,11 +214,11 @@ Result<int> KmsService::RunKeyMaintenance() {
   COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto due, w.kms().KeysDueForRotation(now));
     for (auto& k : due) {
-      if (k.state == "Enabled") {
+      if (k.state == KeyState::kEnabled) {
         ++k.current_material;
-        COFFER_ASSIGN_OR_RETURN(
-            KeyMaterialRow material,
-            keyring_->NewKeyMaterial(k.key_id, k.current_material, now, "AUTOMATIC"));
+        COFFER_ASSIGN_OR_RETURN(KeyMaterialRow material,
+                                keyring_->NewKeyMaterial(k.key_id, k.current_material, now,
+                                                         MaterialOrigin::kAutomaticRotation));
         COFFER_RETURN_IF_ERROR(w.kms().InsertMaterial(material));
         ++actions;
       }

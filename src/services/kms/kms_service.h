@@ -101,7 +101,7 @@ class KmsService {
                                   const std::string& blob, ConditionKeys extra);
   // EnableKey and DisableKey: customer keys only, and not while pending deletion.
   Result<boost::json::object> SetKeyState(const RequestContext& ctx,
-                                          const boost::json::object& body, const char* state);
+                                          const boost::json::object& body, KeyState state);
   Result<boost::json::object> DataKey(const RequestContext& ctx, const boost::json::object& body,
                                       bool with_plaintext);
 

@@ -61,11 +61,11 @@ bool MatchesFilters(const ParameterRow& row, const Tags& tags,
       keep = keep && (MatchValue(row.name, f) || MatchValue(row.name_key, f) ||
                       MatchValue("/" + row.name_key, f));
     } else if (f.key == "Type") {
-      keep = keep && MatchValue(row.type, f);
+      keep = keep && MatchValue(std::string(ParameterTypeName(row.type)), f);
     } else if (f.key == "KeyId") {
-      keep = keep && row.type == "SecureString" && MatchValue(KeyIdOf(row), f);
+      keep = keep && row.type == ParameterType::kSecureString && MatchValue(KeyIdOf(row), f);
     } else if (f.key == "Tier") {
-      keep = keep && MatchValue(row.tier, f);
+      keep = keep && MatchValue(std::string(ParameterTierName(row.tier)), f);
     } else if (f.key == "DataType") {
       keep = keep && MatchValue(row.data_type, f);
     } else if (f.key == "Path") {
@@ -217,8 +217,8 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
       break;
     }
     COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx, row, v, with_decryption));
-    json::object h{{"Name", row.name}, {"Type", v.type}};
-    if (v.type == "SecureString") h["KeyId"] = v.key_id.value_or(kDefaultKeyId);
+    json::object h{{"Name", row.name}, {"Type", ParameterTypeName(v.type)}};
+    if (v.type == ParameterType::kSecureString) h["KeyId"] = v.key_id.value_or(kDefaultKeyId);
     h["LastModifiedDate"] = Epoch(v.last_modified_ms);
     h["LastModifiedUser"] = v.last_modified_user;
     if (v.description) h["Description"] = *v.description;
@@ -229,7 +229,7 @@ Result<json::object> ParamsService::GetParameterHistory(const RequestContext& ct
     json::array labels;
     for (const auto& l : v.labels) labels.push_back(json::string(l));
     h["Labels"] = std::move(labels);
-    h["Tier"] = v.tier;
+    h["Tier"] = ParameterTierName(v.tier);
     h["Policies"] = PoliciesJson(v.policies, nullptr, nullptr);
     h["DataType"] = v.data_type;
     out_versions.push_back(std::move(h));

@@ -39,7 +39,8 @@ EpochMillis ParameterPolicy::AmountMillis() const {
 }
 
 std::string ParameterPolicy::Key() const {
-  return type + ":" + crypto::HexLower(crypto::Sha256(text)).substr(0, 16);
+  return std::string(ParameterPolicyTypeName(type)) + ":" +
+         crypto::HexLower(crypto::Sha256(text)).substr(0, 16);
 }
 
 std::optional<EpochMillis> ParseIsoTimestamp(const std::string& t) {
@@ -128,18 +129,26 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
       return Status(ErrorCode::kInvalidPolicyTypeException, "A policy is missing its Type.");
     }
     ParameterPolicy p;
-    p.type = std::string(type->get_string());
+    const std::string type_name(type->get_string());
+    const std::optional<ParameterPolicyType> known =
+        ValueNamed(kParameterPolicyTypeNames, type_name);
     p.text = json::serialize(o);
     const auto* version = o.if_contains("Version");
     if (version && !(version->is_string() && version->get_string() == "1.0")) {
-      return BadAttribute(p.type, "Version must be \"1.0\".");
+      return BadAttribute(type_name, "Version must be \"1.0\".");
     }
     const auto* attrs_v = o.if_contains("Attributes");
     if (attrs_v == nullptr || !attrs_v->is_object()) {
-      return BadAttribute(p.type, "Attributes must be an object.");
+      return BadAttribute(type_name, "Attributes must be an object.");
     }
     const auto& attrs = attrs_v->get_object();
-    if (p.type == "Expiration") {
+    if (!known) {
+      return Status(ErrorCode::kInvalidPolicyTypeException,
+                    "The policy type is not supported. Parameter Store supports the following "
+                    "policy types: Expiration, ExpirationNotification, and NoChangeNotification.");
+    }
+    p.type = *known;
+    if (p.type == ParameterPolicyType::kExpiration) {
       if (has_expiration) {
         return Status(ErrorCode::kIncompatiblePolicyException,
                       "There is a conflict in the policies specified for this parameter. You "
@@ -147,35 +156,34 @@ Result<std::vector<ParameterPolicy>> ParsePolicies(const std::string& text) {
       }
       has_expiration = true;
       const auto* ts = attrs.if_contains("Timestamp");
-      if (ts == nullptr || !ts->is_string()) return BadAttribute(p.type, "Timestamp is required.");
+      if (ts == nullptr || !ts->is_string())
+        return BadAttribute(type_name, "Timestamp is required.");
       p.expiration_ms = ParseIsoTimestamp(std::string(ts->get_string()));
       if (!p.expiration_ms) {
-        return BadAttribute(p.type, "Timestamp must be an ISO 8601 date and time.");
+        return BadAttribute(type_name, "Timestamp must be an ISO 8601 date and time.");
       }
-      if (attrs.size() != 1) return BadAttribute(p.type, "only Timestamp is allowed.");
-    } else if (p.type == "ExpirationNotification" || p.type == "NoChangeNotification") {
+      if (attrs.size() != 1) return BadAttribute(type_name, "only Timestamp is allowed.");
+    } else {
       // Several notifications of one type are allowed (e.g. 30 and 7 days before expiry); only
       // one Expiration can apply.
-      if (p.type == "ExpirationNotification") has_expiration_notification = true;
-      const char* amount_key = p.type == "ExpirationNotification" ? "Before" : "After";
+      const bool before = p.type == ParameterPolicyType::kExpirationNotification;
+      if (before) has_expiration_notification = true;
+      const char* amount_key = before ? "Before" : "After";
       auto amount = ParseCount(attrs.if_contains(amount_key));
       if (!amount || *amount < 1) {
-        return BadAttribute(p.type, std::string(amount_key) + " must be a positive number.");
+        return BadAttribute(type_name, std::string(amount_key) + " must be a positive number.");
       }
       p.amount = *amount;
       const auto* unit = attrs.if_contains("Unit");
       if (unit == nullptr || !unit->is_string() ||
           (unit->get_string() != "Days" && unit->get_string() != "Hours")) {
-        return BadAttribute(p.type, "Unit must be Days or Hours.");
+        return BadAttribute(type_name, "Unit must be Days or Hours.");
       }
       p.unit = std::string(unit->get_string());
       if (attrs.size() != 2) {
-        return BadAttribute(p.type, std::string("only ") + amount_key + " and Unit are allowed.");
+        return BadAttribute(type_name,
+                            std::string("only ") + amount_key + " and Unit are allowed.");
       }
-    } else {
-      return Status(ErrorCode::kInvalidPolicyTypeException,
-                    "The policy type is not supported. Parameter Store supports the following "
-                    "policy types: Expiration, ExpirationNotification, and NoChangeNotification.");
     }
     out.push_back(std::move(p));
   }

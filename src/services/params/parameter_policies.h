@@ -7,15 +7,26 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/enum_names.h"
 #include "core/status.h"
 
 namespace coffer::params {
 
 inline constexpr size_t kMaxPolicies = 10;
 
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policies.html
+enum class ParameterPolicyType { kExpiration, kExpirationNotification, kNoChangeNotification };
+inline constexpr EnumName<ParameterPolicyType> kParameterPolicyTypeNames[] = {
+    {ParameterPolicyType::kExpiration, "Expiration"},
+    {ParameterPolicyType::kExpirationNotification, "ExpirationNotification"},
+    {ParameterPolicyType::kNoChangeNotification, "NoChangeNotification"}};
+inline std::string_view ParameterPolicyTypeName(ParameterPolicyType t) {
+  return NameOf(kParameterPolicyTypeNames, t);
+}
+
 struct ParameterPolicy {
-  std::string type;  // Expiration | ExpirationNotification | NoChangeNotification
-  std::string text;  // the policy object as given, re-serialised
+  ParameterPolicyType type = ParameterPolicyType::kExpiration;
+  std::string text;                          // the policy object as given, re-serialised
   std::optional<EpochMillis> expiration_ms;  // Expiration
   int64_t amount = 0;                        // Before / After
   std::string unit;                          // Days | Hours

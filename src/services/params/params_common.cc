@@ -72,12 +72,13 @@ json::array PoliciesJson(const std::optional<std::string>& policies, const Param
   if (!parsed.ok()) return out;
   for (const auto& p : *parsed) {
     std::string status = "Pending";
-    if (row && reader && p.type != "Expiration") {
+    if (row && reader && p.type != ParameterPolicyType::kExpiration) {
       auto sent = reader->parameters().NotificationSent(row->id, row->version, p.Key());
       if (sent.ok() && *sent) status = "Finished";
     }
-    out.push_back(
-        json::object{{"PolicyText", p.text}, {"PolicyType", p.type}, {"PolicyStatus", status}});
+    out.push_back(json::object{{"PolicyText", p.text},
+                               {"PolicyType", ParameterPolicyTypeName(p.type)},
+                               {"PolicyStatus", status}});
   }
   return out;
 }
@@ -260,18 +261,19 @@ bool MatchValue(const std::string& actual, const StringFilter& f) {
 }
 
 std::string KeyIdOf(const ParameterRow& row) {
-  return row.type == "SecureString" ? row.key_id.value_or(kDefaultKeyId) : "";
+  return row.type == ParameterType::kSecureString ? row.key_id.value_or(kDefaultKeyId) : "";
 }
 
 json::object Metadata(const Scope& scope, const ParameterRow& r, StoreReader* reader) {
-  json::object m{{"Name", r.name}, {"ARN", ParameterArn(scope, r.name)}, {"Type", r.type}};
-  if (r.type == "SecureString") m["KeyId"] = KeyIdOf(r);
+  json::object m{
+      {"Name", r.name}, {"ARN", ParameterArn(scope, r.name)}, {"Type", ParameterTypeName(r.type)}};
+  if (r.type == ParameterType::kSecureString) m["KeyId"] = KeyIdOf(r);
   m["LastModifiedDate"] = Epoch(r.last_modified_ms);
   m["LastModifiedUser"] = r.last_modified_user;
   if (r.description) m["Description"] = *r.description;
   if (r.allowed_pattern) m["AllowedPattern"] = *r.allowed_pattern;
   m["Version"] = r.version;
-  m["Tier"] = r.tier;
+  m["Tier"] = ParameterTierName(r.tier);
   m["Policies"] = PoliciesJson(r.policies, &r, reader);
   m["DataType"] = r.data_type;
   return m;
@@ -317,7 +319,8 @@ EventRow ChangeEvent(const Scope& scope, EpochMillis now, const ParameterRow& ro
   e.source = "aws.ssm";
   e.detail_type = "Parameter Store Change";
   e.resources = json::serialize(json::array{json::string(ParameterArn(scope, row.name))});
-  json::object detail{{"operation", operation}, {"name", row.name}, {"type", row.type}};
+  json::object detail{
+      {"operation", operation}, {"name", row.name}, {"type", ParameterTypeName(row.type)}};
   if (row.description) detail["description"] = *row.description;
   e.detail = json::serialize(detail);
   return e;

@@ -73,7 +73,7 @@ Status ParamsService::AuthorizeParameter(const RequestContext& ctx, const char* 
 // https://docs.aws.amazon.com/systems-manager/latest/userguide/secure-string-parameter-kms-encryption.html
 Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
                                       const char* kms_action, const std::string& parameter_arn) {
-  if (key.manager != "CUSTOMER") return Status::Ok();
+  if (key.manager != KeyManager::kCustomer) return Status::Ok();
   Status allowed =
       AuthorizeKmsUseForService(ctx, key, kms_action, "ssm", {{"PARAMETER_ARN", parameter_arn}});
   if (allowed.ok() || allowed.code() != ErrorCode::kAccessDeniedException) return allowed;
@@ -99,7 +99,7 @@ Result<std::string> ParamsService::RevealValue(const RequestContext& ctx, const 
                                                const ParameterVersionRow& v, bool with_decryption) {
   const std::string arn = ParameterArn(ctx.scope, row.name);
   const std::string context = ValueContext(arn);
-  if (v.type == "SecureString") {
+  if (v.type == ParameterType::kSecureString) {
     // Without WithDecryption AWS returns the ciphertext blob, base64-encoded.
     if (!with_decryption) return crypto::Base64Encode(v.sealed_value);
     // The key that sealed this version (the parameter may have moved to another key since).
@@ -135,8 +135,8 @@ Result<int> ParamsService::RunPolicies() {
     e.resources = json::serialize(json::array{json::string(ParameterArn(scope, row.name))});
     auto digest = crypto::Sha256(p.text);
     e.detail = json::serialize(json::object{{"parameter-name", row.name},
-                                            {"parameter-type", row.type},
-                                            {"policy-type", p.type},
+                                            {"parameter-type", ParameterTypeName(row.type)},
+                                            {"policy-type", ParameterPolicyTypeName(p.type)},
                                             {"policy-content-sha256", crypto::HexLower(digest)},
                                             {"policy-content", p.text},
                                             {"action-status", "Finished"},
@@ -151,7 +151,7 @@ Result<int> ParamsService::RunPolicies() {
       auto policies = ParsePolicies(row.policies.value_or("[]"));
       if (policies.ok()) {
         for (const auto& p : *policies) {
-          if (p.type == "Expiration") {
+          if (p.type == ParameterPolicyType::kExpiration) {
             COFFER_RETURN_IF_ERROR(w.events().Append(
                 policy_event(row, p, "Expiration policy: the parameter was deleted.")));
           }
@@ -173,10 +173,10 @@ Result<int> ParamsService::RunPolicies() {
       for (const auto& p : *policies) {
         bool due = false;
         std::string reason;
-        if (p.type == "ExpirationNotification" && expiration) {
+        if (p.type == ParameterPolicyType::kExpirationNotification && expiration) {
           due = now >= *expiration - p.AmountMillis();
           reason = "The parameter expires within " + std::to_string(p.amount) + " " + p.unit + ".";
-        } else if (p.type == "NoChangeNotification") {
+        } else if (p.type == ParameterPolicyType::kNoChangeNotification) {
           due = now >= row.last_modified_ms + p.AmountMillis();
           reason =
               "The parameter has not changed for " + std::to_string(p.amount) + " " + p.unit + ".";

@@ -458,17 +458,17 @@ TEST_F(ParamsServiceTest, AuthzCustomerKeyUseGoesThroughTheKeyPolicy) {
   key.account = "123456789012";
   key.region = "us-east-1";
   key.arn = "arn:aws:kms:us-east-1:123456789012:key/" + key.key_id;
-  key.manager = "CUSTOMER";
-  key.state = "Enabled";
+  key.manager = KeyManager::kCustomer;
+  key.state = KeyState::kEnabled;
   key.created_ms = clock_.NowMillis();
   key.current_material = 1;
   key.policy = Keyring::DefaultKeyPolicy(key.account);
   ASSERT_TRUE(store_
                   ->Write([&](StoreWriter& w) -> Status {
                     COFFER_RETURN_IF_ERROR(w.kms().InsertKey(key));
-                    COFFER_ASSIGN_OR_RETURN(
-                        KeyMaterialRow m,
-                        keyring_->NewKeyMaterial(key.key_id, 1, key.created_ms, ""));
+                    COFFER_ASSIGN_OR_RETURN(KeyMaterialRow m,
+                                            keyring_->NewKeyMaterial(key.key_id, 1, key.created_ms,
+                                                                     MaterialOrigin::kCreated));
                     return w.kms().InsertMaterial(m);
                   })
                   .ok());

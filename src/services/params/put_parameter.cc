@@ -22,14 +22,14 @@ namespace {
 struct PutRequest {
   std::string name;
   SecretBytes value;  // wiped when the request is done, whatever happens
-  std::optional<std::string> type;
+  std::optional<ParameterType> type;
   std::optional<std::string> description;
   std::optional<std::string> key_id;
   std::optional<bool> overwrite_given;
   bool overwrite = false;
   std::optional<std::string> allowed_pattern;
   Tags tags;
-  std::optional<std::string> tier;
+  std::optional<RequestedTier> tier;
   std::optional<std::string> policies;
   std::optional<std::string> data_type;
 };
@@ -40,14 +40,14 @@ Result<PutRequest> DecodePutRequest(const json::object& body, const Scope& scope
   auto name = in.String("Name", {.required = true, .min_len = 1, .max_len = 2048});
   TrimName(&name);
   auto value = in.Secret("Value", {.required = true});
-  r.type = in.String("Type");
+  const auto type = in.String("Type");
   r.description = in.String("Description", {.max_len = 1024});
   r.key_id = in.String("KeyId", {.min_len = 1, .max_len = 256});
   r.overwrite_given = in.Bool("Overwrite");
   r.overwrite = r.overwrite_given.value_or(false);
   r.allowed_pattern = in.String("AllowedPattern", {.max_len = 1024});
   const json::array* tags = in.Array("Tags");
-  r.tier = in.String("Tier");
+  const auto tier = in.String("Tier");
   r.policies = in.String("Policies", {.min_len = 1, .max_len = 4096});
   r.data_type = in.String("DataType", {.max_len = 128});
   COFFER_RETURN_IF_ERROR(in.Finish());
@@ -71,7 +71,9 @@ Result<PutRequest> DecodePutRequest(const json::object& body, const Scope& scope
                   "the command again.");
   }
   COFFER_RETURN_IF_ERROR(ValidateNewName(scope, r.name));
-  COFFER_RETURN_IF_ERROR(CheckDeclaredKinds(r.type, r.tier, r.data_type));
+  COFFER_RETURN_IF_ERROR(CheckDeclaredKinds(type, tier, r.data_type));
+  if (type) r.type = ValueNamed(kParameterTypeNames, *type);
+  if (tier) r.tier = ValueNamed(kRequestedTierNames, *tier);
   return r;
 }
 
@@ -88,14 +90,14 @@ struct PutContext {
 Status SettleAttributes(const PutRequest& r, const std::optional<ParameterRow>& existing,
                         ParameterRow* row, std::vector<ParameterPolicy>* policies) {
   *row = existing.value_or(ParameterRow{});
-  const std::string type = r.type.value_or(row->type);
+  const ParameterType type = r.type.value_or(row->type);
   if (existing && type != existing->type) {
     return Status(ErrorCode::kHierarchyTypeMismatchException,
                   "Parameter Store does not support changing a parameter type in a hierarchy. "
                   "For example, you can't change a parameter from a String type to a "
                   "SecureString type. You must create a new, unique parameter.");
   }
-  if (r.key_id && type != "SecureString") {
+  if (r.key_id && type != ParameterType::kSecureString) {
     return Status(ErrorCode::kValidationException,
                   "KeyId is only supported for parameters of type SecureString.");
   }
@@ -106,7 +108,7 @@ Status SettleAttributes(const PutRequest& r, const std::optional<ParameterRow>& 
   }
   if (r.data_type) row->data_type = *r.data_type;
   if (row->data_type.empty()) row->data_type = "text";
-  if (type == "SecureString") {
+  if (type == ParameterType::kSecureString) {
     if (r.key_id) row->key_id = *r.key_id;
     if (!row->key_id) row->key_id = kDefaultKeyId;
   } else {
@@ -171,8 +173,10 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
     if (now.existing) {
       COFFER_ASSIGN_OR_RETURN(now.existing_tags, reader.parameters().GetTags(now.existing->id));
     }
-    COFFER_ASSIGN_OR_RETURN(now.standard_count, reader.parameters().Count(ctx.scope, "Standard"));
-    COFFER_ASSIGN_OR_RETURN(now.advanced_count, reader.parameters().Count(ctx.scope, "Advanced"));
+    COFFER_ASSIGN_OR_RETURN(now.standard_count,
+                            reader.parameters().Count(ctx.scope, ParameterTier::kStandard));
+    COFFER_ASSIGN_OR_RETURN(now.advanced_count,
+                            reader.parameters().Count(ctx.scope, ParameterTier::kAdvanced));
     return Status::Ok();
   }));
   if (now.existing && Expired(*now.existing, ctx.now)) now.existing.reset();  // as good as gone
@@ -214,14 +218,14 @@ Result<json::object> ParamsService::PutParameter(const RequestContext& ctx,
     return WriteParameterVersion(w, ctx, r.name, now.existing.has_value(), r.tags, &row,
                                  std::move(sealed));
   }));
-  return json::object{{"Version", row.version}, {"Tier", row.tier}};
+  return json::object{{"Version", row.version}, {"Tier", ParameterTierName(row.tier)}};
 }
 
 Result<std::string> ParamsService::SealParameterValue(const RequestContext& ctx,
                                                       const ParameterRow& row,
                                                       const std::string& arn,
                                                       const SecretBytes& value) {
-  if (row.type != "SecureString") {
+  if (row.type != ParameterType::kSecureString) {
     return keyring_->WrapWithStorageKey(ValueContext(arn), value.Reveal());
   }
   COFFER_ASSIGN_OR_RETURN(

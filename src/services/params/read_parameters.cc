@@ -116,8 +116,10 @@ Result<json::object> ParamsService::ReadOne(const RequestContext& ctx, const cha
   COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx, row, version, with_decryption));
   // A top-level parameter is one parameter under "x" and "/x"; AWS answers with the name as the
   // caller wrote it (the ARN is the same for both).
-  json::object p{
-      {"Name", ref.name}, {"Type", version.type}, {"Value", value}, {"Version", version.version}};
+  json::object p{{"Name", ref.name},
+                 {"Type", ParameterTypeName(version.type)},
+                 {"Value", value},
+                 {"Version", version.version}};
   OPENSSL_cleanse(value.data(), value.size());
   if (!ref.selector.empty()) p["Selector"] = ref.selector;
   p["LastModifiedDate"] = Epoch(version.last_modified_ms);
@@ -240,9 +242,10 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
         int64_t v = row.version;
         bool keep = true;
         for (const auto& f : filters) {
-          if (f.key == "Type") keep = keep && MatchValue(row.type, f);
+          if (f.key == "Type")
+            keep = keep && MatchValue(std::string(ParameterTypeName(row.type)), f);
           if (f.key == "KeyId")
-            keep = keep && row.type == "SecureString" && MatchValue(KeyIdOf(row), f);
+            keep = keep && row.type == ParameterType::kSecureString && MatchValue(KeyIdOf(row), f);
           if (f.key == "Label") {
             std::optional<int64_t> labelled;
             for (const auto& label : f.values) {
@@ -273,7 +276,7 @@ Result<json::object> ParamsService::GetParametersByPath(const RequestContext& ct
   for (auto& h : hits) {
     COFFER_ASSIGN_OR_RETURN(std::string value, RevealValue(ctx, h.row, h.version, with_decryption));
     params.push_back(json::object{{"Name", h.row.name},
-                                  {"Type", h.version.type},
+                                  {"Type", ParameterTypeName(h.version.type)},
                                   {"Value", value},
                                   {"Version", h.version.version},
                                   {"LastModifiedDate", Epoch(h.version.last_modified_ms)},

@@ -120,7 +120,7 @@ Result<json::object> SecretsService::RotateSecret(const RequestContext& ctx,
     r.region = fresh.region;
     r.token = version_id;
     // RotateImmediately=false only checks the configuration with the testSecret step.
-    r.mode = rotate_now ? "rotate" : "test";
+    r.mode = rotate_now ? RotationRunMode::kRotate : RotationRunMode::kTest;
     r.step = rotate_now ? "createSecret" : "testSecret";
     r.next_attempt_ms = ctx.now;
     r.started_ms = ctx.now;

@@ -75,7 +75,7 @@ Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRo
   // that owns it (Secrets Manager has already authorized the call itself) and no one else: a
   // secret under aws/secretsmanager cannot be shared with another account.
   // https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html
-  if (key.manager == "AWS") {
+  if (key.manager == KeyManager::kAws) {
     if (key.account == ctx.principal.account) return Status::Ok();
     return Status(ErrorCode::kAccessDeniedException, "Access to KMS is not allowed");
   }

@@ -193,7 +193,8 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
   std::optional<IamEntityRow> role;
   if (!role_account.empty()) {
     COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
-      COFFER_ASSIGN_OR_RETURN(role, r.iam().FindEntity(role_account, "role", role_name));
+      COFFER_ASSIGN_OR_RETURN(role,
+                              r.iam().FindEntity(role_account, IamEntityKind::kRole, role_name));
       return Status::Ok();
     }));
   }
@@ -210,7 +211,7 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
   check.context["sts:rolesessionname"] = {*session_name};
   AddRequestTagKeys(row.session_tags, &check.context);
   Status allowed = ctx.Authorize(check);
-  if (caller.type == "Root" && !caller.temporary) {
+  if (caller.type == PrincipalType::kRoot && !caller.temporary) {
     return Status(ErrorCode::kAccessDenied, "Roles may not be assumed by root accounts.");
   }
   if (!allowed.ok()) return allowed;
@@ -223,7 +224,7 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
 
   // Role chaining: a role session assuming a role gets at most one hour.
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html
-  const bool chained = caller.type == "AssumedRole";
+  const bool chained = caller.type == PrincipalType::kAssumedRole;
   int64_t max_s = chained ? kChainedMaxSeconds : role->max_session_seconds;
   if (chained && params.count("DurationSeconds") &&
       std::atoll(params.at("DurationSeconds").c_str()) > kChainedMaxSeconds) {
@@ -237,7 +238,7 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
   row.principal_arn =
       "arn:aws:sts::" + role_account + ":assumed-role/" + role->name + "/" + *session_name;
   row.user_id = role->id + ":" + *session_name;
-  row.principal_type = "AssumedRole";
+  row.principal_type = SessionPrincipal::kAssumedRole;
   row.role_arn = role->arn;
   row.chain_depth = chained ? 1 : 0;
   row.created_ms = ctx.now;
@@ -260,14 +261,14 @@ Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
   if (caller.temporary) {
     return Status(ErrorCode::kAccessDenied, "Cannot call GetSessionToken with session credentials");
   }
-  const bool root = caller.type == "Root";
+  const bool root = caller.type == PrincipalType::kRoot;
   COFFER_ASSIGN_OR_RETURN(int64_t duration,
                           Duration(params, root ? 3600 : 43200, root ? 3600 : 129600));
   StsSessionRow row;
   row.account = caller.account;
   row.principal_arn = caller.arn;
   row.user_id = caller.user_id;
-  row.principal_type = root ? "Root" : "User";
+  row.principal_type = root ? SessionPrincipal::kRoot : SessionPrincipal::kUser;
   row.user_name = caller.user_name;
   row.created_ms = ctx.now;
   row.expires_ms = ctx.now + duration * 1000;
@@ -291,7 +292,7 @@ Result<IamEntityRow> ServiceMayAssumeRole(StoreReader& r, const std::string& rol
                       account + ".");
   }
   const std::string name = arn->resource.substr(arn->resource.rfind('/') + 1);
-  COFFER_ASSIGN_OR_RETURN(auto role, r.iam().FindEntity(arn->account, "role", name));
+  COFFER_ASSIGN_OR_RETURN(auto role, r.iam().FindEntity(arn->account, IamEntityKind::kRole, name));
   const Status cannot(code, "The role defined for the function cannot be assumed by Lambda.");
   if (!role || role->arn != role_arn) return cannot;
   auto trust = policy::Policy::Parse(role->trust_policy, policy::PolicyKind::kTrust);
@@ -319,7 +320,7 @@ Result<StsService::IssuedCredentials> StsService::IssueRoleSession(
   row.principal_arn =
       "arn:aws:sts::" + role->account + ":assumed-role/" + role->name + "/" + session_name;
   row.user_id = role->id + ":" + session_name;
-  row.principal_type = "AssumedRole";
+  row.principal_type = SessionPrincipal::kAssumedRole;
   row.role_arn = role->arn;
   row.created_ms = now;
   row.expires_ms = now + duration_seconds * 1000;

@@ -28,12 +28,12 @@ class StsServiceTest : public test_support::StoreTest {
     user_.account = kAccount;
     user_.arn = "arn:aws:iam::123456789012:user/ci";
     user_.user_id = "AIDAEXAMPLEUSER00001";
-    user_.type = "IAMUser";
+    user_.type = PrincipalType::kIamUser;
     user_.user_name = "ci";
     ASSERT_TRUE(store_
                     ->Write([&](StoreWriter& w) {
                       IamEntityRow role;
-                      role.kind = "role";
+                      role.kind = IamEntityKind::kRole;
                       role.account = kAccount;
                       role.name = "app";
                       role.id = "AROAEXAMPLEROLE00001";
@@ -125,13 +125,13 @@ TEST_F(StsServiceTest, AssumeRoleRefusesBadInputRootAndUnknownRoles) {
   Principal root;
   root.account = kAccount;
   root.arn = "arn:aws:iam::123456789012:root";
-  root.type = "Root";
+  root.type = PrincipalType::kRoot;
   EXPECT_EQ(code(root, {{"RoleArn", kRoleArn}, {"RoleSessionName", "ok-name"}}), "AccessDenied");
 }
 
 TEST_F(StsServiceTest, ARoleSessionAssumingARoleGetsAtMostAnHour) {
   Principal session = user_;
-  session.type = "AssumedRole";
+  session.type = PrincipalType::kAssumedRole;
   session.temporary = true;
   auto out =
       Call(session, "AssumeRole",

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/enum_names.h"
 #include "core/status.h"
 
 namespace coffer::sqlite {
@@ -102,6 +103,19 @@ class Query {
     if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
     return Text(col);
   }
+  // An enum-like column: the value its text names in `table`. Text no table entry names (a
+  // database written by hand or by a newer coffer) reads as the table's first value and makes
+  // status() InternalFailure, which every reader checks before using a row.
+  template <typename Enum, size_t N>
+  Enum Named(int col, const EnumName<Enum> (&table)[N]) const {
+    if (auto value = ValueNamed(table, Text(col))) return *value;
+    if (status_.ok()) {
+      status_ = Status(ErrorCode::kInternalFailure,
+                       std::string("the database holds a value coffer does not know in column ") +
+                           sqlite3_column_name(stmt_, col));
+    }
+    return table[0].value;
+  }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::optional<int64_t> OptInt(int col) const {
     if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
@@ -111,7 +125,7 @@ class Query {
  private:
   Connection& conn_;
   sqlite3_stmt* stmt_;
-  Status status_;
+  mutable Status status_;  // mutable: Named() records a bad value while reading a row
 };
 
 #define COFFER_QUERY(var, conn, sql)                                      \

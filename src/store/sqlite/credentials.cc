@@ -37,7 +37,11 @@ class SqliteCredentials final : public CredentialsWriter {
   Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& access_key_id) override {
     COFFER_QUERY(q, c_, ACCESS_KEY_SELECT("WHERE access_key_id = ?"));
     q.Bind(1, access_key_id);
-    if (q.Step()) return std::optional<AccessKeyRow>(ReadAccessKey(q));
+    if (q.Step()) {
+      AccessKeyRow row = ReadAccessKey(q);
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<AccessKeyRow>(std::move(row));
+    }
     COFFER_RETURN_IF_ERROR(q.status());
     return std::optional<AccessKeyRow>();
   }
@@ -77,7 +81,7 @@ class SqliteCredentials final : public CredentialsWriter {
       r.account = q.Text(3);
       r.principal_arn = q.Text(4);
       r.user_id = q.Text(5);
-      r.principal_type = q.Text(6);
+      r.principal_type = q.Named(6, kSessionPrincipalNames);
       r.role_arn = q.Text(7);
       r.user_name = q.Text(8);
       r.session_policy = q.Text(9);
@@ -86,6 +90,7 @@ class SqliteCredentials final : public CredentialsWriter {
       r.chain_depth = static_cast<int>(q.Int(12));
       r.created_ms = q.Int(13);
       r.expires_ms = q.Int(14);
+      COFFER_RETURN_IF_ERROR(q.status());
       out = std::move(r);
     }
     COFFER_ASSIGN_OR_RETURN(out->session_tags, ReadTagRows(c_, kStsSessionTags, access_key_id));
@@ -98,14 +103,13 @@ class SqliteCredentials final : public CredentialsWriter {
                  "user_id, created_ms, status, user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     q.Bind(1, row.access_key_id).BindBlob(2, row.wrapped_secret).Bind(3, row.account);
     q.Bind(4, row.principal_arn).Bind(5, row.user_id).Bind(6, row.created_ms);
-    q.Bind(7, row.status).Bind(8, row.user_name);
+    q.Bind(7, AccessKeyStatusName(row.status)).Bind(8, row.user_name);
     return q.Run();
   }
 
-  Status UpdateAccessKeyStatus(const std::string& access_key_id,
-                               const std::string& status) override {
+  Status UpdateAccessKeyStatus(const std::string& access_key_id, AccessKeyStatus status) override {
     COFFER_QUERY(q, c_, "UPDATE access_keys SET status = ? WHERE access_key_id = ?");
-    return q.Bind(1, status).Bind(2, access_key_id).Run();
+    return q.Bind(1, AccessKeyStatusName(status)).Bind(2, access_key_id).Run();
   }
 
   Status DeleteAccessKey(const std::string& access_key_id) override {
@@ -121,7 +125,10 @@ class SqliteCredentials final : public CredentialsWriter {
                    "session_policy_arns, has_session_policies, chain_depth, created_ms, "
                    "expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       q.Bind(1, r.access_key_id).BindBlob(2, r.wrapped_secret).Bind(3, r.token_hash);
-      q.Bind(4, r.account).Bind(5, r.principal_arn).Bind(6, r.user_id).Bind(7, r.principal_type);
+      q.Bind(4, r.account)
+          .Bind(5, r.principal_arn)
+          .Bind(6, r.user_id)
+          .Bind(7, SessionPrincipalName(r.principal_type));
       q.Bind(8, r.role_arn).Bind(9, r.user_name).Bind(10, r.session_policy);
       q.Bind(11, r.session_policy_arns).Bind(12, static_cast<int64_t>(r.has_session_policies));
       q.Bind(13, static_cast<int64_t>(r.chain_depth)).Bind(14, r.created_ms);
@@ -151,7 +158,7 @@ class SqliteCredentials final : public CredentialsWriter {
     r.principal_arn = q.Text(3);
     r.user_id = q.Text(4);
     r.created_ms = q.Int(5);
-    r.status = q.Text(6);
+    r.status = q.Named(6, kAccessKeyStatusNames);
     r.user_name = q.Text(7);
     return r;
   }

@@ -37,25 +37,24 @@ class SqliteIam final : public IamWriter {
  public:
   explicit SqliteIam(Connection& conn) : c_(conn) {}
 
-  Result<std::optional<IamEntityRow>> FindEntity(const std::string& account,
-                                                 const std::string& kind,
+  Result<std::optional<IamEntityRow>> FindEntity(const std::string& account, IamEntityKind kind,
                                                  const std::string& name) override {
     std::optional<IamEntityRow> out;
     {
       COFFER_QUERY(q, c_, IAM_ENTITY_SELECT("WHERE account = ? AND kind = ? AND name_key = ?"));
-      q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(name));
+      q.Bind(1, account).Bind(2, IamEntityKindName(kind)).Bind(3, NameKey(name));
       if (!q.Step()) {
         COFFER_RETURN_IF_ERROR(q.status());
         return out;
       }
       out = ReadIamEntity(q);
+      COFFER_RETURN_IF_ERROR(q.status());
     }
     COFFER_ASSIGN_OR_RETURN(out->tags, ReadTagRows(c_, kIamEntityTags, out->arn));
     return out;
   }
 
-  Result<std::vector<IamEntityRow>> ListEntities(const std::string& account,
-                                                 const std::string& kind,
+  Result<std::vector<IamEntityRow>> ListEntities(const std::string& account, IamEntityKind kind,
                                                  const std::string& path_prefix,
                                                  const std::string& after, int limit) override {
     std::vector<IamEntityRow> out;
@@ -63,7 +62,10 @@ class SqliteIam final : public IamWriter {
       COFFER_QUERY(q, c_,
                    IAM_ENTITY_SELECT("WHERE account = ? AND kind = ? AND name_key > ? AND "
                                      "substr(path, 1, length(?)) = ? ORDER BY name_key LIMIT ?"));
-      q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(after)).Bind(4, path_prefix);
+      q.Bind(1, account)
+          .Bind(2, IamEntityKindName(kind))
+          .Bind(3, NameKey(after))
+          .Bind(4, path_prefix);
       q.Bind(5, path_prefix).Bind(6, static_cast<int64_t>(limit));
       while (q.Step()) out.push_back(ReadIamEntity(q));
       COFFER_RETURN_IF_ERROR(q.status());
@@ -74,25 +76,27 @@ class SqliteIam final : public IamWriter {
     return out;
   }
 
-  Result<std::optional<std::string>> GetInlinePolicy(const std::string& account,
-                                                     const std::string& kind,
+  Result<std::optional<std::string>> GetInlinePolicy(const std::string& account, IamEntityKind kind,
                                                      const std::string& owner,
                                                      const std::string& policy_name) override {
     COFFER_QUERY(q, c_,
                  "SELECT document FROM iam_inline_policies WHERE account = ? AND kind = ? AND "
                  "owner_key = ? AND name = ?");
-    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_name);
+    q.Bind(1, account)
+        .Bind(2, IamEntityKindName(kind))
+        .Bind(3, NameKey(owner))
+        .Bind(4, policy_name);
     if (q.Step()) return std::optional<std::string>(q.Text(0));
     COFFER_RETURN_IF_ERROR(q.status());
     return std::optional<std::string>();
   }
 
   Result<std::vector<std::pair<std::string, std::string>>> ListInlinePolicies(
-      const std::string& account, const std::string& kind, const std::string& owner) override {
+      const std::string& account, IamEntityKind kind, const std::string& owner) override {
     COFFER_QUERY(q, c_,
                  "SELECT name, document FROM iam_inline_policies WHERE account = ? AND kind = ? "
                  "AND owner_key = ? ORDER BY name");
-    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner));
+    q.Bind(1, account).Bind(2, IamEntityKindName(kind)).Bind(3, NameKey(owner));
     std::vector<std::pair<std::string, std::string>> out;
     while (q.Step()) out.emplace_back(q.Text(0), q.Text(1));
     COFFER_RETURN_IF_ERROR(q.status());
@@ -159,12 +163,12 @@ class SqliteIam final : public IamWriter {
   }
 
   Result<std::vector<std::string>> ListAttachedPolicies(const std::string& account,
-                                                        const std::string& kind,
+                                                        IamEntityKind kind,
                                                         const std::string& owner) override {
     COFFER_QUERY(q, c_,
                  "SELECT policy_arn FROM iam_attachments WHERE account = ? AND kind = ? AND "
                  "owner_key = ? ORDER BY policy_arn");
-    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner));
+    q.Bind(1, account).Bind(2, IamEntityKindName(kind)).Bind(3, NameKey(owner));
     std::vector<std::string> out;
     while (q.Step()) out.push_back(q.Text(0));
     COFFER_RETURN_IF_ERROR(q.status());
@@ -209,7 +213,10 @@ class SqliteIam final : public IamWriter {
                    "INSERT INTO iam_entities (account, kind, name_key, name, id, arn, path, "
                    "description, trust_policy, max_session_seconds, created_ms) VALUES (?, ?, ?, "
                    "?, ?, ?, ?, ?, ?, ?, ?)");
-      q.Bind(1, r.account).Bind(2, r.kind).Bind(3, NameKey(r.name)).Bind(4, r.name);
+      q.Bind(1, r.account)
+          .Bind(2, IamEntityKindName(r.kind))
+          .Bind(3, NameKey(r.name))
+          .Bind(4, r.name);
       q.Bind(5, r.id).Bind(6, r.arn).Bind(7, r.path).Bind(8, r.description);
       q.Bind(9, r.trust_policy).Bind(10, r.max_session_seconds).Bind(11, r.created_ms);
       COFFER_RETURN_IF_ERROR(q.Run());
@@ -228,7 +235,7 @@ class SqliteIam final : public IamWriter {
     return WriteTagRows(c_, kIamEntityTags, r.arn, r.tags);
   }
 
-  Status DeleteEntity(const std::string& account, const std::string& kind,
+  Status DeleteEntity(const std::string& account, IamEntityKind kind,
                       const std::string& name) override {
     const std::string key = NameKey(name);
     COFFER_ASSIGN_OR_RETURN(auto row, FindEntity(account, kind, name));
@@ -238,40 +245,48 @@ class SqliteIam final : public IamWriter {
       COFFER_QUERY(q, c_,
                    "DELETE FROM iam_inline_policies WHERE account = ? AND kind = ? AND "
                    "owner_key = ?");
-      COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, kind).Bind(3, key).Run());
+      COFFER_RETURN_IF_ERROR(
+          q.Bind(1, account).Bind(2, IamEntityKindName(kind)).Bind(3, key).Run());
     }
     {
       COFFER_QUERY(q, c_,
                    "DELETE FROM iam_attachments WHERE account = ? AND kind = ? AND owner_key = ?");
-      COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, kind).Bind(3, key).Run());
+      COFFER_RETURN_IF_ERROR(
+          q.Bind(1, account).Bind(2, IamEntityKindName(kind)).Bind(3, key).Run());
     }
-    if (kind == "user") {
+    if (kind == IamEntityKind::kUser) {
       COFFER_QUERY(q, c_, "DELETE FROM iam_group_members WHERE account = ? AND user_key = ?");
       COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, key).Run());
-    } else if (kind == "group") {
+    } else if (kind == IamEntityKind::kGroup) {
       COFFER_QUERY(q, c_, "DELETE FROM iam_group_members WHERE account = ? AND group_key = ?");
       COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, key).Run());
     }
     COFFER_QUERY(q, c_, "DELETE FROM iam_entities WHERE account = ? AND kind = ? AND name_key = ?");
-    return q.Bind(1, account).Bind(2, kind).Bind(3, key).Run();
+    return q.Bind(1, account).Bind(2, IamEntityKindName(kind)).Bind(3, key).Run();
   }
 
-  Status PutInlinePolicy(const std::string& account, const std::string& kind,
-                         const std::string& owner, const std::string& policy_name,
-                         const std::string& document) override {
+  Status PutInlinePolicy(const std::string& account, IamEntityKind kind, const std::string& owner,
+                         const std::string& policy_name, const std::string& document) override {
     COFFER_QUERY(q, c_,
                  "INSERT OR REPLACE INTO iam_inline_policies (account, kind, owner_key, name, "
                  "document) VALUES (?, ?, ?, ?, ?)");
-    q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_name);
+    q.Bind(1, account)
+        .Bind(2, IamEntityKindName(kind))
+        .Bind(3, NameKey(owner))
+        .Bind(4, policy_name);
     return q.Bind(5, document).Run();
   }
 
-  Status DeleteInlinePolicy(const std::string& account, const std::string& kind,
+  Status DeleteInlinePolicy(const std::string& account, IamEntityKind kind,
                             const std::string& owner, const std::string& policy_name) override {
     COFFER_QUERY(q, c_,
                  "DELETE FROM iam_inline_policies WHERE account = ? AND kind = ? AND owner_key = ? "
                  "AND name = ?");
-    return q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_name).Run();
+    return q.Bind(1, account)
+        .Bind(2, IamEntityKindName(kind))
+        .Bind(3, NameKey(owner))
+        .Bind(4, policy_name)
+        .Run();
   }
 
   Status InsertManagedPolicy(const IamPolicyRow& r) override {
@@ -317,20 +332,28 @@ class SqliteIam final : public IamWriter {
     return q.Bind(1, arn).Bind(2, version).Run();
   }
 
-  Status AttachPolicy(const std::string& account, const std::string& kind, const std::string& owner,
+  Status AttachPolicy(const std::string& account, IamEntityKind kind, const std::string& owner,
                       const std::string& policy_arn) override {
     COFFER_QUERY(q, c_,
                  "INSERT OR IGNORE INTO iam_attachments (account, kind, owner_key, policy_arn) "
                  "VALUES (?, ?, ?, ?)");
-    return q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_arn).Run();
+    return q.Bind(1, account)
+        .Bind(2, IamEntityKindName(kind))
+        .Bind(3, NameKey(owner))
+        .Bind(4, policy_arn)
+        .Run();
   }
 
-  Status DetachPolicy(const std::string& account, const std::string& kind, const std::string& owner,
+  Status DetachPolicy(const std::string& account, IamEntityKind kind, const std::string& owner,
                       const std::string& policy_arn) override {
     COFFER_QUERY(q, c_,
                  "DELETE FROM iam_attachments WHERE account = ? AND kind = ? AND owner_key = ? "
                  "AND policy_arn = ?");
-    return q.Bind(1, account).Bind(2, kind).Bind(3, NameKey(owner)).Bind(4, policy_arn).Run();
+    return q.Bind(1, account)
+        .Bind(2, IamEntityKindName(kind))
+        .Bind(3, NameKey(owner))
+        .Bind(4, policy_arn)
+        .Run();
   }
 
   Status AddUserToGroup(const std::string& account, const std::string& group,
@@ -353,7 +376,7 @@ class SqliteIam final : public IamWriter {
  private:
   static IamEntityRow ReadIamEntity(const Query& q) {
     IamEntityRow r;
-    r.kind = q.Text(0);
+    r.kind = q.Named(0, kIamEntityKindNames);
     r.account = q.Text(1);
     r.name = q.Text(2);
     r.id = q.Text(3);

@@ -33,7 +33,11 @@ class SqliteKmsKeys final : public KmsKeysWriter {
   Result<std::optional<KmsKeyRow>> FindKey(const std::string& key_id) override {
     COFFER_QUERY(q, c_, KMS_SELECT("WHERE key_id = ?"));
     q.Bind(1, key_id);
-    if (q.Step()) return std::optional<KmsKeyRow>(ReadKmsKey(q));
+    if (q.Step()) {
+      KmsKeyRow row = ReadKmsKey(q);
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<KmsKeyRow>(std::move(row));
+    }
     COFFER_RETURN_IF_ERROR(q.status());
     return std::optional<KmsKeyRow>();
   }
@@ -101,7 +105,7 @@ class SqliteKmsKeys final : public KmsKeysWriter {
       m.key_id = key_id;
       m.version = static_cast<int>(q.Int(0));
       m.created_ms = q.Int(1);
-      m.rotation_type = q.Text(2);
+      m.rotation_type = q.Named(2, kMaterialOriginNames);
       out.push_back(std::move(m));
     }
     COFFER_RETURN_IF_ERROR(q.status());
@@ -119,7 +123,7 @@ class SqliteKmsKeys final : public KmsKeysWriter {
       m.version = static_cast<int>(q.Int(1));
       m.wrapped = q.Blob(2);
       m.created_ms = q.Int(3);
-      m.rotation_type = q.Text(4);
+      m.rotation_type = q.Named(4, kMaterialOriginNames);
       out.push_back(std::move(m));
     }
     COFFER_RETURN_IF_ERROR(q.status());
@@ -151,7 +155,10 @@ class SqliteKmsKeys final : public KmsKeysWriter {
                  "rotation_enabled, rotation_period_days, next_rotation_ms, policy) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.Bind(1, row.key_id).Bind(2, row.account).Bind(3, row.region).Bind(4, row.arn);
-    q.Bind(5, row.manager).Bind(6, row.state).Bind(7, row.description).Bind(8, row.created_ms);
+    q.Bind(5, KeyManagerName(row.manager))
+        .Bind(6, KeyStateName(row.state))
+        .Bind(7, row.description)
+        .Bind(8, row.created_ms);
     q.Bind(9, static_cast<int64_t>(row.current_material)).Bind(10, row.deletion_ms);
     q.Bind(11, row.pending_window_days).Bind(12, static_cast<int64_t>(row.rotation_enabled));
     q.Bind(13, row.rotation_period_days).Bind(14, row.next_rotation_ms).Bind(15, row.policy);
@@ -163,7 +170,7 @@ class SqliteKmsKeys final : public KmsKeysWriter {
                  "INSERT INTO kms_key_materials (key_id, version, wrapped, created_ms, "
                  "rotation_type) VALUES (?, ?, ?, ?, ?)");
     q.Bind(1, row.key_id).Bind(2, static_cast<int64_t>(row.version)).BindBlob(3, row.wrapped);
-    q.Bind(4, row.created_ms).Bind(5, row.rotation_type);
+    q.Bind(4, row.created_ms).Bind(5, MaterialOriginName(row.rotation_type));
     return q.Run();
   }
 
@@ -191,7 +198,7 @@ class SqliteKmsKeys final : public KmsKeysWriter {
                  "UPDATE kms_keys SET state = ?, description = ?, current_material = ?, "
                  "deletion_ms = ?, pending_window_days = ?, rotation_enabled = ?, "
                  "rotation_period_days = ?, next_rotation_ms = ?, policy = ? WHERE key_id = ?");
-    q.Bind(1, row.state).Bind(2, row.description);
+    q.Bind(1, KeyStateName(row.state)).Bind(2, row.description);
     q.Bind(3, static_cast<int64_t>(row.current_material)).Bind(4, row.deletion_ms);
     q.Bind(5, row.pending_window_days).Bind(6, static_cast<int64_t>(row.rotation_enabled));
     q.Bind(7, row.rotation_period_days).Bind(8, row.next_rotation_ms).Bind(9, row.policy);
@@ -227,8 +234,8 @@ class SqliteKmsKeys final : public KmsKeysWriter {
     k.account = q.Text(1);
     k.region = q.Text(2);
     k.arn = q.Text(3);
-    k.manager = q.Text(4);
-    k.state = q.Text(5);
+    k.manager = q.Named(4, kKeyManagerNames);
+    k.state = q.Named(5, kKeyStateNames);
     k.description = q.Text(6);
     k.created_ms = q.Int(7);
     k.current_material = static_cast<int>(q.Int(8));

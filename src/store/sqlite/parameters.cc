@@ -38,7 +38,11 @@ class SqliteParameters final : public ParametersWriter {
                                            const std::string& name_key) override {
     COFFER_QUERY(q, c_, PARAM_SELECT("WHERE account = ? AND region = ? AND name_key = ?"));
     q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, name_key);
-    if (q.Step()) return std::optional<ParameterRow>(ReadParameterRow(q));
+    if (q.Step()) {
+      ParameterRow row = ReadParameterRow(q);
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<ParameterRow>(std::move(row));
+    }
     COFFER_RETURN_IF_ERROR(q.status());
     return std::optional<ParameterRow>();
   }
@@ -76,10 +80,10 @@ class SqliteParameters final : public ParametersWriter {
     return ManyParameters(q);
   }
 
-  Result<int64_t> Count(const Scope& scope, const std::string& tier) override {
+  Result<int64_t> Count(const Scope& scope, ParameterTier tier) override {
     COFFER_QUERY(q, c_,
                  "SELECT COUNT(*) FROM parameters WHERE account = ? AND region = ? AND tier = ?");
-    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, tier);
+    q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, ParameterTierName(tier));
     int64_t n = q.Step() ? q.Int(0) : 0;
     COFFER_RETURN_IF_ERROR(q.status());
     return n;
@@ -96,6 +100,7 @@ class SqliteParameters final : public ParametersWriter {
         return std::optional<ParameterVersionRow>();
       }
       v = ReadParameterVersion(q);
+      COFFER_RETURN_IF_ERROR(q.status());
     }
     COFFER_QUERY(q, c_,
                  "SELECT label FROM parameter_labels WHERE parameter_id = ? AND version = ? "
@@ -207,7 +212,10 @@ class SqliteParameters final : public ParametersWriter {
                  "INSERT INTO parameter_versions (parameter_id, version, type, tier, data_type, "
                  "key_id, description, allowed_pattern, policies, last_modified_ms, "
                  "last_modified_user, sealed_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    q.Bind(1, parameter_id).Bind(2, v.version).Bind(3, v.type).Bind(4, v.tier);
+    q.Bind(1, parameter_id)
+        .Bind(2, v.version)
+        .Bind(3, ParameterTypeName(v.type))
+        .Bind(4, ParameterTierName(v.tier));
     q.Bind(5, v.data_type).Bind(6, v.key_id).Bind(7, v.description).Bind(8, v.allowed_pattern);
     q.Bind(9, v.policies).Bind(10, v.last_modified_ms).Bind(11, v.last_modified_user);
     q.BindBlob(12, v.sealed_value);
@@ -256,8 +264,8 @@ class SqliteParameters final : public ParametersWriter {
     r.name = q.Text(3);
     r.name_key = q.Text(4);
     r.parent = q.Text(5);
-    r.type = q.Text(6);
-    r.tier = q.Text(7);
+    r.type = q.Named(6, kParameterTypeNames);
+    r.tier = q.Named(7, kParameterTierNames);
     r.data_type = q.Text(8);
     r.key_id = q.OptText(9);
     r.description = q.OptText(10);
@@ -273,8 +281,8 @@ class SqliteParameters final : public ParametersWriter {
   static ParameterVersionRow ReadParameterVersion(const Query& q) {
     ParameterVersionRow v;
     v.version = q.Int(0);
-    v.type = q.Text(1);
-    v.tier = q.Text(2);
+    v.type = q.Named(1, kParameterTypeNames);
+    v.tier = q.Named(2, kParameterTierNames);
     v.data_type = q.Text(3);
     v.key_id = q.OptText(4);
     v.description = q.OptText(5);
@@ -287,7 +295,9 @@ class SqliteParameters final : public ParametersWriter {
   }
 
   static void BindParameterState(Query& q, int first, const ParameterRow& r) {
-    q.Bind(first, r.type).Bind(first + 1, r.tier).Bind(first + 2, r.data_type);
+    q.Bind(first, ParameterTypeName(r.type))
+        .Bind(first + 1, ParameterTierName(r.tier))
+        .Bind(first + 2, r.data_type);
     q.Bind(first + 3, r.key_id).Bind(first + 4, r.description).Bind(first + 5, r.allowed_pattern);
     q.Bind(first + 6, r.policies).Bind(first + 7, r.version).Bind(first + 8, r.last_modified_ms);
     q.Bind(first + 9, r.last_modified_user).Bind(first + 10, r.expires_at_ms);

@@ -39,19 +39,24 @@ class SqliteRotation final : public RotationWriter {
     r.account = account;
     r.region = region;
     r.name = name;
-    r.kind = q.Text(0);
+    r.kind = q.Named(0, kRotationFunctionKindNames);
     r.config = q.Text(1);
     r.role_arn = q.Text(2);
     r.timeout_seconds = q.Int(3);
     r.wrapped_signing_key = q.Blob(4);
     r.created_ms = q.Int(5);
+    COFFER_RETURN_IF_ERROR(q.status());
     return std::optional<RotationFunctionRow>(std::move(r));
   }
 
   Result<std::optional<RotationRunRow>> FindRun(int64_t secret_id) override {
     COFFER_QUERY(q, c_, RUN_SELECT("WHERE secret_id = ?"));
     q.Bind(1, secret_id);
-    if (q.Step()) return std::optional<RotationRunRow>(ReadRun(q));
+    if (q.Step()) {
+      RotationRunRow run = ReadRun(q);
+      COFFER_RETURN_IF_ERROR(q.status());
+      return std::optional<RotationRunRow>(std::move(run));
+    }
     COFFER_RETURN_IF_ERROR(q.status());
     return std::optional<RotationRunRow>();
   }
@@ -72,7 +77,11 @@ class SqliteRotation final : public RotationWriter {
                  "INSERT OR REPLACE INTO rotation_functions (account, region, name, kind, config, "
                  "role_arn, timeout_seconds, wrapped_signing_key, created_ms) VALUES (?, ?, ?, ?, "
                  "?, ?, ?, ?, ?)");
-    q.Bind(1, r.account).Bind(2, r.region).Bind(3, r.name).Bind(4, r.kind).Bind(5, r.config);
+    q.Bind(1, r.account)
+        .Bind(2, r.region)
+        .Bind(3, r.name)
+        .Bind(4, RotationFunctionKindName(r.kind))
+        .Bind(5, r.config);
     q.Bind(6, r.role_arn).Bind(7, r.timeout_seconds).BindBlob(8, r.wrapped_signing_key);
     return q.Bind(9, r.created_ms).Run();
   }
@@ -90,7 +99,7 @@ class SqliteRotation final : public RotationWriter {
                  "token, mode, step, attempts, next_attempt_ms, lease_holder, lease_expires_ms, "
                  "started_ms, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     q.Bind(1, r.secret_id).Bind(2, r.secret_arn).Bind(3, r.account).Bind(4, r.region);
-    q.Bind(5, r.token).Bind(6, r.mode).Bind(7, r.step).Bind(8, r.attempts);
+    q.Bind(5, r.token).Bind(6, RotationRunModeName(r.mode)).Bind(7, r.step).Bind(8, r.attempts);
     q.Bind(9, r.next_attempt_ms).Bind(10, r.lease_holder).Bind(11, r.lease_expires_ms);
     return q.Bind(12, r.started_ms).Bind(13, r.last_error).Run();
   }
@@ -108,7 +117,7 @@ class SqliteRotation final : public RotationWriter {
     r.account = q.Text(2);
     r.region = q.Text(3);
     r.token = q.Text(4);
-    r.mode = q.Text(5);
+    r.mode = q.Named(5, kRotationRunModeNames);
     r.step = q.Text(6);
     r.attempts = q.Int(7);
     r.next_attempt_ms = q.Int(8);

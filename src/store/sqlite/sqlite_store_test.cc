@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -22,6 +23,16 @@ class SqliteStoreTest : public ::testing::Test {
   void TearDown() override {
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+  // Runs `sql` on the file directly, as another program (or a person) could.
+  void ExecRaw(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
   }
   std::string dir_, path_;
   std::unique_ptr<Store> store_;
@@ -119,12 +130,41 @@ TEST_F(SqliteStoreTest, StageNamesOneVersion) {
 
 TEST_F(SqliteStoreTest, RefusesNewerSchema) {
   store_.reset();
-  // Pretend a newer coffer wrote this file.
-  ASSERT_EQ(system(("sqlite3 " + path_ + " 'PRAGMA user_version=99' 2>/dev/null || true").c_str()),
-            0);
+  ExecRaw("PRAGMA user_version=99");  // as a newer coffer would leave it
   auto s = OpenSqliteStore(path_);
-  if (s.ok()) GTEST_SKIP() << "sqlite3 shell not installed";
+  ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+}
+
+// Enum-like columns hold AWS's text; text no enum names is an error, never a guessed value.
+TEST_F(SqliteStoreTest, AnEnumColumnWithUnknownTextIsAnErrorNotAGuess) {
+  KmsKeyRow key;
+  key.key_id = "0b0e5d43-1f5c-4d22-9a43-2f4a6d1c7e01";
+  key.account = scope_.account;
+  key.region = scope_.region;
+  key.arn = "arn:aws:kms:us-east-1:123456789012:key/" + key.key_id;
+  key.state = KeyState::kPendingDeletion;
+  key.manager = KeyManager::kCustomer;
+  ASSERT_TRUE(store_->Write([&](StoreWriter& w) { return w.kms().InsertKey(key); }).ok());
+  auto read = [&] {
+    std::optional<KmsKeyRow> found;
+    Status s = store_->Read([&](StoreReader& r) -> Status {
+      COFFER_ASSIGN_OR_RETURN(found, r.kms().FindKey(key.key_id));
+      return Status::Ok();
+    });
+    return std::make_pair(s, found);
+  };
+  auto [ok, found] = read();
+  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->state, KeyState::kPendingDeletion);
+  EXPECT_EQ(found->manager, KeyManager::kCustomer);
+
+  ExecRaw("UPDATE kms_keys SET state = 'Frozen'");
+  auto [bad, none] = read();
+  EXPECT_EQ(bad.code(), ErrorCode::kInternalFailure);
+  EXPECT_EQ(bad.message().find("Frozen"), std::string::npos) << "stored text is not echoed";
+  EXPECT_NE(bad.message().find("state"), std::string::npos) << bad.message();
 }
 
 // The error contract every view states (store/deployment.h): a missing row is an empty
@@ -153,7 +193,7 @@ TEST_F(SqliteStoreTest, ViewsKeepTheStatedErrorContract) {
                     COFFER_RETURN_IF_ERROR(w.secrets().Delete(missing.id));
                     COFFER_RETURN_IF_ERROR(w.parameters().Delete(424242));
                     return w.credentials().UpdateAccessKeyStatus("AKIANOSUCHKEY0000000",
-                                                                 "Inactive");
+                                                                 AccessKeyStatus::kInactive);
                   })
                   .ok());
 
