@@ -38,12 +38,13 @@ unit-asan: build-asan
 
 # The layer check (scripts/check-layers.sh: includes follow docs/ARCHITECTURE.md's module table),
 # the size check (scripts/check-size.py: files and functions a reader can hold) and their own
-# tests, then everything registered with CTest.
+# tests, then everything registered with CTest, two at a time (each end-to-end suite has its own
+# server on its own port and data directory, so suites run side by side).
 test: build unit-asan
 	@scripts/check-layers.sh
 	@python3 scripts/check-size.py
 	@python3 -m unittest discover -s tests/scripts
-	@ctest --test-dir $(BUILD) --output-on-failure
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 bench: build
 	@bench/run.sh

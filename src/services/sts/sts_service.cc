@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "policy/policy.h"
 #include "protocol/operation_table.h"
+#include "protocol/query_input.h"
 #include "protocol/xml.h"
 
 namespace coffer::sts {
@@ -17,47 +18,25 @@ namespace {
 
 constexpr int64_t kMinDurationSeconds = 900;
 constexpr int64_t kChainedMaxSeconds = 3600;
+constexpr int64_t kMaxRoleDurationSeconds = 43200;   // the model's roleDurationSecondsType
+constexpr int64_t kMaxSessionTokenSeconds = 129600;  // the model's durationSecondsType
 constexpr size_t kMaxSessionPolicyChars = 2048;
 constexpr size_t kMaxPolicyArns = 10;
-constexpr size_t kMaxSessionTags = 50;
-
-std::optional<std::string> Param(const std::map<std::string, std::string>& params,
-                                 const std::string& name) {
-  auto it = params.find(name);
-  if (it == params.end()) return std::nullopt;
-  return it->second;
-}
 
 Status ValidationError(const std::string& message) {
   return Status(ErrorCode::kValidationError, "1 validation error detected: " + message);
 }
 
-// RoleSessionName, tag keys: [\w+=,.@-]
-bool IsSessionNameChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '=' ||
-         c == ',' || c == '.' || c == '@' || c == '-';
-}
-
-Result<int64_t> Duration(const std::map<std::string, std::string>& params, int64_t default_s,
-                         int64_t max_s) {
-  auto text = Param(params, "DurationSeconds");
-  if (!text) return default_s;
-  char* end = nullptr;
-  long long v = std::strtoll(text->c_str(), &end, 10);
-  if (text->empty() || *end != '\0') {
-    return Status(ErrorCode::kValidationError, "DurationSeconds must be a number");
-  }
-  if (v < kMinDurationSeconds) {
-    return ValidationError("Value '" + *text +
-                           "' at 'durationSeconds' failed to satisfy constraint: Member must have "
-                           "value greater than or equal to 900");
-  }
-  if (v > max_s) {
+// A duration the model allows but the caller's limit does not (the role's MaxSessionDuration,
+// GetSessionToken's hour for the root user).
+Result<int64_t> WithinMaxDuration(std::optional<int64_t> requested, int64_t default_s,
+                                  int64_t max_s) {
+  if (requested && *requested > max_s) {
     return Status(ErrorCode::kValidationError,
                   "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
                   "role.");
   }
-  return static_cast<int64_t>(v);
+  return requested.value_or(default_s);
 }
 
 std::string Credentials(const std::string& id, std::string_view secret, const std::string& token,
@@ -116,10 +95,42 @@ Result<std::string> StsService::Issue(StsSessionRow* row) {
 
 namespace {
 
-// AssumeRole's session policies (inline and managed) and session tags, into `row`.
-Status ReadSessionPoliciesAndTags(const std::map<std::string, std::string>& params,
-                                  StsSessionRow* row) {
-  if (auto policy_text = Param(params, "Policy")) {
+// AssumeRole's request as STS's model constrains it (botocore sts/2011-06-15), with its session
+// policies (inline and managed) and session tags put in `row`.
+// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+struct AssumeRoleInput {
+  std::string role_arn;
+  std::string session_name;
+  std::optional<std::string> external_id;
+  std::optional<int64_t> duration_seconds;
+};
+
+Result<AssumeRoleInput> ReadAssumeRoleInput(const std::map<std::string, std::string>& params,
+                                            StsSessionRow* row) {
+  QueryInput in(params);
+  auto role_arn = in.String("RoleArn", {.required = true, .min_len = 20, .max_len = 2048});
+  auto session_name =
+      in.String("RoleSessionName",
+                {.required = true, .min_len = 2, .max_len = 64, .pattern = Pattern::kName});
+  auto external_id = in.String("ExternalId", {.min_len = 2, .max_len = 1224});
+  auto policy_text =
+      in.String("Policy", {.min_len = 1, .pattern = Pattern::kDocument, .echo = false});
+  auto duration = in.Int("DurationSeconds", kMinDurationSeconds, kMaxRoleDurationSeconds);
+  auto tags = in.TagList("Tags", /*required=*/false);
+  std::vector<std::string> policy_arns;
+  for (size_t i = 1;; ++i) {
+    auto arn = in.String("PolicyArns.member." + std::to_string(i) + ".arn",
+                         {.min_len = 20, .max_len = 2048});
+    if (!arn) break;
+    policy_arns.push_back(std::move(*arn));
+  }
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  if (policy_arns.size() > kMaxPolicyArns) {
+    return ValidationError(
+        "Value at 'policyArns' failed to satisfy constraint: Member must "
+        "have length less than or equal to 10");
+  }
+  if (policy_text) {
     if (policy_text->size() > kMaxSessionPolicyChars) {
       return Status(ErrorCode::kPackedPolicyTooLarge,
                     "Packed policy consumes more than 100 percent of the allotted size.");
@@ -129,29 +140,13 @@ Status ReadSessionPoliciesAndTags(const std::map<std::string, std::string>& para
     row->session_policy = *policy_text;
     row->has_session_policies = true;
   }
-  for (size_t i = 1;; ++i) {
-    auto arn = Param(params, "PolicyArns.member." + std::to_string(i) + ".arn");
-    if (!arn) break;
-    if (i > kMaxPolicyArns) {
-      return ValidationError(
-          "Value at 'policyArns' failed to satisfy constraint: Member must "
-          "have length less than or equal to 10");
-    }
-    row->session_policy_arns += *arn + "\n";
-    row->has_session_policies = true;
+  for (const auto& arn : policy_arns) row->session_policy_arns += arn + "\n";
+  if (!policy_arns.empty()) row->has_session_policies = true;
+  if (tags) {
+    for (auto& [key, value] : *tags) PutTag(&row->session_tags, key, value);
   }
-  for (size_t i = 1;; ++i) {
-    const std::string base = "Tags.member." + std::to_string(i);
-    auto key = Param(params, base + ".Key");
-    if (!key) break;
-    if (i > kMaxSessionTags) {
-      return ValidationError(
-          "Value at 'tags' failed to satisfy constraint: Member must have "
-          "length less than or equal to 50");
-    }
-    PutTag(&row->session_tags, *key, Param(params, base + ".Value").value_or(""));
-  }
-  return Status::Ok();
+  return AssumeRoleInput{std::move(*role_arn), std::move(*session_name), std::move(external_id),
+                         duration};
 }
 
 }  // namespace
@@ -159,32 +154,14 @@ Status ReadSessionPoliciesAndTags(const std::map<std::string, std::string>& para
 // https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
 Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
                                            const std::map<std::string, std::string>& params) {
-  auto role_arn = Param(params, "RoleArn");
-  auto session_name = Param(params, "RoleSessionName");
-  if (!role_arn || role_arn->size() < 20 || role_arn->size() > 2048) {
-    return ValidationError(
-        "Value at 'roleArn' failed to satisfy constraint: Member must have "
-        "length between 20 and 2048");
-  }
-  if (!session_name || session_name->size() < 2 || session_name->size() > 64 ||
-      !std::all_of(session_name->begin(), session_name->end(), IsSessionNameChar)) {
-    return ValidationError("Value '" + session_name.value_or("") +
-                           "' at 'roleSessionName' failed to satisfy constraint: Member must "
-                           "satisfy regular expression pattern: [\\w+=,.@-]*");
-  }
-  auto external_id = Param(params, "ExternalId");
-  if (external_id && (external_id->size() < 2 || external_id->size() > 1224)) {
-    return ValidationError(
-        "Value at 'externalId' failed to satisfy constraint: Member must have "
-        "length between 2 and 1224");
-  }
   StsSessionRow row;
-  COFFER_RETURN_IF_ERROR(ReadSessionPoliciesAndTags(params, &row));
+  COFFER_ASSIGN_OR_RETURN(AssumeRoleInput input, ReadAssumeRoleInput(params, &row));
+  const std::optional<std::string>& external_id = input.external_id;
 
   // The root user cannot assume roles.
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use.html
   const Principal& caller = ctx.principal;
-  auto arn = ParseArn(*role_arn);
+  auto arn = ParseArn(input.role_arn);
   std::string role_account, role_name;
   if (arn && arn->service == "iam" && arn->resource.rfind("role/", 0) == 0) {
     role_account = arn->account;
@@ -201,43 +178,42 @@ Result<std::string> StsService::AssumeRole(const RequestContext& ctx,
   // An unknown role is indistinguishable from a forbidden one, as in AWS.
   std::string empty_trust;
   AuthzCheck check{"sts:AssumeRole",
-                   *role_arn,
+                   input.role_arn,
                    role_account.empty() ? caller.account : role_account,
                    role ? &role->trust_policy : &empty_trust,
                    false,
                    true,
                    {}};
   if (external_id) check.context["sts:externalid"] = {*external_id};
-  check.context["sts:rolesessionname"] = {*session_name};
+  check.context["sts:rolesessionname"] = {input.session_name};
   AddRequestTagKeys(row.session_tags, &check.context);
   Status allowed = ctx.Authorize(check);
   if (caller.type == PrincipalType::kRoot && !caller.temporary) {
     return Status(ErrorCode::kAccessDenied, "Roles may not be assumed by root accounts.");
   }
   if (!allowed.ok()) return allowed;
-  if (!role || role->arn != *role_arn) {
+  if (!role || role->arn != input.role_arn) {
     return Status(ErrorCode::kAccessDenied, "User: " + caller.arn +
                                                 " is not authorized to perform: sts:AssumeRole on "
                                                 "resource: " +
-                                                *role_arn);
+                                                input.role_arn);
   }
 
   // Role chaining: a role session assuming a role gets at most one hour.
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html
   const bool chained = caller.type == PrincipalType::kAssumedRole;
   int64_t max_s = chained ? kChainedMaxSeconds : role->max_session_seconds;
-  if (chained && params.count("DurationSeconds") &&
-      std::atoll(params.at("DurationSeconds").c_str()) > kChainedMaxSeconds) {
+  if (chained && input.duration_seconds.value_or(0) > kChainedMaxSeconds) {
     return Status(ErrorCode::kValidationError,
                   "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                   "assumed by role chaining.");
   }
-  COFFER_ASSIGN_OR_RETURN(int64_t duration, Duration(params, 3600, max_s));
+  COFFER_ASSIGN_OR_RETURN(int64_t duration, WithinMaxDuration(input.duration_seconds, 3600, max_s));
 
   row.account = role_account;
   row.principal_arn =
-      "arn:aws:sts::" + role_account + ":assumed-role/" + role->name + "/" + *session_name;
-  row.user_id = role->id + ":" + *session_name;
+      "arn:aws:sts::" + role_account + ":assumed-role/" + role->name + "/" + input.session_name;
+  row.user_id = role->id + ":" + input.session_name;
   row.principal_type = SessionPrincipal::kAssumedRole;
   row.role_arn = role->arn;
   row.chain_depth = chained ? 1 : 0;
@@ -261,9 +237,12 @@ Result<std::string> StsService::GetSessionToken(const RequestContext& ctx,
   if (caller.temporary) {
     return Status(ErrorCode::kAccessDenied, "Cannot call GetSessionToken with session credentials");
   }
+  QueryInput in(params);
+  auto requested = in.Int("DurationSeconds", kMinDurationSeconds, kMaxSessionTokenSeconds);
+  COFFER_RETURN_IF_ERROR(in.Finish());
   const bool root = caller.type == PrincipalType::kRoot;
   COFFER_ASSIGN_OR_RETURN(int64_t duration,
-                          Duration(params, root ? 3600 : 43200, root ? 3600 : 129600));
+                          WithinMaxDuration(requested, root ? 3600 : 43200, root ? 3600 : 129600));
   StsSessionRow row;
   row.account = caller.account;
   row.principal_arn = caller.arn;
