@@ -397,6 +397,19 @@ class CofferServer:
     def output_text(self):
         return self.output().decode("utf-8", "replace")
 
+    def wait_for_output(self, text, timeout=10.0):
+        """Waits until the captured output contains `text` and returns the output. The server
+        has written a line before the request that caused it is answered, but the drain threads
+        may read it a moment later, so a test polls rather than reading once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.output_text()
+            if text in output:
+                return output
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the server output:\n{output[-2000:]}")
+            time.sleep(0.05)
+
     # -- clients --------------------------------------------------------------------------------
     def client(self, service, region=DEFAULT_REGION, key_id=None, secret=None, session_token=None,
                **config_kwargs):

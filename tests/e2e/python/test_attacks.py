@@ -809,7 +809,8 @@ class ConnectionFloodTest(unittest.TestCase):
                         and b'"__type":"ServiceUnavailable"' in reply)
         self.assertEqual(24, refused)
         # Logged once, not once per refusal.
-        self.assertEqual(1, self.server.output_text().count("refusing connections (per_source)"))
+        output = self.server.wait_for_output("refusing connections (per_source)")
+        self.assertEqual(1, output.count("refusing connections (per_source)"))
         # Another source is served meanwhile.
         self.assertEqual(200, self.server.raw_request("GET", "/health").status)
         self.server.client("secretsmanager").list_secrets()
@@ -867,7 +868,7 @@ class ConnectionFloodTest(unittest.TestCase):
         server = CofferServer(extra_args=["--max-connections", "100000000"])
         self.addCleanup(server.close)
         server.start()
-        self.assertIn("exceeds the descriptor limit", server.output_text())
+        server.wait_for_output("exceeds the descriptor limit")
         self.assertEqual(200, server.raw_request("GET", "/health").status)
 
 
@@ -1031,8 +1032,9 @@ class MetricsAccessTest(unittest.TestCase):
         server = CofferServer(extra_args=["--metrics-listen", "127.0.0.1:0"])
         self.addCleanup(server.close)
         server.start()
-        m = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", server.output_text())
-        self.assertIsNotNone(m, server.output_text())
+        output = server.wait_for_output("metrics on http://127.0.0.1:")
+        m = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", output)
+        self.assertIsNotNone(m, output)
         resp = server.raw_request("GET", "/metrics")
         self.assertNotEqual(200, resp.status, resp)
         self.assertNotIn(b"coffer_authz_denials_total", resp.body)

@@ -268,7 +268,7 @@ class DataDirectoryTest(unittest.TestCase):
         # The operator accepts the loss: the server starts and keeps the log for inspection.
         self.server.extra_args = ["--accept-damaged-wal"]
         self.server.start()
-        self.assertIn("the log was kept as", self.server.output_text())
+        self.server.wait_for_output("the log was kept as")
         kept = [f for f in os.listdir(self.server.data_dir)
                 if f.startswith("coffer.db-wal.damaged-")]
         self.assertEqual(1, len(kept))
@@ -386,7 +386,8 @@ class FullDiskTest(unittest.TestCase, AwsAssertions):
         failures = int(re.search(r"^coffer_store_write_failures_total (\d+)$", metrics,
                                  re.MULTILINE).group(1))
         self.assertGreaterEqual(failures, 4)
-        self.assertEqual(1, server.output_text().count("the store cannot write"),
+        self.assertEqual(1, server.wait_for_output("the store cannot write").count(
+                             "the store cannot write"),
                          "logged once, not once per request")
 
         # Space again: writes work, health is ok, and the read dates are recorded.
@@ -396,7 +397,7 @@ class FullDiskTest(unittest.TestCase, AwsAssertions):
         self.assertEqual("ok", server.raw_request("GET", "/health").json()["status"])
         self.assertIn("coffer_store_writable 1",
                       server.raw_request("GET", "/metrics").body.decode())
-        self.assertIn("the store writes again", server.output_text())
+        server.wait_for_output("the store writes again")
         sm.get_secret_value(SecretId=names[0])
         self.assertIn("LastAccessedDate", sm.describe_secret(SecretId=names[0]))
         server.stop()

@@ -264,11 +264,7 @@ class SealCase(unittest.TestCase):
 
     def wait_for_output(self, server, text, timeout=5.0):
         """The server's captured output contains `text` (it may follow the listening line)."""
-        deadline = time.monotonic() + timeout
-        while text not in server.output_text():
-            if time.monotonic() > deadline:
-                self.fail(f"{text!r} not in the server output:\n{server.output_text()[-2000:]}")
-            time.sleep(0.05)
+        server.wait_for_output(text, timeout)
 
     # -- operator CLI ---------------------------------------------------------------------------
     def operator(self, server, *args, input_text=None, key_id=None, secret=None):
