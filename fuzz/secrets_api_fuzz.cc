@@ -48,24 +48,34 @@ struct World {
     app = coffer::App::Create({}, &clock, {.store = store.get(), .keyring = keyring.get()});
   }
 
-  // The request a client signed with the account's root key.
-  coffer::ApiRequest Signed(const std::string& operation, std::string body) const {
+  // A request a client signed with the account's root key. ApiRequest only views its strings
+  // (the HTTP server keeps the received ones alive), so this owns them for the call.
+  struct SignedRequest {
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    coffer::ApiRequest View() const {
+      coffer::ApiRequest r;
+      r.method = "POST";
+      r.target = "/";
+      for (const auto& [k, v] : headers) r.headers.emplace_back(k, v);
+      r.body = body;
+      return r;
+    }
+  };
+  SignedRequest Signed(const std::string& operation, std::string body) const {
     const std::string date = coffer::FormatAmzDate(clock.NowMillis());
-    std::vector<std::pair<std::string, std::string>> headers = {
-        {"content-type", "application/x-amz-json-1.1"},
-        {"host", "127.0.0.1:4600"},
-        {"x-amz-date", date},
-        {"x-amz-target", "secretsmanager." + operation}};
+    SignedRequest signed_request;
+    auto& headers = signed_request.headers;
+    headers = {{"content-type", "application/x-amz-json-1.1"},
+               {"host", "127.0.0.1:4600"},
+               {"x-amz-date", date},
+               {"x-amz-target", "secretsmanager." + operation}};
     std::sort(headers.begin(), headers.end());
-    const std::string auth = coffer::SignRequest("POST", "/", headers, body, kRootKey, kRootSecret,
-                                                 date, "us-east-1", "secretsmanager");
-    coffer::ApiRequest r;
-    r.method = "POST";
-    r.target = "/";
-    for (auto& [k, v] : headers) r.headers.emplace_back(k, v);
-    r.headers.emplace_back("authorization", auth);
-    r.body = std::move(body);
-    return r;
+    std::string auth = coffer::SignRequest("POST", "/", headers, body, kRootKey, kRootSecret, date,
+                                           "us-east-1", "secretsmanager");
+    headers.emplace_back("authorization", std::move(auth));
+    signed_request.body = std::move(body);
+    return signed_request;
   }
 
   coffer::FakeClock clock{1767225600000};
@@ -92,7 +102,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const char* op = kOperations[data[0] % std::size(kOperations)];
   const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
-  coffer::ApiResponse response = world.app->dispatcher().Handle(world.Signed(op, body));
+  const World::SignedRequest request = world.Signed(op, body);
+  coffer::ApiResponse response = world.app->dispatcher().Handle(request.View());
   // No input may make the service fail on its own side.
   if (response.status >= 500 && response.status != 503) abort();
   world.clock.Advance(std::chrono::hours(1));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "auth/credential_registry.h"
 #include "core/arn.h"
@@ -10,6 +11,7 @@
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "net/http_client.h"
+#include "protocol/json_input.h"
 
 namespace coffer {
 namespace json = boost::json;
@@ -67,9 +69,27 @@ void Wipe(json::object* input) {
   }
 }
 
-std::string Text(const json::object& in, const char* name) {
-  auto* v = in.if_contains(name);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+// The query parameter `name` of `target` as a non-negative number; 0 when absent.
+// Errors: InvalidParameterException when present but not a number.
+Result<int64_t> QueryNumber(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return int64_t{0};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    const std::string_view text = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) {
+      return Status(ErrorCode::kInvalidParameterException,
+                    std::string(name) + " must be a non-negative number.");
+    }
+    return value;
+  }
+  return int64_t{0};
 }
 
 }  // namespace
@@ -201,22 +221,25 @@ ApiResponse OperatorApi::Unseal(const ApiRequest& request, const std::string& re
   auto parsed = ParseBody(request);
   if (!parsed.ok()) return Error(parsed.status(), request_id);
   json::object& input = parsed.value();
-  const std::string nonce = Text(input, "Nonce");
-  std::string attempt_nonce;
-  Status s = Status::Ok();
-  if (auto it = input.find("Reset"); it != input.end() && it->value() == json::value(true)) {
-    s = seal_->ResetProgress(nonce, Text(input, "Share"));
-  } else if (auto* share = input.if_contains("Share"); share && share->is_string()) {
-    s = seal_->SubmitShare(std::string_view(share->get_string().data(), share->get_string().size()),
-                           nonce, &attempt_nonce);
-  } else if (auto* passphrase = input.if_contains("Passphrase");
-             passphrase && passphrase->is_string()) {
-    s = seal_->UnsealWithPassphrase(
-        std::string_view(passphrase->get_string().data(), passphrase->get_string().size()));
-  } else {
-    s = Status(ErrorCode::kInvalidParameterException, "Give one of Share, Passphrase or Reset.");
-  }
+  JsonInput in(input);
+  const std::string nonce = in.String("Nonce").value_or("");
+  const bool reset = in.Bool("Reset").value_or(false);
+  const std::optional<SecretBytes> share = in.Secret("Share", {.sensitive = true});
+  const std::optional<SecretBytes> passphrase = in.Secret("Passphrase", {.sensitive = true});
   Wipe(&input);
+  std::string attempt_nonce;
+  Status s = in.Finish();
+  if (s.ok()) {
+    if (reset) {
+      s = seal_->ResetProgress(nonce, share ? std::string(share->Reveal()) : std::string());
+    } else if (share) {
+      s = seal_->SubmitShare(share->Reveal(), nonce, &attempt_nonce);
+    } else if (passphrase) {
+      s = seal_->UnsealWithPassphrase(passphrase->Reveal());
+    } else {
+      s = Status(ErrorCode::kInvalidParameterException, "Give one of Share, Passphrase or Reset.");
+    }
+  }
   if (!s.ok()) return Error(s, request_id, s.code() == ErrorCode::kThrottlingException ? 429 : 0);
   ApiResponse resp = SealStatusResponse(request_id);
   // The nonce goes only to whoever gave a share of the attempt: the operators pass it on.
@@ -235,24 +258,27 @@ ApiResponse OperatorApi::Unseal(const ApiRequest& request, const std::string& re
 ApiResponse OperatorApi::Rekey(const ApiRequest& request, const std::string& request_id) {
   auto parsed = ParseBody(request);
   if (!parsed.ok()) return Error(parsed.status(), request_id);
-  json::object& in = parsed.value();
-  auto type = ParseSealType(Text(in, "Seal"));
+  JsonInput in(parsed.value());
+  const std::string seal = in.String("Seal").value_or("");
+  // Shamir's own limits are the seal's to state (SealManager refuses what it cannot split);
+  // the range here only keeps the numbers within an int.
+  constexpr IntRule kCount{.min = 0, .max = 100000};
+  const int64_t share_count = in.Int("Shares", kCount).value_or(5);
+  const int64_t threshold = in.Int("Threshold", kCount).value_or(3);
+  std::optional<SecretBytes> passphrase = in.Secret("Passphrase", {.sensitive = true});
+  Wipe(&parsed.value());
+  if (Status s = in.Finish(); !s.ok()) return Error(s, request_id);
+  auto type = ParseSealType(seal);
   if (!type.ok()) {
-    Wipe(&in);
     return Error(
         Status(ErrorCode::kInvalidParameterException, "Seal must be file, passphrase or shamir."),
         request_id);
   }
   SealInit init;
   init.type = *type;
-  auto number = [&](const char* name, int fallback) {
-    auto* v = in.if_contains(name);
-    return v != nullptr && v->is_int64() ? static_cast<int>(v->get_int64()) : fallback;
-  };
-  init.shares = number("Shares", 5);
-  init.threshold = number("Threshold", 3);
-  if (init.type == SealType::kPassphrase) init.passphrase = SecretBytes(Text(in, "Passphrase"));
-  Wipe(&in);
+  init.shares = static_cast<int>(share_count);
+  init.threshold = static_cast<int>(threshold);
+  if (init.type == SealType::kPassphrase && passphrase) init.passphrase = std::move(*passphrase);
   auto rekeyed = seal_->Rekey(init, key_file_);
   if (!rekeyed.ok()) {
     Status s = rekeyed.status();
@@ -276,23 +302,11 @@ ApiResponse OperatorApi::Rekey(const ApiRequest& request, const std::string& req
 // Another account in this deployment, so that cross-account access through resource policies
 // is real: its own root access key, generated here and shown once.
 ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::string& request_id) {
-  std::string account;
-  if (!request.body.empty()) {
-    boost::system::error_code ec;
-    json::value parsed = json::parse(request.body, ec);
-    if (ec || !parsed.is_object()) {
-      return Error(
-          Status(ErrorCode::kSerializationException, "The request body is not a JSON object."),
-          request_id);
-    }
-    if (const auto* id = parsed.get_object().if_contains("AccountId")) {
-      if (!id->is_string()) {
-        return Error(Status(ErrorCode::kInvalidParameterException, "AccountId must be a string."),
-                     request_id);
-      }
-      account = std::string(id->get_string());
-    }
-  }
+  auto parsed = ParseBody(request);
+  if (!parsed.ok()) return Error(parsed.status(), request_id);
+  JsonInput in(parsed.value());
+  std::string account = in.String("AccountId").value_or("");
+  if (Status s = in.Finish(); !s.ok()) return Error(s, request_id);
   if (account.empty()) account = NewAccountId();
   if (!IsValidAccountId(account)) {
     return Error(Status(ErrorCode::kInvalidParameterException, "AccountId must be 12 digits."),
@@ -328,13 +342,9 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
 
 ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCaller& caller,
                                     const std::string& request_id) {
-  int64_t after = 0;
-  std::string_view target = request.target;
-  if (size_t q = target.find("after="); q != std::string_view::npos) {
-    for (size_t i = q + 6; i < target.size() && target[i] >= '0' && target[i] <= '9'; ++i) {
-      after = after * 10 + (target[i] - '0');
-    }
-  }
+  auto after_param = QueryNumber(request.target, "after");
+  if (!after_param.ok()) return Error(after_param.status(), request_id);
+  const int64_t after = *after_param;
   const std::string& account = caller.credential->principal.account;
   if (before_list_events_) before_list_events_();  // e.g. denials counted but not yet written
   json::array out;
@@ -364,33 +374,60 @@ ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCal
 // region the request is signed for.
 namespace {
 
-// The configuration of a function of `kind` from the request: exec's Command (and
-// Environment), builtin's Builtin, http's Url. Errors: InvalidParameterException.
-Result<json::object> FunctionConfig(const json::object& in, RotationFunctionKind kind) {
+// What a PUT of /coffer/functions may carry. Errors: SerializationException for a member of
+// the wrong type.
+struct FunctionInput {
+  std::string account;
+  std::string name;
+  bool remove = false;
+  std::string kind;
+  std::string role_arn;
+  int64_t timeout_seconds = 300;
+  std::optional<std::vector<std::string>> command;
+  const json::object* environment = nullptr;
+  std::string builtin;
+  std::string url;
+};
+
+Result<FunctionInput> ReadFunctionInput(const json::object& body) {
+  JsonInput in(body);
+  FunctionInput f;
+  f.account = in.String("Account").value_or("");
+  f.name = in.String("Name").value_or("");
+  f.remove = in.Bool("Delete").value_or(false);
+  f.kind = in.String("Kind").value_or("");
+  f.role_arn = in.String("RoleArn").value_or("");
+  f.timeout_seconds = in.Int("TimeoutSeconds").value_or(300);
+  f.command = in.StringList("Command");
+  f.environment = in.Object("Environment");
+  f.builtin = in.String("Builtin").value_or("");
+  f.url = in.String("Url").value_or("");
+  COFFER_RETURN_IF_ERROR(in.Finish());
+  return f;
+}
+
+// The configuration of a function of `kind`: exec's Command (and Environment), builtin's
+// Builtin, http's Url. Errors: InvalidParameterException.
+Result<json::object> FunctionConfig(const FunctionInput& in, RotationFunctionKind kind) {
   json::object config;
   if (kind == RotationFunctionKind::kExec) {
-    auto* command = in.if_contains("Command");
-    if (command == nullptr || !command->is_array() || command->get_array().empty()) {
+    if (!in.command || in.command->empty()) {
       return Status(ErrorCode::kInvalidParameterException,
                     "An exec function needs a Command list.");
     }
-    config["Command"] = *command;
-    if (auto* env = in.if_contains("Environment"); env && env->is_object()) {
-      config["Environment"] = *env;
-    }
+    config["Command"] = json::value_from(*in.command);
+    if (in.environment != nullptr) config["Environment"] = *in.environment;
   } else if (kind == RotationFunctionKind::kBuiltin) {
-    const std::string builtin = Text(in, "Builtin");
-    if (builtin.empty()) {
+    if (in.builtin.empty()) {
       return Status(ErrorCode::kInvalidParameterException, "A builtin function needs Builtin.");
     }
-    config["Builtin"] = builtin;
+    config["Builtin"] = in.builtin;
   } else {
-    const std::string url = Text(in, "Url");
-    if (!net::ParseUrl(url).ok()) {
+    if (!net::ParseUrl(in.url).ok()) {
       return Status(ErrorCode::kInvalidParameterException,
                     "An http function needs a Url (http:// or https://).");
     }
-    config["Url"] = url;
+    config["Url"] = in.url;
   }
   return config;
 }
@@ -399,21 +436,17 @@ Result<json::object> FunctionConfig(const json::object& in, RotationFunctionKind
 
 ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCaller& caller,
                                      const std::string& request_id) {
-  boost::system::error_code ec;
-  json::value parsed = json::parse(request.body, ec);
-  if (ec || !parsed.is_object()) {
-    return Error(
-        Status(ErrorCode::kSerializationException, "The request body is not a JSON object."),
-        request_id);
-  }
-  const json::object& in = parsed.get_object();
-  auto text = [&](const char* name) { return Text(in, name); };
+  auto parsed = ParseBody(request);
+  if (!parsed.ok()) return Error(parsed.status(), request_id);
+  auto input = ReadFunctionInput(parsed.value());
+  if (!input.ok()) return Error(input.status(), request_id);
+  const FunctionInput& in = input.value();
   const Principal& who = caller.credential->principal;
   RotationFunctionRow row;
   row.account = who.account;
   row.region = caller.region;
   // The operator may register a function in any account; an account's root only in its own.
-  if (const std::string account = text("Account"); !account.empty() && account != who.account) {
+  if (const std::string& account = in.account; !account.empty() && account != who.account) {
     if (!IsOperator(who)) {
       return Error(Status(ErrorCode::kAccessDeniedException,
                           "User: " + who.arn +
@@ -434,7 +467,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
     }
     row.account = account;
   }
-  row.name = text("Name");
+  row.name = in.name;
   const bool valid_name = !row.name.empty() && row.name.size() <= 64 &&
                           std::all_of(row.name.begin(), row.name.end(), [](unsigned char c) {
                             return std::isalnum(c) || c == '-' || c == '_';
@@ -446,14 +479,14 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   }
   const std::string arn =
       "arn:aws:lambda:" + row.region + ":" + row.account + ":function:" + row.name;
-  if (auto* del = in.if_contains("Delete"); del && del->is_bool() && del->get_bool()) {
+  if (in.remove) {
     Status s = store_->Write([&](StoreWriter& w) -> Status {
       return w.rotation().DeleteFunction(row.account, row.region, row.name);
     });
     if (!s.ok()) return Error(s, request_id);
     return JsonBody(200, request_id, json::object{{"FunctionArn", arn}, {"Deleted", true}});
   }
-  const std::string kind_name = text("Kind");
+  const std::string& kind_name = in.kind;
   const std::optional<RotationFunctionKind> kind =
       ValueNamed(kRotationFunctionKindNames, kind_name);
   if (!kind) {
@@ -474,7 +507,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
   auto config = FunctionConfig(in, row.kind);
   if (!config.ok()) return Error(config.status(), request_id);
   row.config = json::serialize(*config);
-  row.role_arn = text("RoleArn");
+  row.role_arn = in.role_arn;
   if (row.role_arn.empty() && row.kind != RotationFunctionKind::kBuiltin) {
     // Lambda runs every function as its execution role; without one the function could not
     // call Secrets Manager at all.
@@ -484,10 +517,7 @@ ApiResponse OperatorApi::PutFunction(const ApiRequest& request, const VerifiedCa
                             row.account + " whose trust policy allows lambda.amazonaws.com."),
                  request_id);
   }
-  row.timeout_seconds = 300;
-  if (auto* t = in.if_contains("TimeoutSeconds"); t && t->is_int64()) {
-    row.timeout_seconds = t->get_int64();
-  }
+  row.timeout_seconds = in.timeout_seconds;
   if (row.timeout_seconds < 1 || row.timeout_seconds > 900) {
     return Error(Status(ErrorCode::kInvalidParameterException, "TimeoutSeconds must be 1-900."),
                  request_id);

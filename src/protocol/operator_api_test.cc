@@ -143,5 +143,41 @@ TEST_F(OperatorApiTest, ATenantRegistersOnlyItsOwnNonExecFunctions) {
   EXPECT_NE(bad_kind.body.find("Kind must be exec, http or builtin"), std::string::npos);
 }
 
+TEST_F(OperatorApiTest, MembersOfTheWrongTypeAreRefusedAsTheServicesRefuseThem) {
+  // The operator endpoints read their bodies as the AWS services do: a member of the wrong type
+  // is a SerializationException, not quietly taken as absent.
+  auto name = AsOperator("/coffer/functions", R"({"Name":7,"Kind":"builtin","Builtin":"b"})");
+  EXPECT_EQ(name.status, 400);
+  EXPECT_NE(name.body.find("SerializationException"), std::string::npos) << name.body;
+  auto command =
+      AsOperator("/coffer/functions", R"({"Name":"x","Kind":"exec","Command":["/bin/true",1],)"
+                                      R"("RoleArn":"arn:aws:iam::111111111111:role/r"})");
+  EXPECT_NE(command.body.find("SerializationException"), std::string::npos) << command.body;
+  auto account = AsOperator("/coffer/accounts", R"({"AccountId":333333333333})");
+  EXPECT_NE(account.body.find("SerializationException"), std::string::npos) << account.body;
+  auto share = Send("POST", "/coffer/unseal", R"({"Share":["abc"]})", "", "");
+  EXPECT_NE(share.body.find("SerializationException"), std::string::npos) << share.body;
+  auto rekey = AsOperator("/coffer/rekey", R"({"Seal":"shamir","Shares":"five"})");
+  EXPECT_NE(rekey.body.find("SerializationException"), std::string::npos) << rekey.body;
+  EXPECT_TRUE(registered_.empty());
+  EXPECT_FALSE(keyring_->sealed());
+}
+
+TEST_F(OperatorApiTest, EventsAreListedAfterAGivenIdWhichMustBeANumber) {
+  auto all = Send("GET", "/coffer/events?after=0", "", "AKIATENANT000000001X", "tenant-secret");
+  EXPECT_EQ(all.status, 200) << all.body;
+  EXPECT_NE(all.body.find("\"Events\":[]"), std::string::npos) << all.body;
+  for (const char* bad : {"/coffer/events?after=x", "/coffer/events?after=-1",
+                          "/coffer/events?after=", "/coffer/events?after=12abc"}) {
+    auto r = Send("GET", bad, "", "AKIATENANT000000001X", "tenant-secret");
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find("after must be a non-negative number"), std::string::npos) << r.body;
+  }
+  // Another parameter whose name ends in "after" is not it.
+  auto other =
+      Send("GET", "/coffer/events?notafter=x", "", "AKIATENANT000000001X", "tenant-secret");
+  EXPECT_EQ(other.status, 200) << other.body;
+}
+
 }  // namespace
 }  // namespace coffer
