@@ -28,6 +28,7 @@ ALLOWED = {
     "wire": {"core", "crypto"},
     "net": {"core"},
     "policy": {"core"},
+    "audit": {"core"},
     "keyring": {"core", "crypto", "store"},
     "auth": {"core", "crypto", "keyring", "store"},
     "authz": {"core", "policy", "store"},
@@ -37,12 +38,12 @@ ALLOWED = {
     "services/sts": {"auth", "core", "crypto", "keyring", "policy", "store", "wire"},
     "services/iam": {"auth", "core", "crypto", "keyring", "policy", "store", "wire",
                      "services/sts"},
-    "rotation": {"core", "crypto", "keyring", "net", "store", "services/secrets",
+    "rotation": {"audit", "core", "crypto", "keyring", "net", "store", "services/secrets",
                  "services/sts"},
     "protocol": {"auth", "core", "crypto", "keyring", "net", "store", "wire"},
-    "server": {"auth", "core", "crypto", "keyring", "protocol", "store"},
+    "server": {"audit", "auth", "core", "crypto", "keyring", "protocol", "store"},
     # The composition root (app/) builds the object graph; the binary (cli/) runs it.
-    "app": {"auth", "authz", "core", "crypto", "keyring", "net", "policy", "protocol",
+    "app": {"audit", "auth", "authz", "core", "crypto", "keyring", "net", "policy", "protocol",
             "rotation", "server", "services/iam", "services/kms", "services/params",
             "services/secrets", "services/sts", "store", "wire"},
     "cli": None,  # the binary: may include every module

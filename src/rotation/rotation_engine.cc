@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "audit/cloudtrail_record.h"
 #include "core/arn.h"
 #include "core/ascii.h"
 #include "core/ids.h"
@@ -153,18 +154,19 @@ void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
   }
   json::object details{{"step", step}, {"clientRequestToken", run.token}};
   if (!error.empty()) details["error"] = error;
-  json::object detail{{"eventVersion", "1.08"},
-                      {"userIdentity", json::object{{"accountId", run.account},
-                                                    {"invokedBy", "secretsmanager.amazonaws.com"}}},
-                      {"eventTime", FormatIso8601(clock_->NowMillis())},
-                      {"eventSource", "secretsmanager.amazonaws.com"},
-                      {"eventName", name},
-                      {"awsRegion", run.region},
-                      {"sourceIPAddress", "secretsmanager.amazonaws.com"},
-                      {"eventType", "AwsServiceEvent"},
-                      {"additionalEventData", json::object{{"SecretId", run.secret_arn}}},
-                      {"serviceEventDetails", std::move(details)},
-                      {"recipientAccountId", run.account}};
+  audit::ServiceEvent event;
+  event.event_source = "secretsmanager.amazonaws.com";
+  event.event_name = name;
+  event.account = run.account;
+  event.region = run.region;
+  event.time_ms = clock_->NowMillis();
+  // As Secrets Manager names a rotation's requests: Rotation-<secret ARN>-<version id>.
+  event.request_id = "Rotation-" + run.secret_arn + "-" + run.token;
+  event.event_id = NewUuid();
+  event.error_message = error;
+  event.additional_event_data = json::object{{"SecretId", run.secret_arn}};
+  event.service_event_details = std::move(details);
+  json::object detail = audit::ServiceEventRecord(event);
   EventRow e;
   e.time_ms = clock_->NowMillis();
   e.account = run.account;
