@@ -53,6 +53,7 @@ bench: build
 	@bench/params.sh
 	@bench/authz.sh
 	@bench/secrets.sh
+	@bench/audit.sh
 
 format:
 	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i

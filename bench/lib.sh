@@ -76,11 +76,12 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM HUP
 
-# start_server NAME DATA_DIR: starts build/coffer on a free loopback port and waits until it
-# prints its listening line (30 s at most).
+# start_server NAME DATA_DIR [FLAG...]: starts build/coffer on a free loopback port (with the
+# extra server flags given) and waits until it prints its listening line (30 s at most).
 start_server() {
   local name="$1" data_dir="$2" out="$TMP/server-$1"
-  local args=(server --listen 127.0.0.1:0 --data-dir "$data_dir" --account-id "$ACCOUNT_ID")
+  local args=(server --listen 127.0.0.1:0 --data-dir "$data_dir" --account-id "$ACCOUNT_ID"
+    "${@:3}")
   [[ -n "$IO_THREADS" ]] && args+=(--io-threads "$IO_THREADS")
   mkdir -p "$(dirname "$data_dir")"
   COFFER_ROOT_ACCESS_KEY_ID="$ACCESS_KEY_ID" COFFER_ROOT_SECRET_ACCESS_KEY="$SECRET_ACCESS_KEY" \

@@ -28,7 +28,7 @@ ALLOWED = {
     "wire": {"core", "crypto"},
     "net": {"core"},
     "policy": {"core"},
-    "audit": {"core"},
+    "audit": {"core", "store"},
     "keyring": {"core", "crypto", "store"},
     "auth": {"core", "crypto", "keyring", "store"},
     "authz": {"core", "policy", "store"},
@@ -36,15 +36,16 @@ ALLOWED = {
     "services/params": {"core", "crypto", "keyring", "store", "wire", "services/secrets"},
     "services/kms": {"core", "crypto", "keyring", "store", "wire"},
     "services/sts": {"auth", "core", "crypto", "keyring", "policy", "store", "wire"},
+    "services/cloudtrail": {"audit", "core", "store", "wire"},
     "services/iam": {"auth", "core", "crypto", "keyring", "policy", "store", "wire",
                      "services/sts"},
     "rotation": {"audit", "core", "crypto", "keyring", "net", "store", "services/secrets",
                  "services/sts"},
-    "protocol": {"auth", "core", "crypto", "keyring", "net", "store", "wire"},
+    "protocol": {"audit", "auth", "core", "crypto", "keyring", "net", "store", "wire"},
     "server": {"audit", "auth", "core", "crypto", "keyring", "protocol", "store"},
     # The composition root (app/) builds the object graph; the binary (cli/) runs it.
     "app": {"audit", "auth", "authz", "core", "crypto", "keyring", "net", "policy", "protocol",
-            "rotation", "server", "services/iam", "services/kms", "services/params",
+            "rotation", "server", "services/cloudtrail", "services/iam", "services/kms", "services/params",
             "services/secrets", "services/sts", "store", "wire"},
     "cli": None,  # the binary: may include every module
     "testing": None,  # what unit tests share: may include every module

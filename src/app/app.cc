@@ -81,6 +81,21 @@ void App::AddServices() {
       "sts", "https://sts.amazonaws.com/doc/2011-06-15/",
       [this](std::string_view action, const RequestContext& ctx,
              const std::map<std::string, std::string>& p) { return sts_.Handle(action, ctx, p); });
+  if (foundation_.trail != nullptr) {
+    dispatcher_.SetAuditTrail(foundation_.trail);
+    rotations_.set_audit_trail(foundation_.trail);
+    cloudtrail_ = std::make_unique<cloudtrail::CloudTrailService>(foundation_.trail);
+    // botocore names the target with the model's namespace, the JS SDK v3 (Smithy) with the
+    // service shape's name alone; CloudTrail's endpoint answers both.
+    for (const char* prefix :
+         {"com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101", "CloudTrail_20131101"}) {
+      dispatcher_.AddJsonService(
+          prefix, "cloudtrail",
+          [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+            return cloudtrail_->Handle(op, ctx, in);
+          });
+    }
+  }
   dispatcher_.AddQueryService(
       "iam", "https://iam.amazonaws.com/doc/2010-05-08/",
       [this](std::string_view action, const RequestContext& ctx,
@@ -128,6 +143,12 @@ void App::AddJobs() {
                  options_.max_events_per_account);
            });
          }},
+        {"audit trail retention",
+         [this]() -> Status {
+           if (foundation_.trail == nullptr) return Status::Ok();
+           return foundation_.trail->Prune(clock_->NowMillis() -
+                                           int64_t{options_.audit_retention_days} * kDayMs);
+         }},
     });
   });
   // Woken by RotateSecret, and every second for scheduled rotations and retries.
@@ -151,12 +172,21 @@ std::pair<int, std::string> App::Health() const {
                              {"reason", "the store cannot write: " + problem}};
     return {200, boost::json::serialize(body)};
   }
+  // Failing closed, a server whose trail cannot be written takes no calls at all: out of the
+  // load balancer, as while sealed.
+  if (foundation_.trail != nullptr && !foundation_.trail->accepting()) {
+    boost::json::object body{{"status", "unavailable"},
+                             {"sealed", false},
+                             {"reason", "the audit trail cannot be written; calls are refused"}};
+    return {503, boost::json::serialize(body)};
+  }
   return {200, R"({"status":"ok","sealed":false})"};
 }
 
 std::string App::MetricsText() const {
   return denials_.PrometheusText() + rotations_.PrometheusText() +
-         foundation_.store->PrometheusText();
+         foundation_.store->PrometheusText() +
+         (foundation_.trail != nullptr ? foundation_.trail->PrometheusText() : std::string());
 }
 
 void App::Stop() {

@@ -23,6 +23,7 @@
 #include "protocol/operator_api.h"
 #include "rotation/rotation_engine.h"
 #include "server/denial_audit.h"
+#include "services/cloudtrail/cloudtrail_service.h"
 #include "services/iam/iam_service.h"
 #include "services/kms/kms_service.h"
 #include "services/params/params_service.h"
@@ -39,6 +40,7 @@ struct AppOptions {
   std::chrono::milliseconds maintenance_interval = std::chrono::seconds(60);
   int event_retention_days = 90;            // --event-retention-days
   int64_t max_events_per_account = 100000;  // --max-events-per-account
+  int audit_retention_days = 90;            // --audit-retention-days
 };
 
 // What the app runs on: a deployment opened by server/bootstrap, or a test's store and keyring.
@@ -49,6 +51,9 @@ struct AppFoundation {
   SealManager* seal = nullptr;
   UnsealKeyFile* key_file = nullptr;
   std::string account_id;  // the deployment's operator account
+  // The audit trail every call is recorded in, and LookupEvents reads; null records nothing
+  // (unit tests of other parts).
+  audit::AuditTrail* trail = nullptr;
   // The real clock request signatures are dated against, when the app's clock is offset from it
   // (OffsetClock); null means the app's clock.
   const Clock* signature_clock = nullptr;
@@ -93,6 +98,7 @@ class App {
   kms::KmsService kms_;
   sts::StsService sts_;
   iam::IamService iam_;
+  std::unique_ptr<cloudtrail::CloudTrailService> cloudtrail_;
   ApiDispatcher dispatcher_;
   std::unique_ptr<OperatorApi> operator_api_;
   rotation::RotationEngine rotations_;

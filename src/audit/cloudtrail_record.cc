@@ -151,6 +151,11 @@ json::object ApiCallRecord(const ApiCall& call) {
     record["errorMessage"] = call.outcome.message();
   }
   if (!resources.empty()) record["resources"] = std::move(resources);
+  if (!call.tls_version.empty()) {
+    record["tlsDetails"] = json::object{{"tlsVersion", call.tls_version},
+                                        {"cipherSuite", call.cipher_suite},
+                                        {"clientProvidedHostHeader", call.host}};
+  }
   return record;
 }
 

@@ -52,6 +52,11 @@ struct ApiCall {
   const boost::json::object* response = nullptr;
   Status outcome = Status::Ok();
   std::vector<RecordResource> resources;
+  // tlsDetails, for a call that came over TLS: "TLSv1.3", "TLS_AES_128_GCM_SHA256", the Host
+  // header as sent.
+  std::string tls_version;
+  std::string cipher_suite;
+  std::string host;
 };
 
 // The userIdentity block: type, principalId, arn, accountId, accessKeyId, userName, and for

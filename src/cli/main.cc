@@ -17,10 +17,12 @@
 #include <thread>
 
 #include "app/app.h"
+#include "audit/audit_trail.h"
 #include "cli/operator_commands.h"
 #include "crypto/locked_key.h"
 #include "rotation/process_runner.h"
 #include "server/bootstrap.h"
+#include "server/data_dir.h"
 #include "server/http_server.h"
 
 namespace {
@@ -80,6 +82,10 @@ struct ServerFlags {
   int max_events_per_account = 100000;
   bool check_store = false;
   bool accept_damaged_wal = false;
+  std::string audit_dir;  // default: DATA_DIR/audit
+  std::string audit_on_failure = "closed";
+  std::string audit_trail = "on";
+  int audit_retention_days = 90;
 };
 
 // Every connection takes a descriptor: use the hard limit, and never promise more connections
@@ -158,6 +164,7 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   options->maintenance_interval = std::chrono::seconds(flags.purge_interval_seconds);
   options->event_retention_days = flags.event_retention_days;
   options->max_events_per_account = flags.max_events_per_account;
+  options->audit_retention_days = flags.audit_retention_days;
   if (flags.exec_user.empty()) return 0;
   auto user = coffer::rotation::LookUpUser(flags.exec_user);
   if (!user.ok()) {
@@ -243,12 +250,32 @@ int RunServer(const ServerFlags& flags) {
       coffer::Status(coffer::ErrorCode::kInternalFailure, "not opened");
   if (int rc = OpenDeploymentFrom(flags, &clock, &deployment); rc != 0) return rc;
   coffer::Deployment& d = deployment.value();
+  const std::string audit_dir =
+      flags.audit_dir.empty() ? flags.data_dir + "/" + coffer::kAuditDir : flags.audit_dir;
+  coffer::Result<std::unique_ptr<coffer::audit::AuditTrail>> trail =
+      std::unique_ptr<coffer::audit::AuditTrail>();
+  if (flags.audit_trail == "on") {
+    trail = coffer::audit::OpenAuditTrail(audit_dir, flags.audit_on_failure == "open"
+                                                         ? coffer::audit::OnFailure::kOpen
+                                                         : coffer::audit::OnFailure::kClosed);
+    if (!trail.ok()) {
+      std::cerr << "coffer: --audit-dir: " << trail.status().message() << "\n";
+      return 1;
+    }
+    if (coffer::Status started = (*trail)->Start(); !started.ok()) {
+      std::cerr << "coffer: the audit trail: " << started.message() << "\n";
+      return 1;
+    }
+  } else {
+    std::cerr << "coffer: warning: --audit-trail off: no call is recorded\n";
+  }
   std::unique_ptr<coffer::App> app = coffer::App::Create(options, &clock,
                                                          {.store = d.store.get(),
                                                           .keyring = d.keyring.get(),
                                                           .seal = d.seal.get(),
                                                           .key_file = d.key_file.get(),
                                                           .account_id = d.account_id,
+                                                          .trail = trail->get(),
                                                           .signature_clock = &real_clock});
   auto health = [&app] { return app->Health(); };
   auto metrics = [&app] { return app->MetricsText(); };
@@ -299,7 +326,8 @@ int RunServer(const ServerFlags& flags) {
   signal_waiter.join();
   server->reset();
   app.reset();
-  d.store.reset();  // closes the database cleanly (WAL checkpoint)
+  if (*trail) (*trail)->Stop();  // every queued record is written before the process ends
+  d.store.reset();               // closes the database cleanly (WAL checkpoint)
   std::cout << "coffer: stopped" << std::endl;
   return 0;
 }
@@ -347,6 +375,27 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
                    "Events kept per account; the oldest beyond it are dropped.")
       ->capture_default_str()
       ->check(CLI::Range(100, 100000000));
+  server->add_option("--audit-dir", flags.audit_dir,
+                     "Directory of the audit trail (every call's CloudTrail record); default "
+                     "DATA_DIR/audit.");
+  server
+      ->add_option("--audit-on-failure", flags.audit_on_failure,
+                   "When the audit trail cannot be written: 'closed' refuses calls "
+                   "(ServiceUnavailable) until it can; 'open' serves them and counts the "
+                   "records lost (coffer_audit_records_lost_total).")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"closed", "open"}));
+  server
+      ->add_option("--audit-trail", flags.audit_trail,
+                   "'off' keeps no record of calls at all (and serves no LookupEvents): only "
+                   "to measure what the trail costs, never in production.")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  server
+      ->add_option("--audit-retention-days", flags.audit_retention_days,
+                   "Days audit records are kept (LookupEvents reads the last 90).")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
   server->add_flag("--check-store", flags.check_store,
                    "Check the whole database's integrity before serving (reads every page); "
                    "refuse to start when it is damaged.");

@@ -82,6 +82,11 @@ namespace coffer {
   X(NotAuthorizedException, 400)                                                                  \
   X(NotFoundException, 400)                                                                       \
   X(TagException, 400)                                                                            \
+  /* CloudTrail. */                                                                               \
+  X(InvalidLookupAttributesException, 400)                                                        \
+  X(InvalidTimeRangeException, 400)                                                               \
+  X(InvalidMaxResultsException, 400)                                                              \
+  X(InvalidEventCategoryException, 400)                                                           \
   /* The query protocols (IAM, STS). */                                                           \
   X(AccessDenied, 403)                                                                            \
   X(ConcurrentModification, 409)                                                                  \

@@ -79,7 +79,16 @@ class AllowAllAuthorizer final : public Authorizer {
 // authorization unnoticed. One request's thread only.
 class AuthorizationLog {
  public:
-  void Asked() { ++asked_; }
+  // A check on `resource`: the audit record names the resources a call was checked on.
+  void Asked(const std::string& resource) {
+    ++asked_;
+    if (resource.empty() || resource == "*" || resources_.size() >= kMaxResources) return;
+    for (const auto& r : resources_) {
+      if (r == resource) return;
+    }
+    resources_.push_back(resource);
+  }
+  const std::vector<std::string>& resources() const { return resources_; }
   // The operation is one AWS serves to every correctly signed caller (GetCallerIdentity,
   // GetSessionToken): answering it without a check is by design, not an omission.
   void NeedsNoPermission() { no_permission_needed_ = true; }
@@ -89,8 +98,10 @@ class AuthorizationLog {
   int asked() const { return asked_; }
 
  private:
+  static constexpr size_t kMaxResources = 8;
   int asked_ = 0;
   bool no_permission_needed_ = false;
+  std::vector<std::string> resources_;
 };
 
 struct RequestContext {
@@ -112,7 +123,7 @@ struct RequestContext {
                          ? authorizer->Authorize(*this, check)
                          : Status(ErrorCode::kInternalFailure,
                                   "coffer has no authorizer for this request; it was refused.");
-    if (authorization != nullptr) authorization->Asked();
+    if (authorization != nullptr) authorization->Asked(check.resource);
     return decided;
   }
   void NeedsNoPermission() const {

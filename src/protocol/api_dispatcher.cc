@@ -7,6 +7,7 @@
 #include <cctype>
 #include <map>
 
+#include "audit/trail_rows.h"
 #include "core/arn.h"
 #include "core/ids.h"
 #include "core/percent_encoding.h"
@@ -106,6 +107,15 @@ ApiResponse QueryError(const Status& status, const std::string& request_id) {
 }
 
 enum class Protocol { kJson, kQuery };
+
+// Failing closed: no call acts while the trail cannot be written, and none is answered as done
+// without its record.
+constexpr char kTrailUnavailable[] =
+    "coffer cannot write its audit trail, so it takes no calls; the request was not applied. "
+    "Retry later.";
+constexpr char kCallUnrecorded[] =
+    "coffer could not write the audit record of this call and answers no call it has not "
+    "recorded. Retry later.";
 
 Status AuthStatus(const AuthError& e, Protocol p) {
   const bool j = p == Protocol::kJson;
@@ -213,7 +223,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
 
-  size_t dot = amz_target.find('.');
+  size_t dot = amz_target.rfind('.');  // prefixes may hold dots (CloudTrail's)
   std::string_view prefix = amz_target.substr(0, dot);
   std::string_view operation =
       dot == std::string_view::npos ? std::string_view() : amz_target.substr(dot + 1);
@@ -253,26 +263,35 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   AuthorizationLog authorization;
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
   Result<json::object> result = Status(ErrorCode::kInternalFailure, "unreachable");
-  try {
-    result = service->second.second(operation, ctx, input);
-  } catch (const std::exception&) {
-    // A third-party exception escaping a service is a bug; report it without detail, which
-    // could otherwise carry request content.
-    result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
+  if (!TrailAccepting()) {
+    result = Status(ErrorCode::kServiceUnavailableException, kTrailUnavailable);
+  } else {
+    try {
+      result = service->second.second(operation, ctx, input);
+    } catch (const std::exception&) {
+      // A third-party exception escaping a service is a bug; report it without detail, which
+      // could otherwise carry request content.
+      result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
+    }
   }
+  if (result.ok() && !authorization.answered()) result = Unauthorized(amz_target);
+
+  ApiResponse resp;
+  if (result.ok()) {
+    resp.content_type = kJsonContentType;
+    resp.headers.emplace_back("x-amzn-RequestId", request_id);
+    resp.body = json::serialize(result.value());
+  } else {
+    resp = JsonError(result.status(), request_id);
+  }
+  Record(request, ctx, authorization,
+         {signing_service, operation, &input, result.ok() ? &result.value() : nullptr,
+          result.ok() ? Status::Ok() : result.status()},
+         &resp);
   // Request members may have held secret values: overwrite the parsed copies before they are
   // freed (the request body itself is cleansed by the HTTP server).
   WipeStrings(input);
   input.clear();
-  if (!result.ok()) return JsonError(result.status(), request_id);
-  if (!authorization.answered()) {
-    return JsonError(Unauthorized(amz_target), request_id);
-  }
-
-  ApiResponse resp;
-  resp.content_type = kJsonContentType;
-  resp.headers.emplace_back("x-amzn-RequestId", request_id);
-  resp.body = json::serialize(result.value());
   return resp;
 }
 
@@ -315,25 +334,83 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
   const std::string name = action->second;
   Result<std::string> result = Status(ErrorCode::kInternalFailure, "unreachable");
-  try {
-    result = service->second.second(name, ctx, params);
-  } catch (const std::exception&) {
-    result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
+  if (!TrailAccepting()) {
+    result = Status(ErrorCode::kServiceUnavailable, kTrailUnavailable);
+  } else {
+    try {
+      result = service->second.second(name, ctx, params);
+    } catch (const std::exception&) {
+      result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
+    }
+  }
+  if (result.ok() && !authorization.answered()) result = Unauthorized(name);
+  ApiResponse resp;
+  if (result.ok()) {
+    resp.content_type = "text/xml";
+    resp.headers.emplace_back("x-amzn-RequestId", request_id);
+    resp.body = "<" + name + "Response xmlns=\"" + service->second.first + "\">" + result.value() +
+                "<ResponseMetadata><RequestId>" + request_id + "</RequestId></ResponseMetadata></" +
+                name + "Response>";
+    OPENSSL_cleanse(result.value().data(), result.value().size());
+  } else {
+    resp = QueryError(result.status(), request_id);
+  }
+  if (trail_ != nullptr) {
+    // The record's requestParameters: the query's members but the action and API version.
+    json::object input;
+    for (const auto& [key, value] : params) {
+      if (key != "Action" && key != "Version") input[key] = value;
+    }
+    Record(request, ctx, authorization,
+           {caller.service, name, &input, nullptr, result.ok() ? Status::Ok() : result.status()},
+           &resp);
+    WipeStrings(input);
   }
   // Parameters may have held secrets (a session policy is not one, but an IAM password would be).
   for (auto& [k, v] : params) OPENSSL_cleanse(v.data(), v.size());
-  if (!result.ok()) return QueryError(result.status(), request_id);
-  if (!authorization.answered()) {
-    return QueryError(Unauthorized(name), request_id);
-  }
-  ApiResponse resp;
-  resp.content_type = "text/xml";
-  resp.headers.emplace_back("x-amzn-RequestId", request_id);
-  resp.body = "<" + name + "Response xmlns=\"" + service->second.first + "\">" + result.value() +
-              "<ResponseMetadata><RequestId>" + request_id + "</RequestId></ResponseMetadata></" +
-              name + "Response>";
-  OPENSSL_cleanse(result.value().data(), result.value().size());
   return resp;
+}
+
+void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
+                           const AuthorizationLog& authorization, const CallOutcome& call,
+                           ApiResponse* response) const {
+  if (trail_ == nullptr) return;
+  audit::ApiCall c;
+  c.event_source = std::string(call.signing_service) + ".amazonaws.com";
+  c.event_name = std::string(call.operation);
+  c.region = ctx.scope.region;
+  c.time_ms = ctx.now;
+  c.principal = ctx.principal;
+  c.source_ip = ctx.source_ip;
+  c.user_agent = std::string(Header(request, "user-agent"));
+  c.request_id = ctx.request_id;
+  c.event_id = NewUuid();
+  c.recipient_account = ctx.scope.account;
+  c.request = call.input;
+  c.response = call.output;
+  c.outcome = call.status;
+  for (const auto& arn : authorization.resources()) {
+    std::string type = audit::ResourceTypeOf(arn);
+    if (!type.empty()) c.resources.push_back({std::move(type), arn});
+  }
+  if (!request.tls_version.empty()) {
+    c.tls_version = std::string(request.tls_version);
+    c.cipher_suite = std::string(request.tls_cipher);
+    c.host = std::string(Header(request, "host"));
+  }
+  response->audit_ticket = trail_->Append(audit::ApiCallRow(c));
+  response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;
+}
+
+ApiResponse UnrecordedCallResponse(const ApiResponse& answered) {
+  std::string request_id;
+  for (const auto& [name, value] : answered.headers) {
+    if (name == "x-amzn-RequestId") request_id = value;
+  }
+  if (answered.content_type == "text/xml") {
+    return QueryError(Status(ErrorCode::kServiceUnavailable, kCallUnrecorded), request_id);
+  }
+  return JsonError(Status(ErrorCode::kServiceUnavailableException, kCallUnrecorded), request_id);
 }
 
 }  // namespace coffer

@@ -11,11 +11,13 @@
 #include <boost/json.hpp>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "audit/audit_trail.h"
 #include "auth/sigv4.h"
 #include "core/clock.h"
 #include "core/request_context.h"
@@ -28,7 +30,9 @@ struct ApiRequest {
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // lowercase names
   std::string_view body;
   bool secure_transport = false;
-  std::string_view peer_ip;  // for aws:SourceIp
+  std::string_view peer_ip;      // for aws:SourceIp
+  std::string_view tls_version;  // the audit record's tlsDetails, over TLS
+  std::string_view tls_cipher;
 };
 
 struct ApiResponse {
@@ -36,7 +40,17 @@ struct ApiResponse {
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The call's audit record: the response may be sent only once the ticket reports the record
+  // durable. Null when nothing was recorded (no trail, or a request that never became a call).
+  std::shared_ptr<audit::Ticket> audit_ticket;
+  // Send UnrecordedCallResponse(*this) instead when the record could not be written (the trail
+  // fails closed).
+  bool fail_if_not_recorded = false;
 };
+
+// The answer to a call whose audit record could not be written: ServiceUnavailable in the
+// protocol of `answered` (what the call would have been answered), with its request id.
+ApiResponse UnrecordedCallResponse(const ApiResponse& answered);
 
 // The AWS JSON error response for `s`.
 ApiResponse JsonErrorResponse(const Status& s, const std::string& request_id);
@@ -72,6 +86,11 @@ class ApiDispatcher {
   // that are not about policies pass an AllowAllAuthorizer.
   void SetAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
 
+  // The trail every authenticated call is recorded in (allowed, denied or failed), in
+  // CloudTrail's record format; while it fails closed and cannot write, calls are refused with
+  // ServiceUnavailable before they act. Call before serving; without one nothing is recorded.
+  void SetAuditTrail(audit::AuditTrail* trail) { trail_ = trail; }
+
   // A query-protocol service (STS, IAM) for credentials scoped to `signing_service`: returns the
   // response's inner XML (the <ActionResult> element, or "" for actions without one).
   using QueryHandler =
@@ -89,12 +108,26 @@ class ApiDispatcher {
   ApiResponse HandleJson(const ApiRequest& request, std::string_view amz_target,
                          const std::string& request_id);
   ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id);
+  // Whether a call may act: false while the trail fails closed and cannot write.
+  bool TrailAccepting() const { return trail_ == nullptr || trail_->accepting(); }
+  // Records the call `response` answers and ties the response to the record's ticket.
+  struct CallOutcome {
+    std::string_view signing_service;
+    std::string_view operation;
+    const boost::json::object* input;
+    const boost::json::object* output;
+    Status status;
+  };
+  void Record(const ApiRequest& request, const RequestContext& ctx,
+              const AuthorizationLog& authorization, const CallOutcome& call,
+              ApiResponse* response) const;
 
   CredentialSource* credentials_;
   const Clock* clock_;
   const Clock* signature_clock_;
   OperatorApi* operator_api_ = nullptr;
   const Authorizer* authorizer_ = nullptr;
+  audit::AuditTrail* trail_ = nullptr;
   std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;
   std::map<std::string, std::pair<std::string, JsonHandler>, std::less<>> json_services_;
 };

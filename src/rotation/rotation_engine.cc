@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "audit/cloudtrail_record.h"
+#include "audit/trail_rows.h"
 #include "core/arn.h"
 #include "core/ascii.h"
 #include "core/ids.h"
@@ -167,6 +168,11 @@ void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
   event.additional_event_data = json::object{{"SecretId", run.secret_arn}};
   event.service_event_details = std::move(details);
   json::object detail = audit::ServiceEventRecord(event);
+  if (trail_ != nullptr) {
+    AuditRow row = audit::ServiceEventRow(event);
+    row.resources.push_back({"AWS::SecretsManager::Secret", run.secret_arn});
+    (void)trail_->Append(std::move(row));  // queued; no caller waits on a service event
+  }
   EventRow e;
   e.time_ms = clock_->NowMillis();
   e.account = run.account;

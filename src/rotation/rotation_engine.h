@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "audit/audit_trail.h"
 #include "core/clock.h"
 #include "core/request_context.h"
 #include "keyring/keyring.h"
@@ -75,6 +76,9 @@ class RotationEngine {
 
   void RegisterBuiltin(const std::string& name, BuiltinFactory factory);
   void set_endpoint(std::string endpoint) { options_.endpoint = std::move(endpoint); }
+  // The audit trail rotation's service events (RotationStarted, RotationSucceeded, ...) are
+  // recorded in too, as CloudTrail records them. Call before the engine runs.
+  void set_audit_trail(audit::AuditTrail* trail) { trail_ = trail; }
 
   // Whether a RotationLambdaARN (arn:aws:lambda:<region>:<account>:function:<name>) names a
   // registered function.
@@ -123,6 +127,7 @@ class RotationEngine {
   std::vector<std::string> SensitiveValues(const RotationRunRow& run);
 
   Store* store_;
+  audit::AuditTrail* trail_ = nullptr;
   Keyring* keyring_;
   secrets::SecretsService* secrets_;
   sts::StsService* sts_;

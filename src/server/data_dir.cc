@@ -104,8 +104,8 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
                       "that holds coffer's store.");
   }
   static const std::set<std::string> kOwn = {
-      kStoreFile,   kWalFile,        "coffer.db-shm",    "coffer.db-journal",
-      "root.key",   "root.key.next", "root-credentials", kLockFile,
+      kStoreFile,      kWalFile,           "coffer.db-shm", "coffer.db-journal", "root.key",
+      "root.key.next", "root-credentials", kLockFile,       kAuditDir,
       "lost+found",  // the root of a freshly made file system
   };
   DataDirContents out;
@@ -126,6 +126,17 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
     }
     if (name == "lost+found") continue;
     const std::string path = dir + "/" + name;
+    if (name == kAuditDir) {
+      // The audit trail's default home (--audit-dir): a directory of its own.
+      if (::stat(path.c_str(), &st) != 0) return IoError("cannot stat " + path);
+      if (!S_ISDIR(st.st_mode)) {
+        return Status(ErrorCode::kInvalidParameter,
+                      path + " is " + TypeName(st.st_mode) +
+                          ", where coffer keeps its audit trail (a directory): move it away "
+                          "and start again.");
+      }
+      continue;
+    }
     if (::stat(path.c_str(), &st) != 0) return IoError("cannot stat " + path);
     if (!S_ISREG(st.st_mode)) {
       return Status(ErrorCode::kInvalidParameter,

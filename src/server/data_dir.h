@@ -20,6 +20,8 @@ namespace coffer {
 constexpr char kStoreFile[] = "coffer.db";
 constexpr char kWalFile[] = "coffer.db-wal";
 constexpr char kLockFile[] = "coffer.lock";
+// The audit trail's default directory (--audit-dir), inside the data directory.
+constexpr char kAuditDir[] = "audit";
 
 // An exclusive lock on a data directory, released on destruction (or when the process ends).
 class DataDirLock {

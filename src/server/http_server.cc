@@ -454,18 +454,51 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       api.body = req.body();
       api.secure_transport = secure_;
       api.peer_ip = peer_ip_;
+      if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+        api.tls_version = SSL_get_version(stream_.native_handle());
+        api.tls_cipher = SSL_get_cipher_name(stream_.native_handle());
+      }
       ApiResponse out = shared_->dispatcher->Handle(api);
       // The body may have carried secret values: wipe it before the buffer is reused.
       OPENSSL_cleanse(req.body().data(), req.body().size());
-      res->result(static_cast<unsigned>(out.status));
-      res->set(http::field::content_type, out.content_type);
-      for (auto& [k, v] : out.headers) res->set(k, v);
-      res->body() = std::move(out.body);
+      const bool close = !req.keep_alive() || shared_->stopping;
+      if (out.audit_ticket) return AnswerWhenRecorded(std::move(out), res, close);
+      Fill(*res, std::move(out));
     }
     bool close = !req.keep_alive() || shared_->stopping;
     res->keep_alive(!close);
     res->prepare_payload();
     Write(res, close);
+  }
+
+  static void Fill(http::response<http::string_body>& res, ApiResponse out) {
+    res.result(static_cast<unsigned>(out.status));
+    res.set(http::field::content_type, out.content_type);
+    for (auto& [k, v] : out.headers) res.set(k, v);
+    res.body() = std::move(out.body);
+  }
+
+  // A call is answered only once its audit record is durable; the I/O thread serves other
+  // connections meanwhile. The work guard keeps the I/O threads running until the answer is
+  // written, even when the server is stopping and nothing else is pending.
+  void AnswerWhenRecorded(ApiResponse out, std::shared_ptr<http::response<http::string_body>> res,
+                          bool close) {
+    auto ticket = std::move(out.audit_ticket);
+    auto executor = beast::get_lowest_layer(stream_).get_executor();
+    auto answered = std::make_shared<ApiResponse>(std::move(out));
+    ticket->OnDone([self = this->shared_from_this(), res, close, answered, executor,
+                    guard = asio::make_work_guard(executor)](bool durable) mutable {
+      asio::post(executor, [self, res, close, answered, durable, guard = std::move(guard)] {
+        if (!durable && answered->fail_if_not_recorded) {
+          OPENSSL_cleanse(answered->body.data(), answered->body.size());
+          *answered = UnrecordedCallResponse(*answered);
+        }
+        Fill(*res, std::move(*answered));
+        res->keep_alive(!close);
+        res->prepare_payload();
+        self->Write(res, close);
+      });
+    });
   }
 
   bool MetricsAuthorized(const http::request<http::string_body>& req) const {

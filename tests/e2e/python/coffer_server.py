@@ -197,6 +197,7 @@ class CofferServer:
         self._output = bytearray()  # stdout+stderr of every run, interleaved by arrival
         self._output_lock = threading.Lock()
         self._threads = []
+        self.canaries = set()  # secrets this server's clients sent or received
         self._ready_event = None
         self._ready_endpoint = None
         self.closed = False
@@ -373,7 +374,13 @@ class CofferServer:
         if self.closed:
             return
         self.closed = True
+        leak = None
         try:
+            if self.canaries:
+                try:
+                    self.assert_no_canary_in_audit_trail()
+                except AssertionError as e:
+                    leak = e
             if self.running():
                 self.proc.send_signal(signal.SIGTERM)
                 try:
@@ -387,6 +394,8 @@ class CofferServer:
                 _LIVE_SERVERS.discard(self)
             if not os.environ.get("COFFER_E2E_KEEP"):
                 shutil.rmtree(self.root, ignore_errors=True)
+        if leak is not None:
+            raise leak
 
     # -- output ---------------------------------------------------------------------------------
     def output(self):
@@ -416,11 +425,74 @@ class CofferServer:
         cfg = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5,
                      read_timeout=60, **config_kwargs)
         session = boto3.session.Session()
-        return session.client(
+        client = session.client(
             service, region_name=region, endpoint_url=self.endpoint,
             aws_access_key_id=key_id if key_id is not None else self.key_id,
             aws_secret_access_key=secret if secret is not None else self.secret,
             aws_session_token=session_token, config=cfg)
+        # Every secret a test sends or receives becomes a canary the audit trail must not hold
+        # (checked when the server is closed).
+        client.meta.events.register("provide-client-params", self._collect_request_canaries)
+        client.meta.events.register("after-call", self._collect_response_canaries)
+        return client
+
+    # -- audit trail canaries -------------------------------------------------------------------
+    _CANARY_REQUEST_MEMBERS = ("SecretString", "SecretBinary", "Plaintext", "Password",
+                               "NewPassword", "OldPassword")
+    _CANARY_RESPONSE_MEMBERS = ("SecretString", "SecretBinary", "Plaintext", "SecretAccessKey",
+                                "SessionToken")
+
+    def _add_canary(self, value):
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        # Short values (a test's "x", "{}") also occur in names and documents by chance.
+        if isinstance(value, (bytes, bytearray)) and len(value) >= 12:
+            with self._output_lock:
+                self.canaries.add(bytes(value))
+
+    def _collect_request_canaries(self, params, model=None, **_):
+        for member in self._CANARY_REQUEST_MEMBERS:
+            if member in params:
+                self._add_canary(params[member])
+        if model is not None and model.name == "PutParameter" and "Value" in params:
+            self._add_canary(params["Value"])
+
+    def _collect_response_canaries(self, parsed=None, **_):
+        def walk(v):
+            if isinstance(v, dict):
+                for k, x in v.items():
+                    if k in self._CANARY_RESPONSE_MEMBERS:
+                        self._add_canary(x)
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+        walk(parsed)
+
+    def audit_files(self):
+        """The audit trail's files: the journal segments and the index."""
+        audit = os.path.join(self.data_dir, "audit")
+        return [p for p in self.data_files() if p.startswith(audit + os.sep)]
+
+    def assert_no_canary_in_audit_trail(self):
+        """No secret sent or received through this server's clients is in its audit trail, in
+        any encoding a record could carry it (as is, JSON-escaped, base64)."""
+        with self._output_lock:
+            canaries = set(self.canaries)
+        forms = {}
+        for c in canaries:
+            forms[c] = {c, json.dumps(c.decode("utf-8", "replace"))[1:-1].encode(),
+                        base64.b64encode(c)}
+        for path in self.audit_files():
+            with open(path, "rb") as f:
+                data = f.read()
+            for canary, encodings in forms.items():
+                for form in encodings:
+                    if form and form in data:
+                        raise AssertionError(
+                            f"a secret value ({len(canary)} bytes, starting {canary[:4]!r}) is "
+                            f"in the audit trail file {path}")
+        return len(canaries)
 
     # -- raw HTTP -------------------------------------------------------------------------------
     def raw_request(self, method, path, body=b"", headers=None, timeout=30):
@@ -520,6 +592,19 @@ class CofferServer:
                 if os.path.isfile(p) and not os.path.islink(p):
                     out.append(p)
         return sorted(out)
+
+
+def mount_small_disk(test, megabytes):
+    """A tmpfs of the given size, unmounted at cleanup. Needs root (CAP_SYS_ADMIN)."""
+    path = tempfile.mkdtemp(prefix="coffer-disk-")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700",
+                             "tmpfs", path], capture_output=True, text=True)
+    if result.returncode != 0:
+        os.rmdir(path)
+        raise unittest.SkipTest(f"cannot mount a small file system here: {result.stderr.strip()}")
+    test.addCleanup(os.rmdir, path)
+    test.addCleanup(subprocess.run, ["umount", "-l", path], check=False)
+    return path
 
 
 def start_class_server(test_class, **kwargs):

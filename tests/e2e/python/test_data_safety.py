@@ -19,7 +19,7 @@ import uuid
 # coffer_server isolates the AWS environment on import: before boto3.
 from coffer_server import (DEFAULT_KEY_ID, DEFAULT_REGION, DEFAULT_SECRET,  # noqa: I001
                            AwsAssertions, CofferServer, coffer_binary, error_code,
-                           start_class_server)
+                           mount_small_disk, start_class_server)
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -310,19 +310,6 @@ class FreshDirectoryTest(unittest.TestCase):
         self.assertEqual(1, code, out)
         self.assertIn("is not empty (it holds notes.txt)", out)
         self.assertEqual(["notes.txt"], os.listdir(data))
-
-
-def mount_small_disk(test, megabytes):
-    """A tmpfs of the given size, unmounted at cleanup. Needs root (CAP_SYS_ADMIN)."""
-    path = tempfile.mkdtemp(prefix="coffer-disk-")
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700",
-                             "tmpfs", path], capture_output=True, text=True)
-    if result.returncode != 0:
-        os.rmdir(path)
-        raise unittest.SkipTest(f"cannot mount a small file system here: {result.stderr.strip()}")
-    test.addCleanup(os.rmdir, path)
-    test.addCleanup(subprocess.run, ["umount", "-l", path], check=False)
-    return path
 
 
 def fill(path):

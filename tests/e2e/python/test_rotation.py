@@ -710,6 +710,21 @@ class RotateImmediatelyFalseTest(RotationCase):
         arn = self.new_secret("test-only", value)
         fn = register_builtin(f"api-key-{uid()}", "random-api-key")
         self.check_test_only(arn, value, fn, 30)
+        # The rotation's service events (a test run: TestRotation*) are in the audit trail.
+        ct = SERVER.client("cloudtrail")
+        deadline = time.monotonic() + 10
+        while True:
+            events = ct.lookup_events(LookupAttributes=[
+                {"AttributeKey": "ResourceName", "AttributeValue": arn}])["Events"]
+            names = [e["EventName"] for e in events]
+            if "TestRotationSucceeded" in names or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertIn("TestRotationSucceeded", names)
+        record = json.loads(events[names.index("TestRotationSucceeded")]["CloudTrailEvent"])
+        self.assertEqual(record["eventType"], "AwsServiceEvent")
+        self.assertEqual(record["userIdentity"]["invokedBy"], "secretsmanager.amazonaws.com")
+        self.assertEqual(record["additionalEventData"]["SecretId"], arn)
 
     def test_seed_api_key_lambda(self):
         key = canary("msk_test_" + uuid.uuid4().hex)

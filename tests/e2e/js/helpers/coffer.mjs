@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -261,6 +262,16 @@ export function kmsClient(server, overrides = {}) {
 /** An STS client for `server`; `overrides` go into the client config. */
 export function stsClient(server, overrides = {}) {
   return new STSClient({
+    endpoint: server.endpoint,
+    region: REGION,
+    credentials: staticCredentials(),
+    ...overrides,
+  });
+}
+
+/** A CloudTrail client (LookupEvents) for `server`; `overrides` go into the client config. */
+export function cloudTrailClient(server, overrides = {}) {
+  return new CloudTrailClient({
     endpoint: server.endpoint,
     region: REGION,
     credentials: staticCredentials(),

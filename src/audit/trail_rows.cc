@@ -1,0 +1,99 @@
+#include "audit/trail_rows.h"
+
+#include <boost/json.hpp>
+#include <utility>
+
+namespace coffer::audit {
+namespace {
+
+// The part of an ARN after its fifth colon: "secret:x", "parameter/x", "key/x", "user/x".
+std::string_view ResourcePart(std::string_view arn) {
+  size_t pos = 0;
+  for (int i = 0; i < 5; ++i) {
+    pos = arn.find(':', pos);
+    if (pos == std::string_view::npos) return {};
+    ++pos;
+  }
+  return arn.substr(pos);
+}
+
+std::string_view ServicePart(std::string_view arn) {
+  size_t first = arn.find(':');
+  if (first == std::string_view::npos) return {};
+  size_t second = arn.find(':', first + 1);
+  if (second == std::string_view::npos) return {};
+  size_t third = arn.find(':', second + 1);
+  if (third == std::string_view::npos) return {};
+  return arn.substr(second + 1, third - second - 1);
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+std::string ResourceTypeOf(std::string_view arn) {
+  const std::string_view service = ServicePart(arn);
+  const std::string_view resource = ResourcePart(arn);
+  if (service == "secretsmanager" && StartsWith(resource, "secret:")) {
+    return "AWS::SecretsManager::Secret";
+  }
+  if (service == "ssm" && StartsWith(resource, "parameter")) return "AWS::SSM::Parameter";
+  if (service == "kms" && StartsWith(resource, "key/")) return "AWS::KMS::Key";
+  if (service == "kms" && StartsWith(resource, "alias/")) return "AWS::KMS::Alias";
+  if (service == "iam" && StartsWith(resource, "user/")) return "AWS::IAM::User";
+  if (service == "iam" && StartsWith(resource, "role/")) return "AWS::IAM::Role";
+  if (service == "iam" && StartsWith(resource, "group/")) return "AWS::IAM::Group";
+  if (service == "iam" && StartsWith(resource, "policy/")) return "AWS::IAM::Policy";
+  if (service == "lambda" && StartsWith(resource, "function:")) return "AWS::Lambda::Function";
+  return "";
+}
+
+std::string LookupUsername(const Principal& p) {
+  switch (p.type) {
+    case PrincipalType::kRoot:
+      return "root";
+    case PrincipalType::kIamUser:
+      return p.user_name;
+    case PrincipalType::kAssumedRole: {
+      const size_t slash = p.arn.rfind('/');
+      return slash == std::string::npos ? p.arn : p.arn.substr(slash + 1);
+    }
+    case PrincipalType::kAwsService:
+      return p.arn;
+  }
+  return "";
+}
+
+AuditRow ApiCallRow(const ApiCall& call) {
+  AuditRow row;
+  row.time_ms = call.time_ms;
+  row.account = call.recipient_account;
+  row.region = call.region;
+  row.event_id = call.event_id;
+  row.event_name = call.event_name;
+  row.event_source = call.event_source;
+  row.username = LookupUsername(call.principal);
+  row.access_key_id = call.principal.access_key_id;
+  row.read_only = IsReadOnly(call.event_name);
+  for (const auto& r : call.resources) row.resources.push_back({r.type, r.arn});
+  row.record = boost::json::serialize(ApiCallRecord(call));
+  return row;
+}
+
+AuditRow ServiceEventRow(const ServiceEvent& e) {
+  AuditRow row;
+  row.time_ms = e.time_ms;
+  row.account = e.account;
+  row.region = e.region;
+  row.event_id = e.event_id;
+  row.event_name = e.event_name;
+  row.event_source = e.event_source;
+  row.username = e.event_source;
+  row.read_only = false;
+  row.record = boost::json::serialize(ServiceEventRecord(e));
+  return row;
+}
+
+}  // namespace coffer::audit

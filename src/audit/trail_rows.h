@@ -1,0 +1,28 @@
+// The trail's index rows: a CloudTrail record together with the attributes LookupEvents selects
+// on (event name and source, user name, access key, resources), derived once when the record is
+// written.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "audit/cloudtrail_record.h"
+#include "store/audit_records.h"
+
+namespace coffer::audit {
+
+// The row of an API call's record. Resources not given in `call` are none.
+AuditRow ApiCallRow(const ApiCall& call);
+// The row of a service event's record.
+AuditRow ServiceEventRow(const ServiceEvent& event);
+
+// CloudTrail's resource type of an ARN: arn:aws:secretsmanager:...:secret:x ->
+// "AWS::SecretsManager::Secret", ...:parameter/x -> "AWS::SSM::Parameter", ...:key/x ->
+// "AWS::KMS::Key"; "" for an ARN of no type coffer records.
+std::string ResourceTypeOf(std::string_view arn);
+
+// LookupEvents' Username of a caller: the IAM user's name, the role session's name, "root".
+// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events-console.html
+std::string LookupUsername(const Principal& principal);
+
+}  // namespace coffer::audit

@@ -1,0 +1,35 @@
+// The CloudTrail service: LookupEvents over coffer's own trail, as the AWS CLI, boto3's
+// paginator and the JS SDK call it (AWS JSON 1.1, target prefix
+// com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101).
+// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
+//
+// A lookup sees the caller's account and the region its request is signed for, the last 90 days
+// (or the trail's retention, if shorter), newest first, at most 50 events a page; it needs
+// cloudtrail:LookupEvents.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string_view>
+
+#include "audit/audit_trail.h"
+#include "core/request_context.h"
+#include "core/status.h"
+
+namespace coffer::cloudtrail {
+
+class CloudTrailService {
+ public:
+  explicit CloudTrailService(audit::AuditTrail* trail) : trail_(trail) {}
+
+  // Serves one operation (the part of X-Amz-Target after the prefix). Thread-safe.
+  Result<boost::json::object> Handle(std::string_view operation, const RequestContext& ctx,
+                                     const boost::json::object& input);
+
+ private:
+  Result<boost::json::object> LookupEvents(const RequestContext& ctx,
+                                           const boost::json::object& input);
+
+  audit::AuditTrail* trail_;
+};
+
+}  // namespace coffer::cloudtrail
