@@ -84,7 +84,8 @@ void App::AddServices() {
   if (foundation_.trail != nullptr) {
     dispatcher_.SetAuditTrail(foundation_.trail);
     rotations_.set_audit_trail(foundation_.trail);
-    cloudtrail_ = std::make_unique<cloudtrail::CloudTrailService>(foundation_.trail);
+    cloudtrail_ =
+        std::make_unique<cloudtrail::CloudTrailService>(foundation_.trail, foundation_.delivery);
     // botocore names the target with the model's namespace, the JS SDK v3 (Smithy) with the
     // service shape's name alone; CloudTrail's endpoint answers both.
     for (const char* prefix :
@@ -146,13 +147,21 @@ void App::AddJobs() {
         {"audit trail retention",
          [this]() -> Status {
            if (foundation_.trail == nullptr) return Status::Ok();
-           return foundation_.trail->Prune(clock_->NowMillis() -
-                                           int64_t{options_.audit_retention_days} * kDayMs);
+           const EpochMillis cut =
+               clock_->NowMillis() - int64_t{options_.audit_retention_days} * kDayMs;
+           COFFER_RETURN_IF_ERROR(foundation_.trail->Prune(cut));
+           return foundation_.delivery != nullptr ? foundation_.delivery->Prune(cut) : Status::Ok();
          }},
     });
   });
   // Woken by RotateSecret, and every second for scheduled rotations and retries.
   jobs_.Add(kRotationJob, std::chrono::seconds(1), [this] { return rotations_.Dispatch(); });
+  // Log files need no key; digests wait while sealed (audit/log_delivery.h).
+  if (foundation_.delivery != nullptr) {
+    jobs_.Add(
+        "audit log delivery", options_.audit_log_interval,
+        [this] { return foundation_.delivery->Pass(); }, BackgroundJobs::WhileSealed::kRun);
+  }
   // Denials are counted in memory and written in aggregate (server/denial_audit.h).
   jobs_.Add(
       "denial audit flush", std::chrono::seconds(5), [this] { return denials_.Flush(); },

@@ -41,6 +41,8 @@ struct AppOptions {
   int event_retention_days = 90;            // --event-retention-days
   int64_t max_events_per_account = 100000;  // --max-events-per-account
   int audit_retention_days = 90;            // --audit-retention-days
+  // How often the trail's records are delivered as log files (--audit-log-interval).
+  std::chrono::milliseconds audit_log_interval = std::chrono::minutes(5);
 };
 
 // What the app runs on: a deployment opened by server/bootstrap, or a test's store and keyring.
@@ -54,6 +56,8 @@ struct AppFoundation {
   // The audit trail every call is recorded in, and LookupEvents reads; null records nothing
   // (unit tests of other parts).
   audit::AuditTrail* trail = nullptr;
+  // Delivers the trail's log files and digests (a job of the app's); null delivers none.
+  audit::LogDelivery* delivery = nullptr;
   // The real clock request signatures are dated against, when the app's clock is offset from it
   // (OffsetClock); null means the app's clock.
   const Clock* signature_clock = nullptr;

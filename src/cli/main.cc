@@ -18,6 +18,8 @@
 
 #include "app/app.h"
 #include "audit/audit_trail.h"
+#include "audit/log_delivery.h"
+#include "cli/audit_commands.h"
 #include "cli/operator_commands.h"
 #include "crypto/locked_key.h"
 #include "rotation/process_runner.h"
@@ -86,6 +88,8 @@ struct ServerFlags {
   std::string audit_on_failure = "closed";
   std::string audit_trail = "on";
   int audit_retention_days = 90;
+  int audit_log_interval_seconds = 300;
+  int audit_digest_interval_seconds = 3600;
 };
 
 // Every connection takes a descriptor: use the hard limit, and never promise more connections
@@ -165,6 +169,7 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   options->event_retention_days = flags.event_retention_days;
   options->max_events_per_account = flags.max_events_per_account;
   options->audit_retention_days = flags.audit_retention_days;
+  options->audit_log_interval = std::chrono::seconds(flags.audit_log_interval_seconds);
   if (flags.exec_user.empty()) return 0;
   auto user = coffer::rotation::LookUpUser(flags.exec_user);
   if (!user.ok()) {
@@ -180,6 +185,53 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   return 0;
 }
 
+constexpr std::string_view kDigestKeyPurpose = "audit digest signing key";
+
+// Opens the audit trail and its log-file delivery in `audit_dir` as the flags say (neither with
+// --audit-trail off). Returns an exit status: 0, or 1 when the trail cannot be opened.
+int OpenAuditFrom(const ServerFlags& flags, const std::string& audit_dir,
+                  const coffer::Clock* clock, coffer::Keyring* keyring,
+                  std::unique_ptr<coffer::audit::AuditTrail>* trail,
+                  std::unique_ptr<coffer::audit::LogDelivery>* delivery) {
+  if (flags.audit_trail != "on") {
+    std::cerr << "coffer: warning: --audit-trail off: no call is recorded\n";
+    return 0;
+  }
+  auto opened = coffer::audit::OpenAuditTrail(audit_dir, flags.audit_on_failure == "open"
+                                                             ? coffer::audit::OnFailure::kOpen
+                                                             : coffer::audit::OnFailure::kClosed);
+  if (!opened.ok()) {
+    std::cerr << "coffer: --audit-dir: " << opened.status().message() << "\n";
+    return 1;
+  }
+  if (coffer::Status started = (*opened)->Start(); !started.ok()) {
+    std::cerr << "coffer: the audit trail: " << started.message() << "\n";
+    return 1;
+  }
+  // The digest key's private half is kept wrapped by the storage key: only an unsealed server
+  // signs digests.
+  coffer::audit::DigestKeyProtection protection{
+      .available = [keyring] { return !keyring->sealed(); },
+      .wrap =
+          [keyring](std::string_view der) {
+            return keyring->WrapWithStorageKey(kDigestKeyPurpose, der);
+          },
+      .unwrap =
+          [keyring](std::string_view wrapped) {
+            return keyring->UnwrapWithStorageKey(kDigestKeyPurpose, wrapped);
+          }};
+  auto opened_delivery = coffer::audit::OpenLogDelivery(
+      audit_dir, {.digest_period_ms = int64_t{flags.audit_digest_interval_seconds} * 1000}, clock,
+      std::move(protection));
+  if (!opened_delivery.ok()) {
+    std::cerr << "coffer: the audit trail's log files: " << opened_delivery.status().message()
+              << "\n";
+    return 1;
+  }
+  *trail = std::move(opened.value());
+  *delivery = std::move(opened_delivery.value());
+  return 0;
+}
 // Opens (or initialises) the data directory. Returns an exit status: 0 or 1.
 int OpenDeploymentFrom(const ServerFlags& flags, const coffer::Clock* clock,
                        coffer::Result<coffer::Deployment>* out) {
@@ -252,22 +304,11 @@ int RunServer(const ServerFlags& flags) {
   coffer::Deployment& d = deployment.value();
   const std::string audit_dir =
       flags.audit_dir.empty() ? flags.data_dir + "/" + coffer::kAuditDir : flags.audit_dir;
-  coffer::Result<std::unique_ptr<coffer::audit::AuditTrail>> trail =
-      std::unique_ptr<coffer::audit::AuditTrail>();
-  if (flags.audit_trail == "on") {
-    trail = coffer::audit::OpenAuditTrail(audit_dir, flags.audit_on_failure == "open"
-                                                         ? coffer::audit::OnFailure::kOpen
-                                                         : coffer::audit::OnFailure::kClosed);
-    if (!trail.ok()) {
-      std::cerr << "coffer: --audit-dir: " << trail.status().message() << "\n";
-      return 1;
-    }
-    if (coffer::Status started = (*trail)->Start(); !started.ok()) {
-      std::cerr << "coffer: the audit trail: " << started.message() << "\n";
-      return 1;
-    }
-  } else {
-    std::cerr << "coffer: warning: --audit-trail off: no call is recorded\n";
+  std::unique_ptr<coffer::audit::AuditTrail> trail;
+  std::unique_ptr<coffer::audit::LogDelivery> delivery;
+  if (int rc = OpenAuditFrom(flags, audit_dir, &clock, d.keyring.get(), &trail, &delivery);
+      rc != 0) {
+    return rc;
   }
   std::unique_ptr<coffer::App> app = coffer::App::Create(options, &clock,
                                                          {.store = d.store.get(),
@@ -275,7 +316,8 @@ int RunServer(const ServerFlags& flags) {
                                                           .seal = d.seal.get(),
                                                           .key_file = d.key_file.get(),
                                                           .account_id = d.account_id,
-                                                          .trail = trail->get(),
+                                                          .trail = trail.get(),
+                                                          .delivery = delivery.get(),
                                                           .signature_clock = &real_clock});
   auto health = [&app] { return app->Health(); };
   auto metrics = [&app] { return app->MetricsText(); };
@@ -326,10 +368,53 @@ int RunServer(const ServerFlags& flags) {
   signal_waiter.join();
   server->reset();
   app.reset();
-  if (*trail) (*trail)->Stop();  // every queued record is written before the process ends
-  d.store.reset();               // closes the database cleanly (WAL checkpoint)
+  if (trail) trail->Stop();  // every queued record is written before the process ends
+  // The last records go into a log file, and each chain gets its closing digest.
+  if (delivery) {
+    if (coffer::Status finished = delivery->Finish(); !finished.ok()) {
+      std::cerr << "coffer: the audit trail's last log files: " << finished.message() << "\n";
+    }
+  }
+  d.store.reset();  // closes the database cleanly (WAL checkpoint)
   std::cout << "coffer: stopped" << std::endl;
   return 0;
+}
+
+// The --audit-* flags of `coffer server`.
+void AddAuditOptions(CLI::App* server, ServerFlags& flags) {
+  server->add_option("--audit-dir", flags.audit_dir,
+                     "Directory of the audit trail (every call's CloudTrail record); default "
+                     "DATA_DIR/audit.");
+  server
+      ->add_option("--audit-on-failure", flags.audit_on_failure,
+                   "When the audit trail cannot be written: 'closed' refuses calls "
+                   "(ServiceUnavailable) until it can; 'open' serves them and counts the "
+                   "records lost (coffer_audit_records_lost_total).")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"closed", "open"}));
+  server
+      ->add_option("--audit-trail", flags.audit_trail,
+                   "'off' keeps no record of calls at all (and serves no LookupEvents): only "
+                   "to measure what the trail costs, never in production.")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  server
+      ->add_option("--audit-retention-days", flags.audit_retention_days,
+                   "Days audit records are kept (LookupEvents reads the last 90).")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+  server
+      ->add_option("--audit-log-interval", flags.audit_log_interval_seconds,
+                   "Seconds between deliveries of the trail's records as gzip log files under "
+                   "AUDIT_DIR/AWSLogs/ (a record is in a closed file within this time).")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 300));
+  server
+      ->add_option("--audit-digest-interval", flags.audit_digest_interval_seconds,
+                   "Seconds each signed digest file covers (CloudTrail's are hourly); "
+                   "`coffer audit verify` checks them.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
 }
 
 // `coffer server` and its flags.
@@ -375,27 +460,7 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
                    "Events kept per account; the oldest beyond it are dropped.")
       ->capture_default_str()
       ->check(CLI::Range(100, 100000000));
-  server->add_option("--audit-dir", flags.audit_dir,
-                     "Directory of the audit trail (every call's CloudTrail record); default "
-                     "DATA_DIR/audit.");
-  server
-      ->add_option("--audit-on-failure", flags.audit_on_failure,
-                   "When the audit trail cannot be written: 'closed' refuses calls "
-                   "(ServiceUnavailable) until it can; 'open' serves them and counts the "
-                   "records lost (coffer_audit_records_lost_total).")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"closed", "open"}));
-  server
-      ->add_option("--audit-trail", flags.audit_trail,
-                   "'off' keeps no record of calls at all (and serves no LookupEvents): only "
-                   "to measure what the trail costs, never in production.")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"on", "off"}));
-  server
-      ->add_option("--audit-retention-days", flags.audit_retention_days,
-                   "Days audit records are kept (LookupEvents reads the last 90).")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 36500));
+  AddAuditOptions(server, flags);
   server->add_flag("--check-store", flags.check_store,
                    "Check the whole database's integrity before serving (reads every page); "
                    "refuse to start when it is damaged.");
@@ -620,7 +685,10 @@ int main(int argc, char** argv) {
   CLI::App* server = AddServerCommand(app, flags);
   OperatorCommands operator_commands;
   AddOperatorCommands(app, operator_commands);
+  coffer::cli::AuditVerifyFlags audit_verify_flags;
+  CLI::App* audit_verify = coffer::cli::AddAuditCommands(app, audit_verify_flags);
   CLI11_PARSE(app, argc, argv);
+  if (audit_verify->parsed()) return coffer::cli::RunAuditVerify(audit_verify_flags);
   if (server->parsed()) {
     try {
       return RunServer(flags);

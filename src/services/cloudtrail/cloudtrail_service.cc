@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/enum_names.h"
+#include "crypto/crypto.h"
 #include "protocol/json_input.h"
 #include "protocol/page_token.h"
 
@@ -165,9 +166,10 @@ Result<json::object> CloudTrailService::Handle(std::string_view operation,
                                                const RequestContext& ctx,
                                                const json::object& input) {
   if (operation == "LookupEvents") return LookupEvents(ctx, input);
-  return Status(
-      ErrorCode::kUnknownOperationException,
-      "coffer's CloudTrail serves LookupEvents; " + std::string(operation) + " is not served.");
+  if (operation == "ListPublicKeys") return ListPublicKeys(ctx, input);
+  return Status(ErrorCode::kUnknownOperationException,
+                "coffer's CloudTrail serves LookupEvents and ListPublicKeys; " +
+                    std::string(operation) + " is not served.");
 }
 
 Result<json::object> CloudTrailService::LookupEvents(const RequestContext& ctx,
@@ -192,6 +194,37 @@ Result<json::object> CloudTrailService::LookupEvents(const RequestContext& ctx,
         EncodePageToken(lookup.scope, std::to_string(last.time_ms) + ":" + std::to_string(last.id));
   }
   return out;
+}
+
+Result<json::object> CloudTrailService::ListPublicKeys(const RequestContext& ctx,
+                                                       const json::object& input) {
+  COFFER_RETURN_IF_ERROR(ctx.Authorize({.action = "cloudtrail:ListPublicKeys", .resource = "*"}));
+  COFFER_ASSIGN_OR_RETURN(auto start, Timestamp(input, "StartTime"));
+  COFFER_ASSIGN_OR_RETURN(auto end, Timestamp(input, "EndTime"));
+  // Both default to now: without a range, the key in use now.
+  const EpochMillis now = ctx.now;
+  const EpochMillis from = start.value_or(now);
+  const EpochMillis to = end.value_or(now);
+  if (to < from) {
+    return Status(ErrorCode::kInvalidTimeRangeException, "Start time must be before end time.");
+  }
+  json::array keys;
+  if (delivery_ != nullptr) {
+    const auto all = delivery_->PublicKeys();
+    for (size_t i = 0; i < all.size(); ++i) {
+      // A key is valid from its creation until the next one replaces it; the key in use has
+      // no end yet, and its ValidityEndTime is left out.
+      const bool replaced = i + 1 < all.size();
+      const EpochMillis valid_to = replaced ? all[i + 1].valid_from_ms : now;
+      if (all[i].valid_from_ms > to || (replaced && valid_to < from)) continue;
+      json::object key{{"Value", crypto::Base64Encode(all[i].public_der)},
+                       {"ValidityStartTime", static_cast<double>(all[i].valid_from_ms) / 1000.0},
+                       {"Fingerprint", all[i].fingerprint}};
+      if (replaced) key["ValidityEndTime"] = static_cast<double>(valid_to) / 1000.0;
+      keys.push_back(std::move(key));
+    }
+  }
+  return json::object{{"PublicKeyList", std::move(keys)}};
 }
 
 }  // namespace coffer::cloudtrail

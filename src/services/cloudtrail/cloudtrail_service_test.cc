@@ -5,6 +5,8 @@
 #include <string>
 
 #include "audit/cloudtrail_record.h"
+#include "audit/log_files.h"
+#include "crypto/crypto.h"
 #include "testing/scratch_dir.h"
 
 namespace coffer::cloudtrail {
@@ -19,7 +21,19 @@ class CloudTrailServiceTest : public ::testing::Test {
     auto trail = audit::OpenAuditTrail(dir_.file("audit"), audit::OnFailure::kClosed);
     ASSERT_TRUE(trail.ok());
     trail_ = std::move(trail).value();
-    service_ = std::make_unique<CloudTrailService>(trail_.get());
+    // The delivery signs with a key wrapped under a fixed AES key (the keyring's, in a server).
+    audit::DigestKeyProtection protection{
+        .available = [] { return true; },
+        .wrap = [this](std::string_view der) -> Result<std::string> {
+          return crypto::AesGcmSeal(wrapping_key_.Reveal(), "k", der);
+        },
+        .unwrap = [this](std::string_view wrapped) -> Result<SecretBytes> {
+          return std::move(*crypto::AesGcmOpen(wrapping_key_.Reveal(), "k", wrapped));
+        }};
+    auto delivery = audit::OpenLogDelivery(dir_.file("audit"), {}, &clock_, protection);
+    ASSERT_TRUE(delivery.ok());
+    delivery_ = std::move(delivery).value();
+    service_ = std::make_unique<CloudTrailService>(trail_.get(), delivery_.get());
     ctx_.principal.account = "111122223333";
     ctx_.scope = Scope{"111122223333", "eu-west-1"};
     ctx_.now = kNow;
@@ -47,6 +61,9 @@ class CloudTrailServiceTest : public ::testing::Test {
 
   coffer::testing::ScratchDir dir_;
   std::unique_ptr<audit::AuditTrail> trail_;
+  FakeClock clock_{kNow};
+  SecretBytes wrapping_key_ = crypto::RandomSecret(32);
+  std::unique_ptr<audit::LogDelivery> delivery_;
   std::unique_ptr<CloudTrailService> service_;
   AllowAllAuthorizer allow_;
   RequestContext ctx_;
@@ -114,6 +131,33 @@ TEST_F(CloudTrailServiceTest, SeesOnlyTheLast90Days) {
   auto page = Lookup({});
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page.value().at("Events").as_array().size(), 1u);
+}
+
+TEST_F(CloudTrailServiceTest, ListPublicKeysReturnsTheDigestKeyOnceADigestWasSigned) {
+  auto none = service_->Handle("ListPublicKeys", ctx_, {});
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none.value().at("PublicKeyList").as_array().empty());
+
+  ASSERT_TRUE(trail_->Start().ok());
+  Add(kNow, "GetSecretValue");
+  trail_->WaitIndexed();
+  ASSERT_TRUE(delivery_->Finish().ok());  // delivers the record and signs a closing digest
+  auto keys = service_->Handle("ListPublicKeys", ctx_, {{"StartTime", kNow / 1000 - 60}});
+  ASSERT_TRUE(keys.ok()) << keys.status().message();
+  const auto& list = keys.value().at("PublicKeyList").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  const auto& key = list[0].as_object();
+  EXPECT_EQ(key.at("Fingerprint").as_string().size(), 32u);
+  auto der = crypto::Base64Decode(key.at("Value").as_string());
+  ASSERT_TRUE(der.has_value());
+  EXPECT_EQ(audit::KeyFingerprint(*der), key.at("Fingerprint").as_string());
+  EXPECT_FALSE(key.contains("ValidityEndTime"));  // the key in use
+
+  auto reversed =
+      service_->Handle("ListPublicKeys", ctx_, {{"StartTime", kNow / 1000}, {"EndTime", 1}});
+  ASSERT_FALSE(reversed.ok());
+  EXPECT_EQ(reversed.status().code(), ErrorCode::kInvalidTimeRangeException);
+  trail_->Stop();
 }
 
 }  // namespace

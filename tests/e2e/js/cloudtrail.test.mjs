@@ -1,10 +1,16 @@
 // The audit trail through the AWS SDK for JavaScript v3: LookupEvents by attribute, the SDK's
-// paginator, CloudTrailEvent as a JSON string, and CloudTrail's validation errors.
+// paginator, CloudTrailEvent as a JSON string, CloudTrail's validation errors, and the public key
+// the trail's digest files are signed with.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { LookupEventsCommand, paginateLookupEvents } from '@aws-sdk/client-cloudtrail';
+import {
+  ListPublicKeysCommand,
+  LookupEventsCommand,
+  paginateLookupEvents,
+} from '@aws-sdk/client-cloudtrail';
+import { createHash, createPublicKey } from 'node:crypto';
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 
 import {
@@ -23,7 +29,8 @@ let sm;
 let ct;
 
 before(async () => {
-  server = await startCoffer();
+  // Log files every second and a digest every second: the digest key exists within seconds.
+  server = await startCoffer({ args: ['--audit-log-interval', '1', '--audit-digest-interval', '1'] });
   sm = smClient(server);
   ct = cloudTrailClient(server);
 });
@@ -87,6 +94,30 @@ describe('LookupEvents', () => {
     await expectAwsError(ct.send(new LookupEventsCommand({ NextToken: 'bm90IGEgdG9rZW4=' })),
       'InvalidNextTokenException');
     await expectAwsError(ct.send(new LookupEventsCommand({
+      StartTime: new Date(), EndTime: new Date(Date.now() - 3_600_000),
+    })), 'InvalidTimeRangeException');
+  });
+});
+
+describe('ListPublicKeys', () => {
+  test('returns the RSA key digests are signed with, as a DER PKCS#1 blob', async () => {
+    await sm.send(new CreateSecretCommand({ Name: uniqueName('audit/key'), SecretString: 'k-1' }));
+    let keys = [];
+    for (let attempt = 0; attempt < 100 && keys.length === 0; attempt++) {
+      ({ PublicKeyList: keys = [] } = await ct.send(new ListPublicKeysCommand({})));
+      if (keys.length === 0) await sleep(100);
+    }
+    assert.equal(keys.length, 1);
+    const [key] = keys;
+    assert.ok(key.Value instanceof Uint8Array);
+    assert.match(key.Fingerprint, /^[0-9a-f]{32}$/);
+    assert.ok(key.ValidityStartTime instanceof Date);
+    const publicKey = createPublicKey({ key: Buffer.from(key.Value), format: 'der', type: 'pkcs1' });
+    assert.equal(publicKey.asymmetricKeyType, 'rsa');
+    assert.equal(publicKey.asymmetricKeyDetails.modulusLength, 2048);
+    const fingerprint = createHash('sha256').update(key.Value).digest('hex').slice(0, 32);
+    assert.equal(key.Fingerprint, fingerprint);
+    await expectAwsError(ct.send(new ListPublicKeysCommand({
       StartTime: new Date(), EndTime: new Date(Date.now() - 3_600_000),
     })), 'InvalidTimeRangeException');
   });

@@ -21,6 +21,7 @@ import atexit
 import base64
 import datetime
 import email.utils
+import gzip
 import http.client
 import json
 import os
@@ -470,7 +471,7 @@ class CofferServer:
         walk(parsed)
 
     def audit_files(self):
-        """The audit trail's files: the journal segments and the index."""
+        """The audit trail's files: the journal segments, the index, the log files and digests."""
         audit = os.path.join(self.data_dir, "audit")
         return [p for p in self.data_files() if p.startswith(audit + os.sep)]
 
@@ -486,6 +487,11 @@ class CofferServer:
         for path in self.audit_files():
             with open(path, "rb") as f:
                 data = f.read()
+            if path.endswith(".gz"):
+                try:
+                    data = gzip.decompress(data)
+                except (OSError, EOFError):
+                    pass  # a file a test damaged on purpose: scanned as it is
             for canary, encodings in forms.items():
                 for form in encodings:
                     if form and form in data:

@@ -7,8 +7,13 @@ https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-refe
 LookupEvents: https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html
 """
 
+import base64
+import gzip
+import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import threading
 import time
@@ -393,3 +398,184 @@ class AuditFailureTest(AwsAssertions, unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def log_objects(audit_dir, kind):
+    """Paths (under the audit directory) of the trail's `kind` files: "CloudTrail" for log files,
+    "CloudTrail-Digest" for digests."""
+    out = []
+    root = os.path.join(audit_dir, "AWSLogs")
+    for dirpath, _, files in os.walk(root):
+        rel = os.path.relpath(dirpath, audit_dir)
+        if rel.split(os.sep)[2:3] != [kind]:
+            continue
+        out.extend(os.path.join(rel, f) for f in files if f.endswith(".json.gz"))
+    return sorted(out)
+
+
+class AuditLogFilesTest(AwsAssertions, unittest.TestCase):
+    """The trail delivered as CloudTrail delivers it: gzip log files and signed, chained digests
+    under AWSLogs/, checked by `coffer audit verify` against the key ListPublicKeys returns."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = CofferServer(extra_args=["--audit-log-interval", "1",
+                                              "--audit-digest-interval", "2"])
+        cls.addClassCleanup(cls.server.close)
+        cls.server.start()
+        cls.audit = os.path.join(cls.server.data_dir, "audit")
+        cls.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
+        sm = cls.server.client("secretsmanager")
+        cls.name = unique_name("files")
+        cls.arn = sm.create_secret(Name=cls.name, SecretString="files-canary-value-1")["ARN"]
+        cls.read_ids = []
+        # Calls over a few seconds: several log files and digests.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sm.get_secret_value(SecretId=cls.name)
+            if (len(log_objects(cls.audit, "CloudTrail")) >= 5
+                    and len(log_objects(cls.audit, "CloudTrail-Digest")) >= 3):
+                break
+            time.sleep(0.3)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=cls.server.key_id,
+                   AWS_SECRET_ACCESS_KEY=cls.server.secret, AWS_DEFAULT_REGION=DEFAULT_REGION,
+                   AWS_ENDPOINT_URL=cls.server.endpoint, AWS_PAGER="")
+        keys = subprocess.run(["aws", "cloudtrail", "list-public-keys", "--output", "json"],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert keys.returncode == 0, keys.stderr
+        cls.public_keys = json.loads(keys.stdout)
+        cls.keys_file = os.path.join(cls.server.root, "public-keys.json")
+        with open(cls.keys_file, "w") as f:
+            f.write(keys.stdout)
+        ct = cls.server.client("cloudtrail")
+        cls.looked_up = lookup_all(ct, LookupAttributes=[
+            {"AttributeKey": "ResourceName", "AttributeValue": cls.arn}])
+        # A graceful stop delivers the last records and closes each chain with a digest.
+        cls.server.stop()
+
+    def verify(self, *args):
+        out = subprocess.run(
+            [self.server.binary, "audit", "verify", "--data-dir", self.server.data_dir,
+             "--from", self.started, *args], capture_output=True, text=True, timeout=60)
+        return out.returncode, out.stdout + out.stderr
+
+    def read_log(self, obj):
+        with open(os.path.join(self.audit, obj), "rb") as f:
+            return json.loads(gzip.decompress(f.read()))
+
+    def test_a_public_key_as_cloudtrail_lists_it(self):
+        keys = self.public_keys["PublicKeyList"]
+        self.assertEqual(len(keys), 1)
+        self.assertRegex(keys[0]["Fingerprint"], r"^[0-9a-f]{32}$")
+        der = base64.b64decode(keys[0]["Value"])
+        self.assertEqual(der[0], 0x30)  # a DER SEQUENCE: PKCS#1 RSAPublicKey
+        self.assertIn("ValidityStartTime", keys[0])
+
+    def test_log_files_hold_every_record_by_account_and_region(self):
+        logs = log_objects(self.audit, "CloudTrail")
+        self.assertGreaterEqual(len(logs), 5)
+        prefix = f"AWSLogs/{ACCOUNT_ID}/CloudTrail/{DEFAULT_REGION}/"
+        event_ids = set()
+        for obj in logs:
+            self.assertTrue(obj.startswith(prefix), obj)
+            self.assertRegex(os.path.basename(obj),
+                             rf"^{ACCOUNT_ID}_CloudTrail_{DEFAULT_REGION}_\d{{8}}T\d{{4}}Z_"
+                             r"[0-9A-Za-z]{16}\.json\.gz$")
+            records = self.read_log(obj)["Records"]
+            self.assertTrue(records, obj)
+            for r in records:
+                self.assertEqual(r["recipientAccountId"], ACCOUNT_ID)
+                self.assertEqual(r["awsRegion"], DEFAULT_REGION)
+                event_ids.add(r["eventID"])
+        # Every event LookupEvents returned is in a log file, once.
+        self.assertTrue(self.looked_up)
+        for event in self.looked_up:
+            self.assertIn(event["EventId"], event_ids)
+        self.assertEqual(self.server.assert_no_canary_in_audit_trail() > 0, True)
+
+    def test_digests_chain_and_list_every_log_file(self):
+        digests = log_objects(self.audit, "CloudTrail-Digest")
+        self.assertGreaterEqual(len(digests), 3)
+        listed = set()
+        previous = None
+        for obj in digests:
+            with open(os.path.join(self.audit, obj), "rb") as f:
+                raw = gzip.decompress(f.read())
+            d = json.loads(raw)
+            self.assertEqual(d["digestS3Object"], obj)
+            self.assertEqual(d["digestSignatureAlgorithm"], "SHA256withRSA")
+            self.assertEqual(d["digestPublicKeyFingerprint"],
+                             self.public_keys["PublicKeyList"][0]["Fingerprint"])
+            if previous is None:
+                self.assertIsNone(d["previousDigestS3Object"])
+                self.assertIsNone(d["previousDigestSignature"])
+            else:
+                self.assertEqual(d["previousDigestS3Object"], previous[0])
+                self.assertEqual(d["previousDigestHashValue"],
+                                 hashlib.sha256(previous[1]).hexdigest())
+                self.assertEqual(d["digestStartTime"], previous[2]["digestEndTime"])
+            for f in d["logFiles"]:
+                with open(os.path.join(self.audit, f["s3Object"]), "rb") as lf:
+                    self.assertEqual(f["hashValue"],
+                                     hashlib.sha256(gzip.decompress(lf.read())).hexdigest())
+                listed.add(f["s3Object"])
+            previous = (obj, raw, d)
+        # After the closing digest, every log file is listed.
+        self.assertEqual(listed, set(log_objects(self.audit, "CloudTrail")))
+
+    def test_verify_accepts_the_trail_and_names_each_tampered_file(self):
+        code, out = self.verify("--verbose")
+        self.assertEqual(code, 0, out)
+        digests = log_objects(self.audit, "CloudTrail-Digest")
+        logs = log_objects(self.audit, "CloudTrail")
+        self.assertIn(f"{len(digests)}/{len(digests)} digest files valid", out)
+        self.assertIn(f"{len(logs)}/{len(logs)} log files valid", out)
+        code, out = self.verify("--public-keys", self.keys_file)
+        self.assertEqual(code, 0, out)
+
+        # Tampering with a copy of the audit directory, one change at a time.
+        copy = os.path.join(self.server.root, "tampered")
+        shutil.copytree(self.audit, copy)
+
+        def verify_copy():
+            out = subprocess.run(
+                [self.server.binary, "audit", "verify", "--audit-dir", copy, "--from",
+                 self.started, "--public-keys", self.keys_file],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+            return out.stdout
+
+        # A record rewritten, and the file compressed again.
+        path = os.path.join(copy, logs[0])
+        with open(path, "rb") as f:
+            data = json.loads(gzip.decompress(f.read()))
+        data["Records"][0]["sourceIPAddress"] = "203.0.113.9"
+        with open(path, "wb") as f:
+            f.write(gzip.compress(json.dumps(data).encode()))
+        self.assertRegex(verify_copy(), rf"Log file\t{re.escape(logs[0])}\tINVALID: modified")
+
+        os.remove(os.path.join(copy, logs[1]))
+        self.assertRegex(verify_copy(), rf"Log file\t{re.escape(logs[1])}\tINVALID: deleted")
+
+        a, b = os.path.join(copy, logs[2]), os.path.join(copy, logs[3])
+        os.rename(a, a + ".swap")
+        os.rename(b, a)
+        os.rename(a + ".swap", b)
+        out = verify_copy()
+        self.assertRegex(out, rf"Log file\t{re.escape(logs[2])}\tINVALID: modified")
+        self.assertRegex(out, rf"Log file\t{re.escape(logs[3])}\tINVALID: modified")
+
+        path = os.path.join(copy, digests[-1])
+        with open(path, "rb") as f:
+            raw = f.read()
+        with open(path, "wb") as f:
+            f.write(raw[: len(raw) // 2])
+        self.assertRegex(verify_copy(),
+                         rf"Digest file\t{re.escape(digests[-1])}\tINVALID: modified")
+
+        os.remove(os.path.join(copy, digests[0]))
+        self.assertRegex(verify_copy(), rf"Digest file\t{re.escape(digests[0])}\tINVALID: missing")
+
+        # The original is untouched, and still valid.
+        code, out = self.verify()
+        self.assertEqual(code, 0, out)

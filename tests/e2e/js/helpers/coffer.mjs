@@ -101,6 +101,7 @@ export async function startCoffer(options = {}) {
     dataDir,
     '--account-id',
     ACCOUNT_ID,
+    ...(options.args ?? []),
   ];
   const child = spawn(bin, args, {
     env: {
