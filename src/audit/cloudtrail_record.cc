@@ -86,6 +86,9 @@ bool IsReadOnly(std::string_view name) {
 }
 
 json::object UserIdentity(const Principal& p, std::string_view invoked_by) {
+  // A call nobody could be identified for (unsigned, or its signature did not verify), as
+  // CloudTrail records one.
+  if (p.arn.empty() && invoked_by.empty()) return json::object{{"type", "Unknown"}};
   json::object identity{{"type", PrincipalTypeName(p.type)},
                         {"principalId", p.user_id},
                         {"arn", p.arn},

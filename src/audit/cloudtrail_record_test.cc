@@ -159,5 +159,11 @@ TEST(CloudTrailRecordTest, AServiceEventHasTheMinimalIdentityAndNoParameters) {
   EXPECT_EQ(record.at("eventTime"), "2026-01-01T00:00:00Z");
 }
 
+TEST(CloudTrailRecordTest, ACallNobodyCouldBeIdentifiedForIsUnknown) {
+  EXPECT_EQ(UserIdentity(Principal{}), (json::object{{"type", "Unknown"}}));
+  EXPECT_EQ(UserIdentity(Principal{}, "secretsmanager.amazonaws.com").at("invokedBy"),
+            "secretsmanager.amazonaws.com");
+}
+
 }  // namespace
 }  // namespace coffer::audit

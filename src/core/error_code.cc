@@ -17,6 +17,14 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "InternalFailure";  // unreachable: the switch names every enumerator
 }
 
+std::optional<ErrorCode> ErrorCodeNamed(std::string_view name) {
+#define COFFER_ERROR_CODE_NAMED(code_name, http_status) \
+  if (name == #code_name) return ErrorCode::k##code_name;
+  COFFER_ERROR_CODES(COFFER_ERROR_CODE_NAMED)
+#undef COFFER_ERROR_CODE_NAMED
+  return std::nullopt;
+}
+
 int ErrorCodeHttpStatus(ErrorCode code) {
   switch (code) {
     case ErrorCode::kOk:

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string_view>
 
 namespace coffer {
@@ -129,6 +130,8 @@ enum class ErrorCode : uint8_t {
 
 // The code as AWS spells it on the wire ("" for kOk).
 std::string_view ErrorCodeName(ErrorCode code);
+// The code a wire name spells; nullopt for a name that is not one of coffer's codes.
+std::optional<ErrorCode> ErrorCodeNamed(std::string_view name);
 
 // The HTTP status a response carrying this code is sent with (200 for kOk).
 int ErrorCodeHttpStatus(ErrorCode code);

@@ -47,5 +47,13 @@ TEST(ErrorCodeTest, StatusCarriesTheCodeAndPrintsItsName) {
   EXPECT_EQ(printed.str(), "ParameterNotFound");
 }
 
+TEST(ErrorCodeTest, AWireNameGivesItsCodeBack) {
+  EXPECT_EQ(ErrorCodeNamed("AccessDeniedException"), ErrorCode::kAccessDeniedException);
+  EXPECT_EQ(ErrorCodeNamed(ErrorCodeName(ErrorCode::kParameterNotFound)),
+            ErrorCode::kParameterNotFound);
+  EXPECT_EQ(ErrorCodeNamed("NoSuchCode"), std::nullopt);
+  EXPECT_EQ(ErrorCodeNamed(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace coffer

@@ -47,6 +47,10 @@ std::string_view Header(const ApiRequest& r, std::string_view name) {
 // Error messages quote values from the request; a request of a megabyte must not turn into an
 // error of two. Long messages are cut (at a UTF-8 character boundary).
 constexpr size_t kMaxErrorMessageBytes = 2048;
+// Operator endpoints are coffer's own, not an AWS service's: their records name this source.
+constexpr char kOperatorEventSource[] = "operator.coffer";
+// The region an unsigned operator call (an unseal) is recorded in: it names none.
+constexpr char kOperatorDefaultRegion[] = "us-east-1";
 std::string BoundedMessage(std::string_view message) {
   if (message.size() <= kMaxErrorMessageBytes) return std::string(message);
   size_t cut = kMaxErrorMessageBytes;
@@ -185,7 +189,21 @@ Status Unauthorized(std::string_view operation) {
 ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
   const std::string request_id = NewUuid();
   if (operator_api_ != nullptr && OperatorApi::IsOperatorPath(request.target)) {
-    return operator_api_->Handle(request, request_id);
+    OperatorCall call;
+    // Failing closed, an operator call acts only if it can be recorded, as every other call;
+    // sealing (and reading whether sealed) stays possible, so a server whose trail is broken
+    // can still be locked.
+    const std::string_view event = OperatorApi::EventNameOf(request.target);
+    if (!TrailAccepting() && event != "Seal" && event != "GetSealStatus") {
+      call.event_name = std::string(event);
+      ApiResponse refused =
+          JsonError(Status(ErrorCode::kServiceUnavailableException, kTrailUnavailable), request_id);
+      RecordOperatorCall(request, request_id, call, &refused);
+      return refused;
+    }
+    ApiResponse resp = operator_api_->Handle(request, request_id, &call);
+    RecordOperatorCall(request, request_id, call, &resp);
+    return resp;
   }
   std::string_view target = Header(request, "x-amz-target");
   if (operator_api_ != nullptr && operator_api_->sealed()) {
@@ -392,6 +410,45 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
   for (const auto& arn : authorization.resources()) {
     std::string type = audit::ResourceTypeOf(arn);
     if (!type.empty()) c.resources.push_back({std::move(type), arn});
+  }
+  if (!request.tls_version.empty()) {
+    c.tls_version = std::string(request.tls_version);
+    c.cipher_suite = std::string(request.tls_cipher);
+    c.host = std::string(Header(request, "host"));
+  }
+  response->audit_ticket = trail_->Append(audit::ApiCallRow(c));
+  response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;
+}
+
+void ApiDispatcher::RecordOperatorCall(const ApiRequest& request, const std::string& request_id,
+                                       const OperatorCall& call, ApiResponse* response) const {
+  if (trail_ == nullptr || call.event_name.empty()) return;
+  audit::ApiCall c;
+  c.event_source = kOperatorEventSource;
+  c.event_name = call.event_name;
+  c.time_ms = clock_->NowMillis();
+  // An unsigned call (an unseal, the seal status) or one whose signature did not verify is
+  // recorded as CloudTrail records unauthenticated calls: userIdentity type Unknown, in the
+  // deployment operator's account.
+  if (call.caller != nullptr) c.principal = call.caller->principal;
+  c.recipient_account =
+      call.caller != nullptr ? call.caller->principal.account : operator_api_->operator_account();
+  c.region = call.region.empty() ? std::string(kOperatorDefaultRegion) : call.region;
+  c.source_ip = std::string(request.peer_ip);
+  c.user_agent = std::string(Header(request, "user-agent"));
+  c.request_id = request_id;
+  c.event_id = NewUuid();
+  if (response->status >= 400) {
+    // The endpoint's error, from the AWS JSON error body it answered.
+    boost::system::error_code ec;
+    json::value body = json::parse(response->body, ec);
+    const json::object* error = ec ? nullptr : body.if_object();
+    const json::value* type = error ? error->if_contains("__type") : nullptr;
+    const json::value* message = error ? error->if_contains("message") : nullptr;
+    std::optional<ErrorCode> code =
+        type && type->is_string() ? ErrorCodeNamed(type->get_string()) : std::nullopt;
+    c.outcome = Status(code.value_or(ErrorCode::kInternalFailure),
+                       message && message->is_string() ? std::string(message->get_string()) : "");
   }
   if (!request.tls_version.empty()) {
     c.tls_version = std::string(request.tls_version);

@@ -56,6 +56,7 @@ ApiResponse UnrecordedCallResponse(const ApiResponse& answered);
 ApiResponse JsonErrorResponse(const Status& s, const std::string& request_id);
 
 class OperatorApi;
+struct OperatorCall;
 
 class ApiDispatcher {
  public:
@@ -121,6 +122,9 @@ class ApiDispatcher {
   void Record(const ApiRequest& request, const RequestContext& ctx,
               const AuthorizationLog& authorization, const CallOutcome& call,
               ApiResponse* response) const;
+  // The same for a call of an operator endpoint (eventSource operator.coffer).
+  void RecordOperatorCall(const ApiRequest& request, const std::string& request_id,
+                          const OperatorCall& call, ApiResponse* response) const;
 
   CredentialSource* credentials_;
   const Clock* clock_;

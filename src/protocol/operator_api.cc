@@ -98,6 +98,23 @@ bool OperatorApi::IsOperatorPath(std::string_view target) {
   return PathOf(target).rfind("/coffer/", 0) == 0;
 }
 
+std::string_view OperatorApi::EventNameOf(std::string_view target) {
+  static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+      {"/coffer/seal-status", "GetSealStatus"},
+      {"/coffer/unseal", "Unseal"},
+      {"/coffer/seal", "Seal"},
+      {"/coffer/rotate-root", "RotateRoot"},
+      {"/coffer/rekey", "Rekey"},
+      {"/coffer/accounts", "CreateAccount"},
+      {"/coffer/events", "ListEvents"},
+      {"/coffer/functions", "PutFunction"}};
+  const std::string_view path = PathOf(target);
+  for (const auto& [endpoint, name] : kNames) {
+    if (path == endpoint) return name;
+  }
+  return {};
+}
+
 ApiResponse OperatorApi::SealStatusResponse(const std::string& request_id) const {
   SealStatus s = seal_->status();
   return JsonBody(200, request_id,
@@ -126,6 +143,7 @@ Status OperatorApi::Authorize(const ApiRequest& request, Caller who,
     return Status(ErrorCode::kInvalidSignatureException,
                   "Credential should be scoped to correct service: 'coffer'. ");
   }
+  *verified_caller = caller;  // recorded as the call's signer, also when refused below
   const Principal& p = caller.credential->principal;
   if (p.arn != "arn:aws:iam::" + p.account + ":root" || p.temporary) {
     return Status(ErrorCode::kAccessDeniedException,
@@ -133,7 +151,6 @@ Status OperatorApi::Authorize(const ApiRequest& request, Caller who,
                       " is not authorized to perform this operator "
                       "action: only an account's root may.");
   }
-  *verified_caller = caller;
   if (who == Caller::kOperator && !IsOperator(p)) {
     // Another tenant learns nothing about who the operator is.
     return Status(ErrorCode::kAccessDeniedException,
@@ -149,8 +166,17 @@ bool OperatorApi::IsOperator(const Principal& p) const {
          !p.temporary;
 }
 
-ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& request_id) {
+ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& request_id,
+                                OperatorCall* call) {
   const std::string_view path = PathOf(request.target);
+  OperatorCall ignored;
+  if (call == nullptr) call = &ignored;
+  call->event_name = std::string(EventNameOf(request.target));
+  // Who signed, once the signature is verified (also when the caller is then refused).
+  auto signed_by = [call](const VerifiedCaller& caller) {
+    call->caller = caller.credential;
+    call->region = caller.region;
+  };
   if (path == "/coffer/events") {
     if (request.method != "GET") {
       return Error(Status(ErrorCode::kMethodNotAllowed, "Use GET."), request_id, 405);
@@ -161,9 +187,9 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
                    request_id);
     }
     VerifiedCaller caller;
-    if (Status auth = Authorize(request, Caller::kAccountRoot, &caller); !auth.ok()) {
-      return Error(auth, request_id, 403);
-    }
+    Status auth = Authorize(request, Caller::kAccountRoot, &caller);
+    signed_by(caller);
+    if (!auth.ok()) return Error(auth, request_id, 403);
     return ListEvents(request, caller, request_id);
   }
   if (path == "/coffer/seal-status") {
@@ -200,9 +226,9 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
   // for the operator); everything else here acts on the whole deployment.
   const Caller who = path == "/coffer/functions" ? Caller::kAccountRoot : Caller::kOperator;
   VerifiedCaller caller;
-  if (Status auth = Authorize(request, who, &caller); !auth.ok()) {
-    return Error(auth, request_id, 403);
-  }
+  Status auth = Authorize(request, who, &caller);
+  signed_by(caller);
+  if (!auth.ok()) return Error(auth, request_id, 403);
   if (path == "/coffer/accounts") return CreateAccount(request, request_id);
   if (path == "/coffer/functions") return PutFunction(request, caller, request_id);
   if (path == "/coffer/rekey") return Rekey(request, request_id);

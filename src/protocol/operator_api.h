@@ -37,6 +37,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -48,6 +49,15 @@
 #include "store/store.h"
 
 namespace coffer {
+
+// An operator call as its audit record tells it (the dispatcher writes the record): what was
+// asked and who signed it. Request bodies are not recorded: they carry unseal shares,
+// passphrases and functions' environments.
+struct OperatorCall {
+  std::string event_name;                    // "Unseal", "RotateRoot", ...; empty: no endpoint
+  std::shared_ptr<const Credential> caller;  // null when the call was not signed or not verified
+  std::string region;                        // the signature's region
+};
 
 class OperatorApi {
  public:
@@ -78,9 +88,15 @@ class OperatorApi {
   }
 
   static bool IsOperatorPath(std::string_view target);
+  // The event name calls of the endpoint `target` names are recorded under ("Unseal",
+  // "RotateRoot", ...); empty for a path that is no endpoint.
+  static std::string_view EventNameOf(std::string_view target);
   bool sealed() const { return keyring_->sealed(); }
 
-  ApiResponse Handle(const ApiRequest& request, const std::string& request_id);
+  // `call`, when given, is filled in for the call's audit record.
+  ApiResponse Handle(const ApiRequest& request, const std::string& request_id,
+                     OperatorCall* call = nullptr);
+  const std::string& operator_account() const { return operator_account_; }
 
  private:
   enum class Caller { kAccountRoot, kOperator };

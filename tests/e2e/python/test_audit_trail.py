@@ -206,6 +206,42 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
                 else:
                     self.assertEqual(event[key], value, key)
 
+    def test_operator_endpoints_are_recorded_signed_unsigned_and_refused(self):
+        # Signed by the operator (root of the deployment's account): ListEvents.
+        resp = self.server.signed_request(method="GET", path="/coffer/events", service="coffer")
+        self.assertEqual(resp.status, 200)
+        # Unsigned: the seal status.
+        self.assertEqual(self.server.raw_request("GET", "/coffer/seal-status").status, 200)
+        # Signed by an IAM user, refused: creating an account is the operator's.
+        user = unique_name("op-auditor")
+        self.iam.create_user(UserName=user)
+        key = self.iam.create_access_key(UserName=user)["AccessKey"]
+        key_id, secret = key["AccessKeyId"], key["SecretAccessKey"]
+        resp = self.server.signed_request(
+            body=b"{}", path="/coffer/accounts", service="coffer", key_id=key_id, secret=secret,
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(resp.status, 403)
+
+        source = [{"AttributeKey": "EventSource", "AttributeValue": "operator.coffer"}]
+        events = wait_for_events(self.ct, 3, LookupAttributes=source)
+        records = {e["EventName"]: json.loads(e["CloudTrailEvent"]) for e in events}
+        listed = records["ListEvents"]
+        self.assertEqual(listed["eventSource"], "operator.coffer")
+        self.assertEqual(listed["userIdentity"]["type"], "Root")
+        self.assertEqual(listed["userIdentity"]["accessKeyId"], self.server.key_id)
+        self.assertEqual(listed["sourceIPAddress"], "127.0.0.1")
+        self.assertNotIn("errorCode", listed)
+        status = records["GetSealStatus"]
+        self.assertEqual(status["userIdentity"], {"type": "Unknown"})
+        self.assertEqual(status["recipientAccountId"], ACCOUNT_ID)
+        refused = records["CreateAccount"]
+        self.assertEqual(refused["userIdentity"]["type"], "IAMUser")
+        self.assertEqual(refused["userIdentity"]["accessKeyId"], key_id)
+        self.assertEqual(refused["errorCode"], "AccessDeniedException")
+        self.assertIn("only an account's root may", refused["errorMessage"])
+        for record in records.values():
+            self.assertIsNone(record["requestParameters"])
+
     def test_who_read_a_secret_this_week_in_one_command(self):
         # The README's command, as written there (with this test's secret name).
         name = unique_name("mistersmith/aurora/master")
@@ -372,6 +408,11 @@ class AuditFailureTest(AwsAssertions, unittest.TestCase):
                                status=503)
         self.assertEqual(server.raw_request("GET", "/health").status, 503)
         self.assertEqual(self.metric(server, "coffer_audit_writable"), 0)
+        # The operator endpoints too (all but sealing and the seal status).
+        resp = server.signed_request(method="GET", path="/coffer/events", service="coffer")
+        self.assertEqual(resp.status, 503)
+        self.assertEqual(resp.json()["__type"], "ServiceUnavailableException")
+        self.assertEqual(server.raw_request("GET", "/coffer/seal-status").status, 200)
         os.unlink(filler)
         deadline = time.monotonic() + 10
         while server.raw_request("GET", "/health").status != 200:
