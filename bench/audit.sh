@@ -9,7 +9,8 @@
 # machine's reference; writes the same to bench/results/audit-latest.md.
 #
 # Knobs (environment): as bench/run.sh, plus
-#   BENCH_ROUNDS   alternating rounds (default: 3)
+#   BENCH_ROUNDS          alternating rounds (default: 3)
+#   AUDIT_LOOKUP_RECORDS  records of the trail the lookup timing fills (default: 1000000)
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -72,3 +73,12 @@ machine_info
   echo "reference: GET /health on the trail server $(rps "$HEALTH_RPS") req/s"
   echo "trail: $RECORDS records in $BATCHES synced batches ($PER_BATCH records per sync), none lost"
 } | tee "$RESULTS_FILE"
+
+# LookupEvents' query over a 1,000,000-record trail, the same lookups over 1,000 as reference.
+LOOKUP_BENCH="$(dirname "$COFFER_BIN")/bench/coffer_audit_lookup_bench"
+if [[ -x "$LOOKUP_BENCH" ]]; then
+  log "LookupEvents over ${AUDIT_LOOKUP_RECORDS:-1000000} records (filling the index takes a minute)"
+  { echo; "$LOOKUP_BENCH" "${AUDIT_LOOKUP_RECORDS:-1000000}" 100; } | tee -a "$RESULTS_FILE"
+else
+  log "no $LOOKUP_BENCH: the lookup timing is skipped (build the bench target)"
+fi
