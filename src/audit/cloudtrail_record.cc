@@ -33,11 +33,17 @@ bool RecordsResponse(std::string_view source, std::string_view name) {
 
 json::value Redacted(const json::value& v);
 
+// Members whose value is a map of the caller's own names (a KMS encryption context): its keys
+// are data, recorded as given, not member names to respell.
+bool IsNameMap(std::string_view member) {
+  return member == "EncryptionContext" || member == "encryptionContext";
+}
+
 json::object RedactedObject(const json::object& in) {
   json::object out;
   for (const auto& [key, value] : in) {
     if (Omitted(key)) continue;
-    out[CloudTrailMemberName(key)] = Redacted(value);
+    out[CloudTrailMemberName(key)] = IsNameMap(key) && value.is_object() ? value : Redacted(value);
   }
   return out;
 }

@@ -165,5 +165,19 @@ TEST(CloudTrailRecordTest, ACallNobodyCouldBeIdentifiedForIsUnknown) {
             "secretsmanager.amazonaws.com");
 }
 
+TEST(CloudTrailRecordTest, AnEncryptionContextKeepsItsKeysAsGiven) {
+  const json::object request{
+      {"KeyId", "alias/app"},
+      {"EncryptionContext", json::object{{"SecretARN", "arn:x"}, {"Department", "ops"}}}};
+  ApiCall call;
+  call.event_source = "kms.amazonaws.com";
+  call.event_name = "Encrypt";
+  call.request = &request;
+  const json::object record = ApiCallRecord(call);
+  EXPECT_EQ(record.at("requestParameters").at("encryptionContext"),
+            (json::object{{"SecretARN", "arn:x"}, {"Department", "ops"}}));
+  EXPECT_EQ(record.at("requestParameters").at("keyId"), "alias/app");
+}
+
 }  // namespace
 }  // namespace coffer::audit

@@ -23,6 +23,19 @@ constexpr int kDigestKeyBits = 2048;
 
 EpochMillis FloorTo(EpochMillis t, EpochMillis period) { return t - t % period; }
 
+// Calls `visit(entry, depth)` for everything under `audit_dir`/AWSLogs (depth 0: the account
+// directories); nothing when there is none.
+template <typename Visit>
+void ForEachUnderLogs(const std::string& audit_dir, Visit visit) {
+  std::error_code ec;
+  const fs::path root = fs::path(audit_dir) / "AWSLogs";
+  if (!fs::exists(root, ec)) return;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    visit(*it, it.depth());
+  }
+}
+
 }  // namespace
 
 LogDelivery::LogDelivery(LogDeliveryOptions options, std::unique_ptr<AuditRecordStore> records,
@@ -200,14 +213,12 @@ std::vector<DigestPublicKey> LogDelivery::PublicKeys() const {
 }
 
 Status LogDelivery::RemoveTemporaryFiles() {
-  std::error_code ec;
-  const fs::path root = fs::path(options_.audit_dir) / "AWSLogs";
-  if (!fs::exists(root, ec)) return Status::Ok();
   std::vector<fs::path> temporary;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_regular_file(ec) && it->path().extension() == ".tmp") temporary.push_back(*it);
-  }
+  ForEachUnderLogs(options_.audit_dir, [&](const fs::directory_entry& e, int) {
+    std::error_code ec;
+    if (e.is_regular_file(ec) && e.path().extension() == ".tmp") temporary.push_back(e.path());
+  });
+  std::error_code ec;
   for (const auto& p : temporary) fs::remove(p, ec);
   return Status::Ok();
 }
@@ -216,18 +227,16 @@ Status LogDelivery::Prune(EpochMillis older_than) {
   COFFER_RETURN_IF_ERROR(ledger_->Prune(older_than));
   // Files live in day directories (.../YYYY/MM/DD/): a day wholly before the cut goes.
   const std::string cut = FormatAmzDate(older_than).substr(0, 8);  // YYYYMMDD
-  std::error_code ec;
-  const fs::path root = fs::path(options_.audit_dir) / "AWSLogs";
-  if (!fs::exists(root, ec)) return Status::Ok();
   std::vector<fs::path> old_days;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it.depth() != 5 || !it->is_directory(ec)) continue;  // <acct>/<kind>/<region>/Y/M/D
-    const fs::path& day = it->path();
+  ForEachUnderLogs(options_.audit_dir, [&](const fs::directory_entry& e, int depth) {
+    std::error_code ec;
+    if (depth != 5 || !e.is_directory(ec)) return;  // <acct>/<kind>/<region>/Y/M/D
+    const fs::path& day = e.path();
     const std::string date = day.parent_path().parent_path().filename().string() +
                              day.parent_path().filename().string() + day.filename().string();
     if (date.size() == 8 && date < cut) old_days.push_back(day);
-  }
+  });
+  std::error_code ec;
   for (const auto& day : old_days) fs::remove_all(day, ec);
   return Status::Ok();
 }

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/ascii.h"
@@ -97,8 +98,27 @@ class AuthorizationLog {
   bool answered() const { return asked_ > 0 || no_permission_needed_; }
   int asked() const { return asked_; }
 
+  // A call a service made for the caller while serving it (Secrets Manager and Parameter Store
+  // using a KMS key): CloudTrail records it beside the caller's call, as the caller's, with
+  // invokedBy the service.
+  // https://docs.aws.amazon.com/kms/latest/developerguide/ct-decrypt.html
+  struct CallOnBehalf {
+    std::string event_source;  // "kms.amazonaws.com"
+    std::string event_name;    // "Decrypt"
+    std::string invoked_by;    // "secretsmanager.amazonaws.com"
+    std::string key_arn;
+    std::vector<std::pair<std::string, std::string>> encryption_context;
+  };
+  void MadeOnBehalf(CallOnBehalf call) {
+    if (on_behalf_.size() < kMaxOnBehalf) on_behalf_.push_back(std::move(call));
+  }
+  const std::vector<CallOnBehalf>& on_behalf() const { return on_behalf_; }
+
  private:
   static constexpr size_t kMaxResources = 8;
+  // BatchGetSecretValue opens at most 20 values.
+  static constexpr size_t kMaxOnBehalf = 32;
+  std::vector<CallOnBehalf> on_behalf_;
   int asked_ = 0;
   bool no_permission_needed_ = false;
   std::vector<std::string> resources_;
@@ -128,6 +148,9 @@ struct RequestContext {
   }
   void NeedsNoPermission() const {
     if (authorization != nullptr) authorization->NeedsNoPermission();
+  }
+  void MadeOnBehalf(AuthorizationLog::CallOnBehalf call) const {
+    if (authorization != nullptr) authorization->MadeOnBehalf(std::move(call));
   }
 };
 

@@ -36,4 +36,16 @@ inline Status AuthorizeKmsUseForService(
   return ctx.Authorize(check);
 }
 
+// Notes, for the call's audit record, that `service` ("secretsmanager", "ssm") used `key_arn`
+// for `kms_action` ("kms:Decrypt") on the caller's behalf.
+inline void NoteKmsUseForService(
+    const RequestContext& ctx, std::string_view kms_action, std::string_view service,
+    std::string key_arn, std::vector<std::pair<std::string, std::string>> encryption_context) {
+  ctx.MadeOnBehalf({.event_source = "kms.amazonaws.com",
+                    .event_name = std::string(kms_action.substr(kms_action.find(':') + 1)),
+                    .invoked_by = std::string(service) + ".amazonaws.com",
+                    .key_arn = std::move(key_arn),
+                    .encryption_context = std::move(encryption_context)});
+}
+
 }  // namespace coffer

@@ -177,6 +177,19 @@ RequestContext ContextFor(const VerifiedCaller& caller, const ApiRequest& reques
   return ctx;
 }
 
+// Runs a service's handler, unless the trail cannot record calls now (then the call is refused
+// with `unavailable` before it acts). A third-party exception escaping a service is a bug; it is
+// reported without detail, which could otherwise carry request content.
+template <typename T, typename Handler>
+Result<T> RunHandler(bool trail_accepting, ErrorCode unavailable, Handler handler) {
+  if (!trail_accepting) return Status(unavailable, kTrailUnavailable);
+  try {
+    return handler();
+  } catch (const std::exception&) {
+    return Status(ErrorCode::kInternalFailure, "An internal error occurred.");
+  }
+}
+
 // An operation that succeeded without asking the authorizer is a defect in coffer; refusing it
 // keeps a missing check from ever becoming an open door.
 Status Unauthorized(std::string_view operation) {
@@ -280,18 +293,9 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
 
   AuthorizationLog authorization;
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
-  Result<json::object> result = Status(ErrorCode::kInternalFailure, "unreachable");
-  if (!TrailAccepting()) {
-    result = Status(ErrorCode::kServiceUnavailableException, kTrailUnavailable);
-  } else {
-    try {
-      result = service->second.second(operation, ctx, input);
-    } catch (const std::exception&) {
-      // A third-party exception escaping a service is a bug; report it without detail, which
-      // could otherwise carry request content.
-      result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
-    }
-  }
+  Result<json::object> result =
+      RunHandler<json::object>(TrailAccepting(), ErrorCode::kServiceUnavailableException,
+                               [&] { return service->second.second(operation, ctx, input); });
   if (result.ok() && !authorization.answered()) result = Unauthorized(amz_target);
 
   ApiResponse resp;
@@ -351,16 +355,9 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   AuthorizationLog authorization;
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
   const std::string name = action->second;
-  Result<std::string> result = Status(ErrorCode::kInternalFailure, "unreachable");
-  if (!TrailAccepting()) {
-    result = Status(ErrorCode::kServiceUnavailable, kTrailUnavailable);
-  } else {
-    try {
-      result = service->second.second(name, ctx, params);
-    } catch (const std::exception&) {
-      result = Status(ErrorCode::kInternalFailure, "An internal error occurred.");
-    }
-  }
+  Result<std::string> result =
+      RunHandler<std::string>(TrailAccepting(), ErrorCode::kServiceUnavailable,
+                              [&] { return service->second.second(name, ctx, params); });
   if (result.ok() && !authorization.answered()) result = Unauthorized(name);
   ApiResponse resp;
   if (result.ok()) {
@@ -416,8 +413,42 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
     c.cipher_suite = std::string(request.tls_cipher);
     c.host = std::string(Header(request, "host"));
   }
+  // The calls a service made for this one go first: the trail writes in order, so the ticket of
+  // the caller's own record, which the response waits for, is durable only after them.
+  for (const auto& made : authorization.on_behalf()) RecordOnBehalf(ctx, made);
   response->audit_ticket = trail_->Append(audit::ApiCallRow(c));
   response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;
+}
+
+void ApiDispatcher::RecordOnBehalf(const RequestContext& ctx,
+                                   const AuthorizationLog::CallOnBehalf& made) const {
+  // As CloudTrail records KMS calls a service makes: the caller's identity with invokedBy,
+  // the service as source address and user agent, the encryption context as the request.
+  // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+  json::object context;
+  for (const auto& [name, value] : made.encryption_context) context[name] = value;
+  json::object input{{"encryptionContext", std::move(context)}};
+  if (made.event_name == "Decrypt" || made.event_name == "Encrypt") {
+    input["encryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
+  } else {
+    input["keyId"] = made.key_arn;
+    input["keySpec"] = "AES_256";
+  }
+  audit::ApiCall c;
+  c.event_source = made.event_source;
+  c.event_name = made.event_name;
+  c.region = ctx.scope.region;
+  c.time_ms = ctx.now;
+  c.principal = ctx.principal;
+  c.invoked_by = made.invoked_by;
+  c.request_id = NewUuid();
+  c.event_id = NewUuid();
+  // The key's account: a secret of another account is decrypted under that account's key.
+  const std::optional<Arn> key = ParseArn(made.key_arn);
+  c.recipient_account = key ? key->account : ctx.scope.account;
+  c.request = &input;
+  c.resources.push_back({"AWS::KMS::Key", made.key_arn});
+  (void)trail_->Append(audit::ApiCallRow(c));
 }
 
 void ApiDispatcher::RecordOperatorCall(const ApiRequest& request, const std::string& request_id,

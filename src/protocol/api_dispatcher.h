@@ -122,6 +122,8 @@ class ApiDispatcher {
   void Record(const ApiRequest& request, const RequestContext& ctx,
               const AuthorizationLog& authorization, const CallOutcome& call,
               ApiResponse* response) const;
+  // The record of a call a service made on the caller's behalf (audit/cloudtrail_record.h).
+  void RecordOnBehalf(const RequestContext& ctx, const AuthorizationLog::CallOnBehalf& made) const;
   // The same for a call of an operator endpoint (eventSource operator.coffer).
   void RecordOperatorCall(const ApiRequest& request, const std::string& request_id,
                           const OperatorCall& call, ApiResponse* response) const;

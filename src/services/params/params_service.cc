@@ -73,6 +73,7 @@ Status ParamsService::AuthorizeParameter(const RequestContext& ctx, const char* 
 // https://docs.aws.amazon.com/systems-manager/latest/userguide/secure-string-parameter-kms-encryption.html
 Status ParamsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
                                       const char* kms_action, const std::string& parameter_arn) {
+  NoteKmsUseForService(ctx, kms_action, "ssm", key.arn, {{"PARAMETER_ARN", parameter_arn}});
   if (key.manager != KeyManager::kCustomer) return Status::Ok();
   Status allowed =
       AuthorizeKmsUseForService(ctx, key, kms_action, "ssm", {{"PARAMETER_ARN", parameter_arn}});

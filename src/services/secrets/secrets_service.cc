@@ -71,6 +71,7 @@ Status SecretsService::AuthorizeOn(const RequestContext& ctx, const char* action
 
 Status SecretsService::AuthorizeKeyUse(const RequestContext& ctx, const KmsKeyRow& key,
                                        const char* kms_action, const std::string& secret_arn) {
+  NoteKmsUseForService(ctx, kms_action, "secretsmanager", key.arn, {{"SecretARN", secret_arn}});
   // An AWS managed key's policy lets every principal of its account use it through the service
   // that owns it (Secrets Manager has already authorized the call itself) and no one else: a
   // secret under aws/secretsmanager cannot be shared with another account.

@@ -291,6 +291,11 @@ Result<json::object> SecretsService::GetSecretValue(const RequestContext& ctx,
     // A key that cannot be loaded cannot open the value either (OpenValue fails below).
     auto key = keyring_->LoadKey(key_id);
     if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", secret.arn));
+  } else if (auto key_id = Keyring::EnvelopeKeyId(version.envelope); key_id.ok()) {
+    // The AWS managed key of the secret's own account: its use is recorded all the same.
+    NoteKmsUseForService(ctx, "kms:Decrypt", "secretsmanager",
+                         "arn:aws:kms:" + secret.region + ":" + secret.account + ":key/" + *key_id,
+                         {{"SecretARN", secret.arn}});
   }
   COFFER_ASSIGN_OR_RETURN(
       SecretBytes plain,

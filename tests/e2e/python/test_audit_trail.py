@@ -242,6 +242,53 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         for record in records.values():
             self.assertIsNone(record["requestParameters"])
 
+    def test_kms_use_on_the_callers_behalf_is_recorded_with_invoked_by(self):
+        kms = self.server.client("kms")
+        key_arn = kms.create_key(Description="audit on behalf")["KeyMetadata"]["Arn"]
+        mine = self.sm.create_secret(Name=unique_name("behalf"), KmsKeyId=key_arn,
+                                     SecretString="behalf-canary-value-1")["ARN"]
+        default = self.sm.create_secret(Name=unique_name("behalf-default"),
+                                        SecretString="behalf-canary-value-2")["ARN"]
+        self.sm.get_secret_value(SecretId=mine)
+        self.sm.get_secret_value(SecretId=default)
+        ssm = self.server.client("ssm")
+        param = unique_name("/audit/behalf")
+        ssm.put_parameter(Name=param, Type="SecureString", Value="behalf-canary-value-3",
+                          KeyId=key_arn)
+
+        def kms_events(name, want):
+            events = wait_for_events(self.ct, want, LookupAttributes=[
+                {"AttributeKey": "ResourceName", "AttributeValue": key_arn}])
+            return [json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == name]
+
+        decrypts = kms_events("Decrypt", 2)
+        ours = [r for r in decrypts
+                if r["requestParameters"]["encryptionContext"].get("SecretARN") == mine]
+        self.assertEqual(len(ours), 1, decrypts)
+        record = ours[0]
+        self.assertEqual(record["eventSource"], "kms.amazonaws.com")
+        self.assertEqual(record["userIdentity"]["invokedBy"], "secretsmanager.amazonaws.com")
+        self.assertEqual(record["userIdentity"]["type"], "Root")
+        self.assertEqual(record["sourceIPAddress"], "secretsmanager.amazonaws.com")
+        self.assertEqual(record["userAgent"], "secretsmanager.amazonaws.com")
+        self.assertEqual(record["requestParameters"]["encryptionAlgorithm"], "SYMMETRIC_DEFAULT")
+        self.assertTrue(record["readOnly"])
+        self.assertEqual(record["resources"],
+                         [{"accountId": ACCOUNT_ID, "type": "AWS::KMS::Key", "ARN": key_arn}])
+        generated = kms_events("GenerateDataKey", 1)
+        self.assertTrue(any(r["requestParameters"]["encryptionContext"].get("SecretARN") == mine
+                            for r in generated), generated)
+        encrypts = kms_events("Encrypt", 1)
+        self.assertEqual(encrypts[0]["userIdentity"]["invokedBy"], "ssm.amazonaws.com")
+        self.assertTrue(encrypts[0]["requestParameters"]["encryptionContext"]["PARAMETER_ARN"]
+                        .endswith(param))
+        # The AWS managed key's use is recorded too.
+        by_source = lookup_all(self.ct, LookupAttributes=[
+            {"AttributeKey": "EventSource", "AttributeValue": "kms.amazonaws.com"}])
+        contexts = [json.loads(e["CloudTrailEvent"])["requestParameters"]["encryptionContext"]
+                    for e in by_source if e["EventName"] == "Decrypt"]
+        self.assertIn({"SecretARN": default}, contexts)
+
     def test_who_read_a_secret_this_week_in_one_command(self):
         # The README's command, as written there (with this test's secret name).
         name = unique_name("mistersmith/aurora/master")
