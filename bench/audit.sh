@@ -11,6 +11,7 @@
 # Knobs (environment): as bench/run.sh, plus
 #   BENCH_ROUNDS          alternating rounds (default: 3)
 #   AUDIT_LOOKUP_RECORDS  records of the trail the lookup timing fills (default: 1000000)
+#   AUDIT_TRAIL_FLAGS     more flags for the trail server (e.g. --audit-exclude-kms-events)
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -20,7 +21,8 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 
 bench_preflight
 
-start_server TRAIL "$TMP/trail/data"
+# shellcheck disable=SC2086  # AUDIT_TRAIL_FLAGS is a list of flags
+start_server TRAIL "$TMP/trail/data" ${AUDIT_TRAIL_FLAGS:-}
 start_server NOTRAIL "$TMP/notrail/data" --audit-trail off
 log "trail server on $TRAIL_ENDPOINT, trail-off server on $NOTRAIL_ENDPOINT"
 
@@ -72,6 +74,7 @@ machine_info
   echo "GetSecretValue with the trail / without: $RATIO %"
   echo "reference: GET /health on the trail server $(rps "$HEALTH_RPS") req/s"
   echo "trail: $RECORDS records in $BATCHES synced batches ($PER_BATCH records per sync), none lost"
+  echo "trail server flags: ${AUDIT_TRAIL_FLAGS:-(none)}"
 } | tee "$RESULTS_FILE"
 
 # LookupEvents' query over a 1,000,000-record trail, the same lookups over 1,000 as reference.

@@ -82,7 +82,7 @@ void App::AddServices() {
       [this](std::string_view action, const RequestContext& ctx,
              const std::map<std::string, std::string>& p) { return sts_.Handle(action, ctx, p); });
   if (foundation_.trail != nullptr) {
-    dispatcher_.SetAuditTrail(foundation_.trail);
+    dispatcher_.SetAuditTrail(foundation_.trail, options_.audit_exclude_kms_events);
     rotations_.set_audit_trail(foundation_.trail);
     cloudtrail_ =
         std::make_unique<cloudtrail::CloudTrailService>(foundation_.trail, foundation_.delivery);

@@ -41,6 +41,7 @@ struct AppOptions {
   int event_retention_days = 90;            // --event-retention-days
   int64_t max_events_per_account = 100000;  // --max-events-per-account
   int audit_retention_days = 90;            // --audit-retention-days
+  bool audit_exclude_kms_events = false;    // --audit-exclude-kms-events
   // How often the trail's records are delivered as log files (--audit-log-interval).
   std::chrono::milliseconds audit_log_interval = std::chrono::minutes(5);
 };

@@ -89,6 +89,7 @@ struct ServerFlags {
   std::string audit_trail = "on";
   int audit_retention_days = 90;
   int audit_log_interval_seconds = 300;
+  bool audit_exclude_kms_events = false;
   int audit_digest_interval_seconds = 3600;
 };
 
@@ -170,6 +171,7 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   options->max_events_per_account = flags.max_events_per_account;
   options->audit_retention_days = flags.audit_retention_days;
   options->audit_log_interval = std::chrono::seconds(flags.audit_log_interval_seconds);
+  options->audit_exclude_kms_events = flags.audit_exclude_kms_events;
   if (flags.exec_user.empty()) return 0;
   auto user = coffer::rotation::LookUpUser(flags.exec_user);
   if (!user.ok()) {
@@ -403,6 +405,10 @@ void AddAuditOptions(CLI::App* server, ServerFlags& flags) {
                    "Days audit records are kept (LookupEvents reads the last 90).")
       ->capture_default_str()
       ->check(CLI::Range(1, 36500));
+  server->add_flag("--audit-exclude-kms-events", flags.audit_exclude_kms_events,
+                   "Leave KMS's events out of the trail (its API and the key uses of Secrets "
+                   "Manager and Parameter Store), as a CloudTrail trail excluding "
+                   "kms.amazonaws.com does: one record per GetSecretValue instead of two.");
   server
       ->add_option("--audit-log-interval", flags.audit_log_interval_seconds,
                    "Seconds between deliveries of the trail's records as gzip log files under "

@@ -386,10 +386,14 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   return resp;
 }
 
+// The calls a service made for this one are recorded first: the trail writes in order, so the
+// ticket of the caller's own record, which the response waits for, is durable only after them.
 void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
                            const AuthorizationLog& authorization, const CallOutcome& call,
                            ApiResponse* response) const {
   if (trail_ == nullptr) return;
+  for (const auto& made : authorization.on_behalf()) RecordOnBehalf(ctx, made);
+  if (exclude_kms_events_ && call.signing_service == "kms") return;
   audit::ApiCall c;
   c.event_source = std::string(call.signing_service) + ".amazonaws.com";
   c.event_name = std::string(call.operation);
@@ -413,15 +417,13 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
     c.cipher_suite = std::string(request.tls_cipher);
     c.host = std::string(Header(request, "host"));
   }
-  // The calls a service made for this one go first: the trail writes in order, so the ticket of
-  // the caller's own record, which the response waits for, is durable only after them.
-  for (const auto& made : authorization.on_behalf()) RecordOnBehalf(ctx, made);
   response->audit_ticket = trail_->Append(audit::ApiCallRow(c));
   response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;
 }
 
 void ApiDispatcher::RecordOnBehalf(const RequestContext& ctx,
                                    const AuthorizationLog::CallOnBehalf& made) const {
+  if (exclude_kms_events_ && made.event_source == "kms.amazonaws.com") return;
   // As CloudTrail records KMS calls a service makes: the caller's identity with invokedBy,
   // the service as source address and user agent, the encryption context as the request.
   // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html

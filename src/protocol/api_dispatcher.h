@@ -90,7 +90,13 @@ class ApiDispatcher {
   // The trail every authenticated call is recorded in (allowed, denied or failed), in
   // CloudTrail's record format; while it fails closed and cannot write, calls are refused with
   // ServiceUnavailable before they act. Call before serving; without one nothing is recorded.
-  void SetAuditTrail(audit::AuditTrail* trail) { trail_ = trail; }
+  // `exclude_kms_events`: KMS's events (its own API and its use by other services) are not
+  // recorded, as a CloudTrail trail with ExcludeManagementEventSources ["kms.amazonaws.com"]
+  // leaves them out: one record per GetSecretValue instead of two.
+  void SetAuditTrail(audit::AuditTrail* trail, bool exclude_kms_events = false) {
+    trail_ = trail;
+    exclude_kms_events_ = exclude_kms_events;
+  }
 
   // A query-protocol service (STS, IAM) for credentials scoped to `signing_service`: returns the
   // response's inner XML (the <ActionResult> element, or "" for actions without one).
@@ -134,6 +140,7 @@ class ApiDispatcher {
   OperatorApi* operator_api_ = nullptr;
   const Authorizer* authorizer_ = nullptr;
   audit::AuditTrail* trail_ = nullptr;
+  bool exclude_kms_events_ = false;
   std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;
   std::map<std::string, std::pair<std::string, JsonHandler>, std::less<>> json_services_;
 };
