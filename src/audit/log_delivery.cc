@@ -50,6 +50,7 @@ LogDelivery::LogDelivery(LogDeliveryOptions options, std::unique_ptr<AuditRecord
 }
 
 Status LogDelivery::Pass() {
+  std::lock_guard<std::mutex> lock(pass_mu_);
   if (!started_) {
     COFFER_RETURN_IF_ERROR(RemoveTemporaryFiles());
     started_ = true;
@@ -60,6 +61,7 @@ Status LogDelivery::Pass() {
 }
 
 Status LogDelivery::Finish() {
+  std::lock_guard<std::mutex> lock(pass_mu_);
   const EpochMillis now = clock_->NowMillis();
   COFFER_RETURN_IF_ERROR(Deliver(now));
   return WriteDigests(now, /*closing=*/true);
@@ -224,6 +226,7 @@ Status LogDelivery::RemoveTemporaryFiles() {
 }
 
 Status LogDelivery::Prune(EpochMillis older_than) {
+  std::lock_guard<std::mutex> lock(pass_mu_);
   COFFER_RETURN_IF_ERROR(ledger_->Prune(older_than));
   // Files live in day directories (.../YYYY/MM/DD/): a day wholly before the cut goes.
   const std::string cut = FormatAmzDate(older_than).substr(0, 8);  // YYYYMMDD

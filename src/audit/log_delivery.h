@@ -59,7 +59,8 @@ class LogDelivery {
               DigestKeyProtection protection);
 
   // Delivers the records indexed since the last pass, then writes the digests of the periods
-  // that have ended. Run by one thread at a time.
+  // that have ended. Pass, Finish and Prune are serialized (the delivery job and the
+  // maintenance job's retention run on different threads and share one ledger connection).
   Status Pass();
   // At stop, after the trail has indexed its last record: delivers every record and closes each
   // chain with a digest that ends now (as CloudTrail delivers a final digest when logging stops).
@@ -82,7 +83,8 @@ class LogDelivery {
   std::unique_ptr<AuditDeliveryLedger> ledger_;
   const Clock* clock_;
   DigestKeyProtection protection_;
-  bool started_ = false;
+  std::mutex pass_mu_;    // one of Pass, Finish, Prune at a time
+  bool started_ = false;  // under pass_mu_
 
   mutable std::mutex keys_mu_;
   std::vector<DigestKeyRow> keys_;  // loaded at the first pass, then grown here

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "audit/audit_trail.h"
@@ -316,6 +318,22 @@ TEST_F(LogDeliveryTest, RetentionRemovesOldDaysAndTheChainGoesOn) {
                             .public_keys = delivery_->PublicKeys()};
   ValidationReport report = ValidateLogs(request);
   EXPECT_TRUE(report.ok()) << FormatReport(request, report, true);
+}
+
+TEST_F(LogDeliveryTest, RetentionAndDeliveryMayRunOnDifferentThreads) {
+  // The maintenance job prunes while the delivery job delivers: one ledger, serialized.
+  std::atomic<bool> stop{false};
+  std::thread pruner([&] {
+    while (!stop) ASSERT_TRUE(delivery_->Prune(kStart - 24 * kHour).ok());
+  });
+  for (int n = 0; n < 20; ++n) {
+    Record("111122223333", n);
+    ASSERT_TRUE(Pass().ok());
+  }
+  stop = true;
+  pruner.join();
+  ASSERT_TRUE(Finish().ok());
+  EXPECT_TRUE(Validate().ok()) << last_report_;
 }
 
 }  // namespace
