@@ -95,6 +95,10 @@ json::object UserIdentity(const Principal& p, std::string_view invoked_by) {
   // A call nobody could be identified for (unsigned, or its signature did not verify), as
   // CloudTrail records one.
   if (p.arn.empty() && invoked_by.empty()) return json::object{{"type", "Unknown"}};
+  // A service acting on its own account (Secrets Manager invoking a rotation function).
+  if (p.type == PrincipalType::kAwsService && p.arn.empty()) {
+    return json::object{{"type", "AWSService"}, {"invokedBy", invoked_by}};
+  }
   json::object identity{{"type", PrincipalTypeName(p.type)},
                         {"principalId", p.user_id},
                         {"arn", p.arn},
@@ -149,9 +153,9 @@ json::object ApiCallRecord(const ApiCall& call) {
       {"eventID", call.event_id},
       {"readOnly", IsReadOnly(call.event_name)},
       {"eventType", "AwsApiCall"},
-      {"managementEvent", true},
+      {"managementEvent", !call.data_event},
       {"recipientAccountId", call.recipient_account},
-      {"eventCategory", "Management"}};
+      {"eventCategory", call.data_event ? "Data" : "Management"}};
   // userAgent is optional in CloudTrail's record; a call that sent none has none.
   const std::string& agent = call.invoked_by.empty() ? call.user_agent : call.invoked_by;
   if (!agent.empty()) record["userAgent"] = agent;

@@ -57,6 +57,9 @@ struct ApiCall {
   std::string tls_version;
   std::string cipher_suite;
   std::string host;
+  // A data event (eventCategory Data, managementEvent false): Lambda's Invoke, which CloudTrail
+  // counts as data rather than management.
+  bool data_event = false;
 };
 
 // The userIdentity block: type, principalId, arn, accountId, accessKeyId, userName, and for

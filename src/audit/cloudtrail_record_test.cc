@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "audit/trail_rows.h"
+
 namespace coffer::audit {
 namespace {
 namespace json = boost::json;
@@ -177,6 +179,22 @@ TEST(CloudTrailRecordTest, AnEncryptionContextKeepsItsKeysAsGiven) {
   EXPECT_EQ(record.at("requestParameters").at("encryptionContext"),
             (json::object{{"SecretARN", "arn:x"}, {"Department", "ops"}}));
   EXPECT_EQ(record.at("requestParameters").at("keyId"), "alias/app");
+}
+
+TEST(CloudTrailRecordTest, AServiceInvokingAFunctionIsADataEventByTheService) {
+  ApiCall call;
+  call.event_source = "lambda.amazonaws.com";
+  call.event_name = "Invoke";
+  call.principal.type = PrincipalType::kAwsService;
+  call.invoked_by = "secretsmanager.amazonaws.com";
+  call.data_event = true;
+  const json::object record = ApiCallRecord(call);
+  EXPECT_EQ(record.at("userIdentity"),
+            (json::object{{"type", "AWSService"}, {"invokedBy", "secretsmanager.amazonaws.com"}}));
+  EXPECT_EQ(record.at("eventCategory"), "Data");
+  EXPECT_EQ(record.at("managementEvent"), false);
+  EXPECT_EQ(record.at("sourceIPAddress"), "secretsmanager.amazonaws.com");
+  EXPECT_EQ(ApiCallRow(call).username, "secretsmanager.amazonaws.com");
 }
 
 }  // namespace

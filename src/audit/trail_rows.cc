@@ -75,6 +75,7 @@ AuditRow ApiCallRow(const ApiCall& call) {
   row.event_name = call.event_name;
   row.event_source = call.event_source;
   row.username = LookupUsername(call.principal);
+  if (row.username.empty()) row.username = call.invoked_by;  // a service acting on its own
   row.access_key_id = call.principal.access_key_id;
   row.read_only = IsReadOnly(call.event_name);
   for (const auto& r : call.resources) row.resources.push_back({r.type, r.arn});

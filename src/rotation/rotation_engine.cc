@@ -147,6 +147,31 @@ bool RotationEngine::FunctionExists(const std::string& lambda_arn) {
   return s.ok() && row.has_value();
 }
 
+void RotationEngine::RecordInvoke(const RotationRunRow& run, const RotationFunctionRow& function) {
+  if (trail_ == nullptr) return;
+  // As CloudTrail records Secrets Manager invoking a rotation function: a Lambda data event by
+  // the service itself.
+  // https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
+  const std::string function_arn =
+      "arn:aws:lambda:" + function.region + ":" + function.account + ":function:" + function.name;
+  const json::object request{{"FunctionName", function_arn}, {"InvocationType", "RequestResponse"}};
+  audit::ApiCall call;
+  call.event_source = "lambda.amazonaws.com";
+  call.event_name = "Invoke";
+  call.region = run.region;
+  call.time_ms = clock_->NowMillis();
+  call.principal.type = PrincipalType::kAwsService;
+  call.principal.account = function.account;
+  call.invoked_by = "secretsmanager.amazonaws.com";
+  call.request_id = NewUuid();
+  call.event_id = NewUuid();
+  call.recipient_account = function.account;
+  call.request = &request;
+  call.resources.push_back({"AWS::Lambda::Function", function_arn});
+  call.data_event = true;
+  (void)trail_->Append(audit::ApiCallRow(call));  // queued; no caller waits on it
+}
+
 void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
                            const std::string& step, const std::string& error) {
   {
@@ -597,6 +622,7 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
   while (!run.step.empty()) {
     StepEvent event{run.step, run.secret_arn, run.token, run.token};
     Outcome outcome = RunStep(run, *function, event);
+    RecordInvoke(run, *function);
     ++steps;
     last_log = std::move(outcome.log);
     if (!outcome.status.ok()) {

@@ -120,6 +120,8 @@ class RotationEngine {
   Outcome RunHttp(const RotationFunctionRow& function, const StepEvent& event);
   Result<sts::StsService::IssuedCredentials> RoleCredentials(const RotationFunctionRow& function);
   Status RemoveTestVersion(const RotationRunRow& run);
+  // Records Secrets Manager invoking the function for one step (a Lambda Invoke data event).
+  void RecordInvoke(const RotationRunRow& run, const RotationFunctionRow& function);
   void Event(const RotationRunRow& run, const std::string& name, const std::string& step,
              const std::string& error);
   // Every string a log or error might leak: the secret's current, pending and previous values

@@ -725,6 +725,25 @@ class RotateImmediatelyFalseTest(RotationCase):
         self.assertEqual(record["eventType"], "AwsServiceEvent")
         self.assertEqual(record["userIdentity"]["invokedBy"], "secretsmanager.amazonaws.com")
         self.assertEqual(record["additionalEventData"]["SecretId"], arn)
+        # Secrets Manager's invocation of the function: a Lambda data event by the service.
+        deadline = time.monotonic() + 10
+        while True:
+            invokes = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(
+                LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": fn}])[
+                "Events"] if e["EventName"] == "Invoke"]
+            if invokes or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(invokes)
+        invoke = invokes[0]
+        self.assertEqual(invoke["eventSource"], "lambda.amazonaws.com")
+        self.assertEqual(invoke["userIdentity"],
+                         {"type": "AWSService", "invokedBy": "secretsmanager.amazonaws.com"})
+        self.assertEqual(invoke["sourceIPAddress"], "secretsmanager.amazonaws.com")
+        self.assertEqual(invoke["eventCategory"], "Data")
+        self.assertIs(invoke["managementEvent"], False)
+        self.assertEqual(invoke["requestParameters"]["functionName"], fn)
+        self.assertEqual(invoke["resources"][0]["ARN"], fn)
 
     def test_seed_api_key_lambda(self):
         key = canary("msk_test_" + uuid.uuid4().hex)
