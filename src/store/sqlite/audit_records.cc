@@ -47,6 +47,27 @@ constexpr char kSchema[] =
     "CREATE TABLE IF NOT EXISTS audit_index_position ("
     "  id INTEGER PRIMARY KEY, journal_offset INTEGER NOT NULL);";
 
+// The columns of a record's row, in the order RowOf reads them.
+constexpr char kRowColumns[] =
+    "id, time_ms, account, region, event_id, event_name, event_source, username, access_key_id, "
+    "read_only, record";
+
+AuditRow RowOf(const Query& q) {
+  AuditRow r;
+  r.id = q.Int(0);
+  r.time_ms = q.Int(1);
+  r.account = q.Text(2);
+  r.region = q.Text(3);
+  r.event_id = q.Text(4);
+  r.event_name = q.Text(5);
+  r.event_source = q.Text(6);
+  r.username = q.Text(7);
+  r.access_key_id = q.Text(8);
+  r.read_only = q.Int(9) != 0;
+  r.record = q.Text(10);
+  return r;
+}
+
 // The column a lookup attribute selects on, in the records table or the resources table.
 struct AttributeColumn {
   const char* column;
@@ -111,16 +132,16 @@ class SqliteAuditRecords final : public AuditRecordStore {
     const AttributeColumn col = by_attribute ? ColumnOf(*q.attribute) : AttributeColumn{};
     if (by_attribute && col.in_resources) {
       sql =
-          "SELECT DISTINCT r.id, r.time_ms, r.event_id, r.event_name, r.event_source, r.username, "
-          "r.access_key_id, r.read_only, r.record FROM audit_resources x JOIN audit_records r ON "
+          "SELECT DISTINCT r.id, r.time_ms, r.account, r.region, r.event_id, r.event_name, "
+          "r.event_source, r.username, r.access_key_id, r.read_only, r.record "
+          "FROM audit_resources x JOIN audit_records r ON "
           "r.id = x.record_id WHERE x.account = ?1 AND x.region = ?2 AND x." +
           std::string(col.column) + " = ?3 AND x.time_ms BETWEEN ?4 AND ?5";
       if (q.before) sql += " AND (x.time_ms < ?6 OR (x.time_ms = ?6 AND x.record_id < ?7))";
       sql += " ORDER BY x.time_ms DESC, x.record_id DESC LIMIT ?8";
     } else {
-      sql =
-          "SELECT id, time_ms, event_id, event_name, event_source, username, access_key_id, "
-          "read_only, record FROM audit_records WHERE account = ?1 AND region = ?2";
+      sql = "SELECT " + std::string(kRowColumns) +
+            " FROM audit_records WHERE account = ?1 AND region = ?2";
       if (by_attribute) sql += " AND " + std::string(col.column) + " = ?3";
       sql += " AND time_ms BETWEEN ?4 AND ?5";
       if (q.before) sql += " AND (time_ms < ?6 OR (time_ms = ?6 AND id < ?7))";
@@ -145,21 +166,7 @@ class SqliteAuditRecords final : public AuditRecordStore {
       query.Bind(4, q.start_ms).Bind(5, q.end_ms);
       if (q.before) query.Bind(6, q.before->first).Bind(7, q.before->second);
       query.Bind(8, static_cast<int64_t>(q.limit));
-      while (query.Step()) {
-        AuditRow r;
-        r.id = query.Int(0);
-        r.time_ms = query.Int(1);
-        r.account = q.account;
-        r.region = q.region;
-        r.event_id = query.Text(2);
-        r.event_name = query.Text(3);
-        r.event_source = query.Text(4);
-        r.username = query.Text(5);
-        r.access_key_id = query.Text(6);
-        r.read_only = query.Int(7) != 0;
-        r.record = query.Text(8);
-        out.push_back(std::move(r));
-      }
+      while (query.Step()) out.push_back(RowOf(query));
       read = query.status();
     }  // the query resets its statement here, before it is finalized
     sqlite3_finalize(stmt);
@@ -175,21 +182,7 @@ class SqliteAuditRecords final : public AuditRecordStore {
                  "ORDER BY id LIMIT ?");
     q.Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
     std::vector<AuditRow> out;
-    while (q.Step()) {
-      AuditRow r;
-      r.id = q.Int(0);
-      r.time_ms = q.Int(1);
-      r.account = q.Text(2);
-      r.region = q.Text(3);
-      r.event_id = q.Text(4);
-      r.event_name = q.Text(5);
-      r.event_source = q.Text(6);
-      r.username = q.Text(7);
-      r.access_key_id = q.Text(8);
-      r.read_only = q.Int(9) != 0;
-      r.record = q.Text(10);
-      out.push_back(std::move(r));
-    }
+    while (q.Step()) out.push_back(RowOf(q));
     COFFER_RETURN_IF_ERROR(q.status());
     return out;
   }
