@@ -336,5 +336,77 @@ TEST_F(LogDeliveryTest, RetentionAndDeliveryMayRunOnDifferentThreads) {
   EXPECT_TRUE(Validate().ok()) << last_report_;
 }
 
+// A ledger whose first RecordDelivery fails, as if the process died after the files were
+// renamed into place and before the ledger committed.
+class LedgerFailingOnce : public AuditDeliveryLedger {
+ public:
+  explicit LedgerFailingOnce(std::unique_ptr<AuditDeliveryLedger> real) : real_(std::move(real)) {}
+  Result<int64_t> DeliveredUpTo() override { return real_->DeliveredUpTo(); }
+  Status RecordDelivery(const std::vector<DeliveredLogFile>& files, int64_t up_to) override {
+    if (!failed_) {
+      failed_ = true;
+      return Status(ErrorCode::kServiceUnavailable, "crash before the ledger committed");
+    }
+    return real_->RecordDelivery(files, up_to);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> Chains() override {
+    return real_->Chains();
+  }
+  Result<std::vector<DeliveredLogFile>> FilesDelivered(const std::string& a, const std::string& r,
+                                                       EpochMillis s, EpochMillis e) override {
+    return real_->FilesDelivered(a, r, s, e);
+  }
+  Result<std::optional<EpochMillis>> FirstDelivery(const std::string& a,
+                                                   const std::string& r) override {
+    return real_->FirstDelivery(a, r);
+  }
+  Result<std::optional<DeliveredDigest>> LastDigest(const std::string& a,
+                                                    const std::string& r) override {
+    return real_->LastDigest(a, r);
+  }
+  Status RecordDigest(const DeliveredDigest& d) override { return real_->RecordDigest(d); }
+  Result<std::vector<DigestKeyRow>> DigestKeys() override { return real_->DigestKeys(); }
+  Status AddDigestKey(const DigestKeyRow& k) override { return real_->AddDigestKey(k); }
+  Status Prune(EpochMillis t) override { return real_->Prune(t); }
+
+ private:
+  std::unique_ptr<AuditDeliveryLedger> real_;
+  bool failed_ = false;
+};
+
+TEST_F(LogDeliveryTest, FilesWrittenBeforeALostLedgerCommitAreWrittenAgainUnderTheSameNames) {
+  const std::string path = dir_.file("audit/trail.db");
+  auto records = OpenSqliteAuditRecords(path);
+  auto ledger = OpenSqliteAuditDeliveryLedger(path);
+  ASSERT_TRUE(records.ok() && ledger.ok());
+  DigestKeyProtection protection{
+      .available = [] { return true; },
+      .wrap = [this](std::string_view der) -> Result<std::string> {
+        return crypto::AesGcmSeal(wrapping_key_.Reveal(), "digest key", der);
+      },
+      .unwrap = [this](std::string_view wrapped) -> Result<SecretBytes> {
+        return std::move(*crypto::AesGcmOpen(wrapping_key_.Reveal(), "digest key", wrapped));
+      }};
+  delivery_ = std::make_unique<LogDelivery>(
+      LogDeliveryOptions{.audit_dir = dir_.file("audit"), .max_records_per_file = 3},
+      std::move(records).value(), std::make_unique<LedgerFailingOnce>(std::move(ledger).value()),
+      &clock_, protection);
+  clock_.Set(kStart);
+  for (int n = 1; n <= 4; ++n) Record("111122223333", n);
+  EXPECT_FALSE(Pass().ok());  // the files are on disk, the ledger does not know them
+  const auto written = Files("/CloudTrail/");
+  ASSERT_EQ(written.size(), 2u);
+  Record("111122223333", 5);  // more records arrive before the next pass
+  ASSERT_TRUE(Pass().ok());
+  // The same two names again (one now holds the fifth record too), and no orphan.
+  EXPECT_EQ(Files("/CloudTrail/"), written);
+  clock_.Set(kStart + kHour);
+  ASSERT_TRUE(Pass().ok());
+  ValidationReport report = Validate();
+  EXPECT_TRUE(report.ok()) << last_report_;
+  EXPECT_EQ(report.logs_valid, 2) << last_report_;
+  EXPECT_EQ(report.logs_not_yet_digested, 0) << last_report_;
+}
+
 }  // namespace
 }  // namespace coffer::audit
