@@ -203,15 +203,19 @@ Status LogDelivery::EnsureSigningKey(EpochMillis now) {
   return Status::Ok();
 }
 
-std::vector<DigestPublicKey> LogDelivery::PublicKeys() const {
-  std::lock_guard<std::mutex> lock(keys_mu_);
+std::vector<DigestPublicKey> PublicKeysOf(const std::vector<DigestKeyRow>& keys) {
   std::vector<DigestPublicKey> out;
-  for (const auto& k : keys_) {
+  for (const auto& k : keys) {
     out.push_back({.fingerprint = k.fingerprint,
                    .public_der = k.public_der,
                    .valid_from_ms = k.valid_from_ms});
   }
   return out;
+}
+
+std::vector<DigestPublicKey> LogDelivery::PublicKeys() const {
+  std::lock_guard<std::mutex> lock(keys_mu_);
+  return PublicKeysOf(keys_);
 }
 
 Status LogDelivery::RemoveTemporaryFiles() {

@@ -51,6 +51,9 @@ struct DigestPublicKey {
   EpochMillis valid_from_ms = 0;
 };
 
+// The public halves of `keys`, as ListPublicKeys and `coffer audit verify` use them.
+std::vector<DigestPublicKey> PublicKeysOf(const std::vector<DigestKeyRow>& keys);
+
 class LogDelivery {
  public:
   // `records` is a connection to the trail's index of its own (read only here).

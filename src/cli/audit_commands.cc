@@ -50,13 +50,7 @@ Result<std::vector<audit::DigestPublicKey>> KeysFromFile(const std::string& path
 Result<std::vector<audit::DigestPublicKey>> KeysFromTrail(const std::string& audit_dir) {
   COFFER_ASSIGN_OR_RETURN(auto ledger, OpenSqliteAuditDeliveryLedger(audit_dir + "/trail.db"));
   COFFER_ASSIGN_OR_RETURN(auto rows, ledger->DigestKeys());
-  std::vector<audit::DigestPublicKey> keys;
-  for (auto& r : rows) {
-    keys.push_back({.fingerprint = r.fingerprint,
-                    .public_der = std::move(r.public_der),
-                    .valid_from_ms = r.valid_from_ms});
-  }
-  return keys;
+  return audit::PublicKeysOf(rows);
 }
 
 }  // namespace

@@ -412,12 +412,17 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
     std::string type = audit::ResourceTypeOf(arn);
     if (!type.empty()) c.resources.push_back({std::move(type), arn});
   }
+  AppendAnswered(request, c, response);
+}
+
+void ApiDispatcher::AppendAnswered(const ApiRequest& request, audit::ApiCall& call,
+                                   ApiResponse* response) const {
   if (!request.tls_version.empty()) {
-    c.tls_version = std::string(request.tls_version);
-    c.cipher_suite = std::string(request.tls_cipher);
-    c.host = std::string(Header(request, "host"));
+    call.tls_version = std::string(request.tls_version);
+    call.cipher_suite = std::string(request.tls_cipher);
+    call.host = std::string(Header(request, "host"));
   }
-  response->audit_ticket = trail_->Append(audit::ApiCallRow(c));
+  response->audit_ticket = trail_->Append(audit::ApiCallRow(call));
   response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;
 }
 
@@ -483,13 +488,7 @@ void ApiDispatcher::RecordOperatorCall(const ApiRequest& request, const std::str
     c.outcome = Status(code.value_or(ErrorCode::kInternalFailure),
                        message && message->is_string() ? std::string(message->get_string()) : "");
   }
-  if (!request.tls_version.empty()) {
-    c.tls_version = std::string(request.tls_version);
-    c.cipher_suite = std::string(request.tls_cipher);
-    c.host = std::string(Header(request, "host"));
-  }
-  response->audit_ticket = trail_->Append(audit::ApiCallRow(c));
-  response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;
+  AppendAnswered(request, c, response);
 }
 
 ApiResponse UnrecordedCallResponse(const ApiResponse& answered) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "audit/audit_trail.h"
+#include "audit/cloudtrail_record.h"
 #include "auth/sigv4.h"
 #include "core/clock.h"
 #include "core/request_context.h"
@@ -128,6 +129,9 @@ class ApiDispatcher {
   void Record(const ApiRequest& request, const RequestContext& ctx,
               const AuthorizationLog& authorization, const CallOutcome& call,
               ApiResponse* response) const;
+  // Adds the request's tlsDetails to `call`, queues its record and ties `response` to the
+  // record's ticket (both Record and RecordOperatorCall end here).
+  void AppendAnswered(const ApiRequest& request, audit::ApiCall& call, ApiResponse* response) const;
   // The record of a call a service made on the caller's behalf (audit/cloudtrail_record.h).
   void RecordOnBehalf(const RequestContext& ctx, const AuthorizationLog::CallOnBehalf& made) const;
   // The same for a call of an operator endpoint (eventSource operator.coffer).
