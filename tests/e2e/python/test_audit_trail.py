@@ -223,7 +223,12 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         self.assertEqual(resp.status, 403)
 
         source = [{"AttributeKey": "EventSource", "AttributeValue": "operator.coffer"}]
-        events = wait_for_events(self.ct, 3, LookupAttributes=source)
+        deadline = time.monotonic() + 10
+        while True:  # until the refused call (the last of the three) is indexed
+            events = lookup_all(self.ct, LookupAttributes=source)
+            if any(key_id in e["CloudTrailEvent"] for e in events) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         records = {e["EventName"]: json.loads(e["CloudTrailEvent"]) for e in events}
         listed = records["ListEvents"]
         self.assertEqual(listed["eventSource"], "operator.coffer")
@@ -234,7 +239,11 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         status = records["GetSealStatus"]
         self.assertEqual(status["userIdentity"], {"type": "Unknown"})
         self.assertEqual(status["recipientAccountId"], ACCOUNT_ID)
-        refused = records["CreateAccount"]
+        # The class's other tests may create accounts too: the refused call is the user's.
+        refused = next(json.loads(e["CloudTrailEvent"]) for e in events
+                       if e["EventName"] == "CreateAccount"
+                       and json.loads(e["CloudTrailEvent"])["userIdentity"].get("accessKeyId")
+                       == key_id)
         self.assertEqual(refused["userIdentity"]["type"], "IAMUser")
         self.assertEqual(refused["userIdentity"]["accessKeyId"], key_id)
         self.assertEqual(refused["errorCode"], "AccessDeniedException")
@@ -295,6 +304,34 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         contexts = [json.loads(e["CloudTrailEvent"])["requestParameters"]["encryptionContext"]
                     for e in by_source if e["EventName"] == "Decrypt"]
         self.assertIn({"SecretARN": default}, contexts)
+
+    def test_another_account_sees_nothing_of_this_accounts_trail(self):
+        # An attacker with its own account in the deployment looks for this account's records by
+        # every way of naming them: the secret's ARN, an event id, this root's access key.
+        arn = self.sm.create_secret(Name=unique_name("private"),
+                                    SecretString="private-canary-value-1")["ARN"]
+        self.sm.get_secret_value(SecretId=arn)
+        mine = wait_for_events(self.ct, 2, LookupAttributes=[
+            {"AttributeKey": "ResourceName", "AttributeValue": arn}])
+        self.assertGreaterEqual(len(mine), 2)
+        resp = self.server.signed_request(body=b"{}", path="/coffer/accounts", service="coffer",
+                                          headers={"Content-Type": "application/json"})
+        self.assertEqual(resp.status, 200)
+        other = resp.json()
+        self.assertNotEqual(other["AccountId"], ACCOUNT_ID)
+        ct = self.server.client("cloudtrail", key_id=other["AccessKeyId"],
+                                secret=other["SecretAccessKey"])
+        for key, value in (("ResourceName", arn), ("EventId", mine[0]["EventId"]),
+                           ("AccessKeyId", self.server.key_id), ("Username", "root")):
+            found = lookup_all(ct, LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}])
+            for event in found:
+                record = json.loads(event["CloudTrailEvent"])
+                self.assertEqual(record["recipientAccountId"], other["AccountId"], key)
+            self.assertNotIn(mine[0]["EventId"], [e["EventId"] for e in found], key)
+        # Its own lookup of everything holds only its own calls.
+        for event in lookup_all(ct):
+            self.assertEqual(json.loads(event["CloudTrailEvent"])["recipientAccountId"],
+                             other["AccountId"])
 
     def test_who_read_a_secret_this_week_in_one_command(self):
         # The README's command, as written there (with this test's secret name).
