@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "core/thread_name.h"
+
 namespace coffer {
 
 BackgroundJobs::BackgroundJobs(std::function<bool()> paused) : paused_(std::move(paused)) {}
@@ -44,7 +46,11 @@ void BackgroundJobs::Start() {
   }
   for (auto& job : jobs_) {
     Job* j = job.get();
-    j->thread = std::thread([this, j] { Loop(j); });
+    j->thread = std::thread([this, j] {
+      // "job:" and the job's first words, within Linux's 15 characters.
+      NameThisThread(("job:" + j->name).substr(0, 15).c_str());
+      Loop(j);
+    });
   }
 }
 

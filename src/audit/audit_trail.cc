@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace coffer::audit {
 namespace {
 
@@ -62,8 +64,14 @@ Status AuditTrail::Start() {
   running_ = true;
   stopping_ = false;
   index_stopping_ = false;
-  writer_ = std::thread([this] { RunWriter(); });
-  indexer_ = std::thread([this] { RunIndexer(); });
+  writer_ = std::thread([this] {
+    NameThisThread("audit-journal");
+    RunWriter();
+  });
+  indexer_ = std::thread([this] {
+    NameThisThread("audit-index");
+    RunIndexer();
+  });
   return Status::Ok();
 }
 

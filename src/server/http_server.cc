@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/thread_name.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 
@@ -609,7 +610,12 @@ class BeastHttpServer final : public HttpServer {
 
   void Run() override {
     std::vector<std::thread> pool;
-    for (int i = 1; i < threads_; ++i) pool.emplace_back([this] { ioc_.run(); });
+    for (int i = 1; i < threads_; ++i) {
+      pool.emplace_back([this] {
+        NameThisThread("coffer-io");
+        ioc_.run();
+      });
+    }
     ioc_.run();
     for (auto& t : pool) t.join();
   }
