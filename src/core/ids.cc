@@ -36,6 +36,19 @@ std::string RandomFrom(std::string_view alphabet, size_t n) {
   return out;
 }
 
+// The 8-4-4-4-12 lowercase hex spelling of 16 bytes.
+std::string UuidText(const std::array<uint8_t, 16>& b) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t o = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++o;
+    out[o++] = kHex[b[i] >> 4];
+    out[o++] = kHex[b[i] & 0x0f];
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string NewUuid() {
@@ -43,12 +56,17 @@ std::string NewUuid() {
   FillRandom(b.data(), b.size());
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  char out[37];
-  std::snprintf(out, sizeof(out),
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
+  return UuidText(b);
+}
+
+std::string NewTimeOrderedUuid(int64_t unix_ms) {
+  std::array<uint8_t, 16> b;
+  FillRandom(b.data(), b.size());
+  for (int i = 0; i < 6; ++i)
+    b[i] = static_cast<uint8_t>(static_cast<uint64_t>(unix_ms) >> (40 - 8 * i));
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  return UuidText(b);
 }
 
 std::string RandomAlphanumeric(size_t n) {

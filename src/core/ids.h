@@ -1,6 +1,7 @@
 // Random identifiers drawn from the OS CSPRNG (via OpenSSL's DRBG).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/secret_bytes.h"
@@ -9,6 +10,11 @@ namespace coffer {
 
 // RFC 4122 version-4 UUID, lowercase ("a1b2c3d4-...").
 std::string NewUuid();
+
+// RFC 9562 version-7 UUID: the first 48 bits are `unix_ms`, the rest random. Audit event ids are
+// these, so that ids written one after another sort one after another and the trail's index of
+// them grows at its end instead of at random places.
+std::string NewTimeOrderedUuid(int64_t unix_ms);
 
 // n characters from [A-Za-z0-9], e.g. the 6-character suffix of a secret ARN.
 std::string RandomAlphanumeric(size_t n);

@@ -30,5 +30,18 @@ TEST(Ids, AccessKeyIdsAndAccountIdsHaveAwsShapes) {
   EXPECT_EQ(36u, NewUuid().size());
 }
 
+TEST(Ids, TimeOrderedUuidsAreVersion7WithTheMillisecondsFirstAndSortByTime) {
+  const int64_t ms = 1'780'000'000'123;  // 0x019e7044887b
+  const std::string id = NewTimeOrderedUuid(ms);
+  ASSERT_EQ(36u, id.size());
+  EXPECT_EQ("019e7044-887b-7", id.substr(0, 15)) << id;
+  EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;  // RFC 9562 variant
+  EXPECT_NE(id, NewTimeOrderedUuid(ms));
+  EXPECT_LT(NewTimeOrderedUuid(ms), NewTimeOrderedUuid(ms + 1));
+  const std::string v4 = NewUuid();
+  EXPECT_EQ('4', v4[14]) << v4;
+  for (char c : v4) EXPECT_TRUE(c == '-' || std::isxdigit(static_cast<unsigned char>(c))) << v4;
+}
+
 }  // namespace
 }  // namespace coffer

@@ -403,7 +403,7 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
   c.source_ip = ctx.source_ip;
   c.user_agent = std::string(Header(request, "user-agent"));
   c.request_id = ctx.request_id;
-  c.event_id = NewUuid();
+  c.event_id = NewTimeOrderedUuid(c.time_ms);
   c.recipient_account = ctx.scope.account;
   c.request = call.input;
   c.response = call.output;
@@ -449,7 +449,7 @@ void ApiDispatcher::RecordOnBehalf(const RequestContext& ctx,
   c.principal = ctx.principal;
   c.invoked_by = made.invoked_by;
   c.request_id = NewUuid();
-  c.event_id = NewUuid();
+  c.event_id = NewTimeOrderedUuid(c.time_ms);
   // The key's account: a secret of another account is decrypted under that account's key.
   const std::optional<Arn> key = ParseArn(made.key_arn);
   c.recipient_account = key ? key->account : ctx.scope.account;
@@ -475,7 +475,7 @@ void ApiDispatcher::RecordOperatorCall(const ApiRequest& request, const std::str
   c.source_ip = std::string(request.peer_ip);
   c.user_agent = std::string(Header(request, "user-agent"));
   c.request_id = request_id;
-  c.event_id = NewUuid();
+  c.event_id = NewTimeOrderedUuid(c.time_ms);
   if (response->status >= 400) {
     // The endpoint's error, from the AWS JSON error body it answered.
     boost::system::error_code ec;

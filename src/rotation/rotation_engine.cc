@@ -164,7 +164,7 @@ void RotationEngine::RecordInvoke(const RotationRunRow& run, const RotationFunct
   call.principal.account = function.account;
   call.invoked_by = "secretsmanager.amazonaws.com";
   call.request_id = NewUuid();
-  call.event_id = NewUuid();
+  call.event_id = NewTimeOrderedUuid(call.time_ms);
   call.recipient_account = function.account;
   call.request = &request;
   call.resources.push_back({"AWS::Lambda::Function", function_arn});
@@ -188,7 +188,7 @@ void RotationEngine::Event(const RotationRunRow& run, const std::string& name,
   event.time_ms = clock_->NowMillis();
   // As Secrets Manager names a rotation's requests: Rotation-<secret ARN>-<version id>.
   event.request_id = "Rotation-" + run.secret_arn + "-" + run.token;
-  event.event_id = NewUuid();
+  event.event_id = NewTimeOrderedUuid(event.time_ms);
   event.error_message = error;
   event.additional_event_data = json::object{{"SecretId", run.secret_arn}};
   event.service_event_details = std::move(details);

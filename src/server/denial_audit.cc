@@ -26,7 +26,7 @@ EventRow DenialAudit::EventFor(const RequestContext& ctx, const AuthzCheck& chec
   call.principal = ctx.principal;
   call.source_ip = ctx.source_ip;
   call.request_id = ctx.request_id;
-  call.event_id = NewUuid();
+  call.event_id = NewTimeOrderedUuid(call.time_ms);
   call.recipient_account =
       check.resource_account.empty() ? ctx.scope.account : check.resource_account;
   // CloudTrail's errorCode for a denial (many JSON services log AccessDeniedException; the
