@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 build_packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev zlib1g-dev libcli11-dev libpq-dev
-  libre2-dev
+  libre2-dev libjemalloc-dev
   libgtest-dev libgmock-dev
   # The PostgreSQL rotation tests start a throwaway server of their own (initdb, pg_ctl).
   postgresql
