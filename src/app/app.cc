@@ -83,7 +83,7 @@ void App::AddServices() {
              const std::map<std::string, std::string>& p) { return sts_.Handle(action, ctx, p); });
   if (foundation_.trail != nullptr) {
     dispatcher_.SetAuditTrail(foundation_.trail, options_.audit_exclude_kms_events);
-    rotations_.set_audit_trail(foundation_.trail);
+    rotations_.set_audit_trail(foundation_.trail, options_.audit_exclude_kms_events);
     cloudtrail_ =
         std::make_unique<cloudtrail::CloudTrailService>(foundation_.trail, foundation_.delivery);
     // botocore names the target with the model's namespace, the JS SDK v3 (Smithy) with the

@@ -38,6 +38,15 @@ namespace coffer::audit {
 
 enum class OnFailure { kClosed, kOpen };
 
+// What a call is answered (ServiceUnavailable) when failing closed: no call acts while the trail
+// cannot be written, and none is answered as done without its record.
+inline constexpr char kTrailUnavailableMessage[] =
+    "coffer cannot write its audit trail, so it takes no calls; the request was not applied. "
+    "Retry later.";
+inline constexpr char kCallUnrecordedMessage[] =
+    "coffer could not write the audit record of this call and answers no call it has not "
+    "recorded. Retry later.";
+
 // A queued record's fate: durable, or not written. OnDone's callback runs once, on the writer
 // thread (or at once, on the caller's, when the fate is already known).
 class Ticket {

@@ -1,7 +1,11 @@
 #include "audit/trail_rows.h"
 
 #include <boost/json.hpp>
+#include <optional>
 #include <utility>
+
+#include "core/arn.h"
+#include "core/ids.h"
 
 namespace coffer::audit {
 namespace {
@@ -81,6 +85,48 @@ AuditRow ApiCallRow(const ApiCall& call) {
   for (const auto& r : call.resources) row.resources.push_back({r.type, r.arn});
   row.record = boost::json::serialize(ApiCallRecord(call));
   return row;
+}
+
+std::vector<AuditRow> OnBehalfRows(const RequestContext& ctx, const AuthorizationLog& log,
+                                   bool exclude_kms) {
+  std::vector<AuditRow> rows;
+  for (const auto& made : log.on_behalf()) {
+    if (exclude_kms && made.event_source == "kms.amazonaws.com") continue;
+    boost::json::object context;
+    for (const auto& [name, value] : made.encryption_context) context[name] = value;
+    boost::json::object input{{"encryptionContext", std::move(context)}};
+    if (made.event_name == "Decrypt" || made.event_name == "Encrypt") {
+      input["encryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
+    } else {
+      input["keyId"] = made.key_arn;
+      input["keySpec"] = "AES_256";
+    }
+    ApiCall c;
+    c.event_source = made.event_source;
+    c.event_name = made.event_name;
+    c.region = ctx.scope.region;
+    c.time_ms = ctx.now;
+    c.principal = ctx.principal;
+    c.invoked_by = made.invoked_by;
+    c.request_id = NewUuid();
+    c.event_id = NewTimeOrderedUuid(c.time_ms);
+    // The key's account: a secret of another account is decrypted under that account's key.
+    const std::optional<Arn> key = ParseArn(made.key_arn);
+    c.recipient_account = key ? key->account : ctx.scope.account;
+    c.request = &input;
+    c.resources.push_back({"AWS::KMS::Key", made.key_arn});
+    rows.push_back(ApiCallRow(c));
+  }
+  return rows;
+}
+
+std::vector<RecordResource> CallResources(const AuthorizationLog& log) {
+  std::vector<RecordResource> out;
+  for (const auto& arn : log.resources()) {
+    std::string type = ResourceTypeOf(arn);
+    if (!type.empty()) out.push_back({std::move(type), arn});
+  }
+  return out;
 }
 
 AuditRow ServiceEventRow(const ServiceEvent& e) {

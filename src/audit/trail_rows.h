@@ -5,8 +5,10 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "audit/cloudtrail_record.h"
+#include "core/request_context.h"
 #include "store/audit_records.h"
 
 namespace coffer::audit {
@@ -15,6 +17,18 @@ namespace coffer::audit {
 AuditRow ApiCallRow(const ApiCall& call);
 // The row of a service event's record.
 AuditRow ServiceEventRow(const ServiceEvent& event);
+
+// The rows of the calls a service made for the caller of `ctx` while serving one of its calls
+// (Secrets Manager's and Parameter Store's use of a KMS key), as CloudTrail records them: the
+// caller's identity with invokedBy, the encryption context as the request, in the key's account.
+// KMS's are left out when `exclude_kms` (CloudTrail's ExcludeManagementEventSources).
+// https://docs.aws.amazon.com/kms/latest/developerguide/ct-decrypt.html
+std::vector<AuditRow> OnBehalfRows(const RequestContext& ctx, const AuthorizationLog& log,
+                                   bool exclude_kms);
+
+// The resources[] of a call: the ARNs it was authorized on that name a resource type CloudTrail
+// records.
+std::vector<RecordResource> CallResources(const AuthorizationLog& log);
 
 // CloudTrail's resource type of an ARN: arn:aws:secretsmanager:...:secret:x ->
 // "AWS::SecretsManager::Secret", ...:parameter/x -> "AWS::SSM::Parameter", ...:key/x ->

@@ -112,15 +112,6 @@ ApiResponse QueryError(const Status& status, const std::string& request_id) {
 
 enum class Protocol { kJson, kQuery };
 
-// Failing closed: no call acts while the trail cannot be written, and none is answered as done
-// without its record.
-constexpr char kTrailUnavailable[] =
-    "coffer cannot write its audit trail, so it takes no calls; the request was not applied. "
-    "Retry later.";
-constexpr char kCallUnrecorded[] =
-    "coffer could not write the audit record of this call and answers no call it has not "
-    "recorded. Retry later.";
-
 Status AuthStatus(const AuthError& e, Protocol p) {
   const bool j = p == Protocol::kJson;
   switch (e.failure) {
@@ -182,7 +173,7 @@ RequestContext ContextFor(const VerifiedCaller& caller, const ApiRequest& reques
 // reported without detail, which could otherwise carry request content.
 template <typename T, typename Handler>
 Result<T> RunHandler(bool trail_accepting, ErrorCode unavailable, Handler handler) {
-  if (!trail_accepting) return Status(unavailable, kTrailUnavailable);
+  if (!trail_accepting) return Status(unavailable, audit::kTrailUnavailableMessage);
   try {
     return handler();
   } catch (const std::exception&) {
@@ -209,8 +200,9 @@ ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
     const std::string_view event = OperatorApi::EventNameOf(request.target);
     if (!TrailAccepting() && event != "Seal" && event != "GetSealStatus") {
       call.event_name = std::string(event);
-      ApiResponse refused =
-          JsonError(Status(ErrorCode::kServiceUnavailableException, kTrailUnavailable), request_id);
+      ApiResponse refused = JsonError(
+          Status(ErrorCode::kServiceUnavailableException, audit::kTrailUnavailableMessage),
+          request_id);
       RecordOperatorCall(request, request_id, call, &refused);
       return refused;
     }
@@ -392,7 +384,9 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
                            const AuthorizationLog& authorization, const CallOutcome& call,
                            ApiResponse* response) const {
   if (trail_ == nullptr) return;
-  for (const auto& made : authorization.on_behalf()) RecordOnBehalf(ctx, made);
+  for (auto& row : audit::OnBehalfRows(ctx, authorization, exclude_kms_events_)) {
+    (void)trail_->Append(std::move(row));  // the caller's own record's ticket waits for it
+  }
   if (exclude_kms_events_ && call.signing_service == "kms") return;
   audit::ApiCall c;
   c.event_source = std::string(call.signing_service) + ".amazonaws.com";
@@ -408,10 +402,7 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
   c.request = call.input;
   c.response = call.output;
   c.outcome = call.status;
-  for (const auto& arn : authorization.resources()) {
-    std::string type = audit::ResourceTypeOf(arn);
-    if (!type.empty()) c.resources.push_back({std::move(type), arn});
-  }
+  c.resources = audit::CallResources(authorization);
   AppendAnswered(request, c, response);
 }
 
@@ -424,38 +415,6 @@ void ApiDispatcher::AppendAnswered(const ApiRequest& request, audit::ApiCall& ca
   }
   response->audit_ticket = trail_->Append(audit::ApiCallRow(call));
   response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;
-}
-
-void ApiDispatcher::RecordOnBehalf(const RequestContext& ctx,
-                                   const AuthorizationLog::CallOnBehalf& made) const {
-  if (exclude_kms_events_ && made.event_source == "kms.amazonaws.com") return;
-  // As CloudTrail records KMS calls a service makes: the caller's identity with invokedBy,
-  // the service as source address and user agent, the encryption context as the request.
-  // https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
-  json::object context;
-  for (const auto& [name, value] : made.encryption_context) context[name] = value;
-  json::object input{{"encryptionContext", std::move(context)}};
-  if (made.event_name == "Decrypt" || made.event_name == "Encrypt") {
-    input["encryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
-  } else {
-    input["keyId"] = made.key_arn;
-    input["keySpec"] = "AES_256";
-  }
-  audit::ApiCall c;
-  c.event_source = made.event_source;
-  c.event_name = made.event_name;
-  c.region = ctx.scope.region;
-  c.time_ms = ctx.now;
-  c.principal = ctx.principal;
-  c.invoked_by = made.invoked_by;
-  c.request_id = NewUuid();
-  c.event_id = NewTimeOrderedUuid(c.time_ms);
-  // The key's account: a secret of another account is decrypted under that account's key.
-  const std::optional<Arn> key = ParseArn(made.key_arn);
-  c.recipient_account = key ? key->account : ctx.scope.account;
-  c.request = &input;
-  c.resources.push_back({"AWS::KMS::Key", made.key_arn});
-  (void)trail_->Append(audit::ApiCallRow(c));
 }
 
 void ApiDispatcher::RecordOperatorCall(const ApiRequest& request, const std::string& request_id,
@@ -497,9 +456,11 @@ ApiResponse UnrecordedCallResponse(const ApiResponse& answered) {
     if (name == "x-amzn-RequestId") request_id = value;
   }
   if (answered.content_type == "text/xml") {
-    return QueryError(Status(ErrorCode::kServiceUnavailable, kCallUnrecorded), request_id);
+    return QueryError(Status(ErrorCode::kServiceUnavailable, audit::kCallUnrecordedMessage),
+                      request_id);
   }
-  return JsonError(Status(ErrorCode::kServiceUnavailableException, kCallUnrecorded), request_id);
+  return JsonError(Status(ErrorCode::kServiceUnavailableException, audit::kCallUnrecordedMessage),
+                   request_id);
 }
 
 }  // namespace coffer

@@ -132,8 +132,6 @@ class ApiDispatcher {
   // Adds the request's tlsDetails to `call`, queues its record and ties `response` to the
   // record's ticket (both Record and RecordOperatorCall end here).
   void AppendAnswered(const ApiRequest& request, audit::ApiCall& call, ApiResponse* response) const;
-  // The record of a call a service made on the caller's behalf (audit/cloudtrail_record.h).
-  void RecordOnBehalf(const RequestContext& ctx, const AuthorizationLog::CallOnBehalf& made) const;
   // The same for a call of an operator endpoint (eventSource operator.coffer).
   void RecordOperatorCall(const ApiRequest& request, const std::string& request_id,
                           const OperatorCall& call, ApiResponse* response) const;

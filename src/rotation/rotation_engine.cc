@@ -33,20 +33,64 @@ std::string NextStep(const std::string& step) {
 }
 
 // Secrets Manager as the function's execution role: the same operations, the same
-// authorization, called in-process.
+// authorization, called in-process, and recorded in the trail as the function's calls to
+// Secrets Manager are in CloudTrail (with the KMS calls they make on its behalf). A call is
+// answered only once its record is durable; failing closed, none acts while the trail cannot be
+// written.
 class InProcessSecretsClient final : public SecretsClient {
  public:
-  InProcessSecretsClient(secrets::SecretsService* secrets, RequestContext ctx)
-      : secrets_(secrets), ctx_(std::move(ctx)) {}
+  InProcessSecretsClient(secrets::SecretsService* secrets, RequestContext ctx, const Clock* clock,
+                         audit::AuditTrail* trail, bool exclude_kms_events, std::string user_agent)
+      : secrets_(secrets),
+        ctx_(std::move(ctx)),
+        clock_(clock),
+        trail_(trail),
+        exclude_kms_events_(exclude_kms_events),
+        user_agent_(std::move(user_agent)) {}
+
   Result<json::object> Call(std::string_view operation, const json::object& input) override {
     RequestContext ctx = ctx_;
     ctx.request_id = NewUuid();
-    return secrets_->Handle(operation, ctx, input);
+    ctx.now = clock_->NowMillis();
+    AuthorizationLog authorization;
+    ctx.authorization = &authorization;
+    if (trail_ != nullptr && !trail_->accepting()) {
+      return Status(ErrorCode::kServiceUnavailable, audit::kTrailUnavailableMessage);
+    }
+    Result<json::object> out = secrets_->Handle(operation, ctx, input);
+    if (trail_ == nullptr) return out;
+    for (auto& row : audit::OnBehalfRows(ctx, authorization, exclude_kms_events_)) {
+      (void)trail_->Append(std::move(row));  // written before the call's own record
+    }
+    audit::ApiCall c;
+    c.event_source = "secretsmanager.amazonaws.com";
+    c.event_name = std::string(operation);
+    c.region = ctx.scope.region;
+    c.time_ms = ctx.now;
+    c.principal = ctx.principal;
+    c.source_ip = ctx.source_ip;
+    c.user_agent = user_agent_;
+    c.request_id = ctx.request_id;
+    c.event_id = NewTimeOrderedUuid(c.time_ms);
+    c.recipient_account = ctx.scope.account;
+    c.request = &input;
+    c.response = out.ok() ? &out.value() : nullptr;
+    c.outcome = out.ok() ? Status::Ok() : out.status();
+    c.resources = audit::CallResources(authorization);
+    if (!trail_->AppendAndWait(audit::ApiCallRow(c)).ok() &&
+        trail_->on_failure() == audit::OnFailure::kClosed) {
+      return Status(ErrorCode::kServiceUnavailable, audit::kCallUnrecordedMessage);
+    }
+    return out;
   }
 
  private:
   secrets::SecretsService* secrets_;
   RequestContext ctx_;
+  const Clock* clock_;
+  audit::AuditTrail* trail_;
+  const bool exclude_kms_events_;
+  const std::string user_agent_;
 };
 
 // The members of a JSON secret worth hiding: those named like credentials, and any long value.
@@ -461,7 +505,8 @@ RotationEngine::Outcome RotationEngine::RunStep(const RotationRunRow& run,
     ctx.principal.role_arn = role->arn;
     ctx.principal.role_name = role->name;
   }
-  InProcessSecretsClient client(secrets_, ctx);
+  InProcessSecretsClient client(secrets_, ctx, clock_, trail_, exclude_kms_events_,
+                                "coffer-rotation-function/" + builtin);
   auto fn = it->second();
   out.status = fn->Invoke(event, client, &out.log);
   return out;

@@ -76,9 +76,13 @@ class RotationEngine {
 
   void RegisterBuiltin(const std::string& name, BuiltinFactory factory);
   void set_endpoint(std::string endpoint) { options_.endpoint = std::move(endpoint); }
-  // The audit trail rotation's service events (RotationStarted, RotationSucceeded, ...) are
-  // recorded in too, as CloudTrail records them. Call before the engine runs.
-  void set_audit_trail(audit::AuditTrail* trail) { trail_ = trail; }
+  // The audit trail rotation's service events (RotationStarted, RotationSucceeded, ...) and the
+  // built-in functions' calls to Secrets Manager are recorded in too, as CloudTrail records
+  // them; `exclude_kms_events` as the dispatcher's. Call before the engine runs.
+  void set_audit_trail(audit::AuditTrail* trail, bool exclude_kms_events = false) {
+    trail_ = trail;
+    exclude_kms_events_ = exclude_kms_events;
+  }
 
   // Whether a RotationLambdaARN (arn:aws:lambda:<region>:<account>:function:<name>) names a
   // registered function.
@@ -130,6 +134,7 @@ class RotationEngine {
 
   Store* store_;
   audit::AuditTrail* trail_ = nullptr;
+  bool exclude_kms_events_ = false;
   Keyring* keyring_;
   secrets::SecretsService* secrets_;
   sts::StsService* sts_;

@@ -408,6 +408,22 @@ def now_utc():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def function_calls(secret_arn, builtin, names):
+    """The CloudTrail records of a built-in function's calls on `secret_arn`, once every one of
+    `names` is among them (10 s at most)."""
+    ct = SERVER.client("cloudtrail")
+    deadline = time.monotonic() + 10
+    while True:
+        calls = []
+        for page in ct.get_paginator("lookup_events").paginate(LookupAttributes=[
+                {"AttributeKey": "ResourceName", "AttributeValue": secret_arn}]):
+            calls += [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]
+        calls = [c for c in calls if c.get("userAgent") == "coffer-rotation-function/" + builtin]
+        if names <= {c["eventName"] for c in calls} or time.monotonic() > deadline:
+            return calls
+        time.sleep(0.1)
+
+
 class RotationCase(unittest.TestCase):
     maxDiff = None
 
@@ -744,6 +760,17 @@ class RotateImmediatelyFalseTest(RotationCase):
         self.assertIs(invoke["managementEvent"], False)
         self.assertEqual(invoke["requestParameters"]["functionName"], fn)
         self.assertEqual(invoke["resources"][0]["ARN"], fn)
+        # The function's own calls to Secrets Manager are recorded as its calls, as CloudTrail
+        # records a rotation Lambda's: a test run's testSecret reads AWSPENDING (there is none)
+        # and AWSCURRENT; the responses that hold values are null.
+        reads = function_calls(arn, "random-api-key", {"GetSecretValue"})
+        self.assertEqual({"ResourceNotFoundException", None},
+                         {c.get("errorCode") for c in reads})
+        for c in reads:
+            self.assertEqual(c["eventType"], "AwsApiCall")
+            self.assertEqual(c["sourceIPAddress"], "secretsmanager.amazonaws.com")
+            self.assertEqual(c["resources"][0]["ARN"], arn)
+            self.assertIsNone(c["responseElements"])
 
     def test_seed_api_key_lambda(self):
         key = canary("msk_test_" + uuid.uuid4().hex)
@@ -943,6 +970,27 @@ class BuiltinRotatorsTest(RotationCase):
         self.assertEqual(body, json.loads(value_of(arn, "AWSPREVIOUS")))
         self.assertEqual(["AWSPREVIOUS"], stages_of(arn)[old_version])
         self.assertEqual(["RotationStarted", "RotationSucceeded"], event_names(arn))
+        # Each of the function's calls is in the trail as its execution role's, the new value
+        # left out of PutSecretValue's record, with the KMS calls Secrets Manager made for it.
+        steps = {"GetSecretValue", "PutSecretValue", "DescribeSecret", "UpdateSecretVersionStage"}
+        calls = function_calls(arn, "random-api-key", steps)
+        self.assertLessEqual(steps, {c["eventName"] for c in calls})
+        for c in calls:
+            self.assertEqual(c["userIdentity"]["type"], "AssumedRole")
+            self.assertEqual(c["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"], role)
+        put = next(c for c in calls if c["eventName"] == "PutSecretValue")
+        self.assertEqual(put["requestParameters"]["secretId"], arn)
+        self.assertEqual(put["requestParameters"]["versionStages"], ["AWSPENDING"])
+        self.assertNotIn("secretString", put["requestParameters"])
+        self.assertNotIn(new["apiKey"], json.dumps(calls))
+        ct = SERVER.client("cloudtrail")
+        session = put["userIdentity"]["arn"].split("/")[-1]
+        kms = [json.loads(e["CloudTrailEvent"]) for e in ct.lookup_events(LookupAttributes=[
+            {"AttributeKey": "Username", "AttributeValue": session}])["Events"]
+            if e["EventSource"] == "kms.amazonaws.com"]
+        self.assertTrue(kms)
+        self.assertEqual({"secretsmanager.amazonaws.com"},
+                         {k["userIdentity"]["invokedBy"] for k in kms})
 
     def test_hmac_signing_key_blue_green(self):
         old_secret = canary(uuid.uuid4().hex + uuid.uuid4().hex)
