@@ -13,7 +13,8 @@ build_packages=(
   # The PostgreSQL rotation tests start a throwaway server of their own (initdb, pg_ctl).
   postgresql
 )
-test_packages=(awscli python3 nodejs npm wrk openssl)
+# prometheus: for promtool, which checks GET /metrics in the tests.
+test_packages=(awscli python3 nodejs npm wrk openssl prometheus)
 
 want=("${build_packages[@]}")
 if [ "${1:-}" != "--build-only" ]; then want+=("${test_packages[@]}"); fi
@@ -35,6 +36,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Installing Debian's prometheus package also starts a Prometheus server (listening on every
+  # address, port 9090) where systemd runs; the tests need only its promtool.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null &&
+     systemctl is-active --quiet prometheus 2>/dev/null; then
+    echo "install-deps: stopping and disabling the prometheus service the package started"
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ "${1:-}" != "--build-only" ] && [ -f tests/e2e/js/package-lock.json ]; then

@@ -192,8 +192,38 @@ std::pair<int, std::string> App::Health() const {
   return {200, R"({"status":"ok","sealed":false})"};
 }
 
+// Counts of what the deployment holds; never a name (a label holds only a kind of thing).
+std::string App::InventoryText() const {
+  Inventory n;
+  Status read = foundation_.store->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(n, r.deployment().CountInventory());
+    return Status::Ok();
+  });
+  if (!read.ok()) return {};  // a store that cannot be read shows in coffer_store_* already
+  auto gauge = [](const char* name, const char* help, const char* label,
+                  std::initializer_list<std::pair<const char*, int64_t>> values) {
+    std::string out = std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n";
+    for (const auto& [value, n] : values) {
+      out += std::string(name) + "{" + label + "=\"" + value + "\"} " + std::to_string(n) + "\n";
+    }
+    return out;
+  };
+  return gauge("coffer_secrets", "Secrets stored in every account and region.", "state",
+               {{"active", n.secrets}, {"pending_deletion", n.secrets_pending_deletion}}) +
+         gauge("coffer_parameters", "Parameters stored in every account and region.", "tier",
+               {{"Standard", n.parameters_standard}, {"Advanced", n.parameters_advanced}}) +
+         gauge("coffer_kms_keys", "KMS keys stored in every account and region.", "manager",
+               {{"CUSTOMER", n.kms_keys_customer}, {"AWS", n.kms_keys_aws}});
+}
+
 std::string App::MetricsText() const {
-  return denials_.PrometheusText() + rotations_.PrometheusText() +
+  const std::string sealed =
+      "# HELP coffer_sealed 1 while coffer is sealed (it answers no API call until unsealed).\n"
+      "# TYPE coffer_sealed gauge\n"
+      "coffer_sealed " +
+      std::string(foundation_.keyring->sealed() ? "1" : "0") + "\n";
+  return sealed + InventoryText() + dispatcher_.request_metrics().PrometheusText() +
+         denials_.PrometheusText() + rotations_.PrometheusText() +
          foundation_.store->PrometheusText() +
          (foundation_.trail != nullptr ? foundation_.trail->PrometheusText() : std::string());
 }

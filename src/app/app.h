@@ -88,6 +88,8 @@ class App {
   void Stop();
 
  private:
+  // coffer_secrets, coffer_parameters, coffer_kms_keys: counts, never names.
+  std::string InventoryText() const;
   App(const AppOptions& options, const Clock* clock, const AppFoundation& foundation);
   void AddServices();
   void AddJobs();

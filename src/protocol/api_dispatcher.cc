@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <chrono>
 #include <map>
 
 #include "audit/trail_rows.h"
@@ -222,12 +223,19 @@ ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
     }
     return QueryError(Status(ErrorCode::kServiceUnavailable, message), request_id);
   }
-  if (!target.empty()) return HandleJson(request, target, request_id);
-  return HandleQuery(request, request_id);
+  const auto started = std::chrono::steady_clock::now();
+  CallLabels labels;
+  ApiResponse resp = !target.empty() ? HandleJson(request, target, request_id, &labels)
+                                     : HandleQuery(request, request_id, &labels);
+  if (!labels.service.empty()) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    metrics_.Observe(labels.service, labels.operation, labels.outcome, took.count());
+  }
+  return resp;
 }
 
 ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_view amz_target,
-                                      const std::string& request_id) {
+                                      const std::string& request_id, CallLabels* labels) {
   // AWS routes a JSON-protocol request by its content type as well as its target: a body of
   // another type is no operation it knows (Kinesis answers application/octet-stream with
   // UnknownOperationException), and a form post from a browser page is never an API call.
@@ -242,6 +250,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
+    metrics_.AuthenticationFailed(err->failure);
     return JsonError(AuthStatus(*err, Protocol::kJson), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
@@ -270,11 +279,14 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
         request_id);
   }
 
+  labels->service = signing_service;
+  labels->operation = std::string(operation);
   json::object input;
   if (!request.body.empty()) {
     boost::system::error_code ec;
     json::value parsed = json::parse(request.body, ec);
     if (ec || !parsed.is_object()) {
+      labels->outcome = ErrorCode::kSerializationException;
       return JsonError(
           Status(ErrorCode::kSerializationException, ec ? "The request body is not valid JSON."
                                                         : "Start of structure or map expected."),
@@ -289,6 +301,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
       RunHandler<json::object>(TrailAccepting(), ErrorCode::kServiceUnavailableException,
                                [&] { return service->second.second(operation, ctx, input); });
   if (result.ok() && !authorization.answered()) result = Unauthorized(amz_target);
+  labels->outcome = result.ok() ? ErrorCode::kOk : result.status().code();
 
   ApiResponse resp;
   if (result.ok()) {
@@ -309,12 +322,14 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   return resp;
 }
 
-ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::string& request_id) {
+ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::string& request_id,
+                                       CallLabels* labels) {
   const EpochMillis now = clock_->NowMillis();
   SigV4Request sig{request.method, request.target, request.headers, request.body,
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
+    metrics_.AuthenticationFailed(err->failure);
     return QueryError(AuthStatus(*err, Protocol::kQuery), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
@@ -351,6 +366,9 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
       RunHandler<std::string>(TrailAccepting(), ErrorCode::kServiceUnavailable,
                               [&] { return service->second.second(name, ctx, params); });
   if (result.ok() && !authorization.answered()) result = Unauthorized(name);
+  labels->service = caller.service;
+  labels->operation = name;
+  labels->outcome = result.ok() ? ErrorCode::kOk : result.status().code();
   ApiResponse resp;
   if (result.ok()) {
     resp.content_type = "text/xml";

@@ -22,6 +22,7 @@
 #include "auth/sigv4.h"
 #include "core/clock.h"
 #include "core/request_context.h"
+#include "protocol/request_metrics.h"
 
 namespace coffer {
 
@@ -112,10 +113,21 @@ class ApiDispatcher {
   // Thread-safe; never throws.
   ApiResponse Handle(const ApiRequest& request);
 
+  // Calls answered and refused, for GET /metrics.
+  const RequestMetrics& request_metrics() const { return metrics_; }
+
  private:
+  // What a call is counted under in the metrics; not counted while `service` is empty (a call
+  // refused before it reached a service).
+  struct CallLabels {
+    std::string service;
+    std::string operation;
+    ErrorCode outcome = ErrorCode::kOk;
+  };
   ApiResponse HandleJson(const ApiRequest& request, std::string_view amz_target,
-                         const std::string& request_id);
-  ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id);
+                         const std::string& request_id, CallLabels* labels);
+  ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id,
+                          CallLabels* labels);
   // Whether a call may act: false while the trail fails closed and cannot write.
   bool TrailAccepting() const { return trail_ == nullptr || trail_->accepting(); }
   // Records the call `response` answers and ties the response to the record's ticket.
@@ -143,6 +155,7 @@ class ApiDispatcher {
   const Authorizer* authorizer_ = nullptr;
   audit::AuditTrail* trail_ = nullptr;
   bool exclude_kms_events_ = false;
+  RequestMetrics metrics_;
   std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;
   std::map<std::string, std::pair<std::string, JsonHandler>, std::less<>> json_services_;
 };

@@ -17,9 +17,20 @@
 
 namespace coffer {
 
+// What the deployment holds, across its accounts and regions (GET /metrics).
+struct Inventory {
+  int64_t secrets = 0;  // not scheduled for deletion
+  int64_t secrets_pending_deletion = 0;
+  int64_t parameters_standard = 0;
+  int64_t parameters_advanced = 0;
+  int64_t kms_keys_customer = 0;
+  int64_t kms_keys_aws = 0;  // the aws/<service> keys
+};
+
 class DeploymentReader {
  public:
   virtual ~DeploymentReader() = default;
+  virtual Result<Inventory> CountInventory() = 0;
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
   virtual Result<std::vector<std::string>> ListAccounts() = 0;
 };

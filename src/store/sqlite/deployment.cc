@@ -27,6 +27,22 @@ class SqliteDeployment final : public DeploymentWriter {
     return std::optional<std::string>();
   }
 
+  Result<Inventory> CountInventory() override {
+    COFFER_QUERY(q, c_,
+                 "SELECT (SELECT COUNT(*) FROM secrets WHERE deleted_ms IS NULL), "
+                 "(SELECT COUNT(*) FROM secrets WHERE deleted_ms IS NOT NULL), "
+                 "(SELECT COUNT(*) FROM parameters WHERE tier = 'Standard'), "
+                 "(SELECT COUNT(*) FROM parameters WHERE tier = 'Advanced'), "
+                 "(SELECT COUNT(*) FROM kms_keys WHERE manager = 'CUSTOMER'), "
+                 "(SELECT COUNT(*) FROM kms_keys WHERE manager = 'AWS')");
+    Inventory out;
+    if (q.Step()) {
+      out = {q.Int(0), q.Int(1), q.Int(2), q.Int(3), q.Int(4), q.Int(5)};
+    }
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
   Status PutMeta(const std::string& key, const std::string& value) override {
     COFFER_QUERY(q, c_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
     return q.Bind(1, key).Bind(2, value).Run();
