@@ -360,6 +360,11 @@ int RunServer(const ServerFlags& flags) {
   std::cout << "coffer: listening on " << endpoint << std::endl;
 
   (*server)->Run();
+  // Every queued record is written, and its call's answer handed to the I/O context, while that
+  // context still exists: a ticket completed after the server is destroyed would post to freed
+  // memory (a connection closed by its client during shutdown leaves its answer pending there).
+  // Records appended from here on are written at once.
+  if (trail) trail->Stop();
   if (metrics_server) {
     metrics_server->Stop();
     metrics_thread.join();
@@ -370,7 +375,6 @@ int RunServer(const ServerFlags& flags) {
   signal_waiter.join();
   server->reset();
   app.reset();
-  if (trail) trail->Stop();  // every queued record is written before the process ends
   // The last records go into a log file, and each chain gets its closing digest.
   if (delivery) {
     if (coffer::Status finished = delivery->Finish(); !finished.ok()) {
