@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 
+#include "core/arn.h"
 #include "core/time_format.h"
 
 namespace coffer::audit {
@@ -133,8 +134,10 @@ json::value ResponseElements(std::string_view event_source, std::string_view eve
 json::object ApiCallRecord(const ApiCall& call) {
   json::array resources;
   for (const auto& r : call.resources) {
-    resources.push_back(
-        json::object{{"accountId", call.recipient_account}, {"type", r.type}, {"ARN", r.arn}});
+    // The resource's owner, as its ARN names it (another account's, for a cross-account call).
+    const std::optional<Arn> arn = ParseArn(r.arn);
+    const std::string& owner = arn && !arn->account.empty() ? arn->account : call.recipient_account;
+    resources.push_back(json::object{{"accountId", owner}, {"type", r.type}, {"ARN", r.arn}});
   }
   json::object record{
       {"eventVersion", kEventVersion},
@@ -164,6 +167,7 @@ json::object ApiCallRecord(const ApiCall& call) {
     record["errorMessage"] = call.outcome.message();
   }
   if (!resources.empty()) record["resources"] = std::move(resources);
+  if (!call.shared_event_id.empty()) record["sharedEventID"] = call.shared_event_id;
   if (!call.tls_version.empty()) {
     record["tlsDetails"] = json::object{{"tlsVersion", call.tls_version},
                                         {"cipherSuite", call.cipher_suite},

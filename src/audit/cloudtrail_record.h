@@ -47,6 +47,9 @@ struct ApiCall {
   std::string request_id;
   std::string event_id;
   std::string recipient_account;
+  // A call on another account's resource is recorded in both accounts, each copy with its own
+  // eventID and this common sharedEventID; empty otherwise.
+  std::string shared_event_id;
   // The request's members as received, and the response's; both are redacted here.
   const boost::json::object* request = nullptr;
   const boost::json::object* response = nullptr;

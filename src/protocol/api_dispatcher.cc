@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "audit/trail_rows.h"
 #include "core/arn.h"
@@ -369,6 +370,9 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
   labels->service = caller.service;
   labels->operation = name;
   labels->outcome = result.ok() ? ErrorCode::kOk : result.status().code();
+  // The response's members for the record, read back from the XML before it is wiped.
+  std::optional<json::object> response;
+  if (trail_ != nullptr && result.ok()) response = QueryResultJson(result.value());
   ApiResponse resp;
   if (result.ok()) {
     resp.content_type = "text/xml";
@@ -387,9 +391,11 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
       if (key != "Action" && key != "Version") input[key] = value;
     }
     Record(request, ctx, authorization,
-           {caller.service, name, &input, nullptr, result.ok() ? Status::Ok() : result.status()},
+           {caller.service, name, &input, response ? &*response : nullptr,
+            result.ok() ? Status::Ok() : result.status()},
            &resp);
     WipeStrings(input);
+    if (response) WipeStrings(*response);
   }
   // Parameters may have held secrets (a session policy is not one, but an IAM password would be).
   for (auto& [k, v] : params) OPENSSL_cleanse(v.data(), v.size());
@@ -430,6 +436,28 @@ void ApiDispatcher::AppendAnswered(const ApiRequest& request, audit::ApiCall& ca
     call.tls_version = std::string(request.tls_version);
     call.cipher_suite = std::string(request.tls_cipher);
     call.host = std::string(Header(request, "host"));
+  }
+  // A call on another account's resource goes to that account's trail too, as CloudTrail
+  // delivers it to both: each copy its own eventID, both the same sharedEventID. Queued first, so
+  // the caller's ticket covers them. Only a call the owner's policies let act: a refused one
+  // stays in the caller's trail, so no account can write into another's by naming its ARNs.
+  // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+  std::set<std::string> owners;
+  for (const auto& r : call.resources) {
+    if (!call.outcome.ok()) break;
+    const std::optional<Arn> arn = ParseArn(r.arn);
+    if (arn && !arn->account.empty() && arn->account != call.recipient_account) {
+      owners.insert(arn->account);
+    }
+  }
+  if (!owners.empty()) {
+    call.shared_event_id = NewUuid();
+    for (const std::string& owner : owners) {
+      audit::ApiCall copy = call;
+      copy.recipient_account = owner;
+      copy.event_id = NewTimeOrderedUuid(call.time_ms);
+      (void)trail_->Append(audit::ApiCallRow(copy));
+    }
   }
   response->audit_ticket = trail_->Append(audit::ApiCallRow(call));
   response->fail_if_not_recorded = trail_->on_failure() == audit::OnFailure::kClosed;

@@ -175,6 +175,39 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         self.assertNotIn("plaintext", encrypt["requestParameters"])
         self.assertIsNone(encrypt["responseElements"])
 
+    def test_query_protocol_responses_are_recorded_without_their_secrets(self):
+        # As CloudTrail records IAM's and STS's answers: the result's members, lowerCamelCase;
+        # the secret access key and the session token left out.
+        role_name = unique_name("audit-role")
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+            "Action": "sts:AssumeRole"}]}
+        role = self.iam.create_role(RoleName=role_name,
+                                    AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+        _, _, sts = self._user_client("sts", {  # roles are not assumed by an account's root
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+        issued = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="audit-session")
+        creds = issued["Credentials"]
+        records = [json.loads(e["CloudTrailEvent"]) for e in wait_for_events(
+            self.ct, 2, LookupAttributes=[{"AttributeKey": "ResourceName",
+                                           "AttributeValue": role["Arn"]}])]
+        assume = next(r for r in records if r["eventName"] == "AssumeRole")
+        response = assume["responseElements"]
+        self.assertEqual(response["credentials"]["accessKeyId"], creds["AccessKeyId"])
+        self.assertIn("expiration", response["credentials"])
+        self.assertNotIn("sessionToken", response["credentials"])
+        self.assertNotIn("secretAccessKey", response["credentials"])
+        self.assertEqual(response["assumedRoleUser"]["arn"], issued["AssumedRoleUser"]["Arn"])
+        self.assertEqual(response["assumedRoleUser"]["assumedRoleId"],
+                         issued["AssumedRoleUser"]["AssumedRoleId"])
+        text = json.dumps(records)
+        self.assertNotIn(creds["SecretAccessKey"], text)
+        self.assertNotIn(creds["SessionToken"], text)
+        create = next(r for r in records if r["eventName"] == "CreateRole")
+        self.assertEqual(create["responseElements"]["role"]["roleName"], role_name)
+        self.assertEqual(create["responseElements"]["role"]["arn"], role["Arn"])
+
     def test_each_lookup_attribute_with_the_aws_cli(self):
         name = unique_name("cli")
         arn = self.sm.create_secret(Name=name, SecretString="cli-canary-value-123")["ARN"]
@@ -332,6 +365,54 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         for event in lookup_all(ct):
             self.assertEqual(json.loads(event["CloudTrailEvent"])["recipientAccountId"],
                              other["AccountId"])
+
+    def test_a_cross_account_call_is_recorded_in_both_accounts(self):
+        # As CloudTrail delivers it: the caller's account and the resource owner's each get a
+        # copy with its own eventID and the same sharedEventID.
+        resp = self.server.signed_request(body=b"{}", path="/coffer/accounts", service="coffer",
+                                          headers={"Content-Type": "application/json"})
+        self.assertEqual(resp.status, 200)
+        other = resp.json()
+        arn = self.sm.create_secret(Name=unique_name("shared"),
+                                    SecretString="shared-canary-value-1")["ARN"]
+        self.sm.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other['AccountId']}:root"},
+                "Action": "secretsmanager:DescribeSecret", "Resource": "*"}]}))
+        their_sm = self.server.client("secretsmanager", key_id=other["AccessKeyId"],
+                                      secret=other["SecretAccessKey"])
+        their_ct = self.server.client("cloudtrail", key_id=other["AccessKeyId"],
+                                      secret=other["SecretAccessKey"])
+        their_sm.describe_secret(SecretId=arn)
+        with self.assertRaises(ClientError):  # refused: recorded in the caller's trail only
+            their_sm.get_secret_value(SecretId=arn)
+
+        def described(ct, want):
+            deadline = time.monotonic() + 10
+            while True:
+                found = [json.loads(e["CloudTrailEvent"]) for e in lookup_all(
+                    ct, LookupAttributes=[{"AttributeKey": "ResourceName",
+                                           "AttributeValue": arn}])]
+                found = [r for r in found if r["userIdentity"]["accountId"] == other["AccountId"]]
+                if len(found) >= want or time.monotonic() > deadline:
+                    return found
+                time.sleep(0.1)
+
+        callers = described(their_ct, 2)
+        owners = described(self.ct, 1)
+        self.assertEqual([r["eventName"] for r in owners], ["DescribeSecret"])
+        self.assertEqual(sorted(r["eventName"] for r in callers),
+                         ["DescribeSecret", "GetSecretValue"])
+        mine = owners[0]
+        theirs = next(r for r in callers if r["eventName"] == "DescribeSecret")
+        self.assertEqual(mine["recipientAccountId"], ACCOUNT_ID)
+        self.assertEqual(theirs["recipientAccountId"], other["AccountId"])
+        self.assertEqual(mine["sharedEventID"], theirs["sharedEventID"])
+        self.assertNotEqual(mine["eventID"], theirs["eventID"])
+        self.assertEqual(mine["resources"],
+                         [{"accountId": ACCOUNT_ID, "type": "AWS::SecretsManager::Secret",
+                           "ARN": arn}])
+        self.assertEqual(theirs["resources"], mine["resources"])
 
     def test_who_read_a_secret_this_week_in_one_command(self):
         # The README's command, as written there (with this test's secret name).
