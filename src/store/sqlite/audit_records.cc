@@ -120,11 +120,8 @@ bool DecodeResources(std::string_view in, std::vector<AuditResource>* out) {
   return true;
 }
 
-// The columns of a record's row, in the order RowOf reads them.
-constexpr char kRowColumns[] =
-    "id, time_ms, account, region, event_id, event_name, event_source, username, access_key_id, "
-    "read_only, record, resources";
-
+// A record's row, from a SELECT of id, time_ms, account, region, event_id, event_name,
+// event_source, username, access_key_id, read_only, record, resources (in that order).
 Result<AuditRow> RowOf(const Query& q) {
   AuditRow r;
   r.id = q.Int(0);
