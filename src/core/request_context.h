@@ -81,15 +81,16 @@ class AllowAllAuthorizer final : public Authorizer {
 class AuthorizationLog {
  public:
   // A check on `resource`: the audit record names the resources a call was checked on.
-  void Asked(const std::string& resource) {
+  void Asked(const std::string& resource, bool allowed) {
     ++asked_;
-    if (resource.empty() || resource == "*" || resources_.size() >= kMaxResources) return;
-    for (const auto& r : resources_) {
-      if (r == resource) return;
-    }
-    resources_.push_back(resource);
+    if (resource.empty() || resource == "*") return;
+    AddOnce(resources_, resource);
+    if (allowed) AddOnce(allowed_resources_, resource);
   }
   const std::vector<std::string>& resources() const { return resources_; }
+  // Those of them the caller was allowed to act on (a batch call may be refused some and still
+  // succeed): only these are another account's business in its own trail.
+  const std::vector<std::string>& allowed_resources() const { return allowed_resources_; }
   // The operation is one AWS serves to every correctly signed caller (GetCallerIdentity,
   // GetSessionToken): answering it without a check is by design, not an omission.
   void NeedsNoPermission() { no_permission_needed_ = true; }
@@ -116,6 +117,14 @@ class AuthorizationLog {
 
  private:
   static constexpr size_t kMaxResources = 8;
+  static void AddOnce(std::vector<std::string>& list, const std::string& resource) {
+    if (list.size() >= kMaxResources) return;
+    for (const auto& r : list) {
+      if (r == resource) return;
+    }
+    list.push_back(resource);
+  }
+  std::vector<std::string> allowed_resources_;
   // BatchGetSecretValue opens at most 20 values.
   static constexpr size_t kMaxOnBehalf = 32;
   std::vector<CallOnBehalf> on_behalf_;
@@ -143,7 +152,7 @@ struct RequestContext {
                          ? authorizer->Authorize(*this, check)
                          : Status(ErrorCode::kInternalFailure,
                                   "coffer has no authorizer for this request; it was refused.");
-    if (authorization != nullptr) authorization->Asked(check.resource);
+    if (authorization != nullptr) authorization->Asked(check.resource, decided.ok());
     return decided;
   }
   void NeedsNoPermission() const {

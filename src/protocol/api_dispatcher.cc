@@ -427,32 +427,32 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
   c.response = call.output;
   c.outcome = call.status;
   c.resources = audit::CallResources(authorization);
-  AppendAnswered(request, c, response);
+  // A call on another account's resource goes to that account's trail too, as CloudTrail
+  // delivers it to both: each copy its own eventID, both the same sharedEventID. Only for the
+  // resources the owner's policies let the caller act on: one it was refused stays in the
+  // caller's trail, so no account can write into another's by naming its ARNs.
+  // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+  std::set<std::string> owners;
+  for (const auto& resource : authorization.allowed_resources()) {
+    const std::optional<Arn> arn = ParseArn(resource);
+    if (arn && !arn->account.empty() && arn->account != c.recipient_account) {
+      owners.insert(arn->account);
+    }
+  }
+  if (!owners.empty()) c.shared_event_id = NewUuid();
+  AppendAnswered(request, c, response, owners);
 }
 
 void ApiDispatcher::AppendAnswered(const ApiRequest& request, audit::ApiCall& call,
-                                   ApiResponse* response) const {
+                                   ApiResponse* response,
+                                   const std::set<std::string>& also_to) const {
   if (!request.tls_version.empty()) {
     call.tls_version = std::string(request.tls_version);
     call.cipher_suite = std::string(request.tls_cipher);
     call.host = std::string(Header(request, "host"));
   }
-  // A call on another account's resource goes to that account's trail too, as CloudTrail
-  // delivers it to both: each copy its own eventID, both the same sharedEventID. Queued first, so
-  // the caller's ticket covers them. Only a call the owner's policies let act: a refused one
-  // stays in the caller's trail, so no account can write into another's by naming its ARNs.
-  // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
-  std::set<std::string> owners;
-  for (const auto& r : call.resources) {
-    if (!call.outcome.ok()) break;
-    const std::optional<Arn> arn = ParseArn(r.arn);
-    if (arn && !arn->account.empty() && arn->account != call.recipient_account) {
-      owners.insert(arn->account);
-    }
-  }
-  if (!owners.empty()) {
-    call.shared_event_id = NewUuid();
-    for (const std::string& owner : owners) {
+  if (!call.shared_event_id.empty()) {
+    for (const std::string& owner : also_to) {
       audit::ApiCall copy = call;
       copy.recipient_account = owner;
       copy.event_id = NewTimeOrderedUuid(call.time_ms);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -143,7 +144,9 @@ class ApiDispatcher {
               ApiResponse* response) const;
   // Adds the request's tlsDetails to `call`, queues its record and ties `response` to the
   // record's ticket (both Record and RecordOperatorCall end here).
-  void AppendAnswered(const ApiRequest& request, audit::ApiCall& call, ApiResponse* response) const;
+  // `also_to`: other accounts whose trails get a copy (the call's shared_event_id is set).
+  void AppendAnswered(const ApiRequest& request, audit::ApiCall& call, ApiResponse* response,
+                      const std::set<std::string>& also_to = {}) const;
   // The same for a call of an operator endpoint (eventSource operator.coffer).
   void RecordOperatorCall(const ApiRequest& request, const std::string& request_id,
                           const OperatorCall& call, ApiResponse* response) const;

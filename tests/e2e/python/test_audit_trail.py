@@ -386,6 +386,9 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         their_sm.describe_secret(SecretId=arn)
         with self.assertRaises(ClientError):  # refused: recorded in the caller's trail only
             their_sm.get_secret_value(SecretId=arn)
+        # A batch call succeeds while refusing the secret: not the owner's business either.
+        batch = their_sm.batch_get_secret_value(SecretIdList=[arn])
+        self.assertEqual([e["ErrorCode"] for e in batch["Errors"]], ["AccessDeniedException"])
 
         def described(ct, want):
             deadline = time.monotonic() + 10
@@ -398,11 +401,11 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
                     return found
                 time.sleep(0.1)
 
-        callers = described(their_ct, 2)
+        callers = described(their_ct, 3)
         owners = described(self.ct, 1)
         self.assertEqual([r["eventName"] for r in owners], ["DescribeSecret"])
         self.assertEqual(sorted(r["eventName"] for r in callers),
-                         ["DescribeSecret", "GetSecretValue"])
+                         ["BatchGetSecretValue", "DescribeSecret", "GetSecretValue"])
         mine = owners[0]
         theirs = next(r for r in callers if r["eventName"] == "DescribeSecret")
         self.assertEqual(mine["recipientAccountId"], ACCOUNT_ID)
