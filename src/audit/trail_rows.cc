@@ -120,6 +120,26 @@ std::vector<AuditRow> OnBehalfRows(const RequestContext& ctx, const Authorizatio
   return rows;
 }
 
+ApiCall CallOf(const RequestContext& ctx, std::string event_source, std::string_view operation,
+               const boost::json::object* request, const boost::json::object* response,
+               const Status& outcome, const AuthorizationLog& log) {
+  ApiCall c;
+  c.event_source = std::move(event_source);
+  c.event_name = std::string(operation);
+  c.region = ctx.scope.region;
+  c.time_ms = ctx.now;
+  c.principal = ctx.principal;
+  c.source_ip = ctx.source_ip;
+  c.request_id = ctx.request_id;
+  c.event_id = NewTimeOrderedUuid(c.time_ms);
+  c.recipient_account = ctx.scope.account;
+  c.request = request;
+  c.response = response;
+  c.outcome = outcome;
+  c.resources = CallResources(log);
+  return c;
+}
+
 std::vector<RecordResource> CallResources(const AuthorizationLog& log) {
   std::vector<RecordResource> out;
   for (const auto& arn : log.resources()) {

@@ -26,6 +26,14 @@ AuditRow ServiceEventRow(const ServiceEvent& event);
 std::vector<AuditRow> OnBehalfRows(const RequestContext& ctx, const AuthorizationLog& log,
                                    bool exclude_kms);
 
+// The call `ctx`'s caller made of `operation` at `event_source`, as its record needs it: who,
+// when, where from, the request and response (not copied: they must outlive the ApiCall), the
+// outcome and the resources it was authorized on; a new time-ordered event id. The caller adds
+// what only it knows (the user agent, TLS details).
+ApiCall CallOf(const RequestContext& ctx, std::string event_source, std::string_view operation,
+               const boost::json::object* request, const boost::json::object* response,
+               const Status& outcome, const AuthorizationLog& log);
+
 // The resources[] of a call: the ARNs it was authorized on that name a resource type CloudTrail
 // records.
 std::vector<RecordResource> CallResources(const AuthorizationLog& log);

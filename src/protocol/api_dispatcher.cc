@@ -412,21 +412,10 @@ void ApiDispatcher::Record(const ApiRequest& request, const RequestContext& ctx,
     (void)trail_->Append(std::move(row));  // the caller's own record's ticket waits for it
   }
   if (exclude_kms_events_ && call.signing_service == "kms") return;
-  audit::ApiCall c;
-  c.event_source = std::string(call.signing_service) + ".amazonaws.com";
-  c.event_name = std::string(call.operation);
-  c.region = ctx.scope.region;
-  c.time_ms = ctx.now;
-  c.principal = ctx.principal;
-  c.source_ip = ctx.source_ip;
+  audit::ApiCall c =
+      audit::CallOf(ctx, std::string(call.signing_service) + ".amazonaws.com", call.operation,
+                    call.input, call.output, call.status, authorization);
   c.user_agent = std::string(Header(request, "user-agent"));
-  c.request_id = ctx.request_id;
-  c.event_id = NewTimeOrderedUuid(c.time_ms);
-  c.recipient_account = ctx.scope.account;
-  c.request = call.input;
-  c.response = call.output;
-  c.outcome = call.status;
-  c.resources = audit::CallResources(authorization);
   // A call on another account's resource goes to that account's trail too, as CloudTrail
   // delivers it to both: each copy its own eventID, both the same sharedEventID. Only for the
   // resources the owner's policies let the caller act on: one it was refused stays in the

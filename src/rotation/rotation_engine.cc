@@ -62,21 +62,10 @@ class InProcessSecretsClient final : public SecretsClient {
     for (auto& row : audit::OnBehalfRows(ctx, authorization, exclude_kms_events_)) {
       (void)trail_->Append(std::move(row));  // written before the call's own record
     }
-    audit::ApiCall c;
-    c.event_source = "secretsmanager.amazonaws.com";
-    c.event_name = std::string(operation);
-    c.region = ctx.scope.region;
-    c.time_ms = ctx.now;
-    c.principal = ctx.principal;
-    c.source_ip = ctx.source_ip;
+    audit::ApiCall c = audit::CallOf(ctx, "secretsmanager.amazonaws.com", operation, &input,
+                                     out.ok() ? &out.value() : nullptr,
+                                     out.ok() ? Status::Ok() : out.status(), authorization);
     c.user_agent = user_agent_;
-    c.request_id = ctx.request_id;
-    c.event_id = NewTimeOrderedUuid(c.time_ms);
-    c.recipient_account = ctx.scope.account;
-    c.request = &input;
-    c.response = out.ok() ? &out.value() : nullptr;
-    c.outcome = out.ok() ? Status::Ok() : out.status();
-    c.resources = audit::CallResources(authorization);
     if (!trail_->AppendAndWait(audit::ApiCallRow(c)).ok() &&
         trail_->on_failure() == audit::OnFailure::kClosed) {
       return Status(ErrorCode::kServiceUnavailable, audit::kCallUnrecordedMessage);
