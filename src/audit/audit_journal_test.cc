@@ -46,6 +46,30 @@ TEST(AuditJournalTest, RowsRoundTripThroughTheEntryFormat) {
   EXPECT_FALSE(DecodeJournalRow(EncodeJournalRow(Row(7)) + "junk", &out));
 }
 
+TEST(AuditJournalTest, SignalsRoundTripAndAnEntryWrittenBeforeThemReadsWithNone) {
+  AuditRow row = Row(3);
+  row.signals = SignalBit(AuditSignal::kSecretAccessDenied) |
+                SignalBit(AuditSignal::kUnauthorizedSecretAccess);
+  AuditRow out;
+  ASSERT_TRUE(DecodeJournalRow(EncodeJournalRow(row), &out));
+  EXPECT_EQ(out.signals, row.signals);
+  // The same row as a journal of the first format held it: no signals field.
+  std::string v1 = EncodeJournalRow(row);
+  const std::string v2_head = "1:2";
+  ASSERT_EQ(v1.substr(0, v2_head.size()), v2_head);
+  v1.replace(0, v2_head.size(), "1:1");
+  const std::string encoded_signals =
+      std::to_string(std::to_string(row.signals).size()) + ":" + std::to_string(row.signals);
+  const size_t at = v1.find(encoded_signals + "1:1");  // signals, then one resource
+  ASSERT_NE(at, std::string::npos);
+  v1.erase(at, encoded_signals.size());
+  AuditRow old;
+  ASSERT_TRUE(DecodeJournalRow(v1, &old));
+  EXPECT_EQ(old.signals, 0u);
+  EXPECT_EQ(old.event_id, row.event_id);
+  EXPECT_EQ(old.resources.size(), 1u);
+}
+
 TEST(AuditJournalTest, ATornTailIsCutOffAndEverythingBeforeItIsRead) {
   coffer::testing::ScratchDir dir;
   const std::string journal_dir = dir.file("journal");

@@ -287,6 +287,16 @@ Result<std::vector<AuditRow>> AuditTrail::Lookup(const AuditQuery& query) {
   return reader_->Lookup(query);
 }
 
+Result<std::vector<int64_t>> AuditTrail::CountSignal(const AuditSignalQuery& query) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  return reader_->CountSignal(query);
+}
+
+Result<std::vector<AuditScope>> AuditTrail::Scopes() {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  return reader_->Scopes();
+}
+
 Status AuditTrail::Prune(EpochMillis older_than) {
   std::lock_guard<std::mutex> lock(reader_mu_);
   return reader_->Prune(older_than);

@@ -89,6 +89,9 @@ class AuditTrail {
   OnFailure on_failure() const { return on_failure_; }
 
   Result<std::vector<AuditRow>> Lookup(const AuditQuery& query);
+  // The index's signal tallies (store/audit_records.h): what alarms and the dashboard read.
+  Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& query);
+  Result<std::vector<AuditScope>> Scopes();
   Status Prune(EpochMillis older_than);
 
   // coffer_audit_records_total, coffer_audit_batches_total, coffer_audit_write_failures_total,

@@ -37,6 +37,26 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
+uint32_t SignalsOf(const ApiCall& call) {
+  if (call.event_source != "secretsmanager.amazonaws.com") return 0;
+  const ErrorCode code = call.outcome.code();
+  if (call.outcome.ok()) {
+    const bool read =
+        call.event_name == "GetSecretValue" || call.event_name == "BatchGetSecretValue";
+    return read ? SignalBit(AuditSignal::kSecretRead) : 0;
+  }
+  if (code != ErrorCode::kAccessDenied && code != ErrorCode::kAccessDeniedException) return 0;
+  uint32_t signals = SignalBit(AuditSignal::kSecretAccessDenied);
+  // A principal of another account is only ever let in by the secret's resource policy, so its
+  // refusal is one the policy made; as is any refusal the message names the policy for.
+  const bool other_account =
+      !call.principal.account.empty() && call.principal.account != call.recipient_account;
+  if (other_account || call.outcome.message().find("resource-based policy") != std::string::npos) {
+    signals |= SignalBit(AuditSignal::kUnauthorizedSecretAccess);
+  }
+  return signals;
+}
+
 std::string ResourceTypeOf(std::string_view arn) {
   const std::string_view service = ServicePart(arn);
   const std::string_view resource = ResourcePart(arn);
@@ -83,6 +103,7 @@ AuditRow ApiCallRow(const ApiCall& call) {
   row.access_key_id = call.principal.access_key_id;
   row.read_only = IsReadOnly(call.event_name);
   for (const auto& r : call.resources) row.resources.push_back({r.type, r.arn});
+  row.signals = SignalsOf(call);
   row.record = boost::json::serialize(ApiCallRecord(call));
   return row;
 }
@@ -159,6 +180,13 @@ AuditRow ServiceEventRow(const ServiceEvent& e) {
   row.event_source = e.event_source;
   row.username = e.event_source;
   row.read_only = false;
+  if (e.event_source == "secretsmanager.amazonaws.com") {
+    if (e.event_name == "RotationSucceeded")
+      row.signals = SignalBit(AuditSignal::kRotationSucceeded);
+    if (e.event_name == "RotationFailed" || e.event_name == "RotationAbandoned") {
+      row.signals = SignalBit(AuditSignal::kRotationFailed);
+    }
+  }
   row.record = boost::json::serialize(ServiceEventRecord(e));
   return row;
 }

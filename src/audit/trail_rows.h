@@ -15,6 +15,12 @@ namespace coffer::audit {
 
 // The row of an API call's record. Resources not given in `call` are none.
 AuditRow ApiCallRow(const ApiCall& call);
+// The AuditSignal bits of an API call's record: a secret read; a Secrets Manager call refused
+// by policy, and also unauthorized when the secret's resource policy refused it (a principal of
+// another account, or a refusal the message names the resource-based policy for). A service
+// event's row has kRotationSucceeded, or kRotationFailed for RotationFailed and
+// RotationAbandoned.
+uint32_t SignalsOf(const ApiCall& call);
 // The row of a service event's record.
 AuditRow ServiceEventRow(const ServiceEvent& event);
 

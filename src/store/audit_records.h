@@ -8,6 +8,7 @@
 // This is the index; the trail's records are durable first in its journal.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,22 @@ enum class AuditAttribute {
   kAccessKeyId,
 };
 
+// What a record counts towards beyond the attributes LookupEvents selects on: the per-minute
+// tallies the alarms (monitoring/alarms.h) and the dashboard read, so that they are computed from
+// the trail itself. audit/trail_rows.h decides a record's signals when it is written.
+enum class AuditSignal : uint32_t {
+  kSecretRead = 1u << 0,                // a secret's value read (GetSecretValue, BatchGet...)
+  kSecretAccessDenied = 1u << 1,        // a Secrets Manager call refused by policy
+  kUnauthorizedSecretAccess = 1u << 2,  // refused by a secret's resource policy
+  kRotationSucceeded = 1u << 3,         // RotationSucceeded
+  kRotationFailed = 1u << 4,            // RotationFailed or RotationAbandoned
+};
+inline constexpr AuditSignal kAllAuditSignals[] = {
+    AuditSignal::kSecretRead, AuditSignal::kSecretAccessDenied,
+    AuditSignal::kUnauthorizedSecretAccess, AuditSignal::kRotationSucceeded,
+    AuditSignal::kRotationFailed};
+constexpr uint32_t SignalBit(AuditSignal s) { return static_cast<uint32_t>(s); }
+
 struct AuditResource {
   std::string type;  // "AWS::SecretsManager::Secret"
   std::string name;  // the ARN or name
@@ -48,7 +65,27 @@ struct AuditRow {
   std::string access_key_id;
   bool read_only = false;
   std::vector<AuditResource> resources;
-  std::string record;  // the CloudTrail record, JSON text
+  uint32_t signals = 0;  // AuditSignal bits
+  std::string record;    // the CloudTrail record, JSON text
+};
+
+// How many of one account's records in one region carry `signal`, per bucket of `bucket_ms`
+// from `start_ms` (the last bucket ends at or after `end_ms`); `resource` narrows them to the
+// records naming that resource ARN (kSecretRead only), empty for all.
+struct AuditSignalQuery {
+  std::string account;
+  std::string region;
+  AuditSignal signal = AuditSignal::kSecretRead;
+  std::string resource;
+  EpochMillis start_ms = 0;
+  EpochMillis end_ms = 0;
+  EpochMillis bucket_ms = 60'000;
+};
+
+struct AuditScope {
+  std::string account;
+  std::string region;
+  bool operator==(const AuditScope&) const = default;
 };
 
 // One account's records in one region, newest first: those with time in [start_ms, end_ms],
@@ -79,6 +116,10 @@ class AuditRecordStore {
   virtual Result<std::vector<AuditRow>> ReadFrom(int64_t after_id, int limit) = 0;
   // Removes records older than `older_than` (retention).
   virtual Status Prune(EpochMillis older_than) = 0;
+  // The counts of AuditSignalQuery, one per bucket; at most 10,000 buckets.
+  virtual Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& query) = 0;
+  // Every (account, region) the index has held a record of, in order.
+  virtual Result<std::vector<AuditScope>> Scopes() = 0;
 };
 
 // The SQLite engine of the trail's index, at `path`. Not thread-safe: one writer thread and

@@ -17,8 +17,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -48,15 +50,21 @@ constexpr char kSchema[] =
     "  entries BLOB NOT NULL,"
     "  PRIMARY KEY (account, region, attribute, value, last_ms, first_id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS audit_index_position ("
-    "  id INTEGER PRIMARY KEY, journal_offset INTEGER NOT NULL);";
+    "  id INTEGER PRIMARY KEY, journal_offset INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_scopes ("
+    "  account TEXT NOT NULL, region TEXT NOT NULL, PRIMARY KEY (account, region)) WITHOUT ROWID;";
 
 // A postings row spans at most this much time, which bounds how far past a lookup's end time
 // a row holding a match can end.
 constexpr EpochMillis kPostingSpanMs = 60'000;
+constexpr EpochMillis kMaxSignalBuckets = 10'000;
 
 // The attribute numbers of postings rows: 0 selects every record (a lookup by time only).
 constexpr int kEveryRecord = 0;
 int AttributeNumber(AuditAttribute a) { return static_cast<int>(a) + 1; }
+// Signals' postings: 64 + the bit's position. Their value is "" for every record with the
+// signal, or a resource ARN for those naming it (the per-secret read counts).
+int SignalNumber(AuditSignal s) { return 64 + std::countr_zero(SignalBit(s)); }
 
 // One (time, id) pair of a postings row, as stored: two little-endian 64-bit integers.
 struct Entry {
@@ -167,6 +175,15 @@ class PostingsBuilder {
       add(AttributeNumber(AuditAttribute::kResourceType), res.type);
       add(AttributeNumber(AuditAttribute::kResourceName), res.name);
     }
+    for (AuditSignal signal : kAllAuditSignals) {
+      if ((r.signals & SignalBit(signal)) == 0) continue;
+      add(SignalNumber(signal), "");
+      if (signal != AuditSignal::kSecretRead) continue;
+      for (const auto& res : r.resources) {
+        if (res.type == "AWS::SecretsManager::Secret") add(SignalNumber(signal), res.name);
+      }
+    }
+    scopes_.insert({r.account, r.region});
   }
 
   Status Write(Connection& c) {
@@ -185,12 +202,18 @@ class PostingsBuilder {
       COFFER_RETURN_IF_ERROR(q.Run());
     }
     groups_.clear();
+    for (const auto& [account, region] : scopes_) {
+      COFFER_QUERY(q, c, "INSERT OR IGNORE INTO audit_scopes (account, region) VALUES (?, ?)");
+      COFFER_RETURN_IF_ERROR(q.Bind(1, account).Bind(2, region).Run());
+    }
+    scopes_.clear();
     return Status::Ok();
   }
 
  private:
   std::map<std::tuple<std::string, std::string, int, std::string, EpochMillis>, std::string>
       groups_;
+  std::set<std::pair<std::string, std::string>> scopes_;
 };
 
 class SqliteAuditRecords final : public AuditRecordStore {
@@ -315,13 +338,56 @@ class SqliteAuditRecords final : public AuditRecordStore {
     return s;
   }
 
+  Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& q) override {
+    if (q.bucket_ms <= 0 || q.end_ms < q.start_ms ||
+        (q.end_ms - q.start_ms) / q.bucket_ms >= kMaxSignalBuckets) {
+      return Status(ErrorCode::kValidationException, "too many buckets for a signal count");
+    }
+    const EpochMillis span = q.end_ms - q.start_ms;
+    std::vector<int64_t> counts(
+        static_cast<size_t>(span / q.bucket_ms + (span % q.bucket_ms ? 1 : 0)));
+    if (counts.empty()) return counts;
+    const EpochMillis end = q.start_ms + static_cast<EpochMillis>(counts.size()) * q.bucket_ms;
+    COFFER_QUERY(rows, *c_,
+                 "SELECT entries FROM audit_postings WHERE account = ? AND region = ? "
+                 "AND attribute = ? AND value = ? AND last_ms BETWEEN ? AND ?");
+    rows.Bind(1, q.account).Bind(2, q.region).Bind(3, static_cast<int64_t>(SignalNumber(q.signal)));
+    rows.Bind(4, q.resource).Bind(5, q.start_ms).Bind(6, end + kPostingSpanMs);
+    while (rows.Step()) {
+      const std::string entries = rows.Blob(0);
+      const auto* p = reinterpret_cast<const unsigned char*>(entries.data());
+      for (size_t i = 0; i + kEntryBytes <= entries.size(); i += kEntryBytes) {
+        const EpochMillis t = GetEntry(p + i).time_ms;
+        if (t < q.start_ms || t >= end) continue;
+        ++counts[static_cast<size_t>((t - q.start_ms) / q.bucket_ms)];
+      }
+    }
+    COFFER_RETURN_IF_ERROR(rows.status());
+    return counts;
+  }
+
+  Result<std::vector<AuditScope>> Scopes() override {
+    COFFER_QUERY(q, *c_, "SELECT account, region FROM audit_scopes ORDER BY account, region");
+    std::vector<AuditScope> out;
+    while (q.Step()) out.push_back({q.Text(0), q.Text(1)});
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
   // The index is caught up from the journal after a crash, so its commits need not be synced.
   Status Init() {
     COFFER_RETURN_IF_ERROR(c_->Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF"));
     COFFER_ASSIGN_OR_RETURN(int version, UserVersion());
     COFFER_ASSIGN_OR_RETURN(bool attribute_indexes, HasTable("audit_resources"));
     if (version < kSchemaVersion && attribute_indexes) return MigrateToPostings();
+    COFFER_ASSIGN_OR_RETURN(bool had_scopes, HasTable("audit_scopes"));
     COFFER_RETURN_IF_ERROR(c_->Exec(kSchema));
+    // An index written before scopes were kept: its scopes, once.
+    if (!had_scopes) {
+      COFFER_RETURN_IF_ERROR(
+          c_->Exec("INSERT OR IGNORE INTO audit_scopes SELECT DISTINCT account, region "
+                   "FROM audit_records"));
+    }
     return c_->Exec("PRAGMA user_version = 2");
   }
 

@@ -176,6 +176,71 @@ TEST(SqliteAuditRecords, LookupsAnswerWhatAScanOfEveryRecordAnswersPageByPage) {
   ExpectLookupsMatch(**store, kept);
 }
 
+TEST(SqliteAuditRecords, SignalCountsPerBucketAreWhatAScanOfEveryRecordCounts) {
+  ScratchDir dir;
+  auto store = OpenSqliteAuditRecords(dir.file("trail.db"));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  std::vector<AuditRow> all;
+  std::mt19937 rng(11);
+  for (int i = 0; i < 500;) {
+    std::vector<AuditRow> batch;
+    const int n = 1 + static_cast<int>(rng() % 40);
+    for (int k = 0; k < n && i < 500; ++k, ++i) {
+      AuditRow r = Row(i);
+      if (i % 3 == 0) r.signals |= SignalBit(AuditSignal::kSecretRead);
+      if (i % 7 == 0) r.signals |= SignalBit(AuditSignal::kSecretAccessDenied);
+      if (i % 14 == 0) r.signals |= SignalBit(AuditSignal::kUnauthorizedSecretAccess);
+      batch.push_back(r);
+    }
+    ASSERT_TRUE((*store)->Append(batch, i).ok());
+    for (auto& r : batch) all.push_back(r);
+  }
+  std::vector<AuditRow> again = {all[21]};
+  ASSERT_TRUE((*store)->Append(again, 500).ok());  // caught up twice: counted once
+
+  struct Case {
+    AuditSignal signal;
+    std::string resource;
+    EpochMillis start, end, bucket;
+  };
+  const EpochMillis t0 = 1'000'000;
+  const std::vector<Case> cases = {
+      {AuditSignal::kSecretRead, "", t0, t0 + 60 * kMinute, 5 * kMinute},
+      {AuditSignal::kSecretRead, "secret-extra", t0 + 10'000, t0 + 40 * kMinute, 10'000},
+      {AuditSignal::kSecretAccessDenied, "", t0 + 3 * kMinute + 7, t0 + 17 * kMinute, kMinute},
+      {AuditSignal::kUnauthorizedSecretAccess, "", t0, t0 + 59 * kMinute + 1, 59 * kMinute},
+      {AuditSignal::kRotationFailed, "", t0, t0 + 10 * kMinute, kMinute},
+  };
+  for (const Case& c : cases) {
+    AuditSignalQuery q;
+    q.account = "111122223333";
+    q.region = "eu-west-1";
+    q.signal = c.signal;
+    q.resource = c.resource;
+    q.start_ms = c.start;
+    q.end_ms = c.end;
+    q.bucket_ms = c.bucket;
+    auto counts = (*store)->CountSignal(q);
+    ASSERT_TRUE(counts.ok()) << counts.status().message();
+    const EpochMillis span = c.end - c.start;
+    std::vector<int64_t> want(static_cast<size_t>((span + c.bucket - 1) / c.bucket));
+    for (const auto& r : all) {
+      if (r.account != q.account || (r.signals & SignalBit(c.signal)) == 0) continue;
+      if (r.time_ms < c.start ||
+          r.time_ms >= c.start + c.bucket * static_cast<EpochMillis>(want.size()))
+        continue;
+      bool names = c.resource.empty();
+      for (const auto& res : r.resources) names = names || res.name == c.resource;
+      if (names) ++want[static_cast<size_t>((r.time_ms - c.start) / c.bucket)];
+    }
+    EXPECT_EQ(*counts, want) << "signal " << SignalBit(c.signal) << " " << c.resource;
+  }
+  auto scopes = (*store)->Scopes();
+  ASSERT_TRUE(scopes.ok());
+  EXPECT_EQ(*scopes, (std::vector<AuditScope>{{"111122223333", "eu-west-1"},
+                                              {"222233334444", "eu-west-1"}}));
+}
+
 // The index as coffer wrote it with an index per attribute and a table of resources.
 constexpr char kAttributeIndexSchema[] =
     "CREATE TABLE audit_records (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
