@@ -43,8 +43,9 @@ ALLOWED = {
                  "services/sts"},
     "protocol": {"audit", "auth", "core", "crypto", "keyring", "net", "store", "wire"},
     "server": {"audit", "auth", "core", "crypto", "keyring", "protocol", "store"},
+    "monitoring": {"audit", "core", "store"},
     # The composition root (app/) builds the object graph; the binary (cli/) runs it.
-    "app": {"audit", "auth", "authz", "core", "crypto", "keyring", "net", "policy", "protocol",
+    "app": {"audit", "auth", "authz", "core", "crypto", "keyring", "monitoring", "net", "policy", "protocol",
             "rotation", "server", "services/cloudtrail", "services/iam", "services/kms", "services/params",
             "services/secrets", "services/sts", "store", "wire"},
     "cli": None,  # the binary: may include every module

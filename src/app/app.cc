@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <iostream>
 
+#include "monitoring/alarms_api.h"
 #include "rotation/builtin_rotators.h"
 #include "rotation/postgres_rotators.h"
 
@@ -39,6 +40,7 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
       credentials_(foundation.store, foundation.keyring),
       authorizer_(foundation.store),
       denials_(foundation.store),
+      alarms_(foundation.store, foundation.trail, &auth_failures_, clock),
       secrets_(foundation.store, foundation.keyring, clock),
       params_(foundation.store, foundation.keyring, &secrets_, clock),
       kms_(foundation.store, foundation.keyring, clock),
@@ -62,6 +64,7 @@ void App::AddServices() {
         denials_.Record(ctx, check, message);
       });
   dispatcher_.SetAuthorizer(&authorizer_);
+  dispatcher_.SetAuthFailureTally(&auth_failures_);
   dispatcher_.AddJsonService(
       "secretsmanager", "secretsmanager",
       [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
@@ -109,6 +112,13 @@ void App::AddServices() {
     operator_api_->SetFunctionRegistrar([this](RotationFunctionRow row) {
       return rotation::RegisterFunction(*foundation_.store, *foundation_.keyring, std::move(row));
     });
+    operator_api_->SetAlarmsHandler([this](std::string_view method, std::string_view path,
+                                           const std::map<std::string, std::string>& query,
+                                           const boost::json::object& body,
+                                           const std::string& account, bool is_operator) {
+      return monitoring::HandleAlarmsCall(foundation_.store, method, path, query, body, account,
+                                          is_operator, clock_->NowMillis());
+    });
     dispatcher_.SetOperatorApi(operator_api_.get());
   }
   rotations_.RegisterBuiltin("random-api-key", rotation::NewRandomApiKeyRotator);
@@ -139,9 +149,11 @@ void App::AddJobs() {
         {"event retention",
          [this] {
            return foundation_.store->Write([&](StoreWriter& w) {
-             return w.events().Prune(
+             COFFER_RETURN_IF_ERROR(w.events().Prune(
                  clock_->NowMillis() - int64_t{options_.event_retention_days} * kDayMs,
-                 options_.max_events_per_account);
+                 options_.max_events_per_account));
+             // CloudWatch keeps an alarm's history for 30 days.
+             return w.alarms().PruneHistory(clock_->NowMillis() - 30 * kDayMs);
            });
          }},
         {"audit trail retention",
@@ -162,6 +174,8 @@ void App::AddJobs() {
         "audit log delivery", options_.audit_log_interval,
         [this] { return foundation_.delivery->Pass(); }, BackgroundJobs::WhileSealed::kRun);
   }
+  // The built-in alarms (monitoring/alarms.h), from the trail's tallies.
+  jobs_.Add("alarms", options_.alarm_interval, [this] { return alarms_.Evaluate(); });
   // Denials are counted in memory and written in aggregate (server/denial_audit.h).
   jobs_.Add(
       "denial audit flush", std::chrono::seconds(5), [this] { return denials_.Flush(); },
@@ -223,7 +237,7 @@ std::string App::MetricsText() const {
       "coffer_sealed " +
       std::string(foundation_.keyring->sealed() ? "1" : "0") + "\n";
   return sealed + InventoryText() + dispatcher_.request_metrics().PrometheusText() +
-         denials_.PrometheusText() + rotations_.PrometheusText() +
+         denials_.PrometheusText() + rotations_.PrometheusText() + alarms_.PrometheusText() +
          foundation_.store->PrometheusText() +
          (foundation_.trail != nullptr ? foundation_.trail->PrometheusText() : std::string());
 }

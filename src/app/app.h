@@ -19,6 +19,7 @@
 #include "keyring/keyring.h"
 #include "keyring/root_key_seal.h"
 #include "keyring/seal_manager.h"
+#include "monitoring/alarms.h"
 #include "protocol/api_dispatcher.h"
 #include "protocol/operator_api.h"
 #include "rotation/rotation_engine.h"
@@ -44,6 +45,9 @@ struct AppOptions {
   bool audit_exclude_kms_events = false;    // --audit-exclude-kms-events
   // How often the trail's records are delivered as log files (--audit-log-interval).
   std::chrono::milliseconds audit_log_interval = std::chrono::minutes(5);
+  // How often the built-in alarms are evaluated (--alarm-evaluation-interval): at least as
+  // often as their shortest period (10 s), so a period is judged soon after it ends.
+  std::chrono::milliseconds alarm_interval = std::chrono::seconds(10);
 };
 
 // What the app runs on: a deployment opened by server/bootstrap, or a test's store and keyring.
@@ -76,6 +80,7 @@ class App {
   ApiDispatcher& dispatcher() { return dispatcher_; }
   BackgroundJobs& jobs() { return jobs_; }
   rotation::RotationEngine& rotations() { return rotations_; }
+  monitoring::AlarmEvaluator& alarms() { return alarms_; }
   CredentialRegistry& credentials() { return credentials_; }
 
   // GET /health: 503 while sealed; 200 "degraded" while the store cannot write.
@@ -100,6 +105,8 @@ class App {
   CredentialRegistry credentials_;
   PolicyAuthorizer authorizer_;
   DenialAudit denials_;
+  audit::AuthFailureTally auth_failures_;
+  monitoring::AlarmEvaluator alarms_;
   secrets::SecretsService secrets_;
   params::ParamsService params_;
   kms::KmsService kms_;

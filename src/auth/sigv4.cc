@@ -514,14 +514,20 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
     return Fail(AuthFailure::kUnknownKey, "The security token included in the request is invalid.");
   }
 
-  if (auto err = CheckRequestTime(claim, signature_now)) return *err;
+  // A failure from here on is one with a known key: it names the key's account.
+  auto owned = [&](AuthError e) {
+    e.key_account = credential->principal.account;
+    e.region = claim.region;
+    return e;
+  };
+  if (auto err = CheckRequestTime(claim, signature_now)) return owned(*err);
 
   // Signed headers: lowercase, sorted, unique, including host.
   auto names = Split(claim.signed_headers, ';');
-  if (auto err = CheckSignedHeaders(request, names)) return *err;
+  if (auto err = CheckSignedHeaders(request, names)) return owned(*err);
 
   std::vector<std::string> payload_hashes;
-  if (auto err = PayloadHashes(request, claim, &payload_hashes)) return *err;
+  if (auto err = PayloadHashes(request, claim, &payload_hashes)) return owned(*err);
 
   std::string canonical_prefix;
   canonical_prefix += request.method;
@@ -548,19 +554,19 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
       payload_signed = hash != kUnsignedPayload || request.body.empty();
     }
   }
-  if (!matched) return Fail(AuthFailure::kBadSignature, kSignatureMismatch);
+  if (!matched) return owned(Fail(AuthFailure::kBadSignature, kSignatureMismatch));
 
   // Session token: required for and only for temporary credentials.
   if (!credential->session_token_sha256.empty() || !claim.security_token.empty()) {
     if (claim.security_token.empty() ||
         !crypto::ConstantTimeEquals(credential->session_token_sha256,
                                     crypto::HexLower(crypto::Sha256(claim.security_token)))) {
-      return Fail(AuthFailure::kUnknownKey,
-                  "The security token included in the request is invalid.");
+      return owned(
+          Fail(AuthFailure::kUnknownKey, "The security token included in the request is invalid."));
     }
     if (credential->expires_ms && now >= *credential->expires_ms) {
-      return Fail(AuthFailure::kExpiredToken,
-                  "The security token included in the request is expired");
+      return owned(Fail(AuthFailure::kExpiredToken,
+                        "The security token included in the request is expired"));
     }
   }
 

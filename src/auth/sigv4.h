@@ -58,6 +58,10 @@ enum class AuthFailure {
 struct AuthError {
   AuthFailure failure;
   std::string message;
+  // When the access key is known (a bad signature, an expired session token): the account that
+  // owns it and the region the request was signed for, for the UnauthorizedSecretAccess alarm.
+  std::string key_account;
+  std::string region;
 };
 
 struct VerifiedCaller {

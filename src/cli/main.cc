@@ -19,6 +19,7 @@
 #include "app/app.h"
 #include "audit/audit_trail.h"
 #include "audit/log_delivery.h"
+#include "cli/alarm_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/operator_commands.h"
 #include "crypto/locked_key.h"
@@ -91,6 +92,8 @@ struct ServerFlags {
   int audit_log_interval_seconds = 300;
   bool audit_exclude_kms_events = false;
   int audit_digest_interval_seconds = 3600;
+  std::string alarms_config;
+  int alarm_evaluation_interval_seconds = 10;
 };
 
 // Every connection takes a descriptor: use the hard limit, and never promise more connections
@@ -172,6 +175,7 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   options->audit_retention_days = flags.audit_retention_days;
   options->audit_log_interval = std::chrono::seconds(flags.audit_log_interval_seconds);
   options->audit_exclude_kms_events = flags.audit_exclude_kms_events;
+  options->alarm_interval = std::chrono::seconds(flags.alarm_evaluation_interval_seconds);
   if (flags.exec_user.empty()) return 0;
   auto user = coffer::rotation::LookUpUser(flags.exec_user);
   if (!user.ok()) {
@@ -321,6 +325,14 @@ int RunServer(const ServerFlags& flags) {
                                                           .trail = trail.get(),
                                                           .delivery = delivery.get(),
                                                           .signature_clock = &real_clock});
+  if (!flags.alarms_config.empty()) {
+    coffer::Status applied = coffer::monitoring::ApplySettingsFile(
+        flags.alarms_config, d.store.get(), clock.NowMillis());
+    if (!applied.ok()) {
+      std::cerr << "coffer: --alarms-config: " << applied.message() << "\n";
+      return 2;
+    }
+  }
   auto health = [&app] { return app->Health(); };
   auto metrics = [&app] { return app->MetricsText(); };
   auto server = coffer::HttpServer::Create(http, &app->dispatcher(), health, metrics);
@@ -425,6 +437,15 @@ void AddAuditOptions(CLI::App* server, ServerFlags& flags) {
                    "`coffer audit verify` checks them.")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  server->add_option("--alarms-config", flags.alarms_config,
+                     "JSON file of the built-in alarms' settings, applied at every start: "
+                     "{\"Alarms\": {NAME: {...}}, \"Accounts\": {ID: {NAME: {...}}}} "
+                     "(docs/OPERATIONS.md).");
+  server
+      ->add_option("--alarm-evaluation-interval", flags.alarm_evaluation_interval_seconds,
+                   "Seconds between evaluations of the built-in alarms.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60));
 }
 
 // `coffer server` and its flags.
@@ -542,14 +563,11 @@ struct OperatorCommands {
   CLI::App* create_account = nullptr;
   CLI::App* register_function = nullptr;
   CLI::App* events = nullptr;
+  coffer::cli::AlarmCommands alarms;
 };
 
-void AddOperatorCommands(CLI::App& app, OperatorCommands& c) {
-  auto* op = app.add_subcommand(
-      "operator",
-      "Initialise, unseal, seal, re-key and rotate the root key; accounts, rotation functions "
-      "and events.");
-  op->require_subcommand(1);
+// `coffer operator init` and its flags.
+void AddInitCommand(CLI::App* op, OperatorCommands& c) {
   c.init = op->add_subcommand(
       "init", "Initialise a new data directory and choose how its root key is protected.");
   c.init->add_option("--data-dir", c.init_flags.data_dir, "Directory to initialise.")
@@ -571,6 +589,15 @@ void AddOperatorCommands(CLI::App& app, OperatorCommands& c) {
   c.init->add_option("--passphrase-file", c.init_flags.passphrase_file,
                      "Passphrase seal: file whose first line is the passphrase (else "
                      "COFFER_PASSPHRASE, else a prompt).");
+}
+
+void AddOperatorCommands(CLI::App& app, OperatorCommands& c) {
+  auto* op = app.add_subcommand(
+      "operator",
+      "Initialise, unseal, seal, re-key and rotate the root key; accounts, rotation functions "
+      "and events.");
+  op->require_subcommand(1);
+  AddInitCommand(op, c);
 
   auto add_remote = [&c](CLI::App* cmd) {
     cmd->add_option("--endpoint", c.remote.endpoint,
@@ -651,7 +678,10 @@ void AddOperatorCommands(CLI::App& app, OperatorCommands& c) {
   c.events = op->add_subcommand(
       "events", "Print the account's events (rotation, parameter changes, denials) as JSON.");
   c.events->add_option("--after", c.events_after, "Only events after this id.");
-  for (auto* cmd : {c.seal, c.rotate, c.rekey, c.create_account, c.register_function, c.events}) {
+  std::vector<CLI::App*> signed_commands = {
+      c.seal, c.rotate, c.rekey, c.create_account, c.register_function, c.events};
+  for (CLI::App* cmd : coffer::cli::AddAlarmCommands(op, c.alarms)) signed_commands.push_back(cmd);
+  for (auto* cmd : signed_commands) {
     add_remote(cmd);
     cmd->add_option("--profile", c.remote.profile,
                     "Credentials profile (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).");
@@ -678,6 +708,7 @@ int RunOperatorCommand(const OperatorCommands& c) {
   if (c.rekey->parsed()) return coffer::cli::RunRekey(c.remote, c.rekey_flags);
   if (c.create_account->parsed()) return coffer::cli::RunCreateAccount(c.remote, c.new_account_id);
   if (c.events->parsed()) return coffer::cli::RunEvents(c.remote, c.events_after);
+  if (int rc = coffer::cli::RunAlarmCommand(c.alarms, c.remote); rc >= 0) return rc;
   if (c.register_function->parsed()) {
     return coffer::cli::RunRegisterFunction(c.remote, c.function_flags);
   }

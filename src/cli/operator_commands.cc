@@ -442,6 +442,15 @@ int RunEvents(const RemoteFlags& flags, int64_t after) {
   return 0;
 }
 
+int PrintOperatorCall(const RemoteFlags& flags, const std::string& method, const std::string& path,
+                      const std::string& body) {
+  auto reply = Call(flags, method == "POST" ? http::verb::post : http::verb::get, path, body, true);
+  if (!reply.ok()) return Fail(reply.status().message());
+  if (reply->status != 200) return Fail(ErrorText(*reply));
+  std::cout << reply->body << std::endl;
+  return 0;
+}
+
 int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function) {
   json::object body{{"Name", function.name}};
   if (function.remove) {

@@ -58,6 +58,10 @@ int RunRekey(const RemoteFlags& flags, const InitFlags& seal);
 int RunCreateAccount(const RemoteFlags& flags, const std::string& account_id);
 int RunRegisterFunction(const RemoteFlags& flags, const FunctionFlags& function);
 int RunEvents(const RemoteFlags& flags, int64_t after);
+// Makes a signed call of an operator endpoint ("GET" or "POST", a path with its query, a JSON
+// body) and prints the JSON it answers; returns 0, or 1 with the error on stderr.
+int PrintOperatorCall(const RemoteFlags& flags, const std::string& method, const std::string& path,
+                      const std::string& body);
 
 // Reads a passphrase for the server or for init: from `file` when given, else
 // $COFFER_PASSPHRASE, else a prompt without echo when stdin is a terminal (twice when

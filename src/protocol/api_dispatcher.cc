@@ -235,6 +235,13 @@ ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
   return resp;
 }
 
+void ApiDispatcher::AuthenticationFailed(const AuthError& err, EpochMillis now) {
+  metrics_.AuthenticationFailed(err.failure);
+  if (auth_failures_ != nullptr && !err.key_account.empty() && IsValidRegionName(err.region)) {
+    auth_failures_->Add(err.key_account, err.region, now);
+  }
+}
+
 ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_view amz_target,
                                       const std::string& request_id, CallLabels* labels) {
   // AWS routes a JSON-protocol request by its content type as well as its target: a body of
@@ -251,7 +258,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
-    metrics_.AuthenticationFailed(err->failure);
+    AuthenticationFailed(*err, now);
     return JsonError(AuthStatus(*err, Protocol::kJson), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
@@ -330,7 +337,7 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
-    metrics_.AuthenticationFailed(err->failure);
+    AuthenticationFailed(*err, now);
     return QueryError(AuthStatus(*err, Protocol::kQuery), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);

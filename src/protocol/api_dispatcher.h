@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "audit/audit_trail.h"
+#include "audit/auth_failure_tally.h"
 #include "audit/cloudtrail_record.h"
 #include "auth/sigv4.h"
 #include "core/clock.h"
@@ -96,6 +97,8 @@ class ApiDispatcher {
   // `exclude_kms_events`: KMS's events (its own API and its use by other services) are not
   // recorded, as a CloudTrail trail with ExcludeManagementEventSources ["kms.amazonaws.com"]
   // leaves them out: one record per GetSecretValue instead of two.
+  // Where authentication failures with a known key are tallied (UnauthorizedSecretAccess).
+  void SetAuthFailureTally(audit::AuthFailureTally* tally) { auth_failures_ = tally; }
   void SetAuditTrail(audit::AuditTrail* trail, bool exclude_kms_events = false) {
     trail_ = trail;
     exclude_kms_events_ = exclude_kms_events;
@@ -125,6 +128,7 @@ class ApiDispatcher {
     std::string operation;
     ErrorCode outcome = ErrorCode::kOk;
   };
+  void AuthenticationFailed(const AuthError& err, EpochMillis now);
   ApiResponse HandleJson(const ApiRequest& request, std::string_view amz_target,
                          const std::string& request_id, CallLabels* labels);
   ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id,
@@ -157,6 +161,7 @@ class ApiDispatcher {
   OperatorApi* operator_api_ = nullptr;
   const Authorizer* authorizer_ = nullptr;
   audit::AuditTrail* trail_ = nullptr;
+  audit::AuthFailureTally* auth_failures_ = nullptr;
   bool exclude_kms_events_ = false;
   RequestMetrics metrics_;
   std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;

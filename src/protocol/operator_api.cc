@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <map>
 
 #include "auth/credential_registry.h"
 #include "core/arn.h"
 #include "core/ascii.h"
 #include "core/ids.h"
+#include "core/percent_encoding.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "net/http_client.h"
@@ -92,6 +94,22 @@ Result<int64_t> QueryNumber(std::string_view target, std::string_view name) {
   return int64_t{0};
 }
 
+// The query parameters of `target`, decoded.
+std::map<std::string, std::string> QueryParams(std::string_view target) {
+  std::map<std::string, std::string> out;
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    const size_t eq = pair.find('=');
+    out[PercentDecode(pair.substr(0, eq), true)] =
+        eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
+  }
+  return out;
+}
+
 }  // namespace
 
 bool OperatorApi::IsOperatorPath(std::string_view target) {
@@ -107,7 +125,9 @@ std::string_view OperatorApi::EventNameOf(std::string_view target) {
       {"/coffer/rekey", "Rekey"},
       {"/coffer/accounts", "CreateAccount"},
       {"/coffer/events", "ListEvents"},
-      {"/coffer/functions", "PutFunction"}};
+      {"/coffer/functions", "PutFunction"},
+      {"/coffer/alarms", "DescribeAlarms"},
+      {"/coffer/alarms/history", "DescribeAlarmHistory"}};
   const std::string_view path = PathOf(target);
   for (const auto& [endpoint, name] : kNames) {
     if (path == endpoint) return name;
@@ -191,6 +211,9 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
     signed_by(caller);
     if (!auth.ok()) return Error(auth, request_id, 403);
     return ListEvents(request, caller, request_id);
+  }
+  if (path == "/coffer/alarms" || path == "/coffer/alarms/history") {
+    return Alarms(request, request_id, call);
   }
   if (path == "/coffer/seal-status") {
     if (request.method != "GET") {
@@ -364,6 +387,51 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
       json::object{
           {"AccountId", account}, {"AccessKeyId", key_id}, {"SecretAccessKey", secret.Reveal()}});
   return resp;
+}
+
+ApiResponse OperatorApi::Alarms(const ApiRequest& request, const std::string& request_id,
+                                OperatorCall* call) {
+  const std::string_view path = PathOf(request.target);
+  const bool set = path == "/coffer/alarms" && request.method == "POST";
+  if (set) call->event_name = "PutAlarmSettings";
+  if (request.method != "GET" && !set) {
+    return Error(Status(ErrorCode::kMethodNotAllowed, set ? "Use POST." : "Use GET or POST."),
+                 request_id, 405);
+  }
+  if (set && !IsJsonContentType(Header(request, "content-type"))) {
+    return Error(Status(ErrorCode::kUnsupportedMediaTypeException,
+                        "Operator endpoints take a JSON body: send Content-Type: "
+                        "application/json."),
+                 request_id, 415);
+  }
+  if (keyring_->sealed()) {
+    return Error(Status(ErrorCode::kServiceUnavailableException,
+                        "coffer is sealed; unseal it with `coffer operator unseal`."),
+                 request_id);
+  }
+  VerifiedCaller caller;
+  Status auth = Authorize(request, Caller::kAccountRoot, &caller);
+  call->caller = caller.credential;
+  call->region = caller.region;
+  if (!auth.ok()) return Error(auth, request_id, 403);
+  if (!alarms_) {
+    return Error(Status(ErrorCode::kServiceUnavailableException, "Alarms are not available."),
+                 request_id);
+  }
+  json::object body;
+  if (set) {
+    auto parsed = ParseBody(request);
+    if (!parsed.ok()) return Error(parsed.status(), request_id);
+    body = std::move(*parsed);
+  }
+  const Principal& who = caller.credential->principal;
+  auto answer = alarms_(request.method, path, QueryParams(request.target), body, who.account,
+                        IsOperator(who));
+  if (!answer.ok()) {
+    const int status = answer.status().code() == ErrorCode::kAccessDeniedException ? 403 : 400;
+    return Error(answer.status(), request_id, status);
+  }
+  return JsonBody(200, request_id, std::move(*answer));
 }
 
 ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCaller& caller,

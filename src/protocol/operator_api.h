@@ -22,6 +22,10 @@
 //                             {"AccountId"?} -> credentials
 //   GET  /coffer/events?after=N  an account's root: the account's events (rotation, parameter
 //                             changes, denials) after id N, oldest first, up to 100
+//   GET  /coffer/alarms, GET /coffer/alarms/history, POST /coffer/alarms
+//                             an account's root: its account's built-in alarms, their history,
+//                             their settings (monitoring/alarms_api.h; other accounts' are the
+//                             operator's)
 //   POST /coffer/functions    an account's root: registers (or with "Delete": true removes) a
 //                             rotation function in the signing region
 //                             {"Name","Kind":"exec"|"http"|"builtin","Command":[...]|"Url"|
@@ -36,7 +40,9 @@
 // them. Errors use the AWS JSON error shape. Thread-safe.
 #pragma once
 
+#include <boost/json.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -87,6 +93,15 @@ class OperatorApi {
     register_function_ = std::move(registrar);
   }
 
+  // Answers the alarms' endpoints (monitoring/alarms_api.h) once this API has verified the call:
+  // (method, path, query parameters, JSON body, the caller's account, whether the caller is the
+  // operator). The composition root wires it; unset, they answer that alarms are not available.
+  using AlarmsHandler = std::function<Result<boost::json::object>(
+      std::string_view method, std::string_view path,
+      const std::map<std::string, std::string>& query, const boost::json::object& body,
+      const std::string& account, bool is_operator)>;
+  void SetAlarmsHandler(AlarmsHandler handler) { alarms_ = std::move(handler); }
+
   static bool IsOperatorPath(std::string_view target);
   // The event name calls of the endpoint `target` names are recorded under ("Unseal",
   // "RotateRoot", ...); empty for a path that is no endpoint.
@@ -110,6 +125,7 @@ class OperatorApi {
   ApiResponse CreateAccount(const ApiRequest& request, const std::string& request_id);
   ApiResponse ListEvents(const ApiRequest& request, const VerifiedCaller& caller,
                          const std::string& request_id);
+  ApiResponse Alarms(const ApiRequest& request, const std::string& request_id, OperatorCall* call);
   ApiResponse PutFunction(const ApiRequest& request, const VerifiedCaller& caller,
                           const std::string& request_id);
 
@@ -123,6 +139,7 @@ class OperatorApi {
   UnsealKeyFile* key_file_;
   std::function<void()> before_list_events_;
   FunctionRegistrar register_function_;
+  AlarmsHandler alarms_;
 };
 
 }  // namespace coffer

@@ -65,6 +65,14 @@ struct SecretVersionRow {
   std::vector<std::string> stages;
 };
 
+// How many of the live secrets of one account and region are near expiry (SecretNearExpiry).
+struct NearExpiryCount {
+  std::string account;
+  std::string region;
+  int64_t rotation_due = 0;  // rotation on, and due (or overdue) by the time asked
+  int64_t unrotated = 0;     // rotation off, and the AWSCURRENT value older than the age asked
+};
+
 class SecretsReader {
  public:
   virtual ~SecretsReader() = default;
@@ -82,6 +90,10 @@ class SecretsReader {
   // Secrets of every scope whose rotation window has started and that have no rotation run yet,
   // the longest-waiting first.
   virtual Result<std::vector<SecretRow>> ListDueForRotation(EpochMillis now, int limit) = 0;
+  // Every account's and region's NearExpiryCount: rotation due by `rotation_due_by`, or off with
+  // an AWSCURRENT value created before `current_before`. Scopes with neither are left out.
+  virtual Result<std::vector<NearExpiryCount>> CountNearExpiry(EpochMillis rotation_due_by,
+                                                               EpochMillis current_before) = 0;
 
   // Versions with their stages, without envelopes, oldest first.
   virtual Result<std::vector<SecretVersionRow>> ListVersions(int64_t secret_id) = 0;

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "store/alarms.h"
 #include "store/credentials.h"
 #include "store/deployment.h"
 #include "store/events.h"
@@ -39,6 +40,7 @@ class StoreReader {
   virtual CredentialsReader& credentials() = 0;
   virtual RotationReader& rotation() = 0;
   virtual EventsReader& events() = 0;
+  virtual AlarmsReader& alarms() = 0;
 };
 
 // A write transaction: the same views, writable. All or nothing: see Store::Write.
@@ -52,6 +54,7 @@ class StoreWriter : public StoreReader {
   CredentialsWriter& credentials() override = 0;
   RotationWriter& rotation() override = 0;
   EventsWriter& events() override = 0;
+  AlarmsWriter& alarms() override = 0;
 };
 
 class Store {

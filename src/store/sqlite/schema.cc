@@ -6,7 +6,7 @@
 namespace coffer::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -320,6 +320,35 @@ CREATE INDEX secrets_by_changed ON secrets (account, region, last_changed_ms);
 CREATE INDEX secrets_by_accessed ON secrets (account, region, IFNULL(last_accessed_ms, 0));
 ALTER TABLE secrets ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0;
 UPDATE secrets SET tagged = 1 WHERE id IN (SELECT secret_id FROM secret_tags);
+)sql",
+    // v9: the built-in alarms' settings, states and history.
+    R"sql(
+CREATE TABLE alarm_settings (
+  account TEXT NOT NULL,
+  alarm TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, alarm));
+CREATE TABLE alarm_states (
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  alarm TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  reason_data TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, region, alarm));
+CREATE TABLE alarm_history (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  alarm TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  data TEXT NOT NULL);
+CREATE INDEX alarm_history_by_account ON alarm_history (account, id);
+CREATE INDEX alarm_history_by_time ON alarm_history (time_ms);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

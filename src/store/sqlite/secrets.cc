@@ -133,6 +133,23 @@ class SqliteSecrets final : public SecretsWriter {
     return out;
   }
 
+  Result<std::vector<NearExpiryCount>> CountNearExpiry(EpochMillis rotation_due_by,
+                                                       EpochMillis current_before) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT account, region, SUM(due), SUM(unrotated) FROM (SELECT account, region, "
+                 "rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= ? "
+                 "AS due, rotation_enabled = 0 AND (SELECT v.created_ms FROM version_stages s "
+                 "JOIN secret_versions v ON v.secret_id = s.secret_id AND v.version_id = "
+                 "s.version_id WHERE s.secret_id = secrets.id AND s.stage = 'AWSCURRENT') < ? "
+                 "AS unrotated FROM secrets WHERE deleted_ms IS NULL) GROUP BY account, region "
+                 "HAVING SUM(due) + SUM(unrotated) > 0 ORDER BY account, region");
+    q.Bind(1, rotation_due_by).Bind(2, current_before);
+    std::vector<NearExpiryCount> out;
+    while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Int(2), q.Int(3)});
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
   Result<std::vector<SecretVersionRow>> ListVersions(int64_t secret_id) override {
     std::vector<SecretVersionRow> out;
     {

@@ -37,6 +37,7 @@ class SqliteTxn final : public StoreWriter {
   CredentialsWriter& credentials() override { return *credentials_; }
   RotationWriter& rotation() override { return *rotation_; }
   EventsWriter& events() override { return *events_; }
+  AlarmsWriter& alarms() override { return *alarms_; }
 
  private:
   explicit SqliteTxn(std::unique_ptr<Connection> conn)
@@ -48,7 +49,8 @@ class SqliteTxn final : public StoreWriter {
         iam_(NewSqliteIam(*conn_)),
         credentials_(NewSqliteCredentials(*conn_)),
         rotation_(NewSqliteRotation(*conn_)),
-        events_(NewSqliteEvents(*conn_)) {}
+        events_(NewSqliteEvents(*conn_)),
+        alarms_(NewSqliteAlarms(*conn_)) {}
 
   std::unique_ptr<Connection> conn_;  // declared first: the views below use it
   std::unique_ptr<DeploymentWriter> deployment_;
@@ -59,6 +61,7 @@ class SqliteTxn final : public StoreWriter {
   std::unique_ptr<CredentialsWriter> credentials_;
   std::unique_ptr<RotationWriter> rotation_;
   std::unique_ptr<EventsWriter> events_;
+  std::unique_ptr<AlarmsWriter> alarms_;
 };
 
 class SqliteStore final : public Store {
