@@ -43,7 +43,7 @@ ALLOWED = {
                  "services/sts"},
     "protocol": {"audit", "auth", "core", "crypto", "keyring", "net", "store", "wire"},
     "server": {"audit", "auth", "core", "crypto", "keyring", "protocol", "store"},
-    "monitoring": {"audit", "core", "store"},
+    "monitoring": {"audit", "core", "crypto", "keyring", "net", "store"},
     # The composition root (app/) builds the object graph; the binary (cli/) runs it.
     "app": {"audit", "auth", "authz", "core", "crypto", "keyring", "monitoring", "net", "policy", "protocol",
             "rotation", "server", "services/cloudtrail", "services/iam", "services/kms", "services/params",

@@ -4,8 +4,10 @@
 #include <iostream>
 
 #include "monitoring/alarms_api.h"
+#include "monitoring/sinks_api.h"
 #include "rotation/builtin_rotators.h"
 #include "rotation/postgres_rotators.h"
+#include "rotation/process_runner.h"
 
 namespace coffer {
 namespace {
@@ -41,6 +43,22 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
       authorizer_(foundation.store),
       denials_(foundation.store),
       alarms_(foundation.store, foundation.trail, &auth_failures_, clock),
+      notifier_(foundation.store, foundation.keyring, foundation.trail, clock,
+                options.notifications,
+                [exec_user = options.rotation.exec_user](
+                    const std::vector<std::string>& argv,
+                    const std::string& input) -> Result<std::pair<int, std::string>> {
+                  // A command sink runs as an exec function does (rotation/process_runner.h).
+                  rotation::ProcessSpec spec;
+                  spec.argv = argv;
+                  spec.input = input;
+                  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+                  spec.timeout = std::chrono::seconds(30);
+                  spec.run_as = exec_user;
+                  COFFER_ASSIGN_OR_RETURN(auto outcome, rotation::RunProcess(std::move(spec)));
+                  return std::make_pair(outcome.exited ? outcome.exit_status : -1,
+                                        std::move(outcome.output));
+                }),
       secrets_(foundation.store, foundation.keyring, clock),
       params_(foundation.store, foundation.keyring, &secrets_, clock),
       kms_(foundation.store, foundation.keyring, clock),
@@ -112,13 +130,18 @@ void App::AddServices() {
     operator_api_->SetFunctionRegistrar([this](RotationFunctionRow row) {
       return rotation::RegisterFunction(*foundation_.store, *foundation_.keyring, std::move(row));
     });
-    operator_api_->SetAlarmsHandler([this](std::string_view method, std::string_view path,
-                                           const std::map<std::string, std::string>& query,
-                                           const boost::json::object& body,
-                                           const std::string& account, bool is_operator) {
+    auto alarms = [this](std::string_view method, std::string_view path,
+                         const std::map<std::string, std::string>& query,
+                         const boost::json::object& body, const std::string& account,
+                         bool is_operator) {
       return monitoring::HandleAlarmsCall(foundation_.store, method, path, query, body, account,
                                           is_operator, clock_->NowMillis());
-    });
+    };
+    operator_api_->AddAccountEndpoint(
+        {"/coffer/alarms", "DescribeAlarms", "PutAlarmSettings", alarms});
+    operator_api_->AddAccountEndpoint(
+        {"/coffer/alarms/history", "DescribeAlarmHistory", "", alarms});
+    AddSinkEndpoints();
     dispatcher_.SetOperatorApi(operator_api_.get());
   }
   rotations_.RegisterBuiltin("random-api-key", rotation::NewRandomApiKeyRotator);
@@ -130,6 +153,18 @@ void App::AddServices() {
   secrets_.SetRotationHooks(
       [this](const std::string& arn) { return rotations_.FunctionExists(arn); },
       [this] { jobs_.Wake(kRotationJob); });
+}
+
+void App::AddSinkEndpoints() {
+  auto sinks = [this](std::string_view method, std::string_view path,
+                      const std::map<std::string, std::string>& query,
+                      const boost::json::object& body, const std::string& account,
+                      bool is_operator) {
+    return monitoring::HandleSinksCall(&notifier_, foundation_.store, method, path, query, body,
+                                       account, is_operator);
+  };
+  operator_api_->AddAccountEndpoint({"/coffer/sinks", "ListSinks", "PutSink", sinks});
+  operator_api_->AddAccountEndpoint({"/coffer/sinks/test", "", "TestSink", sinks});
 }
 
 void App::AddJobs() {
@@ -176,6 +211,8 @@ void App::AddJobs() {
   }
   // The built-in alarms (monitoring/alarms.h), from the trail's tallies.
   jobs_.Add("alarms", options_.alarm_interval, [this] { return alarms_.Evaluate(); });
+  // Events to notification sinks, from the outbox (monitoring/notifications.h).
+  jobs_.Add("notifications", std::chrono::seconds(1), [this] { return notifier_.Pass(); });
   // Denials are counted in memory and written in aggregate (server/denial_audit.h).
   jobs_.Add(
       "denial audit flush", std::chrono::seconds(5), [this] { return denials_.Flush(); },
@@ -238,7 +275,7 @@ std::string App::MetricsText() const {
       std::string(foundation_.keyring->sealed() ? "1" : "0") + "\n";
   return sealed + InventoryText() + dispatcher_.request_metrics().PrometheusText() +
          denials_.PrometheusText() + rotations_.PrometheusText() + alarms_.PrometheusText() +
-         foundation_.store->PrometheusText() +
+         notifier_.PrometheusText() + foundation_.store->PrometheusText() +
          (foundation_.trail != nullptr ? foundation_.trail->PrometheusText() : std::string());
 }
 

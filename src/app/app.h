@@ -20,6 +20,7 @@
 #include "keyring/root_key_seal.h"
 #include "keyring/seal_manager.h"
 #include "monitoring/alarms.h"
+#include "monitoring/notifications.h"
 #include "protocol/api_dispatcher.h"
 #include "protocol/operator_api.h"
 #include "rotation/rotation_engine.h"
@@ -48,6 +49,9 @@ struct AppOptions {
   // How often the built-in alarms are evaluated (--alarm-evaluation-interval): at least as
   // often as their shortest period (10 s), so a period is judged soon after it ends.
   std::chrono::milliseconds alarm_interval = std::chrono::seconds(10);
+  // Notification sinks: hosts webhooks may call (--notification-host), how long a delivery may
+  // take and the longest wait between retries (--notification-max-backoff).
+  monitoring::NotifierOptions notifications;
 };
 
 // What the app runs on: a deployment opened by server/bootstrap, or a test's store and keyring.
@@ -98,6 +102,7 @@ class App {
   App(const AppOptions& options, const Clock* clock, const AppFoundation& foundation);
   void AddServices();
   void AddJobs();
+  void AddSinkEndpoints();
 
   AppOptions options_;
   const Clock* clock_;
@@ -107,6 +112,7 @@ class App {
   DenialAudit denials_;
   audit::AuthFailureTally auth_failures_;
   monitoring::AlarmEvaluator alarms_;
+  monitoring::Notifier notifier_;
   secrets::SecretsService secrets_;
   params::ParamsService params_;
   kms::KmsService kms_;

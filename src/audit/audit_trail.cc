@@ -292,6 +292,16 @@ Result<std::vector<int64_t>> AuditTrail::CountSignal(const AuditSignalQuery& que
   return reader_->CountSignal(query);
 }
 
+Result<std::vector<AuditRow>> AuditTrail::ReadFrom(int64_t after_id, int limit) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  return reader_->ReadFrom(after_id, limit);
+}
+
+Result<int64_t> AuditTrail::LastIndexedId() {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  return reader_->LastId();
+}
+
 Result<std::vector<AuditScope>> AuditTrail::Scopes() {
   std::lock_guard<std::mutex> lock(reader_mu_);
   return reader_->Scopes();

@@ -92,6 +92,10 @@ class AuditTrail {
   // The index's signal tallies (store/audit_records.h): what alarms and the dashboard read.
   Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& query);
   Result<std::vector<AuditScope>> Scopes();
+  // Indexed records after index id `after_id`, oldest first (notifications read the trail's
+  // write calls in order).
+  Result<std::vector<AuditRow>> ReadFrom(int64_t after_id, int limit);
+  Result<int64_t> LastIndexedId();
   Status Prune(EpochMillis older_than);
 
   // coffer_audit_records_total, coffer_audit_batches_total, coffer_audit_write_failures_total,

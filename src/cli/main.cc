@@ -19,8 +19,8 @@
 #include "app/app.h"
 #include "audit/audit_trail.h"
 #include "audit/log_delivery.h"
-#include "cli/alarm_commands.h"
 #include "cli/audit_commands.h"
+#include "cli/monitoring_commands.h"
 #include "cli/operator_commands.h"
 #include "crypto/locked_key.h"
 #include "rotation/process_runner.h"
@@ -94,6 +94,8 @@ struct ServerFlags {
   int audit_digest_interval_seconds = 3600;
   std::string alarms_config;
   int alarm_evaluation_interval_seconds = 10;
+  std::vector<std::string> notification_hosts;
+  int notification_max_backoff_seconds = 300;
 };
 
 // Every connection takes a descriptor: use the hard limit, and never promise more connections
@@ -176,6 +178,8 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   options->audit_log_interval = std::chrono::seconds(flags.audit_log_interval_seconds);
   options->audit_exclude_kms_events = flags.audit_exclude_kms_events;
   options->alarm_interval = std::chrono::seconds(flags.alarm_evaluation_interval_seconds);
+  options->notifications.allowed_hosts = flags.notification_hosts;
+  options->notifications.max_backoff_ms = flags.notification_max_backoff_seconds * 1000LL;
   if (flags.exec_user.empty()) return 0;
   auto user = coffer::rotation::LookUpUser(flags.exec_user);
   if (!user.ok()) {
@@ -446,6 +450,15 @@ void AddAuditOptions(CLI::App* server, ServerFlags& flags) {
                    "Seconds between evaluations of the built-in alarms.")
       ->capture_default_str()
       ->check(CLI::Range(1, 60));
+  server->add_option("--notification-host", flags.notification_hosts,
+                     "A host notification webhooks may call (repeatable); only the deployment "
+                     "operator's webhooks may call loopback without it.");
+  server
+      ->add_option("--notification-max-backoff", flags.notification_max_backoff_seconds,
+                   "Longest wait, in seconds, between retries of a failed delivery (they go on "
+                   "for 24 hours).")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
 }
 
 // `coffer server` and its flags.
@@ -563,7 +576,7 @@ struct OperatorCommands {
   CLI::App* create_account = nullptr;
   CLI::App* register_function = nullptr;
   CLI::App* events = nullptr;
-  coffer::cli::AlarmCommands alarms;
+  coffer::cli::MonitoringCommands monitoring;
 };
 
 // `coffer operator init` and its flags.
@@ -680,7 +693,8 @@ void AddOperatorCommands(CLI::App& app, OperatorCommands& c) {
   c.events->add_option("--after", c.events_after, "Only events after this id.");
   std::vector<CLI::App*> signed_commands = {
       c.seal, c.rotate, c.rekey, c.create_account, c.register_function, c.events};
-  for (CLI::App* cmd : coffer::cli::AddAlarmCommands(op, c.alarms)) signed_commands.push_back(cmd);
+  for (CLI::App* cmd : coffer::cli::AddMonitoringCommands(op, c.monitoring))
+    signed_commands.push_back(cmd);
   for (auto* cmd : signed_commands) {
     add_remote(cmd);
     cmd->add_option("--profile", c.remote.profile,
@@ -708,7 +722,7 @@ int RunOperatorCommand(const OperatorCommands& c) {
   if (c.rekey->parsed()) return coffer::cli::RunRekey(c.remote, c.rekey_flags);
   if (c.create_account->parsed()) return coffer::cli::RunCreateAccount(c.remote, c.new_account_id);
   if (c.events->parsed()) return coffer::cli::RunEvents(c.remote, c.events_after);
-  if (int rc = coffer::cli::RunAlarmCommand(c.alarms, c.remote); rc >= 0) return rc;
+  if (int rc = coffer::cli::RunMonitoringCommand(c.monitoring, c.remote); rc >= 0) return rc;
   if (c.register_function->parsed()) {
     return coffer::cli::RunRegisterFunction(c.remote, c.function_flags);
   }

@@ -108,6 +108,7 @@ namespace coffer {
   X(SignatureDoesNotMatch, 403)                                                                   \
   X(ValidationError, 400)                                                                         \
   /* coffer's own: the operator API, the HTTP server, the seal. */                                \
+  X(InvalidEventPatternException, 400) /* EventBridge's, for notification sinks' patterns */      \
   X(InvalidUnsealKeyException, 400)                                                               \
   X(MethodNotAllowed, 400)                                                                        \
   X(ServiceUnavailable, 503)                                                                      \

@@ -18,24 +18,6 @@ bool IsAccountId(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// The account a call acts on: the caller's, or for the operator the one it names ("*" only
-// where `every_account_allowed`).
-Result<std::string> TargetAccount(const std::string& named, const std::string& caller_account,
-                                  bool is_operator, bool every_account_allowed) {
-  if (named.empty() || named == caller_account) return caller_account;
-  if (!is_operator) {
-    return Status(ErrorCode::kAccessDeniedException,
-                  "Only the deployment operator may act on another account's alarms.");
-  }
-  if (named == kEveryAccount && every_account_allowed) return named;
-  if (!IsAccountId(named)) {
-    return Status(ErrorCode::kValidationError,
-                  "Account must be a 12-digit account id" +
-                      std::string(every_account_allowed ? " or \"*\"." : "."));
-  }
-  return named;
-}
-
 std::string Query(const std::map<std::string, std::string>& query, const char* name) {
   auto it = query.find(name);
   return it == query.end() ? std::string() : it->second;
@@ -154,6 +136,22 @@ Result<json::object> Configure(Store* store, const json::object& body, const std
 
 }  // namespace
 
+Result<std::string> EndpointAccount(const std::string& named, const std::string& caller_account,
+                                    bool is_operator, bool every_account_allowed) {
+  if (named.empty() || named == caller_account) return caller_account;
+  if (!is_operator) {
+    return Status(ErrorCode::kAccessDeniedException,
+                  "Only the deployment operator may act on another account's alarms.");
+  }
+  if (named == kEveryAccount && every_account_allowed) return named;
+  if (!IsAccountId(named)) {
+    return Status(ErrorCode::kValidationError,
+                  "Account must be a 12-digit account id" +
+                      std::string(every_account_allowed ? " or \"*\"." : "."));
+  }
+  return named;
+}
+
 Result<json::object> HandleAlarmsCall(Store* store, std::string_view method, std::string_view path,
                                       const std::map<std::string, std::string>& query,
                                       const json::object& body, const std::string& caller_account,
@@ -163,12 +161,12 @@ Result<json::object> HandleAlarmsCall(Store* store, std::string_view method, std
     if (auto* a = body.if_contains("Account"); a != nullptr && a->is_string())
       named = a->get_string();
     COFFER_ASSIGN_OR_RETURN(std::string account,
-                            TargetAccount(named, caller_account, is_operator, true));
+                            EndpointAccount(named, caller_account, is_operator, true));
     return Configure(store, body, account, now);
   }
   if (method != "GET") return Status(ErrorCode::kMethodNotAllowed, "Use GET.");
-  COFFER_ASSIGN_OR_RETURN(std::string account, TargetAccount(Query(query, "Account"),
-                                                             caller_account, is_operator, false));
+  COFFER_ASSIGN_OR_RETURN(std::string account, EndpointAccount(Query(query, "Account"),
+                                                               caller_account, is_operator, false));
   if (path == "/coffer/alarms") return Describe(store, account);
   return History(store, account, Query(query, "AlarmName"), Query(query, "NextToken"));
 }

@@ -27,6 +27,12 @@
 
 namespace coffer::monitoring {
 
+// The account an endpoint's call acts on: the caller's, or for the operator the one `named`
+// ("*", every account, where `every_account_allowed`). Errors: AccessDeniedException for
+// another account's caller, ValidationError for a malformed id.
+Result<std::string> EndpointAccount(const std::string& named, const std::string& caller_account,
+                                    bool is_operator, bool every_account_allowed);
+
 Result<boost::json::object> HandleAlarmsCall(Store* store, std::string_view method,
                                              std::string_view path,
                                              const std::map<std::string, std::string>& query,

@@ -64,19 +64,22 @@ class AlarmsTest : public ::testing::Test {
     trail_->WaitIndexed();
     ASSERT_TRUE(evaluator_->Evaluate().ok());
   }
-  std::string State(const std::string& alarm) {
-    std::string state = "(none)";
+  // The alarm's state row in kAccount and kRegion ("(none)" as its state before any).
+  AlarmStateRow StateRow(const std::string& alarm) {
+    AlarmStateRow found;
+    found.state = "(none)";
     EXPECT_TRUE(store_
                     ->Read([&](StoreReader& r) -> Status {
                       COFFER_ASSIGN_OR_RETURN(auto states, r.alarms().ListStates(kAccount));
                       for (const auto& s : states) {
-                        if (s.alarm == alarm && s.region == kRegion) state = s.state;
+                        if (s.alarm == alarm && s.region == kRegion) found = s;
                       }
                       return Status::Ok();
                     })
                     .ok());
-    return state;
+    return found;
   }
+  std::string State(const std::string& alarm) { return StateRow(alarm).state; }
   std::vector<EventRow> AlarmEvents() {
     std::vector<EventRow> out;
     EXPECT_TRUE(store_
@@ -254,16 +257,7 @@ TEST_F(AlarmsTest, NearExpiryCountsRotationsDueSoonAndOldValuesOfSecretsThatDoNo
   add("deleted-and-old", false, std::nullopt, now - 100 * kDay, /*deleted=*/true);
   Evaluate();
   EXPECT_EQ(State("SecretNearExpiry"), "ALARM");
-  std::string reason;
-  ASSERT_TRUE(store_
-                  ->Read([&](StoreReader& r) -> Status {
-                    COFFER_ASSIGN_OR_RETURN(auto states, r.alarms().ListStates(kAccount));
-                    for (const auto& st : states) {
-                      if (st.alarm == "SecretNearExpiry") reason = st.reason;
-                    }
-                    return Status::Ok();
-                  })
-                  .ok());
+  const std::string reason = StateRow("SecretNearExpiry").reason;
   EXPECT_NE(reason.find("[3.0 ("), std::string::npos) << reason;  // three of the six
   // Narrower settings, read at the next refresh (once a minute): none is near expiry.
   Set(kAccount, "SecretNearExpiry", R"({"WithinDays": 0, "MaxAgeDays": 365})");

@@ -71,29 +71,6 @@ void Wipe(json::object* input) {
   }
 }
 
-// The query parameter `name` of `target` as a non-negative number; 0 when absent.
-// Errors: InvalidParameterException when present but not a number.
-Result<int64_t> QueryNumber(std::string_view target, std::string_view name) {
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return int64_t{0};
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    std::string_view pair = query.substr(0, query.find('&'));
-    query.remove_prefix(std::min(query.size(), pair.size() + 1));
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    const std::string_view text = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) {
-      return Status(ErrorCode::kInvalidParameterException,
-                    std::string(name) + " must be a non-negative number.");
-    }
-    return value;
-  }
-  return int64_t{0};
-}
-
 // The query parameters of `target`, decoded.
 std::map<std::string, std::string> QueryParams(std::string_view target) {
   std::map<std::string, std::string> out;
@@ -125,9 +102,7 @@ std::string_view OperatorApi::EventNameOf(std::string_view target) {
       {"/coffer/rekey", "Rekey"},
       {"/coffer/accounts", "CreateAccount"},
       {"/coffer/events", "ListEvents"},
-      {"/coffer/functions", "PutFunction"},
-      {"/coffer/alarms", "DescribeAlarms"},
-      {"/coffer/alarms/history", "DescribeAlarmHistory"}};
+      {"/coffer/functions", "PutFunction"}};
   const std::string_view path = PathOf(target);
   for (const auto& [endpoint, name] : kNames) {
     if (path == endpoint) return name;
@@ -197,23 +172,8 @@ ApiResponse OperatorApi::Handle(const ApiRequest& request, const std::string& re
     call->caller = caller.credential;
     call->region = caller.region;
   };
-  if (path == "/coffer/events") {
-    if (request.method != "GET") {
-      return Error(Status(ErrorCode::kMethodNotAllowed, "Use GET."), request_id, 405);
-    }
-    if (keyring_->sealed()) {
-      return Error(Status(ErrorCode::kServiceUnavailableException,
-                          "coffer is sealed; unseal it with `coffer operator unseal`."),
-                   request_id);
-    }
-    VerifiedCaller caller;
-    Status auth = Authorize(request, Caller::kAccountRoot, &caller);
-    signed_by(caller);
-    if (!auth.ok()) return Error(auth, request_id, 403);
-    return ListEvents(request, caller, request_id);
-  }
-  if (path == "/coffer/alarms" || path == "/coffer/alarms/history") {
-    return Alarms(request, request_id, call);
+  for (const auto& endpoint : account_endpoints_) {
+    if (path == endpoint.path) return CallAccountEndpoint(endpoint, request, request_id, call);
   }
   if (path == "/coffer/seal-status") {
     if (request.method != "GET") {
@@ -389,16 +349,19 @@ ApiResponse OperatorApi::CreateAccount(const ApiRequest& request, const std::str
   return resp;
 }
 
-ApiResponse OperatorApi::Alarms(const ApiRequest& request, const std::string& request_id,
-                                OperatorCall* call) {
-  const std::string_view path = PathOf(request.target);
-  const bool set = path == "/coffer/alarms" && request.method == "POST";
-  if (set) call->event_name = "PutAlarmSettings";
-  if (request.method != "GET" && !set) {
-    return Error(Status(ErrorCode::kMethodNotAllowed, set ? "Use POST." : "Use GET or POST."),
-                 request_id, 405);
+ApiResponse OperatorApi::CallAccountEndpoint(const AccountEndpoint& endpoint,
+                                             const ApiRequest& request,
+                                             const std::string& request_id, OperatorCall* call) {
+  const bool get = request.method == "GET" && !endpoint.get_event.empty();
+  const bool post = request.method == "POST" && !endpoint.post_event.empty();
+  call->event_name = post ? endpoint.post_event : endpoint.get_event;
+  if (!get && !post) {
+    const std::string allowed = endpoint.get_event.empty()    ? "POST"
+                                : endpoint.post_event.empty() ? "GET"
+                                                              : "GET or POST";
+    return Error(Status(ErrorCode::kMethodNotAllowed, "Use " + allowed + "."), request_id, 405);
   }
-  if (set && !IsJsonContentType(Header(request, "content-type"))) {
+  if (post && !IsJsonContentType(Header(request, "content-type"))) {
     return Error(Status(ErrorCode::kUnsupportedMediaTypeException,
                         "Operator endpoints take a JSON body: send Content-Type: "
                         "application/json."),
@@ -414,36 +377,40 @@ ApiResponse OperatorApi::Alarms(const ApiRequest& request, const std::string& re
   call->caller = caller.credential;
   call->region = caller.region;
   if (!auth.ok()) return Error(auth, request_id, 403);
-  if (!alarms_) {
-    return Error(Status(ErrorCode::kServiceUnavailableException, "Alarms are not available."),
-                 request_id);
-  }
   json::object body;
-  if (set) {
+  if (post) {
     auto parsed = ParseBody(request);
     if (!parsed.ok()) return Error(parsed.status(), request_id);
     body = std::move(*parsed);
   }
   const Principal& who = caller.credential->principal;
-  auto answer = alarms_(request.method, path, QueryParams(request.target), body, who.account,
-                        IsOperator(who));
+  auto answer = endpoint.handler(request.method, endpoint.path, QueryParams(request.target), body,
+                                 who.account, IsOperator(who));
   if (!answer.ok()) {
-    const int status = answer.status().code() == ErrorCode::kAccessDeniedException ? 403 : 400;
+    const ErrorCode code = answer.status().code();
+    const int status = code == ErrorCode::kAccessDeniedException       ? 403
+                       : code == ErrorCode::kResourceNotFoundException ? 404
+                       : ErrorCodeHttpStatus(code) >= 500              ? ErrorCodeHttpStatus(code)
+                                                                       : 400;
     return Error(answer.status(), request_id, status);
   }
   return JsonBody(200, request_id, std::move(*answer));
 }
 
-ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCaller& caller,
-                                    const std::string& request_id) {
-  auto after_param = QueryNumber(request.target, "after");
-  if (!after_param.ok()) return Error(after_param.status(), request_id);
-  const int64_t after = *after_param;
-  const std::string& account = caller.credential->principal.account;
+Result<json::object> OperatorApi::ListEvents(const std::map<std::string, std::string>& query,
+                                             const std::string& account) {
+  int64_t after = 0;
+  if (auto it = query.find("after"); it != query.end()) {
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), after);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || after < 0) {
+      return Status(ErrorCode::kInvalidParameterException, "after must be a non-negative number.");
+    }
+  }
   if (before_list_events_) before_list_events_();  // e.g. denials counted but not yet written
   json::array out;
   int64_t last = after;
-  Status s = store_->Read([&](StoreReader& r) -> Status {
+  COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
     COFFER_ASSIGN_OR_RETURN(auto events, r.events().ListForAccount(account, after, 100));
     for (const auto& e : events) {
       last = e.id;
@@ -459,9 +426,8 @@ ApiResponse OperatorApi::ListEvents(const ApiRequest& request, const VerifiedCal
                                  {"Detail", std::move(detail)}});
     }
     return Status::Ok();
-  });
-  if (!s.ok()) return Error(s, request_id);
-  return JsonBody(200, request_id, json::object{{"Events", std::move(out)}, {"Next", last}});
+  }));
+  return json::object{{"Events", std::move(out)}, {"Next", last}};
 }
 
 // A rotation function, what a RotationLambdaARN names: registered by the account's root for the

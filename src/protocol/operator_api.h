@@ -22,10 +22,10 @@
 //                             {"AccountId"?} -> credentials
 //   GET  /coffer/events?after=N  an account's root: the account's events (rotation, parameter
 //                             changes, denials) after id N, oldest first, up to 100
-//   GET  /coffer/alarms, GET /coffer/alarms/history, POST /coffer/alarms
-//                             an account's root: its account's built-in alarms, their history,
-//                             their settings (monitoring/alarms_api.h; other accounts' are the
-//                             operator's)
+//   /coffer/alarms, /coffer/alarms/history, /coffer/sinks, /coffer/sinks/test
+//                             an account's root: its account's built-in alarms, their history
+//                             and settings (monitoring/alarms_api.h), its notification sinks
+//                             (monitoring/notifications.h); added by the composition root
 //   POST /coffer/functions    an account's root: registers (or with "Delete": true removes) a
 //                             rotation function in the signing region
 //                             {"Name","Kind":"exec"|"http"|"builtin","Command":[...]|"Url"|
@@ -46,6 +46,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "auth/sigv4.h"
 #include "core/clock.h"
@@ -79,7 +80,13 @@ class OperatorApi {
         operator_account_(std::move(operator_account)),
         clock_(clock),
         signature_clock_(signature_clock ? signature_clock : clock),
-        key_file_(key_file) {}
+        key_file_(key_file) {
+    AddAccountEndpoint(
+        {"/coffer/events", "ListEvents", "",
+         [this](std::string_view, std::string_view, const std::map<std::string, std::string>& query,
+                const boost::json::object&, const std::string& account,
+                bool) { return ListEvents(query, account); }});
+  }
 
   // Runs before events are listed (to write what is counted but not yet stored).
   void SetBeforeListEvents(std::function<void()> hook) { before_list_events_ = std::move(hook); }
@@ -93,14 +100,23 @@ class OperatorApi {
     register_function_ = std::move(registrar);
   }
 
-  // Answers the alarms' endpoints (monitoring/alarms_api.h) once this API has verified the call:
-  // (method, path, query parameters, JSON body, the caller's account, whether the caller is the
-  // operator). The composition root wires it; unset, they answer that alarms are not available.
-  using AlarmsHandler = std::function<Result<boost::json::object>(
+  // An endpoint of an account's own, answered elsewhere once this API has verified the call
+  // and found its signer an account's root: (method, path, query parameters, JSON body, the
+  // caller's account, whether the caller is the operator) -> the answer. The composition root
+  // adds the alarms' (monitoring/alarms_api.h) and the notification sinks' endpoints.
+  using AccountHandler = std::function<Result<boost::json::object>(
       std::string_view method, std::string_view path,
       const std::map<std::string, std::string>& query, const boost::json::object& body,
       const std::string& account, bool is_operator)>;
-  void SetAlarmsHandler(AlarmsHandler handler) { alarms_ = std::move(handler); }
+  struct AccountEndpoint {
+    std::string path;        // exact, e.g. "/coffer/alarms"
+    std::string get_event;   // the audit record's event name of a GET ("" : no GET)
+    std::string post_event;  // of a POST ("" : no POST)
+    AccountHandler handler;
+  };
+  void AddAccountEndpoint(AccountEndpoint endpoint) {
+    account_endpoints_.push_back(std::move(endpoint));
+  }
 
   static bool IsOperatorPath(std::string_view target);
   // The event name calls of the endpoint `target` names are recorded under ("Unseal",
@@ -123,9 +139,10 @@ class OperatorApi {
   ApiResponse Unseal(const ApiRequest& request, const std::string& request_id);
   ApiResponse Rekey(const ApiRequest& request, const std::string& request_id);
   ApiResponse CreateAccount(const ApiRequest& request, const std::string& request_id);
-  ApiResponse ListEvents(const ApiRequest& request, const VerifiedCaller& caller,
-                         const std::string& request_id);
-  ApiResponse Alarms(const ApiRequest& request, const std::string& request_id, OperatorCall* call);
+  Result<boost::json::object> ListEvents(const std::map<std::string, std::string>& query,
+                                         const std::string& account);
+  ApiResponse CallAccountEndpoint(const AccountEndpoint& endpoint, const ApiRequest& request,
+                                  const std::string& request_id, OperatorCall* call);
   ApiResponse PutFunction(const ApiRequest& request, const VerifiedCaller& caller,
                           const std::string& request_id);
 
@@ -139,7 +156,7 @@ class OperatorApi {
   UnsealKeyFile* key_file_;
   std::function<void()> before_list_events_;
   FunctionRegistrar register_function_;
-  AlarmsHandler alarms_;
+  std::vector<AccountEndpoint> account_endpoints_;
 };
 
 }  // namespace coffer

@@ -118,6 +118,8 @@ class AuditRecordStore {
   virtual Status Prune(EpochMillis older_than) = 0;
   // The counts of AuditSignalQuery, one per bucket; at most 10,000 buckets.
   virtual Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& query) = 0;
+  // The newest record's id (0 for none).
+  virtual Result<int64_t> LastId() = 0;
   // Every (account, region) the index has held a record of, in order.
   virtual Result<std::vector<AuditScope>> Scopes() = 0;
 };

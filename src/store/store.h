@@ -22,6 +22,7 @@
 #include "store/events.h"
 #include "store/iam.h"
 #include "store/kms_keys.h"
+#include "store/notifications.h"
 #include "store/parameters.h"
 #include "store/rotation.h"
 #include "store/secrets.h"
@@ -41,6 +42,7 @@ class StoreReader {
   virtual RotationReader& rotation() = 0;
   virtual EventsReader& events() = 0;
   virtual AlarmsReader& alarms() = 0;
+  virtual NotificationsReader& notifications() = 0;
 };
 
 // A write transaction: the same views, writable. All or nothing: see Store::Write.
@@ -55,6 +57,7 @@ class StoreWriter : public StoreReader {
   RotationWriter& rotation() override = 0;
   EventsWriter& events() override = 0;
   AlarmsWriter& alarms() override = 0;
+  NotificationsWriter& notifications() override = 0;
 };
 
 class Store {

@@ -366,6 +366,14 @@ class SqliteAuditRecords final : public AuditRecordStore {
     return counts;
   }
 
+  Result<int64_t> LastId() override {
+    COFFER_QUERY(q, *c_, "SELECT coalesce(max(id), 0) FROM audit_records");
+    int64_t id = 0;
+    if (q.Step()) id = q.Int(0);
+    COFFER_RETURN_IF_ERROR(q.status());
+    return id;
+  }
+
   Result<std::vector<AuditScope>> Scopes() override {
     COFFER_QUERY(q, *c_, "SELECT account, region FROM audit_scopes ORDER BY account, region");
     std::vector<AuditScope> out;

@@ -6,7 +6,7 @@
 namespace coffer::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -349,6 +349,30 @@ CREATE TABLE alarm_history (
   data TEXT NOT NULL);
 CREATE INDEX alarm_history_by_account ON alarm_history (account, id);
 CREATE INDEX alarm_history_by_time ON alarm_history (time_ms);
+)sql",
+    // v10: notification sinks and the outbox their deliveries wait in.
+    R"sql(
+CREATE TABLE notification_sinks (
+  account TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  pattern TEXT NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, name));
+CREATE TABLE notification_outbox (
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL,
+  sink TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL);
+CREATE INDEX outbox_by_due ON notification_outbox (next_attempt_ms);
+CREATE INDEX outbox_by_sink ON notification_outbox (account, sink);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

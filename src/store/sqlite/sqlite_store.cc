@@ -38,6 +38,7 @@ class SqliteTxn final : public StoreWriter {
   RotationWriter& rotation() override { return *rotation_; }
   EventsWriter& events() override { return *events_; }
   AlarmsWriter& alarms() override { return *alarms_; }
+  NotificationsWriter& notifications() override { return *notifications_; }
 
  private:
   explicit SqliteTxn(std::unique_ptr<Connection> conn)
@@ -50,7 +51,8 @@ class SqliteTxn final : public StoreWriter {
         credentials_(NewSqliteCredentials(*conn_)),
         rotation_(NewSqliteRotation(*conn_)),
         events_(NewSqliteEvents(*conn_)),
-        alarms_(NewSqliteAlarms(*conn_)) {}
+        alarms_(NewSqliteAlarms(*conn_)),
+        notifications_(NewSqliteNotifications(*conn_)) {}
 
   std::unique_ptr<Connection> conn_;  // declared first: the views below use it
   std::unique_ptr<DeploymentWriter> deployment_;
@@ -62,6 +64,7 @@ class SqliteTxn final : public StoreWriter {
   std::unique_ptr<RotationWriter> rotation_;
   std::unique_ptr<EventsWriter> events_;
   std::unique_ptr<AlarmsWriter> alarms_;
+  std::unique_ptr<NotificationsWriter> notifications_;
 };
 
 class SqliteStore final : public Store {

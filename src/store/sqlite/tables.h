@@ -19,5 +19,6 @@ std::unique_ptr<CredentialsWriter> NewSqliteCredentials(Connection& conn);
 std::unique_ptr<RotationWriter> NewSqliteRotation(Connection& conn);
 std::unique_ptr<EventsWriter> NewSqliteEvents(Connection& conn);
 std::unique_ptr<AlarmsWriter> NewSqliteAlarms(Connection& conn);
+std::unique_ptr<NotificationsWriter> NewSqliteNotifications(Connection& conn);
 
 }  // namespace coffer::sqlite

@@ -1,4 +1,4 @@
-#include "cli/alarm_commands.h"
+#include "cli/monitoring_commands.h"
 
 #include <boost/json.hpp>
 
@@ -25,8 +25,8 @@ std::string PercentEncode(const std::string& s) {
 
 }  // namespace
 
-std::vector<CLI::App*> AddAlarmCommands(CLI::App* op, AlarmCommands& c) {
-  AlarmFlags& f = c.flags;
+std::vector<CLI::App*> AddMonitoringCommands(CLI::App* op, MonitoringCommands& c) {
+  AlarmFlags& f = c.alarm;
   c.list = op->add_subcommand("alarms",
                               "Print the account's built-in alarms (state and settings) as JSON.");
   c.list->add_option("--account", f.account, "Operator: another account's alarms.");
@@ -57,11 +57,71 @@ std::vector<CLI::App*> AddAlarmCommands(CLI::App* op, AlarmCommands& c) {
   c.set->add_option("--actions-enabled", f.actions_enabled,
                     "false: state changes are recorded but send no event (notification).");
   c.set->add_flag("--reset", f.reset, "Back to the defaults (or to every account's setting).");
-  return {c.list, c.history, c.set};
+
+  SinkFlags& s = c.sink;
+  auto* sinks = op->add_subcommand(
+      "sinks",
+      "Notification sinks: where the account's events (alarm state changes, rotation "
+      "outcomes, changes) are delivered.");
+  sinks->require_subcommand(1);
+  c.sinks_list = sinks->add_subcommand("list", "Print the account's sinks as JSON.");
+  c.sinks_add = sinks->add_subcommand(
+      "add", "Add (or replace) a sink: a webhook (--url) or, for the operator, a command.");
+  c.sinks_add->add_option("--name", s.name, "The sink's name.")->required();
+  c.sinks_add->add_option("--url", s.url,
+                          "Webhook: POST each event here, signed (X-Coffer-Signature).");
+  c.sinks_add->add_option("--pattern", s.pattern,
+                          "EventBridge event pattern (JSON) the events must match.");
+  c.sinks_add
+      ->add_option("--command", s.command,
+                   "Operator: a program given each event on stdin (goes last).")
+      ->expected(1, -1);
+  c.sinks_remove = sinks->add_subcommand("remove", "Remove a sink and what waits for it.");
+  c.sinks_remove->add_option("--name", s.name, "The sink's name.")->required();
+  c.sinks_test = sinks->add_subcommand("test", "Deliver a test event to a sink now.");
+  c.sinks_test->add_option("--name", s.name, "The sink's name.")->required();
+  for (auto* cmd : {c.sinks_list, c.sinks_add, c.sinks_remove, c.sinks_test}) {
+    cmd->add_option("--account", s.account, "Operator: another account's sinks.");
+  }
+  return {c.list, c.history, c.set, c.sinks_list, c.sinks_add, c.sinks_remove, c.sinks_test};
 }
 
-int RunAlarmCommand(const AlarmCommands& c, const RemoteFlags& remote) {
-  const AlarmFlags& f = c.flags;
+namespace {
+
+int RunSinkCommand(const MonitoringCommands& c, const RemoteFlags& remote) {
+  const SinkFlags& s = c.sink;
+  if (c.sinks_list->parsed()) {
+    return PrintOperatorCall(
+        remote, "GET",
+        "/coffer/sinks" +
+            (s.account.empty() ? std::string() : "?Account=" + PercentEncode(s.account)),
+        "");
+  }
+  json::object body{{"Name", s.name}};
+  if (!s.account.empty()) body["Account"] = s.account;
+  if (c.sinks_remove->parsed()) {
+    body["Delete"] = true;
+    return PrintOperatorCall(remote, "POST", "/coffer/sinks", json::serialize(body));
+  }
+  if (c.sinks_test->parsed()) {
+    return PrintOperatorCall(remote, "POST", "/coffer/sinks/test", json::serialize(body));
+  }
+  if (!c.sinks_add->parsed()) return -1;
+  if (!s.url.empty()) body["Url"] = s.url;
+  if (!s.command.empty()) {
+    json::array argv;
+    for (const auto& a : s.command) argv.push_back(json::string(a));
+    body["Command"] = std::move(argv);
+  }
+  if (!s.pattern.empty()) body["EventPattern"] = s.pattern;
+  return PrintOperatorCall(remote, "POST", "/coffer/sinks", json::serialize(body));
+}
+
+}  // namespace
+
+int RunMonitoringCommand(const MonitoringCommands& c, const RemoteFlags& remote) {
+  if (int rc = RunSinkCommand(c, remote); rc >= 0) return rc;
+  const AlarmFlags& f = c.alarm;
   auto param = [](const std::string& name, const std::string& value) {
     return value.empty() ? std::string() : "&" + name + "=" + PercentEncode(value);
   };
