@@ -44,9 +44,10 @@ ALLOWED = {
     "protocol": {"audit", "auth", "core", "crypto", "keyring", "net", "store", "wire"},
     "server": {"audit", "auth", "core", "crypto", "keyring", "protocol", "store"},
     "monitoring": {"audit", "core", "crypto", "keyring", "net", "store"},
+    "services/cloudwatch": {"core", "monitoring", "store", "wire"},
     # The composition root (app/) builds the object graph; the binary (cli/) runs it.
     "app": {"audit", "auth", "authz", "core", "crypto", "keyring", "monitoring", "net", "policy", "protocol",
-            "rotation", "server", "services/cloudtrail", "services/iam", "services/kms", "services/params",
+            "rotation", "server", "services/cloudtrail", "services/cloudwatch", "services/iam", "services/kms", "services/params",
             "services/secrets", "services/sts", "store", "wire"},
     "cli": None,  # the binary: may include every module
     "testing": None,  # what unit tests share: may include every module

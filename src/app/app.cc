@@ -69,6 +69,7 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
              authorizer_.InvalidateIdentities();
              credentials_.Forget();
            }),
+      cloudwatch_(foundation.store),
       dispatcher_(&credentials_, clock, foundation.signature_clock),
       rotations_(foundation.store, foundation.keyring, &secrets_, &sts_, &authorizer_, clock,
                  options.rotation),
@@ -118,6 +119,12 @@ void App::AddServices() {
           });
     }
   }
+  // The built-in alarms (CloudWatch's JSON protocol, as botocore and the JS SDK v3 send it).
+  dispatcher_.AddJsonService(
+      "GraniteServiceVersion20100801", "monitoring",
+      [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+        return cloudwatch_.Handle(op, ctx, in);
+      });
   dispatcher_.AddQueryService(
       "iam", "https://iam.amazonaws.com/doc/2010-05-08/",
       [this](std::string_view action, const RequestContext& ctx,

@@ -26,6 +26,7 @@
 #include "rotation/rotation_engine.h"
 #include "server/denial_audit.h"
 #include "services/cloudtrail/cloudtrail_service.h"
+#include "services/cloudwatch/cloudwatch_service.h"
 #include "services/iam/iam_service.h"
 #include "services/kms/kms_service.h"
 #include "services/params/params_service.h"
@@ -119,6 +120,7 @@ class App {
   sts::StsService sts_;
   iam::IamService iam_;
   std::unique_ptr<cloudtrail::CloudTrailService> cloudtrail_;
+  cloudwatch::CloudWatchService cloudwatch_;
   ApiDispatcher dispatcher_;
   std::unique_ptr<OperatorApi> operator_api_;
   rotation::RotationEngine rotations_;

@@ -83,6 +83,9 @@ namespace coffer {
   X(NotAuthorizedException, 400)                                                                  \
   X(NotFoundException, 400)                                                                       \
   X(TagException, 400)                                                                            \
+  /* CloudWatch (its JSON protocol's codes are the query protocol's). */                          \
+  X(InvalidParameterCombination, 400)                                                             \
+  X(InvalidParameterValue, 400)                                                                   \
   /* CloudTrail. */                                                                               \
   X(InvalidLookupAttributesException, 400)                                                        \
   X(InvalidTimeRangeException, 400)                                                               \

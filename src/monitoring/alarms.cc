@@ -56,21 +56,6 @@ bool ValidPeriod(int64_t seconds) {
   return seconds == 10 || seconds == 30 || (seconds >= 60 && seconds % 60 == 0);
 }
 
-// The metric an alarm watches, as CloudWatch's configuration.metrics[] names one.
-const char* MetricName(Alarm alarm) {
-  switch (alarm) {
-    case Alarm::kSecretRotationFailed:
-      return "RotationFailures";
-    case Alarm::kSecretAccessDenied:
-      return "AccessDenied";
-    case Alarm::kUnauthorizedSecretAccess:
-      return "UnauthorizedAccess";
-    case Alarm::kSecretNearExpiry:
-      return "SecretsNearExpiry";
-  }
-  return "";
-}
-
 std::string AlarmArn(const AuditScope& scope, Alarm alarm) {
   return "arn:aws:cloudwatch:" + scope.region + ":" + scope.account +
          ":alarm:" + std::string(AlarmName(alarm));
@@ -104,6 +89,20 @@ std::optional<Alarm> AlarmNamed(std::string_view name) {
     if (AlarmName(a) == name) return a;
   }
   return std::nullopt;
+}
+
+const char* MetricName(Alarm alarm) {
+  switch (alarm) {
+    case Alarm::kSecretRotationFailed:
+      return "RotationFailures";
+    case Alarm::kSecretAccessDenied:
+      return "AccessDenied";
+    case Alarm::kUnauthorizedSecretAccess:
+      return "UnauthorizedAccess";
+    case Alarm::kSecretNearExpiry:
+      return "SecretsNearExpiry";
+  }
+  return "";
 }
 
 AlarmSettings DefaultSettings(Alarm alarm) {

@@ -56,6 +56,8 @@ inline constexpr std::array<Alarm, 4> kAlarms = {
     Alarm::kSecretNearExpiry};
 std::string_view AlarmName(Alarm alarm);
 std::optional<Alarm> AlarmNamed(std::string_view name);
+// The metric an alarm watches (namespace "coffer"), as its configuration names it.
+const char* MetricName(Alarm alarm);
 
 // The settings row of every account: applies where an account has none of its own.
 inline constexpr char kEveryAccount[] = "*";

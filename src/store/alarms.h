@@ -49,11 +49,13 @@ class AlarmsReader {
   virtual Result<std::vector<AlarmSettingsRow>> ListSettings() = 0;
   // One account's states (every account's when `account` is empty), by region and alarm.
   virtual Result<std::vector<AlarmStateRow>> ListStates(const std::string& account) = 0;
-  // One account's history, newest first, older than `before_id` (0: from the newest); only
-  // `alarm`'s when it is not empty.
+  // One account's history, newest first, older than `cursor_id` (0: from the newest); or, when
+  // `oldest_first`, newer than `cursor_id` (0: from the oldest). Only `alarm`'s when it is not
+  // empty.
   virtual Result<std::vector<AlarmHistoryRow>> ListHistory(const std::string& account,
                                                            const std::string& alarm,
-                                                           int64_t before_id, int limit) = 0;
+                                                           int64_t cursor_id, int limit,
+                                                           bool oldest_first = false) = 0;
 };
 
 class AlarmsWriter : public AlarmsReader {

@@ -41,14 +41,19 @@ class SqliteAlarms final : public AlarmsWriter {
   }
 
   Result<std::vector<AlarmHistoryRow>> ListHistory(const std::string& account,
-                                                   const std::string& alarm, int64_t before_id,
-                                                   int limit) override {
+                                                   const std::string& alarm, int64_t cursor_id,
+                                                   int limit, bool oldest_first) override {
     COFFER_QUERY(q, c_,
-                 "SELECT id, account, region, alarm, time_ms, type, summary, data "
-                 "FROM alarm_history WHERE account = ? AND (? = '' OR alarm = ?) AND id < ? "
-                 "ORDER BY id DESC LIMIT ?");
+                 oldest_first
+                     ? "SELECT id, account, region, alarm, time_ms, type, summary, data "
+                       "FROM alarm_history WHERE account = ? AND (? = '' OR alarm = ?) AND id > ? "
+                       "ORDER BY id LIMIT ?"
+                     : "SELECT id, account, region, alarm, time_ms, type, summary, data "
+                       "FROM alarm_history WHERE account = ? AND (? = '' OR alarm = ?) AND id < ? "
+                       "ORDER BY id DESC LIMIT ?");
     q.Bind(1, account).Bind(2, alarm).Bind(3, alarm);
-    q.Bind(4, before_id > 0 ? before_id : INT64_MAX).Bind(5, static_cast<int64_t>(limit));
+    q.Bind(4, oldest_first || cursor_id > 0 ? cursor_id : INT64_MAX);
+    q.Bind(5, static_cast<int64_t>(limit));
     std::vector<AlarmHistoryRow> out;
     while (q.Step()) {
       out.push_back(
