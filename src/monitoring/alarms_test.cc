@@ -164,15 +164,22 @@ TEST_F(AlarmsTest, RotationFailuresAndAbandonsFireSecretRotationFailedButSuccess
 }
 
 TEST_F(AlarmsTest, UnauthorizedCountsAuthenticationFailuresAndResourcePolicyRefusals) {
-  Set("*", "UnauthorizedSecretAccess", R"({"Threshold": 3, "Period": 60})");
+  Set("*", "UnauthorizedSecretAccess", R"({"Threshold": 4, "Period": 60})");
   tally_.Add(kAccount, kRegion, clock_.NowMillis());
   Call("GetSecretValue", true, "999988887777", "no resource-based policy allows it");  // outsider
   Call("GetSecretValue", true, kAccount, "with an explicit deny in a resource-based policy");
   Call("GetSecretValue", true);  // refused by the caller's own policies: not unauthorized
+  Call("GetSecretValue", true);
   clock_.Set(kStart + 60'000 + 1'000);
   Evaluate();
-  EXPECT_EQ(State("UnauthorizedSecretAccess"), "ALARM");
+  EXPECT_EQ(State("UnauthorizedSecretAccess"), "OK");  // 3 of the 5 count: under 4
+  Call("GetSecretValue", true, "999988887777", "no resource-based policy allows it");
+  for (int i = 0; i < 3; ++i) tally_.Add(kAccount, kRegion, clock_.NowMillis());
+  tally_.Add("999988887777", kRegion, clock_.NowMillis());  // another account's key
   clock_.Set(kStart + 120'000 + 1'000);
+  Evaluate();
+  EXPECT_EQ(State("UnauthorizedSecretAccess"), "ALARM");  // 1 refusal and 3 failures
+  clock_.Set(kStart + 180'000 + 1'000);
   Evaluate();
   EXPECT_EQ(State("UnauthorizedSecretAccess"), "OK");
 }

@@ -78,7 +78,10 @@ bool MatchesOne(const json::value& m, const json::value* field) {
     }
     return SameScalar(m, *field);
   }
-  const auto& [op, arg] = *m.get_object().begin();
+  // Not a structured binding: the lambdas below use `arg`, and clang before 16 cannot capture one.
+  const auto& entry = *m.get_object().begin();
+  const std::string_view op = entry.key();
+  const json::value& arg = entry.value();
   if (op == "exists") return arg.as_bool() == (field != nullptr);
   if (field == nullptr) return false;
   auto each = [&](auto&& test) {
