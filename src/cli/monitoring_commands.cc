@@ -2,28 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include "auth/sigv4.h"
+
 namespace coffer::cli {
 namespace json = boost::json;
-namespace {
-
-// A query parameter's value with everything but RFC 3986's unreserved characters escaped.
-std::string PercentEncode(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : s) {
-    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-        ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += '%';
-      out += kHex[ch >> 4];
-      out += kHex[ch & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::vector<CLI::App*> AddMonitoringCommands(CLI::App* op, MonitoringCommands& c) {
   AlarmFlags& f = c.alarm;
@@ -94,7 +76,7 @@ int RunSinkCommand(const MonitoringCommands& c, const RemoteFlags& remote) {
     return PrintOperatorCall(
         remote, "GET",
         "/coffer/sinks" +
-            (s.account.empty() ? std::string() : "?Account=" + PercentEncode(s.account)),
+            (s.account.empty() ? std::string() : "?Account=" + UriEncode(s.account, false)),
         "");
   }
   json::object body{{"Name", s.name}};
@@ -123,7 +105,7 @@ int RunMonitoringCommand(const MonitoringCommands& c, const RemoteFlags& remote)
   if (int rc = RunSinkCommand(c, remote); rc >= 0) return rc;
   const AlarmFlags& f = c.alarm;
   auto param = [](const std::string& name, const std::string& value) {
-    return value.empty() ? std::string() : "&" + name + "=" + PercentEncode(value);
+    return value.empty() ? std::string() : "&" + name + "=" + UriEncode(value, false);
   };
   if (c.list->parsed()) {
     return PrintOperatorCall(remote, "GET", "/coffer/alarms?" + param("Account", f.account), "");

@@ -56,11 +56,6 @@ bool ValidPeriod(int64_t seconds) {
   return seconds == 10 || seconds == 30 || (seconds >= 60 && seconds % 60 == 0);
 }
 
-std::string AlarmArn(const AuditScope& scope, Alarm alarm) {
-  return "arn:aws:cloudwatch:" + scope.region + ":" + scope.account +
-         ":alarm:" + std::string(AlarmName(alarm));
-}
-
 json::object StateJson(const std::string& value, const std::string& reason,
                        const std::string& reason_data, EpochMillis t) {
   json::object o{{"value", value}, {"reason", reason}, {"timestamp", CloudWatchTime(t)}};
@@ -82,6 +77,10 @@ std::string_view AlarmName(Alarm alarm) {
       return "SecretNearExpiry";
   }
   return "";
+}
+
+std::string AlarmArn(const std::string& account, const std::string& region, std::string_view name) {
+  return "arn:aws:cloudwatch:" + region + ":" + account + ":alarm:" + std::string(name);
 }
 
 std::optional<Alarm> AlarmNamed(std::string_view name) {
@@ -205,10 +204,8 @@ Status ApplySettingsFile(const std::string& path, Store* store, EpochMillis now)
       COFFER_RETURN_IF_ERROR(alarms_of(kEveryAccount, v));
     } else if (key == "Accounts" && v.is_object()) {
       for (const auto& [account, alarms] : v.get_object()) {
-        const bool valid =
-            account.size() == 12 && std::all_of(account.begin(), account.end(),
-                                                [](char c) { return c >= '0' && c <= '9'; });
-        if (!valid) return Invalid(path + ": '" + std::string(account) + "' is no account id");
+        if (!IsValidAccountId(account))
+          return Invalid(path + ": '" + std::string(account) + "' is no account id");
         COFFER_RETURN_IF_ERROR(alarms_of(std::string(account), alarms));
       }
     } else {
@@ -476,7 +473,8 @@ Status AlarmEvaluator::Transition(const AuditScope& scope, Alarm alarm, const Al
   event.region = scope.region;
   event.source = "aws.cloudwatch";
   event.detail_type = "CloudWatch Alarm State Change";
-  event.resources = json::serialize(json::array{json::string(AlarmArn(scope, alarm))});
+  event.resources = json::serialize(
+      json::array{json::string(AlarmArn(scope.account, scope.region, AlarmName(alarm)))});
   json::object metric{
       {"id", "m1"},
       {"metricStat", json::object{{"metric", json::object{{"namespace", "coffer"},

@@ -56,6 +56,9 @@ inline constexpr std::array<Alarm, 4> kAlarms = {
     Alarm::kSecretNearExpiry};
 std::string_view AlarmName(Alarm alarm);
 std::optional<Alarm> AlarmNamed(std::string_view name);
+// arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME (NAME may be "*", every alarm).
+std::string AlarmArn(const std::string& account, const std::string& region,
+                     std::string_view name);
 // The metric an alarm watches (namespace "coffer"), as its configuration names it.
 const char* MetricName(Alarm alarm);
 

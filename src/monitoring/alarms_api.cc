@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "core/ids.h"
 #include "core/time_format.h"
 #include "monitoring/alarms.h"
 
@@ -12,11 +13,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kHistoryPage = 100;
-
-bool IsAccountId(std::string_view s) {
-  return s.size() == 12 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 std::string Query(const std::map<std::string, std::string>& query, const char* name) {
   auto it = query.find(name);
@@ -38,12 +34,9 @@ Result<json::object> Describe(Store* store, const std::string& account) {
       std::optional<Alarm> alarm = AlarmNamed(st.alarm);
       if (!alarm) continue;
       json::object o{
-          {"AlarmName", st.alarm},
-          {"AlarmArn", "arn:aws:cloudwatch:" + st.region + ":" + account + ":alarm:" + st.alarm},
-          {"Region", st.region},
-          {"StateValue", st.state},
-          {"StateReason", st.reason},
-          {"StateUpdatedTimestamp", FormatIso8601(st.updated_ms)},
+          {"AlarmName", st.alarm},    {"AlarmArn", AlarmArn(account, st.region, st.alarm)},
+          {"Region", st.region},      {"StateValue", st.state},
+          {"StateReason", st.reason}, {"StateUpdatedTimestamp", FormatIso8601(st.updated_ms)},
           {"Statistic", "Sum"}};
       if (!st.reason_data.empty()) o["StateReasonData"] = st.reason_data;
       for (auto& [k, v] : SettingsJson(*alarm, effective[st.alarm])) o[k] = v;
@@ -144,7 +137,7 @@ Result<std::string> EndpointAccount(const std::string& named, const std::string&
                   "Only the deployment operator may act on another account's alarms.");
   }
   if (named == kEveryAccount && every_account_allowed) return named;
-  if (!IsAccountId(named)) {
+  if (!IsValidAccountId(named)) {
     return Status(ErrorCode::kValidationError,
                   "Account must be a 12-digit account id" +
                       std::string(every_account_allowed ? " or \"*\"." : "."));

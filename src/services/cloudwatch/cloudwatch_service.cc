@@ -20,8 +20,7 @@ constexpr int kMaxRecords = 100;
 double Seconds(EpochMillis t) { return static_cast<double>(t) / 1000.0; }
 
 std::string AlarmArn(const RequestContext& ctx, std::string_view name) {
-  return "arn:aws:cloudwatch:" + ctx.scope.region + ":" + ctx.scope.account +
-         ":alarm:" + std::string(name);
+  return monitoring::AlarmArn(ctx.scope.account, ctx.scope.region, name);
 }
 
 Status Authorize(const RequestContext& ctx, const char* action) {
