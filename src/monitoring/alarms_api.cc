@@ -134,7 +134,7 @@ Result<std::string> EndpointAccount(const std::string& named, const std::string&
   if (named.empty() || named == caller_account) return caller_account;
   if (!is_operator) {
     return Status(ErrorCode::kAccessDeniedException,
-                  "Only the deployment operator may act on another account's alarms.");
+                  "Only the deployment operator may act on another account's alarms and sinks.");
   }
   if (named == kEveryAccount && every_account_allowed) return named;
   if (!IsValidAccountId(named)) {
