@@ -12,9 +12,12 @@ build_packages=(
   libgtest-dev libgmock-dev
   # The PostgreSQL rotation tests start a throwaway server of their own (initdb, pg_ctl).
   postgresql
+  # npm installs the dashboard's charting library, which the build compiles in.
+  nodejs npm
 )
 # prometheus: for promtool, which checks GET /metrics in the tests.
-test_packages=(awscli python3 nodejs npm wrk openssl prometheus)
+# chromium (and a font for its screenshots): the dashboard's tests drive it headless.
+test_packages=(awscli python3 wrk openssl prometheus chromium fonts-liberation)
 
 want=("${build_packages[@]}")
 if [ "${1:-}" != "--build-only" ]; then want+=("${test_packages[@]}"); fi
@@ -43,6 +46,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "install-deps: stopping and disabling the prometheus service the package started"
     $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
+fi
+
+# The dashboard's charting library (uPlot, pinned in src/ui/package-lock.json) is compiled into
+# the binary, so the build needs it too.
+if [ ! -d src/ui/node_modules ] || [ src/ui/package-lock.json -nt src/ui/node_modules ]; then
+  echo "install-deps: npm ci in src/ui"
+  (cd src/ui && npm ci --no-audit --no-fund --loglevel=error)
+  touch src/ui/node_modules
 fi
 
 if [ "${1:-}" != "--build-only" ] && [ -f tests/e2e/js/package-lock.json ]; then

@@ -118,6 +118,14 @@ void App::AddServices() {
             return cloudtrail_->Handle(op, ctx, in);
           });
     }
+    // The dashboard's summary of the trail (/ui/), authorized as LookupEvents.
+    access_summary_ =
+        std::make_unique<cloudtrail::AccessSummaryService>(foundation_.trail, &auth_failures_);
+    dispatcher_.AddJsonService(
+        cloudtrail::kAccessSummaryTargetPrefix, "cloudtrail",
+        [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
+          return access_summary_->Handle(op, ctx, in);
+        });
   }
   // The built-in alarms (CloudWatch's JSON protocol, as botocore and the JS SDK v3 send it).
   dispatcher_.AddJsonService(

@@ -25,6 +25,7 @@
 #include "protocol/operator_api.h"
 #include "rotation/rotation_engine.h"
 #include "server/denial_audit.h"
+#include "services/cloudtrail/access_summary.h"
 #include "services/cloudtrail/cloudtrail_service.h"
 #include "services/cloudwatch/cloudwatch_service.h"
 #include "services/iam/iam_service.h"
@@ -120,6 +121,7 @@ class App {
   sts::StsService sts_;
   iam::IamService iam_;
   std::unique_ptr<cloudtrail::CloudTrailService> cloudtrail_;
+  std::unique_ptr<cloudtrail::AccessSummaryService> access_summary_;
   cloudwatch::CloudWatchService cloudwatch_;
   ApiDispatcher dispatcher_;
   std::unique_ptr<OperatorApi> operator_api_;

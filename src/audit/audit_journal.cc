@@ -122,7 +122,7 @@ bool TornTail(std::string_view rest) {
 std::string EncodeJournalRow(const AuditRow& r) {
   std::string out;
   out.reserve(r.record.size() + 256);
-  PutField(&out, "2");  // entry format version (1: without signals)
+  PutField(&out, "3");  // entry format version (1: without signals, 2: without principal)
   PutField(&out, std::to_string(r.time_ms));
   PutField(&out, r.account);
   PutField(&out, r.region);
@@ -133,6 +133,7 @@ std::string EncodeJournalRow(const AuditRow& r) {
   PutField(&out, r.access_key_id);
   PutField(&out, r.read_only ? "1" : "0");
   PutField(&out, std::to_string(r.signals));
+  PutField(&out, r.principal_arn);
   PutField(&out, std::to_string(r.resources.size()));
   for (const auto& res : r.resources) {
     PutField(&out, res.type);
@@ -145,13 +146,16 @@ std::string EncodeJournalRow(const AuditRow& r) {
 bool DecodeJournalRow(std::string_view in, AuditRow* r) {
   std::string_view version;
   int64_t read_only = 0, signals = 0, resources = 0;
-  if (!GetField(&in, &version) || (version != "1" && version != "2")) return false;
+  if (!GetField(&in, &version) || (version != "1" && version != "2" && version != "3")) {
+    return false;
+  }
   if (!GetInt(&in, &r->time_ms) || !GetString(&in, &r->account) || !GetString(&in, &r->region) ||
       !GetString(&in, &r->event_id) || !GetString(&in, &r->event_name) ||
       !GetString(&in, &r->event_source) || !GetString(&in, &r->username) ||
       !GetString(&in, &r->access_key_id) || !GetInt(&in, &read_only) ||
-      (version == "2" && !GetInt(&in, &signals)) || !GetInt(&in, &resources) || resources < 0 ||
-      resources > 1000 || signals < 0 || signals > 0xffffffff) {
+      (version != "1" && !GetInt(&in, &signals)) ||
+      (version == "3" && !GetString(&in, &r->principal_arn)) || !GetInt(&in, &resources) ||
+      resources < 0 || resources > 1000 || signals < 0 || signals > 0xffffffff) {
     return false;
   }
   r->read_only = read_only != 0;

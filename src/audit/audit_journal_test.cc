@@ -46,28 +46,38 @@ TEST(AuditJournalTest, RowsRoundTripThroughTheEntryFormat) {
   EXPECT_FALSE(DecodeJournalRow(EncodeJournalRow(Row(7)) + "junk", &out));
 }
 
-TEST(AuditJournalTest, SignalsRoundTripAndAnEntryWrittenBeforeThemReadsWithNone) {
+TEST(AuditJournalTest, SignalsAndPrincipalRoundTripAndOlderEntriesReadWithout) {
   AuditRow row = Row(3);
   row.signals = SignalBit(AuditSignal::kSecretAccessDenied) |
                 SignalBit(AuditSignal::kUnauthorizedSecretAccess);
+  row.principal_arn = "arn:aws:sts::111122223333:assumed-role/app/task-1";
   AuditRow out;
   ASSERT_TRUE(DecodeJournalRow(EncodeJournalRow(row), &out));
   EXPECT_EQ(out.signals, row.signals);
-  // The same row as a journal of the first format held it: no signals field.
-  std::string v1 = EncodeJournalRow(row);
-  const std::string v2_head = "1:2";
-  ASSERT_EQ(v1.substr(0, v2_head.size()), v2_head);
-  v1.replace(0, v2_head.size(), "1:1");
-  const std::string encoded_signals =
-      std::to_string(std::to_string(row.signals).size()) + ":" + std::to_string(row.signals);
-  const size_t at = v1.find(encoded_signals + "1:1");  // signals, then one resource
+  EXPECT_EQ(out.principal_arn, row.principal_arn);
+  auto field = [](const std::string& v) { return std::to_string(v.size()) + ":" + v; };
+  const std::string signals = field(std::to_string(row.signals));
+  const std::string principal = field(row.principal_arn);
+  // The same row as a journal of the second format held it: no principal field.
+  std::string v2 = EncodeJournalRow(row);
+  ASSERT_EQ(v2.substr(0, 3), "1:3");
+  v2.replace(0, 3, "1:2");
+  const size_t at = v2.find(signals + principal + "1:1");  // then one resource
   ASSERT_NE(at, std::string::npos);
-  v1.erase(at, encoded_signals.size());
-  AuditRow old;
-  ASSERT_TRUE(DecodeJournalRow(v1, &old));
-  EXPECT_EQ(old.signals, 0u);
-  EXPECT_EQ(old.event_id, row.event_id);
-  EXPECT_EQ(old.resources.size(), 1u);
+  v2.erase(at + signals.size(), principal.size());
+  AuditRow older;
+  ASSERT_TRUE(DecodeJournalRow(v2, &older));
+  EXPECT_EQ(older.signals, row.signals);
+  EXPECT_EQ(older.principal_arn, "");
+  // And as the first format held it: no signals either.
+  std::string v1 = v2;
+  v1.replace(0, 3, "1:1");
+  v1.erase(at, signals.size());
+  AuditRow oldest;
+  ASSERT_TRUE(DecodeJournalRow(v1, &oldest));
+  EXPECT_EQ(oldest.signals, 0u);
+  EXPECT_EQ(oldest.event_id, row.event_id);
+  EXPECT_EQ(oldest.resources.size(), 1u);
 }
 
 TEST(AuditJournalTest, ATornTailIsCutOffAndEverythingBeforeItIsRead) {

@@ -292,6 +292,12 @@ Result<std::vector<int64_t>> AuditTrail::CountSignal(const AuditSignalQuery& que
   return reader_->CountSignal(query);
 }
 
+Result<std::vector<AuditTotal>> AuditTrail::TotalsBy(const AuditSignalQuery& query,
+                                                     AuditBreakdown by) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  return reader_->TotalsBy(query, by);
+}
+
 Result<std::vector<AuditRow>> AuditTrail::ReadFrom(int64_t after_id, int limit) {
   std::lock_guard<std::mutex> lock(reader_mu_);
   return reader_->ReadFrom(after_id, limit);

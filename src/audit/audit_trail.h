@@ -91,6 +91,7 @@ class AuditTrail {
   Result<std::vector<AuditRow>> Lookup(const AuditQuery& query);
   // The index's signal tallies (store/audit_records.h): what alarms and the dashboard read.
   Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& query);
+  Result<std::vector<AuditTotal>> TotalsBy(const AuditSignalQuery& query, AuditBreakdown by);
   Result<std::vector<AuditScope>> Scopes();
   // Indexed records after index id `after_id`, oldest first (notifications read the trail's
   // write calls in order).

@@ -9,9 +9,18 @@ constexpr EpochMillis kSlotMs = 10'000;
 }  // namespace
 
 void AuthFailureTally::Add(const std::string& account, const std::string& region,
-                           EpochMillis time_ms) {
+                           EpochMillis time_ms, AuthFailureSample sample) {
   const EpochMillis slot = time_ms / kSlotMs;
   std::lock_guard lock(mu_);
+  auto recent = recent_.find({account, region});
+  if (recent == recent_.end() && recent_.size() < kMaxRecentScopes) {
+    recent =
+        recent_.emplace(std::make_pair(account, region), std::deque<AuthFailureSample>{}).first;
+  }
+  if (recent != recent_.end()) {
+    recent->second.push_front(std::move(sample));
+    if (recent->second.size() > kRecentPerScope) recent->second.pop_back();
+  }
   if (slot > newest_slot_) {
     newest_slot_ = slot;
     const EpochMillis oldest_kept = newest_slot_ - kKeptMs / kSlotMs;
@@ -46,6 +55,14 @@ std::vector<int64_t> AuthFailureTally::Count(const std::string& account, const s
     out[static_cast<size_t>((t - start_ms) / bucket_ms)] += it->second;
   }
   return out;
+}
+
+std::vector<AuthFailureSample> AuthFailureTally::Recent(const std::string& account,
+                                                        const std::string& region) const {
+  std::lock_guard lock(mu_);
+  auto it = recent_.find({account, region});
+  if (it == recent_.end()) return {};
+  return {it->second.begin(), it->second.end()};
 }
 
 std::vector<AuditScope> AuthFailureTally::Scopes() const {

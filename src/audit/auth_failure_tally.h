@@ -10,6 +10,7 @@
 // the last 24 hours: after a restart the alarm sees no failures from before it.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -21,14 +22,30 @@
 
 namespace coffer::audit {
 
+// One failure as the dashboard lists it: never the signature or anything of the request beyond
+// its key id and source.
+struct AuthFailureSample {
+  EpochMillis time_ms = 0;
+  std::string access_key_id;
+  std::string reason;  // the error code the caller was answered
+  std::string source_ip;
+};
+
 class AuthFailureTally {
  public:
   // At most this many (account, region, 10 s) counts are kept; past it, failures of new ones
   // are not kept (dropped() counts them).
   static constexpr size_t kMaxEntries = 100'000;
   static constexpr EpochMillis kKeptMs = 24 * 3600'000LL;
+  // The newest failures kept per (account, region), for at most this many of them.
+  static constexpr size_t kRecentPerScope = 20;
+  static constexpr size_t kMaxRecentScopes = 10'000;
 
-  void Add(const std::string& account, const std::string& region, EpochMillis time_ms);
+  void Add(const std::string& account, const std::string& region, EpochMillis time_ms,
+           AuthFailureSample sample = {});
+  // The newest failures kept, newest first.
+  std::vector<AuthFailureSample> Recent(const std::string& account,
+                                        const std::string& region) const;
   // Failures in [start_ms, start_ms + n * bucket_ms), per bucket.
   std::vector<int64_t> Count(const std::string& account, const std::string& region,
                              EpochMillis start_ms, EpochMillis bucket_ms, size_t n) const;
@@ -42,6 +59,7 @@ class AuthFailureTally {
  private:
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, EpochMillis>, int64_t> by_slot_;
+  std::map<std::pair<std::string, std::string>, std::deque<AuthFailureSample>> recent_;
   EpochMillis newest_slot_ = 0;
   int64_t dropped_ = 0;
 };

@@ -104,6 +104,7 @@ AuditRow ApiCallRow(const ApiCall& call) {
   row.read_only = IsReadOnly(call.event_name);
   for (const auto& r : call.resources) row.resources.push_back({r.type, r.arn});
   row.signals = SignalsOf(call);
+  row.principal_arn = call.principal.arn;
   row.record = boost::json::serialize(ApiCallRecord(call));
   return row;
 }

@@ -518,6 +518,7 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
   auto owned = [&](AuthError e) {
     e.key_account = credential->principal.account;
     e.region = claim.region;
+    e.access_key_id = claim.access_key_id;
     return e;
   };
   if (auto err = CheckRequestTime(claim, signature_now)) return owned(*err);

@@ -62,6 +62,7 @@ struct AuthError {
   // owns it and the region the request was signed for, for the UnauthorizedSecretAccess alarm.
   std::string key_account;
   std::string region;
+  std::string access_key_id;  // the known key's id (the dashboard's recent failures)
 };
 
 struct VerifiedCaller {

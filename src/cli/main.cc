@@ -27,6 +27,7 @@
 #include "server/bootstrap.h"
 #include "server/data_dir.h"
 #include "server/http_server.h"
+#include "ui/ui_assets.h"
 
 namespace {
 
@@ -339,6 +340,11 @@ int RunServer(const ServerFlags& flags) {
   }
   auto health = [&app] { return app->Health(); };
   auto metrics = [&app] { return app->MetricsText(); };
+  http.ui_files = [](std::string_view name) -> std::optional<coffer::StaticFile> {
+    const coffer::ui::Asset* asset = coffer::ui::FindAsset(name);
+    if (asset == nullptr) return std::nullopt;
+    return coffer::StaticFile{asset->content_type, asset->body};
+  };
   auto server = coffer::HttpServer::Create(http, &app->dispatcher(), health, metrics);
   if (!server.ok()) {
     std::cerr << "coffer: " << server.status().message() << "\n";
@@ -374,6 +380,7 @@ int RunServer(const ServerFlags& flags) {
               << "/metrics" << std::endl;
   }
   std::cout << "coffer: listening on " << endpoint << std::endl;
+  std::cout << "coffer: dashboard at " << endpoint << "/ui/" << std::endl;
 
   (*server)->Run();
   // Every queued record is written, and its call's answer handed to the I/O context, while that

@@ -235,10 +235,17 @@ ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
   return resp;
 }
 
-void ApiDispatcher::AuthenticationFailed(const AuthError& err, EpochMillis now) {
+void ApiDispatcher::AuthenticationFailed(const AuthError& err, const ApiRequest& request,
+                                         EpochMillis now) {
   metrics_.AuthenticationFailed(err.failure);
   if (auth_failures_ != nullptr && !err.key_account.empty() && IsValidRegionName(err.region)) {
-    auth_failures_->Add(err.key_account, err.region, now);
+    auth_failures_->Add(
+        err.key_account, err.region, now,
+        {.time_ms = now,
+         .access_key_id = err.access_key_id,
+         .reason =
+             err.failure == AuthFailure::kExpiredToken ? "ExpiredToken" : "SignatureDoesNotMatch",
+         .source_ip = std::string(request.peer_ip)});
   }
 }
 
@@ -258,7 +265,7 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
-    AuthenticationFailed(*err, now);
+    AuthenticationFailed(*err, request, now);
     return JsonError(AuthStatus(*err, Protocol::kJson), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
@@ -337,7 +344,7 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
-    AuthenticationFailed(*err, now);
+    AuthenticationFailed(*err, request, now);
     return QueryError(AuthStatus(*err, Protocol::kQuery), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);

@@ -128,7 +128,7 @@ class ApiDispatcher {
     std::string operation;
     ErrorCode outcome = ErrorCode::kOk;
   };
-  void AuthenticationFailed(const AuthError& err, EpochMillis now);
+  void AuthenticationFailed(const AuthError& err, const ApiRequest& request, EpochMillis now);
   ApiResponse HandleJson(const ApiRequest& request, std::string_view amz_target,
                          const std::string& request_id, CallLabels* labels);
   ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id,

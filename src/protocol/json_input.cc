@@ -1,5 +1,7 @@
 #include "protocol/json_input.h"
 
+#include <cmath>
+
 namespace coffer {
 
 std::string LowerFirst(std::string_view member) {
@@ -193,6 +195,23 @@ Status JsonInput::Finish() const {
     msg += violations_[i];
   }
   return Status(ErrorCode::kValidationException, msg);
+}
+
+Result<std::optional<int64_t>> EpochMillisMember(const boost::json::object& input,
+                                                 std::string_view member, ErrorCode out_of_range,
+                                                 std::string_view message) {
+  auto it = input.find(member);
+  if (it == input.end() || it->value().is_null()) return std::optional<int64_t>();
+  const boost::json::value& v = it->value();
+  if (!v.is_number()) {
+    return Status(ErrorCode::kSerializationException,
+                  "Value for " + std::string(member) + " must be a timestamp (epoch seconds).");
+  }
+  const double seconds = v.to_number<double>();
+  if (!std::isfinite(seconds) || std::fabs(seconds) > 1e13) {
+    return Status(out_of_range, std::string(message));
+  }
+  return std::optional<int64_t>(static_cast<int64_t>(std::llround(seconds * 1000)));
 }
 
 }  // namespace coffer

@@ -69,4 +69,11 @@ class JsonInput {
 // "SecretId" -> "secretId": the spelling AWS uses in validation messages.
 std::string LowerFirst(std::string_view member);
 
+// A timestamp member as the SDKs send it in the JSON protocols: epoch seconds, a number. Absent
+// or null is nullopt; another type is SerializationException; a value no date can have is
+// `out_of_range` with `message` (each service names that error its own way).
+Result<std::optional<int64_t>> EpochMillisMember(const boost::json::object& input,
+                                                 std::string_view member, ErrorCode out_of_range,
+                                                 std::string_view message);
+
 }  // namespace coffer

@@ -431,6 +431,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         res->body() =
             (shared_->metrics ? shared_->metrics() : std::string()) + shared_->PrometheusText();
       }
+    } else if (shared_->options.ui_files && !shared_->options.metrics_only &&
+               req.method() == http::verb::get && IsUiTarget(target)) {
+      ServeUiFile(target, *res);
     } else if (shared_->options.metrics_only) {
       res->result(http::status::not_found);
       res->set(http::field::content_type, "text/plain");
@@ -470,6 +473,39 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     res->keep_alive(!close);
     res->prepare_payload();
     Write(res, close);
+  }
+
+  static bool IsUiTarget(std::string_view target) {
+    return target.starts_with("/ui") &&
+           (target.size() == 3 || target[3] == '/' || target[3] == '?');
+  }
+
+  // The dashboard's pages and scripts. The policy lets them load only from coffer and talk
+  // only to coffer, never be framed (clickjacking), and never run inline or injected script.
+  void ServeUiFile(std::string_view target, http::response<http::string_body>& res) {
+    std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/ui") {
+      res.result(http::status::moved_permanently);
+      res.set(http::field::location, "/ui/");
+      return;
+    }
+    std::string_view name = path.substr(4);
+    if (name.empty()) name = "index.html";
+    auto file = shared_->options.ui_files(name);
+    if (!file) {
+      res.result(http::status::not_found);
+      res.set(http::field::content_type, "text/plain");
+      res.body() = "No such file of the dashboard.\n";
+      return;
+    }
+    res.set(http::field::content_type, file->content_type);
+    res.set("Content-Security-Policy",
+            "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set(http::field::cache_control, "no-cache");
+    res.body().assign(file->body);
   }
 
   static void Fill(http::response<http::string_body>& res, ApiResponse out) {

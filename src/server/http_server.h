@@ -15,12 +15,19 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/status.h"
 #include "protocol/api_dispatcher.h"
 
 namespace coffer {
+
+// A file served as it is, to anyone (it holds nothing but code and styles).
+struct StaticFile {
+  std::string_view content_type;
+  std::string_view body;
+};
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -42,6 +49,8 @@ struct HttpServerOptions {
   std::string metrics_token;
   // A listener for GET /metrics and GET /health only (--metrics-listen).
   bool metrics_only = false;
+  // GET /ui/<name>: the dashboard's files (ui/ui_assets.h), when set; nullopt is 404.
+  std::function<std::optional<StaticFile>(std::string_view name)> ui_files;
 };
 
 // Answers GET /health; returns the JSON body and HTTP status.

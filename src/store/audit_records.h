@@ -65,8 +65,9 @@ struct AuditRow {
   std::string access_key_id;
   bool read_only = false;
   std::vector<AuditResource> resources;
-  uint32_t signals = 0;  // AuditSignal bits
-  std::string record;    // the CloudTrail record, JSON text
+  uint32_t signals = 0;       // AuditSignal bits
+  std::string principal_arn;  // the caller (userIdentity.arn); "" when none: signal postings
+  std::string record;         // the CloudTrail record, JSON text
 };
 
 // How many of one account's records in one region carry `signal`, per bucket of `bucket_ms`
@@ -82,6 +83,16 @@ struct AuditSignalQuery {
   EpochMillis bucket_ms = 60'000;
 };
 
+// What a signal's records are totalled by (AuditRecordStore::TotalsBy): the secret a read names,
+// or the principal that made the call.
+enum class AuditBreakdown { kSecret, kPrincipal };
+
+struct AuditTotal {
+  std::string value;  // a secret's or a principal's ARN
+  int64_t count = 0;
+  bool operator==(const AuditTotal&) const = default;
+};
+
 struct AuditScope {
   std::string account;
   std::string region;
@@ -95,6 +106,9 @@ struct AuditQuery {
   std::string region;
   std::optional<AuditAttribute> attribute;
   std::string value;
+  // Instead of an attribute: the records carrying this signal (the dashboard's recent denials
+  // and rotations).
+  std::optional<AuditSignal> signal;
   EpochMillis start_ms = 0;
   EpochMillis end_ms = 0;
   std::optional<std::pair<EpochMillis, int64_t>> before;
@@ -118,6 +132,10 @@ class AuditRecordStore {
   virtual Status Prune(EpochMillis older_than) = 0;
   // The counts of AuditSignalQuery, one per bucket; at most 10,000 buckets.
   virtual Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& query) = 0;
+  // How many records with `query.signal` in [start_ms, end_ms) each secret (reads only) or
+  // principal has; `query.resource` and `bucket_ms` are not used. Unordered.
+  virtual Result<std::vector<AuditTotal>> TotalsBy(const AuditSignalQuery& query,
+                                                   AuditBreakdown by) = 0;
   // The newest record's id (0 for none).
   virtual Result<int64_t> LastId() = 0;
   // Every (account, region) the index has held a record of, in order.

@@ -34,27 +34,9 @@ Status InvalidAttributes(const std::string& message) {
   return Status(ErrorCode::kInvalidLookupAttributesException, message);
 }
 
-// A timestamp member: epoch seconds as a number (what the SDKs send for the JSON protocols).
 Result<std::optional<EpochMillis>> Timestamp(const json::object& input, std::string_view member) {
-  auto it = input.find(member);
-  if (it == input.end() || it->value().is_null()) return std::optional<EpochMillis>();
-  const json::value& v = it->value();
-  double seconds = 0;
-  if (v.is_int64()) {
-    seconds = static_cast<double>(v.get_int64());
-  } else if (v.is_uint64()) {
-    seconds = static_cast<double>(v.get_uint64());
-  } else if (v.is_double()) {
-    seconds = v.get_double();
-  } else {
-    return Status(ErrorCode::kSerializationException,
-                  "Value for " + std::string(member) + " must be a timestamp (epoch seconds).");
-  }
-  if (!std::isfinite(seconds) || std::fabs(seconds) > 1e13) {
-    return Status(ErrorCode::kInvalidTimeRangeException,
-                  "The time range is outside the range of possible values.");
-  }
-  return std::optional<EpochMillis>(static_cast<EpochMillis>(std::llround(seconds * 1000)));
+  return EpochMillisMember(input, member, ErrorCode::kInvalidTimeRangeException,
+                           "The time range is outside the range of possible values.");
 }
 
 struct Lookup {

@@ -27,19 +27,9 @@ Status Authorize(const RequestContext& ctx, const char* action) {
   return ctx.Authorize({.action = action, .resource = AlarmArn(ctx, "*")});
 }
 
-// A timestamp member: epoch seconds as a number.
 Result<std::optional<EpochMillis>> Timestamp(const json::object& input, std::string_view member) {
-  auto it = input.find(member);
-  if (it == input.end() || it->value().is_null()) return std::optional<EpochMillis>();
-  if (!it->value().is_number()) {
-    return Status(ErrorCode::kSerializationException,
-                  "Value for " + std::string(member) + " must be a timestamp (epoch seconds).");
-  }
-  const double seconds = it->value().to_number<double>();
-  if (!std::isfinite(seconds) || std::fabs(seconds) > 1e13) {
-    return Status(ErrorCode::kInvalidParameterValue, "Invalid " + std::string(member) + ".");
-  }
-  return std::optional<EpochMillis>(static_cast<EpochMillis>(std::llround(seconds * 1000)));
+  return EpochMillisMember(input, member, ErrorCode::kInvalidParameterValue,
+                           "Invalid " + std::string(member) + ".");
 }
 
 // One alarm as DescribeAlarms' MetricAlarm.

@@ -65,6 +65,9 @@ int AttributeNumber(AuditAttribute a) { return static_cast<int>(a) + 1; }
 // Signals' postings: 64 + the bit's position. Their value is "" for every record with the
 // signal, or a resource ARN for those naming it (the per-secret read counts).
 int SignalNumber(AuditSignal s) { return 64 + std::countr_zero(SignalBit(s)); }
+// And 96 + the bit's position, valued with the caller's ARN: the records of a signal per
+// principal (the dashboard's access by principal and role).
+int PrincipalSignalNumber(AuditSignal s) { return 96 + std::countr_zero(SignalBit(s)); }
 
 // One (time, id) pair of a postings row, as stored: two little-endian 64-bit integers.
 struct Entry {
@@ -178,6 +181,7 @@ class PostingsBuilder {
     for (AuditSignal signal : kAllAuditSignals) {
       if ((r.signals & SignalBit(signal)) == 0) continue;
       add(SignalNumber(signal), "");
+      if (!r.principal_arn.empty()) add(PrincipalSignalNumber(signal), r.principal_arn);
       if (signal != AuditSignal::kSecretRead) continue;
       for (const auto& res : r.resources) {
         if (res.type == "AWS::SecretsManager::Secret") add(SignalNumber(signal), res.name);
@@ -263,7 +267,9 @@ class SqliteAuditRecords final : public AuditRecordStore {
                    "ORDER BY last_ms DESC, first_id DESC");
       int attribute = kEveryRecord;
       std::string value;
-      if (q.attribute) {
+      if (q.signal) {
+        attribute = SignalNumber(*q.signal);
+      } else if (q.attribute) {
         attribute = AttributeNumber(*q.attribute);
         value = *q.attribute == AuditAttribute::kReadOnly ? (q.value == "true" ? "true" : "false")
                                                           : q.value;
@@ -364,6 +370,45 @@ class SqliteAuditRecords final : public AuditRecordStore {
     }
     COFFER_RETURN_IF_ERROR(rows.status());
     return counts;
+  }
+
+  // Value by value, each found with one seek past the previous one (the postings' key starts
+  // with account, region, attribute, value), then only its rows in the time range: the cost is
+  // the number of secrets or principals plus the records in range, not the trail's history.
+  Result<std::vector<AuditTotal>> TotalsBy(const AuditSignalQuery& q, AuditBreakdown by) override {
+    const int attribute =
+        by == AuditBreakdown::kSecret ? SignalNumber(q.signal) : PrincipalSignalNumber(q.signal);
+    std::vector<AuditTotal> out;
+    std::string value;  // "" is the total's value, before every ARN
+    for (;;) {
+      COFFER_QUERY(next, *c_,
+                   "SELECT value FROM audit_postings WHERE account = ? AND region = ? "
+                   "AND attribute = ? AND value > ? ORDER BY value LIMIT 1");
+      next.Bind(1, q.account).Bind(2, q.region).Bind(3, static_cast<int64_t>(attribute));
+      next.Bind(4, value);
+      if (!next.Step()) {
+        COFFER_RETURN_IF_ERROR(next.status());
+        break;
+      }
+      value = next.Text(0);
+      COFFER_QUERY(rows, *c_,
+                   "SELECT entries FROM audit_postings WHERE account = ? AND region = ? "
+                   "AND attribute = ? AND value = ? AND last_ms BETWEEN ? AND ?");
+      rows.Bind(1, q.account).Bind(2, q.region).Bind(3, static_cast<int64_t>(attribute));
+      rows.Bind(4, value).Bind(5, q.start_ms).Bind(6, q.end_ms + kPostingSpanMs);
+      int64_t count = 0;
+      while (rows.Step()) {
+        const std::string entries = rows.Blob(0);
+        const auto* p = reinterpret_cast<const unsigned char*>(entries.data());
+        for (size_t i = 0; i + kEntryBytes <= entries.size(); i += kEntryBytes) {
+          const EpochMillis t = GetEntry(p + i).time_ms;
+          if (t >= q.start_ms && t < q.end_ms) ++count;
+        }
+      }
+      COFFER_RETURN_IF_ERROR(rows.status());
+      if (count > 0) out.push_back({value, count});
+    }
+    return out;
   }
 
   Result<int64_t> LastId() override {

@@ -4,8 +4,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -176,10 +178,9 @@ TEST(SqliteAuditRecords, LookupsAnswerWhatAScanOfEveryRecordAnswersPageByPage) {
   ExpectLookupsMatch(**store, kept);
 }
 
-TEST(SqliteAuditRecords, SignalCountsPerBucketAreWhatAScanOfEveryRecordCounts) {
-  ScratchDir dir;
-  auto store = OpenSqliteAuditRecords(dir.file("trail.db"));
-  ASSERT_TRUE(store.ok()) << store.status().message();
+// 500 records in batches of random sizes, with signals and principals, one batch indexed twice
+// (as after a crash): what the signal queries below are checked against.
+std::vector<AuditRow> FillWithSignals(AuditRecordStore& store) {
   std::vector<AuditRow> all;
   std::mt19937 rng(11);
   for (int i = 0; i < 500;) {
@@ -190,13 +191,23 @@ TEST(SqliteAuditRecords, SignalCountsPerBucketAreWhatAScanOfEveryRecordCounts) {
       if (i % 3 == 0) r.signals |= SignalBit(AuditSignal::kSecretRead);
       if (i % 7 == 0) r.signals |= SignalBit(AuditSignal::kSecretAccessDenied);
       if (i % 14 == 0) r.signals |= SignalBit(AuditSignal::kUnauthorizedSecretAccess);
+      // Every eleventh record has no principal (an unauthenticated or service call).
+      if (i % 11 != 0) r.principal_arn = "arn:aws:iam::111122223333:user/u" + std::to_string(i % 6);
       batch.push_back(r);
     }
-    ASSERT_TRUE((*store)->Append(batch, i).ok());
+    EXPECT_TRUE(store.Append(batch, i).ok());
     for (auto& r : batch) all.push_back(r);
   }
   std::vector<AuditRow> again = {all[21]};
-  ASSERT_TRUE((*store)->Append(again, 500).ok());  // caught up twice: counted once
+  EXPECT_TRUE(store.Append(again, 500).ok());  // caught up twice: counted once
+  return all;
+}
+
+TEST(SqliteAuditRecords, SignalCountsPerBucketAreWhatAScanOfEveryRecordCounts) {
+  ScratchDir dir;
+  auto store = OpenSqliteAuditRecords(dir.file("trail.db"));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  const std::vector<AuditRow> all = FillWithSignals(**store);
 
   struct Case {
     AuditSignal signal;
@@ -239,6 +250,66 @@ TEST(SqliteAuditRecords, SignalCountsPerBucketAreWhatAScanOfEveryRecordCounts) {
   ASSERT_TRUE(scopes.ok());
   EXPECT_EQ(*scopes, (std::vector<AuditScope>{{"111122223333", "eu-west-1"},
                                               {"222233334444", "eu-west-1"}}));
+}
+
+TEST(SqliteAuditRecords, TotalsBySecretAndPrincipalAndLookupsBySignalAreWhatAScanFinds) {
+  ScratchDir dir;
+  auto store = OpenSqliteAuditRecords(dir.file("trail.db"));
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  const std::vector<AuditRow> all = FillWithSignals(**store);
+  const EpochMillis t0 = 1'000'000;
+  for (AuditSignal signal : {AuditSignal::kSecretRead, AuditSignal::kSecretAccessDenied}) {
+    for (auto [start, end] :
+         {std::pair(t0, t0 + 60 * kMinute), std::pair(t0 + 7 * kMinute + 5, t0 + 23 * kMinute)}) {
+      AuditSignalQuery q{.account = "111122223333",
+                         .region = "eu-west-1",
+                         .signal = signal,
+                         .start_ms = start,
+                         .end_ms = end};
+      std::map<std::string, int64_t> by_secret, by_principal;
+      for (const auto& r : all) {
+        if (r.account != q.account || (r.signals & SignalBit(signal)) == 0 || r.time_ms < start ||
+            r.time_ms >= end) {
+          continue;
+        }
+        if (!r.principal_arn.empty()) ++by_principal[r.principal_arn];
+        std::set<std::string> named;
+        for (const auto& res : r.resources) named.insert(res.name);
+        if (signal == AuditSignal::kSecretRead) {
+          for (const auto& name : named) ++by_secret[name];
+        }
+      }
+      for (auto [by, want] : {std::pair(AuditBreakdown::kSecret, by_secret),
+                              std::pair(AuditBreakdown::kPrincipal, by_principal)}) {
+        auto totals = (*store)->TotalsBy(q, by);
+        ASSERT_TRUE(totals.ok()) << totals.status().message();
+        std::map<std::string, int64_t> got;
+        for (const auto& t : *totals) got[t.value] = t.count;
+        EXPECT_EQ(got, want) << "signal " << SignalBit(signal);
+      }
+      EXPECT_FALSE(by_principal.empty());
+    }
+    // The newest records with the signal, newest first.
+    AuditQuery lookup{.account = "111122223333",
+                      .region = "eu-west-1",
+                      .start_ms = t0,
+                      .end_ms = t0 + 60 * kMinute,
+                      .limit = 5};
+    lookup.signal = signal;
+    auto page = (*store)->Lookup(lookup);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    std::vector<std::string> want;
+    for (auto it = all.rbegin(); it != all.rend() && want.size() < 5; ++it) {
+      if (it->account == lookup.account && (it->signals & SignalBit(signal)) != 0 &&
+          it->time_ms <= lookup.end_ms &&
+          std::find(want.begin(), want.end(), it->event_id) == want.end()) {
+        want.push_back(it->event_id);
+      }
+    }
+    std::vector<std::string> got;
+    for (const auto& r : *page) got.push_back(r.event_id);
+    EXPECT_EQ(got, want);
+  }
 }
 
 // The index as coffer wrote it with an index per attribute and a table of resources.

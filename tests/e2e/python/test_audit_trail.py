@@ -65,6 +65,76 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         return name, key["AccessKeyId"], self.server.client(
             service, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
 
+    def summary(self, body, key_id=None, secret=None):
+        resp = self.server.signed_json_request(
+            "CofferInsights_20261207.GetAccessSummary", body, service="cloudtrail",
+            key_id=key_id, secret=secret)
+        return resp.status, resp.json()
+
+    def test_the_access_summary_counts_reads_denials_and_principals_of_the_trail(self):
+        # The dashboard's one call (GetAccessSummary): its figures are what the trail holds.
+        canary = "summary-canary-" + unique_name("v")
+        arn = self.sm.create_secret(Name=unique_name("summary"), SecretString=canary)["ARN"]
+        user, key_id, user_sm = self._user_client("secretsmanager", {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                           "Resource": arn}]})
+        for _ in range(3):
+            user_sm.get_secret_value(SecretId=arn)
+        other = self.sm.create_secret(Name=unique_name("summary-other"), SecretString=canary)
+        with self.assertRaises(ClientError):
+            user_sm.get_secret_value(SecretId=other["ARN"])
+        user_arn = f"arn:aws:iam::{ACCOUNT_ID}:user/{user}"
+        now = time.time()
+        body = {"StartTime": now - 600, "EndTime": now + 60, "Period": 60}
+        deadline = time.monotonic() + 10
+        while True:
+            status, out = self.summary(body)
+            self.assertEqual(status, 200, out)
+            mine = {p["PrincipalArn"]: p for p in out["Principals"]}.get(user_arn)
+            if (mine and mine["Denied"] == 1) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(mine, {"PrincipalArn": user_arn, "Type": "IAMUser", "Role": "",
+                                "Reads": 3, "Denied": 1})
+        # Periods aligned to the minute, from the one holding StartTime to the one holding EndTime.
+        start_ms, end_ms = round(body["StartTime"] * 1000), round(body["EndTime"] * 1000)
+        first = start_ms // 60000 * 60000
+        buckets = -(-(end_ms - first) // 60000)
+        self.assertEqual(out["Timestamps"][0], first / 1000)
+        self.assertEqual(len(out["Timestamps"]), buckets)
+        secrets = {s["SecretArn"]: s for s in out["SecretReads"]["BySecret"]}
+        self.assertEqual(secrets[arn]["Total"], 3)
+        self.assertEqual(sum(secrets[arn]["Values"]), 3)
+        self.assertEqual(len(secrets[arn]["Values"]), buckets)
+        self.assertGreaterEqual(sum(out["SecretReads"]["Total"]), 3)
+        self.assertGreaterEqual(sum(out["AccessDenied"]), 1)
+        denial = next(d for d in out["RecentDenials"] if d["PrincipalArn"] == user_arn)
+        self.assertEqual((denial["EventName"], denial["ErrorCode"], denial["Resource"]),
+                         ("GetSecretValue", "AccessDeniedException", other["ARN"]))
+        self.assertEqual(denial["SourceIPAddress"], "127.0.0.1")
+        self.assertNotIn(canary, json.dumps(out))
+
+        # Checked as a service checks its input, and authorized as LookupEvents.
+        status, err = self.summary({"Period": 45})
+        self.assertEqual((status, err["__type"].split("#")[-1]), (400, "ValidationException"))
+        status, err = self.summary({"StartTime": now, "EndTime": now - 10})
+        self.assertEqual((status, err["__type"].split("#")[-1]), (400, "ValidationException"))
+        status, err = self.summary({"StartTime": now - 30 * 86400, "Period": 60})
+        self.assertEqual(status, 400)
+        self.assertIn("at most 1440 periods", err["message"])
+        status, err = self.summary({"StartTime": "yesterday"})
+        self.assertEqual((status, err["__type"].split("#")[-1]), (400, "SerializationException"))
+        name = unique_name("no-trail")  # may do anything with secrets, nothing with the trail
+        self.iam.create_user(UserName=name)
+        self.iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}))
+        key = self.iam.create_access_key(UserName=name)["AccessKey"]
+        status, err = self.summary({}, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        self.assertEqual((status, err["__type"].split("#")[-1]), (400, "AccessDeniedException"))
+        self.assertIn("cloudtrail:LookupEvents", err["message"])
+
     def test_a_scripted_session_is_recorded_as_cloudtrail_records_it(self):
         name = unique_name("mistersmith/aurora")
         canary = "canary-" + unique_name("value") + "-never-in-the-trail"
