@@ -54,6 +54,7 @@ bench: build
 	@bench/authz.sh
 	@bench/secrets.sh
 	@bench/audit.sh
+	@bench/dashboard.sh
 
 format:
 	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -2,7 +2,7 @@
 # bench/dashboard.sh — what an open dashboard costs GetSecretValue (`make bench`). See
 # bench/README.md.
 #
-# One server. The same pre-signed GetSecretValue is replayed with wrk in alternating rounds:
+# One server. The same pre-signed GetSecretValue is replayed with wrk in rounds of three runs:
 #   QUIET   nothing else;
 #   PAGE    the dashboard's calls on the page's default schedule (a refresh every 15 s);
 #   FAST    the same every 2 s (what the browser tests use, 7.5 times the page's load).
@@ -55,16 +55,19 @@ run_round() {
   if [[ -n "$interval" ]]; then
     kill -0 "$REFRESHER_PID" 2>/dev/null || die "the dashboard's calls failed ($kind, round $round)"
     stop_refresher
-    read -r refreshes calls <"$TMP/refreshes-$kind-$round" || die "no refresh was made ($kind)"
-    printf -v "${kind}_R${round}_CALLS" '%s' "$refreshes refreshes, $calls calls"
+    read -r refreshes calls slowest <"$TMP/refreshes-$kind-$round" || die "no refresh was made ($kind)"
+    printf -v "${kind}_R${round}_CALLS" '%s' "$refreshes refreshes, $calls calls, slowest GetAccessSummary $slowest ms"
   fi
   local rps_var="${kind}_R${round}_RPS"
   eval "${kind}_ALL+=(\"${!rps_var}\")"
 }
 
+# The order turns each round (quiet first, then the page first, then fast first), so that the
+# server slowing as its trail grows falls on every mode alike.
 declare -a QUIET_ALL PAGE_ALL FAST_ALL
+KINDS=(QUIET PAGE FAST)
 for ((round = 1; round <= ROUNDS; round++)); do
-  for kind in QUIET PAGE FAST; do run_round "$kind" "$round"; done
+  for ((k = 0; k < 3; k++)); do run_round "${KINDS[(round - 1 + k) % 3]}" "$round"; done
 done
 measure MAIN HEALTH "$TMP/gen/status.lua" "$MAIN_ENDPOINT/health"
 stop_server MAIN

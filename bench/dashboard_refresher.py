@@ -8,7 +8,8 @@ Every refresh: GetAccessSummary (the last hour, 60-second periods), DescribeAlar
 DescribeAlarmHistory, in parallel as the page sends them; once a minute also ListSecrets and
 DescribeParameters (the near-expiry table). Each call is signed with SigV4 by botocore, as the
 page signs its own with WebCrypto, and must answer 200. After every refresh the number of
-refreshes and calls so far is written to FILE. Credentials and region from AWS_ACCESS_KEY_ID /
+refreshes and calls so far, and the slowest GetAccessSummary in milliseconds, is written to
+FILE. Credentials and region from AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY / AWS_REGION (the bench sets them to the server's root key).
 """
 
@@ -30,6 +31,8 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def call(endpoint, service, target, content_type, body):
+    """Sends one call; returns its target and how long the answer took, in seconds."""
+    began = time.monotonic()
     data = json.dumps(body).encode()
     request = AWSRequest(method="POST", url=endpoint + "/", data=data,
                          headers={"Content-Type": content_type, "X-Amz-Target": target})
@@ -41,13 +44,14 @@ def call(endpoint, service, target, content_type, body):
         resp.read()
         if resp.status != 200:
             raise SystemExit(f"{target}: HTTP {resp.status}")
+    return target, time.monotonic() - began
 
 
 def refresh_calls(now, with_lists):
     start = int(now - 3600) // 60 * 60
     calls = [
         ("cloudtrail", "CofferInsights_20261207.GetAccessSummary", "application/x-amz-json-1.1",
-         {"StartTime": start, "EndTime": int(now), "Period": 60}),
+         {"StartTime": start, "Period": 60}),
         ("monitoring", "GraniteServiceVersion20100801.DescribeAlarms",
          "application/x-amz-json-1.0", {}),
         ("monitoring", "GraniteServiceVersion20100801.DescribeAlarmHistory",
@@ -70,6 +74,7 @@ def main():
     parser.add_argument("--count-file", required=True)
     args = parser.parse_args()
     refreshes = calls_made = 0
+    summary_seconds = []
     last_lists = 0.0
     with ThreadPoolExecutor(max_workers=5) as pool:
         while True:
@@ -78,11 +83,14 @@ def main():
             if with_lists:
                 last_lists = began
             calls = refresh_calls(began, with_lists)
-            list(pool.map(lambda c: call(args.endpoint, *c), calls))
+            for target, took in pool.map(lambda c: call(args.endpoint, *c), calls):
+                if target.endswith("GetAccessSummary"):
+                    summary_seconds.append(took)
             refreshes += 1
             calls_made += len(calls)
+            slowest_ms = 1000 * max(summary_seconds)
             with open(args.count_file, "w") as f:
-                f.write(f"{refreshes} {calls_made}\n")
+                f.write(f"{refreshes} {calls_made} {slowest_ms:.0f}\n")
             time.sleep(max(0.0, args.interval - (time.time() - began)))
 
 

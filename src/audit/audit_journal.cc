@@ -146,6 +146,7 @@ std::string EncodeJournalRow(const AuditRow& r) {
 bool DecodeJournalRow(std::string_view in, AuditRow* r) {
   std::string_view version;
   int64_t read_only = 0, signals = 0, resources = 0;
+  r->principal_arn.clear();  // entries before format 3 name none
   if (!GetField(&in, &version) || (version != "1" && version != "2" && version != "3")) {
     return false;
   }

@@ -292,10 +292,13 @@ Result<std::vector<int64_t>> AuditTrail::CountSignal(const AuditSignalQuery& que
   return reader_->CountSignal(query);
 }
 
-Result<std::vector<AuditTotal>> AuditTrail::TotalsBy(const AuditSignalQuery& query,
-                                                     AuditBreakdown by) {
-  std::lock_guard<std::mutex> lock(reader_mu_);
-  return reader_->TotalsBy(query, by);
+Status AuditTrail::ReadForSummary(const std::function<Status(AuditRecordStore&)>& read) {
+  if (summary_reader_ == nullptr) {
+    std::lock_guard<std::mutex> lock(reader_mu_);
+    return read(*reader_);
+  }
+  std::lock_guard<std::mutex> lock(summary_mu_);
+  return read(*summary_reader_);
 }
 
 Result<std::vector<AuditRow>> AuditTrail::ReadFrom(int64_t after_id, int limit) {
@@ -353,8 +356,11 @@ Result<std::unique_ptr<AuditTrail>> OpenAuditTrail(const std::string& dir, OnFai
   const std::string path = dir + "/trail.db";
   COFFER_ASSIGN_OR_RETURN(auto index, OpenSqliteAuditRecords(path));
   COFFER_ASSIGN_OR_RETURN(auto reader, OpenSqliteAuditRecords(path));
-  return std::make_unique<AuditTrail>(std::move(journal), std::move(index), std::move(reader),
-                                      on_failure);
+  COFFER_ASSIGN_OR_RETURN(auto summary_reader, OpenSqliteAuditRecords(path));
+  auto trail = std::make_unique<AuditTrail>(std::move(journal), std::move(index), std::move(reader),
+                                            on_failure);
+  trail->SetSummaryReader(std::move(summary_reader));
+  return trail;
 }
 
 }  // namespace coffer::audit

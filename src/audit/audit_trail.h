@@ -91,7 +91,13 @@ class AuditTrail {
   Result<std::vector<AuditRow>> Lookup(const AuditQuery& query);
   // The index's signal tallies (store/audit_records.h): what alarms and the dashboard read.
   Result<std::vector<int64_t>> CountSignal(const AuditSignalQuery& query);
-  Result<std::vector<AuditTotal>> TotalsBy(const AuditSignalQuery& query, AuditBreakdown by);
+  // Runs `read` on the summary reader (SetSummaryReader), or on the shared one when there is
+  // none: a long summary (the dashboard's) then holds up neither LookupEvents nor the alarms
+  // nor the notifier. One summary at a time.
+  Status ReadForSummary(const std::function<Status(AuditRecordStore&)>& read);
+  void SetSummaryReader(std::unique_ptr<AuditRecordStore> reader) {
+    summary_reader_ = std::move(reader);
+  }
   Result<std::vector<AuditScope>> Scopes();
   // Indexed records after index id `after_id`, oldest first (notifications read the trail's
   // write calls in order).
@@ -118,6 +124,8 @@ class AuditTrail {
   std::unique_ptr<AuditRecordStore> index_;
   std::unique_ptr<AuditRecordStore> reader_;
   std::mutex reader_mu_;
+  std::unique_ptr<AuditRecordStore> summary_reader_;
+  std::mutex summary_mu_;
   const OnFailure on_failure_;
 
   std::mutex mu_;

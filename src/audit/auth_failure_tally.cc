@@ -13,19 +13,21 @@ void AuthFailureTally::Add(const std::string& account, const std::string& region
   const EpochMillis slot = time_ms / kSlotMs;
   std::lock_guard lock(mu_);
   auto recent = recent_.find({account, region});
-  if (recent == recent_.end() && recent_.size() < kMaxRecentScopes) {
+  if (recent == recent_.end()) {
+    MakeRoomForRecent(account);
     recent =
         recent_.emplace(std::make_pair(account, region), std::deque<AuthFailureSample>{}).first;
   }
-  if (recent != recent_.end()) {
-    recent->second.push_front(std::move(sample));
-    if (recent->second.size() > kRecentPerScope) recent->second.pop_back();
-  }
+  recent->second.push_front(std::move(sample));
+  if (recent->second.size() > kRecentPerScope) recent->second.pop_back();
   if (slot > newest_slot_) {
     newest_slot_ = slot;
     const EpochMillis oldest_kept = newest_slot_ - kKeptMs / kSlotMs;
     for (auto it = by_slot_.begin(); it != by_slot_.end();) {
       it = std::get<2>(it->first) < oldest_kept ? by_slot_.erase(it) : std::next(it);
+    }
+    for (auto it = recent_.begin(); it != recent_.end();) {
+      it = it->second.front().time_ms < time_ms - kKeptMs ? recent_.erase(it) : std::next(it);
     }
   }
   auto it = by_slot_.find({account, region, slot});
@@ -55,6 +57,28 @@ std::vector<int64_t> AuthFailureTally::Count(const std::string& account, const s
     out[static_cast<size_t>((t - start_ms) / bucket_ms)] += it->second;
   }
   return out;
+}
+
+// Room for one more (account, region): the account's oldest region goes when it has its share,
+// the oldest of all when the map is full.
+void AuthFailureTally::MakeRoomForRecent(const std::string& account) {
+  auto oldest_of = [](RecentMap::iterator a, RecentMap::iterator b) {
+    return a->second.front().time_ms <= b->second.front().time_ms ? a : b;
+  };
+  size_t regions = 0;
+  auto oldest = recent_.end();
+  for (auto it = recent_.lower_bound({account, ""});
+       it != recent_.end() && it->first.first == account; ++it, ++regions) {
+    oldest = oldest == recent_.end() ? it : oldest_of(oldest, it);
+  }
+  if (regions >= kRecentScopesPerAccount) {
+    recent_.erase(oldest);
+    return;
+  }
+  if (recent_.size() < kMaxRecentScopes) return;
+  oldest = recent_.begin();
+  for (auto it = recent_.begin(); it != recent_.end(); ++it) oldest = oldest_of(oldest, it);
+  recent_.erase(oldest);
 }
 
 std::vector<AuthFailureSample> AuthFailureTally::Recent(const std::string& account,

@@ -37,8 +37,11 @@ class AuthFailureTally {
   // are not kept (dropped() counts them).
   static constexpr size_t kMaxEntries = 100'000;
   static constexpr EpochMillis kKeptMs = 24 * 3600'000LL;
-  // The newest failures kept per (account, region), for at most this many of them.
+  // The newest failures kept per (account, region), for 24 hours, for at most this many regions
+  // an account (a key's holder can sign for any region name: its own account's oldest is then
+  // dropped, never another account's) and this many in all (the oldest dropped).
   static constexpr size_t kRecentPerScope = 20;
+  static constexpr size_t kRecentScopesPerAccount = 16;
   static constexpr size_t kMaxRecentScopes = 10'000;
 
   void Add(const std::string& account, const std::string& region, EpochMillis time_ms,
@@ -59,7 +62,9 @@ class AuthFailureTally {
  private:
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, EpochMillis>, int64_t> by_slot_;
-  std::map<std::pair<std::string, std::string>, std::deque<AuthFailureSample>> recent_;
+  using RecentMap = std::map<std::pair<std::string, std::string>, std::deque<AuthFailureSample>>;
+  void MakeRoomForRecent(const std::string& account);
+  RecentMap recent_;
   EpochMillis newest_slot_ = 0;
   int64_t dropped_ = 0;
 };

@@ -235,17 +235,15 @@ ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
   return resp;
 }
 
-void ApiDispatcher::AuthenticationFailed(const AuthError& err, const ApiRequest& request,
-                                         EpochMillis now) {
+void ApiDispatcher::AuthenticationFailed(const AuthError& err, const Status& answer,
+                                         const ApiRequest& request, EpochMillis now) {
   metrics_.AuthenticationFailed(err.failure);
   if (auth_failures_ != nullptr && !err.key_account.empty() && IsValidRegionName(err.region)) {
-    auth_failures_->Add(
-        err.key_account, err.region, now,
-        {.time_ms = now,
-         .access_key_id = err.access_key_id,
-         .reason =
-             err.failure == AuthFailure::kExpiredToken ? "ExpiredToken" : "SignatureDoesNotMatch",
-         .source_ip = std::string(request.peer_ip)});
+    auth_failures_->Add(err.key_account, err.region, now,
+                        {.time_ms = now,
+                         .access_key_id = err.access_key_id,
+                         .reason = std::string(ErrorCodeName(answer.code())),
+                         .source_ip = std::string(request.peer_ip)});
   }
 }
 
@@ -265,8 +263,9 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
-    AuthenticationFailed(*err, request, now);
-    return JsonError(AuthStatus(*err, Protocol::kJson), request_id);
+    Status answer = AuthStatus(*err, Protocol::kJson);
+    AuthenticationFailed(*err, answer, request, now);
+    return JsonError(std::move(answer), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
 
@@ -344,8 +343,9 @@ ApiResponse ApiDispatcher::HandleQuery(const ApiRequest& request, const std::str
                    request.secure_transport};
   auto verified = VerifySigV4(sig, *credentials_, now, signature_clock_->NowMillis());
   if (auto* err = std::get_if<AuthError>(&verified)) {
-    AuthenticationFailed(*err, request, now);
-    return QueryError(AuthStatus(*err, Protocol::kQuery), request_id);
+    Status answer = AuthStatus(*err, Protocol::kQuery);
+    AuthenticationFailed(*err, answer, request, now);
+    return QueryError(std::move(answer), request_id);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);
 

@@ -128,7 +128,10 @@ class ApiDispatcher {
     std::string operation;
     ErrorCode outcome = ErrorCode::kOk;
   };
-  void AuthenticationFailed(const AuthError& err, const ApiRequest& request, EpochMillis now);
+  // Counts the failure, and for a known key tallies it (with the code `answer` carries) for the
+  // alarms and the dashboard.
+  void AuthenticationFailed(const AuthError& err, const Status& answer, const ApiRequest& request,
+                            EpochMillis now);
   ApiResponse HandleJson(const ApiRequest& request, std::string_view amz_target,
                          const std::string& request_id, CallLabels* labels);
   ApiResponse HandleQuery(const ApiRequest& request, const std::string& request_id,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "protocol/json_input.h"
+#include "services/cloudtrail/cloudtrail_service.h"
 
 namespace coffer::cloudtrail {
 namespace json = boost::json;
@@ -84,6 +85,8 @@ Result<Range> RangeOf(const RequestContext& ctx, const json::object& input) {
   }
   r.end = end.value_or(ctx.now);
   r.start = start.value_or(r.end - kDefaultRangeMs);
+  // No further back than LookupEvents sees.
+  r.start = std::max(r.start, ctx.now - kLookupWindowMs);
   if (r.start >= r.end) {
     return Status(ErrorCode::kValidationException, "StartTime must be before EndTime.");
   }
@@ -116,7 +119,7 @@ namespace {
 // One summary's queries: its range, account and region, over the trail and the tally.
 class Summarizer {
  public:
-  Summarizer(audit::AuditTrail* trail, const audit::AuthFailureTally* auth_failures,
+  Summarizer(AuditRecordStore* trail, const audit::AuthFailureTally* auth_failures,
              const RequestContext& ctx, const Range& range)
       : trail_(trail), auth_failures_(auth_failures), range_(range) {
     q_ = {.account = ctx.scope.account,
@@ -144,7 +147,7 @@ class Summarizer {
     AuditQuery lookup{.account = q_.account,
                       .region = q_.region,
                       .start_ms = range_.start,
-                      .end_ms = range_.end,
+                      .end_ms = range_.end - 1,  // a lookup's end is inclusive, the range's not
                       .limit = limit};
     lookup.signal = signal;
     return trail_->Lookup(lookup);
@@ -263,7 +266,7 @@ class Summarizer {
   }
 
  private:
-  audit::AuditTrail* trail_;
+  AuditRecordStore* trail_;
   const audit::AuthFailureTally* auth_failures_;
   Range range_;
   AuditSignalQuery q_;
@@ -275,7 +278,6 @@ Result<json::object> AccessSummaryService::GetAccessSummary(const RequestContext
                                                             const json::object& input) {
   COFFER_ASSIGN_OR_RETURN(Range range, RangeOf(ctx, input));
   COFFER_RETURN_IF_ERROR(ctx.Authorize({.action = "cloudtrail:LookupEvents", .resource = "*"}));
-  Summarizer summary(trail_, auth_failures_, ctx, range);
   json::object out{{"StartTime", Seconds(range.start)},
                    {"EndTime", Seconds(range.end)},
                    {"Period", range.period / 1000}};
@@ -284,20 +286,24 @@ Result<json::object> AccessSummaryService::GetAccessSummary(const RequestContext
     timestamps.push_back(Seconds(range.start + static_cast<EpochMillis>(i) * range.period));
   }
   out["Timestamps"] = std::move(timestamps);
-  COFFER_ASSIGN_OR_RETURN(out["SecretReads"], summary.Reads());
-  for (auto [name, signal] :
-       {std::pair("AccessDenied", AuditSignal::kSecretAccessDenied),
-        std::pair("UnauthorizedAccess", AuditSignal::kUnauthorizedSecretAccess),
-        std::pair("RotationsSucceeded", AuditSignal::kRotationSucceeded),
-        std::pair("RotationsFailed", AuditSignal::kRotationFailed)}) {
-    COFFER_ASSIGN_OR_RETURN(auto counts, summary.Count(signal));
-    out[name] = Numbers(counts);
-  }
-  out["AuthenticationFailures"] = Numbers(summary.AuthenticationFailures());
-  COFFER_ASSIGN_OR_RETURN(out["Principals"], summary.Principals());
-  COFFER_ASSIGN_OR_RETURN(out["RecentDenials"], summary.RecentDenials());
-  out["RecentAuthenticationFailures"] = summary.RecentAuthenticationFailures();
-  COFFER_ASSIGN_OR_RETURN(out["RecentRotations"], summary.RecentRotations());
+  COFFER_RETURN_IF_ERROR(trail_->ReadForSummary([&](AuditRecordStore& store) -> Status {
+    Summarizer summary(&store, auth_failures_, ctx, range);
+    COFFER_ASSIGN_OR_RETURN(out["SecretReads"], summary.Reads());
+    for (auto [name, signal] :
+         {std::pair("AccessDenied", AuditSignal::kSecretAccessDenied),
+          std::pair("UnauthorizedAccess", AuditSignal::kUnauthorizedSecretAccess),
+          std::pair("RotationsSucceeded", AuditSignal::kRotationSucceeded),
+          std::pair("RotationsFailed", AuditSignal::kRotationFailed)}) {
+      COFFER_ASSIGN_OR_RETURN(auto counts, summary.Count(signal));
+      out[name] = Numbers(counts);
+    }
+    out["AuthenticationFailures"] = Numbers(summary.AuthenticationFailures());
+    COFFER_ASSIGN_OR_RETURN(out["Principals"], summary.Principals());
+    COFFER_ASSIGN_OR_RETURN(out["RecentDenials"], summary.RecentDenials());
+    out["RecentAuthenticationFailures"] = summary.RecentAuthenticationFailures();
+    COFFER_ASSIGN_OR_RETURN(out["RecentRotations"], summary.RecentRotations());
+    return Status::Ok();
+  }));
   return out;
 }
 

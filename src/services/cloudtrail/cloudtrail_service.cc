@@ -15,9 +15,6 @@ namespace coffer::cloudtrail {
 namespace json = boost::json;
 namespace {
 
-constexpr EpochMillis kDayMs = 24LL * 3600 * 1000;
-// LookupEvents reaches back 90 days.
-constexpr EpochMillis kLookupWindowMs = 90 * kDayMs;
 constexpr int kMaxResults = 50;
 
 constexpr EnumName<AuditAttribute> kAttributeNames[] = {

@@ -22,6 +22,9 @@
 
 namespace coffer::cloudtrail {
 
+// How far back a lookup (and the dashboard's summary of the trail) sees: CloudTrail's 90 days.
+inline constexpr EpochMillis kLookupWindowMs = 90LL * 24 * 3600 * 1000;
+
 class CloudTrailService {
  public:
   // `delivery` may be null (no log files are delivered): ListPublicKeys returns no key.

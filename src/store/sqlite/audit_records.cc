@@ -49,6 +49,10 @@ constexpr char kSchema[] =
     "  value TEXT NOT NULL, last_ms INTEGER NOT NULL, first_id INTEGER NOT NULL,"
     "  entries BLOB NOT NULL,"
     "  PRIMARY KEY (account, region, attribute, value, last_ms, first_id)) WITHOUT ROWID;"
+    // The postings of one attribute by time, whatever their value: TotalsBy reads the rows of a
+    // range without visiting each value's history.
+    "CREATE INDEX IF NOT EXISTS audit_postings_by_time "
+    "  ON audit_postings(account, region, attribute, last_ms);"
     "CREATE TABLE IF NOT EXISTS audit_index_position ("
     "  id INTEGER PRIMARY KEY, journal_offset INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit_scopes ("
@@ -372,42 +376,32 @@ class SqliteAuditRecords final : public AuditRecordStore {
     return counts;
   }
 
-  // Value by value, each found with one seek past the previous one (the postings' key starts
-  // with account, region, attribute, value), then only its rows in the time range: the cost is
-  // the number of secrets or principals plus the records in range, not the trail's history.
+  // The rows of the attribute in the range, whatever their value (audit_postings_by_time), their
+  // entries tallied by value: the cost is the records in range, not the trail's history.
   Result<std::vector<AuditTotal>> TotalsBy(const AuditSignalQuery& q, AuditBreakdown by) override {
     const int attribute =
         by == AuditBreakdown::kSecret ? SignalNumber(q.signal) : PrincipalSignalNumber(q.signal);
-    std::vector<AuditTotal> out;
-    std::string value;  // "" is the total's value, before every ARN
-    for (;;) {
-      COFFER_QUERY(next, *c_,
-                   "SELECT value FROM audit_postings WHERE account = ? AND region = ? "
-                   "AND attribute = ? AND value > ? ORDER BY value LIMIT 1");
-      next.Bind(1, q.account).Bind(2, q.region).Bind(3, static_cast<int64_t>(attribute));
-      next.Bind(4, value);
-      if (!next.Step()) {
-        COFFER_RETURN_IF_ERROR(next.status());
-        break;
-      }
-      value = next.Text(0);
-      COFFER_QUERY(rows, *c_,
-                   "SELECT entries FROM audit_postings WHERE account = ? AND region = ? "
-                   "AND attribute = ? AND value = ? AND last_ms BETWEEN ? AND ?");
-      rows.Bind(1, q.account).Bind(2, q.region).Bind(3, static_cast<int64_t>(attribute));
-      rows.Bind(4, value).Bind(5, q.start_ms).Bind(6, q.end_ms + kPostingSpanMs);
+    COFFER_QUERY(rows, *c_,
+                 "SELECT value, entries FROM audit_postings INDEXED BY audit_postings_by_time "
+                 "WHERE account = ? AND region = ? AND attribute = ? AND last_ms BETWEEN ? AND ? "
+                 "AND value <> ''");
+    rows.Bind(1, q.account).Bind(2, q.region).Bind(3, static_cast<int64_t>(attribute));
+    rows.Bind(4, q.start_ms).Bind(5, q.end_ms + kPostingSpanMs);
+    std::map<std::string, int64_t> totals;
+    while (rows.Step()) {
+      const std::string entries = rows.Blob(1);
+      const auto* p = reinterpret_cast<const unsigned char*>(entries.data());
       int64_t count = 0;
-      while (rows.Step()) {
-        const std::string entries = rows.Blob(0);
-        const auto* p = reinterpret_cast<const unsigned char*>(entries.data());
-        for (size_t i = 0; i + kEntryBytes <= entries.size(); i += kEntryBytes) {
-          const EpochMillis t = GetEntry(p + i).time_ms;
-          if (t >= q.start_ms && t < q.end_ms) ++count;
-        }
+      for (size_t i = 0; i + kEntryBytes <= entries.size(); i += kEntryBytes) {
+        const EpochMillis t = GetEntry(p + i).time_ms;
+        if (t >= q.start_ms && t < q.end_ms) ++count;
       }
-      COFFER_RETURN_IF_ERROR(rows.status());
-      if (count > 0) out.push_back({value, count});
+      if (count > 0) totals[rows.Text(0)] += count;
     }
+    COFFER_RETURN_IF_ERROR(rows.status());
+    std::vector<AuditTotal> out;
+    out.reserve(totals.size());
+    for (auto& [value, count] : totals) out.push_back({value, count});
     return out;
   }
 

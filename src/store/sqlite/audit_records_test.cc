@@ -191,6 +191,8 @@ std::vector<AuditRow> FillWithSignals(AuditRecordStore& store) {
       if (i % 3 == 0) r.signals |= SignalBit(AuditSignal::kSecretRead);
       if (i % 7 == 0) r.signals |= SignalBit(AuditSignal::kSecretAccessDenied);
       if (i % 14 == 0) r.signals |= SignalBit(AuditSignal::kUnauthorizedSecretAccess);
+      // Every thirteenth record is of another region, with the same principals and secrets.
+      if (i % 13 == 0) r.region = "us-east-2";
       // Every eleventh record has no principal (an unauthenticated or service call).
       if (i % 11 != 0) r.principal_arn = "arn:aws:iam::111122223333:user/u" + std::to_string(i % 6);
       batch.push_back(r);
@@ -236,7 +238,10 @@ TEST(SqliteAuditRecords, SignalCountsPerBucketAreWhatAScanOfEveryRecordCounts) {
     const EpochMillis span = c.end - c.start;
     std::vector<int64_t> want(static_cast<size_t>((span + c.bucket - 1) / c.bucket));
     for (const auto& r : all) {
-      if (r.account != q.account || (r.signals & SignalBit(c.signal)) == 0) continue;
+      if (r.account != q.account || r.region != q.region ||
+          (r.signals & SignalBit(c.signal)) == 0) {
+        continue;
+      }
       if (r.time_ms < c.start ||
           r.time_ms >= c.start + c.bucket * static_cast<EpochMillis>(want.size()))
         continue;
@@ -249,7 +254,9 @@ TEST(SqliteAuditRecords, SignalCountsPerBucketAreWhatAScanOfEveryRecordCounts) {
   auto scopes = (*store)->Scopes();
   ASSERT_TRUE(scopes.ok());
   EXPECT_EQ(*scopes, (std::vector<AuditScope>{{"111122223333", "eu-west-1"},
-                                              {"222233334444", "eu-west-1"}}));
+                                              {"111122223333", "us-east-2"},
+                                              {"222233334444", "eu-west-1"},
+                                              {"222233334444", "us-east-2"}}));
 }
 
 TEST(SqliteAuditRecords, TotalsBySecretAndPrincipalAndLookupsBySignalAreWhatAScanFinds) {
@@ -268,8 +275,8 @@ TEST(SqliteAuditRecords, TotalsBySecretAndPrincipalAndLookupsBySignalAreWhatASca
                          .end_ms = end};
       std::map<std::string, int64_t> by_secret, by_principal;
       for (const auto& r : all) {
-        if (r.account != q.account || (r.signals & SignalBit(signal)) == 0 || r.time_ms < start ||
-            r.time_ms >= end) {
+        if (r.account != q.account || r.region != q.region ||
+            (r.signals & SignalBit(signal)) == 0 || r.time_ms < start || r.time_ms >= end) {
           continue;
         }
         if (!r.principal_arn.empty()) ++by_principal[r.principal_arn];
@@ -300,8 +307,8 @@ TEST(SqliteAuditRecords, TotalsBySecretAndPrincipalAndLookupsBySignalAreWhatASca
     ASSERT_TRUE(page.ok()) << page.status().message();
     std::vector<std::string> want;
     for (auto it = all.rbegin(); it != all.rend() && want.size() < 5; ++it) {
-      if (it->account == lookup.account && (it->signals & SignalBit(signal)) != 0 &&
-          it->time_ms <= lookup.end_ms &&
+      if (it->account == lookup.account && it->region == lookup.region &&
+          (it->signals & SignalBit(signal)) != 0 && it->time_ms <= lookup.end_ms &&
           std::find(want.begin(), want.end(), it->event_id) == want.end()) {
         want.push_back(it->event_id);
       }

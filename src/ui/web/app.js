@@ -107,14 +107,15 @@ export function secretNameFromArn(arn) {
   return m ? m[1] : (arn ?? '');
 }
 
-// [StartTime, EndTime] for a range: StartTime is now minus the range, aligned down to the period
-// so buckets line up from one refresh to the next; EndTime is now, so the period in progress is
-// shown as it fills (the server ends the last bucket at the period's end).
+// The summary's StartTime for a range: now minus the range, aligned down to the period so
+// buckets line up from one refresh to the next. No EndTime is sent: the summary then ends at
+// the server's now (its clock, not this browser's, which may be minutes off), with the period
+// in progress shown as it fills.
 export function timeWindow(rangeKey, nowMs) {
   const range = RANGES[rangeKey] ?? RANGES['1h'];
   const now = Math.floor(nowMs / 1000);
   const start = Math.floor((now - range.seconds) / range.period) * range.period;
-  return { startTime: start, endTime: now + 1, period: range.period };
+  return { startTime: start, period: range.period };
 }
 
 function refreshSeconds() {
@@ -632,8 +633,24 @@ async function signIn(event) {
   );
   who.title = identity.userId ? `User ID ${identity.userId}` : '';
   $('#region-shown').textContent = region;
+  $('#region-filter').value = region;
   $('#signin').hidden = true;
   $('#dashboard').hidden = false;
+  requestRefresh();
+}
+
+// Every call is signed for one region and sees that region's data (as the AWS APIs do): changing
+// the region signs the next refresh for the new one, with the listings fetched afresh.
+function changeRegion(event) {
+  event.preventDefault();
+  const region = $('#region-filter').value.trim();
+  if (!client || !/^[a-z0-9-]+$/i.test(region) || region === client.region) {
+    if (client) $('#region-filter').value = client.region;
+    return;
+  }
+  client = client.withRegion(region);
+  inventory = null;
+  $('#region-shown').textContent = region;
   requestRefresh();
 }
 
@@ -649,6 +666,8 @@ function start() {
   $('#sign-out').addEventListener('click', signOut);
   $('#refresh').addEventListener('click', requestRefresh);
   $('#range').addEventListener('change', requestRefresh);
+  $('#region-form').addEventListener('submit', changeRegion);
+  $('#region-filter').addEventListener('change', changeRegion);
 
   if (!globalThis.crypto?.subtle) {
     showSigninError(NO_WEBCRYPTO);

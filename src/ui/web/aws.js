@@ -67,6 +67,12 @@ export function createClient(
   return {
     region,
 
+    // The same keys signing for another region: the page's region filter.
+    withRegion(other) {
+      return createClient({ accessKeyId, secretAccessKey, sessionToken, region: other },
+        { endpoint, host });
+    },
+
     async json(service, target, contentType, input = {}) {
       const text = await post(service, { 'content-type': contentType, 'x-amz-target': target },
         JSON.stringify(input));
@@ -136,9 +142,9 @@ export async function getCallerIdentity(client) {
   return { arn: textOf(doc, 'Arn'), userId: textOf(doc, 'UserId'), account: textOf(doc, 'Account') };
 }
 
-export function getAccessSummary(client, { startTime, endTime, period }) {
+export function getAccessSummary(client, { startTime, period }) {
   return client.json('cloudtrail', 'CofferInsights_20261207.GetAccessSummary', JSON_11,
-    { StartTime: startTime, EndTime: endTime, Period: period });
+    { StartTime: startTime, Period: period });
 }
 
 export async function describeAlarms(client) {

@@ -65,10 +65,10 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
         return name, key["AccessKeyId"], self.server.client(
             service, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
 
-    def summary(self, body, key_id=None, secret=None):
+    def summary(self, body, key_id=None, secret=None, region=DEFAULT_REGION):
         resp = self.server.signed_json_request(
             "CofferInsights_20261207.GetAccessSummary", body, service="cloudtrail",
-            key_id=key_id, secret=secret)
+            key_id=key_id, secret=secret, region=region)
         return resp.status, resp.json()
 
     def test_the_access_summary_counts_reads_denials_and_principals_of_the_trail(self):
@@ -114,6 +114,11 @@ class AuditTrailTest(AwsAssertions, unittest.TestCase):
                          ("GetSecretValue", "AccessDeniedException", other["ARN"]))
         self.assertEqual(denial["SourceIPAddress"], "127.0.0.1")
         self.assertNotIn(canary, json.dumps(out))
+        # Signed for another region, the summary is of that region's trail: none of this.
+        status, there = self.summary(body, region="eu-west-1")
+        self.assertEqual(status, 200, there)
+        self.assertNotIn(user_arn, json.dumps(there))
+        self.assertNotIn(arn, json.dumps(there))
 
         # Checked as a service checks its input, and authorized as LookupEvents.
         status, err = self.summary({"Period": 45})

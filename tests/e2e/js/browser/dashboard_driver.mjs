@@ -6,9 +6,11 @@
 //   {"cmd": "signin", "accessKeyId": ..., "secretAccessKey": ..., "region": ...}
 //   {"cmd": "snapshot"}                        what the page shows, read through its element contract
 //   {"cmd": "refresh"}                         clicks Refresh and waits for the refresh to finish
+//   {"cmd": "setRegion", "region": ...}        changes the region filter, waits for the refresh
 //   {"cmd": "waitFor", "selector": ..., "timeoutMs": ...}
 //   {"cmd": "screenshot", "path": ..., "fullPage": true}
 //   {"cmd": "requests"}                        every request the page made: method, URL, target
+//   {"cmd": "html"}                            the page's markup as it is now
 //   {"cmd": "close"}
 // Answers are {"ok": true, "result": ...} or {"ok": false, "error": "..."}. Console errors, page
 // errors and failed requests are collected and returned with every snapshot (`problems`), with
@@ -138,7 +140,19 @@ const commands = {
     await page.screenshot({ path, fullPage });
     return path;
   },
+  setRegion: async ({ region }) => {
+    const before = await page.textContent('#last-refresh');
+    await page.fill('#region-filter', region);
+    await page.press('#region-filter', 'Enter');
+    await page.waitForFunction(
+      (b) => document.querySelector('#last-refresh')?.textContent !== b,
+      before,
+      { timeout: 20_000 },
+    );
+    return true;
+  },
   requests: async () => requests,
+  html: async () => page.content(),
   close: async () => {
     await browser?.close();
     browser = null;
