@@ -80,9 +80,11 @@ class SqliteParameters final : public ParametersWriter {
     return ManyParameters(q);
   }
 
+  // The counter the schema's triggers keep (v11), not a COUNT(*) over the scope's parameters.
   Result<int64_t> Count(const Scope& scope, ParameterTier tier) override {
     COFFER_QUERY(q, c_,
-                 "SELECT COUNT(*) FROM parameters WHERE account = ? AND region = ? AND tier = ?");
+                 "SELECT n FROM parameter_tier_counts WHERE account = ? AND region = ? "
+                 "AND tier = ?");
     q.Bind(1, scope.account).Bind(2, scope.region).Bind(3, ParameterTierName(tier));
     int64_t n = q.Step() ? q.Int(0) : 0;
     COFFER_RETURN_IF_ERROR(q.status());

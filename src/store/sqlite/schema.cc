@@ -6,7 +6,7 @@
 namespace coffer::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -373,6 +373,36 @@ CREATE TABLE notification_outbox (
   last_error TEXT NOT NULL);
 CREATE INDEX outbox_by_due ON notification_outbox (next_attempt_ms);
 CREATE INDEX outbox_by_sink ON notification_outbox (account, sink);
+)sql",
+    // v11: parameters per tier as a counter kept by triggers, so PutParameter's tier limits cost
+    // the same with 100,000 parameters as with 10 (a COUNT(*) walked them all), whatever writes
+    // the parameters table.
+    R"sql(
+CREATE TABLE parameter_tier_counts (
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (account, region, tier)) WITHOUT ROWID;
+INSERT INTO parameter_tier_counts (account, region, tier, n)
+  SELECT account, region, tier, COUNT(*) FROM parameters GROUP BY account, region, tier;
+CREATE TRIGGER parameters_counted_in AFTER INSERT ON parameters BEGIN
+  INSERT OR IGNORE INTO parameter_tier_counts VALUES (NEW.account, NEW.region, NEW.tier, 0);
+  UPDATE parameter_tier_counts SET n = n + 1
+    WHERE account = NEW.account AND region = NEW.region AND tier = NEW.tier;
+END;
+CREATE TRIGGER parameters_counted_out AFTER DELETE ON parameters BEGIN
+  UPDATE parameter_tier_counts SET n = n - 1
+    WHERE account = OLD.account AND region = OLD.region AND tier = OLD.tier;
+END;
+CREATE TRIGGER parameters_recounted AFTER UPDATE OF account, region, tier ON parameters
+  WHEN OLD.account <> NEW.account OR OLD.region <> NEW.region OR OLD.tier <> NEW.tier BEGIN
+  UPDATE parameter_tier_counts SET n = n - 1
+    WHERE account = OLD.account AND region = OLD.region AND tier = OLD.tier;
+  INSERT OR IGNORE INTO parameter_tier_counts VALUES (NEW.account, NEW.region, NEW.tier, 0);
+  UPDATE parameter_tier_counts SET n = n + 1
+    WHERE account = NEW.account AND region = NEW.region AND tier = NEW.tier;
+END;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

@@ -128,6 +128,128 @@ TEST_F(SqliteStoreTest, StageNamesOneVersion) {
                   .ok());
 }
 
+// Parameters per tier are a counter the schema keeps; it must say what COUNT(*) says through
+// inserts, tier changes, deletes and a reopen.
+TEST_F(SqliteStoreTest, ParameterCountsPerTierFollowEveryWrite) {
+  auto counts = [&](const Scope& scope) {
+    std::pair<int64_t, int64_t> out;
+    EXPECT_TRUE(store_
+                    ->Read([&](StoreReader& r) -> Status {
+                      COFFER_ASSIGN_OR_RETURN(
+                          out.first, r.parameters().Count(scope, ParameterTier::kStandard));
+                      COFFER_ASSIGN_OR_RETURN(
+                          out.second, r.parameters().Count(scope, ParameterTier::kAdvanced));
+                      return Status::Ok();
+                    })
+                    .ok());
+    return out;
+  };
+  auto counted = [&](const Scope& scope) {  // what a scan of the table says
+    std::pair<int64_t, int64_t> out;
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    for (auto [tier, n] : {std::pair("Standard", &out.first), std::pair("Advanced", &out.second)}) {
+      const std::string sql = "SELECT COUNT(*) FROM parameters WHERE account = '" + scope.account +
+                              "' AND region = '" + scope.region + "' AND tier = '" + tier + "'";
+      sqlite3_stmt* stmt = nullptr;
+      EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+      EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+      *n = sqlite3_column_int64(stmt, 0);
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return out;
+  };
+  const Scope other{"210987654321", "eu-west-1"};
+  std::vector<ParameterRow> rows;
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    for (int i = 0; i < 30; ++i) {
+                      ParameterRow row;
+                      const Scope& scope = i % 3 == 0 ? other : scope_;
+                      row.account = scope.account;
+                      row.region = scope.region;
+                      row.name = row.name_key = "p" + std::to_string(i);
+                      row.parent = "/";
+                      row.tier = i % 4 == 0 ? ParameterTier::kAdvanced : ParameterTier::kStandard;
+                      row.data_type = "text";
+                      row.version = 1;
+                      COFFER_RETURN_IF_ERROR(w.parameters().Insert(&row));
+                      rows.push_back(row);
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(counts(scope_), counted(scope_));
+  EXPECT_EQ(counts(other), counted(other));
+  EXPECT_EQ(counts(scope_).first + counts(scope_).second, 20);
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    for (size_t i = 0; i < rows.size(); i += 5) {  // Standard -> Advanced
+                      rows[i].tier = ParameterTier::kAdvanced;
+                      COFFER_RETURN_IF_ERROR(w.parameters().Update(rows[i]));
+                    }
+                    for (size_t i = 1; i < rows.size(); i += 7) {
+                      COFFER_RETURN_IF_ERROR(w.parameters().Delete(rows[i].id));
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  // A write that fails rolls its counts back with it.
+  EXPECT_FALSE(store_
+                   ->Write([&](StoreWriter& w) -> Status {
+                     COFFER_RETURN_IF_ERROR(w.parameters().Delete(rows[2].id));
+                     return Status(ErrorCode::kInternalFailure, "abandoned");
+                   })
+                   .ok());
+  store_.reset();
+  auto reopened = OpenSqliteStore(path_);
+  ASSERT_TRUE(reopened.ok());
+  store_ = std::move(reopened.value());
+  EXPECT_EQ(counts(scope_), counted(scope_));
+  EXPECT_EQ(counts(other), counted(other));
+  EXPECT_GT(counts(scope_).second, 0);
+}
+
+// A store written before the counter (schema v10) gets it counted once, when migrated.
+TEST_F(SqliteStoreTest, ParameterCountsAreBackFilledWhenTheSchemaIsMigrated) {
+  ASSERT_TRUE(store_
+                  ->Write([&](StoreWriter& w) -> Status {
+                    for (int i = 0; i < 7; ++i) {
+                      ParameterRow row;
+                      row.account = scope_.account;
+                      row.region = scope_.region;
+                      row.name = row.name_key = "q" + std::to_string(i);
+                      row.parent = "/";
+                      row.tier = i < 2 ? ParameterTier::kAdvanced : ParameterTier::kStandard;
+                      row.data_type = "text";
+                      row.version = 1;
+                      COFFER_RETURN_IF_ERROR(w.parameters().Insert(&row));
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  store_.reset();
+  ExecRaw(
+      "DROP TRIGGER parameters_counted_in; DROP TRIGGER parameters_counted_out;"
+      "DROP TRIGGER parameters_recounted; DROP TABLE parameter_tier_counts;"
+      "PRAGMA user_version = 10;");
+  auto reopened = OpenSqliteStore(path_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  store_ = std::move(reopened.value());
+  ASSERT_TRUE(store_
+                  ->Read([&](StoreReader& r) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto standard,
+                                            r.parameters().Count(scope_, ParameterTier::kStandard));
+                    COFFER_ASSIGN_OR_RETURN(auto advanced,
+                                            r.parameters().Count(scope_, ParameterTier::kAdvanced));
+                    EXPECT_EQ(standard, 5);
+                    EXPECT_EQ(advanced, 2);
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
 TEST_F(SqliteStoreTest, RefusesNewerSchema) {
   store_.reset();
   ExecRaw("PRAGMA user_version=99");  // as a newer coffer would leave it
