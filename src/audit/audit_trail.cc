@@ -219,8 +219,17 @@ void AuditTrail::WriteBatch(std::vector<Pending>& batch) {
   }
   {
     std::lock_guard<std::mutex> lock(index_mu_);
-    for (auto& r : rows) to_index_.push_back(std::move(r));
-    to_index_end_ = end;
+    if (index_overflowed_ || to_index_.size() + rows.size() > max_pending_index_rows_) {
+      // The indexer is this far behind: the records wait in the journal, where they already
+      // are, not in memory, and the indexer catches up from there. Memory stays bounded
+      // however long the calls outpace the index.
+      if (!index_overflowed_) index_overflows_.fetch_add(1, std::memory_order_relaxed);
+      index_overflowed_ = true;
+      std::vector<AuditRow>().swap(to_index_);
+    } else {
+      for (auto& r : rows) to_index_.push_back(std::move(r));
+      to_index_end_ = end;
+    }
   }
   index_wake_.notify_one();
 }
@@ -234,14 +243,20 @@ void AuditTrail::RunIndexer() {
     {
       std::unique_lock<std::mutex> lock(index_mu_);
       index_busy_ = false;
-      index_wake_.wait_for(lock, std::chrono::seconds(1),
-                           [this] { return index_stopping_ || !to_index_.empty(); });
-      if (to_index_.empty() && index_stopping_) return;
+      index_wake_.wait_for(lock, std::chrono::seconds(1), [this] {
+        return index_stopping_ || !to_index_.empty() || index_overflowed_;
+      });
+      if (to_index_.empty() && !index_overflowed_ && index_stopping_) return;
       // Records gather for a moment before they are indexed: a transaction rewrites every
       // index's last page whatever it holds, so a few large ones cost far less than many
       // small ones. LookupEvents sees a record within this delay.
       if (!index_stopping_) {
         index_wake_.wait_for(lock, kIndexDelay, [this] { return index_stopping_; });
+      }
+      if (index_overflowed_) {  // what was dropped is read back from the journal
+        index_overflowed_ = false;
+        behind = true;
+        to_index_.clear();
       }
       if (to_index_.empty() && !behind) continue;
       rows.swap(to_index_);
@@ -338,6 +353,10 @@ std::string AuditTrail::PrometheusText() const {
          line("coffer_audit_index_failures_total",
               "Index writes that failed (the index is caught up from the journal).",
               index_failures_.load(), "counter") +
+         line("coffer_audit_index_overflows_total",
+              "Times the index fell so far behind that queued records were left to be read "
+              "back from the journal.",
+              index_overflows_.load(), "counter") +
          line("coffer_audit_writable", "1 when the last audit journal write succeeded.",
               writable_.load() ? 1 : 0, "gauge");
 }

@@ -105,8 +105,16 @@ class AuditTrail {
   Result<int64_t> LastIndexedId();
   Status Prune(EpochMillis older_than);
 
+  // At most this many written records wait in memory for the indexer; past it they are read
+  // back from the journal (coffer_audit_index_overflows_total counts the times).
+  static constexpr size_t kMaxPendingIndexRows = 20'000;
+  void set_max_pending_index_rows(size_t n) {  // tests
+    std::lock_guard<std::mutex> lock(index_mu_);
+    max_pending_index_rows_ = n;
+  }
+
   // coffer_audit_records_total, coffer_audit_batches_total, coffer_audit_write_failures_total,
-  // coffer_audit_records_lost_total, coffer_audit_writable, coffer_audit_index_lag_records.
+  // coffer_audit_records_lost_total, coffer_audit_index_overflows_total, coffer_audit_writable.
   std::string PrometheusText() const;
 
  private:
@@ -141,6 +149,8 @@ class AuditTrail {
   std::condition_variable index_wake_;
   std::vector<AuditRow> to_index_;
   int64_t to_index_end_ = 0;
+  bool index_overflowed_ = false;  // records were dropped from to_index_: read the journal
+  size_t max_pending_index_rows_ = kMaxPendingIndexRows;
   bool index_busy_ = false;
   bool index_stopping_ = false;
   std::thread indexer_;
@@ -151,6 +161,7 @@ class AuditTrail {
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> lost_{0};
   std::atomic<uint64_t> index_failures_{0};
+  std::atomic<uint64_t> index_overflows_{0};
 };
 
 // The trail kept in `dir` (created, private to the server's user, when missing): the journal in

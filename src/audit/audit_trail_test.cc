@@ -79,6 +79,35 @@ TEST(AuditTrailTest, EveryTicketCompletesDurableAndConcurrentAppendsShareBatches
   EXPECT_LT(std::stoll(metrics.substr(at + sample.size())), kThreads * kEach);
 }
 
+// Calls that outpace the indexer leave their records in the journal rather than in memory; the
+// index still gets every one of them, once.
+TEST(AuditTrailTest, AnIndexFarBehindReadsTheJournalInsteadOfHoldingRecordsInMemory) {
+  TempDir dir;
+  auto trail = OpenTrail(dir, OnFailure::kClosed);
+  trail->set_max_pending_index_rows(16);
+  ASSERT_TRUE(trail->Start().ok());
+  constexpr int kRecords = 600;
+  // Appended within the indexer's gathering delay, so far more than 16 wait at once.
+  std::vector<std::shared_ptr<Ticket>> tickets;
+  for (int i = 0; i < kRecords; ++i)
+    tickets.push_back(trail->Append(Row(i + 1, "GetSecretValue", "u")));
+  for (int i = kRecords; i < kRecords + 5; ++i) {
+    ASSERT_TRUE(trail->AppendAndWait(Row(i + 1, "GetSecretValue", "u")).ok());
+  }
+  trail->WaitIndexed();
+  AuditQuery q = Query(AuditAttribute::kEventName, "GetSecretValue");
+  q.limit = 1000;
+  auto rows = trail->Lookup(q);
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), static_cast<size_t>(kRecords + 5));
+  for (size_t i = 0; i < rows->size(); ++i) {  // each once, newest first
+    EXPECT_EQ((*rows)[i].time_ms, static_cast<EpochMillis>(kRecords + 5 - i));
+  }
+  const std::string metrics = trail->PrometheusText();
+  EXPECT_EQ(metrics.find("coffer_audit_index_overflows_total 0\n"), std::string::npos) << metrics;
+  trail->Stop();
+}
+
 TEST(AuditTrailTest, LookupsSelectByEachAttributeNewestFirstAndPageWithACursor) {
   TempDir dir;
   auto trail = OpenTrail(dir, OnFailure::kClosed);
