@@ -18,6 +18,7 @@ void AuthFailureTally::Add(const std::string& account, const std::string& region
     recent =
         recent_.emplace(std::make_pair(account, region), std::deque<AuthFailureSample>{}).first;
   }
+  sample.time_ms = time_ms;
   recent->second.push_front(std::move(sample));
   if (recent->second.size() > kRecentPerScope) recent->second.pop_back();
   if (slot > newest_slot_) {

@@ -25,7 +25,7 @@ namespace coffer::audit {
 // One failure as the dashboard lists it: never the signature or anything of the request beyond
 // its key id and source.
 struct AuthFailureSample {
-  EpochMillis time_ms = 0;
+  EpochMillis time_ms = 0;  // set by Add
   std::string access_key_id;
   std::string reason;  // the error code the caller was answered
   std::string source_ip;
@@ -44,6 +44,7 @@ class AuthFailureTally {
   static constexpr size_t kRecentScopesPerAccount = 16;
   static constexpr size_t kMaxRecentScopes = 10'000;
 
+  // `sample` is kept among the recent failures, at `time_ms`.
   void Add(const std::string& account, const std::string& region, EpochMillis time_ms,
            AuthFailureSample sample = {});
   // The newest failures kept, newest first.

@@ -240,8 +240,7 @@ void ApiDispatcher::AuthenticationFailed(const AuthError& err, const Status& ans
   metrics_.AuthenticationFailed(err.failure);
   if (auth_failures_ != nullptr && !err.key_account.empty() && IsValidRegionName(err.region)) {
     auth_failures_->Add(err.key_account, err.region, now,
-                        {.time_ms = now,
-                         .access_key_id = err.access_key_id,
+                        {.access_key_id = err.access_key_id,
                          .reason = std::string(ErrorCodeName(answer.code())),
                          .source_ip = std::string(request.peer_ip)});
   }

@@ -72,6 +72,9 @@ std::string LowerFirst(std::string_view member);
 // A timestamp member as the SDKs send it in the JSON protocols: epoch seconds, a number. Absent
 // or null is nullopt; another type is SerializationException; a value no date can have is
 // `out_of_range` with `message` (each service names that error its own way).
+// A timestamp as the JSON protocols answer it: epoch seconds, a number (milliseconds kept).
+inline double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
 Result<std::optional<int64_t>> EpochMillisMember(const boost::json::object& input,
                                                  std::string_view member, ErrorCode out_of_range,
                                                  std::string_view message);

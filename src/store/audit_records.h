@@ -90,7 +90,6 @@ enum class AuditBreakdown { kSecret, kPrincipal };
 struct AuditTotal {
   std::string value;  // a secret's or a principal's ARN
   int64_t count = 0;
-  bool operator==(const AuditTotal&) const = default;
 };
 
 struct AuditScope {

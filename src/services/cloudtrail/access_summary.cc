@@ -18,8 +18,6 @@ constexpr size_t kMaxPrincipals = 50;
 constexpr int kRecentDenials = 20;
 constexpr int kRecentRotations = 10;
 
-double Seconds(EpochMillis t) { return static_cast<double>(t) / 1000.0; }
-
 json::array Numbers(const std::vector<int64_t>& counts) {
   json::array out;
   out.reserve(counts.size());
@@ -215,7 +213,7 @@ class Summarizer {
       const json::object record = RecordOf(row);
       const json::value* identity = record.if_contains("userIdentity");
       out.push_back(json::object{
-          {"EventTime", Seconds(row.time_ms)},
+          {"EventTime", EpochSeconds(row.time_ms)},
           {"EventName", row.event_name},
           {"PrincipalArn", identity != nullptr && identity->is_object()
                                ? StringAt(identity->as_object(), "arn")
@@ -232,7 +230,7 @@ class Summarizer {
     if (auth_failures_ == nullptr) return out;
     for (const auto& f : auth_failures_->Recent(q_.account, q_.region)) {
       if (f.time_ms < range_.start || f.time_ms >= range_.end) continue;
-      out.push_back(json::object{{"EventTime", Seconds(f.time_ms)},
+      out.push_back(json::object{{"EventTime", EpochSeconds(f.time_ms)},
                                  {"AccessKeyId", f.access_key_id},
                                  {"Reason", f.reason},
                                  {"SourceIPAddress", f.source_ip}});
@@ -255,7 +253,7 @@ class Summarizer {
       const json::value* data = record.if_contains("additionalEventData");
       std::string outcome = row.event_name;
       if (outcome.starts_with("Rotation")) outcome.erase(0, 8);
-      out.push_back(json::object{{"EventTime", Seconds(row.time_ms)},
+      out.push_back(json::object{{"EventTime", EpochSeconds(row.time_ms)},
                                  {"SecretArn", data != nullptr && data->is_object()
                                                    ? StringAt(data->as_object(), "SecretId")
                                                    : std::string()},
@@ -278,12 +276,12 @@ Result<json::object> AccessSummaryService::GetAccessSummary(const RequestContext
                                                             const json::object& input) {
   COFFER_ASSIGN_OR_RETURN(Range range, RangeOf(ctx, input));
   COFFER_RETURN_IF_ERROR(ctx.Authorize({.action = "cloudtrail:LookupEvents", .resource = "*"}));
-  json::object out{{"StartTime", Seconds(range.start)},
-                   {"EndTime", Seconds(range.end)},
+  json::object out{{"StartTime", EpochSeconds(range.start)},
+                   {"EndTime", EpochSeconds(range.end)},
                    {"Period", range.period / 1000}};
   json::array timestamps;
   for (size_t i = 0; i < range.buckets; ++i) {
-    timestamps.push_back(Seconds(range.start + static_cast<EpochMillis>(i) * range.period));
+    timestamps.push_back(EpochSeconds(range.start + static_cast<EpochMillis>(i) * range.period));
   }
   out["Timestamps"] = std::move(timestamps);
   COFFER_RETURN_IF_ERROR(trail_->ReadForSummary([&](AuditRecordStore& store) -> Status {

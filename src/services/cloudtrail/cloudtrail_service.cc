@@ -130,7 +130,7 @@ json::object EventOf(const AuditRow& row) {
   json::object event{{"EventId", row.event_id},
                      {"EventName", row.event_name},
                      {"ReadOnly", row.read_only ? "true" : "false"},
-                     {"EventTime", static_cast<double>(row.time_ms) / 1000.0},
+                     {"EventTime", EpochSeconds(row.time_ms)},
                      {"EventSource", row.event_source},
                      {"Username", row.username},
                      {"Resources", std::move(resources)},
@@ -197,9 +197,9 @@ Result<json::object> CloudTrailService::ListPublicKeys(const RequestContext& ctx
       const EpochMillis valid_to = replaced ? all[i + 1].valid_from_ms : now;
       if (all[i].valid_from_ms > to || (replaced && valid_to < from)) continue;
       json::object key{{"Value", crypto::Base64Encode(all[i].public_der)},
-                       {"ValidityStartTime", static_cast<double>(all[i].valid_from_ms) / 1000.0},
+                       {"ValidityStartTime", EpochSeconds(all[i].valid_from_ms)},
                        {"Fingerprint", all[i].fingerprint}};
-      if (replaced) key["ValidityEndTime"] = static_cast<double>(valid_to) / 1000.0;
+      if (replaced) key["ValidityEndTime"] = EpochSeconds(valid_to);
       keys.push_back(std::move(key));
     }
   }

@@ -17,8 +17,6 @@ namespace {
 
 constexpr int kMaxRecords = 100;
 
-double Seconds(EpochMillis t) { return static_cast<double>(t) / 1000.0; }
-
 std::string AlarmArn(const RequestContext& ctx, std::string_view name) {
   return monitoring::AlarmArn(ctx.scope.account, ctx.scope.region, name);
 }
@@ -44,8 +42,8 @@ json::object MetricAlarm(const RequestContext& ctx, monitoring::Alarm alarm,
                  {"InsufficientDataActions", json::array{}},
                  {"StateValue", state.state},
                  {"StateReason", state.reason},
-                 {"StateUpdatedTimestamp", Seconds(state.updated_ms)},
-                 {"StateTransitionedTimestamp", Seconds(state.updated_ms)},
+                 {"StateUpdatedTimestamp", EpochSeconds(state.updated_ms)},
+                 {"StateTransitionedTimestamp", EpochSeconds(state.updated_ms)},
                  {"MetricName", monitoring::MetricName(alarm)},
                  {"Namespace", "coffer"},
                  {"Statistic", "Sum"},
@@ -220,7 +218,7 @@ Result<json::object> CloudWatchService::DescribeAlarmHistory(const RequestContex
         }
         items.push_back(json::object{{"AlarmName", h.alarm},
                                      {"AlarmType", "MetricAlarm"},
-                                     {"Timestamp", Seconds(h.time_ms)},
+                                     {"Timestamp", EpochSeconds(h.time_ms)},
                                      {"HistoryItemType", h.type},
                                      {"HistorySummary", h.summary},
                                      {"HistoryData", h.data}});

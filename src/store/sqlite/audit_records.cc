@@ -100,6 +100,16 @@ Entry GetEntry(const unsigned char* p) {
   return {static_cast<EpochMillis>(t), static_cast<int64_t>(id)};
 }
 
+// Calls `fn(time_ms)` for each entry of a postings row (as stored) with time in [start, end).
+template <typename Fn>
+void ForEachTimeIn(const std::string& entries, EpochMillis start, EpochMillis end, Fn fn) {
+  const auto* p = reinterpret_cast<const unsigned char*>(entries.data());
+  for (size_t i = 0; i + kEntryBytes <= entries.size(); i += kEntryBytes) {
+    const EpochMillis t = GetEntry(p + i).time_ms;
+    if (t >= start && t < end) fn(t);
+  }
+}
+
 // A record's resources in its row: "<bytes>:<type><bytes>:<name>" per resource.
 std::string EncodeResources(const std::vector<AuditResource>& resources) {
   std::string out;
@@ -364,13 +374,9 @@ class SqliteAuditRecords final : public AuditRecordStore {
     rows.Bind(1, q.account).Bind(2, q.region).Bind(3, static_cast<int64_t>(SignalNumber(q.signal)));
     rows.Bind(4, q.resource).Bind(5, q.start_ms).Bind(6, end + kPostingSpanMs);
     while (rows.Step()) {
-      const std::string entries = rows.Blob(0);
-      const auto* p = reinterpret_cast<const unsigned char*>(entries.data());
-      for (size_t i = 0; i + kEntryBytes <= entries.size(); i += kEntryBytes) {
-        const EpochMillis t = GetEntry(p + i).time_ms;
-        if (t < q.start_ms || t >= end) continue;
+      ForEachTimeIn(rows.Blob(0), q.start_ms, end, [&](EpochMillis t) {
         ++counts[static_cast<size_t>((t - q.start_ms) / q.bucket_ms)];
-      }
+      });
     }
     COFFER_RETURN_IF_ERROR(rows.status());
     return counts;
@@ -389,13 +395,8 @@ class SqliteAuditRecords final : public AuditRecordStore {
     rows.Bind(4, q.start_ms).Bind(5, q.end_ms + kPostingSpanMs);
     std::map<std::string, int64_t> totals;
     while (rows.Step()) {
-      const std::string entries = rows.Blob(1);
-      const auto* p = reinterpret_cast<const unsigned char*>(entries.data());
       int64_t count = 0;
-      for (size_t i = 0; i + kEntryBytes <= entries.size(); i += kEntryBytes) {
-        const EpochMillis t = GetEntry(p + i).time_ms;
-        if (t >= q.start_ms && t < q.end_ms) ++count;
-      }
+      ForEachTimeIn(rows.Blob(1), q.start_ms, q.end_ms, [&](EpochMillis) { ++count; });
       if (count > 0) totals[rows.Text(0)] += count;
     }
     COFFER_RETURN_IF_ERROR(rows.status());
