@@ -13,14 +13,15 @@ void AuthFailureTally::Add(const std::string& account, const std::string& region
   const EpochMillis slot = time_ms / kSlotMs;
   std::lock_guard lock(mu_);
   auto recent = recent_.find({account, region});
-  if (recent == recent_.end()) {
-    MakeRoomForRecent(account);
+  if (recent == recent_.end() && MakeRoomForRecent(account)) {
     recent =
         recent_.emplace(std::make_pair(account, region), std::deque<AuthFailureSample>{}).first;
   }
-  sample.time_ms = time_ms;
-  recent->second.push_front(std::move(sample));
-  if (recent->second.size() > kRecentPerScope) recent->second.pop_back();
+  if (recent != recent_.end()) {
+    sample.time_ms = time_ms;
+    recent->second.push_front(std::move(sample));
+    if (recent->second.size() > kRecentPerScope) recent->second.pop_back();
+  }
   if (slot > newest_slot_) {
     newest_slot_ = slot;
     const EpochMillis oldest_kept = newest_slot_ - kKeptMs / kSlotMs;
@@ -60,26 +61,24 @@ std::vector<int64_t> AuthFailureTally::Count(const std::string& account, const s
   return out;
 }
 
-// Room for one more (account, region): the account's oldest region goes when it has its share,
-// the oldest of all when the map is full.
-void AuthFailureTally::MakeRoomForRecent(const std::string& account) {
-  auto oldest_of = [](RecentMap::iterator a, RecentMap::iterator b) {
-    return a->second.front().time_ms <= b->second.front().time_ms ? a : b;
-  };
+// Whether one more (account, region) may be listed: not past the account's share, so a key's
+// holder spraying made-up regions can neither push out the regions already listed (its
+// failures are still counted, and the alarm sees them) nor another account's; when the map is
+// full of many accounts, the region with the oldest failure goes.
+bool AuthFailureTally::MakeRoomForRecent(const std::string& account) {
   size_t regions = 0;
-  auto oldest = recent_.end();
   for (auto it = recent_.lower_bound({account, ""});
-       it != recent_.end() && it->first.first == account; ++it, ++regions) {
-    oldest = oldest == recent_.end() ? it : oldest_of(oldest, it);
+       it != recent_.end() && it->first.first == account; ++it) {
+    ++regions;
   }
-  if (regions >= kRecentScopesPerAccount) {
-    recent_.erase(oldest);
-    return;
+  if (regions >= kRecentScopesPerAccount) return false;
+  if (recent_.size() < kMaxRecentScopes) return true;
+  auto oldest = recent_.begin();
+  for (auto it = recent_.begin(); it != recent_.end(); ++it) {
+    if (it->second.front().time_ms < oldest->second.front().time_ms) oldest = it;
   }
-  if (recent_.size() < kMaxRecentScopes) return;
-  oldest = recent_.begin();
-  for (auto it = recent_.begin(); it != recent_.end(); ++it) oldest = oldest_of(oldest, it);
   recent_.erase(oldest);
+  return true;
 }
 
 std::vector<AuthFailureSample> AuthFailureTally::Recent(const std::string& account,

@@ -37,9 +37,10 @@ class AuthFailureTally {
   // are not kept (dropped() counts them).
   static constexpr size_t kMaxEntries = 100'000;
   static constexpr EpochMillis kKeptMs = 24 * 3600'000LL;
-  // The newest failures kept per (account, region), for 24 hours, for at most this many regions
-  // an account (a key's holder can sign for any region name: its own account's oldest is then
-  // dropped, never another account's) and this many in all (the oldest dropped).
+  // The newest failures kept per (account, region), for 24 hours, for the first this many
+  // regions of an account (a key's holder can sign for any region name: further regions are
+  // counted but not listed until the listed ones age out) and this many in all (the oldest
+  // dropped).
   static constexpr size_t kRecentPerScope = 20;
   static constexpr size_t kRecentScopesPerAccount = 16;
   static constexpr size_t kMaxRecentScopes = 10'000;
@@ -64,7 +65,7 @@ class AuthFailureTally {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, EpochMillis>, int64_t> by_slot_;
   using RecentMap = std::map<std::pair<std::string, std::string>, std::deque<AuthFailureSample>>;
-  void MakeRoomForRecent(const std::string& account);
+  bool MakeRoomForRecent(const std::string& account);
   RecentMap recent_;
   EpochMillis newest_slot_ = 0;
   int64_t dropped_ = 0;

@@ -41,21 +41,25 @@ TEST(AuthFailureTallyTest, RecentFailuresAreTheNewestTwentyOfTheirAccountAndRegi
   EXPECT_TRUE(tally.Recent("444455556666", "eu-west-1").empty());
 }
 
-TEST(AuthFailureTallyTest, AnAccountSigningForManyRegionsDropsOnlyItsOwnOldest) {
+// A key's holder spraying made-up regions pushes out neither another account's failures nor
+// those already listed for the key's own account; the spray is still counted.
+TEST(AuthFailureTallyTest, ASprayOfMadeUpRegionsHidesNoListedFailure) {
   AuthFailureTally tally;
   tally.Add("444455556666", "us-east-1", kT0, Sample(kT0, "victim"));
-  // A key's holder can sign for any region name it likes.
+  tally.Add("111122223333", "us-east-1", kT0, Sample(kT0, "real-attempt"));
   for (int i = 0; i < 500; ++i) {
     const EpochMillis t = kT0 + 1 + i;
-    tally.Add("111122223333", "fake-" + std::to_string(i), t, Sample(t, "flood"));
+    tally.Add("111122223333", "fake-" + std::to_string(i), t, Sample(t, "spray"));
   }
   EXPECT_EQ(Keys(tally.Recent("444455556666", "us-east-1")), std::vector<std::string>{"victim"});
-  int kept = 0;
+  EXPECT_EQ(Keys(tally.Recent("111122223333", "us-east-1")),
+            std::vector<std::string>{"real-attempt"});
+  int listed = 0;
   for (int i = 0; i < 500; ++i) {
-    kept += tally.Recent("111122223333", "fake-" + std::to_string(i)).empty() ? 0 : 1;
+    listed += tally.Recent("111122223333", "fake-" + std::to_string(i)).empty() ? 0 : 1;
   }
-  EXPECT_EQ(kept, static_cast<int>(AuthFailureTally::kRecentScopesPerAccount));
-  EXPECT_FALSE(tally.Recent("111122223333", "fake-499").empty());  // the newest are kept
+  EXPECT_EQ(listed + 1, static_cast<int>(AuthFailureTally::kRecentScopesPerAccount));
+  EXPECT_EQ(tally.Count("111122223333", "fake-499", kT0, 60'000, 1), std::vector<int64_t>{1});
 }
 
 TEST(AuthFailureTallyTest, RecentFailuresAreForgottenAfterADay) {
