@@ -157,6 +157,7 @@ void App::AddServices() {
     operator_api_->AddAccountEndpoint(
         {"/coffer/alarms/history", "DescribeAlarmHistory", "", alarms});
     AddSinkEndpoints();
+    AddBackupEndpoints();
     dispatcher_.SetOperatorApi(operator_api_.get());
   }
   rotations_.RegisterBuiltin("random-api-key", rotation::NewRandomApiKeyRotator);
@@ -180,6 +181,29 @@ void App::AddSinkEndpoints() {
   };
   operator_api_->AddAccountEndpoint({"/coffer/sinks", "ListSinks", "PutSink", sinks});
   operator_api_->AddAccountEndpoint({"/coffer/sinks/test", "", "TestSink", sinks});
+}
+
+void App::AddBackupEndpoints() {
+  if (options_.backup_staging_dir.empty()) return;
+  backups_ = std::make_unique<backup::BackupMaker>(foundation_.store, foundation_.keyring,
+                                                   foundation_.seal, foundation_.account_id,
+                                                   options_.backup_staging_dir, clock_);
+  // Left over from a server that stopped while an operator fetched one.
+  backups_->PruneStaging(std::chrono::milliseconds(0));
+  // A backup holds every account's store: it is the deployment operator's alone.
+  auto backups = [this](std::string_view method, std::string_view path,
+                        const std::map<std::string, std::string>& query,
+                        const boost::json::object& body, const std::string&,
+                        bool is_operator) -> Result<boost::json::object> {
+    if (!is_operator) {
+      return Status(ErrorCode::kAccessDeniedException,
+                    "Only the deployment operator may make or fetch backups.");
+    }
+    return backups_->Handle(method, path, query, body);
+  };
+  operator_api_->AddAccountEndpoint({"/coffer/backups", "", "CreateBackup", backups});
+  operator_api_->AddAccountEndpoint({"/coffer/backups/part", "GetBackupPart", "", backups});
+  operator_api_->AddAccountEndpoint({"/coffer/backups/delete", "", "DeleteBackup", backups});
 }
 
 void App::AddJobs() {
@@ -228,6 +252,12 @@ void App::AddJobs() {
   jobs_.Add("alarms", options_.alarm_interval, [this] { return alarms_.Evaluate(); });
   // Events to notification sinks, from the outbox (monitoring/notifications.h).
   jobs_.Add("notifications", std::chrono::seconds(1), [this] { return notifier_.Pass(); });
+  // Scheduled backups: checked every 10 s (a directory listing), made when the newest in the
+  // directory is an interval old, so restarts neither skip nor repeat one.
+  if (backups_ != nullptr && !options_.backup_schedule.dir.empty()) {
+    jobs_.Add("scheduled backups", std::chrono::seconds(10),
+              [this] { return backups_->RunScheduledIfDue(options_.backup_schedule); });
+  }
   // Denials are counted in memory and written in aggregate (server/denial_audit.h).
   jobs_.Add(
       "denial audit flush", std::chrono::seconds(5), [this] { return denials_.Flush(); },
@@ -291,6 +321,7 @@ std::string App::MetricsText() const {
   return sealed + InventoryText() + dispatcher_.request_metrics().PrometheusText() +
          denials_.PrometheusText() + rotations_.PrometheusText() + alarms_.PrometheusText() +
          notifier_.PrometheusText() + foundation_.store->PrometheusText() +
+         (backups_ != nullptr ? backups_->PrometheusText() : std::string()) +
          (foundation_.trail != nullptr ? foundation_.trail->PrometheusText() : std::string());
 }
 

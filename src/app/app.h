@@ -14,6 +14,7 @@
 #include "app/background_jobs.h"
 #include "auth/credential_registry.h"
 #include "authz/policy_authorizer.h"
+#include "backup/backup_maker.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "keyring/keyring.h"
@@ -54,6 +55,11 @@ struct AppOptions {
   // Notification sinks: hosts webhooks may call (--notification-host), how long a delivery may
   // take and the longest wait between retries (--notification-max-backoff).
   monitoring::NotifierOptions notifications;
+  // Where backups are staged while made and fetched (DATA_DIR/backup-staging); empty: the
+  // backup endpoints are not served.
+  std::string backup_staging_dir;
+  // Scheduled backups (--backup-dir, --backup-interval, --backup-retain); no dir: none.
+  backup::ScheduleOptions backup_schedule;
 };
 
 // What the app runs on: a deployment opened by server/bootstrap, or a test's store and keyring.
@@ -105,6 +111,7 @@ class App {
   void AddServices();
   void AddJobs();
   void AddSinkEndpoints();
+  void AddBackupEndpoints();
 
   AppOptions options_;
   const Clock* clock_;
@@ -125,6 +132,7 @@ class App {
   cloudwatch::CloudWatchService cloudwatch_;
   ApiDispatcher dispatcher_;
   std::unique_ptr<OperatorApi> operator_api_;
+  std::unique_ptr<backup::BackupMaker> backups_;
   rotation::RotationEngine rotations_;
   BackgroundJobs jobs_;
   bool stopped_ = false;

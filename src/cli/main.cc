@@ -20,6 +20,7 @@
 #include "audit/audit_trail.h"
 #include "audit/log_delivery.h"
 #include "cli/audit_commands.h"
+#include "cli/backup_commands.h"
 #include "cli/monitoring_commands.h"
 #include "cli/operator_commands.h"
 #include "crypto/locked_key.h"
@@ -97,6 +98,9 @@ struct ServerFlags {
   int alarm_evaluation_interval_seconds = 10;
   std::vector<std::string> notification_hosts;
   int notification_max_backoff_seconds = 300;
+  std::string backup_dir;  // scheduled backups; empty: none
+  int backup_interval_seconds = 86400;
+  int backup_retain = 7;
 };
 
 // Every connection takes a descriptor: use the hard limit, and never promise more connections
@@ -181,6 +185,10 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   options->alarm_interval = std::chrono::seconds(flags.alarm_evaluation_interval_seconds);
   options->notifications.allowed_hosts = flags.notification_hosts;
   options->notifications.max_backoff_ms = flags.notification_max_backoff_seconds * 1000LL;
+  options->backup_staging_dir = flags.data_dir + "/" + coffer::kBackupStagingDir;
+  options->backup_schedule.dir = flags.backup_dir;
+  options->backup_schedule.interval = std::chrono::seconds(flags.backup_interval_seconds);
+  options->backup_schedule.retain = flags.backup_retain;
   if (flags.exec_user.empty()) return 0;
   auto user = coffer::rotation::LookUpUser(flags.exec_user);
   if (!user.ok()) {
@@ -523,6 +531,19 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
   server->add_option("--metrics-token-file", flags.metrics_token_file,
                      "File whose first line is a token that GET /metrics requires as "
                      "'Authorization: Bearer <token>'.");
+  server->add_option("--backup-dir", flags.backup_dir,
+                     "Make scheduled backups into this directory (as `coffer backup create` "
+                     "does), each outcome an event (aws.backup, Backup Job State Change).");
+  server
+      ->add_option("--backup-interval", flags.backup_interval_seconds,
+                   "Seconds between scheduled backups (--backup-dir).")
+      ->capture_default_str()
+      ->check(CLI::Range(60, 366 * 86400));
+  server
+      ->add_option("--backup-retain", flags.backup_retain,
+                   "Scheduled backups kept in --backup-dir; the oldest beyond are removed.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   server
       ->add_option("--purge-interval", flags.purge_interval_seconds,
                    "Seconds between runs of the job that purges secrets whose recovery window "
@@ -747,10 +768,20 @@ int main(int argc, char** argv) {
   CLI::App* server = AddServerCommand(app, flags);
   OperatorCommands operator_commands;
   AddOperatorCommands(app, operator_commands);
+  coffer::cli::BackupCommands backup_commands;
+  coffer::cli::RemoteFlags backup_remote;
+  coffer::cli::AddBackupCommands(app, backup_commands, backup_remote);
   coffer::cli::AuditVerifyFlags audit_verify_flags;
   CLI::App* audit_verify = coffer::cli::AddAuditCommands(app, audit_verify_flags);
   CLI11_PARSE(app, argc, argv);
   if (audit_verify->parsed()) return coffer::cli::RunAuditVerify(audit_verify_flags);
+  for (CLI::App* sub : {backup_commands.create, backup_commands.verify, backup_commands.restore}) {
+    if (!sub->parsed()) continue;
+    // Restores and checks hold the unseal key: no core dump, files private.
+    umask(077);
+    HardenProcess();
+    return coffer::cli::RunBackupCommand(backup_commands, backup_remote);
+  }
   if (server->parsed()) {
     try {
       return RunServer(flags);

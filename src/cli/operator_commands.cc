@@ -35,7 +35,8 @@ void TrimLineEnd(std::string* s) {
   while (!s->empty() && (s->back() == '\n' || s->back() == '\r')) s->pop_back();
 }
 
-// The first line of a file, without its line end.
+}  // namespace
+
 Result<SecretBytes> ReadFirstLine(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status(ErrorCode::kInvalidParameter, "cannot read " + path);
@@ -46,6 +47,8 @@ Result<SecretBytes> ReadFirstLine(const std::string& path) {
   OPENSSL_cleanse(line.data(), line.size());
   return out;
 }
+
+namespace {
 
 // A line from stdin; without echo when stdin is a terminal.
 Result<SecretBytes> ReadStdinLine(const std::string& prompt) {
@@ -86,6 +89,8 @@ Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::strin
   call.method = std::string(http::to_string(method));
   call.target = path;
   call.body = body;
+  // Backup parts are the largest answers: 4 MiB, base64-encoded in JSON.
+  call.max_response_bytes = 8 << 20;
   call.ca_bundle = !flags.ca_bundle.empty() ? flags.ca_bundle : Env("AWS_CA_BUNDLE").value_or("");
   if (!body.empty() || method == http::verb::post) {
     call.headers.emplace_back("content-type", "application/json");
@@ -171,6 +176,8 @@ int Fail(const std::string& message) {
 
 // Calls an operator endpoint that answers a JSON object; the raw reply (which may hold shares
 // or keys) is wiped once parsed. Errors: the call's, or the server's error text.
+}  // namespace
+
 Result<json::object> CallForObject(const RemoteFlags& flags, http::verb method,
                                    const std::string& path, const std::string& body, bool sign) {
   COFFER_ASSIGN_OR_RETURN(Reply reply, Call(flags, method, path, body, sign));
@@ -182,8 +189,6 @@ Result<json::object> CallForObject(const RemoteFlags& flags, http::verb method,
     return Status(ErrorCode::kInternalFailure, "unexpected reply from the server");
   return std::move(v.get_object());
 }
-
-}  // namespace
 
 bool PassphraseGivenWithoutPrompt(const std::string& file) {
   return !file.empty() || Env("COFFER_PASSPHRASE").has_value();

@@ -2,6 +2,8 @@
 // root key of a running server through its operator endpoints (protocol/operator_api.h).
 #pragma once
 
+#include <boost/beast/http/verb.hpp>
+#include <boost/json.hpp>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,14 @@ int RunEvents(const RemoteFlags& flags, int64_t after);
 // body) and prints the JSON it answers; returns 0, or 1 with the error on stderr.
 int PrintOperatorCall(const RemoteFlags& flags, const std::string& method, const std::string& path,
                       const std::string& body);
+
+// Makes a call of an operator endpoint (signed when `sign`) and returns the JSON object it
+// answers. Errors: InternalFailure with the server's error or what went wrong.
+Result<boost::json::object> CallForObject(const RemoteFlags& flags, boost::beast::http::verb method,
+                                          const std::string& path, const std::string& body,
+                                          bool sign);
+// The first line of a file, without its line end. Errors: InvalidParameter when unreadable.
+Result<SecretBytes> ReadFirstLine(const std::string& path);
 
 // Reads a passphrase for the server or for init: from `file` when given, else
 // $COFFER_PASSPHRASE, else a prompt without echo when stdin is a terminal (twice when

@@ -196,6 +196,38 @@ Status Keyring::Unseal(const SecretBytes& unseal_key, StoreReader* in_txn) {
   return Status::Ok();
 }
 
+Result<SecretBytes> Keyring::DeriveFromUnsealKey(std::string_view purpose) const {
+  std::shared_lock lock(mu_);
+  if (sealed_.load(std::memory_order_acquire) || unseal_key_.empty()) {
+    return Status(ErrorCode::kServiceUnavailableException, "coffer is sealed");
+  }
+  return DeriveFromUnsealKey(unseal_key_.ToSecretBytes(), purpose);
+}
+
+SecretBytes Keyring::DeriveFromUnsealKey(const SecretBytes& unseal_key, std::string_view purpose) {
+  const crypto::Digest d =
+      crypto::HmacSha256(unseal_key.Reveal(), "coffer-unseal-derived:" + std::string(purpose));
+  return SecretBytes(d.data(), d.size());
+}
+
+Status Keyring::CheckUnsealKey(Store* store, const SecretBytes& unseal_key) {
+  std::optional<std::string> root_meta;
+  COFFER_RETURN_IF_ERROR(store->Read([&](StoreReader& r) -> Status {
+    COFFER_ASSIGN_OR_RETURN(root_meta, r.deployment().GetMeta(kRootKeyMeta));
+    return Status::Ok();
+  }));
+  int generation = 0;
+  std::string wrapped_root;
+  if (!root_meta || !ParseRootKeyMeta(*root_meta, &generation, &wrapped_root)) {
+    return Status(ErrorCode::kInternalFailure, "the store holds no valid root key");
+  }
+  if (!crypto::AesGcmOpen(unseal_key, RootKeyPurpose(generation), wrapped_root)) {
+    return Status(ErrorCode::kInvalidUnsealKeyException,
+                  "The unseal key does not open this store's root key.");
+  }
+  return Status::Ok();
+}
+
 void Keyring::Seal() {
   std::vector<std::function<void()>> listeners;
   {

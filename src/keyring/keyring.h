@@ -85,6 +85,16 @@ class Keyring {
   Status ChangeUnsealKey(const SecretBytes& new_unseal_key,
                          const std::function<Status(StoreWriter&)>& also);
 
+  // A key derived from the unseal key for `purpose` (HMAC-SHA256 of the purpose under the
+  // unseal key): what a backup's file key is wrapped under, so that only the seal that was in
+  // force when the backup was taken (its shares, passphrase or root.key) opens the backup.
+  // Errors: ServiceUnavailableException when sealed.
+  Result<SecretBytes> DeriveFromUnsealKey(std::string_view purpose) const;
+  static SecretBytes DeriveFromUnsealKey(const SecretBytes& unseal_key, std::string_view purpose);
+  // Whether `unseal_key` opens the root key the store holds now (the check Unseal makes),
+  // without unsealing anything. Errors: InvalidUnsealKeyException; InternalFailure when the
+  // store has no root key.
+  static Status CheckUnsealKey(Store* store, const SecretBytes& unseal_key);
   // Seals small secrets directly under the storage key (secret access keys, String parameter
   // values). Errors: ServiceUnavailableException when sealed; Unwrap: InternalFailure when the
   // bytes do not open.

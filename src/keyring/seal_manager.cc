@@ -221,6 +221,11 @@ Status SealManager::Load(StoreReader* in_txn) {
   return Status::Ok();
 }
 
+SealRecord SealManager::record() const {
+  std::lock_guard lock(mu_);
+  return SealRecord{type_, shares_, threshold_, sealed_unseal_key_, share_digests_};
+}
+
 SealStatus SealManager::status() const {
   std::lock_guard lock(mu_);
   SealStatus s;

@@ -42,6 +42,17 @@ std::string_view SealTypeName(SealType type);
 // Errors: InvalidParameter for an unknown name.
 Result<SealType> ParseSealType(std::string_view name);
 
+// The seal as the store records it: what a backup carries so that its restore can rebuild the
+// unseal key from the operators' passphrase or shares.
+struct SealRecord {
+  SealType type = SealType::kFile;
+  int shares = 1;
+  int threshold = 1;
+  std::string passphrase_sealed_key;       // passphrase seal
+  std::vector<std::string> share_digests;  // shamir, when recorded
+  bool operator==(const SealRecord&) const = default;
+};
+
 struct SealStatus {
   bool sealed = true;
   SealType type = SealType::kFile;
@@ -105,6 +116,7 @@ class SealManager {
   Status Load(StoreReader* in_txn = nullptr);
 
   SealStatus status() const;
+  SealRecord record() const;
   SealType type() const;
 
   // Unseals with the unseal key itself (file seal, or right after initialisation, reading

@@ -58,9 +58,10 @@ Status WritePrivateFile(const std::string& dir, const std::string& name, std::st
   return Status::Ok();
 }
 
+}  // namespace
+
 // The file seal's unseal key: DATA_DIR/root.key, "coffer-root-key-v1 <64 hex digits>\n".
-Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
-                                                   const char* name = kRootKeyFile) {
+Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir, const char* name) {
   std::string path = dir + "/" + name;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
@@ -94,8 +95,7 @@ Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
   return std::optional<SecretBytes>(std::move(key));
 }
 
-Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key,
-                        const char* name = kRootKeyFile) {
+Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key, const char* name) {
   // A root.key beside a store that was never initialised protects nothing (a crash between
   // writing it and committing); it is replaced.
   ::unlink((dir + "/" + name).c_str());
@@ -104,6 +104,8 @@ Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key,
   OPENSSL_cleanse(text.data(), text.size());
   return s;
 }
+
+namespace {
 
 // DATA_DIR/root.key for rekeys: the new key is staged as root.key.next, then renamed over
 // root.key once the store has committed to it.
@@ -138,6 +140,12 @@ class RootKeyFile final : public UnsealKeyFile {
 // Refuses a directory coffer must not initialise: one that held a store whose file is gone (its
 // key material is kept, never replaced), and one that holds files that are not coffer's.
 Status RefuseToInitialise(const std::string& dir, const DataDirContents& contents) {
+  if (contents.restore_incomplete) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  dir + " holds a restore that did not finish (" + dir + "/" + kRestoreMarkerFile +
+                      "): what it holds may be incomplete, so coffer will not start on it. Empty "
+                      "the directory and run `coffer backup restore` again.");
+  }
   if (!contents.store && (contents.root_key || contents.wal)) {
     return Status(ErrorCode::kFailedPrecondition,
                   dir + "/coffer.db is missing or empty, but " +

@@ -60,6 +60,14 @@ struct Deployment {
   SecretBytes generated_secret;
 };
 
+// The file seal's unseal key, DIR/NAME ("coffer-root-key-v1 <64 hex digits>\n", mode 0600):
+// read (nullopt when there is none; an error when it is readable by others or not a key file),
+// and written durably as a new file, replacing one that is there.
+Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
+                                                   const char* name = "root.key");
+Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key,
+                        const char* name = "root.key");
+
 // Key material is never replaced implicitly: only an empty directory is initialised. A
 // directory with a root.key but no store (or a store never initialised), a store whose
 // root.key is missing or does not open it, or a write-ahead log without its store, is refused

@@ -104,8 +104,9 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
                       "that holds coffer's store.");
   }
   static const std::set<std::string> kOwn = {
-      kStoreFile,      kWalFile,           "coffer.db-shm", "coffer.db-journal", "root.key",
-      "root.key.next", "root-credentials", kLockFile,       kAuditDir,
+      kStoreFile,   kWalFile,          "coffer.db-shm",    "coffer.db-journal",
+      "root.key",   "root.key.next",   "root-credentials", kLockFile,
+      kAuditDir,    kBackupStagingDir, kRestoreMarkerFile,
       "lost+found",  // the root of a freshly made file system
   };
   DataDirContents out;
@@ -126,13 +127,13 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
     }
     if (name == "lost+found") continue;
     const std::string path = dir + "/" + name;
-    if (name == kAuditDir) {
-      // The audit trail's default home (--audit-dir): a directory of its own.
+    if (name == kAuditDir || name == kBackupStagingDir) {
+      // The audit trail's default home (--audit-dir) and the backups being made: directories.
       if (::stat(path.c_str(), &st) != 0) return IoError("cannot stat " + path);
       if (!S_ISDIR(st.st_mode)) {
         return Status(ErrorCode::kInvalidParameter,
                       path + " is " + TypeName(st.st_mode) +
-                          ", where coffer keeps its audit trail (a directory): move it away "
+                          ", where coffer keeps a directory: move it away "
                           "and start again.");
       }
       continue;
@@ -147,6 +148,7 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
     if (name == kStoreFile) out.store = st.st_size > 0;
     if (name == kWalFile) out.wal = st.st_size > 0;
     if (name == "root.key") out.root_key = true;
+    if (name == kRestoreMarkerFile) out.restore_incomplete = true;
   }
   return out;
 }

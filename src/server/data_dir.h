@@ -22,6 +22,10 @@ constexpr char kWalFile[] = "coffer.db-wal";
 constexpr char kLockFile[] = "coffer.lock";
 // The audit trail's default directory (--audit-dir), inside the data directory.
 constexpr char kAuditDir[] = "audit";
+// Where backups are staged while they are made and fetched (a directory of its own).
+constexpr char kBackupStagingDir[] = "backup-staging";
+// Present while `coffer backup restore` fills the directory: a server refuses to start on it.
+constexpr char kRestoreMarkerFile[] = "restore-in-progress";
 
 // An exclusive lock on a data directory, released on destruction (or when the process ends).
 class DataDirLock {
@@ -47,6 +51,7 @@ struct DataDirContents {
   bool store = false;                // coffer.db exists and is not empty
   bool root_key = false;             // root.key exists
   bool wal = false;                  // coffer.db-wal exists and is not empty
+  bool restore_incomplete = false;   // a restore was interrupted (kRestoreMarkerFile)
   std::vector<std::string> foreign;  // entries that are not coffer's
 };
 

@@ -60,6 +60,14 @@ class StoreWriter : public StoreReader {
   NotificationsWriter& notifications() override = 0;
 };
 
+// What a store snapshot (Store::SnapshotTo) holds, for the header of the backup made of it.
+struct StoreSnapshotInfo {
+  std::string engine;      // "sqlite"
+  int schema_version = 0;  // the snapshot's schema version
+  int64_t secrets = 0;     // secrets of every account (those scheduled for deletion included)
+  int64_t parameters = 0;  // parameters of every account
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -72,6 +80,14 @@ class Store {
   // Increases with every committed write made through this Store. Read caches tag their entries
   // with it: an entry read at counter N is valid while the counter is still N.
   virtual uint64_t CommittedWrites() const = 0;
+
+  // Writes a consistent copy of the whole store, as of one moment, to the new file `path`,
+  // while reads and writes go on (a backup encrypts it). Errors: InternalFailure when the
+  // engine cannot, or the copy fails (no file is left behind then).
+  virtual Result<StoreSnapshotInfo> SnapshotTo(const std::string& path) {
+    (void)path;
+    return Status(ErrorCode::kInternalFailure, "this store engine takes no snapshots");
+  }
 
   // Why the store cannot write at the moment (disk full, read-only, I/O errors), or empty when
   // its last write succeeded. Writes that fail so return ServiceUnavailable; reads go on.
