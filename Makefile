@@ -55,6 +55,7 @@ bench: build
 	@bench/secrets.sh
 	@bench/audit.sh
 	@bench/dashboard.sh
+	@bench/backup.sh
 
 format:
 	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -184,6 +184,11 @@ mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
 rps() { awk -v r="$1" 'BEGIN { printf "%.0f", r }'; }
 
 # Sets CORES, CPU, COMMIT (with +dirty for uncommitted tracked changes) and WHEN (UTC).
+# json_field FILE KEY: one top-level field of a JSON file (a list as space-separated items).
+json_field() {
+  "$PYTHON" -c 'import json, sys; v = json.load(open(sys.argv[1]))[sys.argv[2]]; print(v if not isinstance(v, list) else " ".join(str(x) for x in v))' "$1" "$2"
+}
+
 machine_info() {
   CORES="$(nproc)"
   CPU="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"

@@ -67,10 +67,6 @@ load_names BIG "$BIG"
 [[ "$SMALL_HOT_PATH" == "$BIG_HOT_PATH" ]] || die "the two layouts measure different paths"
 HOT_PATH="$BIG_HOT_PATH"
 
-# json_field FILE KEY: one top-level field of a JSON file.
-json_field() {
-  "$PYTHON" -c 'import json, sys; v = json.load(open(sys.argv[1]))[sys.argv[2]]; print(v if not isinstance(v, list) else " ".join(str(x) for x in v))' "$1" "$2"
-}
 
 # ------------------------------------------------------------------------------ small store
 start_server SMALL "$TMP/small/data"

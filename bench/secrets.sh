@@ -44,9 +44,6 @@ py() {
     "$PYTHON" "$@"
 }
 STORE_PY="$BENCH_DIR/secrets_store.py"
-json_field() {
-  "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
 
 start_server SMALL "$TMP/small/data"
 start_server BIG "$TMP/big/data"
