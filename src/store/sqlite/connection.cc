@@ -19,7 +19,7 @@ Status SqlError(sqlite3* db, std::string_view what) {
 }
 
 Connection::~Connection() {
-  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  statements_.clear();  // finalized before the database is closed
   sqlite3_close_v2(db_);
 }
 
@@ -49,19 +49,20 @@ Status Connection::Exec(const char* sql) {
   return Status::Ok();
 }
 
-Result<sqlite3_stmt*> Connection::Prepare(const char* sql) {
+Result<sql::Statement*> Connection::Prepare(const char* sql) {
   auto it = statements_.find(sql);
   if (it != statements_.end()) {
-    sqlite3_reset(it->second);
-    sqlite3_clear_bindings(it->second);
-    return it->second;
+    it->second->Reset();
+    return it->second.get();
   }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
     return SqlError(db_, "prepare");
   }
-  statements_.emplace(sql, stmt);
-  return stmt;
+  auto owned = std::make_unique<Statement>(db_, stmt);
+  sql::Statement* out = owned.get();
+  statements_.emplace(sql, std::move(owned));
+  return out;
 }
 
 }  // namespace coffer::sqlite

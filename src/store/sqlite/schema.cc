@@ -413,8 +413,7 @@ Status Migrate(Connection& conn) {
   int version = 0;
   {
     // Scoped so the statement is reset before any migration runs (DROP needs no reader).
-    COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn.Prepare("PRAGMA user_version"));
-    Query q(conn, stmt);
+    COFFER_QUERY(q, conn, "PRAGMA user_version");
     version = q.Step() ? static_cast<int>(q.Int(0)) : 0;
     COFFER_RETURN_IF_ERROR(q.status());
   }

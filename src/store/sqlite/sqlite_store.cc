@@ -10,62 +10,21 @@
 #include <utility>
 #include <vector>
 
+#include "store/sql/views.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
-#include "store/sqlite/tables.h"
 
 namespace coffer {
 namespace sqlite {
 namespace {
 
-// A connection with its views: the transaction object handed to Read and Write functions. It
-// lives as long as its connection (pooled), so a request builds no views.
-class SqliteTxn final : public StoreWriter {
- public:
-  static Result<std::unique_ptr<SqliteTxn>> Open(const std::string& path) {
-    COFFER_ASSIGN_OR_RETURN(auto conn, Connection::Open(path));
-    return std::unique_ptr<SqliteTxn>(new SqliteTxn(std::move(conn)));
-  }
+// A pooled SQLite connection with its views.
+using SqliteTxn = sql::Transaction<Connection>;
 
-  Connection& conn() { return *conn_; }
-
-  DeploymentWriter& deployment() override { return *deployment_; }
-  SecretsWriter& secrets() override { return *secrets_; }
-  ParametersWriter& parameters() override { return *parameters_; }
-  KmsKeysWriter& kms() override { return *kms_; }
-  IamWriter& iam() override { return *iam_; }
-  CredentialsWriter& credentials() override { return *credentials_; }
-  RotationWriter& rotation() override { return *rotation_; }
-  EventsWriter& events() override { return *events_; }
-  AlarmsWriter& alarms() override { return *alarms_; }
-  NotificationsWriter& notifications() override { return *notifications_; }
-
- private:
-  explicit SqliteTxn(std::unique_ptr<Connection> conn)
-      : conn_(std::move(conn)),
-        deployment_(NewSqliteDeployment(*conn_)),
-        secrets_(NewSqliteSecrets(*conn_)),
-        parameters_(NewSqliteParameters(*conn_)),
-        kms_(NewSqliteKmsKeys(*conn_)),
-        iam_(NewSqliteIam(*conn_)),
-        credentials_(NewSqliteCredentials(*conn_)),
-        rotation_(NewSqliteRotation(*conn_)),
-        events_(NewSqliteEvents(*conn_)),
-        alarms_(NewSqliteAlarms(*conn_)),
-        notifications_(NewSqliteNotifications(*conn_)) {}
-
-  std::unique_ptr<Connection> conn_;  // declared first: the views below use it
-  std::unique_ptr<DeploymentWriter> deployment_;
-  std::unique_ptr<SecretsWriter> secrets_;
-  std::unique_ptr<ParametersWriter> parameters_;
-  std::unique_ptr<KmsKeysWriter> kms_;
-  std::unique_ptr<IamWriter> iam_;
-  std::unique_ptr<CredentialsWriter> credentials_;
-  std::unique_ptr<RotationWriter> rotation_;
-  std::unique_ptr<EventsWriter> events_;
-  std::unique_ptr<AlarmsWriter> alarms_;
-  std::unique_ptr<NotificationsWriter> notifications_;
-};
+Result<std::unique_ptr<SqliteTxn>> OpenTxn(const std::string& path) {
+  COFFER_ASSIGN_OR_RETURN(auto conn, Connection::Open(path));
+  return std::make_unique<SqliteTxn>(std::move(conn));
+}
 
 class SqliteStore final : public Store {
  public:
@@ -82,7 +41,7 @@ class SqliteStore final : public Store {
       }
     }
     if (!txn) {
-      COFFER_ASSIGN_OR_RETURN(txn, SqliteTxn::Open(path_));
+      COFFER_ASSIGN_OR_RETURN(txn, OpenTxn(path_));
     }
     Status status = txn->conn().Exec("BEGIN");
     if (status.ok()) {
@@ -119,8 +78,7 @@ class SqliteStore final : public Store {
   Result<StoreSnapshotInfo> SnapshotTo(const std::string& path) override {
     COFFER_ASSIGN_OR_RETURN(auto source, Connection::Open(path_));
     {
-      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, source->Prepare("VACUUM INTO ?"));
-      Query q(*source, stmt);
+      COFFER_QUERY(q, *source, "VACUUM INTO ?");
       q.Bind(1, path);
       q.Step();
       if (!q.status().ok()) {
@@ -132,8 +90,7 @@ class SqliteStore final : public Store {
     StoreSnapshotInfo info;
     info.engine = "sqlite";
     auto count = [&](const char* sql) -> Result<int64_t> {
-      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, copy->Prepare(sql));
-      Query q(*copy, stmt);
+      COFFER_QUERY(q, *copy, sql);
       const int64_t n = q.Step() ? q.Int(0) : 0;
       COFFER_RETURN_IF_ERROR(q.status());
       return n;
@@ -211,15 +168,14 @@ class SqliteStore final : public Store {
 }  // namespace sqlite
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
-  COFFER_ASSIGN_OR_RETURN(auto writer, sqlite::SqliteTxn::Open(path));
+  COFFER_ASSIGN_OR_RETURN(auto writer, sqlite::OpenTxn(path));
   COFFER_RETURN_IF_ERROR(sqlite::Migrate(writer->conn()));
   return std::unique_ptr<Store>(new sqlite::SqliteStore(path, std::move(writer)));
 }
 
 Result<std::vector<std::string>> CheckSqliteIntegrity(const std::string& path) {
   COFFER_ASSIGN_OR_RETURN(auto conn, sqlite::Connection::Open(path));
-  COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn->Prepare("PRAGMA integrity_check(100)"));
-  sqlite::Query q(*conn, stmt);
+  COFFER_QUERY(q, *conn, "PRAGMA integrity_check(100)");
   std::vector<std::string> problems;
   while (q.Step()) {
     std::string line = q.Text(0);

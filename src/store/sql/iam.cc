@@ -1,8 +1,6 @@
 // SQLite tables of IAM users, roles, groups, policies and attachments.
 #include "store/iam.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,11 +8,11 @@
 #include <vector>
 
 #include "core/ascii.h"
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
-#include "store/sqlite/tag_rows.h"
+#include "store/sql/driver.h"
+#include "store/sql/tag_rows.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 #define IAM_ENTITY_SELECT(where)                                                                \
@@ -60,8 +58,9 @@ class SqliteIam final : public IamWriter {
     std::vector<IamEntityRow> out;
     {
       COFFER_QUERY(q, c_,
-                   IAM_ENTITY_SELECT("WHERE account = ? AND kind = ? AND name_key > ? AND "
-                                     "substr(path, 1, length(?)) = ? ORDER BY name_key LIMIT ?"));
+                   IAM_ENTITY_SELECT(
+                       "WHERE account = ? AND kind = ? AND name_key > ? AND "
+                       "substr(path, 1, length(CAST(? AS TEXT))) = ? ORDER BY name_key LIMIT ?"));
       q.Bind(1, account)
           .Bind(2, IamEntityKindName(kind))
           .Bind(3, NameKey(after))
@@ -117,7 +116,7 @@ class SqliteIam final : public IamWriter {
                                                         int limit) override {
     COFFER_QUERY(q, c_,
                  IAM_POLICY_SELECT("WHERE account = ? AND name > ? AND substr(path, 1, "
-                                   "length(?)) = ? ORDER BY name LIMIT ?"));
+                                   "length(CAST(? AS TEXT))) = ? ORDER BY name LIMIT ?"));
     q.Bind(1, account).Bind(2, after).Bind(3, path_prefix).Bind(4, path_prefix);
     q.Bind(5, static_cast<int64_t>(limit));
     std::vector<IamPolicyRow> out;
@@ -268,8 +267,9 @@ class SqliteIam final : public IamWriter {
   Status PutInlinePolicy(const std::string& account, IamEntityKind kind, const std::string& owner,
                          const std::string& policy_name, const std::string& document) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR REPLACE INTO iam_inline_policies (account, kind, owner_key, name, "
-                 "document) VALUES (?, ?, ?, ?, ?)");
+                 "INSERT INTO iam_inline_policies (account, kind, owner_key, name, document) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, kind, owner_key, name) "
+                 "DO UPDATE SET document = excluded.document");
     q.Bind(1, account)
         .Bind(2, IamEntityKindName(kind))
         .Bind(3, NameKey(owner))
@@ -335,8 +335,8 @@ class SqliteIam final : public IamWriter {
   Status AttachPolicy(const std::string& account, IamEntityKind kind, const std::string& owner,
                       const std::string& policy_arn) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR IGNORE INTO iam_attachments (account, kind, owner_key, policy_arn) "
-                 "VALUES (?, ?, ?, ?)");
+                 "INSERT INTO iam_attachments (account, kind, owner_key, policy_arn) "
+                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
     return q.Bind(1, account)
         .Bind(2, IamEntityKindName(kind))
         .Bind(3, NameKey(owner))
@@ -359,8 +359,8 @@ class SqliteIam final : public IamWriter {
   Status AddUserToGroup(const std::string& account, const std::string& group,
                         const std::string& user) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR IGNORE INTO iam_group_members (account, group_key, user_key, "
-                 "group_name, user_name) VALUES (?, ?, ?, ?, ?)");
+                 "INSERT INTO iam_group_members (account, group_key, user_key, "
+                 "group_name, user_name) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
     q.Bind(1, account).Bind(2, NameKey(group)).Bind(3, NameKey(user)).Bind(4, group);
     return q.Bind(5, user).Run();
   }
@@ -409,8 +409,8 @@ class SqliteIam final : public IamWriter {
 
 }  // namespace
 
-std::unique_ptr<IamWriter> NewSqliteIam(Connection& conn) {
+std::unique_ptr<IamWriter> NewIamView(Connection& conn) {
   return std::make_unique<SqliteIam>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,19 +1,17 @@
 // SQLite tables of access keys and STS sessions.
 #include "store/credentials.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
-#include "store/sqlite/tag_rows.h"
+#include "store/sql/driver.h"
+#include "store/sql/tag_rows.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 #define ACCESS_KEY_SELECT(where)                                                                \
@@ -168,8 +166,8 @@ class SqliteCredentials final : public CredentialsWriter {
 
 }  // namespace
 
-std::unique_ptr<CredentialsWriter> NewSqliteCredentials(Connection& conn) {
+std::unique_ptr<CredentialsWriter> NewCredentialsView(Connection& conn) {
   return std::make_unique<SqliteCredentials>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,18 +1,16 @@
 // SQLite tables of the deployment's accounts and settings (meta).
 #include "store/deployment.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
+#include "store/sql/driver.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 class SqliteDeployment final : public DeploymentWriter {
@@ -44,7 +42,9 @@ class SqliteDeployment final : public DeploymentWriter {
   }
 
   Status PutMeta(const std::string& key, const std::string& value) override {
-    COFFER_QUERY(q, c_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO meta (key, value) VALUES (?, ?) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     return q.Bind(1, key).Bind(2, value).Run();
   }
 
@@ -57,7 +57,9 @@ class SqliteDeployment final : public DeploymentWriter {
   }
 
   Status InsertAccount(const std::string& account, EpochMillis created_ms) override {
-    COFFER_QUERY(q, c_, "INSERT OR IGNORE INTO accounts (account, created_ms) VALUES (?, ?)");
+    COFFER_QUERY(q, c_,
+                 "INSERT INTO accounts (account, created_ms) VALUES (?, ?) "
+                 "ON CONFLICT DO NOTHING");
     return q.Bind(1, account).Bind(2, created_ms).Run();
   }
 
@@ -67,8 +69,8 @@ class SqliteDeployment final : public DeploymentWriter {
 
 }  // namespace
 
-std::unique_ptr<DeploymentWriter> NewSqliteDeployment(Connection& conn) {
+std::unique_ptr<DeploymentWriter> NewDeploymentView(Connection& conn) {
   return std::make_unique<SqliteDeployment>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

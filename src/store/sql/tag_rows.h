@@ -4,9 +4,9 @@
 
 #include "core/status.h"
 #include "core/tags.h"
-#include "store/sqlite/connection.h"
+#include "store/sql/driver.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 
 // The three statements of one tag table.
 struct TagTableSql {
@@ -40,4 +40,4 @@ Status WriteTagRows(Connection& conn, const TagTableSql& table, const Id& owner,
   return Status::Ok();
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,16 +1,14 @@
 // SQLite tables of the built-in alarms.
 #include "store/alarms.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
+#include "store/sql/driver.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 class SqliteAlarms final : public AlarmsWriter {
@@ -111,8 +109,8 @@ class SqliteAlarms final : public AlarmsWriter {
 
 }  // namespace
 
-std::unique_ptr<AlarmsWriter> NewSqliteAlarms(Connection& conn) {
+std::unique_ptr<AlarmsWriter> NewAlarmsView(Connection& conn) {
   return std::make_unique<SqliteAlarms>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,18 +1,16 @@
 // SQLite tables of rotation functions and runs.
 #include "store/rotation.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
+#include "store/sql/driver.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 #define RUN_SELECT(where)                                                         \
@@ -74,9 +72,13 @@ class SqliteRotation final : public RotationWriter {
 
   Status PutFunction(const RotationFunctionRow& r) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR REPLACE INTO rotation_functions (account, region, name, kind, config, "
+                 "INSERT INTO rotation_functions (account, region, name, kind, config, "
                  "role_arn, timeout_seconds, wrapped_signing_key, created_ms) VALUES (?, ?, ?, ?, "
-                 "?, ?, ?, ?, ?)");
+                 "?, ?, ?, ?, ?) ON CONFLICT (account, region, name) DO UPDATE SET "
+                 "kind = excluded.kind, config = excluded.config, role_arn = excluded.role_arn, "
+                 "timeout_seconds = excluded.timeout_seconds, "
+                 "wrapped_signing_key = excluded.wrapped_signing_key, "
+                 "created_ms = excluded.created_ms");
     q.Bind(1, r.account)
         .Bind(2, r.region)
         .Bind(3, r.name)
@@ -95,9 +97,16 @@ class SqliteRotation final : public RotationWriter {
 
   Status PutRun(const RotationRunRow& r) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR REPLACE INTO rotation_runs (secret_id, secret_arn, account, region, "
+                 "INSERT INTO rotation_runs (secret_id, secret_arn, account, region, "
                  "token, mode, step, attempts, next_attempt_ms, lease_holder, lease_expires_ms, "
-                 "started_ms, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                 "started_ms, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                 "ON CONFLICT (secret_id) DO UPDATE SET secret_arn = excluded.secret_arn, "
+                 "account = excluded.account, region = excluded.region, token = excluded.token, "
+                 "mode = excluded.mode, step = excluded.step, attempts = excluded.attempts, "
+                 "next_attempt_ms = excluded.next_attempt_ms, "
+                 "lease_holder = excluded.lease_holder, "
+                 "lease_expires_ms = excluded.lease_expires_ms, started_ms = excluded.started_ms, "
+                 "last_error = excluded.last_error");
     q.Bind(1, r.secret_id).Bind(2, r.secret_arn).Bind(3, r.account).Bind(4, r.region);
     q.Bind(5, r.token).Bind(6, RotationRunModeName(r.mode)).Bind(7, r.step).Bind(8, r.attempts);
     q.Bind(9, r.next_attempt_ms).Bind(10, r.lease_holder).Bind(11, r.lease_expires_ms);
@@ -133,8 +142,8 @@ class SqliteRotation final : public RotationWriter {
 
 }  // namespace
 
-std::unique_ptr<RotationWriter> NewSqliteRotation(Connection& conn) {
+std::unique_ptr<RotationWriter> NewRotationView(Connection& conn) {
   return std::make_unique<SqliteRotation>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,19 +1,17 @@
 // SQLite tables of KMS keys, key materials, aliases and tags.
 #include "store/kms_keys.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
-#include "store/sqlite/tag_rows.h"
+#include "store/sql/driver.h"
+#include "store/sql/tag_rows.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 #define KMS_SELECT(where)                                                                        \
@@ -211,8 +209,7 @@ class SqliteKmsKeys final : public KmsKeysWriter {
          {"DELETE FROM kms_key_tags WHERE key_id = ?", "DELETE FROM kms_aliases WHERE key_id = ?",
           "DELETE FROM kms_key_materials WHERE key_id = ?",
           "DELETE FROM kms_keys WHERE key_id = ?"}) {
-      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, c_.Prepare(sql));
-      Query q(c_, stmt);
+      COFFER_QUERY(q, c_, sql);
       COFFER_RETURN_IF_ERROR(q.Bind(1, key_id).Run());
     }
     return Status::Ok();
@@ -260,8 +257,8 @@ class SqliteKmsKeys final : public KmsKeysWriter {
 
 }  // namespace
 
-std::unique_ptr<KmsKeysWriter> NewSqliteKmsKeys(Connection& conn) {
+std::unique_ptr<KmsKeysWriter> NewKmsKeysView(Connection& conn) {
   return std::make_unique<SqliteKmsKeys>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,16 +1,14 @@
 // SQLite tables of the notification sinks and their outbox.
 #include "store/notifications.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
+#include "store/sql/driver.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 #define SINK_SELECT \
@@ -145,8 +143,8 @@ class SqliteNotifications final : public NotificationsWriter {
 
 }  // namespace
 
-std::unique_ptr<NotificationsWriter> NewSqliteNotifications(Connection& conn) {
+std::unique_ptr<NotificationsWriter> NewNotificationsView(Connection& conn) {
   return std::make_unique<SqliteNotifications>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,18 +1,16 @@
 // SQLite tables of the event stream.
 #include "store/events.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
+#include "store/sql/driver.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 class SqliteEvents final : public EventsWriter {
@@ -93,8 +91,8 @@ class SqliteEvents final : public EventsWriter {
 
 }  // namespace
 
-std::unique_ptr<EventsWriter> NewSqliteEvents(Connection& conn) {
+std::unique_ptr<EventsWriter> NewEventsView(Connection& conn) {
   return std::make_unique<SqliteEvents>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,19 +1,17 @@
 // SQLite tables of Parameter Store's parameters, versions, labels, tags and notifications.
 #include "store/parameters.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
-#include "store/sqlite/tag_rows.h"
+#include "store/sql/driver.h"
+#include "store/sql/tag_rows.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 #define PARAM_SELECT(where)                                                                 \
@@ -177,13 +175,12 @@ class SqliteParameters final : public ParametersWriter {
                  "INSERT INTO parameters (account, region, name, name_key, parent, type, tier, "
                  "data_type, key_id, description, allowed_pattern, policies, version, "
                  "last_modified_ms, last_modified_user, expires_at_ms) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
     q.Bind(1, row->account).Bind(2, row->region).Bind(3, row->name).Bind(4, row->name_key);
     q.Bind(5, row->parent);
     BindParameterState(q, 6, *row);
-    COFFER_RETURN_IF_ERROR(q.Run());
-    row->id = sqlite3_last_insert_rowid(c_.db());
-    return Status::Ok();
+    if (q.Step()) row->id = q.Int(0);
+    return q.Run();
   }
 
   Status Update(const ParameterRow& row) override {
@@ -202,8 +199,7 @@ class SqliteParameters final : public ParametersWriter {
                             "DELETE FROM parameter_tags WHERE parameter_id = ?",
                             "DELETE FROM parameter_notifications WHERE parameter_id = ?",
                             "DELETE FROM parameters WHERE id = ?"}) {
-      COFFER_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, c_.Prepare(sql));
-      Query q(c_, stmt);
+      COFFER_QUERY(q, c_, sql);
       COFFER_RETURN_IF_ERROR(q.Bind(1, parameter_id).Run());
     }
     return Status::Ok();
@@ -235,8 +231,8 @@ class SqliteParameters final : public ParametersWriter {
 
   Status SetLabel(int64_t parameter_id, const std::string& label, int64_t version) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR REPLACE INTO parameter_labels (parameter_id, label, version) "
-                 "VALUES (?, ?, ?)");
+                 "INSERT INTO parameter_labels (parameter_id, label, version) VALUES (?, ?, ?) "
+                 "ON CONFLICT (parameter_id, label) DO UPDATE SET version = excluded.version");
     return q.Bind(1, parameter_id).Bind(2, label).Bind(3, version).Run();
   }
 
@@ -252,8 +248,8 @@ class SqliteParameters final : public ParametersWriter {
   Status MarkNotificationSent(int64_t parameter_id, int64_t version,
                               const std::string& policy_type) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR IGNORE INTO parameter_notifications (parameter_id, version, "
-                 "policy_type) VALUES (?, ?, ?)");
+                 "INSERT INTO parameter_notifications (parameter_id, version, "
+                 "policy_type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
     return q.Bind(1, parameter_id).Bind(2, version).Bind(3, policy_type).Run();
   }
 
@@ -317,8 +313,8 @@ class SqliteParameters final : public ParametersWriter {
 
 }  // namespace
 
-std::unique_ptr<ParametersWriter> NewSqliteParameters(Connection& conn) {
+std::unique_ptr<ParametersWriter> NewParametersView(Connection& conn) {
   return std::make_unique<SqliteParameters>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

@@ -1,19 +1,17 @@
 // SQLite tables of Secrets Manager's secrets, versions, stages and tags.
 #include "store/secrets.h"
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "store/sqlite/connection.h"
-#include "store/sqlite/tables.h"
-#include "store/sqlite/tag_rows.h"
+#include "store/sql/driver.h"
+#include "store/sql/tag_rows.h"
+#include "store/sql/views.h"
 
-namespace coffer::sqlite {
+namespace coffer::sql {
 namespace {
 
 // Statement texts live in static storage so their addresses key the statement cache.
@@ -85,7 +83,7 @@ class SqliteSecrets final : public SecretsWriter {
   }
     static const char* const kSql[4][2] = {
         SECRET_PAGE("created_ms"), SECRET_PAGE("last_changed_ms"),
-        SECRET_PAGE("IFNULL(last_accessed_ms, 0)"), SECRET_PAGE("name")};
+        SECRET_PAGE("COALESCE(last_accessed_ms, 0)"), SECRET_PAGE("name")};
 #undef SECRET_PAGE
     const int order = static_cast<int>(page.order);
     COFFER_QUERY(q, c_, kSql[order][page.descending ? 1 : 0]);
@@ -225,7 +223,7 @@ class SqliteSecrets final : public SecretsWriter {
                    "created_ms, last_changed_ms, last_accessed_ms, deleted_ms, purge_at_ms, "
                    "resource_policy, rotation_enabled, rotation_lambda_arn, rotation_rules, "
                    "last_rotated_ms, next_rotation_ms, tagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                   "?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                   "?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
       q.Bind(1, row->account).Bind(2, row->region).Bind(3, row->name).Bind(4, row->arn);
       q.Bind(5, row->description).Bind(6, row->kms_key_id).Bind(7, row->created_ms);
       q.Bind(8, row->last_changed_ms).Bind(9, row->last_accessed_ms).Bind(10, row->deleted_ms);
@@ -233,9 +231,9 @@ class SqliteSecrets final : public SecretsWriter {
       q.Bind(13, static_cast<int64_t>(row->rotation_enabled)).Bind(14, row->rotation_lambda_arn);
       q.Bind(15, row->rotation_rules).Bind(16, row->last_rotated_ms);
       q.Bind(17, row->next_rotation_ms).Bind(18, static_cast<int64_t>(row->tagged));
+      if (q.Step()) row->id = q.Int(0);
       COFFER_RETURN_IF_ERROR(q.Run());
     }
-    row->id = sqlite3_last_insert_rowid(c_.db());
     return WriteTags(row->id, row->tags);
   }
 
@@ -310,8 +308,8 @@ class SqliteSecrets final : public SecretsWriter {
   Status SetStage(int64_t secret_id, const std::string& stage,
                   const std::string& version_id) override {
     COFFER_QUERY(q, c_,
-                 "INSERT OR REPLACE INTO version_stages (secret_id, stage, version_id) "
-                 "VALUES (?, ?, ?)");
+                 "INSERT INTO version_stages (secret_id, stage, version_id) VALUES (?, ?, ?) "
+                 "ON CONFLICT (secret_id, stage) DO UPDATE SET version_id = excluded.version_id");
     return q.Bind(1, secret_id).Bind(2, stage).Bind(3, version_id).Run();
   }
 
@@ -353,8 +351,8 @@ class SqliteSecrets final : public SecretsWriter {
 
 }  // namespace
 
-std::unique_ptr<SecretsWriter> NewSqliteSecrets(Connection& conn) {
+std::unique_ptr<SecretsWriter> NewSecretsView(Connection& conn) {
   return std::make_unique<SqliteSecrets>(conn);
 }
 
-}  // namespace coffer::sqlite
+}  // namespace coffer::sql

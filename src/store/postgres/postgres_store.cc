@@ -1,0 +1,167 @@
+#include "store/postgres/postgres_store.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "store/postgres/pg_driver.h"
+#include "store/postgres/pg_schema.h"
+#include "store/sql/views.h"
+
+namespace coffer {
+namespace postgres {
+namespace {
+
+using PgTxn = sql::Transaction<Connection>;
+
+constexpr int kMaxAttempts = 8;
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(PostgresStoreOptions options) : options_(std::move(options)) {}
+
+  Status Read(const std::function<Status(StoreReader&)>& fn) override {
+    std::unique_ptr<PgTxn> txn;
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!readers_.empty()) {
+        txn = std::move(readers_.back());
+        readers_.pop_back();
+      }
+    }
+    if (!txn) {
+      COFFER_ASSIGN_OR_RETURN(txn, Connect());
+    }
+    Status status = txn->conn().Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    if (status.ok()) {
+      status = fn(*txn);
+      Status end = txn->conn().Exec(status.ok() ? "COMMIT" : "ROLLBACK");
+      if (status.ok()) status = end;
+    }
+    txn->conn().ClearFailure();
+    if (txn->conn().healthy()) {
+      std::lock_guard lock(pool_mu_);
+      if (static_cast<int>(readers_.size()) < options_.max_idle_readers) {
+        readers_.push_back(std::move(txn));
+      }
+    }
+    return status;
+  }
+
+  Status Write(const std::function<Status(StoreWriter&)>& fn) override {
+    std::lock_guard lock(write_mu_);
+    Status status = Status::Ok();
+    for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+      if (!writer_ || !writer_->conn().healthy()) {
+        writer_.reset();
+        auto connected = Connect();
+        if (!connected.ok()) return NoteWrite(connected.status());
+        writer_ = std::move(*connected);
+      }
+      Connection& conn = writer_->conn();
+      conn.ClearFailure();
+      status = conn.Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      if (status.ok()) status = fn(*writer_);
+      if (status.ok()) {
+        status = conn.Exec("COMMIT");
+      } else {
+        (void)conn.Exec("ROLLBACK");
+      }
+      if (status.ok()) {
+        committed_writes_.fetch_add(1, std::memory_order_release);
+        return NoteWrite(status);
+      }
+      if (conn.last_failure() != PgFailure::kRetry || attempt == kMaxAttempts) break;
+      // Another node's write conflicted with this one: run it again on a fresh snapshot.
+      std::this_thread::sleep_for(std::chrono::milliseconds(attempt * attempt));
+    }
+    return NoteWrite(status);
+  }
+
+  uint64_t CommittedWrites() const override {
+    return committed_writes_.load(std::memory_order_acquire);
+  }
+
+  std::string WriteProblem() const override {
+    std::lock_guard lock(problem_mu_);
+    return write_problem_;
+  }
+
+  std::string PrometheusText() const override {
+    std::lock_guard lock(problem_mu_);
+    return "# HELP coffer_store_write_failures_total Writes the store could not make (database "
+           "unreachable, full or too slow); each was answered ServiceUnavailable.\n"
+           "# TYPE coffer_store_write_failures_total counter\n"
+           "coffer_store_write_failures_total " +
+           std::to_string(write_failures_) +
+           "\n# HELP coffer_store_writable 1 when the store's last write succeeded, 0 while it "
+           "cannot write.\n# TYPE coffer_store_writable gauge\ncoffer_store_writable " +
+           (write_problem_.empty() ? "1" : "0") + "\n";
+  }
+
+  Result<std::unique_ptr<PgTxn>> Connect() {
+    COFFER_ASSIGN_OR_RETURN(auto conn,
+                            Connection::Open(options_.url, options_.statement_timeout_ms));
+    return std::make_unique<PgTxn>(std::move(conn));
+  }
+
+ private:
+  // Tracks whether the store can write; a change of state is logged once, not per request.
+  Status NoteWrite(Status status) {
+    const bool fault = status.code() == ErrorCode::kServiceUnavailable;
+    if (!fault && !status.ok()) return status;  // the request's own error
+    std::lock_guard lock(problem_mu_);
+    if (fault) {
+      ++write_failures_;
+      if (write_problem_.empty()) {
+        write_problem_ = status.message();
+        std::fprintf(stderr, "coffer: the store cannot write (%s)\n", write_problem_.c_str());
+      }
+    } else if (!write_problem_.empty()) {
+      write_problem_.clear();
+      std::fprintf(stderr, "coffer: the store writes again\n");
+    }
+    return status;
+  }
+
+  PostgresStoreOptions options_;
+  std::mutex write_mu_;
+  std::unique_ptr<PgTxn> writer_;  // under write_mu_
+  std::atomic<uint64_t> committed_writes_{0};
+  mutable std::mutex problem_mu_;
+  std::string write_problem_;
+  uint64_t write_failures_ = 0;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<PgTxn>> readers_;  // idle reader connections
+};
+
+}  // namespace
+}  // namespace postgres
+
+bool IsPostgresUrl(const std::string& text) {
+  return text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0;
+}
+
+std::string RedactPostgresUrl(const std::string& url) {
+  // postgresql://user:password@host/...: the password is what sits between the first ':' after
+  // the scheme and the '@'.
+  const size_t scheme = url.find("://");
+  const size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return url;
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon) + ":***" + url.substr(at);
+}
+
+Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {
+  auto store = std::make_unique<postgres::PostgresStore>(options);
+  COFFER_ASSIGN_OR_RETURN(auto txn, store->Connect());
+  COFFER_RETURN_IF_ERROR(postgres::Migrate(txn->conn()));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace coffer
