@@ -13,6 +13,7 @@
 #include "core/time_format.h"
 #include "crypto/crypto.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/test_store.h"
 
 namespace coffer {
 namespace {
@@ -48,7 +49,7 @@ class IdentityFlowTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/coffer-identity-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
+    store_ = std::move(test_support::OpenTestStore(dir_, &schema_.name).value());
     keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     ASSERT_TRUE(store_
                     ->Write([&](StoreWriter& w) -> Status {
@@ -99,6 +100,7 @@ class IdentityFlowTest : public ::testing::Test {
 
   FakeClock clock_{1767225600000};
   std::string dir_;
+  test_support::ScopedTestSchema schema_;  // before the store: dropped after it closes
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<App> app_;

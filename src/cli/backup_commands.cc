@@ -285,6 +285,22 @@ int RunRestore(const BackupFlags& flags) {
 
 }  // namespace
 
+void AddBackupScheduleFlags(CLI::App* server, BackupScheduleFlags& flags) {
+  server->add_option("--backup-dir", flags.dir,
+                     "Make scheduled backups into this directory (as `coffer backup create` "
+                     "does), each outcome an event (aws.backup, Backup Job State Change).");
+  server
+      ->add_option("--backup-interval", flags.interval_seconds,
+                   "Seconds between scheduled backups (--backup-dir).")
+      ->capture_default_str()
+      ->check(CLI::Range(60, 366 * 86400));
+  server
+      ->add_option("--backup-retain", flags.retain,
+                   "Scheduled backups kept in --backup-dir; the oldest beyond are removed.")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+}
+
 void AddBackupCommands(CLI::App& app, BackupCommands& c, RemoteFlags& remote) {
   auto* cmd = app.add_subcommand(
       "backup", "Back up a running server's store, and verify or restore a backup.");

@@ -20,6 +20,14 @@ struct BackupFlags {
   std::vector<std::string> share_files;  // Shamir seal (else prompts on a terminal)
 };
 
+// `coffer server`'s scheduled backups.
+struct BackupScheduleFlags {
+  std::string dir;  // empty: none
+  int interval_seconds = 86400;
+  int retain = 7;
+};
+void AddBackupScheduleFlags(CLI::App* server, BackupScheduleFlags& flags);
+
 struct BackupCommands {
   BackupFlags flags;
   CLI::App* create = nullptr;

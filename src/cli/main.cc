@@ -28,6 +28,7 @@
 #include "server/bootstrap.h"
 #include "server/data_dir.h"
 #include "server/http_server.h"
+#include "store/postgres/postgres_store.h"
 #include "ui/ui_assets.h"
 
 namespace {
@@ -68,6 +69,7 @@ std::optional<std::string> Env(const char* name) {
 struct ServerFlags {
   std::string listen = kDefaultListen;
   std::string data_dir = "./data";
+  std::string store;  // --store / COFFER_STORE: a PostgreSQL URL; empty: SQLite in data_dir
   std::string account_id;
   std::string tls_cert;
   std::string tls_key;
@@ -98,9 +100,7 @@ struct ServerFlags {
   int alarm_evaluation_interval_seconds = 10;
   std::vector<std::string> notification_hosts;
   int notification_max_backoff_seconds = 300;
-  std::string backup_dir;  // scheduled backups; empty: none
-  int backup_interval_seconds = 86400;
-  int backup_retain = 7;
+  coffer::cli::BackupScheduleFlags backup;
 };
 
 // Every connection takes a descriptor: use the hard limit, and never promise more connections
@@ -186,9 +186,9 @@ int AppOptionsFrom(const ServerFlags& flags, coffer::AppOptions* options) {
   options->notifications.allowed_hosts = flags.notification_hosts;
   options->notifications.max_backoff_ms = flags.notification_max_backoff_seconds * 1000LL;
   options->backup_staging_dir = flags.data_dir + "/" + coffer::kBackupStagingDir;
-  options->backup_schedule.dir = flags.backup_dir;
-  options->backup_schedule.interval = std::chrono::seconds(flags.backup_interval_seconds);
-  options->backup_schedule.retain = flags.backup_retain;
+  options->backup_schedule.dir = flags.backup.dir;
+  options->backup_schedule.interval = std::chrono::seconds(flags.backup.interval_seconds);
+  options->backup_schedule.retain = flags.backup.retain;
   if (flags.exec_user.empty()) return 0;
   auto user = coffer::rotation::LookUpUser(flags.exec_user);
   if (!user.ok()) {
@@ -256,6 +256,12 @@ int OpenDeploymentFrom(const ServerFlags& flags, const coffer::Clock* clock,
                        coffer::Result<coffer::Deployment>* out) {
   coffer::BootstrapOptions boot;
   boot.data_dir = flags.data_dir;
+  boot.store_url = flags.store.empty() ? Env("COFFER_STORE").value_or("") : flags.store;
+  if (!boot.store_url.empty() && !coffer::IsPostgresUrl(boot.store_url)) {
+    std::cerr << "coffer: --store takes a PostgreSQL URL (postgresql://...); without it the "
+                 "store is SQLite in --data-dir\n";
+    return 1;
+  }
   boot.check_store = flags.check_store;
   boot.accept_damaged_wal = flags.accept_damaged_wal;
   if (!flags.account_id.empty()) boot.account_id = flags.account_id;
@@ -283,7 +289,10 @@ int OpenDeploymentFrom(const ServerFlags& flags, const coffer::Clock* clock,
 }
 
 void PrintBanner(const ServerFlags& flags, const coffer::Deployment& d) {
-  std::cout << "coffer: account " << d.account_id << ", data in " << flags.data_dir << "\n";
+  std::cout << "coffer: account " << d.account_id << ", data in " << flags.data_dir;
+  const std::string store = flags.store.empty() ? Env("COFFER_STORE").value_or("") : flags.store;
+  if (!store.empty()) std::cout << ", store " << coffer::RedactPostgresUrl(store);
+  std::cout << "\n";
   if (!d.credentials_file.empty()) {
     std::cout << "coffer: generated the account's root access key; it is in " << d.credentials_file
               << " (profile 'coffer')\n";
@@ -488,6 +497,10 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
                    "Directory for the store, the root key and generated credentials; created "
                    "on first start.")
       ->capture_default_str();
+  server->add_option("--store", flags.store,
+                     "Keep the store in PostgreSQL (postgresql://user:pass@host/db?sslmode="
+                     "verify-full; also COFFER_STORE) instead of SQLite in --data-dir, which "
+                     "then holds the lock, the audit trail and the file seal's root.key.");
   server->add_option("--account-id", flags.account_id,
                      "12-digit account id for a new data directory (default: random). Must match "
                      "on later starts.");
@@ -531,19 +544,7 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
   server->add_option("--metrics-token-file", flags.metrics_token_file,
                      "File whose first line is a token that GET /metrics requires as "
                      "'Authorization: Bearer <token>'.");
-  server->add_option("--backup-dir", flags.backup_dir,
-                     "Make scheduled backups into this directory (as `coffer backup create` "
-                     "does), each outcome an event (aws.backup, Backup Job State Change).");
-  server
-      ->add_option("--backup-interval", flags.backup_interval_seconds,
-                   "Seconds between scheduled backups (--backup-dir).")
-      ->capture_default_str()
-      ->check(CLI::Range(60, 366 * 86400));
-  server
-      ->add_option("--backup-retain", flags.backup_retain,
-                   "Scheduled backups kept in --backup-dir; the oldest beyond are removed.")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
+  coffer::cli::AddBackupScheduleFlags(server, flags.backup);
   server
       ->add_option("--purge-interval", flags.purge_interval_seconds,
                    "Seconds between runs of the job that purges secrets whose recovery window "

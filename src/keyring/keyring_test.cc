@@ -7,6 +7,7 @@
 
 #include "crypto/crypto.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/test_store.h"
 
 namespace coffer {
 namespace {
@@ -16,7 +17,7 @@ class KeyringTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/coffer-keyring-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
+    store_ = std::move(test_support::OpenTestStore(dir_, &schema_.name).value());
     root_ = crypto::RandomSecret(32);
     keyring_ = Keyring::OpenUnsealedForTest(store_.get(), root_, &clock_);
   }
@@ -24,6 +25,7 @@ class KeyringTest : public ::testing::Test {
 
   FakeClock clock_{1700000000000};
   std::string dir_;
+  test_support::ScopedTestSchema schema_;  // before the store: dropped after it closes
   std::unique_ptr<Store> store_;
   SecretBytes root_;
   std::unique_ptr<Keyring> keyring_;

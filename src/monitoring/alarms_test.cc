@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/scratch_dir.h"
+#include "testing/test_store.h"
 
 namespace coffer::monitoring {
 namespace {
@@ -22,7 +23,7 @@ constexpr EpochMillis kStart = 1'796'515'200'000;
 class AlarmsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(OpenSqliteStore(dir_.file("coffer.db")).value());
+    store_ = std::move(test_support::OpenTestStore(dir_.path(), &schema_.name).value());
     ASSERT_TRUE(
         store_->Write([](StoreWriter& w) { return w.deployment().InsertAccount(kAccount, 0); })
             .ok());
@@ -62,7 +63,8 @@ class AlarmsTest : public ::testing::Test {
   // Evaluates after what was appended is indexed.
   void Evaluate() {
     trail_->WaitIndexed();
-    ASSERT_TRUE(evaluator_->Evaluate().ok());
+    Status evaluated = evaluator_->Evaluate();
+    ASSERT_TRUE(evaluated.ok()) << evaluated.message();
   }
   // The alarm's state row in kAccount and kRegion ("(none)" as its state before any).
   AlarmStateRow StateRow(const std::string& alarm) {
@@ -103,6 +105,7 @@ class AlarmsTest : public ::testing::Test {
 
   coffer::testing::ScratchDir dir_;
   FakeClock clock_{kStart + 1'000};
+  test_support::ScopedTestSchema schema_;  // before the store: dropped after it closes
   std::unique_ptr<Store> store_;
   std::unique_ptr<audit::AuditTrail> trail_;
   audit::AuthFailureTally tally_;

@@ -7,6 +7,7 @@
 #include "crypto/crypto.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/scratch_dir.h"
+#include "testing/test_store.h"
 
 namespace coffer::monitoring {
 namespace {
@@ -34,7 +35,7 @@ struct FakeProgram {
 class NotifierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::move(OpenSqliteStore(dir_.file("coffer.db")).value());
+    store_ = std::move(test_support::OpenTestStore(dir_.path(), &schema_.name).value());
     keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     NotifierOptions options;
     options.max_backoff_ms = 60'000;
@@ -77,6 +78,7 @@ class NotifierTest : public ::testing::Test {
 
   coffer::testing::ScratchDir dir_;
   FakeClock clock_{kStart};
+  test_support::ScopedTestSchema schema_;  // before the store: dropped after it closes
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
   FakeProgram program_;

@@ -12,6 +12,7 @@
 #include "services/secrets/secrets_service.h"
 #include "services/sts/sts_service.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/test_store.h"
 
 namespace coffer {
 namespace {
@@ -36,7 +37,7 @@ class ApiDispatcherTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/coffer-dispatch-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
+    store_ = std::move(test_support::OpenTestStore(dir_, &schema_.name).value());
     keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
     params_ = std::make_unique<params::ParamsService>(store_.get(), keyring_.get(), secrets_.get(),
@@ -98,6 +99,7 @@ class ApiDispatcherTest : public ::testing::Test {
   OneKey creds_;
   std::string dir_, auth_, body_;
   std::vector<std::pair<std::string, std::string>> headers_;
+  test_support::ScopedTestSchema schema_;  // before the store: dropped after it closes
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<secrets::SecretsService> secrets_;

@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "rotation/builtin_rotators.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/test_store.h"
 
 namespace coffer::rotation {
 namespace {
@@ -47,7 +48,7 @@ class RotationEngineTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/coffer-rotation-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
+    store_ = std::move(test_support::OpenTestStore(dir_, &schema_.name).value());
     keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
     secrets_ = std::make_unique<secrets::SecretsService>(store_.get(), keyring_.get(), &clock_);
     sts_ = std::make_unique<sts::StsService>(store_.get(), keyring_.get());
@@ -129,6 +130,7 @@ class RotationEngineTest : public ::testing::Test {
   FakeClock clock_{1767225600000};  // 2026-01-01T00:00:00Z
   bool fail_ = false;
   std::string dir_;
+  test_support::ScopedTestSchema schema_;  // before the store: dropped after it closes
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
   std::unique_ptr<secrets::SecretsService> secrets_;

@@ -12,6 +12,7 @@
 #include "auth/credential_registry.h"
 #include "core/ids.h"
 #include "crypto/crypto.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace coffer {
@@ -165,6 +166,19 @@ Status RefuseToInitialise(const std::string& dir, const DataDirContents& content
                            : std::string()) +
                       ") and has no coffer store: coffer initialises only an empty directory. "
                       "Choose a new one for --data-dir.");
+  }
+  return Status::Ok();
+}
+
+// A data directory serves one store: a SQLite store's files beside a PostgreSQL store would
+// leave it unclear which holds the deployment.
+Status RefuseSqliteBesidePostgres(const std::string& dir, const DataDirContents& contents) {
+  if (contents.store || contents.wal) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  dir +
+                      " holds a SQLite store (coffer.db): a PostgreSQL store takes a data "
+                      "directory of its own (for its lock, audit trail and file-seal key). "
+                      "Choose another --data-dir, or move the store with `coffer backup`.");
   }
   return Status::Ok();
 }
@@ -416,15 +430,24 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
   // Checked before the lock file is created, so that a refused directory is left as it was
   // found, and again under the lock: another server may have initialised the directory between
   // the first look and the lock.
-  COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
+  const bool postgres = !o.store_url.empty();
+  if (!postgres) COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
   COFFER_ASSIGN_OR_RETURN(d.lock, DataDirLock::Acquire(o.data_dir));
   COFFER_ASSIGN_OR_RETURN(contents, InspectDataDir(o.data_dir));
-  COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
-  if (contents.wal) {
-    COFFER_ASSIGN_OR_RETURN(d.damage_report, CheckWal(dir, o.accept_damaged_wal, clock));
+  if (postgres) {
+    COFFER_RETURN_IF_ERROR(RefuseSqliteBesidePostgres(dir, contents));
+    PostgresStoreOptions store_options;
+    store_options.url = o.store_url;
+    store_options.exclusive = true;
+    COFFER_ASSIGN_OR_RETURN(d.store, OpenPostgresStore(store_options));
+  } else {
+    COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
+    if (contents.wal) {
+      COFFER_ASSIGN_OR_RETURN(d.damage_report, CheckWal(dir, o.accept_damaged_wal, clock));
+    }
+    COFFER_ASSIGN_OR_RETURN(d.store, OpenSqliteStore(dir + "/" + kStoreFile));
+    if (o.check_store) COFFER_RETURN_IF_ERROR(CheckStoreIntegrity(dir));
   }
-  COFFER_ASSIGN_OR_RETURN(d.store, OpenSqliteStore(dir + "/" + kStoreFile));
-  if (o.check_store) COFFER_RETURN_IF_ERROR(CheckStoreIntegrity(dir));
   d.keyring = std::make_unique<Keyring>(d.store.get(), clock);
   d.seal = std::make_unique<SealManager>(d.store.get(), d.keyring.get());
 
@@ -443,6 +466,11 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
                   "the data directory belongs to account " + *account + ", not " + *o.account_id);
   }
 
+  if (postgres) {
+    // What RefuseToInitialise checks of a SQLite store's file, asked of the database.
+    contents.store = account.has_value();
+    COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));
+  }
   if (!account) {
     COFFER_RETURN_IF_ERROR(InitialiseDeployment(o, clock, contents, &d));
   } else {

@@ -29,6 +29,10 @@ namespace coffer {
 
 struct BootstrapOptions {
   std::string data_dir;
+  // --store / COFFER_STORE: a PostgreSQL URL; empty: SQLite in DATA_DIR/coffer.db. With
+  // PostgreSQL the data directory still holds the lock, the audit trail and, with the file
+  // seal, root.key.
+  std::string store_url;
   std::optional<std::string> account_id;   // --account-id
   std::optional<std::string> root_key_id;  // COFFER_ROOT_ACCESS_KEY_ID
   std::optional<SecretBytes> root_secret;  // COFFER_ROOT_SECRET_ACCESS_KEY

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "store/sqlite/sqlite_store.h"
+#include "testing/test_store.h"
 
 namespace coffer {
 namespace {
@@ -16,7 +17,7 @@ class DenialAuditTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/coffer-audit-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    store_ = std::move(OpenSqliteStore(dir_ + "/coffer.db").value());
+    store_ = std::move(test_support::OpenTestStore(dir_, &schema_.name).value());
   }
   void TearDown() override {
     store_.reset();
@@ -39,6 +40,7 @@ class DenialAuditTest : public ::testing::Test {
   }
 
   std::string dir_;
+  test_support::ScopedTestSchema schema_;  // before the store: dropped after it closes
   std::unique_ptr<Store> store_;
 };
 

@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "keyring/keyring.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/test_store.h"
 
 namespace coffer::test_support {
 
@@ -101,16 +102,20 @@ class StoreTest : public ::testing::Test {
     char tmpl[] = "/tmp/coffer-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto store = OpenSqliteStore(dir_ + "/coffer.db");
+    auto store = OpenTestStore(dir_, &pg_schema_);
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(store.value());
     keyring_ = Keyring::OpenUnsealedForTest(store_.get(), crypto::RandomSecret(32), &clock_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    std::filesystem::remove_all(dir_);
+    DropTestSchema(pg_schema_);
+  }
 
   FakeClock clock_{1767225600000};  // 2026-01-01T00:00:00Z
   AllowAllAuthorizer allow_all_;    // for tests of a service's own rules, not of policies
   std::string dir_;
+  std::string pg_schema_;  // the test's PostgreSQL schema, when on PostgreSQL
   std::unique_ptr<Store> store_;
   std::unique_ptr<Keyring> keyring_;
 };

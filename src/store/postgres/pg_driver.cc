@@ -1,5 +1,7 @@
 #include "store/postgres/pg_driver.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -10,13 +12,17 @@ std::string NumberParameters(std::string_view sql) {
   out.reserve(sql.size() + 16);
   int n = 0;
   char quote = 0;
-  for (char c : sql) {
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
     if (quote != 0) {
       if (c == quote) quote = 0;  // a doubled quote closes and reopens: same result
       out.push_back(c);
     } else if (c == '\'' || c == '"') {
       quote = c;
       out.push_back(c);
+    } else if (c == '?' && i + 1 < sql.size() &&
+               std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      out.push_back('$');  // ?NNN, SQLite's numbered parameter, is PostgreSQL's $NNN
     } else if (c == '?') {
       out += "$" + std::to_string(++n);
     } else {

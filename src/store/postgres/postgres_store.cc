@@ -103,6 +103,24 @@ class PostgresStore final : public Store {
            (write_problem_.empty() ? "1" : "0") + "\n";
   }
 
+  // Takes the store's node lock on a connection of its own, held until the store closes.
+  Status HoldNodeLock() {
+    COFFER_ASSIGN_OR_RETURN(lock_conn_,
+                            Connection::Open(options_.url, options_.statement_timeout_ms));
+    COFFER_QUERY(q, *lock_conn_,
+                 "SELECT pg_try_advisory_lock(hashtext(current_database() || '/' || "
+                 "current_schema() || '/coffer-node'))");
+    const bool held = q.Step() && q.Int(0) == 1;
+    COFFER_RETURN_IF_ERROR(q.status());
+    if (!held) {
+      return Status(ErrorCode::kFailedPrecondition,
+                    "another coffer node serves this PostgreSQL store: one node per database "
+                    "(and schema) for now, since the nodes' caches are not kept coherent across "
+                    "processes yet");
+    }
+    return Status::Ok();
+  }
+
   Result<std::unique_ptr<PgTxn>> Connect() {
     COFFER_ASSIGN_OR_RETURN(auto conn,
                             Connection::Open(options_.url, options_.statement_timeout_ms));
@@ -129,6 +147,7 @@ class PostgresStore final : public Store {
   }
 
   PostgresStoreOptions options_;
+  std::unique_ptr<Connection> lock_conn_;  // holds the node lock (exclusive stores)
   std::mutex write_mu_;
   std::unique_ptr<PgTxn> writer_;  // under write_mu_
   std::atomic<uint64_t> committed_writes_{0};
@@ -161,6 +180,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& opt
   auto store = std::make_unique<postgres::PostgresStore>(options);
   COFFER_ASSIGN_OR_RETURN(auto txn, store->Connect());
   COFFER_RETURN_IF_ERROR(postgres::Migrate(txn->conn()));
+  if (options.exclusive) COFFER_RETURN_IF_ERROR(store->HoldNodeLock());
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -26,6 +26,10 @@ struct PostgresStoreOptions {
   int statement_timeout_ms = 10000;
   // Reader connections kept open (more are opened when more reads run at once).
   int max_idle_readers = 8;
+  // Hold a session advisory lock on the store for as long as the store is open, so that a second
+  // coffer node refuses to serve it: the nodes' read caches are not yet kept coherent across
+  // processes, so one node per database (and schema) is what is safe today.
+  bool exclusive = false;
 };
 
 // Connects, migrates the schema to the current version and returns the store. Errors:

@@ -73,13 +73,14 @@ class SqliteSecrets final : public SecretsWriter {
     // sort key, id): a row-value comparison resumes after the cursor without an OFFSET.
     // (The plain comparison on the key is implied by the row value, but without it SQLite
     // does not start the scan of an expression index at the cursor.)
-#define SECRET_PAGE(key)                                                                        \
-  {                                                                                             \
-    SECRET_SELECT("WHERE account = ?1 AND region = ?2 AND (?3 OR purge_at_ms IS NULL) AND " key \
-                  " >= ?4 AND (" key ", id) > (?4, ?5) ORDER BY " key ", id LIMIT ?6"),         \
-        SECRET_SELECT(                                                                          \
-            "WHERE account = ?1 AND region = ?2 AND (?3 OR purge_at_ms IS NULL) AND " key       \
-            " <= ?4 AND (" key ", id) < (?4, ?5) ORDER BY " key " DESC, id DESC LIMIT ?6")      \
+#define SECRET_PAGE(key)                                                                       \
+  {                                                                                            \
+    SECRET_SELECT(                                                                             \
+        "WHERE account = ?1 AND region = ?2 AND (?3 <> 0 OR purge_at_ms IS NULL) AND " key     \
+        " >= ?4 AND (" key ", id) > (?4, ?5) ORDER BY " key ", id LIMIT ?6"),                  \
+        SECRET_SELECT(                                                                         \
+            "WHERE account = ?1 AND region = ?2 AND (?3 <> 0 OR purge_at_ms IS NULL) AND " key \
+            " <= ?4 AND (" key ", id) < (?4, ?5) ORDER BY " key " DESC, id DESC LIMIT ?6")     \
   }
     static const char* const kSql[4][2] = {
         SECRET_PAGE("created_ms"), SECRET_PAGE("last_changed_ms"),
@@ -98,8 +99,9 @@ class SqliteSecrets final : public SecretsWriter {
       }
       q.Bind(5, page.after->id);
     } else if (by_name) {
-      // Names are ASCII, so "" sorts before every name and "\xff" after every name.
-      q.Bind(4, std::string(page.descending ? "\xff" : ""));
+      // Names are printable ASCII, so "" sorts before every name and DEL after every name
+      // (and, unlike a byte above 0x7f, it is valid UTF-8 text for PostgreSQL).
+      q.Bind(4, std::string(page.descending ? "\x7f" : ""));
       q.Bind(5, page.descending ? std::numeric_limits<int64_t>::max()
                                 : std::numeric_limits<int64_t>::min());
     } else {
@@ -135,11 +137,12 @@ class SqliteSecrets final : public SecretsWriter {
                                                        EpochMillis current_before) override {
     COFFER_QUERY(q, c_,
                  "SELECT account, region, SUM(due), SUM(unrotated) FROM (SELECT account, region, "
-                 "rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND next_rotation_ms <= ? "
-                 "AS due, rotation_enabled = 0 AND (SELECT v.created_ms FROM version_stages s "
-                 "JOIN secret_versions v ON v.secret_id = s.secret_id AND v.version_id = "
-                 "s.version_id WHERE s.secret_id = secrets.id AND s.stage = 'AWSCURRENT') < ? "
-                 "AS unrotated FROM secrets WHERE deleted_ms IS NULL) GROUP BY account, region "
+                 "CASE WHEN rotation_enabled = 1 AND next_rotation_ms IS NOT NULL AND "
+                 "next_rotation_ms <= ? THEN 1 ELSE 0 END AS due, CASE WHEN rotation_enabled = 0 "
+                 "AND (SELECT v.created_ms FROM version_stages s JOIN secret_versions v ON "
+                 "v.secret_id = s.secret_id AND v.version_id = s.version_id WHERE s.secret_id = "
+                 "secrets.id AND s.stage = 'AWSCURRENT') < ? THEN 1 ELSE 0 END AS unrotated "
+                 "FROM secrets WHERE deleted_ms IS NULL) AS flagged GROUP BY account, region "
                  "HAVING SUM(due) + SUM(unrotated) > 0 ORDER BY account, region");
     q.Bind(1, rotation_due_by).Bind(2, current_before);
     std::vector<NearExpiryCount> out;

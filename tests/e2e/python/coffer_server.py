@@ -160,8 +160,27 @@ class RawResponse:
         return f"RawResponse({self.status}, {self.headers!r}, {self.body[:500]!r})"
 
 
+def _postgres_admin(sql):
+    """Runs `sql` on the test PostgreSQL server (COFFER_TEST_POSTGRES_URL) as its superuser."""
+    proc = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                           os.environ["COFFER_TEST_POSTGRES_URL"], "-c", sql],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql {sql!r} failed: {proc.stderr}")
+
+
+def _with_database(url, dbname):
+    """`url` naming the database `dbname` instead of its own."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + dbname))
+
+
 class CofferServer:
-    """One coffer server process on a loopback port, with its own data directory."""
+    """One coffer server process on a loopback port, with its own data directory.
+
+    When COFFER_TEST_POSTGRES_URL is set (tests/e2e/with_postgres.py), a server on a fresh data
+    directory keeps its store in a PostgreSQL database of its own (`--store`), made here and
+    dropped by close(): the same suites then check the PostgreSQL engine."""
 
     def __init__(self, key_id=DEFAULT_KEY_ID, secret=DEFAULT_SECRET, use_env_credentials=True,
                  account_id=ACCOUNT_ID, extra_args=(), binary=None, data_dir=None,
@@ -183,9 +202,16 @@ class CofferServer:
         self.accept_sealed = accept_sealed
         self.root = tempfile.mkdtemp(prefix="coffer-e2e-")
         self.log_dir = os.path.join(self.root, "logs")
+        self.database = None
+        self.store_args = []
         if data_dir is None:
             self.data_dir = os.path.join(self.root, "data")
             os.mkdir(self.data_dir, 0o700)
+            if os.environ.get("COFFER_TEST_POSTGRES_URL"):
+                self.database = "coffer_" + uuid.uuid4().hex[:16]
+                _postgres_admin(f"CREATE DATABASE {self.database}")
+                self.store_args = ["--store", _with_database(
+                    os.environ["COFFER_TEST_POSTGRES_URL"], self.database)]
         else:
             self.data_dir = os.path.abspath(data_dir)
         os.mkdir(self.log_dir, 0o700)
@@ -226,7 +252,8 @@ class CofferServer:
 
     def command(self, port=0):
         return [self.binary, "server", "--listen", f"127.0.0.1:{port}",
-                "--data-dir", self.data_dir, "--account-id", self.account_id] + self.extra_args
+                "--data-dir", self.data_dir, "--account-id", self.account_id] + self.store_args + \
+            self.extra_args
 
     def start(self, port=0):
         """Start the server and wait (<= 20 s) for its readiness line and /health (200, or also
@@ -395,6 +422,8 @@ class CofferServer:
                 _LIVE_SERVERS.discard(self)
             if not os.environ.get("COFFER_E2E_KEEP"):
                 shutil.rmtree(self.root, ignore_errors=True)
+                if self.database is not None:
+                    _postgres_admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
         if leak is not None:
             raise leak
 
