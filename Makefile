@@ -56,6 +56,7 @@ bench: build
 	@bench/audit.sh
 	@bench/dashboard.sh
 	@bench/backup.sh
+	@bench/postgres.sh
 
 format:
 	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -20,6 +20,8 @@
 #include "keyring/keyring.h"
 #include "server/bootstrap.h"
 #include "server/data_dir.h"
+#include "store/postgres/pg_copy.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace coffer::cli {
@@ -236,6 +238,9 @@ int RunVerify(const BackupFlags& flags) {
 
 int RunRestore(const BackupFlags& flags) {
   const std::string& dir = flags.data_dir;
+  if (!flags.store.empty() && !IsPostgresUrl(flags.store)) {
+    return Fail("--store takes a PostgreSQL URL (postgresql://...)");
+  }
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Fail("cannot create " + dir + ": " + std::strerror(errno));
   }
@@ -259,10 +264,17 @@ int RunRestore(const BackupFlags& flags) {
   (void)::fsync(mfd);
   ::close(mfd);
   SyncDir(dir);
-  const std::string store = dir + "/" + kStoreFile;
+  // Onto PostgreSQL, the snapshot (a SQLite store) is decrypted beside the marker, checked, and
+  // its tables copied into the database.
+  const bool postgres = !flags.store.empty();
+  const std::string store = dir + "/" + (postgres ? "restore-snapshot.db" : kStoreFile);
   ProgressReport progress("restoring");
   Status s = backup::DecryptBackup(flags.from, *unseal_key, store, std::ref(progress));
   if (s.ok()) s = CheckSnapshot(store, *unseal_key);
+  if (s.ok() && postgres) {
+    s = postgres::RestoreSqliteToPostgres(store, flags.store);
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((store + suffix).c_str());
+  }
   if (s.ok() && header->seal.type == "file") s = WriteRootKeyFile(dir, *unseal_key);
   if (!s.ok()) {
     return Fail(s.message() + "\ncoffer: " + dir +
@@ -273,7 +285,8 @@ int RunRestore(const BackupFlags& flags) {
   if (::unlink(marker.c_str()) != 0) return Fail("cannot remove " + marker);
   SyncDir(dir);
   std::cout << "coffer: restored " << DescribeBackup(*header) << " into " << dir << ".\n"
-            << "coffer: start it with `coffer server --data-dir " << dir << "`"
+            << "coffer: start it with `coffer server --data-dir " << dir
+            << (postgres ? " --store " + RedactPostgresUrl(flags.store) : std::string()) << "`"
             << (header->seal.type == "file"
                     ? ""
                     : "; it starts sealed: unseal it with the same " +
@@ -338,6 +351,9 @@ void AddBackupCommands(CLI::App& app, BackupCommands& c, RemoteFlags& remote) {
   c.restore->add_option("--from", c.flags.from, "The backup file.")->required();
   c.restore->add_option("--data-dir", c.flags.data_dir, "An empty or new data directory.")
       ->required();
+  c.restore->add_option("--store", c.flags.store,
+                        "Restore into this empty PostgreSQL store (postgresql://...) instead of "
+                        "SQLite in --data-dir; a backup of either engine restores onto either.");
   add_material(c.restore);
 }
 

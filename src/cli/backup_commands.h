@@ -14,6 +14,7 @@ struct BackupFlags {
   std::string to;        // create: the new backup file
   std::string from;      // verify, restore: the backup file
   std::string data_dir;  // restore: an empty (or new) data directory
+  std::string store;     // restore: an empty PostgreSQL store instead of SQLite in data_dir
   // The seal's unseal material, as the backup's seal needs it.
   std::string root_key;                  // file seal: the original data directory's root.key
   std::string passphrase_file;           // passphrase seal (else COFFER_PASSPHRASE, else a prompt)

@@ -2,7 +2,9 @@
 """Runs a command with a throwaway PostgreSQL server (python/throwaway_postgres.py) and its URL in
 COFFER_TEST_POSTGRES_URL, then stops the server; exits with the command's status.
 
-  with_postgres.py COMMAND [ARGS...]
+  with_postgres.py [--durable] COMMAND [ARGS...]
+
+--durable keeps PostgreSQL's fsync and synchronous commit on (benchmarks); tests run without.
 
 The unit tests' store fixture (src/testing/test_store.h) then opens every store on it, each test
 in a schema of its own: the store conformance run of `make test`.
@@ -17,14 +19,18 @@ from throwaway_postgres import ThrowawayPostgres  # noqa: E402
 
 
 def main():
-    if len(sys.argv) < 2:
+    argv = sys.argv[1:]
+    durable = bool(argv) and argv[0] == "--durable"
+    if durable:
+        argv = argv[1:]
+    if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    pg = ThrowawayPostgres()
+    pg = ThrowawayPostgres(durable=durable)
     try:
         pg.start()
         env = dict(os.environ, COFFER_TEST_POSTGRES_URL=pg.url())
-        return subprocess.run(sys.argv[1:], env=env).returncode
+        return subprocess.run(argv, env=env).returncode
     finally:
         pg.stop()
 

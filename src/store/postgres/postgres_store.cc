@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/postgres/pg_copy.h"
 #include "store/postgres/pg_driver.h"
 #include "store/postgres/pg_schema.h"
 #include "store/sql/views.h"
@@ -80,6 +81,12 @@ class PostgresStore final : public Store {
       std::this_thread::sleep_for(std::chrono::milliseconds(attempt * attempt));
     }
     return NoteWrite(status);
+  }
+
+  // A backup's snapshot is a SQLite store whatever the engine (backup/backup_file.h): the
+  // tables are copied into one as a REPEATABLE READ snapshot sees them.
+  Result<StoreSnapshotInfo> SnapshotTo(const std::string& path) override {
+    return SnapshotPostgresToSqlite(options_.url, path);
   }
 
   uint64_t CommittedWrites() const override {
@@ -166,14 +173,23 @@ bool IsPostgresUrl(const std::string& text) {
 }
 
 std::string RedactPostgresUrl(const std::string& url) {
+  std::string out = url;
   // postgresql://user:password@host/...: the password is what sits between the first ':' after
   // the scheme and the '@'.
-  const size_t scheme = url.find("://");
-  const size_t at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos) return url;
-  const size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon) + ":***" + url.substr(at);
+  const size_t scheme = out.find("://");
+  const size_t at = out.find('@');
+  if (scheme != std::string::npos && at != std::string::npos) {
+    const size_t colon = out.find(':', scheme + 3);
+    if (colon != std::string::npos && colon < at)
+      out = out.substr(0, colon) + ":***" + out.substr(at);
+  }
+  // ...?password=...&...: a parameter of its own.
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+    const size_t end = out.find('&', p);
+    out = out.substr(0, p + 9) + "***" + (end == std::string::npos ? "" : out.substr(end));
+  }
+  return out;
 }
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {

@@ -86,20 +86,7 @@ class SqliteStore final : public Store {
         return Status(ErrorCode::kInternalFailure, "snapshot failed: " + q.status().message());
       }
     }
-    COFFER_ASSIGN_OR_RETURN(auto copy, Connection::Open(path));
-    StoreSnapshotInfo info;
-    info.engine = "sqlite";
-    auto count = [&](const char* sql) -> Result<int64_t> {
-      COFFER_QUERY(q, *copy, sql);
-      const int64_t n = q.Step() ? q.Int(0) : 0;
-      COFFER_RETURN_IF_ERROR(q.status());
-      return n;
-    };
-    COFFER_ASSIGN_OR_RETURN(const int64_t version, count("PRAGMA user_version"));
-    info.schema_version = static_cast<int>(version);
-    COFFER_ASSIGN_OR_RETURN(info.secrets, count("SELECT COUNT(*) FROM secrets"));
-    COFFER_ASSIGN_OR_RETURN(info.parameters, count("SELECT COUNT(*) FROM parameters"));
-    return info;
+    return DescribeSqliteSnapshot(path);
   }
 
   uint64_t CommittedWrites() const override {
@@ -171,6 +158,23 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   COFFER_ASSIGN_OR_RETURN(auto writer, sqlite::OpenTxn(path));
   COFFER_RETURN_IF_ERROR(sqlite::Migrate(writer->conn()));
   return std::unique_ptr<Store>(new sqlite::SqliteStore(path, std::move(writer)));
+}
+
+Result<StoreSnapshotInfo> DescribeSqliteSnapshot(const std::string& path) {
+  COFFER_ASSIGN_OR_RETURN(auto copy, sqlite::Connection::Open(path));
+  StoreSnapshotInfo info;
+  info.engine = "sqlite";
+  auto count = [&](const char* sql) -> Result<int64_t> {
+    COFFER_QUERY(q, *copy, sql);
+    const int64_t n = q.Step() ? q.Int(0) : 0;
+    COFFER_RETURN_IF_ERROR(q.status());
+    return n;
+  };
+  COFFER_ASSIGN_OR_RETURN(const int64_t version, count("PRAGMA user_version"));
+  info.schema_version = static_cast<int>(version);
+  COFFER_ASSIGN_OR_RETURN(info.secrets, count("SELECT COUNT(*) FROM secrets"));
+  COFFER_ASSIGN_OR_RETURN(info.parameters, count("SELECT COUNT(*) FROM parameters"));
+  return info;
 }
 
 Result<std::vector<std::string>> CheckSqliteIntegrity(const std::string& path) {

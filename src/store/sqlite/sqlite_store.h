@@ -17,6 +17,10 @@ namespace coffer {
 // version. Errors: "InternalFailure" when the file cannot be opened or is from a newer coffer.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 
+// What a SQLite store file holds, for a backup's header: its schema version and its counts of
+// secrets and parameters. Errors: the driver's.
+Result<StoreSnapshotInfo> DescribeSqliteSnapshot(const std::string& path);
+
 // SQLite's full integrity check (PRAGMA integrity_check) of the database at `path`: every page,
 // index and constraint. Returns the problems found, none when the database is sound. Reads the
 // whole file, so it takes a while on a large store.

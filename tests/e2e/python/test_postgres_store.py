@@ -7,18 +7,22 @@ throwaway PostgreSQL server of its own:
   while it is down fail with ServiceUnavailable (which SDKs retry), never a wrong answer, and
   nothing acknowledged is lost;
 * one coffer node per database: a second is refused; a data directory with a SQLite store is
-  not used for a PostgreSQL one.
+  not used for a PostgreSQL one;
+* `coffer backup create` on a PostgreSQL-backed server, restored onto SQLite and onto another
+  PostgreSQL database (and a SQLite server's backup onto PostgreSQL): every restored server
+  answers as the original did.
 (The API suites themselves run on PostgreSQL in ctest's e2e_boto3_postgres.)
 """
 
 import base64
+import json
 import os
 import subprocess
 import time
 import unittest
 import uuid
 
-from coffer_server import CofferServer, coffer_binary, error_code
+from coffer_server import DEFAULT_KEY_ID, DEFAULT_SECRET, CofferServer, coffer_binary, error_code
 from throwaway_postgres import ThrowawayPostgres  # noqa: E402
 
 
@@ -129,6 +133,75 @@ class PostgresStoreTest(unittest.TestCase):
         rc, out = self.start_expecting_exit(["--data-dir", second, "--store", "mysql://x"])
         self.assertNotEqual(0, rc)
         self.assertIn("--store takes a PostgreSQL URL", out)
+
+
+    def run_coffer(self, args, env_extra=None):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=DEFAULT_KEY_ID,
+                   AWS_SECRET_ACCESS_KEY=DEFAULT_SECRET, **(env_extra or {}))
+        proc = subprocess.run([coffer_binary()] + args, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+        return proc
+
+    @staticmethod
+    def answers(server):
+        sm = server.client("secretsmanager")
+        ssm = server.client("ssm")
+        out = {}
+        for s in sm.list_secrets()["SecretList"]:
+            versions = sm.list_secret_version_ids(SecretId=s["Name"])["Versions"]
+            out[s["Name"]] = sorted(
+                (v["VersionId"], tuple(sorted(v["VersionStages"])),
+                 sm.get_secret_value(SecretId=s["Name"], VersionId=v["VersionId"])["SecretString"])
+                for v in versions)
+        for p in ssm.describe_parameters()["Parameters"]:
+            out[p["Name"]] = [(h["Version"], h["Value"], tuple(h.get("Labels", []))) for h in
+                              ssm.get_parameter_history(Name=p["Name"], WithDecryption=True)
+                              ["Parameters"]]
+        return out
+
+    def test_backups_move_between_the_engines(self):
+        db = self.new_database()
+        original = self.server_on(db)
+        sm = original.client("secretsmanager")
+        ssm = original.client("ssm")
+        for i in range(3):
+            sm.create_secret(Name=f"moved-{i}", SecretString=canary(f"moved{i}"))
+            sm.put_secret_value(SecretId=f"moved-{i}", SecretString=canary(f"moved{i}b"),
+                                VersionStages=["AWSCURRENT", "NEXT"])
+        ssm.put_parameter(Name="/moved/p", Value="one", Type="SecureString")
+        ssm.put_parameter(Name="/moved/p", Value="two", Type="SecureString", Overwrite=True)
+        ssm.label_parameter_version(Name="/moved/p", ParameterVersion=1, Labels=["first"])
+        want = self.answers(original)
+        root_key = os.path.join(original.data_dir, "root.key")
+        backup = os.path.join(original.root, "pg.cbk")
+        self.run_coffer(["backup", "create", "--to", backup, "--endpoint", original.endpoint])
+
+        # Onto SQLite.
+        sqlite_dir = os.path.join(original.root, "as-sqlite")
+        self.run_coffer(["backup", "restore", "--from", backup, "--data-dir", sqlite_dir,
+                         "--root-key", root_key])
+        with CofferServer(data_dir=sqlite_dir, use_env_credentials=False) as on_sqlite:
+            self.assertEqual(want, self.answers(on_sqlite))
+        # Onto another PostgreSQL database, and writes go on there (the ids continue).
+        other = self.new_database()
+        pg_dir = os.path.join(original.root, "as-postgres")
+        self.run_coffer(["backup", "restore", "--from", backup, "--data-dir", pg_dir,
+                         "--root-key", root_key, "--store", self.pg.url(other)])
+        restored = CofferServer(data_dir=pg_dir, use_env_credentials=False,
+                                extra_args=["--store", self.pg.url(other)])
+        self.addCleanup(restored.close)
+        restored.start()
+        self.assertEqual(want, self.answers(restored))
+        restored.client("secretsmanager").create_secret(Name="after-restore", SecretString="x")
+        restored.client("ssm").put_parameter(Name="/after/restore", Value="y", Type="String")
+        # A database that holds a deployment is not restored over.
+        proc = subprocess.run([coffer_binary(), "backup", "restore", "--from", backup,
+                               "--data-dir", os.path.join(original.root, "again"), "--root-key",
+                               root_key, "--store", self.pg.url(other)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn("already holds a deployment", proc.stderr)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,10 @@ class ThrowawayPostgres:
     """A PostgreSQL server of this machine's Debian package, run as the postgres user from a
     temp dir, listening only on 127.0.0.1 at a free port."""
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        """durable: keep PostgreSQL's fsync and synchronous commit (benchmarks); tests turn
+        them off, since they never crash the machine."""
+        self.durable = durable
         self.bindir = self.find_bindir()
         self.dir = None
         self.port = None
@@ -102,7 +105,8 @@ class ThrowawayPostgres:
                            "listen_addresses = '127.0.0.1'\n"
                            f"port = {self.port}\n"
                            f"unix_socket_directories = '{self.dir}'\n"
-                           "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
+                           + ("" if self.durable else
+                              "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"))
             try:
                 self.run([os.path.join(self.bindir, "pg_ctl"), "-D", data, "-l",
                           os.path.join(self.dir, "server.log"), "-w", "-t", "30", "start"],
