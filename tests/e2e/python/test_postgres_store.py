@@ -8,6 +8,8 @@ throwaway PostgreSQL server of its own:
   nothing acknowledged is lost;
 * one coffer node per database: a second is refused; a data directory with a SQLite store is
   not used for a PostgreSQL one;
+* TLS to the database with sslmode=verify-full: the connections are encrypted, and a server
+  whose certificate another CA issued is refused;
 * `coffer backup create` on a PostgreSQL-backed server, restored onto SQLite and onto another
   PostgreSQL database (and a SQLite server's backup onto PostgreSQL): every restored server
   answers as the original did.
@@ -202,6 +204,44 @@ class PostgresStoreTest(unittest.TestCase):
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
         self.assertNotEqual(0, proc.returncode)
         self.assertIn("already holds a deployment", proc.stderr)
+
+
+class PostgresTlsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = ThrowawayPostgres(tls=True)
+        cls.addClassCleanup(cls.pg.stop)
+        cls.pg.start()
+
+    def test_verify_full_connects_encrypted_and_refuses_another_ca(self):
+        self.pg.su("CREATE DATABASE coffer_tls")
+        base = self.pg.url("coffer_tls").replace("sslmode=disable", "sslmode=verify-full")
+        url = f"{base}&sslrootcert={self.pg.ca_file}&application_name=coffer-tls-test"
+        server = CofferServer(extra_args=["--store", url])
+        self.addCleanup(server.close)
+        server.start()
+        sm = server.client("secretsmanager")
+        sm.create_secret(Name="over-tls", SecretString="encrypted in transit")
+        self.assertEqual("encrypted in transit",
+                         sm.get_secret_value(SecretId="over-tls")["SecretString"])
+        seen = self.pg.su("SELECT string_agg(DISTINCT s.ssl::text, ',') FROM pg_stat_ssl s JOIN "
+                          "pg_stat_activity a USING (pid) WHERE a.application_name = "
+                          "'coffer-tls-test'")
+        self.assertEqual("true", seen, "every coffer connection uses TLS")
+        server.stop()
+
+        # A certificate another CA issued (the one of a second throwaway server) is refused.
+        other = ThrowawayPostgres(tls=True)
+        self.addCleanup(other.stop)
+        other.start()
+        wrong = f"{base}&sslrootcert={other.ca_file}"
+        proc = subprocess.run([coffer_binary(), "server", "--listen", "127.0.0.1:0", "--data-dir",
+                               os.path.join(server.root, "wrong-ca"), "--store", wrong],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=60)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn("certificate verify failed", proc.stdout + proc.stderr)
+        self.assertNotIn(self.pg.superuser_password, proc.stdout + proc.stderr)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,13 @@ class ThrowawayPostgres:
     """A PostgreSQL server of this machine's Debian package, run as the postgres user from a
     temp dir, listening only on 127.0.0.1 at a free port."""
 
-    def __init__(self, durable=False):
+    def __init__(self, durable=False, tls=False):
         """durable: keep PostgreSQL's fsync and synchronous commit (benchmarks); tests turn
-        them off, since they never crash the machine."""
+        them off, since they never crash the machine. tls: serve TLS too, with a certificate for
+        127.0.0.1 and localhost issued by a CA of its own (ca_file)."""
         self.durable = durable
+        self.tls = tls
+        self.ca_file = None
         self.bindir = self.find_bindir()
         self.dir = None
         self.port = None
@@ -97,6 +100,7 @@ class ThrowawayPostgres:
                   "--auth=scram-sha-256", f"--pwfile={pwfile}", "--locale=C", "--encoding=UTF8",
                   "--no-sync"], "initdb")
         os.unlink(pwfile)
+        tls_conf = self.make_certificates(data, pg) if self.tls else ""
         failure = None
         for _ in range(3):  # another process may take the port between the pick and the bind
             self.port = self.free_port()
@@ -104,7 +108,7 @@ class ThrowawayPostgres:
                 conf.write("\n# coffer rotation e2e\n"
                            "listen_addresses = '127.0.0.1'\n"
                            f"port = {self.port}\n"
-                           f"unix_socket_directories = '{self.dir}'\n"
+                           f"unix_socket_directories = '{self.dir}'\n" + tls_conf
                            + ("" if self.durable else
                               "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"))
             try:
@@ -116,6 +120,31 @@ class ThrowawayPostgres:
             except RuntimeError as e:
                 failure = e
         raise failure
+
+    def make_certificates(self, data, pg):
+        """A CA and a server certificate for 127.0.0.1 and localhost, in `data`; returns the
+        postgresql.conf lines that turn TLS on."""
+        def openssl(*args):
+            proc = subprocess.run(["openssl", *args], cwd=self.dir, capture_output=True,
+                                  text=True, timeout=60)
+            if proc.returncode != 0:
+                raise RuntimeError(f"openssl {args[0]} failed: {describe_proc(proc)}")
+        ext = os.path.join(self.dir, "san.ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+                "ca.crt", "-days", "2", "-subj", "/CN=coffer test CA")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "data/server.key", "-out",
+                "server.csr", "-subj", "/CN=localhost")
+        openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "data/server.crt", "-days", "2", "-extfile", ext)
+        for name in ("server.key", "server.crt"):
+            path = os.path.join(data, name)
+            os.chmod(path, 0o600)
+            if pg is not None:
+                os.chown(path, pg.pw_uid, pg.pw_gid)
+        self.ca_file = os.path.join(self.dir, "ca.crt")
+        return "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
 
     def pause(self):
         """Stops the server (fast shutdown: sessions are cut), keeping its data and port."""
