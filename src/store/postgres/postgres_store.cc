@@ -12,6 +12,7 @@
 #include "store/postgres/pg_driver.h"
 #include "store/postgres/pg_schema.h"
 #include "store/sql/views.h"
+#include "store/write_health.h"
 
 namespace coffer {
 namespace postgres {
@@ -93,22 +94,8 @@ class PostgresStore final : public Store {
     return committed_writes_.load(std::memory_order_acquire);
   }
 
-  std::string WriteProblem() const override {
-    std::lock_guard lock(problem_mu_);
-    return write_problem_;
-  }
-
-  std::string PrometheusText() const override {
-    std::lock_guard lock(problem_mu_);
-    return "# HELP coffer_store_write_failures_total Writes the store could not make (database "
-           "unreachable, full or too slow); each was answered ServiceUnavailable.\n"
-           "# TYPE coffer_store_write_failures_total counter\n"
-           "coffer_store_write_failures_total " +
-           std::to_string(write_failures_) +
-           "\n# HELP coffer_store_writable 1 when the store's last write succeeded, 0 while it "
-           "cannot write.\n# TYPE coffer_store_writable gauge\ncoffer_store_writable " +
-           (write_problem_.empty() ? "1" : "0") + "\n";
-  }
+  std::string WriteProblem() const override { return health_.Problem(); }
+  std::string PrometheusText() const override { return health_.PrometheusText(); }
 
   // Takes the store's node lock on a connection of its own, held until the store closes.
   Status HoldNodeLock() {
@@ -135,32 +122,14 @@ class PostgresStore final : public Store {
   }
 
  private:
-  // Tracks whether the store can write; a change of state is logged once, not per request.
-  Status NoteWrite(Status status) {
-    const bool fault = status.code() == ErrorCode::kServiceUnavailable;
-    if (!fault && !status.ok()) return status;  // the request's own error
-    std::lock_guard lock(problem_mu_);
-    if (fault) {
-      ++write_failures_;
-      if (write_problem_.empty()) {
-        write_problem_ = status.message();
-        std::fprintf(stderr, "coffer: the store cannot write (%s)\n", write_problem_.c_str());
-      }
-    } else if (!write_problem_.empty()) {
-      write_problem_.clear();
-      std::fprintf(stderr, "coffer: the store writes again\n");
-    }
-    return status;
-  }
+  Status NoteWrite(Status status) { return health_.Note(std::move(status)); }
 
   PostgresStoreOptions options_;
   std::unique_ptr<Connection> lock_conn_;  // holds the node lock (exclusive stores)
   std::mutex write_mu_;
   std::unique_ptr<PgTxn> writer_;  // under write_mu_
   std::atomic<uint64_t> committed_writes_{0};
-  mutable std::mutex problem_mu_;
-  std::string write_problem_;
-  uint64_t write_failures_ = 0;
+  WriteHealth health_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<PgTxn>> readers_;  // idle reader connections
 };

@@ -13,6 +13,7 @@
 #include "store/sql/views.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/schema.h"
+#include "store/write_health.h"
 
 namespace coffer {
 namespace sqlite {
@@ -93,50 +94,15 @@ class SqliteStore final : public Store {
     return committed_writes_.load(std::memory_order_acquire);
   }
 
-  std::string WriteProblem() const override {
-    std::lock_guard lock(problem_mu_);
-    return write_problem_;
-  }
-
-  std::string PrometheusText() const override {
-    std::lock_guard lock(problem_mu_);
-    return "# HELP coffer_store_write_failures_total Writes the store could not make (disk full, "
-           "read-only or failing); each was answered ServiceUnavailable.\n"
-           "# TYPE coffer_store_write_failures_total counter\n"
-           "coffer_store_write_failures_total " +
-           std::to_string(write_failures_) +
-           "\n# HELP coffer_store_writable 1 when the store's last write succeeded, 0 while it "
-           "cannot write.\n# TYPE coffer_store_writable gauge\ncoffer_store_writable " +
-           (write_problem_.empty() ? "1" : "0") + "\n";
-  }
+  std::string WriteProblem() const override { return health_.Problem(); }
+  std::string PrometheusText() const override { return health_.PrometheusText(); }
 
  private:
-  // Tracks whether the store can write; a change of state is logged once, not per request.
+  // Only a commit that wrote something proves the store writes again (an empty one does not
+  // touch the disk).
   Status NoteWrite(Status status) {
-    const bool fault = status.code() == ErrorCode::kServiceUnavailable;
-    if (!fault && !status.ok()) return status;  // the request's own error, not the disk's
-    std::lock_guard lock(problem_mu_);
-    if (fault) {
-      ++write_failures_;
-      if (write_problem_.empty()) {
-        const std::string& m = status.message();
-        const size_t open = m.find('('), close = m.find(')');
-        write_problem_ = open != std::string::npos && close != std::string::npos && close > open
-                             ? m.substr(open + 1, close - open - 1)
-                             : m;
-        std::fprintf(stderr,
-                     "coffer: the store cannot write (%s): writes are answered "
-                     "ServiceUnavailable, reads go on\n",
-                     write_problem_.c_str());
-      }
-    } else if (!write_problem_.empty() &&
-               sqlite3_total_changes64(writer_->conn().db()) != changes_before_) {
-      // Only a commit that wrote something proves the store writes again (an empty one does
-      // not touch the disk).
-      write_problem_.clear();
-      std::fprintf(stderr, "coffer: the store writes again\n");
-    }
-    return status;
+    return health_.Note(std::move(status),
+                        sqlite3_total_changes64(writer_->conn().db()) != changes_before_);
   }
 
   std::string path_;
@@ -144,9 +110,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<SqliteTxn> writer_;  // the one writer connection
   std::atomic<uint64_t> committed_writes_{0};
   int64_t changes_before_ = 0;  // under write_mu_
-  mutable std::mutex problem_mu_;
-  std::string write_problem_;
-  uint64_t write_failures_ = 0;
+  WriteHealth health_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<SqliteTxn>> readers_;  // idle reader connections
 };
