@@ -5,12 +5,14 @@
 # One server on a free loopback port with a fresh data dir, populated through the API
 # (CreateSecret from concurrent botocore clients, bench/secrets_store.py). Then, each three times
 # in this order, timed with the wall clock:
-#   COPY     cp of the server's coffer.db to a new file, then sync: what the disk gives (the
-#            reference every figure is also given against, measured in the same run);
+#   COPY     cp of a backup file taken before the rounds to a new file, then sync: what the
+#            disk gives for the same bytes (the reference every figure is also given against,
+#            measured in the same run);
 #   CREATE   coffer backup create against the running server (snapshot, encryption, transfer
 #            over the operator endpoint, fsync);
 #   VERIFY   coffer backup verify (decrypts every part, SQLite's integrity check, the root key);
-#   RESTORE  coffer backup restore into an empty data dir (the same, plus the writes and syncs).
+#   RESTORE  coffer backup restore into an empty data dir (the same, plus the writes and syncs;
+#            with BENCH_POSTGRES=1, into an empty PostgreSQL database each round).
 # Rates are MB/s of the store snapshot and secrets/s; the median of the three is reported.
 # Prints the table and writes it to bench/results/backup-latest.md.
 #
@@ -56,8 +58,19 @@ seconds_of() {
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
 }
 copy_store() {
-  cp "$TMP/main/data/coffer.db" "$TMP/copy.db" && sync -f "$TMP/copy.db" && rm -f "$TMP/copy.db"
+  cp "$TMP/warm.cbk" "$TMP/copy.db" && sync -f "$TMP/copy.db" && rm -f "$TMP/copy.db"
 }
+# The restore's target: a SQLite data dir, or with BENCH_POSTGRES=1 also a new database.
+restore_args() {
+  if [[ "$BENCH_POSTGRES" == 1 ]]; then
+    local db="coffer_bench_restore_$1_$$"
+    psql -X -q -v ON_ERROR_STOP=1 "$COFFER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null ||
+      die "cannot create the database $db"
+    printf '%s\n' --store "$("$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$COFFER_TEST_POSTGRES_URL" "$db")"
+  fi
+}
+coffer_as_root backup create --to "$TMP/warm.cbk" --endpoint "$MAIN_ENDPOINT" >/dev/null 2>&1 ||
+  die "the first backup failed"
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 declare -a T_COPY T_CREATE T_VERIFY T_RESTORE
@@ -68,13 +81,16 @@ for round in 1 2 3; do
   T_CREATE+=("$(seconds_of coffer_as_root backup create --to "$TMP/b.cbk" --endpoint "$MAIN_ENDPOINT")")
   T_VERIFY+=("$(seconds_of "$COFFER_BIN" backup verify "$TMP/b.cbk" --root-key "$ROOT_KEY")")
   rm -rf "$TMP/restored"
+  mapfile -t target < <(restore_args "$round")
   T_RESTORE+=("$(seconds_of "$COFFER_BIN" backup restore --from "$TMP/b.cbk" --data-dir \
-    "$TMP/restored" --root-key "$ROOT_KEY")")
+    "$TMP/restored" --root-key "$ROOT_KEY" "${target[@]}")")
 done
 grep -q "is sound: $SECRETS secret(s)" <("$COFFER_BIN" backup verify "$TMP/b.cbk" --root-key \
   "$ROOT_KEY" 2>/dev/null) || die "the backup does not hold $SECRETS secrets"
 
-STORE_BYTES="$(stat -c %s "$TMP/restored/coffer.db")"
+STORE_BYTES="$("$COFFER_BIN" backup verify "$TMP/b.cbk" --root-key "$ROOT_KEY" 2>/dev/null |
+  sed -nE 's/.*store ([0-9]+) bytes.*/\1/p')"
+[[ "$STORE_BYTES" =~ ^[0-9]+$ ]] || die "cannot read the backup's store size"
 BACKUP_BYTES="$(stat -c %s "$TMP/b.cbk")"
 row() {
   local label="$1" secs="$2" ref="$3"
@@ -84,7 +100,7 @@ row() {
 C="$(median "${T_COPY[@]}")"
 machine_info
 {
-  echo "# coffer backup: $SECRETS secrets"
+  echo "# coffer backup: $SECRETS secrets, $([[ "$BENCH_POSTGRES" == 1 ]] && echo PostgreSQL || echo SQLite) store"
   echo
   echo "$WHEN · commit \`$COMMIT\` · $CORES cores ($CPU), shared by server and clients"
   echo
@@ -94,7 +110,7 @@ machine_info
   echo
   echo "| step | time | MB/s | secrets/s | speed vs copy |"
   echo "|---|---|---|---|---|"
-  row "cp + sync of coffer.db (reference)" "$C" "$C"
+  row "cp + sync of a backup file (reference)" "$C" "$C"
   row "backup create (running server)" "$(median "${T_CREATE[@]}")" "$C"
   row "backup verify" "$(median "${T_VERIFY[@]}")" "$C"
   row "backup restore" "$(median "${T_RESTORE[@]}")" "$C"

@@ -16,6 +16,13 @@ WARMUP="${BENCH_WARMUP:-3}"
 THREADS="${BENCH_THREADS:-1}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 IO_THREADS="${BENCH_IO_THREADS:-}"
+# BENCH_POSTGRES=1: every server keeps its store in PostgreSQL — a throwaway server of the
+# machine's Debian package with fsync on (tests/e2e/with_postgres.py --durable, which runs the
+# script again inside it), a database per coffer server.
+BENCH_POSTGRES="${BENCH_POSTGRES:-0}"
+if [[ "$BENCH_POSTGRES" == 1 && -z "${COFFER_TEST_POSTGRES_URL:-}" ]]; then
+  exec "$PYTHON" "$REPO_ROOT/tests/e2e/with_postgres.py" --durable "$0" "$@"
+fi
 
 # Root key of the throw-away data dirs (AWS's documented example key; never a real one).
 ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
@@ -83,6 +90,12 @@ start_server() {
   local args=(server --listen 127.0.0.1:0 --data-dir "$data_dir" --account-id "$ACCOUNT_ID"
     "${@:3}")
   [[ -n "$IO_THREADS" ]] && args+=(--io-threads "$IO_THREADS")
+  if [[ "$BENCH_POSTGRES" == 1 ]]; then
+    local db="coffer_bench_${1,,}_$$"
+    psql -X -q -v ON_ERROR_STOP=1 "$COFFER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null ||
+      die "cannot create the database $db"
+    args+=(--store "$("$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$COFFER_TEST_POSTGRES_URL" "$db")")
+  fi
   mkdir -p "$(dirname "$data_dir")"
   COFFER_ROOT_ACCESS_KEY_ID="$ACCESS_KEY_ID" COFFER_ROOT_SECRET_ACCESS_KEY="$SECRET_ACCESS_KEY" \
     "$COFFER_BIN" "${args[@]}" >"$out.stdout" 2>"$out.stderr" &

@@ -69,8 +69,8 @@ class ProgressReport {
 
 std::string DescribeBackup(const backup::BackupHeader& h) {
   return std::to_string(h.secrets) + " secret(s), " + std::to_string(h.parameters) +
-         " parameter(s), taken " + FormatIso8601(h.created_ms) + " under the " + h.seal.type +
-         " seal";
+         " parameter(s), store " + std::to_string(h.snapshot_bytes) + " bytes, taken " +
+         FormatIso8601(h.created_ms) + " under the " + h.seal.type + " seal";
 }
 
 // The unseal material the backup's seal needs, from the flags, the environment or prompts.

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -46,11 +47,10 @@ Result<std::vector<std::string>> TablesOf(sqlite3* db) {
   return tables;
 }
 
-std::string Placeholders(int n, bool dollar) {
+// "?, ?, ..., ?": n of them.
+std::string Placeholders(int n) {
   std::string out;
-  for (int i = 1; i <= n; ++i) {
-    out += (i > 1 ? ", " : "") + (dollar ? "$" + std::to_string(i) : std::string("?"));
-  }
+  for (int i = 1; i <= n; ++i) out += i > 1 ? ", ?" : "?";
   return out;
 }
 
@@ -73,7 +73,7 @@ Status CopyTableOut(Connection& pg, sqlite3* db, const std::string& table) {
       std::string columns;
       for (int c = 0; c < cols; ++c) columns += (c ? ", " : "") + std::string(PQfname(page, c));
       const std::string sql =
-          "INSERT INTO " + table + " (" + columns + ") VALUES (" + Placeholders(cols, false) + ")";
+          "INSERT INTO " + table + " (" + columns + ") VALUES (" + Placeholders(cols) + ")";
       if (sqlite3_prepare_v2(db, sql.c_str(), -1, &insert, nullptr) != SQLITE_OK) {
         status = SqliteFailure(db, "copy " + table);
         PQclear(page);
@@ -108,6 +108,83 @@ Status CopyTableOut(Connection& pg, sqlite3* db, const std::string& table) {
   sqlite3_finalize(insert);
   Status closed = pg.Exec("CLOSE coffer_copy");
   return status.ok() ? closed : status;
+}
+
+// One SQLite cell as a PostgreSQL parameter: text, or binary for a blob; null when absent.
+struct Cell {
+  bool null = true;
+  int format = 0;
+  std::string bytes;
+};
+
+// Inserts `rows` rows of `cells` (row-major) into `table` with one statement.
+Status InsertRows(Connection& pg, const std::string& table, const std::string& columns, int cols,
+                  int rows, const std::vector<Cell>& cells) {
+  std::string sql = "INSERT INTO " + table + " (" + columns + ") VALUES ";
+  std::vector<const char*> values(rows * cols);
+  std::vector<int> lengths(rows * cols), formats(rows * cols);
+  for (int r = 0; r < rows; ++r) {
+    sql += r ? ", (" : "(";
+    for (int c = 0; c < cols; ++c) {
+      const int i = r * cols + c;
+      sql += (c ? ", $" : "$") + std::to_string(i + 1);
+      values[i] = cells[i].null ? nullptr : cells[i].bytes.data();
+      lengths[i] = static_cast<int>(cells[i].bytes.size());
+      formats[i] = cells[i].format;
+    }
+    sql += ")";
+  }
+  PGresult* result = PQexecParams(pg.raw(), sql.c_str(), rows * cols, nullptr, values.data(),
+                                  lengths.data(), formats.data(), 0);
+  Status s = PQresultStatus(result) == PGRES_COMMAND_OK ? Status::Ok()
+                                                        : pg.ErrorOf(result, "copy " + table);
+  PQclear(result);
+  return s;
+}
+
+// Copies one SQLite table into the PostgreSQL table of the same name, many rows per statement
+// (one round trip each).
+Status CopyTableIn(sqlite3* db, Connection& pg, const std::string& table) {
+  sqlite3_stmt* select = nullptr;
+  if (sqlite3_prepare_v2(db, ("SELECT * FROM " + table).c_str(), -1, &select, nullptr) !=
+      SQLITE_OK) {
+    return SqliteFailure(db, "copy " + table);
+  }
+  const int cols = sqlite3_column_count(select);
+  std::string columns;
+  for (int c = 0; c < cols; ++c) {
+    columns += (c ? ", " : "") + std::string(sqlite3_column_name(select, c));
+  }
+  // PostgreSQL takes at most 65,535 parameters a statement.
+  const int batch = std::max(1, std::min(500, 30000 / std::max(1, cols)));
+  std::vector<Cell> cells;
+  cells.reserve(static_cast<size_t>(batch * cols));
+  int rows = 0;
+  Status s = Status::Ok();
+  while (s.ok() && sqlite3_step(select) == SQLITE_ROW) {
+    for (int c = 0; c < cols; ++c) {
+      Cell cell;
+      const int type = sqlite3_column_type(select, c);
+      if (type != SQLITE_NULL) {
+        cell.null = false;
+        cell.format = type == SQLITE_BLOB ? 1 : 0;
+        const void* p = type == SQLITE_BLOB
+                            ? sqlite3_column_blob(select, c)
+                            : static_cast<const void*>(sqlite3_column_text(select, c));
+        cell.bytes.assign(static_cast<const char*>(p ? p : ""),
+                          static_cast<size_t>(sqlite3_column_bytes(select, c)));
+      }
+      cells.push_back(std::move(cell));
+    }
+    if (++rows == batch) {
+      s = InsertRows(pg, table, columns, cols, rows, cells);
+      cells.clear();
+      rows = 0;
+    }
+  }
+  if (s.ok() && rows > 0) s = InsertRows(pg, table, columns, cols, rows, cells);
+  sqlite3_finalize(select);
+  return s;
 }
 
 }  // namespace
@@ -174,44 +251,7 @@ Status RestoreSqliteToPostgres(const std::string& sqlite_path, const std::string
   COFFER_RETURN_IF_ERROR(pg->Exec("BEGIN"));
   Status s = Status::Ok();
   for (const std::string& table : tables) {
-    sqlite3_stmt* select = nullptr;
-    if (sqlite3_prepare_v2(in.db, ("SELECT * FROM " + table).c_str(), -1, &select, nullptr) !=
-        SQLITE_OK) {
-      s = SqliteFailure(in.db, "copy " + table);
-      break;
-    }
-    const int cols = sqlite3_column_count(select);
-    std::string columns;
-    for (int c = 0; c < cols; ++c)
-      columns += (c ? ", " : "") + std::string(sqlite3_column_name(select, c));
-    const std::string insert =
-        "INSERT INTO " + table + " (" + columns + ") VALUES (" + Placeholders(cols, true) + ")";
-    std::vector<std::string> values(cols);
-    std::vector<const char*> pointers(cols);
-    std::vector<int> lengths(cols), formats(cols);
-    while (s.ok() && sqlite3_step(select) == SQLITE_ROW) {
-      for (int c = 0; c < cols; ++c) {
-        const int type = sqlite3_column_type(select, c);
-        formats[c] = type == SQLITE_BLOB ? 1 : 0;
-        if (type == SQLITE_NULL) {
-          pointers[c] = nullptr;
-          lengths[c] = 0;
-          continue;
-        }
-        const void* p = type == SQLITE_BLOB
-                            ? sqlite3_column_blob(select, c)
-                            : static_cast<const void*>(sqlite3_column_text(select, c));
-        values[c].assign(static_cast<const char*>(p ? p : ""),
-                         static_cast<size_t>(sqlite3_column_bytes(select, c)));
-        pointers[c] = values[c].data();
-        lengths[c] = static_cast<int>(values[c].size());
-      }
-      PGresult* r = PQexecParams(pg->raw(), insert.c_str(), cols, nullptr, pointers.data(),
-                                 lengths.data(), formats.data(), 0);
-      if (PQresultStatus(r) != PGRES_COMMAND_OK) s = pg->ErrorOf(r, "copy " + table);
-      PQclear(r);
-    }
-    sqlite3_finalize(select);
+    s = CopyTableIn(in.db, *pg, table);
     if (!s.ok()) break;
   }
   // Identity columns were given their ids: their sequences continue after the largest.
