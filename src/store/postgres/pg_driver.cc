@@ -133,7 +133,12 @@ void Statement::Reset() {
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url,
                                                      int statement_timeout_ms) {
   auto conn = std::unique_ptr<Connection>(new Connection());
-  conn->conn_ = PQconnectdb(url.c_str());
+  // A database host that does not answer would otherwise hold a request for the operating
+  // system's TCP timeout (minutes): 5 s unless the URL says otherwise (its own connect_timeout,
+  // expanded after ours, wins).
+  const char* keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {"5", url.c_str(), nullptr};
+  conn->conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn->conn_ == nullptr || PQstatus(conn->conn_) != CONNECTION_OK) {
     std::string why = conn->conn_ ? PQerrorMessage(conn->conn_) : "out of memory";
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();

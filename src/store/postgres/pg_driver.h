@@ -66,8 +66,8 @@ class Statement final : public sql::Statement {
 class Connection final : public sql::Connection {
  public:
   // Connects (libpq's URL or key=value string: sslmode=verify-full and the rest work as libpq
-  // documents them) and sets the session's statement timeout. Errors: ServiceUnavailable naming
-  // the server (never the password).
+  // documents them; connect_timeout is 5 s unless the URL sets it) and sets the session's
+  // statement timeout. Errors: ServiceUnavailable naming the server (never the password).
   static Result<std::unique_ptr<Connection>> Open(const std::string& url, int statement_timeout_ms);
   ~Connection() override;
   Connection(const Connection&) = delete;
