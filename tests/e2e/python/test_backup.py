@@ -217,11 +217,20 @@ class BackupRestoreTest(BackupCase):
         threads = [threading.Thread(target=writer, args=(t,)) for t in range(2)]
         for t in threads:
             t.start()
-        time.sleep(0.5)
+
+        def wait_for(predicate, what):
+            deadline = time.monotonic() + 60
+            while not predicate() and not errors:
+                self.assertLess(time.monotonic(), deadline, what)
+                time.sleep(0.05)
+
+        # Polled, not slept: a sanitized server takes far longer per write.
+        wait_for(lambda: len(acknowledged) > 10, "the writers write before the backup")
         path = os.path.join(self.new_tmp(), "backup.cbk")
         began = time.monotonic()
         proc = self.create_backup(original, path)
-        time.sleep(0.3)
+        wait_for(lambda: any(a[0] > began for a in list(acknowledged)),
+                 "the writers write during the backup")
         stop.set()
         for t in threads:
             t.join(30)
