@@ -63,10 +63,7 @@ copy_store() {
 # The restore's target: a SQLite data dir, or with BENCH_POSTGRES=1 also a new database.
 restore_args() {
   if [[ "$BENCH_POSTGRES" == 1 ]]; then
-    local db="coffer_bench_restore_$1_$$"
-    psql -X -q -v ON_ERROR_STOP=1 "$COFFER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null ||
-      die "cannot create the database $db"
-    printf '%s\n' --store "$("$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$COFFER_TEST_POSTGRES_URL" "$db")"
+    printf '%s\n' --store "$(new_database "coffer_bench_restore_$1_$$")"
   fi
 }
 coffer_as_root backup create --to "$TMP/warm.cbk" --endpoint "$MAIN_ENDPOINT" >/dev/null 2>&1 ||

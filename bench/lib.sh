@@ -83,6 +83,15 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM HUP
 
+# new_database NAME: creates database NAME on the throwaway PostgreSQL server
+# (COFFER_TEST_POSTGRES_URL) and prints its URL.
+new_database() {
+  psql -X -q -v ON_ERROR_STOP=1 "$COFFER_TEST_POSTGRES_URL" -c "CREATE DATABASE $1" >/dev/null ||
+    die "cannot create the database $1"
+  "$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' \
+    "$COFFER_TEST_POSTGRES_URL" "$1"
+}
+
 # start_server NAME DATA_DIR [FLAG...]: starts build/coffer on a free loopback port (with the
 # extra server flags given) and waits until it prints its listening line (30 s at most).
 start_server() {
@@ -90,12 +99,7 @@ start_server() {
   local args=(server --listen 127.0.0.1:0 --data-dir "$data_dir" --account-id "$ACCOUNT_ID"
     "${@:3}")
   [[ -n "$IO_THREADS" ]] && args+=(--io-threads "$IO_THREADS")
-  if [[ "$BENCH_POSTGRES" == 1 ]]; then
-    local db="coffer_bench_${1,,}_$$"
-    psql -X -q -v ON_ERROR_STOP=1 "$COFFER_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null ||
-      die "cannot create the database $db"
-    args+=(--store "$("$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$COFFER_TEST_POSTGRES_URL" "$db")")
-  fi
+  [[ "$BENCH_POSTGRES" == 1 ]] && args+=(--store "$(new_database "coffer_bench_${1,,}_$$")")
   mkdir -p "$(dirname "$data_dir")"
   COFFER_ROOT_ACCESS_KEY_ID="$ACCESS_KEY_ID" COFFER_ROOT_SECRET_ACCESS_KEY="$SECRET_ACCESS_KEY" \
     "$COFFER_BIN" "${args[@]}" >"$out.stdout" 2>"$out.stderr" &

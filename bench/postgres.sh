@@ -34,11 +34,7 @@ WRITE_SECONDS="${BENCH_PG_WRITE_SECONDS:-15}"
 
 bench_preflight
 command -v psql >/dev/null || die "psql not found (Debian package postgresql-client)"
-DB="coffer_bench_$$"
-psql -X -q -v ON_ERROR_STOP=1 "$COFFER_TEST_POSTGRES_URL" -c "CREATE DATABASE $DB" >/dev/null ||
-  die "cannot create the database"
-PG_URL="$("$PYTHON" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' \
-  "$COFFER_TEST_POSTGRES_URL" "$DB")"
+PG_URL="$(new_database "coffer_bench_$$")"
 
 start_server SQLITE "$TMP/sqlite/data"
 start_server POSTGRES "$TMP/postgres/data" --store "$PG_URL"
