@@ -30,11 +30,6 @@ namespace {
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
-int Fail(const std::string& message) {
-  std::cerr << "coffer: " << message << "\n";
-  return 1;
-}
-
 std::string Megabytes(int64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);

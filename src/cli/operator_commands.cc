@@ -37,6 +37,11 @@ void TrimLineEnd(std::string* s) {
 
 }  // namespace
 
+int Fail(const std::string& message) {
+  std::cerr << "coffer: " << message << "\n";
+  return 1;
+}
+
 Result<SecretBytes> ReadFirstLine(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status(ErrorCode::kInvalidParameter, "cannot read " + path);
@@ -169,10 +174,6 @@ std::string ErrorText(const Reply& reply) {
   return "HTTP " + std::to_string(reply.status) + " " + reply.body;
 }
 
-int Fail(const std::string& message) {
-  std::cerr << "coffer: " << message << "\n";
-  return 1;
-}
 
 // Calls an operator endpoint that answers a JSON object; the raw reply (which may hold shares
 // or keys) is wiped once parsed. Errors: the call's, or the server's error text.

@@ -70,6 +70,8 @@ int PrintOperatorCall(const RemoteFlags& flags, const std::string& method, const
 Result<boost::json::object> CallForObject(const RemoteFlags& flags, boost::beast::http::verb method,
                                           const std::string& path, const std::string& body,
                                           bool sign);
+// Prints "coffer: MESSAGE" on stderr and returns exit status 1.
+int Fail(const std::string& message);
 // The first line of a file, without its line end. Errors: InvalidParameter when unreadable.
 Result<SecretBytes> ReadFirstLine(const std::string& path);
 
