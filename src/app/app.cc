@@ -15,6 +15,12 @@ namespace {
 constexpr char kRotationJob[] = "rotation scheduler";
 constexpr int64_t kDayMs = 86400000;
 
+rotation::EngineOptions HeldBy(rotation::EngineOptions options, const std::string& node_id) {
+  options.holder_id = node_id;
+  options.holder_silence_ms = ClusterMembership::kSilenceMs;
+  return options;
+}
+
 // Runs every task of a pass, logging each failure, so one failing task does not starve the
 // others.
 Status RunAll(std::initializer_list<std::pair<const char*, std::function<Status()>>> tasks) {
@@ -39,6 +45,7 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
     : options_(options),
       clock_(clock),
       foundation_(foundation),
+      membership_(foundation.store, foundation.keyring, clock, ""),
       credentials_(foundation.store, foundation.keyring),
       authorizer_(foundation.store),
       denials_(foundation.store),
@@ -72,7 +79,7 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
       cloudwatch_(foundation.store),
       dispatcher_(&credentials_, clock, foundation.signature_clock),
       rotations_(foundation.store, foundation.keyring, &secrets_, &sts_, &authorizer_, clock,
-                 options.rotation),
+                 HeldBy(options.rotation, membership_.node_id())),
       jobs_([keyring = foundation.keyring] { return keyring->sealed(); }) {}
 
 App::~App() { Stop(); }
@@ -83,6 +90,7 @@ void App::AddServices() {
         denials_.Record(ctx, check, message);
       });
   dispatcher_.SetAuthorizer(&authorizer_);
+  dispatcher_.SetStore(foundation_.store);
   dispatcher_.SetAuthFailureTally(&auth_failures_);
   dispatcher_.AddJsonService(
       "secretsmanager", "secretsmanager",
@@ -158,6 +166,7 @@ void App::AddServices() {
         {"/coffer/alarms/history", "DescribeAlarmHistory", "", alarms});
     AddSinkEndpoints();
     AddBackupEndpoints();
+    AddNodesEndpoint();
     dispatcher_.SetOperatorApi(operator_api_.get());
   }
   rotations_.RegisterBuiltin("random-api-key", rotation::NewRandomApiKeyRotator);
@@ -206,39 +215,71 @@ void App::AddBackupEndpoints() {
   operator_api_->AddAccountEndpoint({"/coffer/backups/delete", "", "DeleteBackup", backups});
 }
 
+void App::AddNodesEndpoint() {
+  // The nodes serving the store, sealed or not: the deployment operator's (GET /coffer/nodes).
+  auto nodes = [this](std::string_view, std::string_view, const std::map<std::string, std::string>&,
+                      const boost::json::object&, const std::string&,
+                      bool is_operator) -> Result<boost::json::object> {
+    if (!is_operator) {
+      return Status(ErrorCode::kAccessDeniedException,
+                    "Only the deployment operator may list the nodes.");
+    }
+    COFFER_ASSIGN_OR_RETURN(auto listed, membership_.Nodes());
+    boost::json::array out;
+    for (const auto& n : listed) {
+      out.push_back(boost::json::object{{"Name", n.row.name},
+                                        {"NodeId", n.row.node_id},
+                                        {"Sealed", n.row.sealed},
+                                        {"Alive", n.alive},
+                                        {"Self", n.self},
+                                        {"StartedAt", n.row.started_ms / 1000.0},
+                                        {"LastReportAt", n.row.heartbeat_ms / 1000.0}});
+    }
+    return boost::json::object{{"Nodes", std::move(out)}};
+  };
+  operator_api_->AddAccountEndpoint({"/coffer/nodes", "ListNodes", "", nodes});
+}
+
 void App::AddJobs() {
-  jobs_.Add("maintenance", options_.maintenance_interval, [this] {
-    return RunAll({
-        {"purge of deleted secrets",
-         [this]() -> Status {
-           COFFER_ASSIGN_OR_RETURN(int purged, secrets_.PurgeExpired());
-           if (purged > 0) std::cout << "coffer: purged " << purged << " deleted secret(s)\n";
-           return Status::Ok();
-         }},
-        {"KMS key maintenance", [this] { return kms_.RunKeyMaintenance().status(); }},
-        {"parameter policies", [this] { return params_.RunPolicies().status(); }},
-        {"purge of expired sessions",
-         [this] { return sts_.PurgeExpiredSessions(clock_->NowMillis()); }},
-        // Retention: nobody, a flooding caller least, grows the event stream without bound.
-        {"event retention",
-         [this] {
-           return foundation_.store->Write([&](StoreWriter& w) {
-             COFFER_RETURN_IF_ERROR(w.events().Prune(
-                 clock_->NowMillis() - int64_t{options_.event_retention_days} * kDayMs,
-                 options_.max_events_per_account));
-             // CloudWatch keeps an alarm's history for 30 days.
-             return w.alarms().PruneHistory(clock_->NowMillis() - 30 * kDayMs);
-           });
-         }},
-        {"audit trail retention",
-         [this]() -> Status {
-           if (foundation_.trail == nullptr) return Status::Ok();
-           const EpochMillis cut =
-               clock_->NowMillis() - int64_t{options_.audit_retention_days} * kDayMs;
-           COFFER_RETURN_IF_ERROR(foundation_.trail->Prune(cut));
-           return foundation_.delivery != nullptr ? foundation_.delivery->Prune(cut) : Status::Ok();
-         }},
-    });
+  // First: RunEachOnce runs jobs in order, and the leases below need a recent report.
+  jobs_.Add(
+      "cluster report", std::chrono::milliseconds(ClusterMembership::kReportEveryMs),
+      [this] { return membership_.Report(); }, BackgroundJobs::WhileSealed::kRun);
+  jobs_.SetLeases([this](const std::string& job) { return membership_.HoldsLease(job); });
+  jobs_.Add(
+      "maintenance", options_.maintenance_interval,
+      [this] {
+        return RunAll({
+            {"purge of deleted secrets",
+             [this]() -> Status {
+               COFFER_ASSIGN_OR_RETURN(int purged, secrets_.PurgeExpired());
+               if (purged > 0) std::cout << "coffer: purged " << purged << " deleted secret(s)\n";
+               return Status::Ok();
+             }},
+            {"KMS key maintenance", [this] { return kms_.RunKeyMaintenance().status(); }},
+            {"parameter policies", [this] { return params_.RunPolicies().status(); }},
+            {"purge of expired sessions",
+             [this] { return sts_.PurgeExpiredSessions(clock_->NowMillis()); }},
+            // Retention: nobody, a flooding caller least, grows the event stream without bound.
+            {"event retention",
+             [this] {
+               return foundation_.store->Write([&](StoreWriter& w) {
+                 COFFER_RETURN_IF_ERROR(w.events().Prune(
+                     clock_->NowMillis() - int64_t{options_.event_retention_days} * kDayMs,
+                     options_.max_events_per_account));
+                 // CloudWatch keeps an alarm's history for 30 days.
+                 return w.alarms().PruneHistory(clock_->NowMillis() - 30 * kDayMs);
+               });
+             }},
+        });
+      },
+      BackgroundJobs::WhileSealed::kPause, BackgroundJobs::Where::kOneNode);
+  // Each node keeps an audit trail of its own (DATA_DIR/audit).
+  jobs_.Add("audit trail retention", options_.maintenance_interval, [this]() -> Status {
+    if (foundation_.trail == nullptr) return Status::Ok();
+    const EpochMillis cut = clock_->NowMillis() - int64_t{options_.audit_retention_days} * kDayMs;
+    COFFER_RETURN_IF_ERROR(foundation_.trail->Prune(cut));
+    return foundation_.delivery != nullptr ? foundation_.delivery->Prune(cut) : Status::Ok();
   });
   // Woken by RotateSecret, and every second for scheduled rotations and retries.
   jobs_.Add(kRotationJob, std::chrono::seconds(1), [this] { return rotations_.Dispatch(); });
@@ -249,14 +290,20 @@ void App::AddJobs() {
         [this] { return foundation_.delivery->Pass(); }, BackgroundJobs::WhileSealed::kRun);
   }
   // The built-in alarms (monitoring/alarms.h), from the trail's tallies.
-  jobs_.Add("alarms", options_.alarm_interval, [this] { return alarms_.Evaluate(); });
+  jobs_.Add(
+      "alarms", options_.alarm_interval, [this] { return alarms_.Evaluate(); },
+      BackgroundJobs::WhileSealed::kPause, BackgroundJobs::Where::kOneNode);
   // Events to notification sinks, from the outbox (monitoring/notifications.h).
-  jobs_.Add("notifications", std::chrono::seconds(1), [this] { return notifier_.Pass(); });
+  jobs_.Add(
+      "notifications", std::chrono::seconds(1), [this] { return notifier_.Pass(); },
+      BackgroundJobs::WhileSealed::kPause, BackgroundJobs::Where::kOneNode);
   // Scheduled backups: checked every 10 s (a directory listing), made when the newest in the
   // directory is an interval old, so restarts neither skip nor repeat one.
   if (backups_ != nullptr && !options_.backup_schedule.dir.empty()) {
-    jobs_.Add("scheduled backups", std::chrono::seconds(10),
-              [this] { return backups_->RunScheduledIfDue(options_.backup_schedule); });
+    jobs_.Add(
+        "scheduled backups", std::chrono::seconds(10),
+        [this] { return backups_->RunScheduledIfDue(options_.backup_schedule); },
+        BackgroundJobs::WhileSealed::kPause, BackgroundJobs::Where::kOneNode);
   }
   // Denials are counted in memory and written in aggregate (server/denial_audit.h).
   jobs_.Add(
@@ -325,12 +372,20 @@ std::string App::MetricsText() const {
          (foundation_.trail != nullptr ? foundation_.trail->PrometheusText() : std::string());
 }
 
+void App::Start(const std::string& endpoint, const std::string& node_name) {
+  rotations_.set_endpoint(endpoint);
+  membership_.set_name(node_name);
+  (void)membership_.Report();  // so that the first passes find their leases
+  jobs_.Start();
+}
+
 void App::Stop() {
   if (stopped_) return;
   stopped_ = true;
   jobs_.Stop();
   rotations_.Stop();  // running functions are killed; their runs resume at the next start
   (void)denials_.Flush();
+  (void)membership_.Leave();  // its leases go to another node at once
 }
 
 }  // namespace coffer

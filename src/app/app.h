@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "app/background_jobs.h"
+#include "app/cluster_membership.h"
 #include "auth/credential_registry.h"
 #include "authz/policy_authorizer.h"
 #include "backup/backup_maker.h"
@@ -94,14 +95,20 @@ class App {
   rotation::RotationEngine& rotations() { return rotations_; }
   monitoring::AlarmEvaluator& alarms() { return alarms_; }
   CredentialRegistry& credentials() { return credentials_; }
+  ClusterMembership& membership() { return membership_; }
+
+  // Serving at `endpoint` (coffer's URL, for exec rotation functions) as the node `node_name`
+  // (host and port, as operators know it): starts the jobs.
+  void Start(const std::string& endpoint, const std::string& node_name);
 
   // GET /health: 503 while sealed; 200 "degraded" while the store cannot write.
   std::pair<int, std::string> Health() const;
   // GET /metrics: every component's Prometheus text.
   std::string MetricsText() const;
 
-  // Stops the jobs, kills running rotation functions (their runs resume at the next start) and
-  // writes the denials still counted in memory. Idempotent.
+  // Stops the jobs, kills running rotation functions (their runs resume at the next start or on
+  // another node), writes the denials still counted in memory and leaves the cluster.
+  // Idempotent.
   void Stop();
 
  private:
@@ -112,10 +119,12 @@ class App {
   void AddJobs();
   void AddSinkEndpoints();
   void AddBackupEndpoints();
+  void AddNodesEndpoint();
 
   AppOptions options_;
   const Clock* clock_;
   AppFoundation foundation_;
+  ClusterMembership membership_;  // before rotations_, which holds leases under its node id
   CredentialRegistry credentials_;
   PolicyAuthorizer authorizer_;
   DenialAudit denials_;

@@ -11,12 +11,13 @@ BackgroundJobs::BackgroundJobs(std::function<bool()> paused) : paused_(std::move
 BackgroundJobs::~BackgroundJobs() { Stop(); }
 
 void BackgroundJobs::Add(std::string name, std::chrono::milliseconds period,
-                         std::function<Status()> pass, WhileSealed while_sealed) {
+                         std::function<Status()> pass, WhileSealed while_sealed, Where where) {
   auto job = std::make_unique<Job>();
   job->name = std::move(name);
   job->period = period;
   job->pass = std::move(pass);
   job->while_sealed = while_sealed;
+  job->where = where;
   jobs_.push_back(std::move(job));
 }
 
@@ -31,11 +32,16 @@ void BackgroundJobs::Wake(const std::string& name) {
 Status BackgroundJobs::RunEachOnce() {
   Status first;
   for (const auto& job : jobs_) {
-    if (job->while_sealed == WhileSealed::kPause && paused_ && paused_()) continue;
+    if (!Runs(*job)) continue;
     Status s = job->pass();
     if (!s.ok() && first.ok()) first = std::move(s);
   }
   return first;
+}
+
+bool BackgroundJobs::Runs(const Job& job) const {
+  if (job.while_sealed == WhileSealed::kPause && paused_ && paused_()) return false;
+  return job.where == Where::kEveryNode || !holds_lease_ || holds_lease_(job.name);
 }
 
 void BackgroundJobs::Start() {
@@ -73,7 +79,7 @@ void BackgroundJobs::Loop(Job* job) {
     if (stopping_) return;
     job->woken = false;
     lock.unlock();
-    if (job->while_sealed == WhileSealed::kRun || !paused_ || !paused_()) {
+    if (Runs(*job)) {
       Status done = job->pass();
       if (!done.ok()) std::cerr << "coffer: " << job->name << " failed: " << done.message() << "\n";
     }

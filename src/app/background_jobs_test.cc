@@ -125,5 +125,28 @@ TEST(BackgroundJobs, RunEachOnceRunsEveryUnpausedPassOnTheCallersThread) {
   EXPECT_EQ(ran, (std::vector<std::string>{"no-key", "needs-key", "no-key"}));
 }
 
+TEST(BackgroundJobs, AOneNodeJobRunsOnlyWhileThisNodeHoldsItsLease) {
+  BackgroundJobs jobs;
+  std::atomic<bool> held{false};
+  jobs.SetLeases([&](const std::string& job) { return job == "one" && held.load(); });
+  std::atomic<int> one{0}, every{0};
+  jobs.Add(
+      "one", 10ms,
+      [&] {
+        ++one;
+        return Status::Ok();
+      },
+      BackgroundJobs::WhileSealed::kPause, BackgroundJobs::Where::kOneNode);
+  jobs.Add("every", 10ms, [&] {
+    ++every;
+    return Status::Ok();
+  });
+  jobs.Start();
+  EXPECT_TRUE(Eventually([&] { return every >= 3; }));
+  EXPECT_EQ(one, 0) << "another node holds the lease";
+  held = true;
+  EXPECT_TRUE(Eventually([&] { return one >= 1; }));
+}
+
 }  // namespace
 }  // namespace coffer

@@ -40,13 +40,19 @@ void CredentialRegistry::Forget() {
   cache_.clear();  // SecretBytes wipe themselves as the last reference goes
 }
 
-std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view access_key_id) {
-  if (access_key_id.empty() || access_key_id.size() > 128) return nullptr;
+CredentialLookup CredentialRegistry::Find(std::string_view access_key_id) {
+  const std::shared_ptr<const Credential> unknown;
+  if (access_key_id.empty() || access_key_id.size() > 128) return unknown;
   std::string id(access_key_id);
+  // Read before the store, so that a change racing with this lookup makes the entry stale
+  // rather than wrong.
+  const uint64_t identity_writes = store_->IdentityWrites();
   {
     std::shared_lock lock(mu_);
-    auto it = cache_.find(id);
-    if (it != cache_.end()) return it->second;
+    if (cache_identity_writes_ == identity_writes) {
+      auto it = cache_.find(id);
+      if (it != cache_.end()) return std::shared_ptr<const Credential>(it->second);
+    }
   }
   std::optional<AccessKeyRow> row;
   std::optional<StsSessionRow> session;
@@ -63,14 +69,15 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
     }
     return Status::Ok();
   });
-  if (!s.ok() || !issuer_alive) return nullptr;
+  if (!s.ok()) return s;
+  if (!issuer_alive) return unknown;
   auto cred = std::make_shared<Credential>();
   cred->principal.access_key_id = id;
   if (row) {
     // An inactive key is refused like an unknown one, as IAM does.
-    if (row->status != AccessKeyStatus::kActive) return nullptr;
+    if (row->status != AccessKeyStatus::kActive) return unknown;
     auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), row->wrapped_secret);
-    if (!secret.ok()) return nullptr;
+    if (!secret.ok()) return unknown;
     cred->secret_access_key = std::move(secret.value());
     cred->principal.account = row->account;
     cred->principal.arn = row->principal_arn;
@@ -79,7 +86,7 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
     cred->principal.type = row->user_name.empty() ? PrincipalType::kRoot : PrincipalType::kIamUser;
   } else if (session) {
     auto secret = keyring_->UnwrapWithStorageKey(SecretPurpose(id), session->wrapped_secret);
-    if (!secret.ok()) return nullptr;
+    if (!secret.ok()) return unknown;
     cred->secret_access_key = std::move(secret.value());
     cred->session_token_sha256 = session->token_hash;
     cred->expires_ms = session->expires_ms;
@@ -96,11 +103,15 @@ std::shared_ptr<const Credential> CredentialRegistry::Find(std::string_view acce
         : session->principal_type == SessionPrincipal::kRoot      ? PrincipalType::kRoot
                                                                   : PrincipalType::kIamUser;
   } else {
-    return nullptr;
+    return unknown;
   }
   std::unique_lock lock(mu_);
+  if (cache_identity_writes_ != identity_writes) {
+    cache_.clear();
+    cache_identity_writes_ = identity_writes;
+  }
   cache_[id] = cred;
-  return cred;
+  return std::shared_ptr<const Credential>(std::move(cred));
 }
 
 }  // namespace coffer

@@ -2,8 +2,9 @@
 //
 // Long-term access keys (the account root's and IAM users') and STS temporary credentials
 // (ASIA...) are stored with their secrets sealed under the storage key; a secret is unsealed
-// once and kept in SecretBytes until the cache is dropped (after every IAM change, so a session
-// whose role was deleted stops working at once). Thread-safe.
+// once and kept in SecretBytes until the cache is dropped: after every IAM change made by any
+// node sharing the store (the store's identity write count moved), so a deleted or deactivated
+// key, or a session whose role was deleted, stops working at once everywhere. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -27,7 +28,7 @@ class CredentialRegistry final : public CredentialSource {
   // Forgets every cached credential (and signing key) whenever the keyring seals.
   CredentialRegistry(Store* store, Keyring* keyring);
 
-  std::shared_ptr<const Credential> Find(std::string_view access_key_id) override;
+  CredentialLookup Find(std::string_view access_key_id) override;
 
   // The AAD under which an access key's secret is sealed.
   static std::string SecretPurpose(std::string_view access_key_id);
@@ -41,6 +42,7 @@ class CredentialRegistry final : public CredentialSource {
   Keyring* keyring_;
   std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const Credential>> cache_;
+  uint64_t cache_identity_writes_ = 0;  // the store's count the entries were read at
 };
 
 }  // namespace coffer

@@ -46,34 +46,34 @@ class CredentialRegistryTest : public test_support::StoreTest {
 };
 
 TEST_F(CredentialRegistryTest, FindsAUsersKeyWithItsPrincipalAndSecret) {
-  auto cred = registry_->Find(kUserKey);
+  auto cred = registry_->Find(kUserKey).value();
   ASSERT_NE(cred, nullptr);
   EXPECT_EQ(cred->secret_access_key.Reveal(), kUserSecret);
   EXPECT_EQ(cred->principal.type, PrincipalType::kIamUser);
   EXPECT_EQ(cred->principal.user_name, "ci");
   EXPECT_EQ(cred->principal.account, kAccount);
   EXPECT_FALSE(cred->principal.temporary);
-  EXPECT_EQ(registry_->Find("AKIANOSUCHKEY0000001"), nullptr);
-  EXPECT_EQ(registry_->Find(""), nullptr);
-  EXPECT_EQ(registry_->Find(std::string(129, 'A')), nullptr);
+  EXPECT_EQ(registry_->Find("AKIANOSUCHKEY0000001").value(), nullptr);
+  EXPECT_EQ(registry_->Find("").value(), nullptr);
+  EXPECT_EQ(registry_->Find(std::string(129, 'A')).value(), nullptr);
 }
 
 TEST_F(CredentialRegistryTest, AnInactiveOrDeletedKeyIsRefusedOnceTheCacheIsForgotten) {
-  ASSERT_NE(registry_->Find(kUserKey), nullptr);
+  ASSERT_NE(registry_->Find(kUserKey).value(), nullptr);
   ASSERT_TRUE(Write([](StoreWriter& w) {
                 return w.credentials().UpdateAccessKeyStatus(kUserKey, AccessKeyStatus::kInactive);
               }).ok());
-  EXPECT_NE(registry_->Find(kUserKey), nullptr) << "cached until IAM says it changed";
+  EXPECT_NE(registry_->Find(kUserKey).value(), nullptr) << "cached until IAM says it changed";
   registry_->Forget();
-  EXPECT_EQ(registry_->Find(kUserKey), nullptr);
+  EXPECT_EQ(registry_->Find(kUserKey).value(), nullptr);
   ASSERT_TRUE(Write([](StoreWriter& w) {
                 return w.credentials().UpdateAccessKeyStatus(kUserKey, AccessKeyStatus::kActive);
               }).ok());
   registry_->Forget();
-  EXPECT_NE(registry_->Find(kUserKey), nullptr);
+  EXPECT_NE(registry_->Find(kUserKey).value(), nullptr);
   ASSERT_TRUE(Write([](StoreWriter& w) { return w.credentials().DeleteAccessKey(kUserKey); }).ok());
   registry_->Forget();
-  EXPECT_EQ(registry_->Find(kUserKey), nullptr);
+  EXPECT_EQ(registry_->Find(kUserKey).value(), nullptr);
 }
 
 TEST_F(CredentialRegistryTest, ASessionIsBoundToTheUniqueIdOfTheRoleItWasIssuedFor) {
@@ -105,7 +105,7 @@ TEST_F(CredentialRegistryTest, ASessionIsBoundToTheUniqueIdOfTheRoleItWasIssuedF
                 s.expires_ms = clock_.NowMillis() + 3600 * 1000;
                 return w.credentials().InsertSession(s);
               }).ok());
-  auto cred = registry_->Find(session_key);
+  auto cred = registry_->Find(session_key).value();
   ASSERT_NE(cred, nullptr);
   EXPECT_TRUE(cred->principal.temporary);
   EXPECT_EQ(cred->principal.type, PrincipalType::kAssumedRole);
@@ -118,13 +118,14 @@ TEST_F(CredentialRegistryTest, ASessionIsBoundToTheUniqueIdOfTheRoleItWasIssuedF
               }).ok());
   ASSERT_TRUE(put_role("AROASECOND0000000001").ok());
   registry_->Forget();
-  EXPECT_EQ(registry_->Find(session_key), nullptr);
+  EXPECT_EQ(registry_->Find(session_key).value(), nullptr);
 }
 
 TEST_F(CredentialRegistryTest, SealingForgetsEveryCachedSecret) {
-  ASSERT_NE(registry_->Find(kUserKey), nullptr);
+  ASSERT_NE(registry_->Find(kUserKey).value(), nullptr);
   keyring_->Seal();
-  EXPECT_EQ(registry_->Find(kUserKey), nullptr) << "a sealed keyring cannot unwrap a secret";
+  EXPECT_EQ(registry_->Find(kUserKey).value(), nullptr)
+      << "a sealed keyring cannot unwrap a secret";
 }
 
 }  // namespace

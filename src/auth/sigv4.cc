@@ -509,7 +509,12 @@ std::variant<VerifiedCaller, AuthError> VerifySigV4(const SigV4Request& request,
   SignatureClaim claim;
   if (auto err = ReadClaim(request, raw_query, &claim)) return *err;
 
-  auto credential = credentials.Find(claim.access_key_id);
+  auto found = credentials.Find(claim.access_key_id);
+  if (!found.ok()) {
+    return Fail(AuthFailure::kUnavailable,
+                "The service is unavailable: the credentials could not be checked. Retry.");
+  }
+  auto credential = std::move(found.value());
   if (!credential) {
     return Fail(AuthFailure::kUnknownKey, "The security token included in the request is invalid.");
   }

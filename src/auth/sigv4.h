@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/principal.h"
 #include "core/secret_bytes.h"
+#include "core/status.h"
 
 namespace coffer {
 
@@ -40,11 +41,16 @@ struct Credential {
   std::optional<EpochMillis> expires_ms;
 };
 
+// The credential of an access key id: null when the key is unknown (or inactive), an error
+// when the store holding the keys could not be read (the caller answers ServiceUnavailable,
+// which clients retry, rather than calling a valid key invalid).
+using CredentialLookup = Result<std::shared_ptr<const Credential>>;
+
 // Looks up the credential of an access key id. Thread-safe.
 class CredentialSource {
  public:
   virtual ~CredentialSource() = default;
-  virtual std::shared_ptr<const Credential> Find(std::string_view access_key_id) = 0;
+  virtual CredentialLookup Find(std::string_view access_key_id) = 0;
 };
 
 enum class AuthFailure {
@@ -53,6 +59,7 @@ enum class AuthFailure {
   kUnknownKey,    // access key id not known
   kBadSignature,  // mismatch, wrong scope, skew, payload hash
   kExpiredToken,  // temporary credentials past their expiry
+  kUnavailable,   // the credentials could not be looked up now (the store is unreachable)
 };
 
 struct AuthError {

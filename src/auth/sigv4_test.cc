@@ -24,9 +24,9 @@ class FixedCredentials : public CredentialSource {
     c->principal.access_key_id = kAkid;
     creds_[kAkid] = c;
   }
-  std::shared_ptr<const Credential> Find(std::string_view id) override {
+  CredentialLookup Find(std::string_view id) override {
     auto it = creds_.find(std::string(id));
-    return it == creds_.end() ? nullptr : it->second;
+    return it == creds_.end() ? std::shared_ptr<const Credential>() : it->second;
   }
   std::map<std::string, std::shared_ptr<Credential>> creds_;
 };

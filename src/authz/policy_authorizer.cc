@@ -57,12 +57,18 @@ Status PolicyAuthorizer::AddManaged(StoreReader& r, const std::string& account, 
 Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::LoadIdentity(
     const Principal& p) const {
   const std::string key = p.arn + "\n" + p.access_key_id;
+  // An entry is valid while neither this process invalidated it nor any node sharing the store
+  // changed an identity: both counts are read before the store.
+  const uint64_t identity_writes = store_->IdentityWrites();
   uint64_t epoch;
   {
     std::shared_lock lock(mu_);
     epoch = epoch_;
     auto it = identities_.find(key);
-    if (it != identities_.end() && it->second.first == epoch_) return it->second.second;
+    if (it != identities_.end() && it->second.epoch == epoch_ &&
+        it->second.identity_writes == identity_writes) {
+      return it->second.identity;
+    }
   }
   auto identity = std::make_shared<Identity>();
   COFFER_RETURN_IF_ERROR(store_->Read([&](StoreReader& r) -> Status {
@@ -114,7 +120,7 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
   std::unique_lock lock(mu_);
   if (epoch == epoch_) {
     if (identities_.size() >= kMaxCachedIdentities) identities_.clear();
-    identities_[key] = {epoch, identity};
+    identities_[key] = {epoch, identity_writes, identity};
   }
   return std::shared_ptr<const Identity>(identity);
 }

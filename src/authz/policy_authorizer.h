@@ -5,7 +5,8 @@
 // AssumeRole), the resource's policy (from the check), builds the request context (global keys
 // from the principal and the connection, service keys from the check) and runs
 // policy::Authorize. Policies are compiled once: identities are cached until the next IAM
-// change (InvalidateIdentities), resource policies by their text. The account root is allowed
+// change (InvalidateIdentities here, or an identity write by any node: Store::IdentityWrites),
+// resource policies by their text. The account root is allowed
 // everything its account owns that no policy denies, as in AWS.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 #pragma once
@@ -59,8 +60,12 @@ class PolicyAuthorizer final : public Authorizer {
   DenialObserver on_denial_;
   mutable std::shared_mutex mu_;
   mutable uint64_t epoch_ = 0;  // bumped by InvalidateIdentities
-  mutable std::unordered_map<std::string, std::pair<uint64_t, std::shared_ptr<const Identity>>>
-      identities_;
+  struct CachedIdentity {
+    uint64_t epoch = 0;            // epoch_ when read
+    uint64_t identity_writes = 0;  // the store's count when read
+    std::shared_ptr<const Identity> identity;
+  };
+  mutable std::unordered_map<std::string, CachedIdentity> identities_;
   mutable std::unordered_map<std::string, std::shared_ptr<const policy::Policy>> compiled_;
 };
 

@@ -390,8 +390,9 @@ int RunServer(const ServerFlags& flags) {
   std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
   std::string endpoint = scheme + "://" + host + ":" + std::to_string((*server)->port());
   PrintBanner(flags, d);
-  app->rotations().set_endpoint(endpoint);
-  app->jobs().Start();
+  char hostname[256] = {};
+  (void)gethostname(hostname, sizeof hostname - 1);
+  app->Start(endpoint, std::string(hostname) + ":" + std::to_string((*server)->port()));
   if (metrics_server) {
     std::cout << "coffer: metrics on http://" << metrics_http.host << ":" << metrics_server->port()
               << "/metrics" << std::endl;

@@ -65,7 +65,12 @@ std::vector<CLI::App*> AddMonitoringCommands(CLI::App* op, MonitoringCommands& c
   for (auto* cmd : {c.sinks_list, c.sinks_add, c.sinks_remove, c.sinks_test}) {
     cmd->add_option("--account", s.account, "Operator: another account's sinks.");
   }
-  return {c.list, c.history, c.set, c.sinks_list, c.sinks_add, c.sinks_remove, c.sinks_test};
+  c.nodes = op->add_subcommand(
+      "nodes",
+      "Print the nodes serving the store as JSON: name, whether alive (reported within 15 s) "
+      "and sealed (operator only).");
+  return {c.list,      c.history,      c.set,        c.sinks_list,
+          c.sinks_add, c.sinks_remove, c.sinks_test, c.nodes};
 }
 
 namespace {
@@ -103,6 +108,7 @@ int RunSinkCommand(const MonitoringCommands& c, const RemoteFlags& remote) {
 
 int RunMonitoringCommand(const MonitoringCommands& c, const RemoteFlags& remote) {
   if (int rc = RunSinkCommand(c, remote); rc >= 0) return rc;
+  if (c.nodes->parsed()) return PrintOperatorCall(remote, "GET", "/coffer/nodes", "");
   const AlarmFlags& f = c.alarm;
   auto param = [](const std::string& name, const std::string& value) {
     return value.empty() ? std::string() : "&" + name + "=" + UriEncode(value, false);

@@ -1,6 +1,7 @@
 // `coffer operator alarms|alarm-history|set-alarm` (the built-in alarms of an account,
 // monitoring/alarms.h) and `coffer operator sinks list|add|remove|test` (its notification
-// sinks, monitoring/notifications.h), through the operator endpoints.
+// sinks, monitoring/notifications.h) and `coffer operator nodes` (the nodes serving the store,
+// app/cluster_membership.h), through the operator endpoints.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -44,6 +45,7 @@ struct MonitoringCommands {
   CLI::App* sinks_add = nullptr;
   CLI::App* sinks_remove = nullptr;
   CLI::App* sinks_test = nullptr;
+  CLI::App* nodes = nullptr;
 };
 
 // Adds the subcommands under `op`; returns those that call the server (the caller adds the

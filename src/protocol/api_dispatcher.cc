@@ -132,6 +132,8 @@ Status AuthStatus(const AuthError& e, Protocol p) {
                     e.message);
     case AuthFailure::kExpiredToken:
       return Status(j ? ErrorCode::kExpiredTokenException : ErrorCode::kExpiredToken, e.message);
+    case AuthFailure::kUnavailable:
+      return Status(ErrorCode::kServiceUnavailable, e.message);
   }
   return Status(ErrorCode::kInternalFailure, "unknown authentication failure");
 }
@@ -194,6 +196,7 @@ Status Unauthorized(std::string_view operation) {
 
 ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
   const std::string request_id = NewUuid();
+  ChangeCountsPin pin(store_);
   if (operator_api_ != nullptr && OperatorApi::IsOperatorPath(request.target)) {
     OperatorCall call;
     // Failing closed, an operator call acts only if it can be recorded, as every other call;

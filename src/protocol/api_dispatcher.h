@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/request_context.h"
 #include "protocol/request_metrics.h"
+#include "store/store.h"
 
 namespace coffer {
 
@@ -84,6 +85,9 @@ class ApiDispatcher {
   // Routes /coffer/ paths to `operator_api` and, while it reports sealed, answers every other
   // request with ServiceUnavailable. Call before serving.
   void SetOperatorApi(OperatorApi* operator_api) { operator_api_ = operator_api; }
+  // The store whose change counts each request pins (store/store.h: ChangeCountsPin), so that
+  // the caches one request consults cost one read of them.
+  void SetStore(const Store* store) { store_ = store; }
 
   // The authorizer every request is decided by: services ask it before they act, and a
   // successful response from an operation that never asked is refused (InternalFailure). Call
@@ -162,6 +166,7 @@ class ApiDispatcher {
   const Clock* clock_;
   const Clock* signature_clock_;
   OperatorApi* operator_api_ = nullptr;
+  const Store* store_ = nullptr;
   const Authorizer* authorizer_ = nullptr;
   audit::AuditTrail* trail_ = nullptr;
   audit::AuthFailureTally* auth_failures_ = nullptr;

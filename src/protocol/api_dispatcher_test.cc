@@ -22,13 +22,13 @@ constexpr char kSecret[] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 class OneKey : public CredentialSource {
  public:
-  std::shared_ptr<const Credential> Find(std::string_view id) override {
-    if (id != kAkid) return nullptr;
+  CredentialLookup Find(std::string_view id) override {
+    if (id != kAkid) return std::shared_ptr<const Credential>();
     auto c = std::make_shared<Credential>();
     c->secret_access_key = SecretBytes(std::string_view(kSecret));
     c->principal = {"123456789012", "arn:aws:iam::123456789012:root", "123456789012", kAkid,
                     PrincipalType::kRoot};
-    return c;
+    return std::shared_ptr<const Credential>(std::move(c));
   }
 };
 

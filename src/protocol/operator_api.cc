@@ -130,7 +130,8 @@ Status OperatorApi::Authorize(const ApiRequest& request, Caller who,
     return Status(
         err->failure == AuthFailure::kMissing      ? ErrorCode::kMissingAuthenticationTokenException
         : err->failure == AuthFailure::kUnknownKey ? ErrorCode::kUnrecognizedClientException
-                                                   : ErrorCode::kInvalidSignatureException,
+        : err->failure == AuthFailure::kUnavailable ? ErrorCode::kServiceUnavailable
+                                                    : ErrorCode::kInvalidSignatureException,
         err->message);
   }
   const auto& caller = std::get<VerifiedCaller>(verified);

@@ -25,9 +25,9 @@ class Roots final : public CredentialSource {
     Add("AKIATENANT000000001X", "tenant-secret", kTenantAccount, "root");
     Add("AKIAUSER00000000001X", "user-secret", kOperatorAccount, "user/admin");
   }
-  std::shared_ptr<const Credential> Find(std::string_view id) override {
+  CredentialLookup Find(std::string_view id) override {
     auto it = creds_.find(std::string(id));
-    return it == creds_.end() ? nullptr : it->second;
+    return it == creds_.end() ? std::shared_ptr<const Credential>() : it->second;
   }
 
  private:

@@ -19,12 +19,14 @@ const char* AuthFailureName(AuthFailure f) {
       return "bad_signature";
     case AuthFailure::kExpiredToken:
       return "expired_token";
+    case AuthFailure::kUnavailable:
+      return "unavailable";
   }
   return "other";
 }
-constexpr AuthFailure kAuthFailures[] = {AuthFailure::kMissing, AuthFailure::kIncomplete,
-                                         AuthFailure::kUnknownKey, AuthFailure::kBadSignature,
-                                         AuthFailure::kExpiredToken};
+constexpr AuthFailure kAuthFailures[] = {AuthFailure::kMissing,      AuthFailure::kIncomplete,
+                                         AuthFailure::kUnknownKey,   AuthFailure::kBadSignature,
+                                         AuthFailure::kExpiredToken, AuthFailure::kUnavailable};
 
 std::string Bound(double le) {
   char buf[32];

@@ -553,7 +553,8 @@ Result<std::vector<RotationRunRow>> RotationEngine::Claim(int limit) {
       COFFER_RETURN_IF_ERROR(w.secrets().SetStage(s.id, "AWSPENDING", r.token));
       COFFER_RETURN_IF_ERROR(w.rotation().PutRun(r));
     }
-    COFFER_ASSIGN_OR_RETURN(auto runs, w.rotation().ListDueRuns(now, limit));
+    COFFER_ASSIGN_OR_RETURN(auto runs,
+                            w.rotation().ListDueRuns(now, now - options_.holder_silence_ms, limit));
     for (auto& r : runs) {
       r.lease_holder = options_.holder_id;
       r.lease_expires_ms = now + kLeaseMs;
@@ -669,9 +670,10 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
     }
     run.step = NextStep(run.step);
     COFFER_RETURN_IF_ERROR(store_->Write([&](StoreWriter& w) -> Status {
-      // A CancelRotateSecret meanwhile removed the run: stop without recreating it.
+      // A CancelRotateSecret meanwhile removed the run, or another node took it over (this one
+      // was silent too long): stop without recreating it.
       COFFER_ASSIGN_OR_RETURN(auto current, w.rotation().FindRun(run.secret_id));
-      if (!current || current->token != run.token) {
+      if (!current || current->token != run.token || current->lease_holder != options_.holder_id) {
         run.step.clear();
         run.mode = RotationRunMode::kCancelled;
         return Status::Ok();
@@ -684,7 +686,9 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
   if (run.mode == RotationRunMode::kCancelled) return steps;
   const EpochMillis done = clock_->NowMillis();
   if (failed.ok()) {
-    COFFER_RETURN_IF_ERROR(RecordSuccess(run, done, &failed));
+    bool recorded = false;
+    COFFER_RETURN_IF_ERROR(RecordSuccess(run, done, &failed, &recorded));
+    if (!recorded) return steps;  // another node holds the run now, and records it
     if (failed.ok()) {
       if (test_only) {
         COFFER_RETURN_IF_ERROR(RemoveTestVersion(run));
@@ -712,8 +716,12 @@ Result<int> RotationEngine::Run(RotationRunRow run) {
   return steps;
 }
 
-Status RotationEngine::RecordSuccess(const RotationRunRow& run, EpochMillis done, Status* failed) {
+Status RotationEngine::RecordSuccess(const RotationRunRow& run, EpochMillis done, Status* failed,
+                                     bool* recorded) {
   return store_->Write([&](StoreWriter& w) -> Status {
+    COFFER_ASSIGN_OR_RETURN(auto mine, w.rotation().FindRun(run.secret_id));
+    *recorded = mine && mine->token == run.token && mine->lease_holder == options_.holder_id;
+    if (!*recorded) return Status::Ok();
     COFFER_RETURN_IF_ERROR(w.rotation().DeleteRun(run.secret_id));
     if (run.mode == RotationRunMode::kTest) return Status::Ok();
     COFFER_ASSIGN_OR_RETURN(auto fresh,

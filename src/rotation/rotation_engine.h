@@ -5,7 +5,10 @@
 // rotation under way, a run row (token, next step, attempts, lease). A pass (RunDue):
 //   1. starts a run for each secret whose window has begun (catching up after downtime);
 //   2. claims due runs by taking their lease in a write transaction, so two coffer processes
-//      sharing a store never run one rotation twice, and one secret never has two rotations;
+//      sharing a store never run one rotation twice, and one secret never has two rotations.
+//      A lease lapses when it expires or when its holder, a node, stops reporting (it died) or
+//      is sealed: another node then resumes the run at the step it was in, and the old holder,
+//      should it come back, finds the run no longer its own before recording anything;
 //   3. runs each claimed run's steps in order, recording each step before the next, so a crash
 //      resumes where it stopped; steps are the function's and must be idempotent. Runs of
 //      different secrets go to a bounded pool of workers and proceed side by side: only as many
@@ -49,7 +52,7 @@
 namespace coffer::rotation {
 
 struct EngineOptions {
-  std::string holder_id;  // identifies this process in leases
+  std::string holder_id;  // identifies this process in leases: its node id (store/cluster.h)
   std::string endpoint;   // coffer's own URL, for exec functions (AWS_ENDPOINT_URL)
   int max_attempts = 5;   // failed attempts before a run is abandoned
   EpochMillis base_backoff_ms = 60 * 1000;  // 1, 2, 4, ... minutes between attempts
@@ -58,6 +61,8 @@ struct EngineOptions {
   int max_concurrent = 4;  // rotations of different secrets run side by side, this many at most
   // `exec` functions run as this user (--exec-user) rather than as the server's.
   std::optional<RunAsUser> exec_user;
+  // A run held by a node silent this long (or sealed) is taken over (app/cluster_membership.h).
+  EpochMillis holder_silence_ms = 15000;
 };
 
 // The service principal Lambda uses to assume a function's execution role.
@@ -110,7 +115,8 @@ class RotationEngine {
   Result<int> Run(RotationRunRow run);
   // After the last step: removes the run and, unless it was a test, records LastRotatedDate and
   // the next window — or sets `failed` when finishSecret did not move AWSCURRENT.
-  Status RecordSuccess(const RotationRunRow& run, EpochMillis done, Status* failed);
+  // `*recorded` is false when the run is no longer this engine's (cancelled, or taken over).
+  Status RecordSuccess(const RotationRunRow& run, EpochMillis done, Status* failed, bool* recorded);
   // After a failed step: records the redacted error and backs off, or abandons the run after
   // max_attempts (a test run is removed with its version).
   Status RecordFailure(RotationRunRow run, const Status& failed, std::string last_log,

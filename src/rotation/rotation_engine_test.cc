@@ -281,7 +281,7 @@ TEST_F(RotationEngineTest, TwoProcessesNeverRunOneRotationTwice) {
   ASSERT_TRUE(store_
                   ->Write([&](StoreWriter& w) -> Status {
                     COFFER_ASSIGN_OR_RETURN(auto runs,
-                                            w.rotation().ListDueRuns(clock_.NowMillis(), 10));
+                                            w.rotation().ListDueRuns(clock_.NowMillis(), 0, 10));
                     EXPECT_EQ(runs.size(), 1u);
                     runs[0].lease_holder = "process-b";
                     runs[0].lease_expires_ms = clock_.NowMillis() + 60000;

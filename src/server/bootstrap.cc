@@ -183,20 +183,30 @@ Status RefuseSqliteBesidePostgres(const std::string& dir, const DataDirContents&
   return Status::Ok();
 }
 
-Status MissingRootKey(const std::string& dir) {
+// What the file seal's key opens, for messages: the SQLite store in the data directory, or the
+// PostgreSQL store several nodes may share (each with a copy of root.key).
+std::string SealedStoreName(const std::string& dir, bool postgres) {
+  return postgres ? std::string("the PostgreSQL store") : dir + "/coffer.db";
+}
+
+Status MissingRootKey(const std::string& dir, bool postgres) {
   return Status(ErrorCode::kFailedPrecondition,
-                dir + "/root.key is missing: it holds the key that opens " + dir +
-                    "/coffer.db (the file seal), and the store cannot be read without it. "
-                    "Restore root.key from the same backup of the data directory as coffer.db.");
+                dir + "/root.key is missing: it holds the key that opens " +
+                    SealedStoreName(dir, postgres) +
+                    " (the file seal), and the store cannot be read without it. " +
+                    (postgres ? "Copy root.key (mode 600) from the data directory of a node "
+                                "already serving this store."
+                              : "Restore root.key from the same backup of the data directory as "
+                                "coffer.db."));
 }
 
 // Opens a file seal with DATA_DIR/root.key, finishing a rekey that committed the store but
 // crashed before renaming root.key.next over it, and dropping a staged key whose rekey never
 // committed.
-Status UnsealFileSeal(const std::string& dir, SealManager& seal) {
+Status UnsealFileSeal(const std::string& dir, bool postgres, SealManager& seal) {
   COFFER_ASSIGN_OR_RETURN(auto key, ReadRootKeyFile(dir));
   COFFER_ASSIGN_OR_RETURN(auto staged, ReadRootKeyFile(dir, kStagedRootKeyFile));
-  if (!key && !staged) return MissingRootKey(dir);
+  if (!key && !staged) return MissingRootKey(dir, postgres);
   Status opened =
       key ? seal.UnsealWithKey(*key) : Status(ErrorCode::kInvalidUnsealKeyException, "no root.key");
   if (opened.ok()) {
@@ -206,10 +216,11 @@ Status UnsealFileSeal(const std::string& dir, SealManager& seal) {
   if (opened.code() != ErrorCode::kInvalidUnsealKeyException) return opened;
   if (!staged || !seal.UnsealWithKey(*staged).ok()) {
     return Status(ErrorCode::kFailedPrecondition,
-                  dir + "/root.key does not open " + dir +
-                      "/coffer.db: the two come from different data directories (or root.key "
-                      "was replaced). Restore the root.key that was created with this store, "
-                      "from the same backup as coffer.db.");
+                  dir + "/root.key does not open " + SealedStoreName(dir, postgres) +
+                      ": the two come from different deployments (or root.key was replaced). "
+                      "Restore the root.key that was created with this store" +
+                      (postgres ? std::string(" (any node serving it has a copy).")
+                                : std::string(", from the same backup as coffer.db.")));
   }
   return RootKeyFile(dir).Install();
 }
@@ -397,13 +408,13 @@ Status OpenInitialisedDeployment(const BootstrapOptions& o, const Clock* clock,
   if (!seal_type) {
     // A store from before seal types: its material is wrapped by the key in root.key.
     COFFER_ASSIGN_OR_RETURN(auto legacy, ReadRootKeyFile(o.data_dir));
-    if (!legacy) return MissingRootKey(o.data_dir);
+    if (!legacy) return MissingRootKey(o.data_dir, !o.store_url.empty());
     COFFER_RETURN_IF_ERROR(d->store->Write(
         [&](StoreWriter& w) -> Status { return SealManager::AdoptLegacyFileSeal(w, *legacy); }));
   }
   COFFER_RETURN_IF_ERROR(d->seal->Load());
   if (d->seal->type() == SealType::kFile) {
-    COFFER_RETURN_IF_ERROR(UnsealFileSeal(o.data_dir, *d->seal));
+    COFFER_RETURN_IF_ERROR(UnsealFileSeal(o.data_dir, !o.store_url.empty(), *d->seal));
   } else if (d->seal->type() == SealType::kPassphrase && o.passphrase) {
     COFFER_RETURN_IF_ERROR(d->seal->UnsealWithPassphrase(o.passphrase->Reveal()));
   }
@@ -438,7 +449,6 @@ Result<Deployment> OpenDeployment(const BootstrapOptions& o, const Clock* clock)
     COFFER_RETURN_IF_ERROR(RefuseSqliteBesidePostgres(dir, contents));
     PostgresStoreOptions store_options;
     store_options.url = o.store_url;
-    store_options.exclusive = true;
     COFFER_ASSIGN_OR_RETURN(d.store, OpenPostgresStore(store_options));
   } else {
     COFFER_RETURN_IF_ERROR(RefuseToInitialise(dir, contents));

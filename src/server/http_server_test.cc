@@ -18,7 +18,7 @@ namespace {
 // No credentials at all: every signed request is refused by the dispatcher.
 class NoCredentials final : public CredentialSource {
  public:
-  std::shared_ptr<const Credential> Find(std::string_view) override { return nullptr; }
+  CredentialLookup Find(std::string_view) override { return std::shared_ptr<const Credential>(); }
 };
 
 // One client connection to the server, sending raw HTTP/1.1.

@@ -71,8 +71,11 @@ class RotationReader {
                                                                   const std::string& region,
                                                                   const std::string& name) = 0;
   virtual Result<std::optional<RotationRunRow>> FindRun(int64_t secret_id) = 0;
-  // Runs whose next attempt is due and whose lease is free or expired, oldest first.
-  virtual Result<std::vector<RotationRunRow>> ListDueRuns(EpochMillis now, int limit) = 0;
+  // Runs whose next attempt is due and whose lease is free: expired, or held by a node
+  // (store/cluster.h) that is sealed or has not reported since `silent_since_ms`. Oldest first.
+  virtual Result<std::vector<RotationRunRow>> ListDueRuns(EpochMillis now,
+                                                          EpochMillis silent_since_ms,
+                                                          int limit) = 0;
 };
 
 class RotationWriter : public RotationReader {

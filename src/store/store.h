@@ -3,9 +3,11 @@
 // Services never see SQL. They run a function inside a read or write transaction and take from
 // it the per-domain views they use (secrets(), parameters(), kms(), ...; each declared with its
 // row types and error contract in its own header). Engines (SQLite embedded: store/sqlite/;
-// PostgreSQL next) implement every view and guarantee:
+// PostgreSQL: store/postgres/) implement every view and guarantee:
 //  - Write() is serialisable and durable: once it returns OK the change survives kill -9.
 //  - Read() sees a consistent snapshot.
+//  - Changes() counts every write acknowledged before it was called, by any process serving
+//    the store (several nodes share a PostgreSQL store), so caches tagged with it are coherent.
 //  - Values stored here are already sealed (keyring/keyring.h); metadata is stored in clear.
 // Thread-safety: Read and Write may be called from any thread concurrently; a transaction and
 // its views belong to the thread running the function and must not escape it.
@@ -17,6 +19,7 @@
 
 #include "core/status.h"
 #include "store/alarms.h"
+#include "store/cluster.h"
 #include "store/credentials.h"
 #include "store/deployment.h"
 #include "store/events.h"
@@ -68,6 +71,13 @@ struct StoreSnapshotInfo {
   int64_t parameters = 0;  // parameters of every account
 };
 
+// The store's writes, counted. Read caches tag an entry with the count it was read at and use
+// it while the count is unchanged.
+struct ChangeCounts {
+  uint64_t writes = 0;           // every committed Write and WriteIdentity
+  uint64_t identity_writes = 0;  // the WriteIdentity ones
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -75,11 +85,23 @@ class Store {
   // Runs fn in a read-only snapshot. Returns fn's status (or a store failure).
   virtual Status Read(const std::function<Status(StoreReader&)>& fn) = 0;
   // Runs fn in a write transaction: committed durably if fn returns OK, rolled back otherwise.
-  virtual Status Write(const std::function<Status(StoreWriter&)>& fn) = 0;
+  Status Write(const std::function<Status(StoreWriter&)>& fn) { return WriteCounted(fn, false); }
+  // A Write that changes who may do what (IAM users, roles, groups, policies, access keys):
+  // caches of identities (credentials, compiled identity policies) miss once it committed, on
+  // every node.
+  Status WriteIdentity(const std::function<Status(StoreWriter&)>& fn) {
+    return WriteCounted(fn, true);
+  }
+  // Runs fn in a write transaction over the nodes' coordination rows (store/cluster.h). Counts
+  // nothing: no cache holds these rows.
+  virtual Status Coordinate(const std::function<Status(ClusterView&)>& fn) = 0;
 
-  // Increases with every committed write made through this Store. Read caches tag their entries
-  // with it: an entry read at counter N is valid while the counter is still N.
-  virtual uint64_t CommittedWrites() const = 0;
+  // The counts as of now: every write acknowledged before this call, by this process or another
+  // serving the store, is counted. A shared engine reads them from the database, so within a
+  // ChangeCountsPin on the calling thread they are read once and kept.
+  ChangeCounts Changes() const;
+  uint64_t CommittedWrites() const { return Changes().writes; }
+  uint64_t IdentityWrites() const { return Changes().identity_writes; }
 
   // Writes a consistent copy of the whole store, as of one moment, to the new file `path`,
   // while reads and writes go on (a backup encrypts it). Errors: InternalFailure when the
@@ -94,6 +116,31 @@ class Store {
   virtual std::string WriteProblem() const { return {}; }
   // Prometheus text for the store's own counters (failed writes by reason).
   virtual std::string PrometheusText() const { return {}; }
+
+ protected:
+  virtual Status WriteCounted(const std::function<Status(StoreWriter&)>& fn, bool identity) = 0;
+  // The counts, read afresh. An engine that cannot read them returns UnknownChanges().
+  virtual ChangeCounts ReadChanges() const = 0;
+  // Counts no cache entry carries (new at every call), so that every cache misses.
+  static ChangeCounts UnknownChanges();
+  // An engine calls this once a write committed on the calling thread: a pin there reads the
+  // counts again at its next use, so the request sees its own write.
+  void Committed() const;
+};
+
+// Keeps the store's change counts for the calling thread while it serves one request: the
+// caches it consults cost one read of the counts, not one each. Sound because a request that
+// began after a write was acknowledged reads counts that include it. The counts are read at
+// their first use, and again after the request writes. Pins do not nest: an inner one is a no-op.
+class ChangeCountsPin {
+ public:
+  explicit ChangeCountsPin(const Store* store);
+  ~ChangeCountsPin();
+  ChangeCountsPin(const ChangeCountsPin&) = delete;
+  ChangeCountsPin& operator=(const ChangeCountsPin&) = delete;
+
+ private:
+  bool owner_ = false;
 };
 
 }  // namespace coffer

@@ -248,5 +248,81 @@ TEST_F(StoreConformanceTest, ViewsKeepTheStatedErrorContract) {
                   .ok());
 }
 
+// Change counts tag caches: every committed write moves them, on every handle on the store (a
+// PostgreSQL store's handles are the nodes serving it), and nothing else does.
+TEST_F(StoreConformanceTest, ChangeCountsMoveWithEveryCommittedWrite) {
+  auto nothing = [](StoreWriter&) { return Status::Ok(); };
+  const ChangeCounts before = store_->Changes();
+  ASSERT_TRUE(store_->Write(nothing).ok());
+  ChangeCounts after = store_->Changes();
+  EXPECT_EQ(after.writes, before.writes + 1);
+  EXPECT_EQ(after.identity_writes, before.identity_writes);
+  ASSERT_TRUE(store_->WriteIdentity(nothing).ok());
+  ChangeCounts identity = store_->Changes();
+  EXPECT_EQ(identity.writes, after.writes + 1);
+  EXPECT_EQ(identity.identity_writes, after.identity_writes + 1);
+  EXPECT_FALSE(store_
+                   ->WriteIdentity([](StoreWriter&) {
+                     return Status(ErrorCode::kInvalidParameterException, "rolled back");
+                   })
+                   .ok());
+  ASSERT_TRUE(store_->Read([](StoreReader&) { return Status::Ok(); }).ok());
+  ASSERT_TRUE(store_->Coordinate([](ClusterView&) { return Status::Ok(); }).ok());
+  after = store_->Changes();
+  EXPECT_EQ(after.writes, identity.writes) << "a rolled-back write, a read and coordination";
+  EXPECT_EQ(after.identity_writes, identity.identity_writes);
+  {
+    // Within a pin the counts are read once, and again after the pinning thread writes.
+    ChangeCountsPin pin(store_.get());
+    EXPECT_EQ(store_->CommittedWrites(), after.writes);
+    ASSERT_TRUE(store_->Write(nothing).ok());
+    EXPECT_EQ(store_->CommittedWrites(), after.writes + 1) << "a request sees its own write";
+  }
+  if (schema_.name.empty()) return;  // SQLite: one process serves the store at a time
+  auto other = Reopen();
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  const ChangeCounts seen = (*other)->Changes();
+  ASSERT_TRUE(store_->WriteIdentity(nothing).ok());
+  EXPECT_EQ((*other)->Changes().writes, seen.writes + 1) << "another node's write is counted";
+  EXPECT_EQ((*other)->Changes().identity_writes, seen.identity_writes + 1);
+}
+
+TEST_F(StoreConformanceTest, TheClusterViewKeepsNodesAndJobLeases) {
+  NodeRow a{"node-a", "host-a:4600", false, 1000, 5000};
+  NodeRow b{"node-b", "host-b:4600", true, 2000, 3000};
+  ASSERT_TRUE(store_
+                  ->Coordinate([&](ClusterView& c) -> Status {
+                    COFFER_RETURN_IF_ERROR(c.PutNode(a));
+                    COFFER_RETURN_IF_ERROR(c.PutNode(b));
+                    a.heartbeat_ms = 7000;
+                    COFFER_RETURN_IF_ERROR(c.PutNode(a));  // a report replaces the row
+                    COFFER_ASSIGN_OR_RETURN(auto none, c.JobLeaseHolder("alarms"));
+                    EXPECT_FALSE(none.has_value());
+                    COFFER_RETURN_IF_ERROR(c.SetJobLeaseHolder("alarms", "node-b", 3000));
+                    return c.SetJobLeaseHolder("alarms", "node-a", 7000);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Coordinate([&](ClusterView& c) -> Status {
+                    COFFER_ASSIGN_OR_RETURN(auto nodes, c.ListNodes());
+                    EXPECT_EQ(nodes.size(), 2u);
+                    if (nodes.size() == 2) {
+                      EXPECT_EQ(nodes[0].name, "host-a:4600");
+                      EXPECT_EQ(nodes[0].heartbeat_ms, 7000);
+                      EXPECT_EQ(nodes[0].started_ms, 1000);
+                      EXPECT_TRUE(nodes[1].sealed);
+                    }
+                    COFFER_ASSIGN_OR_RETURN(auto holder, c.JobLeaseHolder("alarms"));
+                    EXPECT_EQ(holder.value_or(""), "node-a");
+                    COFFER_ASSIGN_OR_RETURN(int forgotten, c.ForgetNodesSilentSince(5000));
+                    EXPECT_EQ(forgotten, 1);
+                    COFFER_RETURN_IF_ERROR(c.DeleteNode("node-a"));
+                    COFFER_ASSIGN_OR_RETURN(nodes, c.ListNodes());
+                    EXPECT_TRUE(nodes.empty());
+                    return Status::Ok();
+                  })
+                  .ok());
+}
+
 }  // namespace
 }  // namespace coffer

@@ -143,7 +143,8 @@ Result<std::string> IamService::Handle(std::string_view action, const RequestCon
 }
 
 Status IamService::Commit(const std::function<Status(StoreWriter&)>& fn) {
-  COFFER_RETURN_IF_ERROR(store_->Write(fn));
+  // Counted as an identity write, so every node's identity caches miss from now on.
+  COFFER_RETURN_IF_ERROR(store_->WriteIdentity(fn));
   if (on_identity_change_) on_identity_change_();
   return Status::Ok();
 }

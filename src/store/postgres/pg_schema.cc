@@ -349,6 +349,25 @@ CREATE TRIGGER parameters_recounted AFTER UPDATE OF account, region, tier ON par
                      OLD.tier <> NEW.tier)
   EXECUTE FUNCTION coffer_count_parameter_tiers();
 )sql",
+    // v2: several nodes on one database. The change counts every counted write updates in its
+    // own transaction (store/store.h: Changes), the nodes and the one-node jobs' leases.
+    R"sql(
+CREATE TABLE coffer_changes (
+  id INT PRIMARY KEY CHECK (id = 1),
+  writes BIGINT NOT NULL,
+  identity_writes BIGINT NOT NULL);
+INSERT INTO coffer_changes VALUES (1, 0, 0);
+CREATE TABLE cluster_nodes (
+  node_id TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT COLLATE "C" NOT NULL,
+  sealed BIGINT NOT NULL,
+  started_ms BIGINT NOT NULL,
+  heartbeat_ms BIGINT NOT NULL);
+CREATE TABLE job_leases (
+  job TEXT COLLATE "C" PRIMARY KEY,
+  node_id TEXT COLLATE "C" NOT NULL,
+  taken_ms BIGINT NOT NULL);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));

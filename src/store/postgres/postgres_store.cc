@@ -27,34 +27,70 @@ class PostgresStore final : public Store {
   explicit PostgresStore(PostgresStoreOptions options) : options_(std::move(options)) {}
 
   Status Read(const std::function<Status(StoreReader&)>& fn) override {
-    std::unique_ptr<PgTxn> txn;
-    {
-      std::lock_guard lock(pool_mu_);
-      if (!readers_.empty()) {
-        txn = std::move(readers_.back());
-        readers_.pop_back();
-      }
-    }
-    if (!txn) {
-      COFFER_ASSIGN_OR_RETURN(txn, Connect());
-    }
+    COFFER_ASSIGN_OR_RETURN(auto txn, TakeReader());
     Status status = txn->conn().Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     if (status.ok()) {
       status = fn(*txn);
       Status end = txn->conn().Exec(status.ok() ? "COMMIT" : "ROLLBACK");
       if (status.ok()) status = end;
     }
-    txn->conn().ClearFailure();
-    if (txn->conn().healthy()) {
-      std::lock_guard lock(pool_mu_);
-      if (static_cast<int>(readers_.size()) < options_.max_idle_readers) {
-        readers_.push_back(std::move(txn));
-      }
-    }
+    ReturnReader(std::move(txn));
     return status;
   }
 
-  Status Write(const std::function<Status(StoreWriter&)>& fn) override {
+  Status Coordinate(const std::function<Status(ClusterView&)>& fn) override {
+    return Transact([&](PgTxn& txn) { return fn(txn.cluster()); }, Count::kNothing);
+  }
+
+  // A backup's snapshot is a SQLite store whatever the engine (backup/backup_file.h): the
+  // tables are copied into one as a REPEATABLE READ snapshot sees them.
+  Result<StoreSnapshotInfo> SnapshotTo(const std::string& path) override {
+    return SnapshotPostgresToSqlite(options_.url, path);
+  }
+
+  std::string WriteProblem() const override { return health_.Problem(); }
+  std::string PrometheusText() const override { return health_.PrometheusText(); }
+
+  Result<std::unique_ptr<PgTxn>> Connect() {
+    COFFER_ASSIGN_OR_RETURN(auto conn,
+                            Connection::Open(options_.url, options_.statement_timeout_ms));
+    return std::make_unique<PgTxn>(std::move(conn));
+  }
+
+ protected:
+  Status WriteCounted(const std::function<Status(StoreWriter&)>& fn, bool identity) override {
+    return Transact([&](PgTxn& txn) { return fn(txn); },
+                    identity ? Count::kIdentityWrite : Count::kWrite);
+  }
+
+  // The counts are a row every write updates in its own transaction (Transact), so counts read
+  // now include every committed write of every node; one round trip on a pooled connection.
+  ChangeCounts ReadChanges() const override {
+    ChangeCounts counts = UnknownChanges();
+    auto txn = const_cast<PostgresStore*>(this)->TakeReader();
+    if (!txn.ok()) return counts;
+    Status read = [&]() -> Status {
+      COFFER_QUERY(q, (*txn)->conn(),
+                   "SELECT writes, identity_writes FROM coffer_changes WHERE id = 1");
+      if (q.Step()) {
+        counts.writes = static_cast<uint64_t>(q.Int(0));
+        counts.identity_writes = static_cast<uint64_t>(q.Int(1));
+      }
+      return q.status();
+    }();
+    if (!read.ok()) counts = UnknownChanges();
+    const_cast<PostgresStore*>(this)->ReturnReader(std::move(*txn));
+    return counts;
+  }
+
+ private:
+  enum class Count { kNothing, kWrite, kIdentityWrite };
+
+  // Runs fn in a SERIALIZABLE transaction, run again when PostgreSQL cannot serialize it. A
+  // counted write first adds one to the change counts: the row is the first thing it writes, so
+  // writers of different nodes queue on it at once (a loser retries before doing any work) and
+  // the counts commit atomically with the write they count.
+  Status Transact(const std::function<Status(PgTxn&)>& fn, Count count) {
     std::lock_guard lock(write_mu_);
     Status status = Status::Ok();
     for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
@@ -67,6 +103,7 @@ class PostgresStore final : public Store {
       Connection& conn = writer_->conn();
       conn.ClearFailure();
       status = conn.Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      if (status.ok() && count != Count::kNothing) status = CountWrite(conn, count);
       if (status.ok()) status = fn(*writer_);
       if (status.ok()) {
         status = conn.Exec("COMMIT");
@@ -74,7 +111,7 @@ class PostgresStore final : public Store {
         (void)conn.Exec("ROLLBACK");
       }
       if (status.ok()) {
-        committed_writes_.fetch_add(1, std::memory_order_release);
+        if (count != Count::kNothing) Committed();
         return NoteWrite(status);
       }
       if (conn.last_failure() != PgFailure::kRetry || attempt == kMaxAttempts) break;
@@ -84,51 +121,40 @@ class PostgresStore final : public Store {
     return NoteWrite(status);
   }
 
-  // A backup's snapshot is a SQLite store whatever the engine (backup/backup_file.h): the
-  // tables are copied into one as a REPEATABLE READ snapshot sees them.
-  Result<StoreSnapshotInfo> SnapshotTo(const std::string& path) override {
-    return SnapshotPostgresToSqlite(options_.url, path);
+  static Status CountWrite(Connection& conn, Count count) {
+    COFFER_QUERY(q, conn,
+                 "UPDATE coffer_changes SET writes = writes + 1, identity_writes = "
+                 "identity_writes + ? WHERE id = 1");
+    q.Bind(1, int64_t{count == Count::kIdentityWrite ? 1 : 0});
+    return q.Run();
   }
 
-  uint64_t CommittedWrites() const override {
-    return committed_writes_.load(std::memory_order_acquire);
-  }
-
-  std::string WriteProblem() const override { return health_.Problem(); }
-  std::string PrometheusText() const override { return health_.PrometheusText(); }
-
-  // Takes the store's node lock on a connection of its own, held until the store closes.
-  Status HoldNodeLock() {
-    COFFER_ASSIGN_OR_RETURN(lock_conn_,
-                            Connection::Open(options_.url, options_.statement_timeout_ms));
-    COFFER_QUERY(q, *lock_conn_,
-                 "SELECT pg_try_advisory_lock(hashtext(current_database() || '/' || "
-                 "current_schema() || '/coffer-node'))");
-    const bool held = q.Step() && q.Int(0) == 1;
-    COFFER_RETURN_IF_ERROR(q.status());
-    if (!held) {
-      return Status(ErrorCode::kFailedPrecondition,
-                    "another coffer node serves this PostgreSQL store: one node per database "
-                    "(and schema) for now, since the nodes' caches are not kept coherent across "
-                    "processes yet");
+  Result<std::unique_ptr<PgTxn>> TakeReader() {
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!readers_.empty()) {
+        auto txn = std::move(readers_.back());
+        readers_.pop_back();
+        return txn;
+      }
     }
-    return Status::Ok();
+    return Connect();
   }
 
-  Result<std::unique_ptr<PgTxn>> Connect() {
-    COFFER_ASSIGN_OR_RETURN(auto conn,
-                            Connection::Open(options_.url, options_.statement_timeout_ms));
-    return std::make_unique<PgTxn>(std::move(conn));
+  void ReturnReader(std::unique_ptr<PgTxn> txn) {
+    txn->conn().ClearFailure();
+    if (!txn->conn().healthy()) return;
+    std::lock_guard lock(pool_mu_);
+    if (static_cast<int>(readers_.size()) < options_.max_idle_readers) {
+      readers_.push_back(std::move(txn));
+    }
   }
 
- private:
   Status NoteWrite(Status status) { return health_.Note(std::move(status)); }
 
   PostgresStoreOptions options_;
-  std::unique_ptr<Connection> lock_conn_;  // holds the node lock (exclusive stores)
   std::mutex write_mu_;
   std::unique_ptr<PgTxn> writer_;  // under write_mu_
-  std::atomic<uint64_t> committed_writes_{0};
   WriteHealth health_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<PgTxn>> readers_;  // idle reader connections
@@ -165,7 +191,6 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& opt
   auto store = std::make_unique<postgres::PostgresStore>(options);
   COFFER_ASSIGN_OR_RETURN(auto txn, store->Connect());
   COFFER_RETURN_IF_ERROR(postgres::Migrate(txn->conn()));
-  if (options.exclusive) COFFER_RETURN_IF_ERROR(store->HoldNodeLock());
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -7,6 +7,8 @@
 // (SQLSTATE 40001, or a deadlock) is rolled back and its function run again, up to 8 times with
 // a growing pause. A Read is a REPEATABLE READ, READ ONLY snapshot. Within one process writes
 // are also serialised by a mutex, as in SQLite, so retries come only from other processes.
+// Several nodes: every write (but a Coordinate) also adds one to a row of change counts in its
+// own transaction; Changes() reads that row, so a node's caches see every node's writes.
 // Connections: one writer and a pool of readers, connected on demand and dropped when broken (a
 // restarted database is reconnected to by the next call; calls while it is down answer
 // ServiceUnavailable, which SDKs retry). Every statement has a timeout.
@@ -26,10 +28,6 @@ struct PostgresStoreOptions {
   int statement_timeout_ms = 10000;
   // Reader connections kept open (more are opened when more reads run at once).
   int max_idle_readers = 8;
-  // Hold a session advisory lock on the store for as long as the store is open, so that a second
-  // coffer node refuses to serve it: the nodes' read caches are not yet kept coherent across
-  // processes, so one node per database (and schema) is what is safe today.
-  bool exclusive = false;
 };
 
 // Connects, migrates the schema to the current version and returns the store. Errors:

@@ -1,4 +1,4 @@
-// SQLite tables of rotation functions and runs.
+// Tables of rotation functions and runs.
 #include "store/rotation.h"
 
 #include <memory>
@@ -59,11 +59,13 @@ class SqliteRotation final : public RotationWriter {
     return std::optional<RotationRunRow>();
   }
 
-  Result<std::vector<RotationRunRow>> ListDueRuns(EpochMillis now, int limit) override {
+  Result<std::vector<RotationRunRow>> ListDueRuns(EpochMillis now, EpochMillis silent_since_ms,
+                                                  int limit) override {
     COFFER_QUERY(q, c_,
-                 RUN_SELECT("WHERE next_attempt_ms <= ? AND lease_expires_ms <= ? ORDER BY "
-                            "next_attempt_ms LIMIT ?"));
-    q.Bind(1, now).Bind(2, now).Bind(3, static_cast<int64_t>(limit));
+                 RUN_SELECT("WHERE next_attempt_ms <= ? AND (lease_expires_ms <= ? OR "
+                            "lease_holder IN (SELECT node_id FROM cluster_nodes WHERE "
+                            "heartbeat_ms < ? OR sealed <> 0)) ORDER BY next_attempt_ms LIMIT ?"));
+    q.Bind(1, now).Bind(2, now).Bind(3, silent_since_ms).Bind(4, static_cast<int64_t>(limit));
     std::vector<RotationRunRow> out;
     while (q.Step()) out.push_back(ReadRun(q));
     COFFER_RETURN_IF_ERROR(q.status());

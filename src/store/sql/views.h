@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "store/cluster.h"
 #include "store/sql/driver.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ std::unique_ptr<RotationWriter> NewRotationView(Connection& conn);
 std::unique_ptr<EventsWriter> NewEventsView(Connection& conn);
 std::unique_ptr<AlarmsWriter> NewAlarmsView(Connection& conn);
 std::unique_ptr<NotificationsWriter> NewNotificationsView(Connection& conn);
+std::unique_ptr<ClusterView> NewClusterView(Connection& conn);
 
 // A connection with its views: the transaction object handed to Read and Write functions. It
 // lives as long as its connection (pooled), so a request builds no views. `Conn` is the
@@ -38,7 +40,8 @@ class Transaction final : public StoreWriter {
         rotation_(NewRotationView(*conn_)),
         events_(NewEventsView(*conn_)),
         alarms_(NewAlarmsView(*conn_)),
-        notifications_(NewNotificationsView(*conn_)) {}
+        notifications_(NewNotificationsView(*conn_)),
+        cluster_(NewClusterView(*conn_)) {}
 
   Conn& conn() { return *conn_; }
 
@@ -52,6 +55,8 @@ class Transaction final : public StoreWriter {
   EventsWriter& events() override { return *events_; }
   AlarmsWriter& alarms() override { return *alarms_; }
   NotificationsWriter& notifications() override { return *notifications_; }
+  // Not a StoreWriter view: Store::Coordinate hands it out alone.
+  ClusterView& cluster() { return *cluster_; }
 
  private:
   std::unique_ptr<Conn> conn_;  // declared first: the views below use it
@@ -65,6 +70,7 @@ class Transaction final : public StoreWriter {
   std::unique_ptr<EventsWriter> events_;
   std::unique_ptr<AlarmsWriter> alarms_;
   std::unique_ptr<NotificationsWriter> notifications_;
+  std::unique_ptr<ClusterView> cluster_;
 };
 
 }  // namespace coffer::sql

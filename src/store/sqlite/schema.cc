@@ -6,7 +6,7 @@
 namespace coffer::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -403,6 +403,21 @@ CREATE TRIGGER parameters_recounted AFTER UPDATE OF account, region, tier ON par
   UPDATE parameter_tier_counts SET n = n + 1
     WHERE account = NEW.account AND region = NEW.region AND tier = NEW.tier;
 END;
+)sql",
+    // v12: the nodes serving the store and the leases of jobs that run on one node only
+    // (store/cluster.h). A SQLite store has one node at a time, whose rows let a restart take
+    // over the rotations the previous process left, without waiting for their leases.
+    R"sql(
+CREATE TABLE cluster_nodes (
+  node_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  sealed INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  heartbeat_ms INTEGER NOT NULL);
+CREATE TABLE job_leases (
+  job TEXT PRIMARY KEY,
+  node_id TEXT NOT NULL,
+  taken_ms INTEGER NOT NULL);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

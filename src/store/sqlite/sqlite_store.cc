@@ -55,23 +55,8 @@ class SqliteStore final : public Store {
     return status;
   }
 
-  Status Write(const std::function<Status(StoreWriter&)>& fn) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    changes_before_ = sqlite3_total_changes64(writer_->conn().db());
-    Status begun = writer_->conn().Exec("BEGIN IMMEDIATE");
-    if (!begun.ok()) return NoteWrite(begun);
-    Status status = fn(*writer_);
-    if (!status.ok()) {
-      (void)writer_->conn().Exec("ROLLBACK");
-      return NoteWrite(status);
-    }
-    Status commit = writer_->conn().Exec("COMMIT");
-    if (!commit.ok()) {
-      (void)writer_->conn().Exec("ROLLBACK");
-    } else {
-      committed_writes_.fetch_add(1, std::memory_order_release);
-    }
-    return NoteWrite(commit);
+  Status Coordinate(const std::function<Status(ClusterView&)>& fn) override {
+    return Transact([&] { return fn(writer_->cluster()); }, nullptr);
   }
 
   // VACUUM INTO copies the database as one read transaction sees it (WAL: writers go on), into
@@ -87,17 +72,61 @@ class SqliteStore final : public Store {
         return Status(ErrorCode::kInternalFailure, "snapshot failed: " + q.status().message());
       }
     }
+    {
+      // The nodes serving this store are not part of its contents (store/cluster.h).
+      auto copy = Connection::Open(path);
+      Status cleared = copy.ok()
+                           ? (*copy)->Exec("DELETE FROM cluster_nodes; DELETE FROM job_leases")
+                           : copy.status();
+      if (!cleared.ok()) {
+        std::remove(path.c_str());
+        return Status(ErrorCode::kInternalFailure, "snapshot failed: " + cleared.message());
+      }
+    }
     return DescribeSqliteSnapshot(path);
-  }
-
-  uint64_t CommittedWrites() const override {
-    return committed_writes_.load(std::memory_order_acquire);
   }
 
   std::string WriteProblem() const override { return health_.Problem(); }
   std::string PrometheusText() const override { return health_.PrometheusText(); }
 
+ protected:
+  Status WriteCounted(const std::function<Status(StoreWriter&)>& fn, bool identity) override {
+    return Transact([&] { return fn(*writer_); }, identity ? &identity_writes_ : &writes_);
+  }
+
+  // One process serves a SQLite store (the data directory's lock), so its own counts are all.
+  ChangeCounts ReadChanges() const override {
+    ChangeCounts counts;
+    counts.identity_writes = identity_writes_.load(std::memory_order_acquire);
+    counts.writes = writes_.load(std::memory_order_acquire);
+    return counts;
+  }
+
  private:
+  // Runs fn in a write transaction and, once it committed, adds one to `count` (if any) and to
+  // writes_ too when `count` is identity_writes_.
+  Status Transact(const std::function<Status()>& fn, std::atomic<uint64_t>* count) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    changes_before_ = sqlite3_total_changes64(writer_->conn().db());
+    Status begun = writer_->conn().Exec("BEGIN IMMEDIATE");
+    if (!begun.ok()) return NoteWrite(begun);
+    Status status = fn();
+    if (!status.ok()) {
+      (void)writer_->conn().Exec("ROLLBACK");
+      return NoteWrite(status);
+    }
+    Status commit = writer_->conn().Exec("COMMIT");
+    if (!commit.ok()) {
+      (void)writer_->conn().Exec("ROLLBACK");
+    } else if (count != nullptr) {
+      // identity_writes_ first: a reader that sees the new writes_ sees it too.
+      count->fetch_add(1, std::memory_order_release);
+      if (count != &writes_) writes_.fetch_add(1, std::memory_order_release);
+      Committed();
+    }
+    return NoteWrite(commit);
+  }
+
   // Only a commit that wrote something proves the store writes again (an empty one does not
   // touch the disk).
   Status NoteWrite(Status status) {
@@ -108,7 +137,8 @@ class SqliteStore final : public Store {
   std::string path_;
   std::mutex write_mu_;
   std::unique_ptr<SqliteTxn> writer_;  // the one writer connection
-  std::atomic<uint64_t> committed_writes_{0};
+  std::atomic<uint64_t> writes_{0};
+  std::atomic<uint64_t> identity_writes_{0};
   int64_t changes_before_ = 0;  // under write_mu_
   WriteHealth health_;
   std::mutex pool_mu_;

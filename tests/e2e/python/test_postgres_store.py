@@ -6,8 +6,8 @@ throwaway PostgreSQL server of its own:
 * a database that goes away and comes back is reconnected to without restarting coffer; calls
   while it is down fail with ServiceUnavailable (which SDKs retry), never a wrong answer, and
   nothing acknowledged is lost;
-* one coffer node per database: a second is refused; a data directory with a SQLite store is
-  not used for a PostgreSQL one;
+* a data directory with a SQLite store is not used for a PostgreSQL one (several nodes on one
+  database: test_postgres_cluster.py);
 * TLS to the database with sslmode=verify-full: the connections are encrypted, and a server
   whose certificate another CA issued is refused;
 * `coffer backup create` on a PostgreSQL-backed server, restored onto SQLite and onto another
@@ -115,14 +115,7 @@ class PostgresStoreTest(unittest.TestCase):
                               timeout=60)
         return proc.returncode, proc.stdout + proc.stderr
 
-    def test_one_node_per_database_and_a_data_directory_per_store(self):
-        db = self.new_database()
-        server = self.server_on(db)
-        second = os.path.join(server.root, "second")
-        rc, out = self.start_expecting_exit(["--data-dir", second, "--store", self.pg.url(db)])
-        self.assertNotEqual(0, rc)
-        self.assertIn("another coffer node serves this PostgreSQL store", out)
-        self.assertNotIn(self.pg.superuser_password, out)
+    def test_a_data_directory_per_store(self):
         # A data directory that holds a SQLite store is not used for a PostgreSQL one.
         sqlite_server = CofferServer()
         self.addCleanup(sqlite_server.close)
@@ -132,7 +125,9 @@ class PostgresStoreTest(unittest.TestCase):
                                              self.pg.url(self.new_database())])
         self.assertNotEqual(0, rc)
         self.assertIn("holds a SQLite store", out)
-        rc, out = self.start_expecting_exit(["--data-dir", second, "--store", "mysql://x"])
+        self.assertNotIn(self.pg.superuser_password, out)
+        rc, out = self.start_expecting_exit(["--data-dir", os.path.join(sqlite_server.root, "new"),
+                                             "--store", "mysql://x"])
         self.assertNotEqual(0, rc)
         self.assertIn("--store takes a PostgreSQL URL", out)
 
