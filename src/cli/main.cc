@@ -1,8 +1,7 @@
 // coffer: a self-hosted secrets service that speaks the AWS Secrets Manager, Parameter Store,
 // KMS and STS APIs.
 //
-//   coffer server --listen HOST:PORT --data-dir DIR [--account-id ID] [--tls-cert F --tls-key F]
-//   coffer operator init|status|unseal|seal|rotate-root ...
+//   coffer server --listen HOST:PORT --data-dir DIR [--store URL]; coffer operator|backup|audit
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -138,7 +137,10 @@ int HttpOptionsFrom(const ServerFlags& flags, coffer::HttpServerOptions* http,
   }
   http->tls_cert_file = flags.tls_cert;
   http->tls_key_file = flags.tls_key;
-  http->io_threads = flags.io_threads;
+  // Requests on a PostgreSQL store wait on round trips (the change counts at least): 4 per core.
+  const bool shared = !flags.store.empty() || !Env("COFFER_STORE").value_or("").empty();
+  const int per_core = shared ? 4 * static_cast<int>(std::thread::hardware_concurrency()) : 0;
+  http->io_threads = flags.io_threads > 0 ? flags.io_threads : per_core;
   http->max_connections = flags.max_connections;
   http->max_connections_per_source = flags.max_connections_per_source;
   http->first_byte_timeout = std::chrono::seconds(flags.first_byte_timeout_seconds);
@@ -508,7 +510,8 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
   server->add_option("--tls-cert", flags.tls_cert,
                      "PEM certificate chain; enables TLS with --tls-key.");
   server->add_option("--tls-key", flags.tls_key, "PEM private key for --tls-cert.");
-  server->add_option("--io-threads", flags.io_threads, "I/O threads (default: one per core).");
+  server->add_option("--io-threads", flags.io_threads,
+                     "I/O threads (default: 1 per core; 4 on a PostgreSQL store).");
   server
       ->add_option("--max-connections", flags.max_connections,
                    "Open connections beyond which new ones are refused.")

@@ -13,8 +13,10 @@
 // its views belong to the thread running the function and must not escape it.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "core/status.h"
@@ -121,17 +123,40 @@ class Store {
   virtual Status WriteCounted(const std::function<Status(StoreWriter&)>& fn, bool identity) = 0;
   // The counts, read afresh. An engine that cannot read them returns UnknownChanges().
   virtual ChangeCounts ReadChanges() const = 0;
+  // Whether ReadChanges() is a round trip to a database shared with other nodes: concurrent
+  // requests then share reads (see Changes()) instead of each making its own.
+  virtual bool ChangesAreShared() const { return false; }
   // Counts no cache entry carries (new at every call), so that every cache misses.
   static ChangeCounts UnknownChanges();
   // An engine calls this once a write committed on the calling thread: a pin there reads the
   // counts again at its next use, so the request sees its own write.
   void Committed() const;
+
+ private:
+  friend class ChangeCountsPin;
+  // Shared reads of the counts. A caller takes a ticket (the number of reads started so far)
+  // when its request begins; any read started after that — one that was issued later — counts
+  // every write acknowledged before the request began, so it may serve the caller. One read is
+  // in flight at a time, and each serves every caller that was waiting when it started.
+  uint64_t ChangesTicket() const;
+  ChangeCounts ChangesSince(uint64_t ticket) const;
+  struct SharedReads {
+    std::mutex mu;
+    std::condition_variable done;
+    uint64_t started = 0;    // reads started
+    uint64_t published = 0;  // the number of the latest read whose counts are in `counts`
+    bool in_flight = false;
+    ChangeCounts counts;
+  };
+  mutable SharedReads shared_reads_;
 };
 
 // Keeps the store's change counts for the calling thread while it serves one request: the
-// caches it consults cost one read of the counts, not one each. Sound because a request that
-// began after a write was acknowledged reads counts that include it. The counts are read at
-// their first use, and again after the request writes. Pins do not nest: an inner one is a no-op.
+// caches it consults cost one read of the counts, not one each (and concurrent requests share
+// the reads of a shared store's counts). Sound because every read a request uses was issued
+// after the request began, so it counts every write acknowledged before then. The counts are
+// read at their first use, and again after the request writes. Pins do not nest: an inner one
+// is a no-op.
 class ChangeCountsPin {
  public:
   explicit ChangeCountsPin(const Store* store);

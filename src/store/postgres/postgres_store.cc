@@ -65,6 +65,8 @@ class PostgresStore final : public Store {
 
   // The counts are a row every write updates in its own transaction (Transact), so counts read
   // now include every committed write of every node; one round trip on a pooled connection.
+  bool ChangesAreShared() const override { return true; }
+
   ChangeCounts ReadChanges() const override {
     ChangeCounts counts = UnknownChanges();
     auto txn = const_cast<PostgresStore*>(this)->TakeReader();

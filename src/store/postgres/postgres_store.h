@@ -26,8 +26,9 @@ struct PostgresStoreOptions {
   // verify-full&sslrootcert=...): TLS, certificates and timeouts as libpq documents them.
   std::string url;
   int statement_timeout_ms = 10000;
-  // Reader connections kept open (more are opened when more reads run at once).
-  int max_idle_readers = 8;
+  // Reader connections kept open (more are opened when more reads run at once): enough for the
+  // I/O threads a PostgreSQL store gets by default (4 per core) and the background jobs.
+  int max_idle_readers = 16;
 };
 
 // Connects, migrates the schema to the current version and returns the store. Errors:
