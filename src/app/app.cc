@@ -70,12 +70,8 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
       params_(foundation.store, foundation.keyring, &secrets_, clock),
       kms_(foundation.store, foundation.keyring, clock),
       sts_(foundation.store, foundation.keyring),
-      // IAM changes take effect on the next request: cached policies and credentials are dropped.
-      iam_(foundation.store, foundation.keyring, clock,
-           [this] {
-             authorizer_.InvalidateIdentities();
-             credentials_.Forget();
-           }),
+      // IAM changes take effect on the next request, on every node (Store::WriteIdentity).
+      iam_(foundation.store, foundation.keyring, clock),
       cloudwatch_(foundation.store),
       dispatcher_(&credentials_, clock, foundation.signature_clock),
       rotations_(foundation.store, foundation.keyring, &secrets_, &sts_, &authorizer_, clock,

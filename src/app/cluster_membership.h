@@ -27,7 +27,7 @@ namespace coffer {
 class ClusterMembership {
  public:
   static constexpr EpochMillis kReportEveryMs = 2000;
-  static constexpr EpochMillis kSilenceMs = 15000;              // then taken for dead
+  static constexpr EpochMillis kSilenceMs = 15000;             // then taken for dead
   static constexpr EpochMillis kForgetAfterMs = 86400 * 1000;  // then its row is removed
 
   // `name` is how operators tell the node (host and port); the node id is new at every start.
@@ -64,8 +64,8 @@ class ClusterMembership {
   const std::string node_id_;
   const EpochMillis started_ms_;
   std::mutex mu_;
-  std::string name_;                    // under mu_
-  EpochMillis last_report_ms_ = 0;     // under mu_: the last report that was written
+  std::string name_;                // under mu_
+  EpochMillis last_report_ms_ = 0;  // under mu_: the last report that was written
   struct Lease {
     bool held = false;
     EpochMillis asked_ms = 0;

@@ -14,12 +14,6 @@ constexpr size_t kMaxCachedIdentities = 4096;
 
 }  // namespace
 
-void PolicyAuthorizer::InvalidateIdentities() {
-  std::unique_lock lock(mu_);
-  ++epoch_;
-  identities_.clear();
-}
-
 Result<std::shared_ptr<const policy::Policy>> PolicyAuthorizer::Compile(
     const std::string& text, policy::PolicyKind kind) const {
   const std::string key = std::to_string(static_cast<int>(kind)) + "\n" + text;
@@ -57,16 +51,13 @@ Status PolicyAuthorizer::AddManaged(StoreReader& r, const std::string& account, 
 Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::LoadIdentity(
     const Principal& p) const {
   const std::string key = p.arn + "\n" + p.access_key_id;
-  // An entry is valid while neither this process invalidated it nor any node sharing the store
-  // changed an identity: both counts are read before the store.
+  // An entry is valid while no node sharing the store changed an identity: the count is read
+  // before the store, so a change racing with this read makes the entry stale, never wrong.
   const uint64_t identity_writes = store_->IdentityWrites();
-  uint64_t epoch;
   {
     std::shared_lock lock(mu_);
-    epoch = epoch_;
     auto it = identities_.find(key);
-    if (it != identities_.end() && it->second.epoch == epoch_ &&
-        it->second.identity_writes == identity_writes) {
+    if (it != identities_.end() && it->second.identity_writes == identity_writes) {
       return it->second.identity;
     }
   }
@@ -118,10 +109,8 @@ Result<std::shared_ptr<const PolicyAuthorizer::Identity>> PolicyAuthorizer::Load
     return Status::Ok();
   }));
   std::unique_lock lock(mu_);
-  if (epoch == epoch_) {
-    if (identities_.size() >= kMaxCachedIdentities) identities_.clear();
-    identities_[key] = {epoch, identity_writes, identity};
-  }
+  if (identities_.size() >= kMaxCachedIdentities) identities_.clear();
+  identities_[key] = {identity_writes, identity};
   return std::shared_ptr<const Identity>(identity);
 }
 

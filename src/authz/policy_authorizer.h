@@ -5,8 +5,8 @@
 // AssumeRole), the resource's policy (from the check), builds the request context (global keys
 // from the principal and the connection, service keys from the check) and runs
 // policy::Authorize. Policies are compiled once: identities are cached until the next IAM
-// change (InvalidateIdentities here, or an identity write by any node: Store::IdentityWrites),
-// resource policies by their text. The account root is allowed
+// identity write by any node (Store::WriteIdentity, keyed by Store::IdentityWrites), resource
+// policies by their text. The account root is allowed
 // everything its account owns that no policy denies, as in AWS.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 #pragma once
@@ -32,10 +32,6 @@ class PolicyAuthorizer final : public Authorizer {
 
   Status Authorize(const RequestContext& ctx, const AuthzCheck& check) const override;
 
-  // Drops cached identities; call after any change to users, roles, groups, policies,
-  // attachments or sessions.
-  void InvalidateIdentities();
-
   // Called for every denial (from the request's thread), e.g. to count and audit it.
   using DenialObserver =
       std::function<void(const RequestContext&, const AuthzCheck&, const std::string& message)>;
@@ -59,9 +55,7 @@ class PolicyAuthorizer final : public Authorizer {
   Store* store_;
   DenialObserver on_denial_;
   mutable std::shared_mutex mu_;
-  mutable uint64_t epoch_ = 0;  // bumped by InvalidateIdentities
   struct CachedIdentity {
-    uint64_t epoch = 0;            // epoch_ when read
     uint64_t identity_writes = 0;  // the store's count when read
     std::shared_ptr<const Identity> identity;
   };

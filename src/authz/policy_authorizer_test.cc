@@ -56,11 +56,9 @@ class PolicyAuthorizerTest : public test_support::StoreTest {
     return ctx.Authorize(check);
   }
   Status PutUserPolicy(const std::string& document) {
-    Status s = store_->Write([&](StoreWriter& w) {
+    return store_->WriteIdentity([&](StoreWriter& w) {
       return w.iam().PutInlinePolicy(kAccount, IamEntityKind::kUser, "ci", "p", document);
     });
-    authorizer_->InvalidateIdentities();
-    return s;
   }
 
   std::unique_ptr<PolicyAuthorizer> authorizer_;
@@ -90,8 +88,8 @@ TEST_F(PolicyAuthorizerTest, IdentitiesAreCachedUntilInvalidated) {
                   })
                   .ok());
   EXPECT_TRUE(Ask(user_, "secretsmanager:GetSecretValue", kSecret).ok());
-  // ...until IAM says it changed, as IamService does after every committed write.
-  authorizer_->InvalidateIdentities();
+  // ...until an identity write says it changed, as IamService's every committed write is.
+  ASSERT_TRUE(store_->WriteIdentity([](StoreWriter&) { return Status::Ok(); }).ok());
   EXPECT_EQ(Ask(user_, "secretsmanager:GetSecretValue", kSecret).code(),
             ErrorCode::kAccessDeniedException);
 }

@@ -520,7 +520,7 @@ TEST_F(IamServiceTest, EveryActionAsksTheAuthorizerFirst) {
 TEST_F(IamServiceTest, ADeniedActionChangesNothing) {
   authz_.denied = {"iam:CreateUser", "iam:DeleteRole", "iam:GetUser"};
   EXPECT_EQ(Code("CreateUser", {{"UserName", "ned"}}), "AccessDenied");
-  EXPECT_EQ(identity_changes_, 0);
+  EXPECT_EQ(identity_changes(), 0u);
   authz_.denied.clear();
   EXPECT_EQ(Code("GetUser", {{"UserName", "ned"}}), "NoSuchEntity");
 

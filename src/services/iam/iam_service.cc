@@ -25,12 +25,8 @@
 
 namespace coffer::iam {
 
-IamService::IamService(Store* store, Keyring* keyring, const Clock* clock,
-                       std::function<void()> on_identity_change)
-    : store_(store),
-      keyring_(keyring),
-      clock_(clock),
-      on_identity_change_(std::move(on_identity_change)) {}
+IamService::IamService(Store* store, Keyring* keyring, const Clock* clock)
+    : store_(store), keyring_(keyring), clock_(clock) {}
 
 Result<std::string> IamService::Handle(std::string_view action, const RequestContext& ctx,
                                        const std::map<std::string, std::string>& params) {
@@ -144,9 +140,7 @@ Result<std::string> IamService::Handle(std::string_view action, const RequestCon
 
 Status IamService::Commit(const std::function<Status(StoreWriter&)>& fn) {
   // Counted as an identity write, so every node's identity caches miss from now on.
-  COFFER_RETURN_IF_ERROR(store_->WriteIdentity(fn));
-  if (on_identity_change_) on_identity_change_();
-  return Status::Ok();
+  return store_->WriteIdentity(fn);
 }
 
 Status IamService::ChangeEntity(const RequestContext& ctx, const std::string& action,

@@ -33,11 +33,10 @@ struct EntityKind;
 
 class IamService {
  public:
-  // `on_identity_change` runs after every committed write that changes users, roles, groups,
-  // policies, attachments, tags or access keys, so that the authorizer drops what it cached.
-  // The pointers must outlive the service.
-  IamService(Store* store, Keyring* keyring, const Clock* clock,
-             std::function<void()> on_identity_change);
+  // Every committed write is a Store::WriteIdentity: the caches of identities (credentials,
+  // compiled identity policies) miss from then on, on every node. The pointers must outlive the
+  // service.
+  IamService(Store* store, Keyring* keyring, const Clock* clock);
 
   // Serves one action. `params` is the decoded form of the query request ("Action" and
   // "Version" included and ignored); lists arrive as "Tags.member.1.Key", "TagKeys.member.1".
@@ -142,7 +141,6 @@ class IamService {
   Store* store_;
   Keyring* keyring_;
   const Clock* clock_;
-  std::function<void()> on_identity_change_;
 };
 
 }  // namespace coffer::iam

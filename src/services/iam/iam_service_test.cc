@@ -13,7 +13,7 @@ TEST_F(IamServiceTest, UsersCreateGetListDelete) {
   EXPECT_EQ(First(created, "Arn"), "arn:aws:iam::123456789012:user/engineering/alice");
   EXPECT_EQ(First(created, "UserId").substr(0, 4), "AIDA");
   EXPECT_EQ(First(created, "CreateDate"), "2026-01-01T00:00:00Z");
-  EXPECT_EQ(identity_changes_, 1);
+  EXPECT_EQ(identity_changes(), 1u);
 
   std::string got = Ok("GetUser", {{"UserName", "alice"}});
   EXPECT_EQ(First(got, "UserId"), First(created, "UserId"));
@@ -265,7 +265,7 @@ TEST_F(IamServiceTest, MalformedPolicyDocumentsAreRefused) {
   std::string arn = NewPolicy("good");
   EXPECT_EQ(Code("CreatePolicyVersion", {{"PolicyArn", arn}, {"PolicyDocument", "{}"}}),
             "MalformedPolicyDocument");
-  EXPECT_EQ(identity_changes_, 3);  // the role, the user, the policy: nothing else was written
+  EXPECT_EQ(identity_changes(), 3u);  // the role, the user, the policy: nothing else was written
 }
 
 // A change is written only to the entity it was authorized on: a role deleted and created again

@@ -90,8 +90,8 @@ class IamServiceTest : public ::coffer::test_support::StoreTest {
  protected:
   void SetUp() override {
     StoreTest::SetUp();
-    iam_ = std::make_unique<IamService>(store_.get(), keyring_.get(), &clock_,
-                                        [this] { ++identity_changes_; });
+    iam_ = std::make_unique<IamService>(store_.get(), keyring_.get(), &clock_);
+    identity_writes_before_ = store_->IdentityWrites();
     root_.account = kAccount;
     root_.arn = std::string("arn:aws:iam::") + kAccount + ":root";
     root_.user_id = kAccount;
@@ -163,7 +163,9 @@ class IamServiceTest : public ::coffer::test_support::StoreTest {
   std::unique_ptr<IamService> iam_;
   RecordingAuthorizer authz_;
   Principal root_;
-  int identity_changes_ = 0;
+  uint64_t identity_writes_before_ = 0;
+  // The identity writes committed since SetUp (what makes identity caches miss).
+  uint64_t identity_changes() const { return store_->IdentityWrites() - identity_writes_before_; }
 };
 
 }  // namespace coffer::iam::test_support

@@ -97,8 +97,10 @@ class SqliteStore final : public Store {
   // One process serves a SQLite store (the data directory's lock), so its own counts are all.
   ChangeCounts ReadChanges() const override {
     ChangeCounts counts;
-    counts.identity_writes = identity_writes_.load(std::memory_order_acquire);
+    // writes_ first: the writer bumps identity_writes_ before it, so counts that include a
+    // write include its identity count too.
     counts.writes = writes_.load(std::memory_order_acquire);
+    counts.identity_writes = identity_writes_.load(std::memory_order_acquire);
     return counts;
   }
 
@@ -119,7 +121,7 @@ class SqliteStore final : public Store {
     if (!commit.ok()) {
       (void)writer_->conn().Exec("ROLLBACK");
     } else if (count != nullptr) {
-      // identity_writes_ first: a reader that sees the new writes_ sees it too.
+      // identity_writes_ first: a reader that sees the new writes_ sees it too (ReadChanges).
       count->fetch_add(1, std::memory_order_release);
       if (count != &writes_) writes_.fetch_add(1, std::memory_order_release);
       Committed();

@@ -205,6 +205,19 @@ class TenantBoundaryTest(ServerCase):
         self.assertEqual(403, resp.status, resp)
         self.assertFalse(self.server.raw_request("GET", "/coffer/seal-status").json()["Sealed"])
 
+    def test_a_tenant_cannot_list_the_nodes_serving_the_store(self):
+        # The nodes' names are hosts and ports of the deployment: the operator's to know.
+        resp = self.server.signed_request(b"", method="GET", path="/coffer/nodes",
+                                          service="coffer", key_id=self.tenant.key_id,
+                                          secret=self.tenant.secret)
+        self.assertEqual(403, resp.status, resp)
+        self.assertIn(b"AccessDenied", resp.body)
+        self.assertNotIn(str(self.server.port).encode(), resp.body)
+        resp = self.server.signed_request(b"", method="GET", path="/coffer/nodes",
+                                          service="coffer")
+        self.assertEqual(200, resp.status, resp)
+        self.assertIn(f":{self.server.port}".encode(), resp.body)
+
     def test_a_tenant_cannot_change_the_operators_secret_by_its_arn(self):
         name = f"op-only-{uid()}"
         arn = self.sm.create_secret(Name=name, SecretString="operator value")["ARN"]
