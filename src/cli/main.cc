@@ -655,8 +655,8 @@ void AddOperatorCommands(CLI::App& app, OperatorCommands& c) {
   c.check = op->add_subcommand(
       "check", "Check a data directory: its files, write-ahead log and database integrity.");
   c.check->add_option("--data-dir", c.check_dir, "The data directory.")->capture_default_str();
-  c.status = op->add_subcommand("status",
-                                "Show whether the server is sealed (exit 0 unsealed, 2 sealed).");
+  c.status = op->add_subcommand(
+      "status", "Show if the server (to the operator: each node) is sealed: exit 0 no, 2 yes.");
   add_remote(c.status);
   c.unseal = op->add_subcommand(
       "unseal", "Give the server one Shamir share, or its passphrase, read from standard input.");

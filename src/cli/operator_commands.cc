@@ -174,7 +174,6 @@ std::string ErrorText(const Reply& reply) {
   return "HTTP " + std::to_string(reply.status) + " " + reply.body;
 }
 
-
 // Calls an operator endpoint that answers a JSON object; the raw reply (which may hold shares
 // or keys) is wiped once parsed. Errors: the call's, or the server's error text.
 }  // namespace
@@ -309,12 +308,29 @@ int RunStatus(const RemoteFlags& flags) {
   auto reply = Call(flags, http::verb::get, "/coffer/seal-status", "", false);
   if (!reply.ok()) return Fail(reply.status().message());
   if (reply->status != 200) return Fail(ErrorText(*reply));
-  std::cout << reply->body << std::endl;
   boost::system::error_code ec;
   json::value v = json::parse(reply->body, ec);
   if (ec || !v.is_object()) return Fail("unexpected reply: " + reply->body);
-  const auto* sealed = v.get_object().if_contains("Sealed");
-  return sealed != nullptr && sealed->is_bool() && sealed->get_bool() ? 2 : 0;
+  json::object& status = v.get_object();
+  const auto* sealed = status.if_contains("Sealed");
+  const bool is_sealed = sealed != nullptr && sealed->is_bool() && sealed->get_bool();
+  // The seal status is anyone's (as Vault's sys/seal-status); which nodes serve the store, and
+  // which of them are sealed, only the operator's. Each node is unsealed on its own, and a sealed
+  // node cannot check a signature, so an unsealed node answers for all of them. Without the
+  // operator's credentials the status is this node's alone.
+  if (!is_sealed) {
+    auto nodes = Call(flags, http::verb::get, "/coffer/nodes", "", true);
+    if (nodes.ok() && nodes->status == 200) {
+      json::value listed = json::parse(nodes->body, ec);
+      if (!ec && listed.is_object()) {
+        if (auto* n = listed.get_object().if_contains("Nodes"); n && n->is_array()) {
+          status["Nodes"] = *n;
+        }
+      }
+    }
+  }
+  std::cout << json::serialize(status) << std::endl;
+  return is_sealed ? 2 : 0;
 }
 
 int RunUnseal(const RemoteFlags& flags) {

@@ -7,11 +7,15 @@ as behind a load balancer:
   disabled — no node serves from a stale cache;
 * of three nodes under writes, one killed with SIGKILL loses no acknowledged write (its own
   or the others'), and the survivors go on serving;
-* a rotation whose node is killed in the middle is finished by another node once the dead one
-  has been silent for the lease's grace (15 s): the function's steps resume where they were, the
-  secret ends with one AWSCURRENT and one AWSPREVIOUS, and RotationSucceeded is emitted once;
+* under mixed load (reads and writes through every node), the node running a rotation is killed
+  in the middle and another node mid-write: the last node finishes the rotation once the dead
+  one has been silent for the lease's grace (15 s), the function's steps resume where they were,
+  the secret ends with one AWSCURRENT and one AWSPREVIOUS, RotationSucceeded is emitted once, no
+  acknowledged write is lost and no version is left without its labels;
+* PostgreSQL restarted under that load: every node answers ServiceUnavailable (retryable) while
+  it is down, never a wrong value, and serves again without a restart, its cache coherent;
 * GET /coffer/nodes and `coffer operator nodes` (operator only) list the nodes, alive or
-  silent;
+  silent; `coffer operator status` with the operator's credentials tells which are sealed;
 * a node started without a copy of root.key is refused, saying where to get one.
 """
 
@@ -84,6 +88,117 @@ def wait_for(what, probe, timeout=20.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(POLL_SECONDS)
+
+
+# Secrets Manager keeps about 100 versions of a secret: the log secrets stop short of that.
+MAX_LOGGED = 90
+
+
+class MixedLoad:
+    """Clients on every node at once: a writer per node creating secrets ("value of NAME") and
+    putting a counter into that node's log secret (its first MAX_LOGGED), and a reader per node reading secrets whose
+    values never change. It keeps what each node acknowledged, every answer a reader got that was
+    not the value, and the error codes each node answered while it was running."""
+
+    def __init__(self, nodes, fixed):
+        self.nodes = nodes
+        self.fixed = fixed  # name -> value, created before the load starts
+        self.acknowledged = {n: [] for n in nodes}
+        self.logged = {n: [] for n in nodes}    # counters PutSecretValue acknowledged
+        self.attempted = {n: None for n in nodes}  # the counter last sent
+        self.wrong = []
+        self.errors = {n: [] for n in nodes}
+        self.reads = {n: 0 for n in nodes}
+        self.stop_event = threading.Event()
+        self.threads = []
+
+    @staticmethod
+    def log_name(node):
+        return f"log-{node.port}"
+
+    def start(self):
+        for node in self.nodes:
+            node.client("secretsmanager").create_secret(Name=self.log_name(node),
+                                                        SecretString="0")
+        for node in self.nodes:
+            for target in (self.write, self.read):
+                t = threading.Thread(target=target, args=(node,), daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def stop(self):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(60)
+
+    def failed(self, node, exc):
+        """Keeps the error of a running node; False once the node is gone."""
+        if not node.running():
+            return False
+        code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        self.errors[node].append(code)
+        time.sleep(0.05)
+        return True
+
+    def write(self, node):
+        sm = node.client("secretsmanager")
+        i = 0
+        while not self.stop_event.is_set():
+            name = f"w-{node.port}-{i}"
+            try:
+                sm.create_secret(Name=name, SecretString="value of " + name)
+                self.acknowledged[node].append(name)
+                i += 1
+                if i > MAX_LOGGED:
+                    continue
+                self.attempted[node] = str(i)
+                sm.put_secret_value(SecretId=self.log_name(node), SecretString=str(i))
+                self.logged[node].append(str(i))
+            except Exception as exc:  # noqa: BLE001 - an error acknowledges nothing
+                if not self.failed(node, exc):
+                    return
+
+    def read(self, node):
+        sm = node.client("secretsmanager")
+        names = sorted(self.fixed)
+        i = 0
+        while not self.stop_event.is_set():
+            name = names[i % len(names)]
+            i += 1
+            try:
+                got = sm.get_secret_value(SecretId=name)["SecretString"]
+            except Exception as exc:  # noqa: BLE001 - checked by the test
+                if not self.failed(node, exc):
+                    return
+                continue
+            self.reads[node] += 1
+            if got != self.fixed[name]:
+                self.wrong.append((node.port, name, got))
+
+    def check_nothing_lost(self, test, reader):
+        """Every acknowledged write is in the store, read through `reader`; each log secret's
+        AWSCURRENT is its last acknowledged counter, or one sent after it whose answer was lost
+        with its node; its labels are whole: one AWSCURRENT, and one AWSPREVIOUS on another
+        version."""
+        sm = reader.client("secretsmanager")
+        listed = {s["Name"] for page in sm.get_paginator("list_secrets").paginate()
+                  for s in page["SecretList"]}
+        for node, names in self.acknowledged.items():
+            for name in names:
+                test.assertIn(name, listed)
+            for name in names[-3:]:
+                test.assertEqual("value of " + name,
+                                 sm.get_secret_value(SecretId=name)["SecretString"])
+        for node in self.nodes:
+            log = self.log_name(node)
+            current = sm.get_secret_value(SecretId=log)["SecretString"]
+            last = self.logged[node][-1] if self.logged[node] else "0"
+            test.assertIn(current, {last, self.attempted[node]}, (node.port, self.logged[node]))
+            versions = sm.list_secret_version_ids(SecretId=log)["Versions"]
+            stages = [label for v in versions for label in v["VersionStages"]]
+            test.assertEqual(1, stages.count("AWSCURRENT"), versions)
+            test.assertEqual(1 if len(versions) > 1 else 0, stages.count("AWSPREVIOUS"),
+                             versions)
 
 
 class PostgresClusterTest(unittest.TestCase):
@@ -238,6 +353,81 @@ class PostgresClusterTest(unittest.TestCase):
         self.assertEqual("value of " + acknowledged[b][-1], a.client("secretsmanager")
                          .get_secret_value(SecretId=acknowledged[b][-1])["SecretString"])
 
+    def create_fixed(self, node, count=5):
+        fixed = {f"fixed-{i}": f"fixed value {i}" for i in range(count)}
+        sm = node.client("secretsmanager")
+        for name, value in fixed.items():
+            sm.create_secret(Name=name, SecretString=value)
+        return fixed
+
+    def start_load(self, nodes, fixed):
+        load = MixedLoad(nodes, fixed)
+        load.start()
+        self.addCleanup(load.stop)
+        wait_for("reads and writes through every node", lambda: all(
+            len(load.acknowledged[n]) >= 10 and load.reads[n] >= 10 for n in nodes))
+        return load
+
+    def test_a_database_restarted_under_load_is_served_again_by_every_node(self):
+        nodes = self.start_cluster(3)
+        load = self.start_load(nodes, self.create_fixed(nodes[0]))
+        self.pg.pause()
+        try:
+            wait_for("every node to answer while the database is down",
+                     lambda: all(load.errors[n] for n in nodes))
+        finally:
+            self.pg.resume()
+        before = {n: (len(load.acknowledged[n]), load.reads[n]) for n in nodes}
+        wait_for("every node to serve reads and writes again, without a restart", lambda: all(
+            len(load.acknowledged[n]) >= before[n][0] + 10 and load.reads[n] >= before[n][1] + 10
+            for n in nodes), timeout=60)
+        load.stop()
+        # During the outage every call failed with the retryable ServiceUnavailable (503), and
+        # none was answered with a wrong value.
+        self.assertEqual([], load.wrong)
+        for n in nodes:
+            self.assertTrue(n.running())
+            self.assertEqual({"ServiceUnavailable"}, set(load.errors[n]), load.errors[n])
+        load.check_nothing_lost(self, nodes[1])
+        # The caches are coherent across the reconnected nodes.
+        sm = [n.client("secretsmanager") for n in nodes]
+        version = sm[2].put_secret_value(SecretId="fixed-0", SecretString="after")["VersionId"]
+        for client in sm:
+            got = client.get_secret_value(SecretId="fixed-0")
+            self.assertEqual(("after", version), (got["SecretString"], got["VersionId"]))
+
+    def test_operator_status_tells_which_node_is_sealed(self):
+        a, b = self.start_cluster(2)
+        self.operator(b, "seal")
+        sealed = self.operator_run(b, "status")
+        self.assertEqual(2, sealed.returncode, sealed.stdout + sealed.stderr)
+        status = json.loads(sealed.stdout)
+        self.assertIs(True, status["Sealed"])
+        self.assertNotIn("Nodes", status)  # a sealed node checks no signature
+
+        def both_reported():
+            status = json.loads(self.operator(a, "status"))
+            by_port = {n["Name"].rsplit(":", 1)[1]: n for n in status.get("Nodes", [])}
+            if by_port.get(str(b.port), {}).get("Sealed"):
+                return status, by_port
+            return None
+        status, by_port = wait_for("the other node to tell that B is sealed", both_reported)
+        self.assertIs(False, status["Sealed"])
+        self.assertEqual({str(a.port), str(b.port)}, set(by_port))
+        self.assertEqual((False, True), (by_port[str(a.port)]["Sealed"],
+                                         by_port[str(a.port)]["Self"]))
+        self.assertEqual((True, False, True), (by_port[str(b.port)]["Sealed"],
+                                               by_port[str(b.port)]["Self"],
+                                               by_port[str(b.port)]["Alive"]))
+        # Without the operator's credentials the status is the node's own.
+        anonymous = subprocess.run(
+            [coffer_binary(), "operator", "status", "--endpoint", a.endpoint],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                 "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+        self.assertEqual(0, anonymous.returncode, anonymous.stdout + anonymous.stderr)
+        self.assertNotIn("Nodes", json.loads(anonymous.stdout))
+
     def test_a_node_needs_a_copy_of_the_root_key(self):
         (first,) = self.start_cluster(1)
         data_dir = os.path.join(first.root, "keyless")
@@ -249,20 +439,30 @@ class PostgresClusterTest(unittest.TestCase):
         self.assertIn("Copy root.key (mode 600) from the data directory of a node", proc.stderr)
         self.assertNotIn(self.pg.superuser_password, proc.stdout + proc.stderr)
 
-    def operator(self, node, *args):
+    @staticmethod
+    def operator_run(node, *args):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("AWS_") and not k.startswith("COFFER_")}
         env.update({"AWS_ACCESS_KEY_ID": node.key_id, "AWS_SECRET_ACCESS_KEY": node.secret,
                     "AWS_REGION": DEFAULT_REGION, "AWS_CONFIG_FILE": os.devnull,
                     "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
-        proc = subprocess.run([coffer_binary(), "operator", *args, "--endpoint", node.endpoint],
+        return subprocess.run([coffer_binary(), "operator", *args, "--endpoint", node.endpoint],
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
                               timeout=60)
+
+    def operator(self, node, *args):
+        proc = self.operator_run(node, *args)
         self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
         return proc.stdout
 
     def rotation_events(self, node, arn, name):
-        events = json.loads(self.operator(node, "events"))["Events"]
+        events, after = [], 0
+        while True:  # the events come in pages of 100
+            page = json.loads(self.operator(node, "events", "--after", str(after)))
+            if not page["Events"]:
+                break
+            events += page["Events"]
+            after = page["Next"]
         return [e for e in events if e.get("Source") == "aws.secretsmanager"
                 and e["Detail"]["eventName"] == name
                 and e["Detail"].get("additionalEventData", {}).get("SecretId") == arn]
@@ -287,6 +487,7 @@ class PostgresClusterTest(unittest.TestCase):
                       "--role-arn", role["Arn"], "--timeout", "600", "--env",
                       f"CALLS_FILE={calls}", "--env", f"HOLD_FILE={hold}", "--command",
                       sys.executable, RUNNER, module)
+        load = self.start_load(nodes, self.create_fixed(first))
         sm = first.client("secretsmanager")
         arn = sm.create_secret(Name="rotated", SecretString="before")["ARN"]
         old = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
@@ -299,9 +500,16 @@ class PostgresClusterTest(unittest.TestCase):
         holder = next(n for n in nodes if n.endpoint.rstrip("/") == holder_endpoint.rstrip("/"))
         survivors = [n for n in nodes if n is not holder]
         holder.kill9()
+        # Another node is killed while its clients write; the last one finishes the rotation.
+        mid_write = survivors[1]
+        written = len(load.acknowledged[mid_write])
+        wait_for("writes through the node about to be killed",
+                 lambda: len(load.acknowledged[mid_write]) >= written + 5)
+        mid_write.kill9()
+        survivor = survivors[0]
 
         def finished():
-            stages = survivors[0].client("secretsmanager").describe_secret(
+            stages = survivor.client("secretsmanager").describe_secret(
                 SecretId=arn)["VersionIdsToStages"]
             (old_version,) = old
             done = stages.get(old_version) == ["AWSPREVIOUS"] and any(
@@ -318,13 +526,27 @@ class PostgresClusterTest(unittest.TestCase):
         self.assertTrue(all(s[1] != holder_endpoint for s in steps[2:]), steps)
         # The events are the store's: every node lists the same ones.
         for name in ("RotationStarted", "RotationSucceeded"):
-            self.assertEqual(1, len(self.rotation_events(survivors[0], arn, name)), name)
-        new_value = survivors[1].client("secretsmanager").get_secret_value(SecretId=arn)
+            self.assertEqual(1, len(self.rotation_events(survivor, arn, name)), name)
+        new_value = survivor.client("secretsmanager").get_secret_value(SecretId=arn)
         self.assertNotEqual("before", new_value["SecretString"])
-        # The dead node is listed as silent until it comes back.
-        listed = {n["Name"].rsplit(":", 1)[1]: n
-                  for n in json.loads(self.operator(survivors[0], "nodes"))["Nodes"]}
-        self.assertFalse(listed[str(holder.port)]["Alive"])
+        # Under the load, nothing acknowledged was lost, no read was wrong, and the surviving
+        # node answered every call.
+        written = len(load.acknowledged[survivor])
+        wait_for("writes through the survivor",
+                 lambda: len(load.acknowledged[survivor]) >= written + 5)
+        load.stop()
+        self.assertEqual([], load.wrong)
+        self.assertEqual([], load.errors[survivor])
+        load.check_nothing_lost(self, survivor)
+        # The dead nodes are listed as silent (15 s after their last report) until they come
+        # back.
+
+        def silent(node):
+            listed = {n["Name"].rsplit(":", 1)[1]: n
+                      for n in json.loads(self.operator(survivor, "nodes"))["Nodes"]}
+            return not listed[str(node.port)]["Alive"]
+        self.assertTrue(silent(holder))
+        wait_for("the node killed mid-write to be listed as silent", lambda: silent(mid_write))
 
     @staticmethod
     def kill_held_function(hold):
