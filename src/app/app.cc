@@ -236,6 +236,25 @@ void App::AddNodesEndpoint() {
   operator_api_->AddAccountEndpoint({"/coffer/nodes", "ListNodes", "", nodes});
 }
 
+Status App::PublishSignalCounts() {
+  // One publication at a time: the alarms' job and the periodic one both publish.
+  std::lock_guard lock(publish_mu_);
+  const EpochMillis now = clock_->NowMillis();
+  std::vector<SignalCountRow> failures = auth_failures_.slot_counts().TakeChanged(now);
+  std::vector<SignalCountRow> signals;
+  if (foundation_.trail != nullptr) signals = foundation_.trail->signal_counts().TakeChanged(now);
+  if (failures.empty() && signals.empty()) return Status::Ok();
+  Status published = foundation_.store->Coordinate([&](ClusterView& c) -> Status {
+    COFFER_RETURN_IF_ERROR(c.PutSignalCounts(membership_.node_id(), failures));
+    return c.PutSignalCounts(membership_.node_id(), signals);
+  });
+  if (!published.ok()) {
+    auth_failures_.slot_counts().Untake(failures);
+    if (foundation_.trail != nullptr) foundation_.trail->signal_counts().Untake(signals);
+  }
+  return published;
+}
+
 void App::AddJobs() {
   // First: RunEachOnce runs jobs in order, and the leases below need a recent report.
   jobs_.Add(
@@ -267,6 +286,15 @@ void App::AddJobs() {
                  return w.alarms().PruneHistory(clock_->NowMillis() - 30 * kDayMs);
                });
              }},
+            {"retention of the nodes' counts",
+             [this] {
+               return foundation_.store->Coordinate([&](ClusterView& c) {
+                 return c
+                     .ForgetSignalCountsBefore(clock_->NowMillis() -
+                                               monitoring::AlarmEvaluator::kPublishedCountsKeptMs)
+                     .status();
+               });
+             }},
         });
       },
       BackgroundJobs::WhileSealed::kPause, BackgroundJobs::Where::kOneNode);
@@ -285,7 +313,15 @@ void App::AddJobs() {
         "audit log delivery", options_.audit_log_interval,
         [this] { return foundation_.delivery->Pass(); }, BackgroundJobs::WhileSealed::kRun);
   }
-  // The built-in alarms (monitoring/alarms.h), from the trail's tallies.
+  // The built-in alarms (monitoring/alarms.h), from the trail's tallies; on a shared store from
+  // what every node counted, which each publishes every 5 s (and the alarms' node before it
+  // evaluates).
+  if (foundation_.store->Shared()) {
+    alarms_.CountEveryNode([this] { return PublishSignalCounts(); });
+    jobs_.Add(
+        "publication of signal counts", std::chrono::seconds(5),
+        [this] { return PublishSignalCounts(); }, BackgroundJobs::WhileSealed::kRun);
+  }
   jobs_.Add(
       "alarms", options_.alarm_interval, [this] { return alarms_.Evaluate(); },
       BackgroundJobs::WhileSealed::kPause, BackgroundJobs::Where::kOneNode);

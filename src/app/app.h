@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -117,6 +118,8 @@ class App {
   App(const AppOptions& options, const Clock* clock, const AppFoundation& foundation);
   void AddServices();
   void AddJobs();
+  // Writes what this node counted (audit/slot_counts.h) to the store, for the alarms.
+  Status PublishSignalCounts();
   void AddSinkEndpoints();
   void AddBackupEndpoints();
   void AddNodesEndpoint();
@@ -124,6 +127,7 @@ class App {
   AppOptions options_;
   const Clock* clock_;
   AppFoundation foundation_;
+  std::mutex publish_mu_;
   ClusterMembership membership_;  // before rotations_, which holds leases under its node id
   CredentialRegistry credentials_;
   PolicyAuthorizer authorizer_;

@@ -205,6 +205,14 @@ void AuditTrail::WriteBatch(std::vector<Pending>& batch) {
   }
   for (auto& p : batch) p.ticket->Complete(written.ok());
   if (!written.ok()) return;
+  for (const auto& row : rows) {
+    if (row.signals == 0) continue;
+    for (AuditSignal signal : kAllAuditSignals) {
+      if ((row.signals & SignalBit(signal)) != 0) {
+        signal_counts_.Add(row.account, row.region, SignalBit(signal), row.time_ms);
+      }
+    }
+  }
 
   bool indexer_running = false;
   {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "audit/audit_journal.h"
+#include "audit/slot_counts.h"
 #include "core/status.h"
 #include "store/audit_records.h"
 
@@ -99,6 +100,9 @@ class AuditTrail {
     summary_reader_ = std::move(reader);
   }
   Result<std::vector<AuditScope>> Scopes();
+  // The signals of the records this process wrote, per 10 s slot: what a node of a shared
+  // store publishes for the alarms (audit/slot_counts.h).
+  SlotCounts& signal_counts() { return signal_counts_; }
   // Indexed records after index id `after_id`, oldest first (notifications read the trail's
   // write calls in order).
   Result<std::vector<AuditRow>> ReadFrom(int64_t after_id, int limit);
@@ -157,6 +161,7 @@ class AuditTrail {
 
   std::atomic<bool> writable_{true};
   std::atomic<uint64_t> records_{0};
+  SlotCounts signal_counts_;
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> write_failures_{0};
   std::atomic<uint64_t> lost_{0};

@@ -10,6 +10,7 @@ constexpr EpochMillis kSlotMs = 10'000;
 
 void AuthFailureTally::Add(const std::string& account, const std::string& region,
                            EpochMillis time_ms, AuthFailureSample sample) {
+  slot_counts_.Add(account, region, kAuthenticationFailure, time_ms);
   const EpochMillis slot = time_ms / kSlotMs;
   std::lock_guard lock(mu_);
   auto recent = recent_.find({account, region});

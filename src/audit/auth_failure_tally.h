@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "audit/slot_counts.h"
 #include "core/clock.h"
 #include "store/audit_records.h"
 
@@ -56,12 +57,15 @@ class AuthFailureTally {
                              EpochMillis start_ms, EpochMillis bucket_ms, size_t n) const;
   // Every (account, region) with a failure kept.
   std::vector<AuditScope> Scopes() const;
+  // The failures per 10 s slot, for a node of a shared store to publish (audit/slot_counts.h).
+  SlotCounts& slot_counts() { return slot_counts_; }
   int64_t dropped() const {
     std::lock_guard lock(mu_);
     return dropped_;
   }
 
  private:
+  SlotCounts slot_counts_;
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, EpochMillis>, int64_t> by_slot_;
   using RecentMap = std::map<std::pair<std::string, std::string>, std::deque<AuthFailureSample>>;

@@ -325,6 +325,10 @@ AlarmEvaluator::Datapoints AlarmEvaluator::CountDatapoints(const AuditScope& sco
   d.start_ms = end - period * s.evaluation_periods;
   d.values.assign(static_cast<size_t>(s.evaluation_periods), 0);
   auto add_signal = [&](AuditSignal signal) {
+    if (publish_) {
+      AddPublished(scope, SignalBit(signal), period, d);
+      return;
+    }
     AuditSignalQuery q;
     q.account = scope.account;
     q.region = scope.region;
@@ -352,7 +356,9 @@ AlarmEvaluator::Datapoints AlarmEvaluator::CountDatapoints(const AuditScope& sco
       break;
     case Alarm::kUnauthorizedSecretAccess: {
       add_signal(AuditSignal::kUnauthorizedSecretAccess);
-      if (auth_ != nullptr) {
+      if (publish_) {
+        AddPublished(scope, audit::kAuthenticationFailure, period, d);
+      } else if (auth_ != nullptr) {
         auto failures =
             auth_->Count(scope.account, scope.region, d.start_ms, period, d.values.size());
         for (size_t i = 0; i < failures.size(); ++i)
@@ -366,7 +372,30 @@ AlarmEvaluator::Datapoints AlarmEvaluator::CountDatapoints(const AuditScope& sco
   return d;
 }
 
+bool AlarmEvaluator::AddPublished(const AuditScope& scope, int64_t kind, EpochMillis period,
+                                  Datapoints& d) {
+  std::vector<int64_t> sums;
+  Status read = store_->Coordinate([&](ClusterView& c) -> Status {
+    COFFER_ASSIGN_OR_RETURN(sums, c.SumSignalCounts(scope.account, scope.region, kind, d.start_ms,
+                                                    period, d.values.size()));
+    return Status::Ok();
+  });
+  if (!read.ok()) {
+    d.available = false;
+    d.unavailable_reason = "coffer could not read the nodes' counts: " + read.message();
+    return false;
+  }
+  for (size_t i = 0; i < sums.size() && i < d.values.size(); ++i) {
+    d.values[i] += static_cast<double>(sums[i]);
+  }
+  return true;
+}
+
 Status AlarmEvaluator::Evaluate() {
+  if (publish_) {
+    // This node's counts first, so that what it served up to now is counted with the others'.
+    COFFER_RETURN_IF_ERROR(publish_());
+  }
   const EpochMillis now = clock_->NowMillis();
   std::vector<AlarmSettingsRow> settings_rows;
   std::vector<AlarmStateRow> states;
@@ -396,13 +425,21 @@ Status AlarmEvaluator::Evaluate() {
     return Status::Ok();
   }));
   for (const auto& st : states) scopes.insert({st.account, st.region});
-  if (trail_ != nullptr) {
+  if (publish_) {
+    // Every scope a node counted something in, within the longest window an alarm may look
+    // back (Period x EvaluationPeriods is at most a week).
+    COFFER_RETURN_IF_ERROR(store_->Coordinate([&](ClusterView& c) -> Status {
+      COFFER_ASSIGN_OR_RETURN(auto counted, c.SignalCountScopes(now - kPublishedCountsKeptMs));
+      scopes.insert(counted.begin(), counted.end());
+      return Status::Ok();
+    }));
+  } else if (trail_ != nullptr) {
     auto seen = trail_->Scopes();
     if (seen.ok()) {
       for (const auto& sc : *seen) scopes.insert({sc.account, sc.region});
     }
   }
-  if (auth_ != nullptr) {
+  if (auth_ != nullptr && !publish_) {
     for (const auto& sc : auth_->Scopes()) scopes.insert({sc.account, sc.region});
   }
   for (const auto& [key, counts] : near_expiry_) {

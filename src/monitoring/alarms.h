@@ -30,6 +30,7 @@
 
 #include <array>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,8 +58,7 @@ inline constexpr std::array<Alarm, 4> kAlarms = {
 std::string_view AlarmName(Alarm alarm);
 std::optional<Alarm> AlarmNamed(std::string_view name);
 // arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME (NAME may be "*", every alarm).
-std::string AlarmArn(const std::string& account, const std::string& region,
-                     std::string_view name);
+std::string AlarmArn(const std::string& account, const std::string& region, std::string_view name);
 // The metric an alarm watches (namespace "coffer"), as its configuration names it.
 const char* MetricName(Alarm alarm);
 
@@ -100,6 +100,14 @@ class AlarmEvaluator {
   // history entry and event in one transaction.
   Status Evaluate();
 
+  // On a store several nodes serve (Store::Shared): the counts are what every node published
+  // (store/cluster.h: SignalCountRow) — this node's too, which `publish` writes first — instead
+  // of this node's trail and authentication tally alone, which hold only what it served.
+  void CountEveryNode(std::function<Status()> publish) { publish_ = std::move(publish); }
+  // How long published counts are kept: the longest window an alarm looks back over (Period x
+  // EvaluationPeriods, a week), and a day.
+  static constexpr EpochMillis kPublishedCountsKeptMs = 8 * 24 * 3600'000LL;
+
   // The effective settings of `alarm` in `account`.
   static Result<AlarmSettings> SettingsOf(StoreReader& r, const std::string& account, Alarm alarm);
 
@@ -118,6 +126,9 @@ class AlarmEvaluator {
  private:
   Datapoints CountDatapoints(const AuditScope& scope, Alarm alarm, const AlarmSettings& s,
                              EpochMillis now);
+  // The published counts of `kind`, summed over the nodes, into d's values; false (and `d`
+  // unavailable) when the store cannot answer.
+  bool AddPublished(const AuditScope& scope, int64_t kind, EpochMillis period, Datapoints& d);
   Status Transition(const AuditScope& scope, Alarm alarm, const AlarmSettings& s,
                     const std::optional<AlarmStateRow>& before, AlarmStateRow after);
 
@@ -125,6 +136,7 @@ class AlarmEvaluator {
   audit::AuditTrail* trail_;
   const audit::AuthFailureTally* auth_;
   const Clock* clock_;
+  std::function<Status()> publish_;  // set: count what every node published
 
   // The last near-expiry counts per (WithinDays, MaxAgeDays) an account uses, then per
   // (account, region); refreshed at most once a minute (they scan every secret).

@@ -187,6 +187,42 @@ TEST_F(AlarmsTest, UnauthorizedCountsAuthenticationFailuresAndResourcePolicyRefu
   EXPECT_EQ(State("UnauthorizedSecretAccess"), "OK");
 }
 
+TEST_F(AlarmsTest, OnASharedStoreTheAlarmsCountWhatEveryNodePublished) {
+  // This node publishes what its trail and tally counted, as the App does (app/app.cc).
+  int publications = 0;
+  evaluator_->CountEveryNode([&] {
+    ++publications;
+    auto signals = trail_->signal_counts().TakeChanged(clock_.NowMillis());
+    auto failures = tally_.slot_counts().TakeChanged(clock_.NowMillis());
+    return store_->Coordinate([&](ClusterView& c) -> Status {
+      COFFER_RETURN_IF_ERROR(c.PutSignalCounts("this-node", signals));
+      return c.PutSignalCounts("this-node", failures);
+    });
+  });
+  // Another node served 3 refused calls and one failed authentication in the same period.
+  ASSERT_TRUE(store_
+                  ->Coordinate([&](ClusterView& c) {
+                    return c.PutSignalCounts(
+                        "other-node",
+                        {{kAccount, kRegion, SignalBit(AuditSignal::kSecretAccessDenied),
+                          kStart + 10'000, 3},
+                         {kAccount, kRegion, audit::kAuthenticationFailure, kStart + 20'000, 1}});
+                  })
+                  .ok());
+  Call("GetSecretValue", /*denied=*/true);
+  Call("DescribeSecret", /*denied=*/true);
+  clock_.Set(kStart + 300'000 + 1'000);
+  Evaluate();
+  EXPECT_EQ(publications, 1);
+  EXPECT_EQ(State("SecretAccessDenied"), "ALARM");        // 2 here + 3 there >= 5
+  EXPECT_EQ(State("UnauthorizedSecretAccess"), "ALARM");  // the failure there
+  // Counted once: this node's 2 are the published ones, not also its trail's.
+  Set("*", "SecretAccessDenied", R"({"Threshold": 6})");
+  Evaluate();
+  EXPECT_EQ(State("SecretAccessDenied"), "OK");
+  EXPECT_EQ(publications, 2);
+}
+
 TEST_F(AlarmsTest, SeveralEvaluationPeriodsNeedDatapointsToAlarmBreachingOnes) {
   Set(kAccount, "SecretAccessDenied",
       R"({"Threshold": 1, "Period": 60, "EvaluationPeriods": 3, "DatapointsToAlarm": 2})");

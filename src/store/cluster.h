@@ -5,8 +5,10 @@
 // empty every node's caches). Error contract: store/deployment.h.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -24,6 +26,17 @@ struct NodeRow {
   EpochMillis heartbeat_ms = 0;  // the node's clock when it last reported
 };
 
+// How many events of one kind (an audit signal, an authentication failure: audit/slot_counts.h)
+// a node counted in one (account, region) and slot of time. Each node publishes what it counted
+// itself, so that the node evaluating the alarms counts what every node served.
+struct SignalCountRow {
+  std::string account;
+  std::string region;
+  int64_t kind = 0;
+  EpochMillis slot_ms = 0;  // the slot's start
+  int64_t n = 0;
+};
+
 class ClusterView {
  public:
   virtual ~ClusterView() = default;
@@ -39,6 +52,21 @@ class ClusterView {
   // Gives `job`'s lease to `node_id` (whoever held it).
   virtual Status SetJobLeaseHolder(const std::string& job, const std::string& node_id,
                                    EpochMillis now) = 0;
+
+  // Sets `node_id`'s count of each row's (account, region, kind, slot) to the row's n.
+  virtual Status PutSignalCounts(const std::string& node_id,
+                                 const std::vector<SignalCountRow>& rows) = 0;
+  // Every node's counts of `kind` in (account, region), summed per bucket: `buckets` of
+  // `bucket_ms` from `start_ms`.
+  virtual Result<std::vector<int64_t>> SumSignalCounts(const std::string& account,
+                                                       const std::string& region, int64_t kind,
+                                                       EpochMillis start_ms, EpochMillis bucket_ms,
+                                                       size_t buckets) = 0;
+  // The (account, region) pairs counted in a slot starting at or after `since_ms`.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> SignalCountScopes(
+      EpochMillis since_ms) = 0;
+  // Removes the counts of slots that started before `before_ms`; returns how many.
+  virtual Result<int> ForgetSignalCountsBefore(EpochMillis before_ms) = 0;
 };
 
 }  // namespace coffer

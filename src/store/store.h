@@ -104,6 +104,9 @@ class Store {
   ChangeCounts Changes() const;
   uint64_t CommittedWrites() const { return Changes().writes; }
   uint64_t IdentityWrites() const { return Changes().identity_writes; }
+  // Whether other processes may serve this store at the same time (PostgreSQL), so that what
+  // one process counts in memory is not what the deployment served (monitoring/alarms.h).
+  bool Shared() const { return ChangesAreShared(); }
 
   // Writes a consistent copy of the whole store, as of one moment, to the new file `path`,
   // while reads and writes go on (a backup encrypts it). Errors: InternalFailure when the

@@ -324,5 +324,48 @@ TEST_F(StoreConformanceTest, TheClusterViewKeepsNodesAndJobLeases) {
                   .ok());
 }
 
+TEST_F(StoreConformanceTest, EachNodePublishesItsSignalCountsAndTheyAreSummed) {
+  constexpr int64_t kKind = 2;
+  auto row = [](const char* region, int64_t kind, EpochMillis slot, int64_t n) {
+    return SignalCountRow{"111122223333", region, kind, slot, n};
+  };
+  ASSERT_TRUE(
+      store_
+          ->Coordinate([&](ClusterView& c) -> Status {
+            COFFER_RETURN_IF_ERROR(c.PutSignalCounts(
+                "node-a",
+                {row("us-east-1", kKind, 10'000, 1), row("us-east-1", kKind, 20'000, 4),
+                 row("us-east-1", kKind + 1, 20'000, 100), row("eu-west-1", kKind, 90'000, 7)}));
+            // A later publication of a slot replaces the node's count; another node's
+            // count of the same slot adds to it.
+            COFFER_RETURN_IF_ERROR(
+                c.PutSignalCounts("node-a", {row("us-east-1", kKind, 10'000, 3)}));
+            return c.PutSignalCounts(
+                "node-b", {row("us-east-1", kKind, 10'000, 2), row("us-east-1", kKind, 70'000, 9)});
+          })
+          .ok());
+  ASSERT_TRUE(
+      store_
+          ->Coordinate([&](ClusterView& c) -> Status {
+            // Buckets of 30 s from 0: [0, 30 s) holds 3 + 2 + 4, [60 s, 90 s) holds 9.
+            COFFER_ASSIGN_OR_RETURN(
+                auto sums, c.SumSignalCounts("111122223333", "us-east-1", kKind, 0, 30'000, 3));
+            EXPECT_EQ(sums, (std::vector<int64_t>{9, 0, 9}));
+            COFFER_ASSIGN_OR_RETURN(
+                sums, c.SumSignalCounts("111122223333", "us-east-1", kKind, 20'000, 10'000, 1));
+            EXPECT_EQ(sums, (std::vector<int64_t>{4}));
+            COFFER_ASSIGN_OR_RETURN(auto scopes, c.SignalCountScopes(30'000));
+            using Scope = std::pair<std::string, std::string>;
+            EXPECT_EQ(scopes, (std::vector<Scope>{{"111122223333", "eu-west-1"},
+                                                  {"111122223333", "us-east-1"}}));
+            COFFER_ASSIGN_OR_RETURN(int forgotten, c.ForgetSignalCountsBefore(70'000));
+            EXPECT_EQ(forgotten, 4);
+            COFFER_ASSIGN_OR_RETURN(scopes, c.SignalCountScopes(0));
+            EXPECT_EQ(scopes.size(), 2u);
+            return Status::Ok();
+          })
+          .ok());
+}
+
 }  // namespace
 }  // namespace coffer

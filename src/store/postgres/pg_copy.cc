@@ -30,14 +30,15 @@ struct SqliteHandle {
 };
 
 // The tables to copy, in the order their migrations made them (so a table comes after the ones
-// its foreign keys name). The tier counts are the triggers' to rebuild; the nodes and their job
-// leases (store/cluster.h) belong to the processes serving a store, not to its contents.
+// its foreign keys name). The tier counts are the triggers' to rebuild; the nodes, their job
+// leases and signal counts (store/cluster.h) belong to the processes serving a store, not to its
+// contents.
 Result<std::vector<std::string>> TablesOf(sqlite3* db) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db,
                          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
                          "'sqlite_%' AND name NOT IN ('parameter_tier_counts', 'cluster_nodes', "
-                         "'job_leases') ORDER BY rowid",
+                         "'job_leases', 'node_signal_counts') ORDER BY rowid",
                          -1, &stmt, nullptr) != SQLITE_OK) {
     return SqliteFailure(db, "list tables");
   }

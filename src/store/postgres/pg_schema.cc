@@ -368,6 +368,18 @@ CREATE TABLE job_leases (
   node_id TEXT COLLATE "C" NOT NULL,
   taken_ms BIGINT NOT NULL);
 )sql",
+    // v3: the signal counts each node publishes for the alarms (store/cluster.h).
+    R"sql(
+CREATE TABLE node_signal_counts (
+  node_id TEXT COLLATE "C" NOT NULL,
+  account TEXT COLLATE "C" NOT NULL,
+  region TEXT COLLATE "C" NOT NULL,
+  kind BIGINT NOT NULL,
+  slot_ms BIGINT NOT NULL,
+  n BIGINT NOT NULL,
+  PRIMARY KEY (node_id, account, region, kind, slot_ms));
+CREATE INDEX node_signal_counts_by_scope ON node_signal_counts (account, region, kind, slot_ms);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));

@@ -1,4 +1,5 @@
-// Tables of the nodes serving the store and of the one-node jobs' leases.
+// Tables of the nodes serving the store, of the one-node jobs' leases and of the signal counts
+// each node publishes.
 #include "store/cluster.h"
 
 #include <memory>
@@ -78,6 +79,60 @@ class SqlCluster final : public ClusterView {
     q.Bind(1, job).Bind(2, node_id).Bind(3, now);
     q.Step();
     return q.status();
+  }
+
+  Status PutSignalCounts(const std::string& node_id,
+                         const std::vector<SignalCountRow>& rows) override {
+    for (const auto& r : rows) {
+      COFFER_QUERY(q, c_,
+                   "INSERT INTO node_signal_counts (node_id, account, region, kind, slot_ms, n) "
+                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, account, region, kind, "
+                   "slot_ms) DO UPDATE SET n = excluded.n");
+      q.Bind(1, node_id).Bind(2, r.account).Bind(3, r.region).Bind(4, r.kind);
+      q.Bind(5, r.slot_ms).Bind(6, r.n);
+      q.Step();
+      COFFER_RETURN_IF_ERROR(q.status());
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<int64_t>> SumSignalCounts(const std::string& account,
+                                               const std::string& region, int64_t kind,
+                                               EpochMillis start_ms, EpochMillis bucket_ms,
+                                               size_t buckets) override {
+    std::vector<int64_t> out(buckets, 0);
+    if (buckets == 0 || bucket_ms <= 0) return out;
+    COFFER_QUERY(q, c_,
+                 "SELECT slot_ms, SUM(n) FROM node_signal_counts WHERE account = ? AND "
+                 "region = ? AND kind = ? AND slot_ms >= ? AND slot_ms < ? GROUP BY slot_ms");
+    q.Bind(1, account).Bind(2, region).Bind(3, kind).Bind(4, start_ms);
+    q.Bind(5, start_ms + bucket_ms * static_cast<int64_t>(buckets));
+    while (q.Step()) {
+      const auto i = static_cast<size_t>((q.Int(0) - start_ms) / bucket_ms);
+      if (i < buckets) out[i] += q.Int(1);
+    }
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> SignalCountScopes(
+      EpochMillis since_ms) override {
+    COFFER_QUERY(q, c_,
+                 "SELECT DISTINCT account, region FROM node_signal_counts WHERE slot_ms >= ? "
+                 "ORDER BY account, region");
+    q.Bind(1, since_ms);
+    std::vector<std::pair<std::string, std::string>> out;
+    while (q.Step()) out.emplace_back(q.Text(0), q.Text(1));
+    COFFER_RETURN_IF_ERROR(q.status());
+    return out;
+  }
+
+  Result<int> ForgetSignalCountsBefore(EpochMillis before_ms) override {
+    COFFER_QUERY(q, c_, "DELETE FROM node_signal_counts WHERE slot_ms < ?");
+    q.Bind(1, before_ms);
+    q.Step();
+    COFFER_RETURN_IF_ERROR(q.status());
+    return static_cast<int>(q.Changes());
   }
 
  private:

@@ -6,7 +6,7 @@
 namespace coffer::sqlite {
 namespace {
 
-constexpr int kSchemaVersion = 12;
+constexpr int kSchemaVersion = 13;
 
 // Forward migrations, one entry per schema version. Never edit an entry once released; add one.
 constexpr const char* kMigrations[] = {
@@ -418,6 +418,18 @@ CREATE TABLE job_leases (
   job TEXT PRIMARY KEY,
   node_id TEXT NOT NULL,
   taken_ms INTEGER NOT NULL);
+)sql",
+    // v13: the signal counts each node publishes for the alarms (store/cluster.h).
+    R"sql(
+CREATE TABLE node_signal_counts (
+  node_id TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  slot_ms INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (node_id, account, region, kind, slot_ms));
+CREATE INDEX node_signal_counts_by_scope ON node_signal_counts (account, region, kind, slot_ms);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

@@ -76,7 +76,8 @@ class SqliteStore final : public Store {
       // The nodes serving this store are not part of its contents (store/cluster.h).
       auto copy = Connection::Open(path);
       Status cleared = copy.ok()
-                           ? (*copy)->Exec("DELETE FROM cluster_nodes; DELETE FROM job_leases")
+                           ? (*copy)->Exec("DELETE FROM cluster_nodes; DELETE FROM job_leases; "
+                                           "DELETE FROM node_signal_counts")
                            : copy.status();
       if (!cleared.ok()) {
         std::remove(path.c_str());

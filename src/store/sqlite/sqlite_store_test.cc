@@ -61,7 +61,7 @@ TEST_F(SqliteStoreTest, ParameterCountsAreBackFilledWhenTheSchemaIsMigrated) {
   ExecRaw(
       "DROP TRIGGER parameters_counted_in; DROP TRIGGER parameters_counted_out;"
       "DROP TRIGGER parameters_recounted; DROP TABLE parameter_tier_counts;"
-      "DROP TABLE cluster_nodes; DROP TABLE job_leases;"
+      "DROP TABLE cluster_nodes; DROP TABLE job_leases; DROP TABLE node_signal_counts;"
       "PRAGMA user_version = 10;");
   auto reopened = OpenSqliteStore(path_);
   ASSERT_TRUE(reopened.ok()) << reopened.status().message();

@@ -14,6 +14,8 @@ as behind a load balancer:
   acknowledged write is lost and no version is left without its labels;
 * PostgreSQL restarted under that load: every node answers ServiceUnavailable (retryable) while
   it is down, never a wrong value, and serves again without a restart, its cache coherent;
+* the built-in alarms count what every node served: refusals and bad signatures split across
+  two nodes, each under the threshold alone, turn the alarms to ALARM;
 * GET /coffer/nodes and `coffer operator nodes` (operator only) list the nodes, alive or
   silent; `coffer operator status` with the operator's credentials tells which are sealed;
 * a node started without a copy of root.key is refused, saying where to get one.
@@ -208,12 +210,13 @@ class PostgresClusterTest(unittest.TestCase):
         cls.addClassCleanup(cls.pg.stop)
         cls.pg.start()
 
-    def start_cluster(self, count):
+    def start_cluster(self, count, extra_args=()):
         """`count` nodes on a new database: the first initialises it, the others start on data
         directories holding a copy of its root.key (the file seal's key)."""
         db = "coffer_" + uuid.uuid4().hex[:12]
         self.pg.su(f"CREATE DATABASE {db}")
-        first = CofferServer(extra_args=["--store", self.pg.url(db)])
+        args = ["--store", self.pg.url(db), *extra_args]
+        first = CofferServer(extra_args=args)
         self.addCleanup(first.close)
         first.start()
         nodes = [first]
@@ -221,7 +224,7 @@ class PostgresClusterTest(unittest.TestCase):
             data_dir = os.path.join(first.root, f"node{i}")
             os.mkdir(data_dir, 0o700)
             shutil.copy(os.path.join(first.data_dir, "root.key"), data_dir)
-            node = CofferServer(extra_args=["--store", self.pg.url(db)], data_dir=data_dir)
+            node = CofferServer(extra_args=args, data_dir=data_dir)
             self.addCleanup(node.close)
             node.start()
             nodes.append(node)
@@ -427,6 +430,44 @@ class PostgresClusterTest(unittest.TestCase):
                  "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
         self.assertEqual(0, anonymous.returncode, anonymous.stdout + anonymous.stderr)
         self.assertNotIn("Nodes", json.loads(anonymous.stdout))
+
+    def test_the_alarms_count_what_every_node_served(self):
+        tmp = tempfile.mkdtemp(prefix="coffer-cluster-alarms-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        config = os.path.join(tmp, "alarms.json")
+        with open(config, "w") as f:
+            json.dump({"Alarms": {"SecretAccessDenied": {"Period": 10, "Threshold": 6},
+                                  "UnauthorizedSecretAccess": {"Period": 10, "Threshold": 2}}},
+                      f)
+        a, b = self.start_cluster(2, extra_args=["--alarms-config", config,
+                                                 "--alarm-evaluation-interval", "1"])
+        iam = a.client("iam")
+        iam.create_user(UserName="stranger")
+        key = iam.create_access_key(UserName="stranger")["AccessKey"]
+        arn = a.client("secretsmanager").create_secret(Name="guarded",
+                                                       SecretString="x")["ARN"]
+        strangers = [n.client("secretsmanager", key_id=key["AccessKeyId"],
+                              secret=key["SecretAccessKey"]) for n in (a, b)]
+        forgers = [n.client("secretsmanager", key_id=key["AccessKeyId"], secret="forged" * 7)
+                   for n in (a, b)]
+        # Each node alone serves fewer refusals than the thresholds, both together as many: 3
+        # calls refused by policy and one forged signature on each, in one 10 s period.
+        wait_for("the start of a 10 s period", lambda: time.time() % 10 < 2)
+        for stranger, forger in zip(strangers, forgers):
+            for _ in range(3):
+                self.assertRefused("AccessDeniedException",
+                                   lambda: stranger.get_secret_value(SecretId=arn))
+            self.assertRefused("InvalidSignatureException",
+                               lambda: forger.get_secret_value(SecretId=arn))
+
+        def state(alarm):
+            listed = json.loads(self.operator(b, "alarms"))["MetricAlarms"]
+            return next((x["StateValue"] for x in listed if x["AlarmName"] == alarm
+                         and x["Region"] == DEFAULT_REGION), None)
+        wait_for("SecretAccessDenied to count both nodes' refusals",
+                 lambda: state("SecretAccessDenied") == "ALARM", timeout=60)
+        wait_for("UnauthorizedSecretAccess to count both nodes' bad signatures",
+                 lambda: state("UnauthorizedSecretAccess") == "ALARM", timeout=60)
 
     def test_a_node_needs_a_copy_of_the_root_key(self):
         (first,) = self.start_cluster(1)
