@@ -137,9 +137,9 @@ int HttpOptionsFrom(const ServerFlags& flags, coffer::HttpServerOptions* http,
   }
   http->tls_cert_file = flags.tls_cert;
   http->tls_key_file = flags.tls_key;
-  // Requests on a PostgreSQL store wait on round trips (the change counts at least): 4 per core.
+  // On PostgreSQL a write or a cache miss holds its thread for round trips: 2 per core.
   const bool shared = !flags.store.empty() || !Env("COFFER_STORE").value_or("").empty();
-  const int per_core = shared ? 4 * static_cast<int>(std::thread::hardware_concurrency()) : 0;
+  const int per_core = shared ? 2 * static_cast<int>(std::thread::hardware_concurrency()) : 0;
   http->io_threads = flags.io_threads > 0 ? flags.io_threads : per_core;
   http->max_connections = flags.max_connections;
   http->max_connections_per_source = flags.max_connections_per_source;
@@ -511,7 +511,7 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
                      "PEM certificate chain; enables TLS with --tls-key.");
   server->add_option("--tls-key", flags.tls_key, "PEM private key for --tls-cert.");
   server->add_option("--io-threads", flags.io_threads,
-                     "I/O threads (default: 1 per core; 4 on a PostgreSQL store).");
+                     "I/O threads (default: 1 per core; 2 per core on a PostgreSQL store).");
   server
       ->add_option("--max-connections", flags.max_connections,
                    "Open connections beyond which new ones are refused.")

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "audit/trail_rows.h"
@@ -194,9 +195,14 @@ Status Unauthorized(std::string_view operation) {
 
 }  // namespace
 
-ApiResponse ApiDispatcher::Handle(const ApiRequest& request) {
+ApiResponse ApiDispatcher::Handle(const ApiRequest& request, const ChangeCounts* counts) {
   const std::string request_id = NewUuid();
-  ChangeCountsPin pin(store_);
+  std::optional<ChangeCountsPin> pin;
+  if (counts != nullptr) {
+    pin.emplace(store_, *counts);
+  } else {
+    pin.emplace(store_);
+  }
   if (operator_api_ != nullptr && OperatorApi::IsOperatorPath(request.target)) {
     OperatorCall call;
     // Failing closed, an operator call acts only if it can be recorded, as every other call;

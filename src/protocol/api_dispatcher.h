@@ -118,8 +118,17 @@ class ApiDispatcher {
     query_services_[std::move(signing_service)] = {std::move(xml_namespace), std::move(handler)};
   }
 
-  // Thread-safe; never throws.
-  ApiResponse Handle(const ApiRequest& request);
+  // Thread-safe; never throws. `counts`: the store's change counts, read for this request as
+  // it began (ReadChangesThen); without them they are read when first needed.
+  ApiResponse Handle(const ApiRequest& request, const ChangeCounts* counts = nullptr);
+  // On a store several nodes share, the counts a request needs are a round trip to the
+  // database: this reads them without holding the caller's thread, then calls `resume` (on
+  // the store's reading thread) for the caller to Handle the request with them on its own.
+  // Returns false, and never calls `resume`, when the counts are in memory (a store of one
+  // process): Handle at once.
+  bool ReadChangesThen(std::function<void(ChangeCounts)> resume) const {
+    return store_ != nullptr && store_->ReadChangesThen(std::move(resume));
+  }
 
   // Calls answered and refused, for GET /metrics.
   const RequestMetrics& request_metrics() const { return metrics_; }

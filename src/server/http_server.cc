@@ -20,6 +20,7 @@
 #include "core/thread_name.h"
 #include "core/time_format.h"
 #include "crypto/crypto.h"
+#include "server/ui_files.h"
 
 namespace coffer {
 namespace {
@@ -433,7 +434,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       }
     } else if (shared_->options.ui_files && !shared_->options.metrics_only &&
                req.method() == http::verb::get && IsUiTarget(target)) {
-      ServeUiFile(target, *res);
+      ServeUiFile(shared_->options.ui_files, target, *res);
     } else if (shared_->options.metrics_only) {
       res->result(http::status::not_found);
       res->set(http::field::content_type, "text/plain");
@@ -462,12 +463,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         api.tls_version = SSL_get_version(stream_.native_handle());
         api.tls_cipher = SSL_get_cipher_name(stream_.native_handle());
       }
-      ApiResponse out = shared_->dispatcher->Handle(api);
-      // The body may have carried secret values: wipe it before the buffer is reused.
-      OPENSSL_cleanse(req.body().data(), req.body().size());
-      const bool close = !req.keep_alive() || shared_->stopping;
-      if (out.audit_ticket) return AnswerWhenRecorded(std::move(out), res, close);
-      Fill(*res, std::move(out));
+      api_ = std::move(api);
+      // On a shared store the change counts are read first, while this thread serves other
+      // connections; the work guard keeps the I/O threads running until the call is answered.
+      auto executor = beast::get_lowest_layer(stream_).get_executor();
+      const bool reading = shared_->dispatcher->ReadChangesThen(
+          [self = this->shared_from_this(), res, executor,
+           guard = asio::make_work_guard(executor)](ChangeCounts counts) mutable {
+            asio::post(executor, [self, res, counts, guard = std::move(guard)] {
+              self->Dispatch(res, &counts);
+            });
+          });
+      if (!reading) Dispatch(res, nullptr);
+      return;
     }
     bool close = !req.keep_alive() || shared_->stopping;
     res->keep_alive(!close);
@@ -475,37 +483,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     Write(res, close);
   }
 
-  static bool IsUiTarget(std::string_view target) {
-    return target.starts_with("/ui") &&
-           (target.size() == 3 || target[3] == '/' || target[3] == '?');
-  }
-
-  // The dashboard's pages and scripts. The policy lets them load only from coffer and talk
-  // only to coffer, never be framed (clickjacking), and never run inline or injected script.
-  void ServeUiFile(std::string_view target, http::response<http::string_body>& res) {
-    std::string_view path = target.substr(0, target.find('?'));
-    if (path == "/ui") {
-      res.result(http::status::moved_permanently);
-      res.set(http::field::location, "/ui/");
-      return;
-    }
-    std::string_view name = path.substr(4);
-    if (name.empty()) name = "index.html";
-    auto file = shared_->options.ui_files(name);
-    if (!file) {
-      res.result(http::status::not_found);
-      res.set(http::field::content_type, "text/plain");
-      res.body() = "No such file of the dashboard.\n";
-      return;
-    }
-    res.set(http::field::content_type, file->content_type);
-    res.set("Content-Security-Policy",
-            "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
-    res.set("X-Content-Type-Options", "nosniff");
-    res.set("Referrer-Policy", "no-referrer");
-    res.set(http::field::cache_control, "no-cache");
-    res.body().assign(file->body);
+  // Handles the API call in api_ (its views are into the request the parser holds) and answers.
+  void Dispatch(const std::shared_ptr<http::response<http::string_body>>& res,
+                const ChangeCounts* counts) {
+    auto& req = parser_->get();
+    ApiResponse out = shared_->dispatcher->Handle(api_, counts);
+    api_ = {};
+    // The body may have carried secret values: wipe it before the buffer is reused.
+    OPENSSL_cleanse(req.body().data(), req.body().size());
+    const bool close = !req.keep_alive() || shared_->stopping;
+    if (out.audit_ticket) return AnswerWhenRecorded(std::move(out), res, close);
+    Fill(*res, std::move(out));
+    res->keep_alive(!close);
+    res->prepare_payload();
+    Write(res, close);
   }
 
   static void Fill(http::response<http::string_body>& res, ApiResponse out) {
@@ -586,6 +577,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::vector<std::string> lowered_;
+  ApiRequest api_;  // the call being served: views into parser_'s request and lowered_
   std::vector<char> drain_;
   size_t drained_ = 0;
   bool first_request_ = true;

@@ -47,10 +47,68 @@ ChangeCounts Store::ChangesSince(uint64_t ticket) const {
   const ChangeCounts counts = ReadChanges();
   lock.lock();
   r.in_flight = false;
-  r.published = number;
-  r.counts = counts;
-  r.done.notify_all();
+  Publish(number, counts);
   return counts;
+}
+
+void Store::Publish(uint64_t number, const ChangeCounts& counts) const {
+  SharedReads& r = shared_reads_;
+  // Reads of both kinds may be in flight at once: the latest started is the one kept.
+  if (number > r.published) {
+    r.published = number;
+    r.counts = counts;
+  }
+  r.done.notify_all();
+}
+
+bool Store::ReadChangesThen(std::function<void(ChangeCounts)> done) const {
+  if (!ChangesAreShared()) return false;
+  SharedReads& r = shared_reads_;
+  bool queued = false;
+  {
+    std::lock_guard lock(r.mu);
+    if (!r.stopping) {
+      r.waiters.push_back(std::move(done));
+      queued = true;
+      if (!r.reader.joinable()) r.reader = std::thread([this] { ReadForWaiters(); });
+    }
+  }
+  if (queued) {
+    r.wake.notify_one();
+  } else {
+    done(UnknownChanges());  // the store is closing: every cache misses
+  }
+  return true;
+}
+
+void Store::ReadForWaiters() const {
+  SharedReads& r = shared_reads_;
+  std::unique_lock lock(r.mu);
+  while (true) {
+    r.wake.wait(lock, [&] { return r.stopping || !r.waiters.empty(); });
+    if (r.waiters.empty()) return;  // stopping, and nobody waits
+    // Everyone waiting now began before this read is issued: it counts what they must see.
+    std::vector<std::function<void(ChangeCounts)>> batch;
+    batch.swap(r.waiters);
+    const uint64_t number = ++r.started;
+    lock.unlock();
+    const ChangeCounts counts = ReadChanges();
+    lock.lock();
+    Publish(number, counts);
+    lock.unlock();
+    for (auto& done : batch) done(counts);
+    lock.lock();
+  }
+}
+
+void Store::StopChangesReader() {
+  SharedReads& r = shared_reads_;
+  {
+    std::lock_guard lock(r.mu);
+    r.stopping = true;
+  }
+  r.wake.notify_all();
+  if (r.reader.joinable()) r.reader.join();
 }
 
 ChangeCounts Store::UnknownChanges() {
@@ -69,6 +127,13 @@ void Store::Committed() const {
 ChangeCountsPin::ChangeCountsPin(const Store* store) {
   if (pinned.store != nullptr || store == nullptr) return;
   pinned = {store, store->ChangesTicket(), false, {}};
+  owner_ = true;
+}
+
+ChangeCountsPin::ChangeCountsPin(const Store* store, const ChangeCounts& counts) {
+  if (pinned.store != nullptr || store == nullptr) return;
+  // The ticket is taken again when the request writes (Committed), the only time it is used.
+  pinned = {store, 0, true, counts};
   owner_ = true;
 }
 

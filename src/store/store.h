@@ -18,6 +18,8 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/status.h"
 #include "store/alarms.h"
@@ -107,6 +109,12 @@ class Store {
   // Whether other processes may serve this store at the same time (PostgreSQL), so that what
   // one process counts in memory is not what the deployment served (monitoring/alarms.h).
   bool Shared() const { return ChangesAreShared(); }
+  // For a shared store: calls `done`, on the store's reading thread, with counts read by a read
+  // issued after this call, without holding the calling thread while they are read (an I/O
+  // thread serves other connections meanwhile). Callers waiting at once share one read. Every
+  // `done` is called, also when the counts cannot be read (then with UnknownChanges()).
+  // Returns false, and never calls `done`, for a store of one process: use Changes().
+  bool ReadChangesThen(std::function<void(ChangeCounts)> done) const;
 
   // Writes a consistent copy of the whole store, as of one moment, to the new file `path`,
   // while reads and writes go on (a backup encrypts it). Errors: InternalFailure when the
@@ -134,6 +142,9 @@ class Store {
   // An engine calls this once a write committed on the calling thread: a pin there reads the
   // counts again at its next use, so the request sees its own write.
   void Committed() const;
+  // A shared engine calls this first in its destructor: ReadChangesThen's thread calls
+  // ReadChanges, so it must end while the engine is whole. Calls what waits first.
+  void StopChangesReader();
 
  private:
   friend class ChangeCountsPin;
@@ -143,13 +154,21 @@ class Store {
   // in flight at a time, and each serves every caller that was waiting when it started.
   uint64_t ChangesTicket() const;
   ChangeCounts ChangesSince(uint64_t ticket) const;
+  // ReadChangesThen's thread: each read serves the callers that were waiting when it started.
+  void ReadForWaiters() const;
+  void Publish(uint64_t number, const ChangeCounts& counts) const;  // under mu
   struct SharedReads {
     std::mutex mu;
     std::condition_variable done;
     uint64_t started = 0;    // reads started
     uint64_t published = 0;  // the number of the latest read whose counts are in `counts`
-    bool in_flight = false;
+    bool in_flight = false;  // a read of ChangesSince's
     ChangeCounts counts;
+    // ReadChangesThen's callers, and the thread that reads for them.
+    std::vector<std::function<void(ChangeCounts)>> waiters;
+    std::condition_variable wake;
+    std::thread reader;
+    bool stopping = false;
   };
   mutable SharedReads shared_reads_;
 };
@@ -163,6 +182,8 @@ class Store {
 class ChangeCountsPin {
  public:
   explicit ChangeCountsPin(const Store* store);
+  // With counts already read for this request (Store::ReadChangesThen, called as it began).
+  ChangeCountsPin(const Store* store, const ChangeCounts& counts);
   ~ChangeCountsPin();
   ChangeCountsPin(const ChangeCountsPin&) = delete;
   ChangeCountsPin& operator=(const ChangeCountsPin&) = delete;

@@ -25,6 +25,7 @@ constexpr int kMaxAttempts = 8;
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(PostgresStoreOptions options) : options_(std::move(options)) {}
+  ~PostgresStore() override { StopChangesReader(); }
 
   Status Read(const std::function<Status(StoreReader&)>& fn) override {
     COFFER_ASSIGN_OR_RETURN(auto txn, TakeReader());
