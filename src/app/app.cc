@@ -317,6 +317,8 @@ void App::AddJobs() {
   // what every node counted, which each publishes every 5 s (and the alarms' node before it
   // evaluates).
   if (foundation_.store->Shared()) {
+    auth_failures_.slot_counts().Enable();
+    if (foundation_.trail != nullptr) foundation_.trail->signal_counts().Enable();
     alarms_.CountEveryNode([this] { return PublishSignalCounts(); });
     jobs_.Add(
         "publication of signal counts", std::chrono::seconds(5),

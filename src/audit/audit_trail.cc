@@ -206,6 +206,8 @@ void AuditTrail::WriteBatch(std::vector<Pending>& batch) {
   for (auto& p : batch) p.ticket->Complete(written.ok());
   if (!written.ok()) return;
   for (const auto& row : rows) {
+    if (!signal_counts_.enabled()) break;
+    signal_counts_.Add(row.account, row.region, kActivity, row.time_ms);
     if (row.signals == 0) continue;
     for (AuditSignal signal : kAllAuditSignals) {
       if ((row.signals & SignalBit(signal)) != 0) {

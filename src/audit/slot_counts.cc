@@ -4,7 +4,9 @@ namespace coffer::audit {
 
 void SlotCounts::Add(const std::string& account, const std::string& region, int64_t kind,
                      EpochMillis time_ms) {
-  Key key{account, region, kind, time_ms / kSlotMs * kSlotMs};
+  if (!enabled()) return;
+  const EpochMillis slot = kind == kActivity ? kActivitySlotMs : kSlotMs;
+  Key key{account, region, kind, time_ms / slot * slot};
   std::lock_guard lock(mu_);
   auto it = counts_.find(key);
   if (it == counts_.end()) {

@@ -6,6 +6,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -21,6 +22,10 @@ namespace coffer::audit {
 
 // Past every AuditSignal bit.
 inline constexpr int64_t kAuthenticationFailure = int64_t{1} << 32;
+// Every record of the trail, counted per hour (its slot is the hour's): which accounts and
+// regions were active, so that their alarms are evaluated (and OK) before any signal.
+inline constexpr int64_t kActivity = int64_t{1} << 33;
+inline constexpr EpochMillis kActivitySlotMs = 3600'000;
 
 class SlotCounts {
  public:
@@ -33,6 +38,11 @@ class SlotCounts {
   static constexpr EpochMillis kKeptMs = 3600'000;
   static constexpr size_t kMaxSlots = 100'000;
 
+  // Counting starts with Enable(): a node of a store no other process serves publishes
+  // nothing, and keeps nothing.
+  void Enable() { enabled_.store(true, std::memory_order_relaxed); }
+  bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
+  // Counts one event at `time_ms`, in the 10 s slot that holds it (for kActivity, the hour).
   void Add(const std::string& account, const std::string& region, int64_t kind,
            EpochMillis time_ms);
   // The slots counted into since the last call, with their whole counts (a publication
@@ -44,6 +54,7 @@ class SlotCounts {
 
  private:
   using Key = std::tuple<std::string, std::string, int64_t, EpochMillis>;
+  std::atomic<bool> enabled_{false};
   mutable std::mutex mu_;
   std::map<Key, int64_t> counts_;
   std::set<Key> changed_;

@@ -9,6 +9,8 @@ constexpr EpochMillis kT = 1'796'515'200'000;  // a slot's start
 
 TEST(SlotCountsTest, EachTakeHasTheWholeCountOfTheSlotsCountedIntoSinceTheLast) {
   SlotCounts counts;
+  counts.Add("111122223333", "us-east-1", 2, kT);  // not enabled: not kept
+  counts.Enable();
   counts.Add("111122223333", "us-east-1", 2, kT + 1);
   counts.Add("111122223333", "us-east-1", 2, kT + 9'999);
   counts.Add("111122223333", "us-east-1", 2, kT + 10'000);  // the next slot
@@ -36,6 +38,7 @@ TEST(SlotCountsTest, EachTakeHasTheWholeCountOfTheSlotsCountedIntoSinceTheLast) 
 
 TEST(SlotCountsTest, OldSlotsAreForgotten) {
   SlotCounts counts;
+  counts.Enable();
   counts.Add("111122223333", "us-east-1", 2, kT);
   counts.TakeChanged(kT + SlotCounts::kKeptMs + 10'000);
   // A record late for a forgotten slot starts its count again (the store keeps the published
@@ -45,6 +48,16 @@ TEST(SlotCountsTest, OldSlotsAreForgotten) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].n, 1);
   EXPECT_EQ(counts.dropped(), 0);
+}
+
+TEST(SlotCountsTest, ActivityIsCountedPerHour) {
+  SlotCounts counts;
+  counts.Enable();
+  counts.Add("111122223333", "us-east-1", kActivity, kT + 1);
+  counts.Add("111122223333", "us-east-1", kActivity, kT + kActivitySlotMs - 1);
+  auto rows = counts.TakeChanged(kT);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ((std::pair{rows[0].slot_ms, rows[0].n}), (std::pair{kT, int64_t{2}}));
 }
 
 }  // namespace

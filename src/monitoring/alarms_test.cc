@@ -189,6 +189,8 @@ TEST_F(AlarmsTest, UnauthorizedCountsAuthenticationFailuresAndResourcePolicyRefu
 
 TEST_F(AlarmsTest, OnASharedStoreTheAlarmsCountWhatEveryNodePublished) {
   // This node publishes what its trail and tally counted, as the App does (app/app.cc).
+  trail_->signal_counts().Enable();
+  tally_.slot_counts().Enable();
   int publications = 0;
   evaluator_->CountEveryNode([&] {
     ++publications;
