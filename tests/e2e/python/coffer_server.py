@@ -169,6 +169,15 @@ def _postgres_admin(sql):
         raise RuntimeError(f"psql {sql!r} failed: {proc.stderr}")
 
 
+def _postgres_query(url, sql):
+    """The text `sql` answers on the database `url` names (one value: psql -At)."""
+    proc = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql {sql!r} failed: {proc.stderr}")
+    return proc.stdout.strip()
+
+
 def _with_database(url, dbname):
     """`url` naming the database `dbname` instead of its own."""
     parts = urllib.parse.urlsplit(url)
@@ -344,6 +353,13 @@ class CofferServer:
         for t in self._threads:
             t.join(10)
         self._threads = []
+
+    def store_query(self, sql):
+        """What `sql` answers on this server's PostgreSQL database (a test reading the store)."""
+        if not self.database:
+            raise AssertionError("this server's store is SQLite, in its data directory")
+        return _postgres_query(_with_database(os.environ["COFFER_TEST_POSTGRES_URL"],
+                                              self.database), sql)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

@@ -900,6 +900,9 @@ class DenialFloodTest(unittest.TestCase):
 
     def event_rows(self):
         # The store is read directly: this is what the flood costs on disk.
+        if self.server.database:  # a PostgreSQL store (tests/e2e/with_postgres.py)
+            return int(self.server.store_query(
+                f"SELECT COUNT(*) FROM events WHERE account = '{int(self.tenant.account):012d}'"))
         db = sqlite3.connect(f"file:{self.server.data_dir}/coffer.db?mode=ro", uri=True)
         try:
             return db.execute("SELECT COUNT(*) FROM events WHERE account = ?",
@@ -1009,8 +1012,8 @@ class RekeyTest(unittest.TestCase):
         with open(key_file, "w") as f:
             f.write(old_key)
         restarted = subprocess.run([coffer_binary(), "server", "--listen", "127.0.0.1:0",
-                                    "--data-dir", server.data_dir], capture_output=True,
-                                   text=True, timeout=CLI_TIMEOUT)
+                                    "--data-dir", server.data_dir, *server.store_args],
+                                   capture_output=True, text=True, timeout=CLI_TIMEOUT)
         self.assertNotEqual(0, restarted.returncode, describe(restarted))
         self.assertIn("does not open", restarted.stderr)
         with open(key_file, "w") as f:
