@@ -26,8 +26,8 @@ build-asan: deps
 
 run: build
 	@echo "Point the AWS CLI at coffer (root key generated on first start, see README):"
-	@echo "  export AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/root-credentials AWS_PROFILE=coffer AWS_REGION=us-east-1"
-	@echo "  aws --endpoint-url http://$(LISTEN) secretsmanager list-secrets"
+	@echo "  export AWS_CONFIG_FILE=$(DATA_DIR)/aws-config AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/root-credentials AWS_PROFILE=coffer"
+	@echo "  aws secretsmanager list-secrets"
 	@exec $(BUILD)/coffer server --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 # Unit tests built with ASan+UBSan. (`make test` also runs the boto3 suite against the sanitized

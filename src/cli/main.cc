@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/json.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -290,14 +289,15 @@ int OpenDeploymentFrom(const ServerFlags& flags, const coffer::Clock* clock,
   return 0;
 }
 
-void PrintBanner(const ServerFlags& flags, const coffer::Deployment& d) {
+void PrintBanner(const ServerFlags& flags, const coffer::Deployment& d, const std::string& url) {
   std::cout << "coffer: account " << d.account_id << ", data in " << flags.data_dir;
   const std::string store = flags.store.empty() ? Env("COFFER_STORE").value_or("") : flags.store;
   if (!store.empty()) std::cout << ", store " << coffer::RedactPostgresUrl(store);
   std::cout << "\n";
   if (!d.credentials_file.empty()) {
-    std::cout << "coffer: generated the account's root access key; it is in " << d.credentials_file
-              << " (profile 'coffer')\n";
+    auto config = coffer::WriteAwsConfigFile(flags.data_dir, url);
+    std::cout << "coffer: the root access key is in " << d.credentials_file << ", profile 'coffer' "
+              << (config.ok() ? "in " + *config : "(" + config.status().message() + ")") << "\n";
   }
   if (!coffer::KeyMemoryIsLocked()) {
     std::cerr << "coffer: warning: key memory could not be locked (raise RLIMIT_MEMLOCK, e.g. "
@@ -391,7 +391,7 @@ int RunServer(const ServerFlags& flags) {
   std::string scheme = (*server)->tls() ? "https" : "http";
   std::string host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
   std::string endpoint = scheme + "://" + host + ":" + std::to_string((*server)->port());
-  PrintBanner(flags, d);
+  PrintBanner(flags, d, endpoint);
   char hostname[256] = {};
   (void)gethostname(hostname, sizeof hostname - 1);
   app->Start(endpoint, std::string(hostname) + ":" + std::to_string((*server)->port()));

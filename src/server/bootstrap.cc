@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "auth/credential_registry.h"
 #include "core/ids.h"
@@ -234,6 +236,23 @@ bool IsValidAccessKeyId(const std::string& id) {
 }
 
 }  // namespace
+
+Result<std::string> WriteAwsConfigFile(const std::string& dir, const std::string& endpoint) {
+  std::string url = endpoint;
+  // A server listening on every address is reached on the loopback one.
+  constexpr std::pair<std::string_view, std::string_view> kLoopback[] = {
+      {"://0.0.0.0:", "://127.0.0.1:"}, {"://[::]:", "://[::1]:"}};
+  for (const auto& [any, loopback] : kLoopback) {
+    if (size_t at = url.find(any); at != std::string::npos) url.replace(at, any.size(), loopback);
+  }
+  const std::string path = dir + "/" + kAwsConfigFile;
+  ::unlink(path.c_str());
+  COFFER_RETURN_IF_ERROR(
+      WritePrivateFile(dir, kAwsConfigFile,
+                       "[profile coffer]\nregion = " + std::string(kAwsConfigRegion) +
+                           "\nendpoint_url = " + url + "\n"));
+  return path;
+}
 
 namespace {
 

@@ -72,6 +72,17 @@ Result<std::optional<SecretBytes>> ReadRootKeyFile(const std::string& dir,
 Status WriteRootKeyFile(const std::string& dir, const SecretBytes& key,
                         const char* name = "root.key");
 
+// DIR/aws-config, written beside a generated root-credentials on first start: profile
+// "coffer" with the region and coffer's endpoint, which AWS CLI and SDK versions that read
+// `endpoint_url` from a profile use with no flag, e.g. AWS_CONFIG_FILE=DIR/aws-config
+// AWS_SHARED_CREDENTIALS_FILE=DIR/root-credentials AWS_PROFILE=coffer aws secretsmanager
+// list-secrets. A host of 0.0.0.0 or :: is written as the loopback address. Replaces a file
+// that is there; returns its path.
+// https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+Result<std::string> WriteAwsConfigFile(const std::string& dir, const std::string& endpoint);
+inline constexpr char kAwsConfigFile[] = "aws-config";
+inline constexpr char kAwsConfigRegion[] = "us-east-1";
+
 // Key material is never replaced implicitly: only an empty directory is initialised. A
 // directory with a root.key but no store (or a store never initialised), a store whose
 // root.key is missing or does not open it, or a write-ahead log without its store, is refused

@@ -552,5 +552,24 @@ TEST_F(BootstrapTest, AStoreFromBeforeSealTypesIsAdoptedUnderItsRootKeyFile) {
   EXPECT_EQ(d->keyring->OpenValue("ctx", *envelope).value().Reveal(), "legacy value");
 }
 
+TEST_F(BootstrapTest, TheAwsConfigFileNamesAnEndpointTheClientsCanReach) {
+  ASSERT_EQ(::mkdir(dir_.c_str(), 0700), 0);
+  auto read = [&](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto path = WriteAwsConfigFile(dir_, "https://0.0.0.0:4600");
+  ASSERT_TRUE(path.ok()) << path.status().message();
+  EXPECT_EQ(*path, dir_ + "/aws-config");
+  EXPECT_EQ(read(*path),
+            "[profile coffer]\nregion = us-east-1\nendpoint_url = https://127.0.0.1:4600\n");
+  // Written again (another first start's port), it is replaced; :: becomes ::1.
+  ASSERT_TRUE(WriteAwsConfigFile(dir_, "http://[::]:4601").ok());
+  EXPECT_EQ(read(*path),
+            "[profile coffer]\nregion = us-east-1\nendpoint_url = http://[::1]:4601\n");
+  ASSERT_TRUE(WriteAwsConfigFile(dir_, "http://10.0.0.5:4600").ok());
+  EXPECT_NE(read(*path).find("endpoint_url = http://10.0.0.5:4600\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace coffer

@@ -104,9 +104,9 @@ Result<DataDirContents> InspectDataDir(const std::string& dir) {
                       "that holds coffer's store.");
   }
   static const std::set<std::string> kOwn = {
-      kStoreFile,   kWalFile,          "coffer.db-shm",    "coffer.db-journal",
-      "root.key",   "root.key.next",   "root-credentials", kLockFile,
-      kAuditDir,    kBackupStagingDir, kRestoreMarkerFile,
+      kStoreFile,   kWalFile,        "coffer.db-shm",    "coffer.db-journal",
+      "root.key",   "root.key.next", "root-credentials", "aws-config",
+      kLockFile,    kAuditDir,       kBackupStagingDir,  kRestoreMarkerFile,
       "lost+found",  // the root of a freshly made file system
   };
   DataDirContents out;

@@ -8,6 +8,8 @@ import configparser
 import datetime
 import os
 import stat
+import subprocess
+import sys
 import unittest
 import uuid
 import xml.etree.ElementTree as ET
@@ -445,6 +447,34 @@ class BootstrapCredentialsTest(unittest.TestCase):
         server.stop(check=True)
         self.assertNotIn(secret.encode(), server.output(),
                          "the generated root secret key was written to the server's output")
+
+    def test_the_generated_profile_needs_no_flags(self):
+        """Beside root-credentials, aws-config holds profile coffer's region and endpoint_url:
+        the AWS CLI and boto3, given the two files and the profile, need no other setting."""
+        server = CofferServer(use_env_credentials=False)
+        self.addCleanup(server.close)
+        server.start()
+        config = os.path.join(server.data_dir, "aws-config")
+        parser = configparser.ConfigParser()
+        parser.read(config)
+        self.assertEqual({"region": "us-east-1", "endpoint_url": server.endpoint.rstrip("/")},
+                         dict(parser["profile coffer"]), parser.sections())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update({"AWS_CONFIG_FILE": config, "AWS_PROFILE": "coffer",
+                    "AWS_SHARED_CREDENTIALS_FILE": os.path.join(server.data_dir,
+                                                                "root-credentials")})
+        name = unique_name("profile")
+
+        def run(argv):
+            proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                  text=True, timeout=120)
+            self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+            return proc.stdout
+        run(["aws", "secretsmanager", "create-secret", "--name", name, "--secret-string", "v"])
+        self.assertIn(name, run(["aws", "secretsmanager", "list-secrets"]))
+        self.assertEqual("v\n", run([sys.executable, "-c", (
+            "import boto3, sys; print(boto3.client('secretsmanager').get_secret_value("
+            "SecretId=sys.argv[1])['SecretString'])"), name]))
 
     def test_test_test_credentials(self):
         server = CofferServer(key_id="test", secret="test")
