@@ -507,11 +507,15 @@ Result<SecretBytes> Keyring::OpenValue(std::string_view context, std::string_vie
   size_t dk_len = (size_t{u8(pos)} << 8) | u8(pos + 1);
   pos += 2;
   if (env.size() < pos + dk_len) return DecryptionFailure();
+  // A key or material that cannot be read now (the store down, the server sealed) is not a bad
+  // envelope: that answer is retryable.
   auto key = LoadKey(key_id);
-  if (!key.ok()) return DecryptionFailure();
+  if (!key.ok()) return Unavailable(key.status()) ? key.status() : DecryptionFailure();
   COFFER_RETURN_IF_ERROR(UsableForCrypto(*key));
   auto material = Material(key_id, static_cast<int>(version));
-  if (!material.ok()) return DecryptionFailure();
+  if (!material.ok()) {
+    return Unavailable(material.status()) ? material.status() : DecryptionFailure();
+  }
   auto data_key = crypto::AesGcmOpen(*material, context, env.substr(pos, dk_len));
   if (!data_key) return DecryptionFailure();
   auto plain = crypto::AesGcmOpen(*data_key, context, env.substr(pos + dk_len));

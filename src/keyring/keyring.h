@@ -109,14 +109,23 @@ class Keyring {
   Result<KmsKeyRow> ResolveKey(const Scope& scope, const std::string& key_ref,
                                const std::string& managed_service, ErrorCode not_found_code);
 
+  // Whether a SealValue or OpenValue failure says nothing of the key or the value: the store
+  // could not be read (ServiceUnavailable) or the server is sealed. Callers pass these through
+  // as they are, retryable, instead of answering as if the key or the ciphertext were bad.
+  static bool Unavailable(const Status& status) {
+    return status.code() == ErrorCode::kServiceUnavailable ||
+           status.code() == ErrorCode::kServiceUnavailableException;
+  }
+
   // Seals plaintext under a fresh data key wrapped by the key's current material (read afresh,
   // so a rotation or a state change is seen). Errors: DisabledException,
-  // KMSInvalidStateException (pending deletion), NotFoundException.
+  // KMSInvalidStateException (pending deletion), NotFoundException; Unavailable() ones.
   Result<std::string> SealValue(const KmsKeyRow& key, std::string_view context,
                                 std::string_view plaintext);
   // Opens an envelope with the material version it names. Errors: DisabledException,
   // KMSInvalidStateException for a key that cannot be used now; "DecryptionFailure" when the
-  // envelope is malformed, was sealed under another context, or its key no longer exists.
+  // envelope is malformed, was sealed under another context, or its key no longer exists;
+  // Unavailable() ones.
   Result<SecretBytes> OpenValue(std::string_view context, std::string_view envelope);
 
   // The KMS key id an envelope names (without opening it). Errors: DecryptionFailure.

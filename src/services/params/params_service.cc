@@ -108,6 +108,7 @@ Result<std::string> ParamsService::RevealValue(const RequestContext& ctx, const 
     auto key = key_id.ok() ? keyring_->LoadKey(*key_id) : Result<KmsKeyRow>(key_id.status());
     if (key.ok()) COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, *key, "kms:Decrypt", arn));
     auto plain = keyring_->OpenValue(context, v.sealed_value);
+    if (!plain.ok() && Keyring::Unavailable(plain.status())) return plain.status();
     if (!plain.ok()) {
       return Status(
           ErrorCode::kInvalidKeyId,

@@ -232,6 +232,7 @@ Result<std::string> ParamsService::SealParameterValue(const RequestContext& ctx,
       KmsKeyRow key, keyring_->ResolveKey(ctx.scope, *row.key_id, "ssm", ErrorCode::kInvalidKeyId));
   COFFER_RETURN_IF_ERROR(AuthorizeKeyUse(ctx, key, "kms:Encrypt", arn));
   auto sealed = keyring_->SealValue(key, ValueContext(arn), value.Reveal());
+  if (!sealed.ok() && Keyring::Unavailable(sealed.status())) return sealed.status();
   if (!sealed.ok()) {
     return Status(ErrorCode::kInvalidKeyId,
                   "The KMS key " + *row.key_id +

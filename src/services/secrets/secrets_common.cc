@@ -66,6 +66,7 @@ Result<SecretBytes> OpenValue(Keyring& keyring, const std::string& context,
                               const std::string& envelope) {
   auto plain = keyring.OpenValue(context, envelope);
   if (plain.ok()) return std::move(plain.value());
+  if (Keyring::Unavailable(plain.status())) return plain.status();
   std::string why =
       plain.status().code() == ErrorCode::kDecryptionFailure ? "" : " " + plain.status().message();
   return Status(ErrorCode::kDecryptionFailure,
@@ -78,6 +79,7 @@ Result<std::string> SealValue(Keyring& keyring, const KmsKeyRow& key, const std:
                               std::string_view plaintext) {
   auto sealed = keyring.SealValue(key, context, plaintext);
   if (sealed.ok()) return std::move(sealed.value());
+  if (Keyring::Unavailable(sealed.status())) return sealed.status();
   return Status(ErrorCode::kEncryptionFailure,
                 "Secrets Manager can't encrypt the protected secret text using the provided KMS "
                 "key. " +
@@ -442,6 +444,7 @@ Status AddVersion(StoreWriter& w, Keyring& keyring, SecretRow& secret, const Kms
   }
   if (existing) {
     auto plain = keyring.OpenValue(ValueContext(secret, version_id), existing->envelope);
+    if (!plain.ok() && Keyring::Unavailable(plain.status())) return plain.status();
     bool same = plain.ok() && existing->binary == value.binary &&
                 crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
     if (!same) {

@@ -88,6 +88,19 @@ TEST_F(SecretsServiceTest, ReadsNeverSeeStaleCachedState) {
   EXPECT_EQ(Code("GetSecretValue", R"({"SecretId":"c"})"), "ResourceNotFoundException");
 }
 
+TEST_F(SecretsServiceTest, KeysThatCannotBeReadNowAreRetryableNotABadKeyOrCiphertext) {
+  // A sealed server stands for any moment the key material cannot be read (the store down):
+  // the answer is the retryable one, never EncryptionFailure or DecryptionFailure, which would
+  // tell the caller its KMS key or its secret is broken.
+  Ok("CreateSecret", R"({"Name":"app/db","SecretString":"before"})");
+  keyring_->Seal();
+  EXPECT_EQ(Code("PutSecretValue", R"({"SecretId":"app/db","SecretString":"after"})"),
+            "ServiceUnavailableException");
+  EXPECT_EQ(Code("GetSecretValue", R"({"SecretId":"app/db"})"), "ServiceUnavailableException");
+  EXPECT_EQ(Code("CreateSecret", R"({"Name":"app/new","SecretString":"v"})"),
+            "ServiceUnavailableException");
+}
+
 TEST_F(SecretsServiceTest, RegionsAreSeparate) {
   Ok("CreateSecret", R"({"Name":"x","SecretString":"v"})");
   auto r = Call("GetSecretValue", R"({"SecretId":"x"})", "eu-west-1");

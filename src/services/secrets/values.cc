@@ -102,6 +102,7 @@ Result<json::object> SecretsService::CreateSecret(const RequestContext& ctx,
         COFFER_ASSIGN_OR_RETURN(auto version, w.secrets().GetVersion(existing->id, *token));
         if (version) {
           auto plain = keyring_->OpenValue(ValueContext(*existing, *token), version->envelope);
+          if (!plain.ok() && Keyring::Unavailable(plain.status())) return plain.status();
           bool same = value.present && plain.ok() && version->binary == value.binary &&
                       crypto::ConstantTimeEquals(plain->Reveal(), value.bytes.Reveal());
           if (!same) {
