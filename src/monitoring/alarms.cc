@@ -372,7 +372,7 @@ AlarmEvaluator::Datapoints AlarmEvaluator::CountDatapoints(const AuditScope& sco
   return d;
 }
 
-bool AlarmEvaluator::AddPublished(const AuditScope& scope, int64_t kind, EpochMillis period,
+void AlarmEvaluator::AddPublished(const AuditScope& scope, int64_t kind, EpochMillis period,
                                   Datapoints& d) {
   std::vector<int64_t> sums;
   Status read = store_->Coordinate([&](ClusterView& c) -> Status {
@@ -383,12 +383,11 @@ bool AlarmEvaluator::AddPublished(const AuditScope& scope, int64_t kind, EpochMi
   if (!read.ok()) {
     d.available = false;
     d.unavailable_reason = "coffer could not read the nodes' counts: " + read.message();
-    return false;
+    return;
   }
   for (size_t i = 0; i < sums.size() && i < d.values.size(); ++i) {
     d.values[i] += static_cast<double>(sums[i]);
   }
-  return true;
 }
 
 Status AlarmEvaluator::Evaluate() {

@@ -126,9 +126,9 @@ class AlarmEvaluator {
  private:
   Datapoints CountDatapoints(const AuditScope& scope, Alarm alarm, const AlarmSettings& s,
                              EpochMillis now);
-  // The published counts of `kind`, summed over the nodes, into d's values; false (and `d`
-  // unavailable) when the store cannot answer.
-  bool AddPublished(const AuditScope& scope, int64_t kind, EpochMillis period, Datapoints& d);
+  // Adds the published counts of `kind`, summed over the nodes, to d's values; marks `d`
+  // unavailable when the store cannot answer.
+  void AddPublished(const AuditScope& scope, int64_t kind, EpochMillis period, Datapoints& d);
   Status Transition(const AuditScope& scope, Alarm alarm, const AlarmSettings& s,
                     const std::optional<AlarmStateRow>& before, AlarmStateRow after);
 
