@@ -217,6 +217,11 @@ class TenantBoundaryTest(ServerCase):
                                           service="coffer")
         self.assertEqual(200, resp.status, resp)
         self.assertIn(f":{self.server.port}".encode(), resp.body)
+        # `coffer operator status` with the tenant's key: its own node's seal state only.
+        proc = self.tenant.operator("status")
+        self.assertEqual(0, proc.returncode, describe(proc))
+        self.assertNotIn("Nodes", json.loads(proc.stdout))
+        self.assertNotIn(f":{self.server.port}", proc.stdout.replace(self.server.endpoint, ""))
 
     def test_a_tenant_cannot_change_the_operators_secret_by_its_arn(self):
         name = f"op-only-{uid()}"
