@@ -27,6 +27,7 @@ ALLOWED = {
     "store": {"core"},
     "wire": {"core", "crypto"},
     "net": {"core"},
+    "client": {"auth", "core", "net"},
     "policy": {"core"},
     "audit": {"core", "crypto", "store"},
     "keyring": {"core", "crypto", "store"},

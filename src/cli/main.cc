@@ -1,7 +1,7 @@
 // coffer: a self-hosted secrets service that speaks the AWS Secrets Manager, Parameter Store,
 // KMS and STS APIs.
 //
-//   coffer server --listen HOST:PORT --data-dir DIR [--store URL]; coffer operator|backup|audit
+//   coffer server --listen HOST:PORT --data-dir DIR; coffer operator|backup|audit|exec|env
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -21,6 +21,7 @@
 #include "cli/backup_commands.h"
 #include "cli/monitoring_commands.h"
 #include "cli/operator_commands.h"
+#include "cli/workload_commands.h"
 #include "crypto/locked_key.h"
 #include "rotation/process_runner.h"
 #include "server/bootstrap.h"
@@ -569,8 +570,7 @@ CLI::App* AddServerCommand(CLI::App& app, ServerFlags& flags) {
                      "A host (besides loopback) that rotation functions of the http kind may "
                      "be on; repeatable.");
   server->add_option("--exec-user", flags.exec_user,
-                     "Run the programs of exec rotation functions as this (unprivileged) user "
-                     "instead of the server's; needs the server to run as root.");
+                     "Run exec rotation functions' programs as this user (the server: root).");
   server
       ->add_option("--rotation-workers", flags.rotation_workers,
                    "Rotations of different secrets that may run at the same time.")
@@ -628,9 +628,7 @@ void AddInitCommand(CLI::App* op, OperatorCommands& c) {
       ->capture_default_str();
   c.init->add_option("--key-shares", c.init_flags.key_shares, "Shamir: number of shares.")
       ->capture_default_str();
-  c.init
-      ->add_option("--key-threshold", c.init_flags.key_threshold,
-                   "Shamir: shares needed to unseal.")
+  c.init->add_option("--key-threshold", c.init_flags.key_threshold, "Shamir: shares to unseal.")
       ->capture_default_str();
   c.init->add_option("--passphrase-file", c.init_flags.passphrase_file,
                      "Passphrase seal: file whose first line is the passphrase (else "
@@ -756,9 +754,7 @@ int RunOperatorCommand(const OperatorCommands& c) {
   if (c.create_account->parsed()) return coffer::cli::RunCreateAccount(c.remote, c.new_account_id);
   if (c.events->parsed()) return coffer::cli::RunEvents(c.remote, c.events_after);
   if (int rc = coffer::cli::RunMonitoringCommand(c.monitoring, c.remote); rc >= 0) return rc;
-  if (c.register_function->parsed()) {
-    return coffer::cli::RunRegisterFunction(c.remote, c.function_flags);
-  }
+  if (c.register_function->parsed()) return RunRegisterFunction(c.remote, c.function_flags);
   return 0;
 }
 
@@ -778,8 +774,12 @@ int main(int argc, char** argv) {
   coffer::cli::AddBackupCommands(app, backup_commands, backup_remote);
   coffer::cli::AuditVerifyFlags audit_verify_flags;
   CLI::App* audit_verify = coffer::cli::AddAuditCommands(app, audit_verify_flags);
+  coffer::cli::WorkloadCommands workload;  // exec, env
+  coffer::cli::AddWorkloadCommands(app, workload);
+  argc = coffer::cli::TakeCommandAfterDashes(argc, argv, workload);
   CLI11_PARSE(app, argc, argv);
   if (audit_verify->parsed()) return coffer::cli::RunAuditVerify(audit_verify_flags);
+  if (int status = coffer::cli::RunWorkloadCommand(workload); status >= 0) return status;
   for (CLI::App* sub : {backup_commands.create, backup_commands.verify, backup_commands.restore}) {
     if (!sub->parsed()) continue;
     // Restores and checks hold the unseal key: no core dump, files private.

@@ -842,6 +842,48 @@ check_eq "... and the provider's state" "1" "$(grep -c '^api provider  *exists' 
 run_rotation --endpoint-url "$COFFER_ENDPOINT" --no-such-flag
 check_eq "configure-rotation.sh: an unknown flag is a usage error (exit 2)" "2" "$EX_RC"
 
+# ------------------------------------------------------------------ coffer exec
+# The seed's container as `cdk synth` writes it, resolved by coffer exec as the task execution
+# role (which the ECS agent uses to pull secrets): ms-operator's keys, --role-arn.
+echo "== coffer exec: the seed's container"
+TEMPLATE="$REPO_ROOT/examples/mistersmith/cdk.out/MisterSmithStack.template.json"
+read -r op_key op_secret _ <<<"$CRED_OPERATOR"
+run_app() {
+  EXEC_RC=0
+  EXEC_OUT="$(env -u AWS_SESSION_TOKEN -u AWS_PROFILE AWS_ACCESS_KEY_ID="$op_key" \
+    AWS_SECRET_ACCESS_KEY="$op_secret" AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null "$COFFER_BIN_PATH" exec --endpoint-url "$COFFER_ENDPOINT" \
+    --role-arn "$EXEC_ROLE_ARN" --task-definition "$TEMPLATE" --container app -- "$PYTHON" -c \
+    'import json, os; print(json.dumps({k: os.environ.get(k) for k in ("DATABASE_URL", "JWT_SECRET", "OPENAI_API_KEY", "API_BASE_URL", "NODE_ENV", "SERVICE_NAME")}))' \
+    2>"$COFFER_TMP/exec.err")" || EXEC_RC=$?
+  EXEC_ERR="$(cat "$COFFER_TMP/exec.err")"
+}
+# The seed's task definition asks the database secret for `connectionString`, a key its body
+# (above) does not have: ECS would stop the task, and so does coffer exec, before the app runs.
+run_app
+check_eq "the seed's template as written: coffer exec refuses (exit 125)" "125" "$EXEC_RC"
+check_match "... with ECS's error, naming the missing key" \
+  'ResourceInitializationError: .*did not contain json key connectionString' "$EXEC_ERR"
+check_eq "... and the app never ran" "" "$EXEC_OUT"
+# With the key added, the app starts with all four values.
+aws_call secretsmanager get-secret-value --secret-id mistersmith/aurora/master --query SecretString --output text
+DB_WITH_URL="$("$PYTHON" -c 'import json, sys; b = json.loads(sys.argv[1]); b["connectionString"] = "postgres://%s:%s@%s:%s/mistersmith" % (b["username"], b["password"], b["host"], b["port"]); print(json.dumps(b))' "$AWS_OUT")"
+expect_ok "put-secret-value mistersmith/aurora/master with a connectionString" \
+  secretsmanager put-secret-value --secret-id mistersmith/aurora/master --secret-string "$DB_WITH_URL"
+run_app
+check_eq "with the key: coffer exec runs the app (exit 0)" "0" "$EXEC_RC"
+check_eq "... DATABASE_URL is the secret's connectionString" \
+  "$(json_field "$DB_WITH_URL" connectionString)" "$(json_field "$EXEC_OUT" DATABASE_URL)"
+aws_call secretsmanager get-secret-value --secret-id mistersmith/app/jwt --query SecretString --output text
+check_eq "... JWT_SECRET is mistersmith/app/jwt's secret" "$(json_field "$AWS_OUT" secret)" \
+  "$(json_field "$EXEC_OUT" JWT_SECRET)"
+check_eq "... OPENAI_API_KEY is the rotated key" "$(json_field "$NEW_API" apiKey)" \
+  "$(json_field "$EXEC_OUT" OPENAI_API_KEY)"
+check_eq "... API_BASE_URL comes from Parameter Store" "https://api.mistersmith.ai" \
+  "$(json_field "$EXEC_OUT" API_BASE_URL)"
+check_eq "... and the plain environment is the container's" "production mistersmith-api" \
+  "$(json_field "$EXEC_OUT" NODE_ENV) $(json_field "$EXEC_OUT" SERVICE_NAME)"
+
 # ------------------------------------------------------------------ shutdown
 echo "== shutdown"
 coffer_stop
