@@ -28,6 +28,7 @@ ALLOWED = {
     "wire": {"core", "crypto"},
     "net": {"core"},
     "client": {"auth", "core", "net"},
+    "agent": {"client", "core"},
     "policy": {"core"},
     "audit": {"core", "crypto", "store"},
     "keyring": {"core", "crypto", "store"},

@@ -416,6 +416,7 @@ void AddWorkloadCommands(CLI::App& app, WorkloadCommands& commands) {
   commands.env->add_option("--format", f.format, "dotenv (default), json or shell")
       ->check(CLI::IsMember({"dotenv", "json", "shell"}));
   commands.env->add_option("--output", f.output, "Write to this file, with mode 0600");
+  commands.agent = AddAgentCommand(app, commands.agent_flags);
 }
 
 int TakeCommandAfterDashes(int argc, char** argv, WorkloadCommands& commands) {
@@ -429,6 +430,7 @@ int TakeCommandAfterDashes(int argc, char** argv, WorkloadCommands& commands) {
 }
 
 int RunWorkloadCommand(const WorkloadCommands& commands) {
+  if (commands.agent->parsed()) return RunAgent(commands.agent_flags);
   const bool exec = commands.exec->parsed();
   if (!exec && !commands.env->parsed()) return -1;
   WorkloadFlags flags = commands.flags;

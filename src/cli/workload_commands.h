@@ -1,4 +1,4 @@
-// `coffer exec`, `coffer env`: a workload's secrets,
+// `coffer exec`, `coffer env` (and `coffer agent`, cli/agent_command.h): a workload's secrets,
 // resolved as ECS resolves a task definition's `secrets`, given to a command's environment (exec)
 // or printed for tools that want a file (env). See client/ for the resolution itself.
 #pragma once
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/agent_command.h"
 #include "client/credential_chain.h"
 
 namespace coffer::cli {
@@ -32,6 +33,8 @@ struct WorkloadCommands {
   WorkloadFlags flags;
   CLI::App* exec = nullptr;
   CLI::App* env = nullptr;
+  AgentFlags agent_flags;
+  CLI::App* agent = nullptr;
 };
 
 void AddWorkloadCommands(CLI::App& app, WorkloadCommands& commands);
