@@ -57,6 +57,7 @@ bench: build
 	@bench/dashboard.sh
 	@bench/backup.sh
 	@bench/postgres.sh
+	@bench/agent.sh
 
 format:
 	@find src bench fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <set>
+
 namespace coffer::agent {
 
 namespace json = boost::json;
@@ -122,12 +124,18 @@ AgentReply AgentCache::FetchSecret(const std::string& key, const SecretQuery& qu
   entry.version_id = Text(*answer.value, "VersionId");
   entry.arn = Text(*answer.value, "ARN");
   entry.name = Text(*answer.value, "Name");
+  entry.stage = !query.version_stage.empty() ? query.version_stage
+                : query.version_id.empty()   ? "AWSCURRENT"
+                                             : "";
   entry.body = Serialize(*answer.value);
   entry.fresh_until =
       clock_->NowMillis() +
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.secret_ttl).count();
   AgentReply reply = BodyReply(entry.body);
-  if (options_.secret_ttl.count() > 0) Store(std::move(entry));
+  if (options_.secret_ttl.count() > 0) {
+    Store(std::move(entry));
+    if (on_secret_stored_) on_secret_stored_();
+  }
   return reply;
 }
 
@@ -205,6 +213,17 @@ size_t AgentCache::ExpireSecret(const std::string& name_or_arn) {
     }
   }
   return touched;
+}
+
+std::vector<AgentCache::WatchedSecret> AgentCache::WatchedSecrets() const {
+  std::lock_guard lock(mu_);
+  std::set<WatchedSecret> watched;
+  for (const auto& entry : lru_) {
+    if (entry.key[0] == 's' && !entry.stage.empty() && !entry.arn.empty()) {
+      watched.insert({entry.arn, entry.stage, entry.version_id});
+    }
+  }
+  return {watched.begin(), watched.end()};
 }
 
 size_t AgentCache::size() const {

@@ -11,10 +11,13 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "agent/agent_request.h"
 #include "client/aws_client.h"
@@ -63,12 +66,25 @@ class AgentCache {
   size_t ExpireSecret(const std::string& name_or_arn);
   size_t size() const;
 
+  // What push invalidation watches: each cached secret's ARN, the stage it was asked by
+  // (AWSCURRENT when none) and the version held; entries asked by version id alone never move.
+  struct WatchedSecret {
+    std::string arn, stage, version_id;
+    bool operator<(const WatchedSecret& o) const {
+      return std::tie(arn, stage, version_id) < std::tie(o.arn, o.stage, o.version_id);
+    }
+  };
+  std::vector<WatchedSecret> WatchedSecrets() const;
+  // Called (without the lock) after a secret's answer is stored: the watched set may differ.
+  void SetOnSecretStored(std::function<void()> stored) { on_secret_stored_ = std::move(stored); }
+
  private:
   struct Entry {
     std::string key;
     SecretBytes body;        // the answer, as served
     std::string version_id;  // Secrets Manager: the version the answer is
     std::string arn, name;
+    std::string stage;  // the stage asked for ("" when a version id alone was)
     EpochMillis fresh_until = 0;
   };
   using Lru = std::list<Entry>;
@@ -85,6 +101,7 @@ class AgentCache {
   mutable std::mutex mu_;
   Lru lru_;
   std::unordered_map<std::string, Lru::iterator> index_;
+  std::function<void()> on_secret_stored_;
 };
 
 // The reply for a failed call: the service's status and {"__type","message"}; unreachable is

@@ -67,6 +67,7 @@ App::App(const AppOptions& options, const Clock* clock, const AppFoundation& fou
                                         std::move(outcome.output));
                 }),
       secrets_(foundation.store, foundation.keyring, clock),
+      version_watch_(&secrets_, foundation.store),
       params_(foundation.store, foundation.keyring, &secrets_, clock),
       kms_(foundation.store, foundation.keyring, clock),
       sts_(foundation.store, foundation.keyring),
@@ -93,6 +94,12 @@ void App::AddServices() {
       [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {
         return secrets_.Handle(op, ctx, in);
       });
+  dispatcher_.AddJsonLongPoll(
+      "coffer.WatchSecretVersions", "secretsmanager",
+      [this](const RequestContext& ctx, const boost::json::object& in) {
+        return version_watch_.Watch(ctx, in);
+      },
+      [this] { version_watch_.EndAll(); });
   dispatcher_.AddJsonService(
       "AmazonSSM", "ssm",
       [this](std::string_view op, const RequestContext& ctx, const boost::json::object& in) {

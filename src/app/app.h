@@ -35,6 +35,7 @@
 #include "services/kms/kms_service.h"
 #include "services/params/params_service.h"
 #include "services/secrets/secrets_service.h"
+#include "services/secrets/version_watch.h"
 #include "services/sts/sts_service.h"
 #include "store/store.h"
 
@@ -136,6 +137,7 @@ class App {
   monitoring::AlarmEvaluator alarms_;
   monitoring::Notifier notifier_;
   secrets::SecretsService secrets_;
+  secrets::SecretVersionWatch version_watch_;  // coffer agent's long poll
   params::ParamsService params_;
   kms::KmsService kms_;
   sts::StsService sts_;

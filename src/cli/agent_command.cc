@@ -10,6 +10,7 @@
 
 #include "agent/agent_cache.h"
 #include "agent/agent_server.h"
+#include "agent/push_invalidation.h"
 #include "core/clock.h"
 
 namespace coffer::cli {
@@ -78,6 +79,9 @@ CLI::App* AddAgentCommand(CLI::App& app, AgentFlags& f) {
       ->check(CLI::Range(1, 100000));
   agent->add_option("--io-threads", f.io_threads, "Threads answering requests (default: cores)");
   agent->add_option("--path-prefix", f.path_prefix, "The path style's prefix (default /v1/)");
+  agent->add_flag("!--no-push-invalidation", f.push_invalidation,
+                  "Refresh only after the TTL, as the AWS agent does, instead of also when the "
+                  "server says a cached secret moved");
   agent->add_flag("!--no-validate-credentials", f.validate_credentials,
                   "Start without checking the credentials with STS GetCallerIdentity");
   agent->add_option("--profile", f.chain.profile, "A profile of the AWS config files");
@@ -92,6 +96,14 @@ CLI::App* AddAgentCommand(CLI::App& app, AgentFlags& f) {
 }
 
 int RunAgent(const AgentFlags& flags) {
+  // Signals are taken by one thread (sigwait): block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
   const client::Environment env = client::ProcessEnvironment();
   auto token = FindToken(env);
   if (!token.ok()) {
@@ -118,6 +130,9 @@ int RunAgent(const AgentFlags& flags) {
   cache_options.parameter_ttl = std::chrono::seconds(flags.parameter_ttl_seconds);
   cache_options.max_entries = static_cast<size_t>(flags.cache_size);
   agent::AgentCache cache(&backend, &clock, cache_options);
+  client::AwsClient push_client(*settings);
+  agent::PushInvalidation push(&push_client, &cache);
+  if (flags.push_invalidation && cache_options.secret_ttl.count() > 0) push.Start();
   agent::RequestRules rules;
   rules.token = *token;
   rules.path_prefix = flags.path_prefix;
@@ -125,14 +140,6 @@ int RunAgent(const AgentFlags& flags) {
   options.port = static_cast<uint16_t>(flags.port);
   options.io_threads = flags.io_threads;
   options.max_connections = flags.max_connections;
-
-  // Signals are taken by one thread (sigwait): block them everywhere first.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   auto server = agent::AgentServer::Create(
       options, [&](std::string_view method, std::string_view target, const auto& header) {
@@ -154,6 +161,7 @@ int RunAgent(const AgentFlags& flags) {
   std::cout << "coffer agent: listening on 127.0.0.1:" << (*server)->port() << " (identity from "
             << settings->credentials.source << ")" << std::endl;
   (*server)->Run();
+  push.Stop();
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
   return 0;

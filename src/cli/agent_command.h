@@ -19,6 +19,7 @@ struct AgentFlags {
   int io_threads = 0;
   std::string path_prefix = "/v1/";
   bool validate_credentials = true;
+  bool push_invalidation = true;
 };
 
 // Adds `coffer agent`; defaults come from the Lambda extension's variables when set

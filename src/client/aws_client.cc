@@ -109,7 +109,8 @@ std::optional<std::string> XmlElementText(const std::string& xml, const std::str
 CallResult<std::string> AwsClient::Send(
     const std::string& service, const std::string& region,
     const std::vector<std::pair<std::string, std::string>>& extra_headers,
-    const std::string& content_type, const std::string& body) const {
+    const std::string& content_type, const std::string& body, const std::atomic<bool>* cancel,
+    std::optional<std::chrono::seconds> timeout) const {
   CallResult<std::string> result;
   auto url = net::ParseUrl(EndpointFor(settings_, service));
   if (!url.ok()) {
@@ -130,7 +131,8 @@ CallResult<std::string> AwsClient::Send(
   call.target = url->path.empty() ? "/" : url->path;
   call.body = body;
   call.ca_bundle = settings_.ca_bundle;
-  call.timeout = settings_.timeout;
+  call.timeout = timeout.value_or(settings_.timeout);
+  call.cancel = cancel;
   call.max_response_bytes = 4 << 20;  // a 64 KiB secret, or ten 8 KiB parameters, fit easily
   for (const auto& [name, value] : signed_headers) {
     if (name != "host") call.headers.emplace_back(name, value);
@@ -154,11 +156,12 @@ CallResult<std::string> AwsClient::Send(
 }
 
 CallResult<json::object> AwsClient::CallJson(const std::string& service, const std::string& target,
-                                             const json::object& input,
-                                             const std::string& region) const {
+                                             const json::object& input, const std::string& region,
+                                             const std::atomic<bool>* cancel,
+                                             std::optional<std::chrono::seconds> timeout) const {
   CallResult<json::object> result;
   auto sent = Send(service, region, {{"x-amz-target", target}}, "application/x-amz-json-1.1",
-                   json::serialize(input));
+                   json::serialize(input), cancel, timeout);
   if (!sent.ok()) {
     result.failure = std::move(sent.failure);
     return result;

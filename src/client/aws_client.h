@@ -4,6 +4,7 @@
 // server, or AWS itself when none is set, so the same binary works in both worlds.
 #pragma once
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <map>
@@ -69,9 +70,13 @@ class AwsClient {
   // A JSON 1.1 protocol call (Secrets Manager: target "secretsmanager.GetSecretValue"; Parameter
   // Store: "AmazonSSM.GetParameters"), signed for `service`, in `region` (empty: the settings').
   // Answers the response object. Thread-safe.
+  // `cancel`, when set during the call, abandons it (a ConnectionError); `timeout` overrides the
+  // settings' (a long poll waits longer than a call).
   CallResult<boost::json::object> CallJson(const std::string& service, const std::string& target,
                                            const boost::json::object& input,
-                                           const std::string& region = "") const;
+                                           const std::string& region = "",
+                                           const std::atomic<bool>* cancel = nullptr,
+                                           std::optional<std::chrono::seconds> timeout = {}) const;
   // A query protocol call (STS): `params` without Action and Version, which are added. Answers
   // the XML body.
   CallResult<std::string> CallQuery(const std::string& service, const std::string& action,
@@ -84,7 +89,9 @@ class AwsClient {
  private:
   CallResult<std::string> Send(const std::string& service, const std::string& region,
                                const std::vector<std::pair<std::string, std::string>>& headers,
-                               const std::string& content_type, const std::string& body) const;
+                               const std::string& content_type, const std::string& body,
+                               const std::atomic<bool>* cancel = nullptr,
+                               std::optional<std::chrono::seconds> timeout = {}) const;
 
   ClientSettings settings_;
 };

@@ -282,12 +282,14 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
   std::string_view operation =
       dot == std::string_view::npos ? std::string_view() : amz_target.substr(dot + 1);
   auto service = json_services_.find(prefix);
-  if (service == json_services_.end()) {
+  auto long_poll = long_polls_.find(amz_target);
+  if (service == json_services_.end() && long_poll == long_polls_.end()) {
     return JsonError(Status(ErrorCode::kUnknownOperationException,
                             "The target " + std::string(amz_target) + " is not known."),
                      request_id);
   }
-  const std::string& signing_service = service->second.first;
+  const std::string& signing_service =
+      long_poll != long_polls_.end() ? long_poll->second.first : service->second.first;
   if (caller.service != signing_service) {
     return JsonError(Status(ErrorCode::kInvalidSignatureException,
                             "Credential should be scoped to correct service: '" +
@@ -319,9 +321,15 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
 
   AuthorizationLog authorization;
   RequestContext ctx = ContextFor(caller, request, request_id, now, authorizer_, &authorization);
-  Result<json::object> result =
-      RunHandler<json::object>(TrailAccepting(), ErrorCode::kServiceUnavailableException,
-                               [&] { return service->second.second(operation, ctx, input); });
+  std::shared_ptr<LaterJson> later;
+  Result<json::object> result = RunHandler<json::object>(
+      TrailAccepting(), ErrorCode::kServiceUnavailableException, [&]() -> Result<json::object> {
+        if (long_poll == long_polls_.end()) {
+          return service->second.second(operation, ctx, input);
+        }
+        COFFER_ASSIGN_OR_RETURN(later, long_poll->second.second(ctx, input));
+        return json::object();
+      });
   if (result.ok() && !authorization.answered()) result = Unauthorized(amz_target);
   labels->outcome = result.ok() ? ErrorCode::kOk : result.status().code();
 
@@ -337,6 +345,22 @@ ApiResponse ApiDispatcher::HandleJson(const ApiRequest& request, std::string_vie
          {signing_service, operation, &input, result.ok() ? &result.value() : nullptr,
           result.ok() ? Status::Ok() : result.status()},
          &resp);
+  if (later && result.ok()) {
+    // Recorded as it began (a read: its answer is not in the record); answered when it ends.
+    resp.later = [later, request_id](std::function<void(ApiResponse)> answer) {
+      later->OnComplete([answer = std::move(answer), request_id](Result<json::object> given) {
+        ApiResponse out;
+        if (given.ok()) {
+          out.content_type = kJsonContentType;
+          out.headers.emplace_back("x-amzn-RequestId", request_id);
+          out.body = json::serialize(given.value());
+        } else {
+          out = JsonErrorResponse(given.status(), request_id);
+        }
+        answer(std::move(out));
+      });
+    };
+  }
   // Request members may have held secret values: overwrite the parsed copies before they are
   // freed (the request body itself is cleansed by the HTTP server).
   WipeStrings(input);

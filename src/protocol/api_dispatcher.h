@@ -24,6 +24,7 @@
 #include "auth/sigv4.h"
 #include "core/clock.h"
 #include "core/request_context.h"
+#include "protocol/later_json.h"
 #include "protocol/request_metrics.h"
 #include "store/store.h"
 
@@ -51,6 +52,9 @@ struct ApiResponse {
   // Send UnrecordedCallResponse(*this) instead when the record could not be written (the trail
   // fails closed).
   bool fail_if_not_recorded = false;
+  // A long poll (AddJsonLongPoll): the server calls this with what answers the connection, and
+  // answers when that is called (from any thread); the fields above are unused then.
+  std::function<void(std::function<void(ApiResponse)> answer)> later;
 };
 
 // The answer to a call whose audit record could not be written: ServiceUnavailable in the
@@ -80,6 +84,21 @@ class ApiDispatcher {
       std::string_view operation, const RequestContext& ctx, const boost::json::object& input)>;
   void AddJsonService(std::string target_prefix, std::string signing_service, JsonHandler handler) {
     json_services_[std::move(target_prefix)] = {std::move(signing_service), std::move(handler)};
+  }
+
+  // A JSON operation answered later (protocol/later_json.h): `target` is the whole X-Amz-Target.
+  // Authenticated, authorized and recorded as every call is, when it begins. `end_all` answers
+  // every waiting call at once (EndLongPolls).
+  using LongPollHandler = std::function<Result<std::shared_ptr<LaterJson>>(
+      const RequestContext& ctx, const boost::json::object& input)>;
+  void AddJsonLongPoll(std::string target, std::string signing_service, LongPollHandler handler,
+                       std::function<void()> end_all) {
+    long_polls_[std::move(target)] = {std::move(signing_service), std::move(handler)};
+    long_poll_enders_.push_back(std::move(end_all));
+  }
+  // The server is stopping: waiting long polls are answered now, so their connections close.
+  void EndLongPolls() {
+    for (const auto& end : long_poll_enders_) end();
   }
 
   // Routes /coffer/ paths to `operator_api` and, while it reports sealed, answers every other
@@ -183,6 +202,8 @@ class ApiDispatcher {
   RequestMetrics metrics_;
   std::map<std::string, std::pair<std::string, QueryHandler>> query_services_;
   std::map<std::string, std::pair<std::string, JsonHandler>, std::less<>> json_services_;
+  std::map<std::string, std::pair<std::string, LongPollHandler>, std::less<>> long_polls_;
+  std::vector<std::function<void()>> long_poll_enders_;
 };
 
 }  // namespace coffer

@@ -492,6 +492,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // The body may have carried secret values: wipe it before the buffer is reused.
     OPENSSL_cleanse(req.body().data(), req.body().size());
     const bool close = !req.keep_alive() || shared_->stopping;
+    if (out.later) {  // a long poll: this thread serves other connections until it is answered
+      auto executor = beast::get_lowest_layer(stream_).get_executor();
+      return out.later([self = this->shared_from_this(), res, close, executor,
+                        guard = asio::make_work_guard(executor)](ApiResponse given) mutable {
+        asio::post(executor, [self, res, close, given = std::move(given),
+                              guard = std::move(guard)]() mutable {
+          Fill(*res, std::move(given));
+          res->keep_alive(!close);
+          res->prepare_payload();
+          self->Write(res, close);
+        });
+      });
+    }
     if (out.audit_ticket) return AnswerWhenRecorded(std::move(out), res, close);
     Fill(*res, std::move(out));
     res->keep_alive(!close);
@@ -651,6 +664,7 @@ class BeastHttpServer final : public HttpServer {
   void Stop() override {
     asio::post(ioc_, [this] {
       if (shared_->stopping.exchange(true)) return;
+      if (shared_->dispatcher != nullptr) shared_->dispatcher->EndLongPolls();
       beast::error_code ec;
       acceptor_.close(ec);
       accept_backoff_.cancel();

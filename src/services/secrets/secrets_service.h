@@ -39,6 +39,12 @@ class SecretsService {
     rotation_wake_ = std::move(wake);
   }
 
+  // The secret `secret_id` names, if the caller may DescribeSecret it (as DescribeSecret
+  // decides, with its errors): what a watch of its versions (version_watch.h) may report.
+  Result<SecretRow> DescribableSecret(const RequestContext& ctx, const std::string& secret_id) {
+    return AuthorizedSecret(ctx, "secretsmanager:DescribeSecret", secret_id);
+  }
+
   // Permanently deletes secrets whose recovery window has ended. Returns how many were purged.
   // Called periodically by the server's background job; safe to run concurrently with requests.
   Result<int> PurgeExpired();

@@ -260,6 +260,70 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(status, 502)  # refreshNow does not serve stale
         self.assertEqual(value(), "v3")  # ... and left the entry as it was
 
+    # -- push invalidation: a rotation reaches the agent long before its TTL ----------------------
+    def wait_for_value(self, agent, path, expected, seconds=10):
+        deadline = time.monotonic() + seconds
+        while True:
+            status, body = agent.get(path)
+            if status == 200 and json.loads(body)["SecretString"] == expected:
+                return
+            self.assertLess(time.monotonic(), deadline, f"still {body[:80]}")
+            time.sleep(0.02)
+
+    def test_push_invalidation_serves_a_moved_stage_well_before_the_ttl(self):
+        name = unique_name("pushed")
+        arn = self.sm.create_secret(Name=name, SecretString="one")["ARN"]
+        path = f"/secretsmanager/get?secretId={name}"
+        previous = f"/secretsmanager/get?secretId={name}&versionStage=AWSPREVIOUS"
+        self.wait_for_value(self.agent, path, "one")
+        # A new version takes AWSCURRENT (a rotation's last step does the same): the agent's TTL
+        # is 300 s, so only the push can bring it within the wait.
+        self.sm.put_secret_value(SecretId=arn, SecretString="two")
+        self.wait_for_value(self.agent, path, "two")
+        self.wait_for_value(self.agent, previous, "one")
+        # A stage moved back by hand, and the AWSPREVIOUS entry follows too.
+        versions = self.sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+        current = next(v for v, s in versions.items() if "AWSCURRENT" in s)
+        old = next(v for v, s in versions.items() if "AWSPREVIOUS" in s)
+        self.sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT",
+                                            MoveToVersionId=old, RemoveFromVersionId=current)
+        self.wait_for_value(self.agent, path, "one")
+        self.wait_for_value(self.agent, previous, "two")
+
+    def test_without_push_the_ttl_rules_as_in_the_aws_agent(self):
+        agent = Agent(self.server, "--no-push-invalidation")
+        self.addCleanup(agent.stop)
+        name = unique_name("ttl-only")
+        arn = self.sm.create_secret(Name=name, SecretString="one")["ARN"]
+        path = f"/secretsmanager/get?secretId={name}"
+        self.wait_for_value(agent, path, "one")
+        self.sm.put_secret_value(SecretId=arn, SecretString="two")
+        # With push on, this agent would serve "two" in well under a second (the test above).
+        time.sleep(2)
+        self.assertEqual(json.loads(agent.get(path)[1])["SecretString"], "one")
+
+    def test_push_resumes_after_the_server_comes_back(self):
+        server = CofferServer()
+        self.addCleanup(server.close)
+        server.start()
+        sm = server.client("secretsmanager")
+        name = unique_name("resumed")
+        arn = sm.create_secret(Name=name, SecretString="one")["ARN"]
+        agent = Agent(server)
+        self.addCleanup(agent.stop)
+        path = f"/secretsmanager/get?secretId={name}"
+        self.wait_for_value(agent, path, "one")
+        port = server.port
+        server.stop()
+        self.wait_for_value(agent, path, "one")  # cached, served while the server is away
+        server.start(port=port)
+        sm = server.client("secretsmanager")
+        sm.put_secret_value(SecretId=arn, SecretString="two")
+        # The subscription retries with backoff (1 s, 2 s, ...), then sees the move.
+        self.wait_for_value(agent, path, "two", seconds=30)
+        agent.stop()
+        self.assertIn("push invalidation paused", agent.output)
+
     @classmethod
     def tearDownClass(cls):
         code = cls.agent.stop()

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # coffer_server isolates the AWS environment on import: before boto3.
 from coffer_server import (DEFAULT_KEY_ID, DEFAULT_REGION, DEFAULT_SECRET,  # noqa: I001
                            AwsAssertions, CofferServer, coffer_binary, error_code, error_message,
-                           start_class_server)
+                           sanitize_error_type, start_class_server)
 
 import boto3  # noqa: E402
 from botocore.auth import SigV4Auth, SigV4QueryAuth
@@ -441,6 +441,24 @@ class TenantBoundaryTest(ServerCase):
             nobody.get_secret_value(SecretId=name)
         self.assertIn(f"on resource: {name} because", error_message(cm.exception))
         self.assertNotIn(full_arn, error_message(cm.exception))
+
+    def test_a_tenant_cannot_watch_another_accounts_secret_versions(self):
+        # coffer.WatchSecretVersions (coffer agent's long poll) tells which version holds a
+        # stage: it must answer only what DescribeSecret would, to whom may call it.
+        arn = self.sm.create_secret(Name=f"watched/db-{uid()}", SecretString="x" * 16)["ARN"]
+        held = self.sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+        current = next(v for v, s in held.items() if "AWSCURRENT" in s)
+        body = {"Secrets": [{"SecretId": arn, "VersionId": "0" * 32}], "WaitSeconds": 0}
+        resp = self.server.signed_json_request("coffer.WatchSecretVersions", body,
+                                               key_id=self.tenant.key_id,
+                                               secret=self.tenant.secret)
+        self.assertEqual(400, resp.status, resp)
+        self.assertEqual("AccessDeniedException", sanitize_error_type(resp.json()["__type"]))
+        self.assertNotIn(current, json.dumps(resp.json()))
+        # The owner may: the held version is old, so the answer names the current one at once.
+        resp = self.server.signed_json_request("coffer.WatchSecretVersions", body)
+        self.assertEqual(200, resp.status, resp)
+        self.assertEqual(current, resp.json()["Changed"][0]["VersionId"])
 
 
 # =============================================================================================
