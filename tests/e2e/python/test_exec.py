@@ -200,6 +200,22 @@ class ExecTest(unittest.TestCase):
         self.assertEqual(child["OLD_LIST"], "[1 a]")
         self.assertEqual(child["OLD_MAP"], "map[a:x b:2]")
 
+    def test_an_arn_carries_its_own_region_and_a_name_is_the_tasks(self):
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html:
+        # a parameter in another region needs its full ARN; a name is looked up in the task's.
+        west_sm = self.server.client("secretsmanager", region="us-west-2")
+        west_ssm = self.server.client("ssm", region="us-west-2")
+        name = unique_name("west")
+        arn = west_sm.create_secret(Name=name, SecretString=json.dumps({"k": "west-value"}))["ARN"]
+        west_ssm.put_parameter(Name="/exec/west/" + name, Value="west-param", Type="String")
+        param_arn = f"arn:aws:ssm:us-west-2:{ACCOUNT_ID}:parameter/exec/west/{name}"
+        done, child = self.run_child("--secret", f"S={arn}:k::", "--secret", f"P={param_arn}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(child["S"], "west-value")
+        self.assertEqual(child["P"], "west-param")
+        done, child = self.run_child("--secret", f"P=/exec/west/{name}")  # us-east-1: none
+        self.assert_refused(done, child, "in us-east-1: invalid parameters: /exec/west/" + name)
+
     def test_more_than_ten_parameters_are_fetched_in_batches(self):
         names = [f"/exec/batch-{unique_name()}/{i}" for i in range(23)]
         for i, n in enumerate(names):
