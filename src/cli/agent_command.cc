@@ -11,6 +11,7 @@
 #include "agent/agent_cache.h"
 #include "agent/agent_server.h"
 #include "agent/push_invalidation.h"
+#include "cli/stop_signals.h"
 #include "core/clock.h"
 
 namespace coffer::cli {
@@ -96,13 +97,7 @@ CLI::App* AddAgentCommand(CLI::App& app, AgentFlags& f) {
 }
 
 int RunAgent(const AgentFlags& flags) {
-  // Signals are taken by one thread (sigwait): block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = BlockStopSignals();  // before any thread starts
 
   const client::Environment env = client::ProcessEnvironment();
   auto token = FindToken(env);

@@ -21,6 +21,7 @@
 #include "cli/backup_commands.h"
 #include "cli/monitoring_commands.h"
 #include "cli/operator_commands.h"
+#include "cli/stop_signals.h"
 #include "cli/workload_commands.h"
 #include "crypto/locked_key.h"
 #include "rotation/process_runner.h"
@@ -315,13 +316,7 @@ int RunServer(const ServerFlags& flags) {
   HardenProcess();
   // The store holds names, tags and sealed values; keep every file coffer creates private.
   umask(077);
-  // Signals are taken by a dedicated thread (sigwait), so block them everywhere first.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals = coffer::cli::BlockStopSignals();
 
   coffer::HttpServerOptions http, metrics_http;
   coffer::AppOptions options;

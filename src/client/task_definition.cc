@@ -242,6 +242,27 @@ Result<ContainerEnvironment> ReadDefinition(const json::object& definition, bool
   return out;
 }
 
+// Every container definition of every AWS::ECS::TaskDefinition in a template's Resources, with
+// the resource's logical id.
+std::vector<std::pair<std::string, const json::object*>> TemplateContainers(
+    const json::object& resources) {
+  std::vector<std::pair<std::string, const json::object*>> out;
+  for (const auto& resource : resources) {
+    if (!resource.value().is_object() ||
+        Text(resource.value().get_object(), "Type") != "AWS::ECS::TaskDefinition") {
+      continue;
+    }
+    const auto* props = Field(resource.value().get_object(), "Properties");
+    const json::value* defs =
+        props && props->is_object() ? Field(props->get_object(), "ContainerDefinitions") : nullptr;
+    if (defs == nullptr || !defs->is_array()) continue;
+    for (const auto& def : defs->get_array()) {
+      if (def.is_object()) out.emplace_back(std::string(resource.key()), &def.get_object());
+    }
+  }
+  return out;
+}
+
 Result<ContainerEnvironment> Choose(std::vector<ContainerEnvironment> found,
                                     const std::string& container) {
   if (found.empty()) return Invalid("the file holds no container definitions");
@@ -291,40 +312,21 @@ Result<ContainerEnvironment> ReadContainerEnvironment(const std::string& text,
   }
   // Only the chosen container's references are resolved: another container's unresolvable
   // ones do not stop this one.
-  for (const auto& resource : resources->get_object()) {
-    if (!resource.value().is_object() ||
-        Text(resource.value().get_object(), "Type") != "AWS::ECS::TaskDefinition") {
-      continue;
-    }
-    const auto* props = Field(resource.value().get_object(), "Properties");
-    const json::value* defs =
-        props && props->is_object() ? Field(props->get_object(), "ContainerDefinitions") : nullptr;
-    if (defs == nullptr || !defs->is_array()) continue;
-    for (const auto& def : defs->get_array()) {
-      if (!def.is_object()) continue;
-      ContainerEnvironment named;
-      named.container = Text(def.get_object(), "Name");
-      found.push_back(std::move(named));
-    }
+  const auto definitions = TemplateContainers(resources->get_object());
+  for (const auto& [resource, def] : definitions) {
+    ContainerEnvironment named;
+    named.container = Text(*def, "Name");
+    found.push_back(std::move(named));
   }
   COFFER_ASSIGN_OR_RETURN(ContainerEnvironment chosen, Choose(found, container));
-  for (const auto& resource : resources->get_object()) {
-    if (!resource.value().is_object() ||
-        Text(resource.value().get_object(), "Type") != "AWS::ECS::TaskDefinition") {
-      continue;
-    }
-    const auto* props = Field(resource.value().get_object(), "Properties");
-    const json::value* defs =
-        props && props->is_object() ? Field(props->get_object(), "ContainerDefinitions") : nullptr;
-    if (defs == nullptr || !defs->is_array()) continue;
-    for (const auto& def : defs->get_array()) {
-      if (!def.is_object() || Text(def.get_object(), "Name") != chosen.container) continue;
+  for (const auto& [resource, def] : definitions) {
+    if (Text(*def, "Name") == chosen.container) {
       TemplateResolver resolver(*object, context);
-      COFFER_ASSIGN_OR_RETURN(auto c, ReadDefinition(def.get_object(), true, base_dir, &resolver));
+      COFFER_ASSIGN_OR_RETURN(auto c, ReadDefinition(*def, true, base_dir, &resolver));
       if (!resolver.unresolved.empty()) {
         std::string all;
         for (const auto& u : resolver.unresolved) all += "\n  " + u;
-        return Invalid("container " + chosen.container + " (" + std::string(resource.key()) +
+        return Invalid("container " + chosen.container + " (" + resource +
                        "): these references cannot be resolved:" + all);
       }
       return c;

@@ -375,6 +375,52 @@ class ExecTest(unittest.TestCase):
                 proc.kill()
                 proc.wait()
 
+    def test_a_real_rotation_restarts_the_command(self):
+        # RotateSecret with coffer's built-in random-api-key function: its four steps end with
+        # finishSecret moving AWSCURRENT, which the watching coffer exec sees.
+        fn_name = unique_name("exec-rotator")
+        register = self.coffer("operator", "register-function", "--endpoint", self.server.endpoint,
+                               "--name", fn_name, "--kind", "builtin", "--builtin",
+                               "random-api-key",
+                               env=dict(self.env(), AWS_ACCESS_KEY_ID=DEFAULT_KEY_ID,
+                                        AWS_SECRET_ACCESS_KEY=DEFAULT_SECRET))
+        self.assertEqual(register.returncode, 0, register.stderr)
+        arn = self.sm.create_secret(Name=unique_name("rotated"), SecretString=json.dumps(
+            {"apiKey": "first-" + unique_name(), "owner": "team-a"}))["ARN"]
+        record = os.path.join(self.dir, unique_name("rotation-starts"))
+        script = RECORD_AND_WAIT.replace("DB_PASSWORD", "API_KEY")
+        proc = subprocess.Popen(
+            [self.server.binary, "exec", "--secret", f"API_KEY={arn}:apiKey::",
+             "--restart-on-rotation", "--poll-interval", "1", "--", sys.executable, "-c",
+             script, record], env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            def starts():
+                try:
+                    with open(record) as f:
+                        return f.read().split()
+                except FileNotFoundError:
+                    return []
+
+            deadline = time.monotonic() + 30
+            while len(starts()) < 1:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.1)
+            self.sm.rotate_secret(
+                SecretId=arn,
+                RotationLambdaARN=f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{fn_name}",
+                RotationRules={"AutomaticallyAfterDays": 30})
+            deadline = time.monotonic() + 60
+            while len(starts()) < 2:
+                self.assertLess(time.monotonic(), deadline, "no restart after the rotation")
+                time.sleep(0.1)
+            current = json.loads(self.sm.get_secret_value(SecretId=arn)["SecretString"])
+            self.assertEqual(starts()[1], current["apiKey"])
+            self.assertNotEqual(starts()[0], starts()[1])
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=20)
+
     # -- local development: a profile's role, as aws-vault exec ---------------------------------
     def test_a_profile_exports_the_roles_temporary_credentials_and_refuses_nesting(self):
         user, role = unique_name("dev"), unique_name("devrole")
