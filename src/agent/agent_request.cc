@@ -1,5 +1,7 @@
 #include "agent/agent_request.h"
 
+#include <openssl/crypto.h>
+
 #include <boost/json.hpp>
 
 #include "core/percent_encoding.h"
@@ -100,8 +102,12 @@ AgentRequest ReadAgentRequest(
     bool token_matches = false;
     for (const auto& name : rules.token_headers) {
       auto value = header(name);
-      // The token is compared whole; an empty token never matches.
-      if (value && !rules.token.empty() && *value == rules.token) token_matches = true;
+      // Compared whole and in constant time (another local process may time its guesses); an
+      // empty token never matches.
+      if (value && !rules.token.empty() && value->size() == rules.token.size() &&
+          CRYPTO_memcmp(value->data(), rules.token.data(), value->size()) == 0) {
+        token_matches = true;
+      }
     }
     if (!token_matches) return Refuse(403, "Bad Token");
   }

@@ -11,6 +11,7 @@ namespace {
 constexpr auto kCheckInterval = std::chrono::milliseconds(100);
 constexpr int kMaxWaitSeconds = 20;
 constexpr size_t kMaxSecrets = 1000;
+constexpr size_t kMaxWatchedPerServer = 10000;
 
 json::object Answer(json::array changed) { return json::object{{"Changed", std::move(changed)}}; }
 
@@ -81,6 +82,11 @@ Result<std::shared_ptr<LaterJson>> SecretVersionWatch::Watch(const RequestContex
     answer->Complete(Answer(std::move(moved)));
     return answer;
   }
+  if (watched_ + waiter.items.size() > kMaxWatchedPerServer) {
+    return Status(ErrorCode::kThrottlingException,
+                  "This server watches as many secrets as it may; try again later.");
+  }
+  watched_ += waiter.items.size();
   waiter.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
   waiter.writes_checked = writes;
   waiter.answer = answer;
@@ -94,6 +100,7 @@ void SecretVersionWatch::ReplaceWaiting(const std::string& watch_key) {
   for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
     if (it->watch_key != watch_key) continue;
     it->answer->Complete(Answer({}));  // LaterJson's callback only posts: safe under mu_
+    watched_ -= it->items.size();
     waiters_.erase(it);
     return;
   }
@@ -118,12 +125,14 @@ void SecretVersionWatch::Loop() {
     const uint64_t writes = store_->CommittedWrites();
     const auto now = std::chrono::steady_clock::now();
     std::vector<Waiter> still;
+    size_t answered_items = 0;
     for (auto& w : waiting) {
       json::array moved;
       if (w.writes_checked != writes) {
         auto found = Moved(w.items);
         if (!found.ok()) {
           w.answer->Complete(found.status());
+          answered_items += w.items.size();
           continue;
         }
         moved = std::move(*found);
@@ -131,12 +140,14 @@ void SecretVersionWatch::Loop() {
       }
       if (!moved.empty() || now >= w.deadline) {
         w.answer->Complete(Answer(std::move(moved)));
+        answered_items += w.items.size();
       } else {
         still.push_back(std::move(w));
       }
     }
     lock.lock();
     checking_ = false;
+    watched_ -= answered_items;
     if (ending_) {  // EndAll ran while these were checked: answered here instead
       lock.unlock();
       for (auto& w : still) w.answer->Complete(Answer({}));
@@ -145,6 +156,7 @@ void SecretVersionWatch::Loop() {
     for (auto& w : still) {
       if (!w.watch_key.empty() && replaced_.count(w.watch_key)) {
         w.answer->Complete(Answer({}));
+        watched_ -= w.items.size();
       } else {
         waiters_.push_back(std::move(w));
       }
@@ -160,6 +172,7 @@ void SecretVersionWatch::EndAll() {
     ending_ = true;
     waiting = std::move(waiters_);
     waiters_.clear();
+    watched_ = 0;
   }
   wake_.notify_all();
   for (auto& w : waiting) w.answer->Complete(Answer({}));

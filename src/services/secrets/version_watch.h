@@ -10,6 +10,10 @@
 //           absent when none does or the secret is gone)}]}: at once when one already moved,
 //           else when one moves, else empty at WaitSeconds.
 //
+// At most 10,000 secrets are watched at once on a server, over every waiting call: beyond,
+// ThrottlingException (the checker's pass re-reads every watched secret, so this bounds its
+// cost whatever callers ask).
+//
 // A call with a WatchId replaces the same caller's waiting call with that id (answered at once,
 // empty): an agent whose cache changed asks again with the new set, and its abandoned call does
 // not linger, so one agent costs one waiting call however often its set changes.
@@ -75,6 +79,7 @@ class SecretVersionWatch {
   std::mutex mu_;
   std::condition_variable wake_;
   std::vector<Waiter> waiters_;
+  size_t watched_ = 0;              // items over waiters_ and those the checker holds
   bool checking_ = false;           // the checker holds the waiters (without the lock)
   std::set<std::string> replaced_;  // keys replaced meanwhile
   bool ending_ = false;

@@ -138,6 +138,37 @@ TEST_F(VersionWatchTest, ANewCallWithTheSameWatchIdReplacesTheWaitingOne) {
   EXPECT_EQ(Changed(other)->size(), 1u);
 }
 
+// The checker re-reads every watched secret: their number is bounded per server.
+TEST_F(VersionWatchTest, WatchesAtMostTenThousandSecretsAtOnce) {
+  Call("CreateSecret", {{"Name", "db"}, {"SecretString", "one"}});
+  const std::string held = Current("db");
+  json::array thousand;
+  for (int i = 0; i < 1000; ++i) {
+    thousand.push_back(json::object{{"SecretId", "db"}, {"VersionId", held}});
+  }
+  std::vector<std::shared_ptr<LaterJson>> waiting;
+  for (int i = 0; i < 10; ++i) {
+    auto later = watch_->Watch(Context(), {{"Secrets", thousand}});
+    ASSERT_TRUE(later.ok()) << i << ": " << later.status().message();
+    waiting.push_back(*later);
+  }
+  auto refused = watch_->Watch(Context(), {{"Secrets", json::array{thousand[0]}}});
+  EXPECT_EQ(refused.status().code(), ErrorCode::kThrottlingException);
+  // A move answers them all, and the room is back.
+  Call("PutSecretValue", {{"SecretId", "db"}, {"SecretString", "two"}});
+  for (auto& later : waiting) EXPECT_EQ(Changed(later)->size(), 1000u);
+  // The room is back once the checker's pass ends (polled: it ends just after answering).
+  json::array one{json::object{{"SecretId", "db"}, {"VersionId", Current("db")}}};
+  auto again = watch_->Watch(Context(), {{"Secrets", one}});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!again.ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    again = watch_->Watch(Context(), {{"Secrets", one}});
+  }
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_FALSE((*again)->completed());  // waiting: it counted against the limit
+}
+
 TEST_F(VersionWatchTest, RefusesBadInputAndUnknownSecrets) {
   Call("CreateSecret", {{"Name", "db"}, {"SecretString", "one"}});
   auto run = [&](json::object input) { return watch_->Watch(Context(), input).status(); };
