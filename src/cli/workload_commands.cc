@@ -237,6 +237,10 @@ int Supervise(const WorkloadFlags& flags, const Plan& plan, std::vector<FetchedS
   const int stop_signal = SignalNumber(flags.restart_signal);
   if (stop_signal == 0)
     return Failure(2, "--restart-signal: unknown signal " + flags.restart_signal);
+  const int reload_signal = flags.reload_signal.empty() ? 0 : SignalNumber(flags.reload_signal);
+  if (!flags.reload_signal.empty() && reload_signal == 0) {
+    return Failure(2, "--reload-signal: unknown signal " + flags.reload_signal);
+  }
   struct sigaction action = {};
   action.sa_handler = RememberSignal;
   sigemptyset(&action.sa_mask);
@@ -289,6 +293,14 @@ int Supervise(const WorkloadFlags& flags, const Plan& plan, std::vector<FetchedS
     }
     watched.clear();
     for (const auto& f : *refetched) watched.push_back({f.env_name, SecretBytes(), f.version});
+    if (reload_signal != 0) {
+      // The command re-reads its secrets itself (through coffer agent, say): told, not
+      // restarted; its environment stays what it started with.
+      std::cerr << "coffer: a secret moved to a new version; signalling " << flags.command[0]
+                << "\n";
+      kill(child, reload_signal);
+      continue;
+    }
     std::cerr << "coffer: a secret moved to a new version; restarting " << flags.command[0] << "\n";
     kill(child, stop_signal);
     const auto deadline =
@@ -401,6 +413,9 @@ void AddWorkloadCommands(CLI::App& app, WorkloadCommands& commands) {
       ->add_option("--poll-interval", f.poll_seconds,
                    "Seconds between checks for new versions (default 30)")
       ->check(CLI::Range(1, 86400));
+  commands.exec->add_option("--reload-signal", f.reload_signal,
+                            "With --restart-on-rotation: send this signal (e.g. HUP) instead of "
+                            "restarting, for a command that re-reads its secrets itself");
   commands.exec->add_option("--restart-signal", f.restart_signal,
                             "The signal that stops the command for a restart (default TERM)");
   commands.exec

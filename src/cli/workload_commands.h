@@ -23,6 +23,7 @@ struct WorkloadFlags {
   bool restart_on_rotation = false;
   int poll_seconds = 30;
   std::string restart_signal = "TERM";
+  std::string reload_signal;  // set: sent instead of a restart
   int stop_timeout_seconds = 10;
   // env
   std::string format = "dotenv";

@@ -375,6 +375,41 @@ class ExecTest(unittest.TestCase):
                 proc.kill()
                 proc.wait()
 
+    def test_a_reload_signal_is_sent_instead_of_a_restart(self):
+        name = unique_name("reloaded")
+        arn = self.sm.create_secret(Name=name, SecretString="one")["ARN"]
+        record = os.path.join(self.dir, unique_name("reloads"))
+        script = ("import os, signal, sys, time\n"
+                  "out = sys.argv[1]\n"
+                  "signal.signal(signal.SIGHUP, lambda *_: open(out, 'a').write('reloaded\\n'))\n"
+                  "open(out, 'a').write(os.environ['V'] + '\\n')\n"
+                  "while True: time.sleep(1)\n")
+        proc = subprocess.Popen(
+            [self.server.binary, "exec", "--secret", f"V={arn}", "--restart-on-rotation",
+             "--poll-interval", "1", "--reload-signal", "HUP", "--", sys.executable, "-c", script,
+             record], env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            def lines():
+                try:
+                    with open(record) as f:
+                        return f.read().split()
+                except FileNotFoundError:
+                    return []
+
+            deadline = time.monotonic() + 30
+            while lines() != ["one"]:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.1)
+            self.sm.put_secret_value(SecretId=arn, SecretString="two")
+            while lines() != ["one", "reloaded"]:
+                self.assertLess(time.monotonic(), deadline, lines())
+                time.sleep(0.1)
+        finally:
+            proc.terminate()
+            _, stderr = proc.communicate(timeout=20)
+        self.assertIn("signalling", stderr)
+        self.assertNotIn("restarting", stderr)
+
     def test_a_real_rotation_restarts_the_command(self):
         # RotateSecret with coffer's built-in random-api-key function: its four steps end with
         # finishSecret moving AWSCURRENT, which the watching coffer exec sees.
