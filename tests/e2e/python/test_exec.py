@@ -241,6 +241,9 @@ class ExecTest(unittest.TestCase):
              ["failed to fetch secret", "ValidationException", "versionId"]),
             (["--secret", "A=" + self.jwt_arn + "::NOSUCHSTAGE:"],
              ["ResourceNotFoundException"]),
+            # ECS: the parameter must be in the task's account.
+            (["--secret", "A=arn:aws:ssm:us-east-1:999999999999:parameter/x"],
+             ["unable to retrieve secrets from ssm", "AccessDeniedException"]),
         ]
         for args, expected in cases:
             with self.subTest(args=args):
