@@ -41,6 +41,7 @@ class AwsSecretsBackend final : public SecretsBackend {
   client::CallResult<boost::json::object> GetSecretValue(const SecretQuery& query) override;
   client::CallResult<boost::json::object> DescribeSecret(const std::string& secret_id) override;
   client::CallResult<boost::json::object> GetParameter(const ParameterQuery& query) override;
+  const client::AwsClient& client() const { return client_; }
 
  private:
   client::AwsClient client_;

@@ -125,8 +125,7 @@ int RunAgent(const AgentFlags& flags) {
   cache_options.parameter_ttl = std::chrono::seconds(flags.parameter_ttl_seconds);
   cache_options.max_entries = static_cast<size_t>(flags.cache_size);
   agent::AgentCache cache(&backend, &clock, cache_options);
-  client::AwsClient push_client(*settings);
-  agent::PushInvalidation push(&push_client, &cache);
+  agent::PushInvalidation push(&backend.client(), &cache);
   if (flags.push_invalidation && cache_options.secret_ttl.count() > 0) push.Start();
   agent::RequestRules rules;
   rules.token = *token;

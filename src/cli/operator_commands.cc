@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "auth/sigv4.h"
+#include "client/credential_chain.h"
 #include "core/clock.h"
 #include "core/time_format.h"
 #include "net/http_client.h"
@@ -103,29 +104,18 @@ Result<Reply> Call(const RemoteFlags& flags, http::verb method, const std::strin
   if (sign) {
     std::string key_id, secret, token;
     if (!flags.profile.empty()) {
-      std::string file = Env("AWS_SHARED_CREDENTIALS_FILE")
-                             .value_or(Env("HOME").value_or("") + "/.aws/credentials");
-      std::ifstream in(file);
-      std::string line;
-      bool in_profile = false;
-      while (std::getline(in, line)) {
-        TrimLineEnd(&line);
-        if (!line.empty() && line.front() == '[') {
-          in_profile = line == "[" + flags.profile + "]";
-          continue;
-        }
-        size_t eq = line.find('=');
-        if (!in_profile || eq == std::string::npos) continue;
-        auto trim = [](std::string s) {
-          size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-          return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-        };
-        std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
-        if (k == "aws_access_key_id") key_id = v;
-        if (k == "aws_secret_access_key") secret = v;
-        if (k == "aws_session_token") token = v;
+      // The profile's keys in the shared credentials file, read as the SDKs read it.
+      std::ifstream in(Env("AWS_SHARED_CREDENTIALS_FILE")
+                           .value_or(Env("HOME").value_or("") + "/.aws/credentials"));
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto sections = client::ParseProfileFile(text, false);
+      OPENSSL_cleanse(text.data(), text.size());
+      if (auto it = sections.find(flags.profile); it != sections.end()) {
+        key_id = it->second["aws_access_key_id"];
+        secret = it->second["aws_secret_access_key"];
+        token = it->second["aws_session_token"];
+        for (auto& [k, v] : it->second) OPENSSL_cleanse(v.data(), v.size());
       }
-      OPENSSL_cleanse(line.data(), line.size());
     } else {
       key_id = Env("AWS_ACCESS_KEY_ID").value_or("");
       secret = Env("AWS_SECRET_ACCESS_KEY").value_or("");

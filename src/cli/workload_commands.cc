@@ -51,8 +51,9 @@ struct Plan {
   std::vector<std::string> unset;                                // removed from the inherited
 };
 
-void Set(std::vector<std::pair<std::string, std::string>>* env, const std::string& name,
-         std::string value) {
+// Sets `name` in an ordered list of variables: replaced where it is, else appended.
+template <typename Value>
+void Set(std::vector<std::pair<std::string, Value>>* env, const std::string& name, Value value) {
   for (auto& [n, v] : *env) {
     if (n == name) {
       v = std::move(value);
@@ -159,15 +160,7 @@ Result<Plan> MakePlan(const WorkloadFlags& flags, const Environment& process_env
 std::vector<std::pair<std::string, SecretBytes>> Injected(const Plan& plan,
                                                           std::vector<FetchedSecret> fetched) {
   std::vector<std::pair<std::string, SecretBytes>> out;
-  auto put = [&](const std::string& name, SecretBytes value) {
-    for (auto& [n, v] : out) {
-      if (n == name) {
-        v = std::move(value);
-        return;
-      }
-    }
-    out.emplace_back(name, std::move(value));
-  };
+  auto put = [&](const std::string& name, SecretBytes value) { Set(&out, name, std::move(value)); };
   for (const auto& [name, value] : plan.plain) put(name, SecretBytes(value));
   for (const auto& [name, value] : plan.credentials) put(name, value);
   for (auto& f : fetched) {

@@ -26,6 +26,15 @@ RECORD_AND_WAIT = ("import os, sys, time\n"
                    "time.sleep(600)\n")
 
 
+def recorded(path):
+    """The words a test command wrote to `path` so far (none before it first wrote)."""
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
+
+
 class ExecTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -347,11 +356,7 @@ class ExecTest(unittest.TestCase):
             env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             def starts():
-                try:
-                    with open(record) as f:
-                        return f.read().split()
-                except FileNotFoundError:
-                    return []
+                return recorded(record)
 
             def wait_for(expected):
                 deadline = time.monotonic() + 30
@@ -393,11 +398,7 @@ class ExecTest(unittest.TestCase):
              record], env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             def lines():
-                try:
-                    with open(record) as f:
-                        return f.read().split()
-                except FileNotFoundError:
-                    return []
+                return recorded(record)
 
             deadline = time.monotonic() + 30
             while lines() != ["one"]:
@@ -434,11 +435,7 @@ class ExecTest(unittest.TestCase):
             text=True)
         try:
             def starts():
-                try:
-                    with open(record) as f:
-                        return f.read().split()
-                except FileNotFoundError:
-                    return []
+                return recorded(record)
 
             deadline = time.monotonic() + 30
             while len(starts()) < 1:
