@@ -460,6 +460,37 @@ class TenantBoundaryTest(ServerCase):
         self.assertEqual(200, resp.status, resp)
         self.assertEqual(current, resp.json()["Changed"][0]["VersionId"])
 
+    def test_a_tenant_cannot_end_another_callers_watch_by_reusing_its_watch_id(self):
+        # A WatchId replaces the same caller's waiting call: a tenant who learns (or guesses) the
+        # operator's agent's id must not be able to answer that call early with "nothing moved".
+        arn = self.sm.create_secret(Name=f"watched/own-{uid()}", SecretString="a" * 16)["ARN"]
+        held = next(v for v, s in self.sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+                    .items() if "AWSCURRENT" in s)
+        t_arn = self.t_sm.create_secret(Name=f"tenant-{uid()}", SecretString="b" * 16)["ARN"]
+        t_held = next(v for v, s in self.t_sm.describe_secret(SecretId=t_arn)[
+            "VersionIdsToStages"].items() if "AWSCURRENT" in s)
+        answer = {}
+
+        def operator_watch():
+            answer["resp"] = self.server.signed_json_request(
+                "coffer.WatchSecretVersions",
+                {"Secrets": [{"SecretId": arn, "VersionId": held}], "WaitSeconds": 20,
+                 "WatchId": "shared-id"})
+
+        waiter = threading.Thread(target=operator_watch)
+        waiter.start()
+        time.sleep(0.5)  # the operator's call is waiting
+        resp = self.server.signed_json_request(
+            "coffer.WatchSecretVersions",
+            {"Secrets": [{"SecretId": t_arn, "VersionId": t_held}], "WaitSeconds": 0,
+             "WatchId": "shared-id"}, key_id=self.tenant.key_id, secret=self.tenant.secret)
+        self.assertEqual(200, resp.status, resp)
+        self.sm.put_secret_value(SecretId=arn, SecretString="c" * 16)
+        waiter.join(timeout=30)
+        # Still the operator's own call: answered by the move, not emptied by the tenant.
+        self.assertEqual(200, answer["resp"].status, answer["resp"])
+        self.assertEqual([arn], [c["ARN"] for c in answer["resp"].json()["Changed"]])
+
 
 # =============================================================================================
 # 2. Hostile rotation functions
